@@ -1,0 +1,107 @@
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UnknownJobError } from '../errors.js';
+import { newJobId } from '../ids.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { AttemptRecord, JobFilter, JobRecord, LogLine } from '../types.js';
+import { Worker } from '../worker/worker.js';
+import { Coordinator } from './coordinator.js';
+import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
+import { scriptJobSpec } from './submission.js';
+
+export interface EmbeddedEngineOptions {
+  /** Scripts are resolved under this directory. @default process.cwd() */
+  root?: string;
+  /** The SQLite file, or ':memory:'. @default $MILLRACE_DB, else <root>/.millrace/millrace.db */
+  db?: string;
+  /** Jobs working at once; a job awaiting children does not count. @default CPU count */
+  concurrency?: number;
+  /** Executor threads. @default CPU count */
+  threads?: number;
+  /**
+   * Whether this engine runs jobs. Without a worker it only submits and reads, and it
+   * expects another process to write to the same file (the CLI's `jobs`, `logs`, `show`).
+   * @default true
+   */
+  worker?: boolean;
+}
+
+/** The store file an engine uses when none is named. */
+export function defaultDbFile(root: string): string {
+  return process.env.MILLRACE_DB || join(root, '.millrace', 'millrace.db');
+}
+
+/**
+ * Store, coordinator and one worker serving every tag, in this process. The worker runs
+ * only the runs this engine started.
+ */
+export class EmbeddedEngine implements Engine {
+  readonly root: string;
+  readonly store: SqliteStore;
+  readonly coordinator: Coordinator;
+  readonly worker: Worker | undefined;
+  private readonly roots = new Set<string>();
+
+  constructor(options: EmbeddedEngineOptions = {}) {
+    this.root = resolve(options.root ?? process.cwd());
+    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root) });
+    const runsJobs = options.worker ?? true;
+    this.coordinator = new Coordinator(this.store, runsJobs ? {} : { externalWritersPollMs: 200 });
+    this.worker = runsJobs
+      ? new Worker({
+          backend: this.coordinator,
+          root: this.root,
+          tags: 'all',
+          rootJobs: this.roots,
+          concurrency: options.concurrency ?? availableParallelism(),
+          threads: options.threads,
+        })
+      : undefined;
+  }
+
+  async submit(request: SubmitRequest): Promise<JobRecord> {
+    const spec = scriptJobSpec(this.root, request);
+    const id = newJobId();
+    this.roots.add(id);
+    return this.coordinator.submit({ ...spec, id });
+  }
+
+  wait(jobId: string, options: { signal?: AbortSignal } = {}): Promise<JobRecord> {
+    return this.coordinator.waitFinished(jobId, options.signal);
+  }
+
+  get(jobId: string): Promise<JobRecord | undefined> {
+    return this.store.get(jobId);
+  }
+
+  list(filter: JobFilter): Promise<JobRecord[]> {
+    return this.store.list(filter);
+  }
+
+  async descendants(jobId: string): Promise<JobRecord[]> {
+    if (!(await this.store.get(jobId))) throw new UnknownJobError(jobId);
+    return this.store.descendants(jobId);
+  }
+
+  attempts(jobId: string): Promise<AttemptRecord[]> {
+    return this.store.attempts(jobId);
+  }
+
+  logs(jobId: string, options: LogsOptions = {}): AsyncIterable<LogLine> {
+    return this.coordinator.followLogs(jobId, options);
+  }
+
+  cancel(jobId: string, reason: string): Promise<JobRecord[]> {
+    return this.coordinator.cancel(jobId, { reason, by: 'embedded' });
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.coordinator.close();
+    await this.store.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

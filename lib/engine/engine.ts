@@ -1,0 +1,41 @@
+import type { AttemptRecord, JobFilter, JobRecord, LogLine } from '../types.js';
+
+/** What a caller asks to run: a script (or, later, a flow) by path, with args by name. */
+export interface SubmitRequest {
+  /** A script path (`examples/heavy`) or a file path under the project root (`examples/heavy.ts`). */
+  path: string;
+  /** Args by parameter name. Values follow the serialisation contract (Date, Map, … are fine). */
+  args?: Record<string, unknown>;
+  /** @default 'default' */
+  tag?: string;
+  workspace?: string;
+}
+
+export interface LogsOptions {
+  /** Start after this cursor (a LogLine's seq). @default 0 */
+  after?: number;
+  /** Keep yielding new lines until the job has finished. @default false */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * What the CLI and the public helpers talk to. The embedded engine runs jobs in this
+ * process; the HTTP engine talks to a server. Both behave the same.
+ */
+export interface Engine {
+  /** Checks the path and the args against `main`'s signature, then persists a root job. */
+  submit(request: SubmitRequest): Promise<JobRecord>;
+  /** Resolves once the job has finished. */
+  wait(jobId: string, options?: { signal?: AbortSignal }): Promise<JobRecord>;
+  get(jobId: string): Promise<JobRecord | undefined>;
+  list(filter: JobFilter): Promise<JobRecord[]>;
+  /** The job's descendants, oldest first. */
+  descendants(jobId: string): Promise<JobRecord[]>;
+  attempts(jobId: string): Promise<AttemptRecord[]>;
+  logs(jobId: string, options?: LogsOptions): AsyncIterable<LogLine>;
+  /** Cancels the job and its unfinished descendants; returns the jobs canceled. */
+  cancel(jobId: string, reason: string): Promise<JobRecord[]>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}

@@ -1,0 +1,49 @@
+/**
+ * In-process events, keyed by topic: `finished:<id>`, `logs:<id>`, `queued`, `canceled`.
+ * Subscribers get a function that unsubscribes. A topic with many subscribers (a run's
+ * root followed by many clients) costs nothing per unrelated event.
+ */
+export class Hub {
+  private readonly topics = new Map<string, Set<(payload: unknown) => void>>();
+
+  on<T>(topic: string, listener: (payload: T) => void): () => void {
+    let set = this.topics.get(topic);
+    if (!set) this.topics.set(topic, (set = new Set()));
+    set.add(listener as (payload: unknown) => void);
+    return () => {
+      set.delete(listener as (payload: unknown) => void);
+      if (set.size === 0 && this.topics.get(topic) === set) this.topics.delete(topic);
+    };
+  }
+
+  emit(topic: string, payload?: unknown): void {
+    const set = this.topics.get(topic);
+    if (!set) return;
+    for (const listener of [...set]) listener(payload);
+  }
+
+  /** Resolves on the first event of any of `topics`; `cancel` unsubscribes without waiting. */
+  next(topics: readonly string[], signal?: AbortSignal): { promise: Promise<void>; cancel: () => void } {
+    const offs: (() => void)[] = [];
+    let done!: () => void;
+    const promise = new Promise<void>((resolve) => (done = resolve));
+    const cancel = () => {
+      for (const off of offs.splice(0)) off();
+      signal?.removeEventListener('abort', fire);
+    };
+    const fire = () => {
+      cancel();
+      done();
+    };
+    for (const t of topics) offs.push(this.on(t, fire));
+    if (signal) {
+      if (signal.aborted) fire();
+      else signal.addEventListener('abort', fire, { once: true });
+    }
+    return { promise, cancel };
+  }
+
+  listenerCount(topic: string): number {
+    return this.topics.get(topic)?.size ?? 0;
+  }
+}

@@ -1,0 +1,32 @@
+import { ArgsError, NoMainError } from '../errors.js';
+import { checkArgs } from '../loader/args.js';
+import { resolveScript } from '../loader/paths.js';
+import { inferSignatureOfFile } from '../loader/signature.js';
+import { encode } from '../serialize.js';
+import type { JobSpec, Json } from '../types.js';
+import type { SubmitRequest } from './engine.js';
+
+/**
+ * Turns a request to run a script into a job spec, refusing it before any job exists when
+ * the script is unknown, has no `main`, or the args do not fit main's signature (invariant 8).
+ */
+export function scriptJobSpec(root: string, request: SubmitRequest): JobSpec {
+  const script = resolveScript(root, request.path);
+  const sig = inferSignatureOfFile(script.file, script.hash);
+  if (!sig.hasMain) throw new NoMainError(script.path, sig.exports);
+  const args: Record<string, Json> = {};
+  for (const [name, value] of Object.entries(request.args ?? {})) {
+    if (value !== undefined) args[name] = encode(value, `args.${name}`);
+  }
+  const problems = checkArgs(sig, args);
+  if (problems.length > 0) throw new ArgsError(script.path, problems);
+  return {
+    kind: 'script',
+    scriptPath: script.path,
+    scriptHash: script.hash,
+    entrypoint: 'main',
+    args,
+    tag: request.tag,
+    workspace: request.workspace,
+  };
+}

@@ -1,0 +1,199 @@
+import type { ErrorRecord } from './types.js';
+
+/**
+ * One base class with a stable `code`; a subclass per failure. Messages carry the facts and
+ * the fix.
+ *
+ * A user's script imports `millrace` through its own loader, so the same class can exist
+ * twice in one process (the CLI's copy and the script's copy). `instanceof` therefore checks
+ * a brand and the code, not the prototype chain.
+ */
+const BRAND = Symbol.for('millrace.error');
+
+export class MillraceError extends Error {
+  static readonly code: string = 'MILLRACE_ERROR';
+  readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = (new.target as typeof MillraceError).code;
+    this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    if (this.code === MillraceError.code) return true;
+    return (value as unknown as { code?: string }).code === this.code;
+  }
+}
+
+/** A task (or any child job) failed; invariant 7. Thrown at the caller's `await`. */
+export class TaskError extends MillraceError {
+  static override readonly code = 'TASK_FAILED';
+  /** The failed child job. */
+  readonly jobId: string;
+  readonly taskName: string;
+  readonly tag: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** The child's error: its name, message and stack (the stack points at the child's source). */
+  readonly errorName: string;
+  readonly errorMessage: string;
+  readonly errorStack: string | undefined;
+
+  constructor(info: {
+    jobId: string;
+    taskName: string;
+    tag: string;
+    attempt: number;
+    maxAttempts: number;
+    error: ErrorRecord;
+  }) {
+    super(
+      `Job ${info.jobId} (${info.taskName}, tag ${info.tag}) failed on attempt ${info.attempt} of ${info.maxAttempts}: ` +
+        `${info.error.name}: ${info.error.message}`,
+    );
+    this.jobId = info.jobId;
+    this.taskName = info.taskName;
+    this.tag = info.tag;
+    this.attempt = info.attempt;
+    this.maxAttempts = info.maxAttempts;
+    this.errorName = info.error.name;
+    this.errorMessage = info.error.message;
+    this.errorStack = info.error.stack;
+  }
+}
+
+/** A value that cannot cross a job boundary (invariant 4). `path` names where, e.g. `args[1].callback`. */
+export class SerializationError extends MillraceError {
+  static override readonly code = 'SERIALIZATION';
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(
+      `${path} ${problem}. Task args and results must be JSON values, Date, bigint, Map, Set, ` +
+        `Uint8Array, undefined, NaN/Infinity or Error.`,
+    );
+    this.path = path;
+  }
+}
+
+/** `task()` was given something it cannot identify: no name, or a name used twice. */
+export class TaskDefinitionError extends MillraceError {
+  static override readonly code = 'TASK_DEFINITION';
+}
+
+/** `currentJob()` outside a job, and the like. */
+export class NotInJobError extends MillraceError {
+  static override readonly code = 'NOT_IN_JOB';
+}
+
+export class UnknownScriptError extends MillraceError {
+  static override readonly code = 'UNKNOWN_SCRIPT';
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super(`Unknown script "${path}": ${detail}`);
+    this.path = path;
+  }
+}
+
+export class NoMainError extends MillraceError {
+  static override readonly code = 'NO_MAIN';
+  constructor(path: string, exportsSeen: string[]) {
+    super(
+      `Script "${path}" has no exported function main. ` +
+        (exportsSeen.length ? `Its exports are: ${exportsSeen.join(', ')}. ` : 'It exports nothing. ') +
+        'Add `export async function main(...) { ... }`.',
+    );
+  }
+}
+
+export class UnknownTaskError extends MillraceError {
+  static override readonly code = 'UNKNOWN_TASK';
+  constructor(script: string, name: string, known: string[]) {
+    super(
+      `Script "${script}" has no task named "${name}"` +
+        (known.length ? ` (its tasks are: ${known.join(', ')})` : ' (it defines no tasks)') +
+        '. Was it renamed or removed since the job was submitted?',
+    );
+  }
+}
+
+/** Args that do not fit `main`'s signature. Raised before any job exists. */
+export class ArgsError extends MillraceError {
+  static override readonly code = 'BAD_ARGS';
+  readonly problems: string[];
+  constructor(script: string, problems: string[]) {
+    super(`Bad args for ${script}: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+}
+
+export class UnknownJobError extends MillraceError {
+  static override readonly code = 'UNKNOWN_JOB';
+  constructor(id: string) {
+    super(`No job with id "${id}"`);
+  }
+}
+
+/** The caller of a canceled job gets this. */
+export class CanceledError extends MillraceError {
+  static override readonly code = 'CANCELED';
+  readonly jobId: string;
+  readonly reason: string;
+  constructor(jobId: string, reason: string) {
+    super(`Job ${jobId} was canceled: ${reason}`);
+    this.jobId = jobId;
+    this.reason = reason;
+  }
+}
+
+/** Thrown by a task to skip its remaining attempts. */
+export class NonRetryableError extends MillraceError {
+  static override readonly code = 'NON_RETRYABLE';
+}
+
+/** A job ran past its timeout. */
+export class TimeoutError extends MillraceError {
+  static override readonly code = 'TIMEOUT';
+}
+
+/** A re-run parent made a different call at a key where a recorded child exists. */
+export class NonDeterminismError extends MillraceError {
+  static override readonly code = 'NON_DETERMINISM';
+}
+
+/** A worker refused a job because its copy of the script is not the one submitted. */
+export class ScriptHashMismatchError extends MillraceError {
+  static override readonly code = 'SCRIPT_HASH_MISMATCH';
+}
+
+/** A lease ran out more often than the job's attempts allow. */
+export class LeaseExpiredError extends MillraceError {
+  static override readonly code = 'LEASE_EXPIRED';
+}
+
+/** The configuration or environment is wrong (a bad flag, an unreadable database). */
+export class ConfigError extends MillraceError {
+  static override readonly code = 'CONFIG';
+}
+
+/** Turns anything thrown into the plain record a failed job stores. */
+export function toErrorRecord(err: unknown): ErrorRecord {
+  if (err instanceof Error) {
+    const record: ErrorRecord = { name: err.name, message: err.message, stack: err.stack };
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') record.code = code;
+    if (err instanceof TaskError) record.jobId = err.jobId;
+    return record;
+  }
+  return { name: 'Error', message: `A non-Error value was thrown: ${describeThrown(err)}` };
+}
+
+function describeThrown(value: unknown): string {
+  try {
+    return typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  } catch {
+    return String(value);
+  }
+}

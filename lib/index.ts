@@ -1,0 +1,47 @@
+// The public API of millrace: explicit named exports only.
+export { task, type Task } from './task/task.js';
+export { currentJob, tryCurrentJob } from './task/context.js';
+export {
+  MillraceError,
+  TaskError,
+  SerializationError,
+  TaskDefinitionError,
+  NotInJobError,
+  UnknownScriptError,
+  NoMainError,
+  UnknownTaskError,
+  ArgsError,
+  UnknownJobError,
+  CanceledError,
+  NonRetryableError,
+  TimeoutError,
+  NonDeterminismError,
+  ScriptHashMismatchError,
+  LeaseExpiredError,
+  ConfigError,
+} from './errors.js';
+export { encode, decode } from './serialize.js';
+export { EmbeddedEngine, defaultDbFile, type EmbeddedEngineOptions } from './engine/embedded.js';
+export type { Engine, SubmitRequest, LogsOptions } from './engine/engine.js';
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
+export type { Store, ClaimRequest, EnqueueResult, CancelRequest, ExpiredLeases } from './store/store.js';
+export { inferSignature, type Signature, type JsonSchema, type MainParam } from './loader/signature.js';
+export {
+  DEFAULT_TAG,
+  DEFAULT_WORKSPACE,
+  JOB_STATUSES,
+  type JobStatus,
+  type JobKind,
+  type JobRecord,
+  type JobSpec,
+  type JobContext,
+  type JobFilter,
+  type AttemptRecord,
+  type LogLine,
+  type LogStream,
+  type Outcome,
+  type ErrorRecord,
+  type Json,
+  type TaskOptions,
+  type RetryOptions,
+} from './types.js';

@@ -1,0 +1,108 @@
+import type { AttemptRecord, ErrorRecord, JobKind, JobRecord, JobStatus, Json, LogLine, LogStream, RetryOptions } from '../types.js';
+
+/** A jobs row as SQL stores it: snake_case, JSON as text, times as epoch ms. Shared by the stores. */
+export interface JobRow {
+  id: string;
+  workspace: string;
+  kind: string;
+  script_path: string;
+  script_hash: string;
+  entrypoint: string;
+  args: string;
+  tag: string;
+  status: string;
+  parent_job: string | null;
+  root_job: string;
+  path: string;
+  call_key: string | null;
+  attempt: number | string;
+  max_attempts: number | string;
+  timeout_s: number | null;
+  retry: string | null;
+  created_at: number | string;
+  scheduled_for: number | string;
+  started_at: number | string | null;
+  completed_at: number | string | null;
+  duration_ms: number | string | null;
+  worker: string | null;
+  result: string | null;
+  error: string | null;
+}
+
+export interface LogRow {
+  seq: number | string;
+  job_id: string;
+  ts: number | string;
+  stream: string;
+  line: string;
+  src_job: string | null;
+  src_name: string | null;
+}
+
+export interface AttemptRow {
+  job_id: string;
+  attempt: number | string;
+  worker: string;
+  claimed_at: number | string;
+  started_at: number | string | null;
+  completed_at: number | string | null;
+  status: string;
+  error: string | null;
+}
+
+const num = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: number | string | null): number | null => (v === null ? null : num(v));
+
+export function toJobRecord(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    workspace: row.workspace,
+    kind: row.kind as JobKind,
+    scriptPath: row.script_path,
+    scriptHash: row.script_hash,
+    entrypoint: row.entrypoint,
+    args: JSON.parse(row.args) as Json,
+    tag: row.tag,
+    status: row.status as JobStatus,
+    parentJob: row.parent_job,
+    rootJob: row.root_job,
+    callKey: row.call_key,
+    attempt: num(row.attempt),
+    maxAttempts: num(row.max_attempts),
+    timeout: row.timeout_s,
+    retry: row.retry === null ? null : (JSON.parse(row.retry) as RetryOptions),
+    createdAt: num(row.created_at),
+    scheduledFor: num(row.scheduled_for),
+    startedAt: numOrNull(row.started_at),
+    completedAt: numOrNull(row.completed_at),
+    durationMs: numOrNull(row.duration_ms),
+    worker: row.worker,
+    result: row.result === null ? null : (JSON.parse(row.result) as Json),
+    error: row.error === null ? null : (JSON.parse(row.error) as ErrorRecord),
+    path: row.path,
+  };
+}
+
+export function toLogLine(row: LogRow): LogLine {
+  return {
+    seq: num(row.seq),
+    jobId: row.job_id,
+    ts: num(row.ts),
+    stream: row.stream as LogStream,
+    line: row.line,
+    source: row.src_job === null ? null : { jobId: row.src_job, name: row.src_name ?? '' },
+  };
+}
+
+export function toAttemptRecord(row: AttemptRow): AttemptRecord {
+  return {
+    jobId: row.job_id,
+    attempt: num(row.attempt),
+    worker: row.worker,
+    claimedAt: num(row.claimed_at),
+    startedAt: numOrNull(row.started_at),
+    completedAt: numOrNull(row.completed_at),
+    status: row.status as JobStatus,
+    error: row.error === null ? null : (JSON.parse(row.error) as ErrorRecord),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Numbered migrations, applied in order inside one transaction each. Never edit one that
+ * has shipped: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'jobs, logs and attempts',
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        script_path TEXT NOT NULL,
+        script_hash TEXT NOT NULL,
+        entrypoint TEXT NOT NULL,
+        args TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        status TEXT NOT NULL,
+        parent_job TEXT,
+        root_job TEXT NOT NULL,
+        path TEXT NOT NULL,
+        call_key TEXT,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 1,
+        retry TEXT,
+        timeout_s REAL,
+        created_at INTEGER NOT NULL,
+        scheduled_for INTEGER NOT NULL,
+        started_at INTEGER,
+        completed_at INTEGER,
+        duration_ms INTEGER,
+        worker TEXT,
+        lease_until INTEGER,
+        result TEXT,
+        error TEXT,
+        cancel_reason TEXT,
+        canceled_by TEXT
+      );
+      CREATE INDEX jobs_claim ON jobs (status, tag, scheduled_for);
+      CREATE INDEX jobs_parent ON jobs (parent_job);
+      CREATE INDEX jobs_root ON jobs (root_job);
+      CREATE INDEX jobs_created ON jobs (workspace, created_at);
+      CREATE INDEX jobs_lease ON jobs (lease_until) WHERE status = 'running';
+      CREATE UNIQUE INDEX jobs_call_key ON jobs (parent_job, call_key) WHERE call_key IS NOT NULL;
+
+      CREATE TABLE logs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        stream TEXT NOT NULL,
+        line TEXT NOT NULL,
+        src_job TEXT,
+        src_name TEXT
+      );
+      CREATE INDEX logs_job ON logs (job_id, seq);
+
+      CREATE TABLE attempts (
+        job_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        worker TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        started_at INTEGER,
+        completed_at INTEGER,
+        status TEXT NOT NULL,
+        error TEXT,
+        PRIMARY KEY (job_id, attempt)
+      );
+    `,
+  },
+];

@@ -1,0 +1,351 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConfigError } from '../../errors.js';
+import { newJobId } from '../../ids.js';
+import {
+  DEFAULT_TAG,
+  DEFAULT_WORKSPACE,
+  type AttemptRecord,
+  type ErrorRecord,
+  type JobFilter,
+  type JobRecord,
+  type JobSpec,
+  type LogLine,
+  type NewLogLine,
+  type Outcome,
+} from '../../types.js';
+import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
+import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store } from '../store.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:'. The file's directory is created when missing. */
+  file: string;
+}
+
+/** The embedded store: one SQLite file in WAL mode, written by this process. */
+export class SqliteStore implements Store {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<typeof prepare>;
+  /** A job's place in its run, for forwarding log lines to its ancestors. */
+  private readonly placeCache = new Map<string, { path: string; name: string }>();
+
+  constructor(options: SqliteStoreOptions) {
+    this.file = options.file;
+    try {
+      if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+      this.db = new Database(options.file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+    } catch (err) {
+      throw new ConfigError(`Cannot open the SQLite store at ${options.file}: ${(err as Error).message}`, { cause: err });
+    }
+    this.stmt = prepare(this.db);
+  }
+
+  async enqueue(spec: JobSpec): Promise<EnqueueResult> {
+    return this.db.transaction((): EnqueueResult => {
+      if (spec.parentJob && spec.callKey) {
+        const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
+        if (existing) return { job: toJobRecord(existing), created: false };
+      }
+      const id = spec.id ?? newJobId();
+      let rootJob = id;
+      let path = id;
+      if (spec.parentJob) {
+        const parent = this.stmt.place.get(spec.parentJob) as { root_job: string; path: string } | undefined;
+        if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+        rootJob = parent.root_job;
+        path = `${parent.path}/${id}`;
+      }
+      const now = Date.now();
+      const row = this.stmt.insert.get({
+        id,
+        workspace: spec.workspace ?? DEFAULT_WORKSPACE,
+        kind: spec.kind,
+        script_path: spec.scriptPath,
+        script_hash: spec.scriptHash,
+        entrypoint: spec.entrypoint,
+        args: JSON.stringify(spec.args),
+        tag: spec.tag ?? DEFAULT_TAG,
+        parent_job: spec.parentJob ?? null,
+        root_job: rootJob,
+        path,
+        call_key: spec.callKey ?? null,
+        max_attempts: spec.maxAttempts ?? spec.retry?.attempts ?? 1,
+        retry: spec.retry ? JSON.stringify(spec.retry) : null,
+        timeout_s: spec.timeout ?? null,
+        created_at: now,
+        scheduled_for: spec.scheduledFor ?? now,
+      }) as JobRow;
+      return { job: toJobRecord(row), created: true };
+    })();
+  }
+
+  async claim(request: ClaimRequest): Promise<JobRecord[]> {
+    if (request.limit <= 0) return [];
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const rows = this.stmt.claim.all({
+        worker: request.workerId,
+        lease_until: now + request.leaseMs,
+        now,
+        all_tags: request.tags === 'all' ? 1 : 0,
+        tags: JSON.stringify(request.tags === 'all' ? [] : request.tags),
+        roots: request.rootJobs ? JSON.stringify([...request.rootJobs]) : null,
+        workspace: request.workspace ?? null,
+        limit: request.limit,
+      }) as JobRow[];
+      for (const row of rows) {
+        this.stmt.insertAttempt.run({ job_id: row.id, attempt: row.attempt, worker: request.workerId, claimed_at: now });
+      }
+      return rows.map(toJobRecord).sort((a, b) => a.scheduledFor - b.scheduledFor || a.createdAt - b.createdAt);
+    })();
+  }
+
+  async markStarted(jobId: string, at: number): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.markStarted.run({ id: jobId, at });
+      this.stmt.attemptStarted.run({ id: jobId, at });
+    })();
+  }
+
+  async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
+    if (jobIds.length === 0) return [];
+    const ids = JSON.stringify(jobIds);
+    return this.db.transaction(() => {
+      this.stmt.renew.run({ worker: workerId, ids, lease_until: Date.now() + leaseMs });
+      const mine = new Set((this.stmt.stillMine.all({ worker: workerId, ids }) as { id: string }[]).map((r) => r.id));
+      return jobIds.filter((id) => !mine.has(id));
+    })();
+  }
+
+  async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
+    const result = outcome.status === 'success' ? JSON.stringify(outcome.result) : null;
+    const error = outcome.status === 'success' ? null : JSON.stringify(outcome.error);
+    return this.db.transaction(() => {
+      const row = this.stmt.complete.get({ id: jobId, status: outcome.status, result, error, at }) as JobRow | undefined;
+      if (!row) return undefined;
+      this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at });
+      this.placeCache.delete(jobId);
+      return toJobRecord(row);
+    })();
+  }
+
+  async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
+    const at = Date.now();
+    return this.db.transaction(() => {
+      const row = this.stmt.requeue.get({ id: jobId, scheduled_for: scheduledFor }) as JobRow | undefined;
+      if (!row) return undefined;
+      this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: 'failure', error: JSON.stringify(error), at });
+      return toJobRecord(row);
+    })();
+  }
+
+  async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
+    const at = Date.now();
+    return this.db.transaction(() => {
+      const target = this.stmt.place.get(jobId) as { root_job: string; path: string } | undefined;
+      if (!target) return [];
+      const error = JSON.stringify({ name: 'CanceledError', message: request.reason, code: 'CANCELED' } satisfies ErrorRecord);
+      const rows = this.stmt.cancelTree.all({
+        id: jobId,
+        root: target.root_job,
+        prefix: `${target.path}/`,
+        reason: request.reason,
+        by: request.by,
+        error,
+        at,
+      }) as JobRow[];
+      for (const row of rows) {
+        this.stmt.attemptDone.run({ id: row.id, attempt: row.attempt, status: 'canceled', error, at });
+      }
+      return rows.map(toJobRecord);
+    })();
+  }
+
+  async expireLeases(now: number): Promise<ExpiredLeases> {
+    return this.db.transaction((): ExpiredLeases => {
+      const expired = (this.stmt.expired.all({ now }) as JobRow[]).map(toJobRecord);
+      const out: ExpiredLeases = { requeued: [], failed: [] };
+      for (const job of expired) {
+        const lost: ErrorRecord = {
+          name: 'LeaseExpiredError',
+          code: 'LEASE_EXPIRED',
+          message: `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} of ${job.maxAttempts}`,
+        };
+        this.stmt.attemptDone.run({ id: job.id, attempt: job.attempt, status: 'failure', error: JSON.stringify(lost), at: now });
+        if (job.attempt < job.maxAttempts) {
+          out.requeued.push(toJobRecord(this.stmt.requeue.get({ id: job.id, scheduled_for: now }) as JobRow));
+        } else {
+          const error: ErrorRecord = {
+            ...lost,
+            message: `${lost.message}; no attempts are left, so the job failed. Its worker died or lost contact with the store.`,
+          };
+          const row = this.stmt.complete.get({ id: job.id, status: 'failure', result: null, error: JSON.stringify(error), at: now });
+          out.failed.push(toJobRecord(row as JobRow));
+        }
+      }
+      return out;
+    })();
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const row = this.stmt.get.get(jobId) as JobRow | undefined;
+    return row && toJobRecord(row);
+  }
+
+  async list(filter: JobFilter): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (filter.workspace) (where.push('workspace = @workspace'), (params.workspace = filter.workspace));
+    if (filter.status?.length) (where.push('status IN (SELECT value FROM json_each(@status))'), (params.status = JSON.stringify(filter.status)));
+    if (filter.tag) (where.push('tag = @tag'), (params.tag = filter.tag));
+    if (filter.scriptPath) (where.push('script_path = @script'), (params.script = filter.scriptPath));
+    if (filter.parentJob) (where.push('parent_job = @parent'), (params.parent = filter.parentJob));
+    if (filter.rootJob) (where.push('root_job = @root'), (params.root = filter.rootJob));
+    if (filter.rootsOnly) where.push('parent_job IS NULL');
+    if (filter.before !== undefined) (where.push('created_at < @before'), (params.before = filter.before));
+    params.limit = filter.limit ?? 50;
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as JobRow[]).map(toJobRecord);
+  }
+
+  async attempts(jobId: string): Promise<AttemptRecord[]> {
+    return (this.stmt.attempts.all(jobId) as AttemptRow[]).map(toAttemptRecord);
+  }
+
+  async descendants(jobId: string): Promise<JobRecord[]> {
+    const target = this.stmt.place.get(jobId) as { root_job: string; path: string } | undefined;
+    if (!target) return [];
+    const rows = this.stmt.descendants.all({ root: target.root_job, prefix: `${target.path}/` }) as JobRow[];
+    return rows.map(toJobRecord);
+  }
+
+  async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<LogLine[]> {
+    if (lines.length === 0) return [];
+    const place = this.place(jobId);
+    if (!place) return [];
+    const ancestors = place.path.split('/').slice(0, -1);
+    return this.db.transaction(() => {
+      const written: LogLine[] = [];
+      for (const l of lines) {
+        written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line: l.line, src_job: null, src_name: null }) as LogRow));
+        for (const ancestor of ancestors) {
+          const row = this.stmt.insertLog.get({ job_id: ancestor, ts: l.ts, stream: l.stream, line: l.line, src_job: jobId, src_name: place.name });
+          written.push(toLogLine(row as LogRow));
+        }
+      }
+      return written;
+    })();
+  }
+
+  async readLogs(jobId: string, options: { after?: number; limit?: number; ownOnly?: boolean } = {}): Promise<LogLine[]> {
+    const params = { job_id: jobId, after: options.after ?? 0, limit: options.limit ?? 10_000 };
+    const rows = (options.ownOnly ? this.stmt.readOwnLogs : this.stmt.readLogs).all(params) as LogRow[];
+    return rows.map(toLogLine);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private place(jobId: string): { path: string; name: string } | undefined {
+    let place = this.placeCache.get(jobId);
+    if (!place) {
+      const row = this.stmt.placeAndName.get(jobId) as { path: string; kind: string; entrypoint: string; script_path: string } | undefined;
+      if (!row) return undefined;
+      place = { path: row.path, name: row.kind === 'task' ? row.entrypoint : row.script_path };
+      if (this.placeCache.size > 10_000) this.placeCache.clear();
+      this.placeCache.set(jobId, place);
+    }
+    return place;
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS millrace_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM millrace_migrations').all() as { version: number }[]).map((r) => r.version));
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO millrace_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    })();
+  }
+}
+
+const UNFINISHED = `status IN ('queued', 'running')`;
+
+function prepare(db: Database.Database) {
+  return {
+    insert: db.prepare(`
+      INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                        path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for)
+      VALUES (@id, @workspace, @kind, @script_path, @script_hash, @entrypoint, @args, @tag, 'queued', @parent_job, @root_job,
+              @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for)
+      RETURNING *`),
+    byCallKey: db.prepare('SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?'),
+    place: db.prepare('SELECT root_job, path FROM jobs WHERE id = ?'),
+    placeAndName: db.prepare('SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?'),
+    get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+    claim: db.prepare(`
+      UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
+                      started_at = NULL
+      WHERE id IN (
+        SELECT id FROM jobs
+        WHERE status = 'queued' AND scheduled_for <= @now
+          AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
+          AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
+          AND (@workspace IS NULL OR workspace = @workspace)
+        ORDER BY scheduled_for, created_at
+        LIMIT @limit)
+      RETURNING *`),
+    insertAttempt: db.prepare(
+      `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
+    ),
+    markStarted: db.prepare(`UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running'`),
+    attemptStarted: db.prepare(
+      `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
+    ),
+    renew: db.prepare(`
+      UPDATE jobs SET lease_until = @lease_until
+      WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`),
+    stillMine: db.prepare(`
+      SELECT id FROM jobs WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`),
+    complete: db.prepare(`
+      UPDATE jobs SET status = @status, result = @result, error = @error, completed_at = @at, lease_until = NULL,
+                      duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
+      WHERE id = @id AND ${UNFINISHED}
+      RETURNING *`),
+    attemptDone: db.prepare(`
+      UPDATE attempts SET status = @status, error = @error, completed_at = @at
+      WHERE job_id = @id AND attempt = @attempt AND status = 'running'`),
+    requeue: db.prepare(`
+      UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = @scheduled_for
+      WHERE id = @id AND status = 'running'
+      RETURNING *`),
+    cancelTree: db.prepare(`
+      UPDATE jobs SET status = 'canceled', cancel_reason = @reason, canceled_by = @by, error = @error, completed_at = @at,
+                      lease_until = NULL,
+                      duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
+      WHERE ${UNFINISHED} AND (id = @id OR (root_job = @root AND substr(path, 1, length(@prefix)) = @prefix))
+      RETURNING *`),
+    expired: db.prepare(`SELECT * FROM jobs WHERE status = 'running' AND lease_until < @now`),
+    descendants: db.prepare(`
+      SELECT * FROM jobs WHERE root_job = @root AND substr(path, 1, length(@prefix)) = @prefix
+      ORDER BY created_at, id`),
+    attempts: db.prepare('SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt'),
+    insertLog: db.prepare(`
+      INSERT INTO logs (job_id, ts, stream, line, src_job, src_name) VALUES (@job_id, @ts, @stream, @line, @src_job, @src_name)
+      RETURNING *`),
+    readLogs: db.prepare('SELECT * FROM logs WHERE job_id = @job_id AND seq > @after ORDER BY seq LIMIT @limit'),
+    readOwnLogs: db.prepare(
+      'SELECT * FROM logs WHERE job_id = @job_id AND seq > @after AND src_job IS NULL ORDER BY seq LIMIT @limit',
+    ),
+  };
+}

@@ -1,0 +1,88 @@
+import type { AttemptRecord, ErrorRecord, JobFilter, JobRecord, JobSpec, LogLine, NewLogLine, Outcome } from '../types.js';
+
+/** Which jobs a worker may claim. */
+export interface ClaimRequest {
+  workerId: string;
+  /** The tags the worker serves, or 'all' (the embedded worker). */
+  tags: readonly string[] | 'all';
+  /** Only jobs of these runs (the embedded engine runs only the runs it started). A live set:
+   *  a claim that waits sees runs added while it waits. */
+  rootJobs?: ReadonlySet<string>;
+  workspace?: string;
+  limit: number;
+  /** The lease ends this long after the claim unless heartbeats renew it. */
+  leaseMs: number;
+}
+
+export interface EnqueueResult {
+  job: JobRecord;
+  /** False when (parentJob, callKey) was already recorded and that job is returned instead. */
+  created: boolean;
+}
+
+export interface CancelRequest {
+  reason: string;
+  /** Who asked: a token's owner, 'cli', 'parent'. */
+  by: string;
+}
+
+export interface ExpiredLeases {
+  /** Jobs put back in the queue for another attempt. */
+  requeued: JobRecord[];
+  /** Jobs that had no attempts left and are now failed. */
+  failed: JobRecord[];
+}
+
+/**
+ * Where jobs, logs and results live. Domain verbs only: the engine and the worker never see
+ * SQL. Every implementation passes the suite in __tests__/store/conformance.ts.
+ */
+export interface Store {
+  /**
+   * Persists a new queued job. When `spec.parentJob` and `spec.callKey` name a job already
+   * recorded, returns that job with `created: false` (durable replay, invariant 6).
+   */
+  enqueue(spec: JobSpec): Promise<EnqueueResult>;
+
+  /** Claims up to `limit` due queued jobs, oldest first, marks them running and leases them. */
+  claim(request: ClaimRequest): Promise<JobRecord[]>;
+
+  /** Records when an executor actually began the job. */
+  markStarted(jobId: string, at: number): Promise<void>;
+
+  /** Extends the leases of a worker's jobs. Returns the ids among them that are no longer its to run. */
+  renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]>;
+
+  /**
+   * Records how a running job ended. Returns the record, or undefined when the job had
+   * already finished (a canceled job whose worker reports late, say): the first word stands.
+   */
+  complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined>;
+
+  /** Puts a running job back in the queue for its next attempt, after a failed one. */
+  retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined>;
+
+  /** Cancels a job and every unfinished descendant. Returns the jobs it canceled. */
+  cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]>;
+
+  /** Returns jobs whose leases ran out to the queue, or fails them past their attempts. */
+  expireLeases(now: number): Promise<ExpiredLeases>;
+
+  get(jobId: string): Promise<JobRecord | undefined>;
+  list(filter: JobFilter): Promise<JobRecord[]>;
+  /** Every attempt of a job, first first. */
+  attempts(jobId: string): Promise<AttemptRecord[]>;
+  /** The job's descendants (not the job itself), oldest first. */
+  descendants(jobId: string): Promise<JobRecord[]>;
+
+  /**
+   * Appends lines to a job's log and forwards a copy of each to every ancestor's log, marked
+   * with this job (invariant 5). Returns every line written, so followers can be woken.
+   */
+  appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<LogLine[]>;
+
+  /** A job's log (its own lines and its descendants' forwarded ones), after cursor `after`. */
+  readLogs(jobId: string, options?: { after?: number; limit?: number; ownOnly?: boolean }): Promise<LogLine[]>;
+
+  close(): Promise<void>;
+}

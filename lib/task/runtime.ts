@@ -1,0 +1,63 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Json, JobContext, Outcome, TaskOptions } from '../types.js';
+
+/**
+ * The state every copy of this module shares. A user's script imports `millrace` through
+ * its own loader, and a test imports the sources directly, so this file can be evaluated
+ * more than once in one thread; the job context and the task registry must still be one.
+ * They live on globalThis under a registered symbol.
+ */
+
+/** A task as `task()` recorded it. `name` is filled in when its module is resolved. */
+export interface TaskDef {
+  fn: (...args: never[]) => unknown;
+  options: TaskOptions;
+  /** The URL of the module that called `task()`, from the call stack. */
+  moduleUrl: string | undefined;
+  /** Where `task()` was called, for error messages. */
+  definedAt: string;
+  /** Resolved identity: the explicit name, else the export name, else the function's name. */
+  name?: string;
+}
+
+/** A task call made inside a job, as the executor receives it. */
+export interface TaskCall {
+  def: TaskDef;
+  name: string;
+  moduleUrl: string;
+  args: Json[];
+}
+
+/** A finished child, as the caller's side sees it. */
+export type ChildOutcome = Outcome & {
+  jobId: string;
+  tag: string;
+  attempt: number;
+  maxAttempts: number;
+};
+
+/** What the executor puts in the async context for each job it runs. */
+export interface JobScope {
+  readonly context: JobContext;
+  /** Submits the call as a child job and resolves when it has finished. */
+  callTask(call: TaskCall): Promise<ChildOutcome>;
+}
+
+interface Runtime {
+  als: AsyncLocalStorage<JobScope>;
+  defs: WeakMap<object, TaskDef>;
+  /** Every task() call, by the URL of the module that made it. */
+  byModule: Map<string, TaskDef[]>;
+  /** Modules whose task names have been resolved. */
+  resolved: Set<string>;
+}
+
+const KEY = Symbol.for('millrace.runtime.v1');
+const holder = globalThis as unknown as { [KEY]?: Runtime };
+
+export const runtime: Runtime = (holder[KEY] ??= {
+  als: new AsyncLocalStorage<JobScope>(),
+  defs: new WeakMap(),
+  byModule: new Map(),
+  resolved: new Set(),
+});

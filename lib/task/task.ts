@@ -1,0 +1,128 @@
+import { CanceledError, TaskDefinitionError, TaskError } from '../errors.js';
+import { decode, encodeArgs, roundTrip } from '../serialize.js';
+import type { TaskOptions } from '../types.js';
+import { resolveTaskName } from './registry.js';
+import { runtime, type TaskDef } from './runtime.js';
+
+/**
+ * A task: calling it inside a job submits a child job and resolves with the child's result;
+ * outside a job it runs inline, after a serialisation round trip (invariant 2).
+ * The parameters are fn's own; the result is fn's result, awaited.
+ */
+export type Task<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
+
+/**
+ * Wraps `fn` as a task. The second argument is a tag, or options.
+ *
+ * ```ts
+ * export const heavy = task(async function heavy(n: number) { ... }, 'cpu');
+ * ```
+ */
+export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions): Task<A, R> {
+  if (typeof fn !== 'function') {
+    throw new TaskDefinitionError(`task() expects a function as its first argument, got ${describe(fn)}`);
+  }
+  const options = normaliseOptions(tagOrOptions);
+  const { moduleUrl, definedAt } = callerLocation();
+  const def: TaskDef = { fn: fn as TaskDef['fn'], options, moduleUrl, definedAt };
+
+  const proxy = async (...args: A): Promise<Awaited<R>> => {
+    const scope = runtime.als.getStore();
+    if (!scope) return runInline(fn, args);
+    const encoded = encodeArgs(args);
+    const { name, moduleUrl: url } = await resolveTaskName(def);
+    const outcome = await scope.callTask({ def, name, moduleUrl: url, args: encoded });
+    switch (outcome.status) {
+      case 'success':
+        return decode(outcome.result) as Awaited<R>;
+      case 'canceled':
+        throw new CanceledError(outcome.jobId, outcome.error.message);
+      case 'failure':
+        throw new TaskError({
+          jobId: outcome.jobId,
+          taskName: name,
+          tag: outcome.tag,
+          attempt: outcome.attempt,
+          maxAttempts: outcome.maxAttempts,
+          error: outcome.error,
+        });
+    }
+  };
+  Object.defineProperty(proxy, 'name', { value: options.name ?? fn.name });
+  runtime.defs.set(proxy, def);
+  if (moduleUrl) {
+    const list = runtime.byModule.get(moduleUrl) ?? [];
+    list.push(def);
+    runtime.byModule.set(moduleUrl, list);
+    // A module evaluated again (a changed script) starts a fresh set of names.
+    runtime.resolved.delete(moduleUrl);
+  }
+  return proxy;
+}
+
+/** The definition behind a task proxy, or undefined for any other value. */
+export function taskDefinition(value: unknown): TaskDef | undefined {
+  return typeof value === 'function' ? runtime.defs.get(value) : undefined;
+}
+
+async function runInline<A extends unknown[], R>(fn: (...args: A) => R, args: A): Promise<Awaited<R>> {
+  const copied = roundTrip(args, 'args') as A;
+  const result = await fn(...copied);
+  return roundTrip(result, 'result');
+}
+
+function normaliseOptions(tagOrOptions: string | TaskOptions | undefined): TaskOptions {
+  if (tagOrOptions === undefined) return {};
+  if (typeof tagOrOptions === 'string') {
+    if (tagOrOptions.trim() === '') throw new TaskDefinitionError('task(fn, tag): the tag is an empty string');
+    return { tag: tagOrOptions };
+  }
+  if (typeof tagOrOptions !== 'object' || tagOrOptions === null) {
+    throw new TaskDefinitionError(`task(fn, options): expected a tag string or an options object, got ${describe(tagOrOptions)}`);
+  }
+  const { tag, name, timeout, retry } = tagOrOptions;
+  if (tag !== undefined && (typeof tag !== 'string' || tag.trim() === '')) {
+    throw new TaskDefinitionError(`task options.tag must be a non-empty string, got ${describe(tag)}`);
+  }
+  if (name !== undefined && (typeof name !== 'string' || !/^[A-Za-z_$][\w$.-]*$/.test(name))) {
+    throw new TaskDefinitionError(`task options.name must be an identifier-like string, got ${describe(name)}`);
+  }
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
+    throw new TaskDefinitionError(`task options.timeout must be a positive number of seconds, got ${describe(timeout)}`);
+  }
+  if (retry !== undefined) {
+    if (typeof retry !== 'object' || retry === null || !Number.isInteger(retry.attempts) || retry.attempts < 1) {
+      throw new TaskDefinitionError(`task options.retry.attempts must be an integer ≥ 1, got ${describe(retry?.attempts)}`);
+    }
+    for (const key of ['delay', 'multiplier', 'maxDelay'] as const) {
+      const v = retry[key];
+      if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+        throw new TaskDefinitionError(`task options.retry.${key} must be a number ≥ 0, got ${describe(v)}`);
+      }
+    }
+  }
+  return { ...tagOrOptions };
+}
+
+/** The module that called task(), from a structured stack trace. */
+function callerLocation(): { moduleUrl: string | undefined; definedAt: string } {
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_err, frames) => frames;
+  try {
+    Error.captureStackTrace(holder, task);
+    const frame = holder.stack?.[0];
+    const file = frame?.getFileName() ?? undefined;
+    const moduleUrl = file === undefined ? undefined : file.startsWith('file:') ? file : `file://${file}`;
+    return { moduleUrl, definedAt: file ? `${file}:${frame?.getLineNumber() ?? '?'}` : '<unknown>' };
+  } finally {
+    Error.prepareStackTrace = previous;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,194 @@
+/**
+ * Terminology (the words of DESIGN.md; one word per concept in code, API, UI and docs):
+ *
+ * - script: a TypeScript module addressed by a path relative to the project root, without
+ *   its extension (`examples/heavy` ↔ `examples/heavy.ts`). Its `main` export is its entrypoint.
+ * - task: a function wrapped by `task()`. Identified by (script, name), where script is the
+ *   module that defines it.
+ * - flow: a declarative workflow file (a subset of Windmill's OpenFlow).
+ * - job: one execution of a script, task, flow or flow step. Has an id, a kind, args, a tag,
+ *   a status, a log, a result or error, timestamps, and parent_job / root_job links.
+ * - run: a root job together with all its descendants.
+ * - tag: the queue name a job is routed by. Workers serve a set of tags.
+ * - worker: claims jobs for its tags and executes them on a pool of executor threads.
+ * - store: where jobs, logs and results live (SQLite embedded, PostgreSQL scale-out).
+ * - server: the HTTP API and web UI in front of a store.
+ * - engine: what the CLI and the public helpers talk to: embedded (store + worker in this
+ *   process) or HTTP (a server).
+ */
+
+/** A closed union: a job is in exactly one of these states. */
+export type JobStatus = 'queued' | 'running' | 'success' | 'failure' | 'canceled';
+export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'success', 'failure', 'canceled'];
+export const FINISHED_STATUSES: readonly JobStatus[] = ['success', 'failure', 'canceled'];
+
+export type JobKind = 'script' | 'task' | 'flow' | 'flowstep';
+
+/** The tag a job gets when nobody names one. */
+export const DEFAULT_TAG = 'default';
+/** The workspace that exists from the start. */
+export const DEFAULT_WORKSPACE = 'default';
+
+/** A JSON value as it is stored and sent on the wire (after `encode` of serialize.ts). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** An error as recorded on a failed job: plain data, so it crosses threads and HTTP. */
+export interface ErrorRecord {
+  name: string;
+  message: string;
+  stack?: string;
+  /** A MillraceError's stable code, when the error was one. */
+  code?: string;
+  /** For a TaskError: the failed child job's id, so a chain of failures can be followed. */
+  jobId?: string;
+}
+
+/** How a job ended: a discriminated union, never a bag of optional fields. */
+export type Outcome =
+  | { status: 'success'; result: Json }
+  | { status: 'failure'; error: ErrorRecord }
+  | { status: 'canceled'; error: ErrorRecord };
+
+export interface RetryOptions {
+  /** Total attempts, the first included. @default 1 */
+  attempts: number;
+  /** Seconds before the first retry. @default 1 */
+  delay?: number;
+  /** Each further delay is the previous one times this. @default 2 */
+  multiplier?: number;
+  /** Upper bound of a delay, in seconds. @default 300 */
+  maxDelay?: number;
+}
+
+export interface TaskOptions {
+  /** The tag that routes this task to workers. @default 'default' */
+  tag?: string;
+  /** The task's name, the second half of its identity (script, name). Wins over the export
+   *  name and the function's name. */
+  name?: string;
+  /** Seconds after which an attempt is stopped and counts as failed. */
+  timeout?: number;
+  /** Retries with backoff. */
+  retry?: RetryOptions;
+}
+
+/** What `currentJob()` returns inside a job. */
+export interface JobContext {
+  id: string;
+  rootId: string;
+  /** Undefined for a root job. */
+  parentId: string | undefined;
+  /** The script path (for a task: the module that defines it). */
+  script: string;
+  /** The task's name; undefined for a script's `main`. */
+  task: string | undefined;
+  tag: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  workspace: string;
+}
+
+/** Everything recorded about a job. Times are epoch milliseconds. */
+export interface JobRecord {
+  id: string;
+  workspace: string;
+  kind: JobKind;
+  /** Script path, relative to the project root, without extension. */
+  scriptPath: string;
+  /** sha256 of the script's content when it was submitted (hex). */
+  scriptHash: string;
+  /** `main` for scripts; the task's name for tasks. */
+  entrypoint: string;
+  /** Encoded args: an object keyed by parameter name for scripts, a positional array for tasks. */
+  args: Json;
+  tag: string;
+  status: JobStatus;
+  parentJob: string | null;
+  rootJob: string;
+  /** Identifies the call within its parent: task name + occurrence index (durable replay). */
+  callKey: string | null;
+  attempt: number;
+  maxAttempts: number;
+  /** Seconds; null means no limit. */
+  timeout: number | null;
+  retry: RetryOptions | null;
+  createdAt: number;
+  scheduledFor: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  durationMs: number | null;
+  worker: string | null;
+  result: Json | null;
+  error: ErrorRecord | null;
+  /** Ids from the root to this job, joined by '/': the job's place in its run. */
+  path: string;
+}
+
+/** What a caller gives to create a job. */
+export interface JobSpec {
+  kind: JobKind;
+  scriptPath: string;
+  scriptHash: string;
+  entrypoint: string;
+  args: Json;
+  tag?: string;
+  workspace?: string;
+  parentJob?: string;
+  callKey?: string;
+  maxAttempts?: number;
+  timeout?: number;
+  retry?: RetryOptions;
+  /** Epoch ms; defaults to now. */
+  scheduledFor?: number;
+  /** A caller-chosen id (Windmill's `job_id` query parameter). */
+  id?: string;
+}
+
+export type LogStream = 'stdout' | 'stderr';
+
+/** One line of a job's log. `source` is set when the line was printed by a descendant and
+ *  forwarded here (invariant 5): it names that job and its task. */
+export interface LogLine {
+  /** A cursor, increasing within a job's log. */
+  seq: number;
+  jobId: string;
+  ts: number;
+  stream: LogStream;
+  line: string;
+  source: { jobId: string; name: string } | null;
+}
+
+/** A line as a worker reports it, before the store files it. */
+export interface NewLogLine {
+  ts: number;
+  stream: LogStream;
+  line: string;
+}
+
+export interface JobFilter {
+  workspace?: string;
+  status?: JobStatus[];
+  tag?: string;
+  scriptPath?: string;
+  parentJob?: string;
+  rootJob?: string;
+  /** Only root jobs. */
+  rootsOnly?: boolean;
+  /** Newest first. @default 50 */
+  limit?: number;
+  /** Jobs created before this (ms), for paging. */
+  before?: number;
+}
+
+/** One attempt at running a job: a claim by a worker and how it ended. */
+export interface AttemptRecord {
+  jobId: string;
+  attempt: number;
+  worker: string;
+  claimedAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  /** 'running' while the attempt goes on. */
+  status: JobStatus;
+  error: ErrorRecord | null;
+}

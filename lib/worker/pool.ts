@@ -1,0 +1,100 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker as Thread } from 'node:worker_threads';
+import type { HostMessage, ThreadData, ThreadMessage } from './protocol.js';
+
+/**
+ * A pool of executor threads. Each thread loads TypeScript through tsx and keeps the
+ * scripts it has imported warm. The pool only owns threads; which job runs where, and how
+ * many may work at once, is the worker's business.
+ */
+export interface ExecutorThread {
+  readonly index: number;
+  /** Jobs on this thread that hold a slot (are working, not awaiting children). */
+  working: number;
+  /** Jobs on this thread, working or awaiting. */
+  jobs: number;
+  send(msg: HostMessage): void;
+}
+
+export interface PoolOptions {
+  size: number;
+  root: string;
+  onMessage(thread: ExecutorThread, msg: ThreadMessage): void;
+  /** A thread died with jobs on it; the pool has already started its replacement. */
+  onExit(thread: ExecutorThread, error: Error): void;
+}
+
+const require = createRequire(import.meta.url);
+// The ESM entry of tsx's API; resolved here, since eval'd thread code has no module context.
+const TSX_ESM_API = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+const TSX_CJS_API = pathToFileURL(require.resolve('tsx/cjs/api')).href;
+// Under ts-jest this module is lib/worker/pool.ts, built it is dist/worker/pool.js; the
+// thread entry sits beside it either way, and tsx loads it in both cases.
+const ENTRY = new URL(`./executor-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+const BOOT = `
+  Promise.all([import(${JSON.stringify(TSX_ESM_API)}), import(${JSON.stringify(TSX_CJS_API)})])
+    .then(([esm, cjs]) => { esm.register(); cjs.register(); return import(${JSON.stringify(ENTRY)}); })
+    .catch((err) => { process.nextTick(() => { throw err; }); });
+`;
+
+class PooledThread implements ExecutorThread {
+  working = 0;
+  jobs = 0;
+  readonly thread: Thread;
+  exited = false;
+
+  constructor(
+    readonly index: number,
+    options: PoolOptions,
+    onGone: (t: PooledThread, error: Error) => void,
+  ) {
+    this.thread = new Thread(BOOT, { eval: true, workerData: { root: options.root } satisfies ThreadData });
+    this.thread.on('message', (msg: ThreadMessage) => options.onMessage(this, msg));
+    let lastError: Error | undefined;
+    this.thread.on('error', (err) => (lastError = err));
+    this.thread.on('exit', (code) => {
+      this.exited = true;
+      onGone(this, lastError ?? new Error(`the executor thread exited with code ${code}`));
+    });
+  }
+
+  send(msg: HostMessage): void {
+    this.thread.postMessage(msg);
+  }
+}
+
+export class ExecutorPool {
+  private readonly threads: PooledThread[] = [];
+  private closing = false;
+
+  constructor(private readonly options: PoolOptions) {
+    for (let i = 0; i < options.size; i++) this.threads.push(this.spawn(i));
+  }
+
+  /** The thread to start a new job on: the least busy one. */
+  pick(): ExecutorThread {
+    let best = this.threads[0];
+    for (const t of this.threads) {
+      if (t.working < best.working || (t.working === best.working && t.jobs < best.jobs)) best = t;
+    }
+    return best;
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.threads.map((t) => t.thread.terminate()));
+  }
+
+  private spawn(index: number): PooledThread {
+    return new PooledThread(index, this.options, (gone, error) => {
+      if (this.closing) return;
+      this.threads[index] = this.spawn(index);
+      this.options.onExit(gone, error);
+    });
+  }
+}
