@@ -131,8 +131,10 @@ export class ArgsError extends MillraceError {
 
 export class UnknownJobError extends MillraceError {
   static override readonly code = 'UNKNOWN_JOB';
-  constructor(id: string) {
-    super(`No job with id "${id}"`);
+  readonly jobId: string;
+  constructor(id: string, detail?: string) {
+    super(detail ? `Job id "${id}" is ambiguous: ${detail}` : `No job with id "${id}"`);
+    this.jobId = id;
   }
 }
 

@@ -74,6 +74,13 @@ export class EmbeddedEngine implements Engine {
     return this.store.get(jobId);
   }
 
+  async resolveId(prefix: string): Promise<string> {
+    const ids = await this.store.matchIds(prefix, 2);
+    if (ids.length === 1) return ids[0];
+    if (ids.length === 0) throw new UnknownJobError(prefix);
+    throw new UnknownJobError(prefix, `it starts ${ids.join(', ')} and maybe more; give more characters`);
+  }
+
   list(filter: JobFilter): Promise<JobRecord[]> {
     return this.store.list(filter);
   }

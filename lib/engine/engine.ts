@@ -29,6 +29,8 @@ export interface Engine {
   /** Resolves once the job has finished. */
   wait(jobId: string, options?: { signal?: AbortSignal }): Promise<JobRecord>;
   get(jobId: string): Promise<JobRecord | undefined>;
+  /** The full id of the job whose id starts with `prefix`; throws when none or several do. */
+  resolveId(prefix: string): Promise<string>;
   list(filter: JobFilter): Promise<JobRecord[]>;
   /** The job's descendants, oldest first. */
   descendants(jobId: string): Promise<JobRecord[]>;

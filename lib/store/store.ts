@@ -69,6 +69,8 @@ export interface Store {
   expireLeases(now: number): Promise<ExpiredLeases>;
 
   get(jobId: string): Promise<JobRecord | undefined>;
+  /** Ids that start with `prefix` (people type the short ids they see), newest first. */
+  matchIds(prefix: string, limit: number): Promise<string[]>;
   list(filter: JobFilter): Promise<JobRecord[]>;
   /** Every attempt of a job, first first. */
   attempts(jobId: string): Promise<AttemptRecord[]>;

@@ -199,6 +199,11 @@ export class SqliteStore implements Store {
     return row && toJobRecord(row);
   }
 
+  async matchIds(prefix: string, limit: number): Promise<string[]> {
+    const rows = this.stmt.matchIds.all({ lo: prefix, hi: `${prefix}\uffff`, limit }) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
   async list(filter: JobFilter): Promise<JobRecord[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
@@ -293,6 +298,7 @@ function prepare(db: Database.Database) {
     place: db.prepare('SELECT root_job, path FROM jobs WHERE id = ?'),
     placeAndName: db.prepare('SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+    matchIds: db.prepare('SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY created_at DESC LIMIT @limit'),
     claim: db.prepare(`
       UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
                       started_at = NULL

@@ -1,0 +1,281 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Store } from '../../lib/store/store.js';
+import type { JobSpec } from '../../lib/types.js';
+
+/**
+ * The store conformance suite: every Store implementation must pass it.
+ * `makeStore` returns a fresh, empty store.
+ */
+export function storeConformance(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
+      kind: 'script',
+      scriptPath: 'examples/heavy',
+      scriptHash: 'abc',
+      entrypoint: 'main',
+      args: { n: 3 },
+      ...over,
+    });
+    const claimAll = (workerId = 'w1', limit = 10) => store.claim({ workerId, tags: 'all', limit, leaseMs: 30_000 });
+
+    it('enqueues a root job with every field recorded', async () => {
+      const before = Date.now();
+      const { job, created } = await store.enqueue(spec({ tag: 'cpu', timeout: 5, retry: { attempts: 3, delay: 1 } }));
+      expect(created).toBe(true);
+      expect(job).toMatchObject({
+        workspace: 'default',
+        kind: 'script',
+        scriptPath: 'examples/heavy',
+        scriptHash: 'abc',
+        entrypoint: 'main',
+        args: { n: 3 },
+        tag: 'cpu',
+        status: 'queued',
+        parentJob: null,
+        rootJob: job.id,
+        path: job.id,
+        callKey: null,
+        attempt: 0,
+        maxAttempts: 3,
+        timeout: 5,
+        retry: { attempts: 3, delay: 1 },
+        startedAt: null,
+        completedAt: null,
+        durationMs: null,
+        worker: null,
+        result: null,
+        error: null,
+      });
+      expect(job.createdAt).toBeGreaterThanOrEqual(before);
+      expect(job.scheduledFor).toBe(job.createdAt);
+      expect(await store.get(job.id)).toEqual(job);
+    });
+
+    it('takes a caller-chosen id', async () => {
+      const { job } = await store.enqueue(spec({ id: 'chosen-id-1' }));
+      expect(job.id).toBe('chosen-id-1');
+    });
+
+    it('links children to their parent and root', async () => {
+      const { job: root } = await store.enqueue(spec());
+      const { job: child } = await store.enqueue(spec({ kind: 'task', entrypoint: 't', args: [1], parentJob: root.id, callKey: 't:0' }));
+      const { job: grand } = await store.enqueue(spec({ kind: 'task', entrypoint: 'g', args: [], parentJob: child.id, callKey: 'g:0' }));
+      expect(child).toMatchObject({ parentJob: root.id, rootJob: root.id, path: `${root.id}/${child.id}`, args: [1] });
+      expect(grand).toMatchObject({ parentJob: child.id, rootJob: root.id, path: `${root.id}/${child.id}/${grand.id}` });
+      expect((await store.descendants(root.id)).map((j) => j.id)).toEqual([child.id, grand.id]);
+      expect((await store.descendants(child.id)).map((j) => j.id)).toEqual([grand.id]);
+    });
+
+    it('returns the recorded child for a repeated (parent, call key)', async () => {
+      const { job: root } = await store.enqueue(spec());
+      const first = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0', args: [1] }));
+      const again = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0', args: [1] }));
+      const other = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:1', args: [2] }));
+      expect(again.created).toBe(false);
+      expect(again.job.id).toBe(first.job.id);
+      expect(other.created).toBe(true);
+      expect(other.job.id).not.toBe(first.job.id);
+    });
+
+    it('claims oldest first, by tag, up to the limit, once', async () => {
+      const a = (await store.enqueue(spec({ tag: 'cpu' }))).job;
+      const b = (await store.enqueue(spec({ tag: 'gpu' }))).job;
+      const c = (await store.enqueue(spec({ tag: 'cpu' }))).job;
+      const d = (await store.enqueue(spec({ tag: 'cpu' }))).job;
+      const first = await store.claim({ workerId: 'w1', tags: ['cpu'], limit: 2, leaseMs: 30_000 });
+      expect(first.map((j) => j.id)).toEqual([a.id, c.id]);
+      expect(first[0]).toMatchObject({ status: 'running', worker: 'w1', attempt: 1 });
+      const second = await store.claim({ workerId: 'w2', tags: ['cpu', 'other'], limit: 5, leaseMs: 30_000 });
+      expect(second.map((j) => j.id)).toEqual([d.id]);
+      expect(await store.claim({ workerId: 'w2', tags: ['cpu'], limit: 5, leaseMs: 30_000 })).toEqual([]);
+      const rest = await store.claim({ workerId: 'w3', tags: 'all', limit: 5, leaseMs: 30_000 });
+      expect(rest.map((j) => j.id)).toEqual([b.id]);
+    });
+
+    it('claims only due jobs, of the given runs and workspace', async () => {
+      const later = (await store.enqueue(spec({ scheduledFor: Date.now() + 60_000 }))).job;
+      const other = (await store.enqueue(spec({ workspace: 'w2' }))).job;
+      const mine = (await store.enqueue(spec())).job;
+      const claimed = await store.claim({ workerId: 'w', tags: 'all', rootJobs: new Set([mine.id, later.id]), workspace: 'default', limit: 10, leaseMs: 1000 });
+      expect(claimed.map((j) => j.id)).toEqual([mine.id]);
+      expect((await store.get(later.id))!.status).toBe('queued');
+      expect((await store.get(other.id))!.status).toBe('queued');
+    });
+
+    it('records start, completion, result and duration', async () => {
+      const { job } = await store.enqueue(spec());
+      await claimAll();
+      const started = Date.now();
+      await store.markStarted(job.id, started);
+      expect((await store.get(job.id))!.startedAt).toBe(started);
+      const done = await store.complete(job.id, { status: 'success', result: { ok: [1, 'two'] } }, started + 25);
+      expect(done).toMatchObject({ status: 'success', result: { ok: [1, 'two'] }, completedAt: started + 25, durationMs: 25, error: null });
+      // The first word stands: a late second report changes nothing.
+      expect(await store.complete(job.id, { status: 'failure', error: { name: 'E', message: 'late' } }, started + 30)).toBeUndefined();
+      expect((await store.get(job.id))!.status).toBe('success');
+      const attempts = await store.attempts(job.id);
+      expect(attempts).toEqual([
+        expect.objectContaining({ attempt: 1, worker: 'w1', status: 'success', startedAt: started, completedAt: started + 25, error: null }),
+      ]);
+    });
+
+    it('records a failure with its error', async () => {
+      const { job } = await store.enqueue(spec());
+      await claimAll();
+      const error = { name: 'TypeError', message: 'bad', stack: 'TypeError: bad\n    at x.ts:1:1' };
+      const done = await store.complete(job.id, { status: 'failure', error }, Date.now());
+      expect(done).toMatchObject({ status: 'failure', error, result: null });
+    });
+
+    it('retries: back to the queue, then a second attempt, each attempt recorded', async () => {
+      const { job } = await store.enqueue(spec({ maxAttempts: 3 }));
+      await claimAll();
+      const error = { name: 'Error', message: 'first try failed' };
+      const due = Date.now() + 60_000;
+      const requeued = await store.retry(job.id, error, due);
+      expect(requeued).toMatchObject({ status: 'queued', attempt: 1, scheduledFor: due, worker: null });
+      expect(await claimAll()).toEqual([]);
+      await store.retry(job.id, error, Date.now()); // not running any more: no effect
+      expect((await store.get(job.id))!.scheduledFor).toBe(due);
+    });
+
+    it('claims a retried job again as its next attempt', async () => {
+      const { job } = await store.enqueue(spec({ maxAttempts: 2 }));
+      await claimAll('w1');
+      await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now() - 1);
+      const [again] = await claimAll('w2');
+      expect(again).toMatchObject({ id: job.id, attempt: 2, worker: 'w2' });
+      await store.complete(job.id, { status: 'success', result: 1 }, Date.now());
+      const attempts = await store.attempts(job.id);
+      expect(attempts.map((a) => [a.attempt, a.worker, a.status, a.error?.message ?? null])).toEqual([
+        [1, 'w1', 'failure', 'boom'],
+        [2, 'w2', 'success', null],
+      ]);
+    });
+
+    it('cancels a job and its unfinished descendants only', async () => {
+      const { job: root } = await store.enqueue(spec());
+      const { job: a } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 'a:0' }));
+      const { job: b } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 'b:0' }));
+      const { job: a1 } = await store.enqueue(spec({ kind: 'task', parentJob: a.id, callKey: 'a1:0' }));
+      const { job: other } = await store.enqueue(spec());
+      await store.claim({ workerId: 'w', tags: 'all', rootJobs: new Set([root.id]), limit: 2, leaseMs: 1000 }); // root, a
+      await store.complete(b.id, { status: 'success', result: null }, Date.now()); // b already done (queued → success)
+      const canceled = await store.cancel(a.id, { reason: 'no longer needed', by: 'tester' });
+      expect(canceled.map((j) => j.id).sort()).toEqual([a.id, a1.id].sort());
+      for (const j of canceled) {
+        expect(j.status).toBe('canceled');
+        expect(j.error).toMatchObject({ name: 'CanceledError', message: 'no longer needed' });
+      }
+      expect((await store.get(root.id))!.status).toBe('running');
+      expect((await store.get(b.id))!.status).toBe('success');
+      expect((await store.get(other.id))!.status).toBe('queued');
+      const all = await store.cancel(root.id, { reason: 'stop', by: 'tester' });
+      expect(all.map((j) => j.id)).toEqual([root.id]);
+      expect(await store.cancel('no-such-job', { reason: 'x', by: 'y' })).toEqual([]);
+    });
+
+    it('a canceled job is no longer its worker’s: renewLeases says so', async () => {
+      const { job: a } = await store.enqueue(spec());
+      const { job: b } = await store.enqueue(spec());
+      await claimAll('w1');
+      await store.cancel(b.id, { reason: 'x', by: 'y' });
+      expect(await store.renewLeases('w1', [a.id, b.id], 30_000)).toEqual([b.id]);
+      expect(await store.renewLeases('w2', [a.id], 30_000)).toEqual([a.id]);
+    });
+
+    it('returns expired leases to the queue, and fails them past their attempts', async () => {
+      const { job: retryable } = await store.enqueue(spec({ maxAttempts: 2 }));
+      const { job: once } = await store.enqueue(spec({ maxAttempts: 1 }));
+      const { job: healthy } = await store.enqueue(spec());
+      await store.claim({ workerId: 'dead', tags: 'all', limit: 2, leaseMs: -1000 });
+      await store.claim({ workerId: 'alive', tags: 'all', limit: 1, leaseMs: 60_000 });
+      const { requeued, failed } = await store.expireLeases(Date.now());
+      expect(requeued.map((j) => j.id)).toEqual([retryable.id]);
+      expect(requeued[0]).toMatchObject({ status: 'queued', worker: null });
+      expect(failed.map((j) => j.id)).toEqual([once.id]);
+      expect(failed[0]).toMatchObject({ status: 'failure', error: { name: 'LeaseExpiredError', code: 'LEASE_EXPIRED' } });
+      expect((await store.get(healthy.id))!.status).toBe('running');
+      const [again] = await claimAll('w2');
+      expect(again).toMatchObject({ id: retryable.id, attempt: 2 });
+      expect((await store.attempts(retryable.id))[0]).toMatchObject({ worker: 'dead', status: 'failure' });
+    });
+
+    it('renewed leases do not expire', async () => {
+      const { job } = await store.enqueue(spec());
+      await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: -1000 });
+      await store.renewLeases('w', [job.id], 60_000);
+      const { requeued, failed } = await store.expireLeases(Date.now());
+      expect([...requeued, ...failed]).toEqual([]);
+    });
+
+    it('appends logs in order and forwards each line to every ancestor, marked', async () => {
+      const { job: root } = await store.enqueue(spec());
+      const { job: child } = await store.enqueue(spec({ kind: 'task', entrypoint: 'child', parentJob: root.id, callKey: 'child:0' }));
+      const { job: grand } = await store.enqueue(spec({ kind: 'task', entrypoint: 'grand', parentJob: child.id, callKey: 'grand:0' }));
+      await store.appendLogs(root.id, [{ ts: 1, stream: 'stdout', line: 'root says hi' }]);
+      const written = await store.appendLogs(grand.id, [
+        { ts: 2, stream: 'stdout', line: 'g1' },
+        { ts: 3, stream: 'stderr', line: 'g2' },
+      ]);
+      expect(written).toHaveLength(6);
+      await store.appendLogs(child.id, [{ ts: 4, stream: 'stdout', line: 'c1' }]);
+
+      const own = (id: string) => store.readLogs(id, { ownOnly: true }).then((ls) => ls.map((l) => l.line));
+      expect(await own(grand.id)).toEqual(['g1', 'g2']);
+      expect(await own(child.id)).toEqual(['c1']);
+      expect(await own(root.id)).toEqual(['root says hi']);
+
+      const rootLog = await store.readLogs(root.id);
+      expect(rootLog.map((l) => [l.line, l.source?.name ?? null, l.source?.jobId ?? null, l.stream])).toEqual([
+        ['root says hi', null, null, 'stdout'],
+        ['g1', 'grand', grand.id, 'stdout'],
+        ['g2', 'grand', grand.id, 'stderr'],
+        ['c1', 'child', child.id, 'stdout'],
+      ]);
+      const seqs = rootLog.map((l) => l.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      const after = await store.readLogs(root.id, { after: rootLog[1].seq });
+      expect(after.map((l) => l.line)).toEqual(['g2', 'c1']);
+      expect(await store.readLogs(root.id, { after: rootLog[1].seq, limit: 1 })).toHaveLength(1);
+      expect((await store.readLogs(child.id)).map((l) => l.line)).toEqual(['g1', 'g2', 'c1']);
+    });
+
+    it('lists jobs newest first, by status, tag, script, parent and runs only', async () => {
+      const { job: r1 } = await store.enqueue(spec({ scriptPath: 'a' }));
+      const { job: c1 } = await store.enqueue(spec({ scriptPath: 'a', kind: 'task', tag: 'cpu', parentJob: r1.id, callKey: 'x:0' }));
+      const { job: r2 } = await store.enqueue(spec({ scriptPath: 'b' }));
+      await store.claim({ workerId: 'w', tags: ['cpu'], limit: 1, leaseMs: 1000 });
+      const ids = (jobs: { id: string }[]) => jobs.map((j) => j.id);
+      const all = await store.list({});
+      expect(new Set(ids(all))).toEqual(new Set([r1.id, c1.id, r2.id]));
+      for (let i = 1; i < all.length; i++) expect(all[i - 1].createdAt).toBeGreaterThanOrEqual(all[i].createdAt);
+      expect(ids(await store.list({ status: ['running'] }))).toEqual([c1.id]);
+      expect(new Set(ids(await store.list({ status: ['queued', 'running'] })))).toEqual(new Set([r1.id, c1.id, r2.id]));
+      expect(ids(await store.list({ tag: 'cpu' }))).toEqual([c1.id]);
+      expect(new Set(ids(await store.list({ scriptPath: 'a' })))).toEqual(new Set([r1.id, c1.id]));
+      expect(ids(await store.list({ parentJob: r1.id }))).toEqual([c1.id]);
+      expect(new Set(ids(await store.list({ rootsOnly: true })))).toEqual(new Set([r1.id, r2.id]));
+      expect(await store.list({ limit: 1 })).toHaveLength(1);
+      expect(await store.list({ workspace: 'nope' })).toEqual([]);
+    });
+
+    it('finds ids by prefix and knows unknown ids', async () => {
+      const { job } = await store.enqueue(spec({ id: 'prefixtest-123' }));
+      await store.enqueue(spec({ id: 'prefixtest-456' }));
+      expect(await store.matchIds('prefixtest-1', 5)).toEqual([job.id]);
+      expect((await store.matchIds('prefixtest', 5)).sort()).toEqual(['prefixtest-123', 'prefixtest-456']);
+      expect(await store.matchIds('zzz', 5)).toEqual([]);
+      expect(await store.get('no-such-job')).toBeUndefined();
+      expect(await store.readLogs('no-such-job')).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { formatLogLine } from '../format.js';
+import { openEngine, withStoreOptions, type StoreOptions } from '../options.js';
+
+interface LogsOptions extends StoreOptions {
+  follow?: boolean;
+  own?: boolean;
+}
+
+export function logsCommand(program: Command): void {
+  withStoreOptions(
+    program
+      .command('logs')
+      .summary("print a job's log")
+      .description(
+        "Print a job's log: its own lines and, marked with their task name and job id, the lines of every job it called.",
+      )
+      .argument('<id>', 'job id (a unique prefix is enough)')
+      .option('-f, --follow', 'keep printing new lines until the job has finished')
+      .option('--own', "only the job's own lines"),
+  ).action(async (idArg: string, options: LogsOptions) => {
+    const engine = openEngine({ ...options, worker: false });
+    try {
+      const id = await engine.resolveId(idArg);
+      for await (const line of engine.logs(id, { follow: options.follow })) {
+        if (options.own && line.source) continue;
+        process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${formatLogLine(line)}\n`);
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { formatTree } from '../format.js';
+import { openEngine, withStoreOptions, type StoreOptions } from '../options.js';
+
+export function showCommand(program: Command): void {
+  withStoreOptions(
+    program
+      .command('show')
+      .summary('draw a run as a tree, with timings')
+      .description('Draw a job and its descendants as a tree: per job its name, status, tag, time queued, time started and duration.')
+      .argument('<id>', 'job id (a unique prefix is enough)'),
+  ).action(async (idArg: string, options: StoreOptions) => {
+    const engine = openEngine({ ...options, worker: false });
+    try {
+      const id = await engine.resolveId(idArg);
+      const job = (await engine.get(id))!;
+      const descendants = await engine.descendants(id);
+      if (options.json) {
+        const attempts = await engine.attempts(id);
+        process.stdout.write(`${JSON.stringify({ job, attempts, descendants }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${formatTree(job, descendants)}\n`);
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+}

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { MillraceError } from '../errors.js';
+import { jobsCommand } from './commands/jobs.js';
+import { logsCommand } from './commands/logs.js';
+import { runCommand } from './commands/run.js';
+import { showCommand } from './commands/show.js';
+import { painter } from './format.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Input errors exit 2; a run that failed exits 1 (set by `run`). */
+const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('millrace')
+    .description('Workflows as code for TypeScript: every task() call is a job with its own log.')
+    .version(pkg.version)
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)');
+  runCommand(program);
+  jobsCommand(program);
+  logsCommand(program);
+  showCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    const paint = painter(process.stderr);
+    if (err instanceof MillraceError) {
+      process.stderr.write(`${paint('red', 'error:')} ${err.message}\n`);
+    } else {
+      process.stderr.write(`${paint('red', 'error:')} ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exitCode = EXIT_USAGE;
+  }
+}
