@@ -1,3 +1,5 @@
+import { findSourceMap } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { CanceledError, TaskDefinitionError, TaskError } from '../errors.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
@@ -113,11 +115,21 @@ function callerLocation(): { moduleUrl: string | undefined; definedAt: string } 
     Error.captureStackTrace(holder, task);
     const frame = holder.stack?.[0];
     const file = frame?.getFileName() ?? undefined;
-    const moduleUrl = file === undefined ? undefined : file.startsWith('file:') ? file : `file://${file}`;
-    return { moduleUrl, definedAt: file ? `${file}:${frame?.getLineNumber() ?? '?'}` : '<unknown>' };
+    if (!file) return { moduleUrl: undefined, definedAt: '<unknown>' };
+    const moduleUrl = file.startsWith('file:') ? file : pathToFileURL(file).href;
+    return { moduleUrl, definedAt: `${moduleUrl.replace(/\?.*$/, '')}:${sourceLine(file, frame!)}` };
   } finally {
     Error.prepareStackTrace = previous;
   }
+}
+
+/** The line in the original source (the loader may have transpiled it), 1-based. */
+function sourceLine(file: string, frame: NodeJS.CallSite): number | string {
+  const line = frame.getLineNumber();
+  const column = frame.getColumnNumber();
+  if (line === null || column === null) return '?';
+  const entry = findSourceMap(file)?.findEntry(line - 1, column - 1) as { originalLine?: number } | undefined;
+  return entry?.originalLine !== undefined ? entry.originalLine + 1 : line;
 }
 
 function describe(value: unknown): string {

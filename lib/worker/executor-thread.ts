@@ -55,6 +55,8 @@ port.on('message', (msg: HostMessage) => {
   }
 });
 
+post({ type: 'ready' });
+
 function load(file: string, hash: string): { url: string; exports: Promise<Record<string, unknown>> } {
   const previous = loadedHash.get(file);
   const base = pathToFileURL(file).href;

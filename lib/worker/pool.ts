@@ -14,6 +14,8 @@ export interface ExecutorThread {
   working: number;
   /** Jobs on this thread, working or awaiting. */
   jobs: number;
+  /** Whether it has booted (tsx registered, entry loaded). */
+  ready: boolean;
   send(msg: HostMessage): void;
 }
 
@@ -41,6 +43,7 @@ const BOOT = `
 class PooledThread implements ExecutorThread {
   working = 0;
   jobs = 0;
+  ready = false;
   readonly thread: Thread;
   exited = false;
 
@@ -50,7 +53,10 @@ class PooledThread implements ExecutorThread {
     onGone: (t: PooledThread, error: Error) => void,
   ) {
     this.thread = new Thread(BOOT, { eval: true, workerData: { root: options.root } satisfies ThreadData });
-    this.thread.on('message', (msg: ThreadMessage) => options.onMessage(this, msg));
+    this.thread.on('message', (msg: ThreadMessage) => {
+      if (msg.type === 'ready') this.ready = true;
+      else options.onMessage(this, msg);
+    });
     let lastError: Error | undefined;
     this.thread.on('error', (err) => (lastError = err));
     this.thread.on('exit', (code) => {
@@ -72,11 +78,13 @@ export class ExecutorPool {
     for (let i = 0; i < options.size; i++) this.threads.push(this.spawn(i));
   }
 
-  /** The thread to start a new job on: the least busy one. */
+  /** The thread to start a new job on: the least busy one, preferring threads that have booted. */
   pick(): ExecutorThread {
     let best = this.threads[0];
+    const rank = (t: PooledThread) => [t.ready ? 0 : 1, t.working, t.jobs];
     for (const t of this.threads) {
-      if (t.working < best.working || (t.working === best.working && t.jobs < best.jobs)) best = t;
+      const [a, b] = [rank(t), rank(best)];
+      if (a[0] < b[0] || (a[0] === b[0] && (a[1] < b[1] || (a[1] === b[1] && a[2] < b[2])))) best = t;
     }
     return best;
   }

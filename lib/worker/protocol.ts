@@ -44,6 +44,7 @@ export interface ThreadLogLine {
 }
 
 export type ThreadMessage =
+  | { type: 'ready' }
   | { type: 'started'; jobId: string; at: number }
   | { type: 'logs'; lines: ThreadLogLine[] }
   | { type: 'call'; callId: number; parentId: string; call: ChildCall }

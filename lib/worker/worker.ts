@@ -215,6 +215,8 @@ export class Worker {
 
   private onThreadMessage(thread: ExecutorThread, msg: ThreadMessage): void {
     switch (msg.type) {
+      case 'ready':
+        break;
       case 'logs':
         for (const l of msg.lines) this.bufferLog(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
         break;
