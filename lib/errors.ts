@@ -62,6 +62,8 @@ export class TaskError extends MillraceError {
     this.errorName = info.error.name;
     this.errorMessage = info.error.message;
     this.errorStack = info.error.stack;
+    // The caller's stack says where the call was awaited; the child's says what went wrong.
+    if (info.error.stack) this.stack = `${this.stack}\nCaused by ${indentCause(info.error.stack)}`;
   }
 }
 
@@ -178,6 +180,10 @@ export class LeaseExpiredError extends MillraceError {
 /** The configuration or environment is wrong (a bad flag, an unreadable database). */
 export class ConfigError extends MillraceError {
   static override readonly code = 'CONFIG';
+}
+
+function indentCause(stack: string): string {
+  return stack.split('\n').join('\n  ');
 }
 
 /** Turns anything thrown into the plain record a failed job stores. */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
 import { toErrorRecord, ScriptHashMismatchError } from '../errors.js';
 import { newJobId } from '../ids.js';
@@ -80,6 +81,8 @@ export class Worker {
       onMessage: (thread, msg) => this.onThreadMessage(thread, msg),
       onExit: (thread, error) => this.onThreadExit(thread, error),
     });
+    // Every awaited child listens to this signal; there can be thousands at once.
+    setMaxListeners(0, this.abort.signal);
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(1000, this.leaseMs / 3));
     this.heartbeat.unref();
     this.claimLoop = this.claimForever();

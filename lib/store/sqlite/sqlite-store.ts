@@ -99,11 +99,13 @@ export class SqliteStore implements Store {
         roots: request.rootJobs ? JSON.stringify([...request.rootJobs]) : null,
         workspace: request.workspace ?? null,
         limit: request.limit,
-      }) as JobRow[];
+      }) as (JobRow & { claim_order: number })[];
       for (const row of rows) {
         this.stmt.insertAttempt.run({ job_id: row.id, attempt: row.attempt, worker: request.workerId, claimed_at: now });
       }
-      return rows.map(toJobRecord).sort((a, b) => a.scheduledFor - b.scheduledFor || a.createdAt - b.createdAt);
+      // RETURNING gives no order; the subquery's order (due first, then oldest) is restored here.
+      rows.sort((a, b) => Number(a.scheduled_for) - Number(b.scheduled_for) || a.claim_order - b.claim_order);
+      return rows.map(toJobRecord);
     })();
   }
 
@@ -216,7 +218,7 @@ export class SqliteStore implements Store {
     if (filter.rootsOnly) where.push('parent_job IS NULL');
     if (filter.before !== undefined) (where.push('created_at < @before'), (params.before = filter.before));
     params.limit = filter.limit ?? 50;
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(params) as JobRow[]).map(toJobRecord);
   }
 
@@ -298,7 +300,7 @@ function prepare(db: Database.Database) {
     place: db.prepare('SELECT root_job, path FROM jobs WHERE id = ?'),
     placeAndName: db.prepare('SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-    matchIds: db.prepare('SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY created_at DESC LIMIT @limit'),
+    matchIds: db.prepare('SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit'),
     claim: db.prepare(`
       UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
                       started_at = NULL
@@ -308,9 +310,9 @@ function prepare(db: Database.Database) {
           AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
           AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
           AND (@workspace IS NULL OR workspace = @workspace)
-        ORDER BY scheduled_for, created_at
+        ORDER BY scheduled_for, rowid
         LIMIT @limit)
-      RETURNING *`),
+      RETURNING rowid AS claim_order, *`),
     insertAttempt: db.prepare(
       `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
     ),
@@ -344,7 +346,7 @@ function prepare(db: Database.Database) {
     expired: db.prepare(`SELECT * FROM jobs WHERE status = 'running' AND lease_until < @now`),
     descendants: db.prepare(`
       SELECT * FROM jobs WHERE root_job = @root AND substr(path, 1, length(@prefix)) = @prefix
-      ORDER BY created_at, id`),
+      ORDER BY rowid`),
     attempts: db.prepare('SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt'),
     insertLog: db.prepare(`
       INSERT INTO logs (job_id, ts, stream, line, src_job, src_name) VALUES (@job_id, @ts, @stream, @line, @src_job, @src_name)

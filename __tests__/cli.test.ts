@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
+import { REPO_ROOT, tempDb } from './helpers/engine.js';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a user would: `millrace <args>` in the repository. */
+function millrace(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function withStore<T>(db: string, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
+  const store = new SqliteStore({ file: db });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('millrace run, on the seed example', () => {
+  it('runs 5 jobs with their own logs and links; the root log carries the children’s lines; result OK, exit 0', async () => {
+    const db = tempDb();
+    const run = await millrace(['run', '--db', db, 'examples/heavy.ts', '--n', '3']);
+    expect(run.stderr).toMatch(/\[sendResult [0-9a-z]{8}\] Sending result -?[\d.e-]+ to me@example\.com/);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toBe('OK');
+
+    await withStore(db, async (store) => {
+      const [root] = await store.list({ rootsOnly: true });
+      const jobs = await store.list({ rootJob: root.id });
+      expect(jobs).toHaveLength(5);
+      const children = jobs.filter((j) => j.id !== root.id);
+      expect(children.map((j) => j.entrypoint).sort()).toEqual(['heavyCompute', 'heavyCompute', 'heavyCompute', 'sendResult']);
+      for (const child of children) {
+        expect(child).toMatchObject({ parentJob: root.id, rootJob: root.id, status: 'success', kind: 'task' });
+        // Each job has its own log, holding only its own lines.
+        const own = await store.readLogs(child.id, { ownOnly: true });
+        expect(own.length).toBeGreaterThan(0);
+        expect(await store.readLogs(child.id)).toEqual(own);
+      }
+      expect(children.filter((c) => c.entrypoint === 'heavyCompute').every((c) => c.tag === 'cpu')).toBe(true);
+      expect(root).toMatchObject({ status: 'success', result: 'OK', parentJob: null, rootJob: root.id, scriptPath: 'examples/heavy' });
+
+      const sendResult = children.find((j) => j.entrypoint === 'sendResult')!;
+      const rootLog = await store.readLogs(root.id);
+      const sending = rootLog.find((l) => l.line.startsWith('Sending result'));
+      expect(sending?.source).toEqual({ jobId: sendResult.id, name: 'sendResult' });
+      const sendOwn = await store.readLogs(sendResult.id, { ownOnly: true });
+      expect(sendOwn.map((l) => l.line)).toEqual([sending!.line]);
+      const rootOwn = await store.readLogs(root.id, { ownOnly: true });
+      expect(rootOwn.some((l) => l.line.startsWith('Sending result'))).toBe(false);
+    });
+  });
+
+  it('--json prints { job_id, status, result }', async () => {
+    const db = tempDb();
+    const run = await millrace(['run', '--db', db, '--json', 'examples/heavy', '--n', '1']);
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out).toEqual({ job_id: expect.stringMatching(/^[0-9a-z]{20}$/), status: 'success', result: 'OK' });
+  });
+
+  it('--args takes the args as one JSON object; MILLRACE_DB picks the store', async () => {
+    const db = tempDb();
+    const run = await millrace(['run', '--json', 'examples/heavy.ts', '--args', '{"n":2}'], { MILLRACE_DB: db });
+    expect(run.code).toBe(0);
+    await withStore(db, async (store) => expect(await store.list({})).toHaveLength(4));
+  });
+});
+
+describe('millrace run refuses bad input before any job exists', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['a bad arg type', ['examples/heavy.ts', '--n', 'abc'], /Bad args for examples\/heavy: --n: expected a number, got "abc"/],
+    ['a missing arg', ['examples/heavy.ts'], /Bad args for examples\/heavy: n is required \(a number\)/],
+    ['an unknown arg', ['examples/heavy.ts', '--n', '1', '--m', '2'], /unknown arg --m \(main takes --n\)/],
+    ['an unknown script', ['examples/nope.ts'], /Unknown script ".*examples\/nope\.ts": no such file under/],
+    ['a script with no main', ['__tests__/fixtures/no-main.ts'], /Script "__tests__\/fixtures\/no-main" has no exported function main\. Its exports are: notMain/],
+  ];
+  for (const [name, args, message] of cases) {
+    it(name, async () => {
+      const db = tempDb();
+      const run = await millrace(['run', '--db', db, ...args]);
+      expect(run.stderr).toMatch(message);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      if (existsSync(db)) await withStore(db, async (store) => expect(await store.list({})).toEqual([]));
+    });
+  }
+});
+
+describe('a failed run', () => {
+  it('prints the error with a stack into the .ts source, and exits 1', async () => {
+    const db = tempDb();
+    const run = await millrace(['run', '--db', db, '__tests__/fixtures/failing.ts', '--catchIt', 'false']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/failure: TaskError: Job [0-9a-z]{20} \(explode, tag default\) failed on attempt 1 of 1: TypeError: cannot handle uncaught/);
+    expect(run.stderr).toMatch(/\[explode [0-9a-z]{8}\] about to fail/);
+    expect(run.stderr).toMatch(/fixtures\/failing\.ts:\d+:\d+/);
+  });
+});
+
+describe('jobs, logs and show over the same store', () => {
+  it('list, print and draw a run', async () => {
+    const db = tempDb();
+    const run = await millrace(['run', '--db', db, '--json', 'examples/heavy.ts', '--n', '2']);
+    const { job_id: id } = JSON.parse(run.stdout) as { job_id: string };
+
+    const jobs = await millrace(['jobs', '--db', db]);
+    expect(jobs.code).toBe(0);
+    expect(jobs.stdout.split('\n').filter((l) => l.includes('heavyCompute'))).toHaveLength(2);
+    const cpu = JSON.parse((await millrace(['jobs', '--db', db, '--json', '--tag', 'cpu'])).stdout) as { entrypoint: string }[];
+    expect(cpu.map((j) => j.entrypoint)).toEqual(['heavyCompute', 'heavyCompute']);
+    const roots = JSON.parse((await millrace(['jobs', '--db', db, '--json', '--roots', '--status', 'success'])).stdout) as { id: string }[];
+    expect(roots.map((j) => j.id)).toEqual([id]);
+    expect((await millrace(['jobs', '--db', db, '--status', 'bogus'])).stderr).toMatch(/expected one of queued, running, success, failure, canceled, got "bogus"/);
+
+    const logs = await millrace(['logs', '--db', db, id.slice(0, 8)]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/^\[sendResult [0-9a-z]{8}\] Sending result/m);
+    const own = await millrace(['logs', '--db', db, '--own', id]);
+    expect(own.stdout).not.toMatch(/Sending result/);
+
+    const show = await millrace(['show', '--db', db, id]);
+    expect(show.code).toBe(0);
+    const lines = show.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^job\s+id\s+status\s+tag\s+queued\s+started\s+duration$/);
+    expect(lines[1]).toMatch(new RegExp(`^✔ examples/heavy\\s+${id.slice(0, 8)}\\s+success\\s+default\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d+m?s`));
+    expect(lines.slice(2).map((l) => l.replace(/\s+.*/, ''))).toEqual(['├─', '├─', '└─']);
+    expect(lines.filter((l) => /[├└]─ ✔ heavyCompute\s+[0-9a-z]{8}\s+success\s+cpu\s/.test(l))).toHaveLength(2);
+    expect(lines[4]).toMatch(/└─ ✔ sendResult/);
+    const json = JSON.parse((await millrace(['show', '--db', db, '--json', id])).stdout) as { job: { id: string }; descendants: unknown[] };
+    expect(json.job.id).toBe(id);
+    expect(json.descendants).toHaveLength(3);
+
+    const unknown = await millrace(['show', '--db', db, 'zzzzzz']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/No job with id "zzzzzz"/);
+  });
+
+  it('has help for every command', async () => {
+    for (const cmd of ['run', 'jobs', 'logs', 'show']) {
+      const help = await millrace([cmd, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`Usage: millrace ${cmd}`));
+      expect(help.stdout).toMatch(/--json/);
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from '@jest/globals';
+import { checkArgs, parseCliArgs, positionalArgs } from '../lib/loader/args.js';
+import { inferSignature } from '../lib/loader/signature.js';
+
+describe("inferring main's signature", () => {
+  it('reads names, types, optional params and defaults', () => {
+    const sig = inferSignature(`
+      type Mode = 'fast' | 'slow';
+      interface Opts { depth: number; label?: string }
+      export async function main(n: number, name: string, flag: boolean, mode: Mode, tags: string[],
+                                 opts: Opts, when: Date, maybe?: number, count = 3, anything?: unknown) {}
+    `);
+    expect(sig.hasMain).toBe(true);
+    expect(sig.params.map((p) => [p.name, p.required])).toEqual([
+      ['n', true], ['name', true], ['flag', true], ['mode', true], ['tags', true],
+      ['opts', true], ['when', true], ['maybe', false], ['count', false], ['anything', false],
+    ]);
+    const props = sig.schema.properties!;
+    expect(props.n).toEqual({ type: 'number' });
+    expect(props.mode).toEqual({ type: 'string', enum: ['fast', 'slow'] });
+    expect(props.tags).toEqual({ type: 'array', items: { type: 'string' } });
+    expect(props.opts).toEqual({ type: 'object', properties: { depth: { type: 'number' }, label: { type: 'string' } }, required: ['depth'] });
+    expect(props.when).toEqual({ type: 'string', format: 'date-time' });
+    expect(props.count).toEqual({ type: 'number', default: 3 });
+    expect(props.anything).toEqual({});
+    expect(sig.schema.required).toEqual(['n', 'name', 'flag', 'mode', 'tags', 'opts', 'when']);
+  });
+
+  it('finds main as an exported arrow function or a re-exported local', () => {
+    expect(inferSignature('export const main = async (x: number) => x;').params.map((p) => p.name)).toEqual(['x']);
+    expect(inferSignature('async function run(y: string) {}\nexport { run as main };').params.map((p) => p.name)).toEqual(['y']);
+  });
+
+  it('knows when there is no main, and lists the exports', () => {
+    const sig = inferSignature('export function helper() {}\nexport const x = 1;\nfunction main() {}');
+    expect(sig.hasMain).toBe(false);
+    expect(sig.exports).toEqual(['helper', 'x']);
+  });
+});
+
+describe('args for main', () => {
+  const sig = inferSignature(
+    "export async function main(n: number, name: string, dryRun = false, tags: string[] = [], level?: 'a' | 'b') {}",
+  );
+
+  it('coerces command-line words to the parameter types', () => {
+    expect(parseCliArgs(sig, ['--n', '3', '--name=x', '--dry-run', '--tags', '["a","b"]', '--level', 'b'])).toEqual({
+      args: { n: 3, name: 'x', dryRun: true, tags: ['a', 'b'], level: 'b' },
+      problems: [],
+    });
+    expect(parseCliArgs(sig, ['--no-dryRun', '--n', '-2.5', '--name', '']).args).toEqual({ dryRun: false, n: -2.5, name: '' });
+    expect(parseCliArgs(sig, ['4', 'bob']).args).toEqual({ n: 4, name: 'bob' });
+  });
+
+  it('takes --args as one JSON object', () => {
+    expect(parseCliArgs(sig, ['--args', '{"n":3,"name":"j"}'])).toEqual({ args: { n: 3, name: 'j' }, problems: [] });
+    expect(parseCliArgs(sig, ['--args', '[1]']).problems).toEqual([`--args: expected a JSON object such as '{"n":3}', got "[1]"`]);
+  });
+
+  it('names the arg, the expected type and what came', () => {
+    expect(parseCliArgs(sig, ['--n', 'abc']).problems).toEqual(['--n: expected a number, got "abc"']);
+    expect(parseCliArgs(sig, ['--tags', 'a,b']).problems).toEqual(['--tags: expected an array of strings as JSON, got "a,b"']);
+    expect(parseCliArgs(sig, ['--bogus', '1']).problems).toEqual([
+      'unknown arg --bogus (main takes --n, --name, --dryRun, --tags, --level)',
+    ]);
+    expect(parseCliArgs(sig, ['--n']).problems).toEqual(['--n needs a value (a number)']);
+  });
+
+  it('checks an args object against the schema', () => {
+    expect(checkArgs(sig, { n: 1, name: 'x' })).toEqual([]);
+    expect(checkArgs(sig, { n: '1', level: 'c', extra: true } as never)).toEqual([
+      'unknown arg "extra" (main takes n, name, dryRun, tags, level)',
+      'n: expected a number, got string "1"',
+      'name is required (a string)',
+      'level: expected one of "a", "b", got string "c"',
+    ]);
+    expect(checkArgs(sig, { n: 1, name: 'x', tags: ['a', 2] } as never)).toEqual(['tags[1]: expected a string, got number 2']);
+  });
+
+  it("orders args as main's parameters, leaving missing ones to their defaults", () => {
+    expect(positionalArgs(sig, { name: 'x', n: 2 })).toEqual([2, 'x', undefined, undefined, undefined]);
+  });
+});
