@@ -192,3 +192,28 @@ export interface AttemptRecord {
   status: JobStatus;
   error: ErrorRecord | null;
 }
+
+/** What a token may reach: everything in its workspace, only the worker routes, or every workspace. */
+export type TokenScope = 'user' | 'worker' | 'admin';
+
+/** A token as stored: only a hash of its secret is kept. */
+export interface TokenRecord {
+  tokenHash: string;
+  workspace: string;
+  scope: TokenScope;
+  label: string;
+  createdAt: number;
+}
+
+/** A worker as the store last heard of it. */
+export interface WorkerRecord {
+  id: string;
+  workspace: string;
+  /** The tags it serves; 'all' for an embedded worker. */
+  tags: string[] | 'all';
+  hostname: string;
+  startedAt: number;
+  lastSeen: number;
+  /** The jobs it runs now. */
+  jobs: string[];
+}

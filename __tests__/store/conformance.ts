@@ -277,5 +277,25 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(await store.get('no-such-job')).toBeUndefined();
       expect(await store.readLogs('no-such-job')).toEqual([]);
     });
+
+    it('stores tokens by hash', async () => {
+      expect(await store.countTokens()).toBe(0);
+      await store.createToken({ tokenHash: 'h1', workspace: 'w1', scope: 'worker', label: 'ci', createdAt: 5 });
+      expect(await store.findToken('h1')).toEqual({ tokenHash: 'h1', workspace: 'w1', scope: 'worker', label: 'ci', createdAt: 5 });
+      expect(await store.findToken('h2')).toBeUndefined();
+      expect(await store.countTokens()).toBe(1);
+    });
+
+    it('keeps track of live workers and their jobs', async () => {
+      await store.touchWorker({ id: 'wa', workspace: 'default', tags: ['cpu'], hostname: 'host-a' }, 1000);
+      await store.touchWorker({ id: 'wb', workspace: 'default', tags: 'all', hostname: 'host-b' }, 1000);
+      await store.touchWorker({ id: 'wc', workspace: 'other', tags: ['x'], hostname: 'host-c' }, 5000);
+      await store.touchWorker({ id: 'wa', workspace: 'default', tags: ['cpu', 'gpu'], hostname: 'host-a' }, 5000);
+      const { job } = await store.enqueue(spec({ tag: 'cpu' }));
+      await store.claim({ workerId: 'wa', tags: ['cpu'], limit: 1, leaseMs: 1000 });
+      const live = await store.listWorkers('default', 2000);
+      expect(live).toEqual([{ id: 'wa', workspace: 'default', tags: ['cpu', 'gpu'], hostname: 'host-a', startedAt: 1000, lastSeen: 5000, jobs: [job.id] }]);
+      expect((await store.listWorkers('default', 0)).map((w) => w.id)).toEqual(['wa', 'wb']);
+    });
   });
 }

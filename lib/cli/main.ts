@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { MillraceError } from '../errors.js';
+import { cancelCommand } from './commands/cancel.js';
+import { devCommand } from './commands/dev.js';
 import { jobsCommand } from './commands/jobs.js';
 import { logsCommand } from './commands/logs.js';
 import { runCommand } from './commands/run.js';
+import { serverCommand } from './commands/server.js';
 import { showCommand } from './commands/show.js';
+import { tokenCommand } from './commands/token.js';
+import { workerCommand } from './commands/worker.js';
+import { workersCommand } from './commands/workers.js';
 import { painter } from './format.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +28,12 @@ export function buildProgram(): Command {
   jobsCommand(program);
   logsCommand(program);
   showCommand(program);
+  cancelCommand(program);
+  serverCommand(program);
+  workerCommand(program);
+  devCommand(program);
+  workersCommand(program);
+  tokenCommand(program);
   return program;
 }
 

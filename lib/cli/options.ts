@@ -1,27 +1,51 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EmbeddedEngine } from '../engine/embedded.js';
+import type { Engine } from '../engine/engine.js';
+import { HttpEngine } from '../engine/http-engine.js';
 
-/** Options every command that opens the store takes. Flag > environment > default. */
-export interface StoreOptions {
+/** Options of every command that talks to an engine. Flag > environment > default. */
+export interface EngineOptions {
   root?: string;
   db?: string;
   json?: boolean;
+  server?: string;
+  token?: string;
+  workspace?: string;
 }
 
-export function withStoreOptions(cmd: Command): Command {
+export function withRootAndDb(cmd: Command): Command {
   return cmd
     .option('--root <dir>', 'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)')
-    .option('--db <file>', 'SQLite file, or :memory: (env MILLRACE_DB; default: <root>/.millrace/millrace.db)')
+    .option('--db <file>', 'SQLite file, or :memory: (env MILLRACE_DB; default: <root>/.millrace/millrace.db)');
+}
+
+export function withEngineOptions(cmd: Command): Command {
+  return withRootAndDb(cmd)
+    .option('--server <url>', 'talk to a millrace server instead of the embedded engine (env MILLRACE_SERVER)')
+    .option('--token <token>', 'token for the server (env MILLRACE_TOKEN)')
+    .option('--workspace <name>', 'workspace on the server (env MILLRACE_WORKSPACE; default: default)')
     .option('--json', 'print machine-readable JSON');
 }
 
-export function projectRoot(options: StoreOptions): string {
+export function projectRoot(options: { root?: string }): string {
   return resolve(options.root ?? process.env.MILLRACE_ROOT ?? process.cwd());
 }
 
-/** An embedded engine over the store; `worker: false` for commands that only read. */
-export function openEngine(options: StoreOptions & { worker: boolean; concurrency?: number; threads?: number }): EmbeddedEngine {
+export function serverUrl(options: EngineOptions): string | undefined {
+  return options.server ?? (process.env.MILLRACE_SERVER || undefined);
+}
+
+/** The engine the command talks to: a server when one is named, else embedded (`worker: false` only reads). */
+export function openEngine(options: EngineOptions & { worker: boolean; concurrency?: number; threads?: number }): Engine {
+  const server = serverUrl(options);
+  if (server) {
+    return new HttpEngine({
+      server,
+      token: options.token ?? process.env.MILLRACE_TOKEN ?? '',
+      workspace: options.workspace ?? process.env.MILLRACE_WORKSPACE ?? undefined,
+    });
+  }
   return new EmbeddedEngine({
     root: projectRoot(options),
     db: options.db,
@@ -35,4 +59,8 @@ export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }

@@ -49,6 +49,10 @@ export class Coordinator implements WorkerBackend {
     return job;
   }
 
+  async submitChild(spec: JobSpec): Promise<string> {
+    return (await this.submit(spec)).id;
+  }
+
   /** Claims due jobs; when there are none, waits for one to be queued (or for `signal`). */
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
     while (!signal.aborted && !this.closed) {

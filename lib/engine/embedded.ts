@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path';
 import { UnknownJobError } from '../errors.js';
 import { newJobId } from '../ids.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { AttemptRecord, JobFilter, JobRecord, LogLine } from '../types.js';
+import { resolveScript } from '../loader/paths.js';
+import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
+import { hostname } from 'node:os';
+import type { AttemptRecord, JobFilter, JobRecord, LogLine, WorkerRecord } from '../types.js';
 import { Worker } from '../worker/worker.js';
 import { Coordinator } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
@@ -96,6 +99,17 @@ export class EmbeddedEngine implements Engine {
 
   logs(jobId: string, options: LogsOptions = {}): AsyncIterable<LogLine> {
     return this.coordinator.followLogs(jobId, options);
+  }
+
+  async signature(path: string): Promise<{ path: string; hash: string; signature: Signature }> {
+    const script = resolveScript(this.root, path);
+    return { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) };
+  }
+
+  async workers(): Promise<WorkerRecord[]> {
+    if (!this.worker) return [];
+    const now = Date.now();
+    return [{ id: this.worker.id, workspace: 'default', tags: 'all', hostname: hostname(), startedAt: now, lastSeen: now, jobs: this.worker.jobIds }];
   }
 
   cancel(jobId: string, reason: string): Promise<JobRecord[]> {

@@ -1,4 +1,5 @@
-import type { AttemptRecord, JobFilter, JobRecord, LogLine } from '../types.js';
+import type { Signature } from '../loader/signature.js';
+import type { AttemptRecord, JobFilter, JobRecord, LogLine, WorkerRecord } from '../types.js';
 
 /** What a caller asks to run: a script (or, later, a flow) by path, with args by name. */
 export interface SubmitRequest {
@@ -36,6 +37,10 @@ export interface Engine {
   descendants(jobId: string): Promise<JobRecord[]>;
   attempts(jobId: string): Promise<AttemptRecord[]>;
   logs(jobId: string, options?: LogsOptions): AsyncIterable<LogLine>;
+  /** The script's path, content hash and `main`'s signature, as the engine's side sees it. */
+  signature(path: string): Promise<{ path: string; hash: string; signature: Signature }>;
+  /** The workers that are live now, their tags and their jobs. */
+  workers(): Promise<WorkerRecord[]>;
   /** Cancels the job and its unfinished descendants; returns the jobs canceled. */
   cancel(jobId: string, reason: string): Promise<JobRecord[]>;
   close(): Promise<void>;

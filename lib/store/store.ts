@@ -1,4 +1,4 @@
-import type { AttemptRecord, ErrorRecord, JobFilter, JobRecord, JobSpec, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { AttemptRecord, ErrorRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, LogLine, NewLogLine, Outcome } from '../types.js';
 
 /** Which jobs a worker may claim. */
 export interface ClaimRequest {
@@ -85,6 +85,16 @@ export interface Store {
 
   /** A job's log (its own lines and its descendants' forwarded ones), after cursor `after`. */
   readLogs(jobId: string, options?: { after?: number; limit?: number; ownOnly?: boolean }): Promise<LogLine[]>;
+
+  /** Stores a token (its hash only). */
+  createToken(token: TokenRecord): Promise<void>;
+  findToken(tokenHash: string): Promise<TokenRecord | undefined>;
+  countTokens(): Promise<number>;
+
+  /** Records that a worker is alive, with the tags it serves. */
+  touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void>;
+  /** Workers heard from since `since`, each with the jobs it runs now. */
+  listWorkers(workspace: string, since: number): Promise<WorkerRecord[]>;
 
   close(): Promise<void>;
 }

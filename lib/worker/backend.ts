@@ -10,8 +10,8 @@ export interface WorkerBackend {
   claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]>;
   started(jobId: string, at: number): Promise<void>;
   appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void>;
-  /** Persists a child job (or finds the one already recorded for its call key) before resolving. */
-  submit(spec: JobSpec): Promise<JobRecord>;
+  /** Persists a child job (or finds the one already recorded for its call key) before resolving with its id. */
+  submitChild(spec: JobSpec): Promise<string>;
   /** Resolves once the job has finished. */
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord>;
   /** Records how an attempt ended. */

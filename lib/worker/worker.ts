@@ -265,12 +265,12 @@ export class Worker {
 
   /** Submits the call as a child job and waits for it; any failure to do so fails the call. */
   private async runChild(parent: Running, call: ChildCall): Promise<ChildOutcome> {
-    let child: JobRecord | undefined;
+    let childId: string | undefined;
     try {
       // The parent's lines so far go to the store before its child exists, so logs read in order.
       await this.flushLogs();
       const script = resolveScript(this.options.root, call.scriptPath);
-      child = await this.backend.submit({
+      childId = await this.backend.submitChild({
         kind: 'task',
         scriptPath: script.path,
         scriptHash: script.hash,
@@ -283,16 +283,16 @@ export class Worker {
         timeout: call.timeout,
         retry: call.retry,
       });
-      const done = await this.backend.waitFinished(child.id, this.abort.signal);
+      const done = await this.backend.waitFinished(childId, this.abort.signal);
       return childOutcome(done);
     } catch (err) {
       return {
         status: 'failure',
         error: toErrorRecord(err),
-        jobId: child?.id ?? '(not submitted)',
+        jobId: childId ?? '(not submitted)',
         tag: call.tag,
-        attempt: child?.attempt ?? 0,
-        maxAttempts: child?.maxAttempts ?? 1,
+        attempt: 0,
+        maxAttempts: call.retry?.attempts ?? 1,
       };
     }
   }

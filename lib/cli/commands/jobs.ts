@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { JOB_STATUSES, type JobStatus } from '../../types.js';
 import { formatJobTable } from '../format.js';
-import { openEngine, positiveInt, withStoreOptions, type StoreOptions } from '../options.js';
+import { openEngine, positiveInt, withEngineOptions, type EngineOptions } from '../options.js';
 
-interface JobsOptions extends StoreOptions {
+interface JobsOptions extends EngineOptions {
   status?: JobStatus[];
   tag?: string;
   script?: string;
@@ -19,7 +19,7 @@ function status(value: string, previous: JobStatus[] = []): JobStatus[] {
 }
 
 export function jobsCommand(program: Command): void {
-  withStoreOptions(
+  withEngineOptions(
     program
       .command('jobs')
       .summary('list recent jobs')

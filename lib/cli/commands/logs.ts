@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { formatLogLine } from '../format.js';
-import { openEngine, withStoreOptions, type StoreOptions } from '../options.js';
+import { openEngine, withEngineOptions, type EngineOptions } from '../options.js';
 
-interface LogsOptions extends StoreOptions {
+interface LogsOptions extends EngineOptions {
   follow?: boolean;
   own?: boolean;
 }
 
 export function logsCommand(program: Command): void {
-  withStoreOptions(
+  withEngineOptions(
     program
       .command('logs')
       .summary("print a job's log")

@@ -1,15 +1,15 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ArgsError } from '../../errors.js';
+import type { Engine } from '../../engine/engine.js';
+import { ArgsError, NoMainError } from '../../errors.js';
 import { parseCliArgs } from '../../loader/args.js';
-import { resolveScript } from '../../loader/paths.js';
-import { inferSignatureOfFile } from '../../loader/signature.js';
 import { decode } from '../../serialize.js';
 import type { JobRecord, Json } from '../../types.js';
 import { formatLogLine, painter } from '../format.js';
-import { openEngine, positiveInt, projectRoot, withStoreOptions, type StoreOptions } from '../options.js';
+import { openEngine, positiveInt, serverUrl, withEngineOptions, type EngineOptions } from '../options.js';
+import { warnAboutUnservedTags } from '../tag-warning.js';
 
-interface RunOptions extends StoreOptions {
+interface RunOptions extends EngineOptions {
   tag?: string;
   args?: string;
   concurrency?: number;
@@ -18,12 +18,12 @@ interface RunOptions extends StoreOptions {
 }
 
 export function runCommand(program: Command): void {
-  withStoreOptions(
+  withEngineOptions(
     program
       .command('run')
       .summary('run a script: stream its log, print its result')
       .description(
-        'Run a script on the embedded engine. Its log (with every task\'s lines, marked) streams to stderr;\n' +
+        'Run a script, on the embedded engine or (with --server) on a server. Its log (with every task\'s lines, marked) streams to stderr;\n' +
           'its result is printed to stdout as JSON. Exit code 0 when the run succeeded, 1 when it failed.\n\n' +
           "millrace's own options come before the script; everything after it is an arg for main:\n" +
           '  millrace run --db /tmp/x.db examples/heavy.ts --n 3\n' +
@@ -44,38 +44,43 @@ export function runCommand(program: Command): void {
 }
 
 async function run(scriptArg: string, words: string[], options: RunOptions): Promise<number> {
-  const root = projectRoot(options);
-  // Refuse bad args before anything is opened or submitted.
-  const script = resolveScript(root, resolve(process.cwd(), scriptArg));
-  const sig = inferSignatureOfFile(script.file, script.hash);
-  const fromFlag = options.args === undefined ? [] : ['--args', options.args];
-  const { args, problems } = parseCliArgs(sig, [...fromFlag, ...words]);
-  if (problems.length > 0) throw new ArgsError(script.path, problems);
-
   const engine = openEngine({ ...options, worker: true });
   try {
-    const job = await engine.submit({ path: script.file, args: decodeArgs(args), tag: options.tag });
-    const paint = painter(process.stderr);
-    if (!options.json) process.stderr.write(paint('gray', `job ${job.id}  ${job.scriptPath}\n`));
-    const onSigint = () => {
-      process.stderr.write(`\ncanceling job ${job.id}…\n`);
-      void engine.cancel(job.id, 'interrupted from the terminal (Ctrl-C)');
-    };
-    process.once('SIGINT', onSigint);
-    try {
-      if (!options.quiet) {
-        for await (const line of engine.logs(job.id, { follow: true })) {
-          process.stderr.write(`${formatLogLine(line, paint)}\n`);
-        }
-      }
-      const done = await engine.wait(job.id);
-      report(done, options);
-      return done.status === 'success' ? 0 : 1;
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
+    // A local file path is the same script on a server's side, relative to the project root.
+    const path = serverUrl(options) ? scriptArg : resolve(process.cwd(), scriptArg);
+    // Refuse bad args before anything is submitted.
+    const script = await engine.signature(path);
+    if (!script.signature.hasMain) throw new NoMainError(script.path, script.signature.exports);
+    const fromFlag = options.args === undefined ? [] : ['--args', options.args];
+    const { args, problems } = parseCliArgs(script.signature, [...fromFlag, ...words]);
+    if (problems.length > 0) throw new ArgsError(script.path, problems);
+    return await follow(engine, await engine.submit({ path, args: decodeArgs(args), tag: options.tag }), options);
   } finally {
     await engine.close();
+  }
+}
+
+async function follow(engine: Engine, job: JobRecord, options: RunOptions): Promise<number> {
+  const paint = painter(process.stderr);
+  if (!options.json) process.stderr.write(paint('gray', `job ${job.id}  ${job.scriptPath}\n`));
+  const onSigint = () => {
+    process.stderr.write(`\ncanceling job ${job.id}…\n`);
+    void engine.cancel(job.id, 'interrupted from the terminal (Ctrl-C)');
+  };
+  process.once('SIGINT', onSigint);
+  const stopWarning = warnAboutUnservedTags(engine, job.id, (text) => process.stderr.write(paint('yellow', `${text}\n`)));
+  try {
+    if (!options.quiet) {
+      for await (const line of engine.logs(job.id, { follow: true })) {
+        process.stderr.write(`${formatLogLine(line, paint)}\n`);
+      }
+    }
+    const done = await engine.wait(job.id);
+    report(done, options);
+    return done.status === 'success' ? 0 : 1;
+  } finally {
+    stopWarning();
+    process.off('SIGINT', onSigint);
   }
 }
 

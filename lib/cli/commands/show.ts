@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { formatTree } from '../format.js';
-import { openEngine, withStoreOptions, type StoreOptions } from '../options.js';
+import { openEngine, withEngineOptions, type EngineOptions } from '../options.js';
 
 export function showCommand(program: Command): void {
-  withStoreOptions(
+  withEngineOptions(
     program
       .command('show')
       .summary('draw a run as a tree, with timings')
       .description('Draw a job and its descendants as a tree: per job its name, status, tag, time queued, time started and duration.')
       .argument('<id>', 'job id (a unique prefix is enough)'),
-  ).action(async (idArg: string, options: StoreOptions) => {
+  ).action(async (idArg: string, options: EngineOptions) => {
     const engine = openEngine({ ...options, worker: false });
     try {
       const id = await engine.resolveId(idArg);

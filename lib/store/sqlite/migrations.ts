@@ -74,4 +74,26 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'tokens and workers',
+    sql: `
+      CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+      );
+      ALTER TABLE jobs ADD COLUMN canceled_at INTEGER;
+    `,
+  },
 ];

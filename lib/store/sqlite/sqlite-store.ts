@@ -14,6 +14,8 @@ import {
   type LogLine,
   type NewLogLine,
   type Outcome,
+  type TokenRecord,
+  type WorkerRecord,
 } from '../../types.js';
 import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store } from '../store.js';
@@ -257,6 +259,52 @@ export class SqliteStore implements Store {
     return rows.map(toLogLine);
   }
 
+  async createToken(token: TokenRecord): Promise<void> {
+    this.stmt.insertToken.run({
+      token_hash: token.tokenHash,
+      workspace: token.workspace,
+      scope: token.scope,
+      label: token.label,
+      created_at: token.createdAt,
+    });
+  }
+
+  async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
+    const row = this.stmt.findToken.get(tokenHash) as
+      | { token_hash: string; workspace: string; scope: TokenRecord['scope']; label: string; created_at: number }
+      | undefined;
+    return row && { tokenHash: row.token_hash, workspace: row.workspace, scope: row.scope, label: row.label, createdAt: row.created_at };
+  }
+
+  async countTokens(): Promise<number> {
+    return (this.stmt.countTokens.get() as { n: number }).n;
+  }
+
+  async touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {
+    this.stmt.touchWorker.run({
+      id: worker.id,
+      workspace: worker.workspace,
+      tags: JSON.stringify(worker.tags),
+      hostname: worker.hostname,
+      now,
+    });
+  }
+
+  async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
+    const rows = this.stmt.listWorkers.all({ workspace, since }) as {
+      id: string; workspace: string; tags: string; hostname: string; started_at: number; last_seen: number; jobs: string | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      workspace: r.workspace,
+      tags: JSON.parse(r.tags) as string[] | 'all',
+      hostname: r.hostname,
+      startedAt: r.started_at,
+      lastSeen: r.last_seen,
+      jobs: r.jobs ? (JSON.parse(r.jobs) as string[]) : [],
+    }));
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -348,6 +396,17 @@ function prepare(db: Database.Database) {
       SELECT * FROM jobs WHERE root_job = @root AND substr(path, 1, length(@prefix)) = @prefix
       ORDER BY rowid`),
     attempts: db.prepare('SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt'),
+    insertToken: db.prepare(
+      'INSERT INTO tokens (token_hash, workspace, scope, label, created_at) VALUES (@token_hash, @workspace, @scope, @label, @created_at)',
+    ),
+    findToken: db.prepare('SELECT * FROM tokens WHERE token_hash = ?'),
+    countTokens: db.prepare('SELECT count(*) AS n FROM tokens'),
+    touchWorker: db.prepare(`
+      INSERT INTO workers (id, workspace, tags, hostname, started_at, last_seen) VALUES (@id, @workspace, @tags, @hostname, @now, @now)
+      ON CONFLICT (id) DO UPDATE SET tags = @tags, last_seen = @now`),
+    listWorkers: db.prepare(`
+      SELECT w.*, (SELECT json_group_array(j.id) FROM jobs j WHERE j.worker = w.id AND j.status = 'running') AS jobs
+      FROM workers w WHERE w.workspace = @workspace AND w.last_seen >= @since ORDER BY w.started_at`),
     insertLog: db.prepare(`
       INSERT INTO logs (job_id, ts, stream, line, src_job, src_name) VALUES (@job_id, @ts, @stream, @line, @src_job, @src_name)
       RETURNING *`),

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { defaultDbFile } from '../../engine/embedded.js';
+import { startServer } from '../../server/server.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { Worker } from '../../worker/worker.js';
+import { positiveInt, projectRoot, withRootAndDb } from '../options.js';
+import { untilSignal } from './server.js';
+
+interface DevOptions {
+  port: number;
+  root?: string;
+  db?: string;
+  concurrency?: number;
+}
+
+export function devCommand(program: Command): void {
+  withRootAndDb(
+    program
+      .command('dev')
+      .summary('a server and one worker in one process, on 127.0.0.1')
+      .description('For local work: the HTTP API on 127.0.0.1 and one worker serving every tag, in this process.')
+      .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
+      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt),
+  ).action(async (options: DevOptions) => {
+    const root = projectRoot(options);
+    const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
+    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, adminToken: process.env.MILLRACE_TOKEN || undefined });
+    const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
+    process.stdout.write(`millrace dev on ${server.url}: server and worker ${worker.id} (every tag), root ${root}, store ${store.file}\n`);
+    if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
+    await untilSignal();
+    await worker.close();
+    await server.close();
+    await store.close();
+  });
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { defaultDbFile } from '../../engine/embedded.js';
+import { startServer } from '../../server/server.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { positiveInt, projectRoot, withRootAndDb } from '../options.js';
+
+interface ServerOptions {
+  host: string;
+  port: number;
+  root?: string;
+  db?: string;
+  bodyLimit?: number;
+}
+
+export function serverCommand(program: Command): void {
+  withRootAndDb(
+    program
+      .command('server')
+      .summary('serve the HTTP API over a store')
+      .description(
+        'Serve the HTTP API (Windmill-compatible job routes, and the worker routes) over a store.\n' +
+          'Workers connect with `millrace worker --server URL --token T`. At first start, an admin token\n' +
+          'is created and printed, unless MILLRACE_TOKEN gives one.',
+      )
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
+      .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt),
+  ).action(async (options: ServerOptions) => {
+    const root = projectRoot(options);
+    const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
+    const server = await startServer({
+      store,
+      root,
+      host: options.host,
+      port: options.port,
+      bodyLimit: options.bodyLimit,
+      adminToken: process.env.MILLRACE_TOKEN || undefined,
+    });
+    process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${store.file})\n`);
+    if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
+    await untilSignal();
+    await server.close();
+    await store.close();
+  });
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { ApiClient } from '../../http/client.js';
+import { HttpBackend } from '../../worker/http-backend.js';
+import { Worker } from '../../worker/worker.js';
+import { collect, positiveInt, projectRoot } from '../options.js';
+import { untilSignal } from './server.js';
+
+interface WorkerOptions {
+  server?: string;
+  token?: string;
+  workspace?: string;
+  tag?: string[];
+  concurrency?: number;
+  threads?: number;
+  root?: string;
+  leaseMs?: number;
+}
+
+export function workerCommand(program: Command): void {
+  program
+    .command('worker')
+    .summary('run jobs for a server')
+    .description(
+      'Claim jobs for the given tags from a server and run them on a pool of executor threads.\n' +
+        'The worker runs its own checkout of the scripts (under --root): a job whose script differs from\n' +
+        'the one submitted is failed, never run.',
+    )
+    .option('--server <url>', 'the server (env MILLRACE_SERVER)')
+    .option('--token <token>', 'a token of the workspace, worker-only is enough (env MILLRACE_TOKEN)')
+    .option('--workspace <name>', 'workspace (env MILLRACE_WORKSPACE; default: default)')
+    .option('--tag <tag>', 'a tag to serve; repeatable (default: default)', collect)
+    .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
+    .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+    .option('--root <dir>', 'the checkout scripts are loaded from (default: the current directory)')
+    .option('--lease-ms <ms>', 'lease on each claimed job, renewed by heartbeats (default: 30000)', positiveInt)
+    .action(async (options: WorkerOptions) => {
+      const client = new ApiClient({
+        server: options.server ?? process.env.MILLRACE_SERVER ?? '',
+        token: options.token ?? process.env.MILLRACE_TOKEN ?? '',
+        workspace: options.workspace ?? process.env.MILLRACE_WORKSPACE ?? undefined,
+      });
+      const tags = options.tag?.length ? options.tag : ['default'];
+      const backend = new HttpBackend(client, tags);
+      const worker = new Worker({
+        backend,
+        root: projectRoot(options),
+        tags,
+        concurrency: options.concurrency,
+        threads: options.threads,
+        leaseMs: options.leaseMs,
+        workspace: client.workspace,
+      });
+      process.stdout.write(`millrace worker ${worker.id} serving ${tags.join(', ')} for ${client.server} (workspace ${client.workspace})\n`);
+      await untilSignal();
+      await worker.close();
+      await backend.close();
+    });
+}

@@ -1,0 +1,110 @@
+import { UnknownJobError } from '../errors.js';
+import { ApiClient, ApiError, type ApiClientOptions } from '../http/client.js';
+import type { LogEvent, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
+import type { Signature } from '../loader/signature.js';
+import { encode } from '../serialize.js';
+import type { AttemptRecord, JobFilter, JobRecord, LogLine, WorkerRecord } from '../types.js';
+import { isFinished } from './coordinator.js';
+import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
+
+export type HttpEngineOptions = ApiClientOptions;
+
+/** The Engine interface over a millrace server's HTTP API. Behaves as the embedded engine does. */
+export class HttpEngine implements Engine {
+  readonly client: ApiClient;
+
+  constructor(options: HttpEngineOptions) {
+    this.client = new ApiClient(options);
+  }
+
+  async submit(request: SubmitRequest): Promise<JobRecord> {
+    const args: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(request.args ?? {})) if (v !== undefined) args[k] = encode(v, `args.${k}`);
+    const query = request.tag ? `?tag=${encodeURIComponent(request.tag)}` : '';
+    const id = await this.client.json<string>('POST', this.client.ws(`jobs/run/p/${scriptUrlPath(request.path)}${query}`), args);
+    return (await this.get(id))!;
+  }
+
+  async wait(jobId: string, options: { signal?: AbortSignal } = {}): Promise<JobRecord> {
+    for (;;) {
+      const reply = await this.client.json<WaitReply>('POST', this.client.ws('worker/wait'), { ids: [jobId], wait_ms: 25_000 }, options.signal);
+      if (reply.finished.length > 0) return reply.finished[0];
+      if (options.signal?.aborted) return (await this.get(jobId))!;
+    }
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    try {
+      return await this.client.json<JobRecord>('GET', this.client.ws(`jobs_u/record/${encodeURIComponent(jobId)}`));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async resolveId(prefix: string): Promise<string> {
+    return (await this.client.json<{ id: string }>('GET', this.client.ws(`jobs_u/resolve/${encodeURIComponent(prefix)}`))).id;
+  }
+
+  list(filter: JobFilter): Promise<JobRecord[]> {
+    const q = new URLSearchParams();
+    for (const s of filter.status ?? []) q.append('status', s);
+    if (filter.tag) q.set('tag', filter.tag);
+    if (filter.scriptPath) q.set('script_path', filter.scriptPath);
+    if (filter.parentJob) q.set('parent_job', filter.parentJob);
+    if (filter.rootJob) q.set('root_job', filter.rootJob);
+    if (filter.rootsOnly) q.set('roots_only', 'true');
+    if (filter.before !== undefined) q.set('before', String(filter.before));
+    if (filter.limit !== undefined) q.set('limit', String(filter.limit));
+    return this.client.json<JobRecord[]>('GET', this.client.ws(`jobs/records?${q}`));
+  }
+
+  async descendants(jobId: string): Promise<JobRecord[]> {
+    return (await this.tree(jobId)).descendants;
+  }
+
+  async attempts(jobId: string): Promise<AttemptRecord[]> {
+    return (await this.tree(jobId)).attempts;
+  }
+
+  async *logs(jobId: string, options: LogsOptions = {}): AsyncGenerator<LogLine> {
+    const q = new URLSearchParams({ after: String(options.after ?? 0), follow: String(options.follow ?? false) });
+    for await (const text of this.client.lines(this.client.ws(`jobs_u/logs/${encodeURIComponent(jobId)}?${q}`), options.signal)) {
+      const event = JSON.parse(text) as LogEvent;
+      if ('end' in event) return;
+      yield event.line;
+    }
+  }
+
+  async signature(path: string): Promise<{ path: string; hash: string; signature: Signature }> {
+    return this.client.json('GET', this.client.ws(`scripts/signature/${scriptUrlPath(path)}`));
+  }
+
+  async workers(): Promise<WorkerRecord[]> {
+    return (await this.client.json<WorkersReply>('GET', this.client.ws('workers'))).workers;
+  }
+
+  async cancel(jobId: string, reason: string): Promise<JobRecord[]> {
+    const job = await this.get(jobId);
+    if (!job) throw new UnknownJobError(jobId);
+    if (isFinished(job)) return [];
+    return (await this.client.json<{ canceled: JobRecord[] }>('POST', this.client.ws(`jobs_u/cancel/${encodeURIComponent(jobId)}`), { reason })).canceled;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private tree(jobId: string): Promise<TreeReply> {
+    return this.client.json<TreeReply>('GET', this.client.ws(`jobs_u/tree/${encodeURIComponent(jobId)}`));
+  }
+}
+
+/** A script path for a URL: `./examples/heavy.ts` → `examples/heavy.ts`, each segment escaped. */
+function scriptUrlPath(path: string): string {
+  return path.replace(/^\.\//, '').split('/').map(encodeURIComponent).join('/');
+}

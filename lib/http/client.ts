@@ -1,0 +1,116 @@
+import { Pool, type Dispatcher } from 'undici';
+import { ConfigError, MillraceError } from '../errors.js';
+import { DEFAULT_WORKSPACE } from '../types.js';
+import type { WireError } from './wire.js';
+
+export interface ApiClientOptions {
+  /** The server's base URL, e.g. http://127.0.0.1:8000 */
+  server: string;
+  token: string;
+  /** @default 'default' */
+  workspace?: string;
+  /** Sockets to the server; long polls each hold one. @default 64 */
+  connections?: number;
+}
+
+/**
+ * An error the server answered with. Its `code` is the server's, so `instanceof` the matching
+ * class holds: a 404 with code UNKNOWN_JOB is an UnknownJobError.
+ */
+export class ApiError extends MillraceError {
+  static override readonly code = 'API_ERROR';
+  readonly status: number;
+  readonly problems: string[] | undefined;
+  constructor(status: number, body: WireError['error']) {
+    super(body.message);
+    (this as { code: string }).code = body.code;
+    this.status = status;
+    this.problems = body.problems;
+  }
+}
+
+/** The server is not there, or the connection broke. */
+export class ServerUnreachableError extends MillraceError {
+  static override readonly code = 'SERVER_UNREACHABLE';
+}
+
+/** JSON over HTTP to a millrace server, with its token, on a pool of keep-alive sockets (undici). */
+export class ApiClient {
+  readonly server: string;
+  readonly workspace: string;
+  private readonly pool: Pool;
+  private readonly auth: string;
+
+  constructor(options: ApiClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.server);
+    } catch {
+      throw new ConfigError(`Bad server URL ${JSON.stringify(options.server)}: expected something like http://127.0.0.1:8000`);
+    }
+    if (!options.token) throw new ConfigError('No token for the server: pass --token or set MILLRACE_TOKEN');
+    this.server = url.origin;
+    this.workspace = options.workspace ?? DEFAULT_WORKSPACE;
+    this.auth = `Bearer ${options.token}`;
+    // No header or body timeouts: long polls and log streams stay open by design.
+    this.pool = new Pool(this.server, { connections: options.connections ?? 64, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000 });
+  }
+
+  /** A path under the workspace: `ws('jobs/list')` → `/api/w/<ws>/jobs/list`. */
+  ws(path: string): string {
+    return `/api/w/${encodeURIComponent(this.workspace)}/${path}`;
+  }
+
+  async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.request(method, path, body, signal);
+    if (res.statusCode === 204) {
+      await res.body.dump();
+      return undefined as T;
+    }
+    const type = String(res.headers['content-type'] ?? '');
+    return (type.includes('json') ? await res.body.json() : await res.body.text()) as T;
+  }
+
+  /** The response body as lines, as they arrive (NDJSON streams). */
+  async *lines(path: string, signal?: AbortSignal): AsyncGenerator<string> {
+    const res = await this.request('GET', path, undefined, signal);
+    let rest = '';
+    for await (const chunk of res.body) {
+      const parts = (rest + (chunk as Buffer).toString('utf8')).split('\n');
+      rest = parts.pop()!;
+      for (const p of parts) if (p) yield p;
+    }
+    if (rest) yield rest;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async request(method: Dispatcher.HttpMethod, path: string, body: unknown, signal?: AbortSignal) {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        method,
+        path,
+        headers: { authorization: this.auth, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ServerUnreachableError(`Cannot reach the millrace server at ${this.server}: ${(err as Error).message}`, { cause: err });
+    }
+    if (res.statusCode >= 400) {
+      const text = await res.body.text();
+      let error: WireError['error'];
+      try {
+        error = (JSON.parse(text) as WireError).error;
+      } catch {
+        error = { code: `HTTP_${res.statusCode}`, message: text || `HTTP ${res.statusCode}` };
+      }
+      throw new ApiError(res.statusCode, error);
+    }
+    return res;
+  }
+}

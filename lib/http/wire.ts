@@ -1,0 +1,89 @@
+import type { AttemptRecord, JobRecord, LogLine, NewLogLine, Outcome, WorkerRecord } from '../types.js';
+
+/**
+ * The shapes that cross HTTP between millrace's server and its clients (the HTTP engine and
+ * remote workers). Client and server meet only here. Windmill-compatible shapes are in
+ * windmill.ts beside this file.
+ */
+
+/** Every error body: `{ error: { code, message } }` with the HTTP status saying the kind. */
+export interface WireError {
+  error: { code: string; message: string; problems?: string[] };
+}
+
+export interface ClaimBody {
+  worker_id: string;
+  hostname: string;
+  tags: string[] | 'all';
+  limit: number;
+  lease_ms: number;
+  /** How long the server may hold the request open waiting for a job. */
+  wait_ms: number;
+}
+
+export interface ClaimReply {
+  jobs: JobRecord[];
+}
+
+export interface StartedBody {
+  job_id: string;
+  at: number;
+}
+
+export interface LogsBody {
+  job_id: string;
+  lines: NewLogLine[];
+}
+
+export interface CompleteBody {
+  job_id: string;
+  outcome: Outcome;
+  at: number;
+}
+
+export interface HeartbeatBody {
+  worker_id: string;
+  hostname: string;
+  tags: string[] | 'all';
+  job_ids: string[];
+  lease_ms: number;
+}
+
+export interface HeartbeatReply {
+  /** Jobs that are no longer this worker's (canceled, or given to another after a lease ran out). */
+  lost: string[];
+}
+
+/** Waits until at least one of `ids` has finished, or `wait_ms` passed. */
+export interface WaitBody {
+  ids: string[];
+  wait_ms: number;
+}
+
+export interface WaitReply {
+  finished: JobRecord[];
+}
+
+/** A task call from a job on a remote worker: the body of `jobs/run/workflow_as_code/{parent}/{entrypoint}`. */
+export interface TaskCallBody {
+  args: unknown[];
+  script_path: string;
+  script_hash: string;
+  tag?: string;
+  call_key?: string;
+  timeout?: number;
+  retry?: { attempts: number; delay?: number; multiplier?: number; maxDelay?: number };
+}
+
+export interface TreeReply {
+  job: JobRecord;
+  attempts: AttemptRecord[];
+  descendants: JobRecord[];
+}
+
+export interface WorkersReply {
+  workers: WorkerRecord[];
+}
+
+/** One line of the NDJSON stream of `jobs_u/logs/{id}`. */
+export type LogEvent = { line: LogLine } | { end: true };

@@ -1,0 +1,30 @@
+import {
+  ArgsError,
+  MillraceError,
+  NoMainError,
+  UnknownJobError,
+  UnknownScriptError,
+  SerializationError,
+} from '../errors.js';
+
+/** An error with the HTTP status it answers with; its body is `{ error: { code, message } }`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems?: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The status an error from the domain answers with. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof UnknownScriptError || err instanceof UnknownJobError) return new HttpError(404, err.code, err.message);
+  if (err instanceof ArgsError) return new HttpError(422, err.code, err.message, err.problems);
+  if (err instanceof NoMainError || err instanceof SerializationError) return new HttpError(422, err.code, err.message);
+  if (err instanceof MillraceError) return new HttpError(400, err.code, err.message);
+  return new HttpError(500, 'INTERNAL', `Internal error: ${err instanceof Error ? err.message : String(err)}`);
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { resolveScript } from '../loader/paths.js';
+import { inferSignatureOfFile } from '../loader/signature.js';
+import type { LogEvent, TreeReply, WorkersReply } from '../http/wire.js';
+import { JOB_STATUSES, type JobStatus } from '../types.js';
+import { HttpError } from './http-error.js';
+import { jobInWorkspace } from './jobs-access.js';
+import type { Router } from './router.js';
+import type { ServerDeps } from './server.js';
+import { object, optionalString, queryBool, queryNumber } from './validate.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** How long a worker counts as live after it was last heard from. */
+export const WORKER_LIVE_MS = 30_000;
+
+/** millrace's own routes: what the HTTP engine needs beyond Windmill's shapes. */
+export function millraceRoutes(router: Router, deps: ServerDeps): void {
+  const { store, coordinator } = deps;
+
+  router.add('GET', '/api/version', 'worker', async () => ({ status: 200, text: `millrace ${VERSION}` }));
+
+  router.add('GET', '/api/w/{ws}/jobs_u/record/{id}', 'user', async (ctx) => ({ status: 200, json: await jobInWorkspace(deps, ctx) }));
+
+  router.add('GET', '/api/w/{ws}/jobs_u/tree/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    const reply: TreeReply = { job, attempts: await store.attempts(job.id), descendants: await store.descendants(job.id) };
+    return { status: 200, json: reply };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs_u/resolve/{prefix}', 'user', async (ctx) => {
+    const ids = (await store.matchIds(ctx.params.prefix, 20)).filter(Boolean);
+    const inWs = [];
+    for (const id of ids) if ((await store.get(id))?.workspace === ctx.params.ws) inWs.push(id);
+    if (inWs.length === 0) throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${ctx.params.prefix}"`);
+    if (inWs.length > 1) throw new HttpError(409, 'AMBIGUOUS_ID', `Job id "${ctx.params.prefix}" is ambiguous: it starts ${inWs.slice(0, 3).join(', ')}…`);
+    return { status: 200, json: { id: inWs[0] } };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs/records', 'user', async (ctx) => {
+    const q = ctx.query;
+    const status = q.getAll('status').map((s) => {
+      if (!(JOB_STATUSES as readonly string[]).includes(s)) throw new HttpError(400, 'BAD_REQUEST', `query status: expected one of ${JOB_STATUSES.join(', ')}, got ${JSON.stringify(s)}`);
+      return s as JobStatus;
+    });
+    const jobs = await store.list({
+      workspace: ctx.params.ws,
+      status: status.length ? status : undefined,
+      tag: q.get('tag') ?? undefined,
+      scriptPath: q.get('script_path') ?? undefined,
+      parentJob: q.get('parent_job') ?? undefined,
+      rootJob: q.get('root_job') ?? undefined,
+      rootsOnly: queryBool(q, 'roots_only'),
+      before: queryNumber(q, 'before'),
+      limit: queryNumber(q, 'limit', { min: 1, integer: true }) ?? 50,
+    });
+    return { status: 200, json: jobs };
+  });
+
+  // A job's log as NDJSON: every line so far and, with follow=true, each new one until the job ends.
+  router.add('GET', '/api/w/{ws}/jobs_u/logs/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    const after = queryNumber(ctx.query, 'after', { min: 0, integer: true }) ?? 0;
+    ctx.res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache' });
+    const write = (e: LogEvent) => ctx.res.write(`${JSON.stringify(e)}\n`);
+    for await (const line of coordinator.followLogs(job.id, { after, follow: queryBool(ctx.query, 'follow') ?? false, signal: ctx.signal })) {
+      write({ line });
+    }
+    if (!ctx.signal.aborted) write({ end: true });
+    ctx.res.end();
+    return undefined;
+  });
+
+  router.add('POST', '/api/w/{ws}/jobs_u/cancel/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    const body = object((await ctx.body()) ?? {});
+    const canceled = await coordinator.cancel(job.id, { reason: optionalString(body, 'reason') ?? 'canceled', by: ctx.principal.label });
+    return { status: 200, json: { canceled } };
+  });
+
+  router.add('GET', '/api/w/{ws}/scripts/signature/{path*}', 'user', async (ctx) => {
+    const script = resolveScript(deps.root, ctx.params.path);
+    return { status: 200, json: { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) } };
+  });
+
+  router.add('GET', '/api/w/{ws}/workers', 'user', async (ctx) => {
+    const reply: WorkersReply = { workers: await store.listWorkers(ctx.params.ws, Date.now() - WORKER_LIVE_MS) };
+    return { status: 200, json: reply };
+  });
+}

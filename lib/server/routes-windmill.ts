@@ -1,0 +1,172 @@
+import { isFinished } from '../engine/coordinator.js';
+import { scriptJobSpec } from '../engine/submission.js';
+import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
+import { resolveScript } from '../loader/paths.js';
+import { decode } from '../serialize.js';
+import type { JobRecord, JobStatus, Json } from '../types.js';
+import { HttpError } from './http-error.js';
+import { jobInWorkspace } from './jobs-access.js';
+import type { Router, RouteContext } from './router.js';
+import type { ServerDeps } from './server.js';
+import { array, object, optionalNumber, optionalString, queryBool, queryNumber, string } from './validate.js';
+
+/** The Windmill-compatible subset of the job API (DESIGN.md), so windmill-client works unchanged. */
+export function windmillRoutes(router: Router, deps: ServerDeps): void {
+  const { store, coordinator } = deps;
+
+  router.add('POST', '/api/w/{ws}/jobs/run/p/{path*}', 'user', async (ctx) => {
+    const job = await submitScript(deps, ctx);
+    return { status: 201, text: job.id };
+  });
+
+  router.add('POST', '/api/w/{ws}/jobs/run_wait_result/p/{path*}', 'user', async (ctx) => {
+    const job = await submitScript(deps, ctx);
+    const done = await coordinator.waitFinished(job.id, ctx.signal);
+    if (!isFinished(done)) return undefined; // the client went away
+    return { status: done.status === 'success' ? 200 : 422, json: windmillResult(done) };
+  });
+
+  // A task call from a job on a remote worker: the child job, linked to its parent.
+  router.add('POST', '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{entrypoint}', 'worker', async (ctx) => {
+    const parent = await jobInWorkspace(deps, ctx, ctx.params.parent);
+    if (isFinished(parent)) {
+      throw new HttpError(409, 'PARENT_FINISHED', `Job ${parent.id} has already finished (${parent.status}); it cannot start children`);
+    }
+    const body = object(await ctx.body());
+    const args = array(body, 'args') as Json[];
+    const scriptPath = string(body, 'script_path');
+    const scriptHash = string(body, 'script_hash');
+    const script = resolveScript(deps.root, scriptPath);
+    if (script.hash !== scriptHash) {
+      throw new HttpError(409, 'SCRIPT_HASH_MISMATCH', `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`);
+    }
+    const retry = body.retry === undefined ? undefined : (object(body.retry, 'body.retry') as { attempts: number });
+    const child = await coordinator.submit({
+      kind: 'task',
+      scriptPath: script.path,
+      scriptHash,
+      entrypoint: ctx.params.entrypoint,
+      args,
+      tag: optionalString(body, 'tag'),
+      workspace: parent.workspace,
+      parentJob: parent.id,
+      callKey: optionalString(body, 'call_key'),
+      timeout: optionalNumber(body, 'timeout'),
+      retry,
+    });
+    return { status: 201, text: child.id };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs_u/get/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    const [lines, children] = await Promise.all([store.readLogs(job.id), store.list({ parentJob: job.id, limit: 10_000 })]);
+    return { status: 200, json: toWindmillJob(job, lines, children.reverse()) };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs_u/completed/get_result/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    if (!isFinished(job)) throw new HttpError(404, 'NOT_COMPLETED', `Job ${job.id} has not completed yet (${job.status})`);
+    return { status: 200, json: windmillResult(job) };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs_u/completed/get_result_maybe/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    const completed = isFinished(job);
+    return {
+      status: 200,
+      json: {
+        completed,
+        started: job.startedAt !== null,
+        ...(completed && { success: job.status === 'success', result: windmillResult(job) }),
+      },
+    };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs_u/getupdate/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    const after = queryNumber(ctx.query, 'log_offset', { min: 0, integer: true }) ?? 0;
+    return { status: 200, json: await update(deps, job, after) };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs_u/getupdate_sse/{id}', 'user', async (ctx) => {
+    let job = await jobInWorkspace(deps, ctx);
+    let after = queryNumber(ctx.query, 'log_offset', { min: 0, integer: true }) ?? 0;
+    ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+    while (!ctx.signal.aborted) {
+      const wake = coordinator.hub.next([`logs:${job.id}`, `finished:${job.id}`, `started:${job.id}`], ctx.signal);
+      const u = await update(deps, job, after);
+      if (u.new_logs || after === 0 || u.completed) ctx.res.write(`data: ${JSON.stringify(u)}\n\n`);
+      after = u.log_offset;
+      if (u.completed) {
+        wake.cancel();
+        break;
+      }
+      await wake.promise;
+      job = (await store.get(job.id))!;
+    }
+    ctx.res.end();
+    return undefined;
+  });
+
+  router.add('POST', '/api/w/{ws}/jobs_u/queue/cancel/{id}', 'user', async (ctx) => {
+    const job = await jobInWorkspace(deps, ctx);
+    const body = (await ctx.body()) ?? {};
+    const reason = optionalString(object(body), 'reason') ?? 'canceled';
+    if (isFinished(job)) throw new HttpError(400, 'ALREADY_FINISHED', `Job ${job.id} has already finished (${job.status}); nothing to cancel`);
+    await coordinator.cancel(job.id, { reason, by: ctx.principal.label });
+    return { status: 200, text: `job ${job.id} canceled` };
+  });
+
+  router.add('GET', '/api/w/{ws}/jobs/list', 'user', async (ctx) => {
+    const q = ctx.query;
+    const running = queryBool(q, 'running');
+    const success = queryBool(q, 'success');
+    let status: JobStatus[] | undefined;
+    if (running === true) status = ['running'];
+    else if (success === true) status = ['success'];
+    else if (success === false) status = ['failure', 'canceled'];
+    const jobs = await store.list({
+      workspace: ctx.params.ws,
+      status,
+      tag: q.get('tag') ?? undefined,
+      scriptPath: q.get('script_path_exact') ?? undefined,
+      parentJob: q.get('parent_job') ?? undefined,
+      limit: queryNumber(q, 'per_page', { min: 1, integer: true }) ?? 50,
+    });
+    return { status: 200, json: jobs.map((j) => ({ ...toWindmillJob(j, [], []), logs: undefined })) };
+  });
+}
+
+async function submitScript(deps: ServerDeps, ctx: RouteContext): Promise<JobRecord> {
+  const raw = await ctx.body();
+  // Args arrive as JSON; values a millrace client encoded (a Date…) are decoded, then encoded again below.
+  const args = raw === undefined ? {} : (decode(object(raw, 'body (the args)') as Json) as Record<string, unknown>);
+  const q = ctx.query;
+  const spec = scriptJobSpec(deps.root, { path: ctx.params.path, args, tag: q.get('tag') || undefined, workspace: ctx.params.ws });
+  const parentId = q.get('parent_job');
+  if (parentId) spec.parentJob = (await jobInWorkspace(deps, ctx, parentId)).id;
+  const delay = queryNumber(q, 'scheduled_in_secs', { min: 0 });
+  if (delay !== undefined) spec.scheduledFor = Date.now() + delay * 1000;
+  const timeout = queryNumber(q, 'timeout', { min: 0 });
+  if (timeout !== undefined) spec.timeout = timeout;
+  const id = q.get('job_id');
+  if (id) {
+    if (!/^[\w-]{1,64}$/.test(id)) throw new HttpError(400, 'BAD_REQUEST', `query job_id: expected letters, digits, - or _, got ${JSON.stringify(id)}`);
+    if (await deps.store.get(id)) throw new HttpError(409, 'JOB_EXISTS', `A job with id "${id}" already exists`);
+    spec.id = id;
+  }
+  return deps.coordinator.submit(spec);
+}
+
+/** Windmill's getupdate shape; `log_offset` is millrace's log cursor, opaque to clients. */
+async function update(deps: ServerDeps, job: JobRecord, after: number) {
+  const lines = await deps.store.readLogs(job.id, { after });
+  const completed = isFinished(job);
+  return {
+    running: job.status === 'running' && job.startedAt !== null,
+    completed,
+    new_logs: logText(lines),
+    log_offset: lines.length ? lines[lines.length - 1].seq : after,
+    ...(completed && { success: job.status === 'success', result: windmillResult(job) }),
+  };
+}

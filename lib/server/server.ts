@@ -1,0 +1,164 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Coordinator } from '../engine/coordinator.js';
+import type { Store } from '../store/store.js';
+import { authenticate, createToken, reaches, type Principal } from './auth.js';
+import { HttpError, toHttpError } from './http-error.js';
+import { Router, type Reply, type RouteContext } from './router.js';
+import { millraceRoutes } from './routes-millrace.js';
+import { windmillRoutes } from './routes-windmill.js';
+import { workerRoutes } from './routes-worker.js';
+
+export interface ServerOptions {
+  store: Store;
+  /** Scripts are resolved under this directory. */
+  root: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 8000 */
+  port?: number;
+  /** Largest request body accepted, in bytes; larger ones get 413. @default 10 MiB */
+  bodyLimit?: number;
+  /** How often expired leases are looked for. @default 2000 */
+  sweepIntervalMs?: number;
+  /** An admin token to accept (MILLRACE_TOKEN). Without one, the first start creates and reports one. */
+  adminToken?: string;
+}
+
+export interface ServerHandle {
+  url: string;
+  port: number;
+  coordinator: Coordinator;
+  /** The admin token created at this start, when the store had none. */
+  createdAdminToken: string | undefined;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** What route handlers share. */
+export interface ServerDeps {
+  store: Store;
+  coordinator: Coordinator;
+  root: string;
+}
+
+const TEN_MIB = 10 * 1024 * 1024;
+
+/** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
+export async function startServer(options: ServerOptions): Promise<ServerHandle> {
+  const { store } = options;
+  const coordinator = new Coordinator(store, { sweepIntervalMs: options.sweepIntervalMs ?? 2000 });
+  const deps: ServerDeps = { store, coordinator, root: options.root };
+  const router = new Router();
+  windmillRoutes(router, deps);
+  millraceRoutes(router, deps);
+  workerRoutes(router, deps);
+
+  let createdAdminToken: string | undefined;
+  if (options.adminToken) {
+    await createToken(store, { scope: 'admin', label: 'MILLRACE_TOKEN', token: options.adminToken });
+  } else if ((await store.countTokens()) === 0) {
+    createdAdminToken = (await createToken(store, { scope: 'admin', label: 'admin (first start)' })).token;
+  }
+
+  const bodyLimit = options.bodyLimit ?? TEN_MIB;
+  const principals = new Map<string, Principal>();
+  const server = createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0; // long polls and streams stay open as long as they need
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const found = router.match(req.method ?? 'GET', url.pathname);
+      if (!found) throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`);
+      if ('allowed' in found) {
+        res.setHeader('Allow', found.allowed.join(', '));
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
+      }
+      const principal = await authenticate(store, req.headers.authorization, principals);
+      const { route, params } = found;
+      if (params.ws !== undefined && !reaches(principal, params.ws)) {
+        throw new HttpError(404, 'NOT_FOUND', `No workspace "${params.ws}" for this token`);
+      }
+      if (principal.scope === 'worker' && route.audience !== 'worker') {
+        throw new HttpError(403, 'FORBIDDEN', 'This token is for workers: it reaches the worker routes only');
+      }
+      let bodyRead: Promise<unknown> | undefined;
+      const ctx: RouteContext = {
+        req,
+        res,
+        params,
+        query: url.searchParams,
+        principal,
+        signal: abort.signal,
+        body: () => (bodyRead ??= readJson(req, bodyLimit)),
+      };
+      send(res, await route.handler(ctx));
+    } catch (err) {
+      const e = toHttpError(err);
+      if (e.status === 500) console.error(`millrace server: ${req.method} ${req.url}:`, err);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e.status === 413) res.setHeader('Connection', 'close');
+      send(res, { status: e.status, json: { error: { code: e.code, message: e.message, ...(e.problems && { problems: e.problems }) } } });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const close = async () => {
+    await coordinator.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    coordinator,
+    createdAdminToken,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (!reply || res.writableEnded) return;
+  if ('json' in reply) {
+    const body = JSON.stringify(reply.json);
+    res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  } else {
+    res.writeHead(reply.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(reply.text) });
+    res.end(reply.text);
+  }
+}
+
+/** Reads and parses a JSON body no larger than `limit` bytes. An empty body is undefined. */
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes`);
+  if (declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, 'BAD_JSON', `Malformed JSON body: ${(err as Error).message}`);
+  }
+}

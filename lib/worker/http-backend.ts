@@ -1,0 +1,130 @@
+import { hostname } from 'node:os';
+import type { ApiClient } from '../http/client.js';
+import type { ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
+import type { ClaimRequest } from '../store/store.js';
+import type { JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
+import type { WorkerBackend } from './backend.js';
+
+/** How long the server may hold a claim or a wait open. */
+const LONG_POLL_MS = 25_000;
+
+interface Waiter {
+  resolve(job: JobRecord): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A worker's backend over HTTP: claims by long poll, task calls through the
+ * workflow_as_code route, and waits for children by long poll, batched so that one request
+ * waits for a whole fan-out.
+ */
+export class HttpBackend implements WorkerBackend {
+  private readonly waiters = new Map<string, Waiter[]>();
+  private batch: string[] = [];
+  private closed = false;
+  private readonly host = hostname();
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly tags: readonly string[] | 'all',
+  ) {}
+
+  async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
+    while (!signal.aborted) {
+      const reply = await this.client
+        .json<ClaimReply>(
+          'POST',
+          this.client.ws('worker/claim'),
+          {
+            worker_id: request.workerId,
+            hostname: this.host,
+            tags: request.tags === 'all' ? 'all' : [...request.tags],
+            limit: request.limit,
+            lease_ms: request.leaseMs,
+            wait_ms: LONG_POLL_MS,
+          },
+          signal,
+        )
+        .catch((err: unknown) => {
+          if (signal.aborted) return { jobs: [] };
+          throw err;
+        });
+      if (reply.jobs.length > 0) return reply.jobs;
+    }
+    return [];
+  }
+
+  async started(jobId: string, at: number): Promise<void> {
+    await this.client.json('POST', this.client.ws('worker/started'), { job_id: jobId, at });
+  }
+
+  async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
+    await this.client.json('POST', this.client.ws('worker/logs'), { job_id: jobId, lines });
+  }
+
+  async submitChild(spec: JobSpec): Promise<string> {
+    const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
+    return this.client.json<string>('POST', path, {
+      args: spec.args,
+      script_path: spec.scriptPath,
+      script_hash: spec.scriptHash,
+      tag: spec.tag,
+      call_key: spec.callKey,
+      timeout: spec.timeout,
+      retry: spec.retry,
+    });
+  }
+
+  waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord> {
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(jobId) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(jobId, list);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      // Calls made in the same tick (a Promise.all fan-out) share one long poll.
+      if (this.batch.push(jobId) === 1) setImmediate(() => void this.poll(this.batch.splice(0)));
+    });
+  }
+
+  async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
+    await this.client.json('POST', this.client.ws('worker/complete'), { job_id: jobId, outcome, at });
+  }
+
+  async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
+    const reply = await this.client.json<HeartbeatReply>('POST', this.client.ws('worker/heartbeat'), {
+      worker_id: workerId,
+      hostname: this.host,
+      tags: this.tags === 'all' ? 'all' : [...this.tags],
+      job_ids: jobIds,
+      lease_ms: leaseMs,
+    });
+    return reply.lost;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client.close();
+  }
+
+  /** Long-polls until every job of the batch has finished; survives a server restart. */
+  private async poll(ids: string[]): Promise<void> {
+    const remaining = new Set(ids);
+    while (remaining.size > 0 && !this.closed) {
+      try {
+        const reply = await this.client.json<WaitReply>('POST', this.client.ws('worker/wait'), { ids: [...remaining], wait_ms: LONG_POLL_MS });
+        for (const job of reply.finished) {
+          remaining.delete(job.id);
+          for (const w of this.waiters.get(job.id) ?? []) w.resolve(job);
+          this.waiters.delete(job.id);
+        }
+      } catch (err) {
+        if (this.closed) return;
+        if ((err as { status?: number }).status === 404) {
+          for (const id of remaining) for (const w of this.waiters.get(id) ?? []) w.reject(err);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+}
