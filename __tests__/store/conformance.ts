@@ -192,28 +192,36 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(await store.renewLeases('w2', [a.id], 30_000)).toEqual([a.id]);
     });
 
-    it('returns expired leases to the queue, and fails them past their attempts', async () => {
-      const { job: retryable } = await store.enqueue(spec({ maxAttempts: 2 }));
-      const { job: once } = await store.enqueue(spec({ maxAttempts: 1 }));
+    it('returns expired leases to the queue with one more attempt, and fails a job that lost too many', async () => {
+      const { job: a } = await store.enqueue(spec());
       const { job: healthy } = await store.enqueue(spec());
-      await store.claim({ workerId: 'dead', tags: 'all', limit: 2, leaseMs: -1000 });
+      await store.claim({ workerId: 'dead-1', tags: 'all', limit: 1, leaseMs: -1000 });
       await store.claim({ workerId: 'alive', tags: 'all', limit: 1, leaseMs: 60_000 });
-      const { requeued, failed } = await store.expireLeases(Date.now());
-      expect(requeued.map((j) => j.id)).toEqual([retryable.id]);
-      expect(requeued[0]).toMatchObject({ status: 'queued', worker: null });
-      expect(failed.map((j) => j.id)).toEqual([once.id]);
-      expect(failed[0]).toMatchObject({ status: 'failure', error: { name: 'LeaseExpiredError', code: 'LEASE_EXPIRED' } });
+      const first = await store.expireLeases(Date.now(), 2);
+      expect(first.requeued.map((j) => j.id)).toEqual([a.id]);
+      expect(first.requeued[0]).toMatchObject({ status: 'queued', worker: null, attempt: 1, maxAttempts: 2 });
+      expect(first.failed).toEqual([]);
       expect((await store.get(healthy.id))!.status).toBe('running');
-      const [again] = await claimAll('w2');
-      expect(again).toMatchObject({ id: retryable.id, attempt: 2 });
-      expect((await store.attempts(retryable.id))[0]).toMatchObject({ worker: 'dead', status: 'failure' });
+
+      const [again] = await store.claim({ workerId: 'dead-2', tags: 'all', limit: 1, leaseMs: -1000 });
+      expect(again).toMatchObject({ id: a.id, attempt: 2, worker: 'dead-2' });
+      const second = await store.expireLeases(Date.now(), 2);
+      expect(second.requeued).toEqual([]);
+      expect(second.failed.map((j) => j.id)).toEqual([a.id]);
+      expect(second.failed[0]).toMatchObject({ status: 'failure', error: { name: 'LeaseExpiredError', code: 'LEASE_EXPIRED' } });
+      expect(second.failed[0].error!.message).toMatch(/lost 2 times, the most allowed/);
+      const attempts = await store.attempts(a.id);
+      expect(attempts.map((t) => [t.attempt, t.worker, t.status, t.error?.code])).toEqual([
+        [1, 'dead-1', 'failure', 'LEASE_EXPIRED'],
+        [2, 'dead-2', 'failure', 'LEASE_EXPIRED'],
+      ]);
     });
 
     it('renewed leases do not expire', async () => {
       const { job } = await store.enqueue(spec());
       await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: -1000 });
       await store.renewLeases('w', [job.id], 60_000);
-      const { requeued, failed } = await store.expireLeases(Date.now());
+      const { requeued, failed } = await store.expireLeases(Date.now(), 3);
       expect([...requeued, ...failed]).toEqual([]);
     });
 

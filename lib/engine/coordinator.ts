@@ -16,6 +16,8 @@ import { Hub } from './hub.js';
 export interface CoordinatorOptions {
   /** How often expired leases are looked for. @default 5000 */
   sweepIntervalMs?: number;
+  /** Leases a job may lose (its worker died) before it fails. @default 3 */
+  maxLostLeases?: number;
   /**
    * Other processes write to the same store (a CLI reading a database that a running
    * `millrace run` writes): waits also wake on this interval, since their events do not
@@ -175,7 +177,7 @@ export class Coordinator implements WorkerBackend {
   /** Returns jobs of dead workers to the queue; fails those with no attempts left. */
   async sweep(): Promise<void> {
     if (this.closed) return;
-    const { requeued, failed } = await this.store.expireLeases(Date.now());
+    const { requeued, failed } = await this.store.expireLeases(Date.now(), this.options.maxLostLeases ?? 3);
     for (const job of requeued) this.hub.emit('queued', job);
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
   }

@@ -65,8 +65,12 @@ export interface Store {
   /** Cancels a job and every unfinished descendant. Returns the jobs it canceled. */
   cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]>;
 
-  /** Returns jobs whose leases ran out to the queue, or fails them past their attempts. */
-  expireLeases(now: number): Promise<ExpiredLeases>;
+  /**
+   * Returns jobs whose leases ran out to the queue. A lost lease is the worker's fault, not the
+   * job's: the job gets one more attempt for it (its max attempts grow by one), until it has
+   * lost `maxLostLeases` leases; then it fails with LeaseExpiredError.
+   */
+  expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases>;
 
   get(jobId: string): Promise<JobRecord | undefined>;
   /** Ids that start with `prefix` (people type the short ids they see), newest first. */

@@ -10,6 +10,7 @@ interface ServerOptions {
   root?: string;
   db?: string;
   bodyLimit?: number;
+  sweepMs?: number;
 }
 
 export function serverCommand(program: Command): void {
@@ -24,7 +25,8 @@ export function serverCommand(program: Command): void {
       )
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
-      .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt),
+      .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt)
+      .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt),
   ).action(async (options: ServerOptions) => {
     const root = projectRoot(options);
     const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
@@ -34,6 +36,7 @@ export function serverCommand(program: Command): void {
       host: options.host,
       port: options.port,
       bodyLimit: options.bodyLimit,
+      sweepIntervalMs: options.sweepMs,
       adminToken: process.env.MILLRACE_TOKEN || undefined,
     });
     process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${store.file})\n`);

@@ -172,7 +172,7 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async expireLeases(now: number): Promise<ExpiredLeases> {
+  async expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
     return this.db.transaction((): ExpiredLeases => {
       const expired = (this.stmt.expired.all({ now }) as JobRow[]).map(toJobRecord);
       const out: ExpiredLeases = { requeued: [], failed: [] };
@@ -180,15 +180,17 @@ export class SqliteStore implements Store {
         const lost: ErrorRecord = {
           name: 'LeaseExpiredError',
           code: 'LEASE_EXPIRED',
-          message: `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} of ${job.maxAttempts}`,
+          message: `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} (it died or lost contact)`,
         };
         this.stmt.attemptDone.run({ id: job.id, attempt: job.attempt, status: 'failure', error: JSON.stringify(lost), at: now });
-        if (job.attempt < job.maxAttempts) {
+        const lostSoFar = (this.stmt.countLostLeases.get(job.id) as { n: number }).n;
+        if (lostSoFar < maxLostLeases) {
+          this.stmt.allowAttempt.run({ id: job.id, attempt: job.attempt + 1 });
           out.requeued.push(toJobRecord(this.stmt.requeue.get({ id: job.id, scheduled_for: now }) as JobRow));
         } else {
           const error: ErrorRecord = {
             ...lost,
-            message: `${lost.message}; no attempts are left, so the job failed. Its worker died or lost contact with the store.`,
+            message: `${lost.message}. Its workers were lost ${lostSoFar} times, the most allowed, so the job failed.`,
           };
           const row = this.stmt.complete.get({ id: job.id, status: 'failure', result: null, error: JSON.stringify(error), at: now });
           out.failed.push(toJobRecord(row as JobRow));
@@ -391,6 +393,10 @@ function prepare(db: Database.Database) {
                       duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
       WHERE ${UNFINISHED} AND (id = @id OR (root_job = @root AND substr(path, 1, length(@prefix)) = @prefix))
       RETURNING *`),
+    countLostLeases: db.prepare(
+      `SELECT count(*) AS n FROM attempts WHERE job_id = ? AND status = 'failure' AND json_extract(error, '$.code') = 'LEASE_EXPIRED'`,
+    ),
+    allowAttempt: db.prepare('UPDATE jobs SET max_attempts = max(max_attempts, @attempt) WHERE id = @id'),
     expired: db.prepare(`SELECT * FROM jobs WHERE status = 'running' AND lease_until < @now`),
     descendants: db.prepare(`
       SELECT * FROM jobs WHERE root_job = @root AND substr(path, 1, length(@prefix)) = @prefix
