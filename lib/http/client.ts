@@ -83,8 +83,9 @@ export class ApiClient {
     if (rest) yield rest;
   }
 
+  /** Closes the sockets; requests still open (long polls) are cut off. */
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.pool.destroy();
   }
 
   private async request(method: Dispatcher.HttpMethod, path: string, body: unknown, signal?: AbortSignal) {

@@ -346,10 +346,28 @@ export class Worker {
   private async renewLeases(): Promise<void> {
     const ids = [...this.running.keys(), ...this.ready.map((j) => j.id)];
     try {
-      await this.backend.renewLeases(this.id, ids, this.leaseMs);
+      const lost = await this.backend.renewLeases(this.id, ids, this.leaseMs);
+      for (const id of lost) this.abandon(id);
     } catch (err) {
       this.warn('renewing leases', err);
     }
+  }
+
+  /**
+   * Stops counting a job that is no longer this worker's (canceled, or its lease went to
+   * another worker): its slot is freed and whatever it still reports is ignored. Code already
+   * running in a thread cannot be interrupted; it runs on unobserved until it returns.
+   */
+  private abandon(jobId: string): void {
+    const at = this.ready.findIndex((j) => j.id === jobId);
+    if (at >= 0) this.ready.splice(at, 1);
+    const running = this.running.get(jobId);
+    if (running) {
+      this.releaseSlot(running);
+      running.thread.jobs--;
+      this.running.delete(jobId);
+    }
+    this.pump();
   }
 
   private warn(what: string, err: unknown): void {
