@@ -122,18 +122,25 @@ export class Coordinator implements WorkerBackend {
 
   /** Resolves with the job once it has finished (success, failure or canceled). */
   async waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord> {
-    for (;;) {
-      const wake = this.hub.next([`finished:${jobId}`], signal);
-      const job = await this.store.get(jobId);
-      if (!job) {
-        wake.cancel();
-        throw new UnknownJobError(jobId);
+    let finished: JobRecord | undefined;
+    const off = this.hub.on<JobRecord>(`finished:${jobId}`, (job) => (finished ??= job));
+    try {
+      for (;;) {
+        const wake = this.hub.next([`finished:${jobId}`], signal);
+        // The event carries the finished record; read the store only when it has not come yet.
+        const job = finished ?? (await this.store.get(jobId));
+        if (!job) {
+          wake.cancel();
+          throw new UnknownJobError(jobId);
+        }
+        if (isFinished(job) || signal?.aborted) {
+          wake.cancel();
+          return job;
+        }
+        await this.waitOr(wake);
       }
-      if (isFinished(job) || signal?.aborted) {
-        wake.cancel();
-        return job;
-      }
-      await this.waitOr(wake);
+    } finally {
+      off();
     }
   }
 

@@ -58,6 +58,7 @@ export class EmbeddedEngine implements Engine {
           rootJobs: this.roots,
           concurrency: options.concurrency ?? availableParallelism(),
           threads: options.threads,
+          prefetch: 2 * (options.concurrency ?? availableParallelism()),
         })
       : undefined;
   }

@@ -19,6 +19,25 @@ export interface ScriptFile {
  * path relative to the root (`examples/heavy.ts`), or an absolute file path under the root.
  */
 export function resolveScript(root: string, input: string): ScriptFile {
+  // Every task call resolves its script twice (submit, run): remember which file a path
+  // names, and only check its content (hashFile stats it) after the first time.
+  const key = `${root}\0${input}`;
+  const known = resolved.get(key);
+  if (known) {
+    try {
+      return { ...known, hash: hashFile(known.file) };
+    } catch {
+      resolved.delete(key);
+    }
+  }
+  const found = findScript(root, input);
+  resolved.set(key, { path: found.path, file: found.file });
+  return found;
+}
+
+const resolved = new Map<string, { path: string; file: string }>();
+
+function findScript(root: string, input: string): ScriptFile {
   const cleaned = input.replace(/^\.\//, '');
   const absolute = isAbsolute(cleaned) ? cleaned : resolve(root, cleaned);
   const rel = relative(root, absolute);

@@ -151,9 +151,12 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk as Buffer);
+    // Past the limit, the rest is read and dropped (up to a bound), so the client, still
+    // sending, gets to read the 413 instead of a broken pipe.
+    if (size > limit * 16) throw tooLarge();
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
+  if (size > limit) throw tooLarge();
   if (size === 0) return undefined;
   const text = Buffer.concat(chunks).toString('utf8');
   try {

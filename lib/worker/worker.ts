@@ -28,6 +28,12 @@ export interface WorkerOptions {
   id?: string;
   /** @default 30000 */
   leaseMs?: number;
+  /**
+   * Jobs claimed ahead of free slots, so a slot that frees starts the next job without a
+   * round trip to the store. Good for the embedded worker, which is alone; a remote worker
+   * that claims ahead keeps jobs from idle peers. @default 0
+   */
+  prefetch?: number;
 }
 
 /** A job this worker has claimed and started. */
@@ -112,7 +118,7 @@ export class Worker {
   private async claimForever(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const want = this.free() - this.ready.length - this.resumes.length;
+      const want = this.free() + (this.options.prefetch ?? 0) - this.ready.length - this.resumes.length;
       if (want <= 0) {
         await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
         this.capacityWaiter = undefined;
@@ -150,7 +156,7 @@ export class Worker {
       running.thread.send({ type: 'callDone', callId, outcome });
     }
     while (this.free() > 0 && this.ready.length > 0) this.start(this.ready.shift()!);
-    if (this.free() - this.ready.length - this.resumes.length > 0) this.capacityWaiter?.();
+    if (this.free() + (this.options.prefetch ?? 0) - this.ready.length - this.resumes.length > 0) this.capacityWaiter?.();
   }
 
   private takeSlot(running: Running): void {

@@ -43,7 +43,8 @@ export const MIGRATIONS: readonly Migration[] = [
         cancel_reason TEXT,
         canceled_by TEXT
       );
-      CREATE INDEX jobs_claim ON jobs (status, tag, scheduled_for);
+      -- Claims read queued jobs in (scheduled_for, rowid) order straight off this index.
+      CREATE INDEX jobs_claim ON jobs (status, scheduled_for);
       CREATE INDEX jobs_parent ON jobs (parent_job);
       CREATE INDEX jobs_root ON jobs (root_job);
       CREATE INDEX jobs_created ON jobs (workspace, created_at);

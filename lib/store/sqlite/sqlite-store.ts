@@ -31,6 +31,8 @@ export class SqliteStore implements Store {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
+  /** Promises of writes made in this tick's transaction, settled when it commits. */
+  private pendingCommit: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** A job's place in its run, for forwarding log lines to its ancestors. */
   private readonly placeCache = new Map<string, { path: string; name: string }>();
 
@@ -50,7 +52,7 @@ export class SqliteStore implements Store {
   }
 
   async enqueue(spec: JobSpec): Promise<EnqueueResult> {
-    return this.db.transaction((): EnqueueResult => {
+    return this.write((): EnqueueResult => {
       if (spec.parentJob && spec.callKey) {
         const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
         if (existing) return { job: toJobRecord(existing), created: false };
@@ -85,74 +87,76 @@ export class SqliteStore implements Store {
         scheduled_for: spec.scheduledFor ?? now,
       }) as JobRow;
       return { job: toJobRecord(row), created: true };
-    })();
+    });
   }
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
     if (request.limit <= 0) return [];
     const now = Date.now();
-    return this.db.transaction(() => {
-      const rows = this.stmt.claim.all({
-        worker: request.workerId,
-        lease_until: now + request.leaseMs,
+    return this.write(() => {
+      // Select first, then claim each by id: an UPDATE over a subquery costs a write even
+      // when it finds nothing, and most wake-ups of an idle worker find nothing.
+      const due = this.stmt.due.all({
         now,
         all_tags: request.tags === 'all' ? 1 : 0,
         tags: JSON.stringify(request.tags === 'all' ? [] : request.tags),
         roots: request.rootJobs ? JSON.stringify([...request.rootJobs]) : null,
         workspace: request.workspace ?? null,
         limit: request.limit,
-      }) as (JobRow & { claim_order: number })[];
-      for (const row of rows) {
+      }) as { id: string }[];
+      const claimed: JobRecord[] = [];
+      for (const { id } of due) {
+        const row = this.stmt.claimOne.get({ id, worker: request.workerId, lease_until: now + request.leaseMs }) as JobRow | undefined;
+        if (!row) continue;
         this.stmt.insertAttempt.run({ job_id: row.id, attempt: row.attempt, worker: request.workerId, claimed_at: now });
+        claimed.push(toJobRecord(row));
       }
-      // RETURNING gives no order; the subquery's order (due first, then oldest) is restored here.
-      rows.sort((a, b) => Number(a.scheduled_for) - Number(b.scheduled_for) || a.claim_order - b.claim_order);
-      return rows.map(toJobRecord);
-    })();
+      return claimed;
+    });
   }
 
   async markStarted(jobId: string, at: number): Promise<void> {
-    this.db.transaction(() => {
+    await this.write(() => {
       this.stmt.markStarted.run({ id: jobId, at });
       this.stmt.attemptStarted.run({ id: jobId, at });
-    })();
+    });
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
     if (jobIds.length === 0) return [];
     const ids = JSON.stringify(jobIds);
-    return this.db.transaction(() => {
+    return this.write(() => {
       this.stmt.renew.run({ worker: workerId, ids, lease_until: Date.now() + leaseMs });
       const mine = new Set((this.stmt.stillMine.all({ worker: workerId, ids }) as { id: string }[]).map((r) => r.id));
       return jobIds.filter((id) => !mine.has(id));
-    })();
+    });
   }
 
   async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
     const result = outcome.status === 'success' ? JSON.stringify(outcome.result) : null;
     const error = outcome.status === 'success' ? null : JSON.stringify(outcome.error);
-    return this.db.transaction(() => {
+    return this.write(() => {
       const row = this.stmt.complete.get({ id: jobId, status: outcome.status, result, error, at }) as JobRow | undefined;
       if (!row) return undefined;
       this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at });
       this.placeCache.delete(jobId);
       return toJobRecord(row);
-    })();
+    });
   }
 
   async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
     const at = Date.now();
-    return this.db.transaction(() => {
+    return this.write(() => {
       const row = this.stmt.requeue.get({ id: jobId, scheduled_for: scheduledFor }) as JobRow | undefined;
       if (!row) return undefined;
       this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: 'failure', error: JSON.stringify(error), at });
       return toJobRecord(row);
-    })();
+    });
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const at = Date.now();
-    return this.db.transaction(() => {
+    return this.write(() => {
       const target = this.stmt.place.get(jobId) as { root_job: string; path: string } | undefined;
       if (!target) return [];
       const error = JSON.stringify({ name: 'CanceledError', message: request.reason, code: 'CANCELED' } satisfies ErrorRecord);
@@ -169,11 +173,11 @@ export class SqliteStore implements Store {
         this.stmt.attemptDone.run({ id: row.id, attempt: row.attempt, status: 'canceled', error, at });
       }
       return rows.map(toJobRecord);
-    })();
+    });
   }
 
   async expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
-    return this.db.transaction((): ExpiredLeases => {
+    return this.write((): ExpiredLeases => {
       const expired = (this.stmt.expired.all({ now }) as JobRow[]).map(toJobRecord);
       const out: ExpiredLeases = { requeued: [], failed: [] };
       for (const job of expired) {
@@ -197,7 +201,7 @@ export class SqliteStore implements Store {
         }
       }
       return out;
-    })();
+    });
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
@@ -242,7 +246,7 @@ export class SqliteStore implements Store {
     const place = this.place(jobId);
     if (!place) return [];
     const ancestors = place.path.split('/').slice(0, -1);
-    return this.db.transaction(() => {
+    return this.write(() => {
       const written: LogLine[] = [];
       for (const l of lines) {
         written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line: l.line, src_job: null, src_name: null }) as LogRow));
@@ -252,7 +256,7 @@ export class SqliteStore implements Store {
         }
       }
       return written;
-    })();
+    });
   }
 
   async readLogs(jobId: string, options: { after?: number; limit?: number; ownOnly?: boolean } = {}): Promise<LogLine[]> {
@@ -262,13 +266,13 @@ export class SqliteStore implements Store {
   }
 
   async createToken(token: TokenRecord): Promise<void> {
-    this.stmt.insertToken.run({
+    await this.write(() => this.stmt.insertToken.run({
       token_hash: token.tokenHash,
       workspace: token.workspace,
       scope: token.scope,
       label: token.label,
       created_at: token.createdAt,
-    });
+    }));
   }
 
   async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
@@ -283,13 +287,15 @@ export class SqliteStore implements Store {
   }
 
   async touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {
-    this.stmt.touchWorker.run({
-      id: worker.id,
-      workspace: worker.workspace,
-      tags: JSON.stringify(worker.tags),
-      hostname: worker.hostname,
-      now,
-    });
+    await this.write(() =>
+      this.stmt.touchWorker.run({
+        id: worker.id,
+        workspace: worker.workspace,
+        tags: JSON.stringify(worker.tags),
+        hostname: worker.hostname,
+        now,
+      }),
+    );
   }
 
   async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
@@ -308,7 +314,40 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.commit();
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Runs a write in this tick's transaction and resolves once that transaction has
+   * committed: a burst of writes (a fan-out's children) costs one commit, and no caller hears
+   * of a write before it is durable. Each write is its own savepoint, so a failing one undoes
+   * only itself.
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    if (!this.db.inTransaction) {
+      this.db.exec('BEGIN IMMEDIATE');
+      setImmediate(() => this.commit());
+    }
+    let value: T;
+    try {
+      value = this.db.transaction(fn)();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<T>((resolve, reject) => this.pendingCommit.push({ resolve: () => resolve(value), reject }));
+  }
+
+  private commit(): void {
+    const waiting = this.pendingCommit.splice(0);
+    try {
+      if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const w of waiting) w.reject(err);
+      return;
+    }
+    for (const w of waiting) w.resolve();
   }
 
   private place(jobId: string): { path: string; name: string } | undefined {
@@ -351,18 +390,19 @@ function prepare(db: Database.Database) {
     placeAndName: db.prepare('SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
     matchIds: db.prepare('SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit'),
-    claim: db.prepare(`
+    due: db.prepare(`
+      SELECT id FROM jobs
+      WHERE status = 'queued' AND scheduled_for <= @now
+        AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
+        AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
+        AND (@workspace IS NULL OR workspace = @workspace)
+      ORDER BY scheduled_for, rowid
+      LIMIT @limit`),
+    claimOne: db.prepare(`
       UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
                       started_at = NULL
-      WHERE id IN (
-        SELECT id FROM jobs
-        WHERE status = 'queued' AND scheduled_for <= @now
-          AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
-          AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
-          AND (@workspace IS NULL OR workspace = @workspace)
-        ORDER BY scheduled_for, rowid
-        LIMIT @limit)
-      RETURNING rowid AS claim_order, *`),
+      WHERE id = @id AND status = 'queued'
+      RETURNING *`),
     insertAttempt: db.prepare(
       `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
     ),
