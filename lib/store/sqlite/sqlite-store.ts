@@ -112,14 +112,17 @@ export class SqliteStore implements Store {
         claimed.push(toJobRecord(row));
       }
       return claimed;
-    });
+      // A claim lost in a crash before its commit leaves the job queued, as if never claimed:
+      // the claimer need not wait for the commit.
+    }, { awaitCommit: false });
   }
 
   async markStarted(jobId: string, at: number): Promise<void> {
+    // Only a timestamp: nothing depends on it being on disk before the job goes on.
     await this.write(() => {
       this.stmt.markStarted.run({ id: jobId, at });
       this.stmt.attemptStarted.run({ id: jobId, at });
-    });
+    }, { awaitCommit: false });
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -324,7 +327,7 @@ export class SqliteStore implements Store {
    * of a write before it is durable. Each write is its own savepoint, so a failing one undoes
    * only itself.
    */
-  private write<T>(fn: () => T): Promise<T> {
+  private write<T>(fn: () => T, options: { awaitCommit: boolean } = { awaitCommit: true }): Promise<T> {
     if (!this.db.inTransaction) {
       this.db.exec('BEGIN IMMEDIATE');
       setImmediate(() => this.commit());
@@ -335,6 +338,7 @@ export class SqliteStore implements Store {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (!options.awaitCommit) return Promise.resolve(value);
     return new Promise<T>((resolve, reject) => this.pendingCommit.push({ resolve: () => resolve(value), reject }));
   }
 
