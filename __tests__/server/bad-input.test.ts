@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'undici';
 import { startServerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
@@ -50,9 +51,11 @@ describe('bad input over HTTP', () => {
   }
 
   it('a body over the limit sent in chunks, without a length, is cut off with 413', async () => {
-    const chunks = (async function* () {
-      for (let i = 0; i < 10; i++) yield Buffer.alloc(512, 'x');
-    })();
+    const chunks = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 10; i++) yield Buffer.alloc(512, 'x');
+      })(),
+    );
     const res = await request(`${server.url}/api/w/default/jobs/run/p/examples/heavy`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },

@@ -1,12 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as wmill from 'windmill-client';
+import wmillDefault, * as wmill from 'windmill-client';
 import { startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 /** The official windmill-client package, unchanged, against a millrace server. */
 describe('windmill-client against millrace', () => {
   let server: { proc: Proc; url: string };
   let worker: { proc: Proc; id: string };
-  const client = wmill.default;
+  // getResult and getResultMaybe are on the default export only.
+  const client = wmillDefault as unknown as {
+    getResult(id: string): Promise<unknown>;
+    getResultMaybe(id: string): Promise<{ completed: boolean; started: boolean; success?: boolean; result?: unknown }>;
+  };
 
   beforeAll(async () => {
     server = await startServerProcess();
@@ -71,6 +75,6 @@ describe('windmill-client against millrace', () => {
     expect(again.new_logs).toBe('');
     const job = await wmill.JobService.getJob({ workspace: 'default', id });
     expect(job.logs).toBe(text);
-    expect(Object.values(job.workflow_as_code_status ?? {}).map((c) => c.name)).toEqual(['tick']);
+    expect(Object.values((job.workflow_as_code_status ?? {}) as Record<string, { name: string }>).map((c) => c.name)).toEqual(['tick']);
   });
 });

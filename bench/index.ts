@@ -1,0 +1,90 @@
+// npm run bench [-- --json] [-- --only embedded|server]
+// Runs the benchmark shapes on the embedded engine (persisting to a SQLite file) and through a
+// server with 2 worker processes on loopback, and prints per-task overhead, throughput and the
+// ratio to plain function calls. Compare ratios within one run: the machine is noisy.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EmbeddedEngine } from '../lib/engine/embedded.js';
+import type { Engine } from '../lib/engine/engine.js';
+import { HttpEngine } from '../lib/engine/http-engine.js';
+import { startCluster } from './cluster.js';
+import { runShape, SHAPES, type ShapeFigures } from './shapes.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const json = process.argv.includes('--json');
+const only = process.argv[process.argv.indexOf('--only') + 1];
+const say = (text: string) => {
+  if (!json) process.stdout.write(`${text}\n`);
+};
+
+async function measure(engine: Engine): Promise<ShapeFigures[]> {
+  for (const shape of SHAPES) await runShape(engine, shape); // warm-up: threads started, scripts loaded, JIT warm
+  const figures: ShapeFigures[] = [];
+  for (const shape of SHAPES) figures.push(await runShape(engine, shape));
+  return figures;
+}
+
+function table(title: string, rows: ShapeFigures[]): void {
+  say(`\n${title}`);
+  say('shape    tasks  overhead p50  overhead p99   tasks/s   wall ms   plain ms  ratio to plain  target');
+  for (const r of rows) {
+    say(
+      `${r.shape.padEnd(7)} ${String(r.tasks).padStart(6)}  ${String(r.overheadP50Ms ?? '-').padStart(10)} ms  ${String(r.overheadP99Ms ?? '-').padStart(10)} ms` +
+        `  ${String(r.tasksPerSec).padStart(8)}  ${String(r.wallMs).padStart(8)}  ${String(r.plainWallMs).padStart(9)}  ${String(r.ratioToPlain).padStart(14)}  ${r.target ?? ''}`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'millrace-bench-'));
+  const summary: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).availableParallelism() };
+
+  if (only !== 'server') {
+    const engine = new EmbeddedEngine({ root: ROOT, db: join(dir, 'embedded.db') });
+    try {
+      const rows = await measure(engine);
+      table(`embedded engine, SQLite file (${summary.cpus} executor threads)`, rows);
+      summary.embedded = rows;
+      summary.embeddedPeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    } finally {
+      await engine.close();
+    }
+  }
+
+  if (only !== 'embedded') {
+    const cluster = await startCluster(ROOT, join(dir, 'server.db'), 2);
+    const engine = new HttpEngine({ server: cluster.url, token: cluster.token });
+    try {
+      const rows = await measure(engine);
+      table('through a server, 2 worker processes on loopback (1 executor thread each)', rows);
+      summary.server = rows;
+    } finally {
+      await engine.close();
+      await cluster.stop();
+    }
+  }
+
+  const embedded = summary.embedded as ShapeFigures[] | undefined;
+  const server = summary.server as ShapeFigures[] | undefined;
+  if (embedded && server) {
+    say('\nserver ÷ embedded');
+    const ratios = embedded.map((e, i) => ({
+      shape: e.shape,
+      overheadP50: server[i].overheadP50Ms !== null && e.overheadP50Ms ? round2(server[i].overheadP50Ms! / e.overheadP50Ms) : null,
+      tasksPerSec: round2(server[i].tasksPerSec / e.tasksPerSec),
+    }));
+    for (const r of ratios) say(`${r.shape.padEnd(7)} overhead p50 ×${r.overheadP50 ?? '-'}   throughput ×${r.tasksPerSec}`);
+    summary.serverOverEmbedded = ratios;
+  }
+  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+await main();

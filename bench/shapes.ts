@@ -1,0 +1,57 @@
+import type { Engine } from '../lib/engine/engine.js';
+import type { ShapeResult } from './scripts/shapes.js';
+import { percentile, round } from './stats.js';
+
+/** One shape of the benchmark, as the engine runs it. */
+export interface Shape {
+  name: string;
+  what: string;
+  mode: 'sequential' | 'fanout';
+  /** fibo(n); a negative n is a no-op. */
+  n: number;
+  count: number;
+  target?: string;
+}
+
+export const SHAPES: Shape[] = [
+  { name: 'noop', what: '300 sequential awaited no-op tasks', mode: 'sequential', n: -1, count: 300, target: 'p50 overhead ≤ 1 ms embedded, ≤ 5 ms through a server' },
+  { name: 'light', what: '40 sequential light tasks, fibo(10) each', mode: 'sequential', n: 10, count: 40 },
+  { name: 'heavy', what: '10 sequential heavy tasks, fibo(33) each', mode: 'sequential', n: 33, count: 10, target: 'within 10% of plain calls' },
+  { name: 'fanout', what: '1,000-wide Promise.all of no-op tasks', mode: 'fanout', n: -1, count: 1000, target: '≥ 2,000 tasks/s embedded, ≥ 1,000 through a server' },
+];
+
+export interface ShapeFigures {
+  shape: string;
+  what: string;
+  tasks: number;
+  /** Per-task overhead: awaited task call minus the plain call's median, ms. */
+  overheadP50Ms: number | null;
+  overheadP99Ms: number | null;
+  tasksPerSec: number;
+  wallMs: number;
+  plainWallMs: number;
+  /** Task wall time over plain wall time. */
+  ratioToPlain: number;
+  target: string | null;
+}
+
+export async function runShape(engine: Engine, shape: Shape): Promise<ShapeFigures> {
+  const job = await engine.submit({ path: 'bench/scripts/shapes', args: { shape: shape.mode, n: shape.n, count: shape.count } });
+  const done = await engine.wait(job.id);
+  if (done.status !== 'success') throw new Error(`bench shape ${shape.name} ${done.status}: ${done.error?.message}`);
+  const r = done.result as unknown as ShapeResult;
+  const plainMedian = percentile(r.plain, 50);
+  const overheads = r.calls.map((c) => c - (Number.isNaN(plainMedian) ? 0 : plainMedian));
+  return {
+    shape: shape.name,
+    what: shape.what,
+    tasks: shape.count,
+    overheadP50Ms: overheads.length ? round(percentile(overheads, 50), 3) : null,
+    overheadP99Ms: overheads.length ? round(percentile(overheads, 99), 3) : null,
+    tasksPerSec: round(shape.count / (r.wallMs / 1000), 0),
+    wallMs: round(r.wallMs, 1),
+    plainWallMs: round(r.plainWallMs, 2),
+    ratioToPlain: round(r.wallMs / Math.max(r.plainWallMs, 0.001), 3),
+    target: shape.target ?? null,
+  };
+}
