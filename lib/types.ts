@@ -166,6 +166,8 @@ export interface NewLogLine {
 }
 
 export interface JobFilter {
+  /** Only these jobs. */
+  ids?: readonly string[];
   workspace?: string;
   status?: JobStatus[];
   tag?: string;

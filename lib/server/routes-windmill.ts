@@ -33,28 +33,35 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
       throw new HttpError(409, 'PARENT_FINISHED', `Job ${parent.id} has already finished (${parent.status}); it cannot start children`);
     }
     const body = object(await ctx.body());
-    const args = array(body, 'args') as Json[];
     const scriptPath = string(body, 'script_path');
     const scriptHash = string(body, 'script_hash');
     const script = resolveScript(deps.root, scriptPath);
     if (script.hash !== scriptHash) {
       throw new HttpError(409, 'SCRIPT_HASH_MISMATCH', `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`);
     }
-    const retry = body.retry === undefined ? undefined : (object(body.retry, 'body.retry') as { attempts: number });
-    const child = await coordinator.submit({
-      kind: 'task',
-      scriptPath: script.path,
-      scriptHash,
-      entrypoint: ctx.params.entrypoint,
-      args,
-      tag: optionalString(body, 'tag'),
-      workspace: parent.workspace,
-      parentJob: parent.id,
-      callKey: optionalString(body, 'call_key'),
-      timeout: optionalNumber(body, 'timeout'),
-      retry,
-    });
-    return { status: 201, text: child.id };
+    const submit = (call: Record<string, unknown>, field: string) => {
+      const retry = call.retry === undefined ? undefined : (object(call.retry, `${field}.retry`) as { attempts: number });
+      return coordinator.submit({
+        kind: 'task',
+        scriptPath: script.path,
+        scriptHash,
+        entrypoint: ctx.params.entrypoint,
+        args: array(call, 'args', `${field}.args`) as Json[],
+        tag: optionalString(call, 'tag'),
+        workspace: parent.workspace,
+        parentJob: parent.id,
+        callKey: optionalString(call, 'call_key'),
+        timeout: optionalNumber(call, 'timeout'),
+        retry,
+      });
+    };
+    // millrace's workers send the calls a job made in one tick (a fan-out) as one batch.
+    if (Array.isArray(body.calls)) {
+      const ids: string[] = [];
+      for (let i = 0; i < body.calls.length; i++) ids.push((await submit(object(body.calls[i], `body.calls[${i}]`), `body.calls[${i}]`)).id);
+      return { status: 201, json: { ids } };
+    }
+    return { status: 201, text: (await submit(body, 'body')).id };
   });
 
   router.add('GET', '/api/w/{ws}/jobs_u/get/{id}', 'user', async (ctx) => {

@@ -1,8 +1,8 @@
 import type { ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
-import type { LogStream, NewLogLine, Outcome } from '../types.js';
+import { FINISHED_STATUSES, type JobRecord, type LogStream, type NewLogLine, type Outcome } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
-import type { Router } from './router.js';
+import type { RouteContext, Router } from './router.js';
 import type { ServerDeps } from './server.js';
 import { array, number, object, string, strings, tags } from './validate.js';
 
@@ -29,34 +29,63 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     return { status: 200, json: reply };
   });
 
-  router.add('POST', '/api/w/{ws}/worker/started', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
+  // What a worker reports of its jobs: when each started, its log lines, how it ended.
+  const started = async (ctx: RouteContext, body: Record<string, unknown>) => {
     const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
     await coordinator.started(job.id, number(body, 'at'));
-    return { status: 204, text: '' };
-  });
-
-  router.add('POST', '/api/w/{ws}/worker/logs', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
+  };
+  const logs = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
     const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
     const lines = array(body, 'lines').map((raw, i): NewLogLine => {
-      const l = object(raw, `body.lines[${i}]`);
+      const l = object(raw, `${field}.lines[${i}]`);
       const stream = l.stream === 'stderr' ? 'stderr' : ('stdout' as LogStream);
-      return { ts: number(l, 'ts', `body.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
+      return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
     });
     await coordinator.appendLogs(job.id, lines);
+  };
+  const complete = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
+    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
+    const outcome = object(body.outcome, `${field}.outcome`) as unknown as Outcome;
+    if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
+      throw new HttpError(400, 'BAD_REQUEST', `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
+    }
+    if (outcome.status !== 'success') object(outcome.error, `${field}.outcome.error`);
+    await coordinator.finish(job.id, outcome, number(body, 'at'));
+  };
+
+  router.add('POST', '/api/w/{ws}/worker/started', 'worker', async (ctx) => {
+    await started(ctx, object(await ctx.body()));
+    return { status: 204, text: '' };
+  });
+  router.add('POST', '/api/w/{ws}/worker/logs', 'worker', async (ctx) => {
+    await logs(ctx, object(await ctx.body()));
+    return { status: 204, text: '' };
+  });
+  router.add('POST', '/api/w/{ws}/worker/complete', 'worker', async (ctx) => {
+    await complete(ctx, object(await ctx.body()));
     return { status: 204, text: '' };
   });
 
-  router.add('POST', '/api/w/{ws}/worker/complete', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
-    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    const outcome = object(body.outcome, 'body.outcome') as unknown as Outcome;
-    if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
-      throw new HttpError(400, 'BAD_REQUEST', `body.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
+  // Many reports in one request, applied in order: a busy worker sends one per tick.
+  router.add('POST', '/api/w/{ws}/worker/report', 'worker', async (ctx) => {
+    const events = array(object(await ctx.body()), 'events');
+    for (let i = 0; i < events.length; i++) {
+      const field = `body.events[${i}]`;
+      const event = object(events[i], field);
+      switch (event.type) {
+        case 'started':
+          await started(ctx, event);
+          break;
+        case 'logs':
+          await logs(ctx, event, field);
+          break;
+        case 'complete':
+          await complete(ctx, event, field);
+          break;
+        default:
+          throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs or complete, got ${JSON.stringify(event.type)}`);
+      }
     }
-    if (outcome.status !== 'success') object(outcome.error, 'body.outcome.error');
-    await coordinator.finish(job.id, outcome, number(body, 'at'));
     return { status: 204, text: '' };
   });
 
@@ -69,25 +98,37 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
   });
 
   // Resolves as soon as any of the jobs has finished: one request waits for a whole fan-out.
+  // Jobs that finish within the same tick come back together.
   router.add('POST', '/api/w/{ws}/worker/wait', 'worker', async (ctx) => {
     const body = object(await ctx.body());
     const ids = strings(body, 'ids');
     const signal = withTimeout(ctx.signal, Math.min(number(body, 'wait_ms'), MAX_WAIT_MS));
-    for (;;) {
-      const wake = coordinator.hub.next(ids.map((id) => `finished:${id}`), signal);
-      const jobs = await Promise.all(ids.map((id) => store.get(id)));
-      const missing = ids.find((id, i) => !jobs[i] || jobs[i]!.workspace !== ctx.params.ws);
-      if (missing) {
-        wake.cancel();
-        throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${missing}" in workspace ${ctx.params.ws}`);
+    const finished = new Map<string, JobRecord>();
+    let ready!: () => void;
+    const some = new Promise<void>((resolve) => (ready = resolve));
+    let scheduled = false;
+    const offs = ids.map((id) =>
+      coordinator.hub.on<JobRecord>(`finished:${id}`, (job) => {
+        finished.set(id, job);
+        if (!scheduled) (scheduled = true), setImmediate(ready);
+      }),
+    );
+    const onAbort = () => ready();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const done = await store.list({ ids, status: [...FINISHED_STATUSES], workspace: ctx.params.ws, limit: ids.length });
+      for (const job of done) finished.set(job.id, job);
+      // A wait for one job (a client waiting on its run) learns at once of an unknown id; a
+      // worker's batch holds ids it was just given by the server.
+      if (ids.length === 1 && finished.size === 0 && (await store.get(ids[0]))?.workspace !== ctx.params.ws) {
+        throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${ids[0]}" in workspace ${ctx.params.ws}`);
       }
-      const finished = jobs.filter((j) => j!.status === 'success' || j!.status === 'failure' || j!.status === 'canceled');
-      if (finished.length > 0 || signal.aborted) {
-        wake.cancel();
-        const reply: WaitReply = { finished: finished as WaitReply['finished'] };
-        return { status: 200, json: reply };
-      }
-      await wake.promise;
+      if (finished.size === 0 && !signal.aborted) await some;
+      const reply: WaitReply = { finished: [...finished.values()] };
+      return { status: 200, json: reply };
+    } finally {
+      for (const off of offs) off();
+      signal.removeEventListener('abort', onAbort);
     }
   });
 }

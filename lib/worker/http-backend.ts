@@ -21,6 +21,8 @@ interface Waiter {
 export class HttpBackend implements WorkerBackend {
   private readonly waiters = new Map<string, Waiter[]>();
   private batch: string[] = [];
+  private readonly reports: { event: Record<string, unknown>; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly calls = new Map<string, { spec: JobSpec; calls: { body: Record<string, unknown>; resolve: (id: string) => void; reject: (err: unknown) => void }[] }>();
   private closed = false;
   private readonly host = hostname();
 
@@ -54,24 +56,29 @@ export class HttpBackend implements WorkerBackend {
     return [];
   }
 
-  async started(jobId: string, at: number): Promise<void> {
-    await this.client.json('POST', this.client.ws('worker/started'), { job_id: jobId, at });
+  started(jobId: string, at: number): Promise<void> {
+    return this.report({ type: 'started', job_id: jobId, at });
   }
 
-  async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
-    await this.client.json('POST', this.client.ws('worker/logs'), { job_id: jobId, lines });
+  appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
+    return this.report({ type: 'logs', job_id: jobId, lines });
   }
 
-  async submitChild(spec: JobSpec): Promise<string> {
-    const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
-    return this.client.json<string>('POST', path, {
-      args: spec.args,
-      script_path: spec.scriptPath,
-      script_hash: spec.scriptHash,
-      tag: spec.tag,
-      call_key: spec.callKey,
-      timeout: spec.timeout,
-      retry: spec.retry,
+  /** Task calls made in the same tick to the same task of the same parent go as one request. */
+  submitChild(spec: JobSpec): Promise<string> {
+    const key = `${spec.parentJob}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
+    let batch = this.calls.get(key);
+    if (!batch) {
+      batch = { spec, calls: [] };
+      this.calls.set(key, batch);
+      if (this.calls.size === 1) setImmediate(() => this.sendCalls());
+    }
+    return new Promise((resolve, reject) => {
+      batch.calls.push({
+        body: { args: spec.args, call_key: spec.callKey, tag: spec.tag, timeout: spec.timeout, retry: spec.retry },
+        resolve,
+        reject,
+      });
     });
   }
 
@@ -86,8 +93,8 @@ export class HttpBackend implements WorkerBackend {
     });
   }
 
-  async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
-    await this.client.json('POST', this.client.ws('worker/complete'), { job_id: jobId, outcome, at });
+  finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
+    return this.report({ type: 'complete', job_id: jobId, outcome, at });
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -104,6 +111,38 @@ export class HttpBackend implements WorkerBackend {
   async close(): Promise<void> {
     this.closed = true;
     await this.client.close();
+  }
+
+  /** Reports made in the same tick go in one request, in order. */
+  private report(event: Record<string, unknown>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.reports.push({ event, resolve, reject });
+      if (this.reports.length === 1) setImmediate(() => void this.sendReports());
+    });
+  }
+
+  private async sendReports(): Promise<void> {
+    const batch = this.reports.splice(0);
+    try {
+      await this.client.json('POST', this.client.ws('worker/report'), { events: batch.map((r) => r.event) });
+      for (const r of batch) r.resolve();
+    } catch (err) {
+      for (const r of batch) r.reject(err);
+    }
+  }
+
+  private sendCalls(): void {
+    const batches = [...this.calls.values()];
+    this.calls.clear();
+    for (const { spec, calls } of batches) {
+      const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
+      this.client
+        .json<{ ids: string[] }>('POST', path, { script_path: spec.scriptPath, script_hash: spec.scriptHash, calls: calls.map((c) => c.body) })
+        .then(
+          ({ ids }) => calls.forEach((c, i) => c.resolve(ids[i])),
+          (err: unknown) => calls.forEach((c) => c.reject(err)),
+        );
+    }
   }
 
   /** Long-polls until every job of the batch has finished; survives a server restart. */

@@ -31,6 +31,8 @@ export class SqliteStore implements Store {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
+  /** `list` builds its SQL from the filter; each shape is prepared once. */
+  private readonly listStatements = new Map<string, Database.Statement>();
   /** Promises of writes made in this tick's transaction, settled when it commits. */
   private pendingCommit: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** A job's place in its run, for forwarding log lines to its ancestors. */
@@ -220,6 +222,7 @@ export class SqliteStore implements Store {
   async list(filter: JobFilter): Promise<JobRecord[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
+    if (filter.ids) (where.push('id IN (SELECT value FROM json_each(@ids))'), (params.ids = JSON.stringify(filter.ids)));
     if (filter.workspace) (where.push('workspace = @workspace'), (params.workspace = filter.workspace));
     if (filter.status?.length) (where.push('status IN (SELECT value FROM json_each(@status))'), (params.status = JSON.stringify(filter.status)));
     if (filter.tag) (where.push('tag = @tag'), (params.tag = filter.tag));
@@ -230,7 +233,9 @@ export class SqliteStore implements Store {
     if (filter.before !== undefined) (where.push('created_at < @before'), (params.before = filter.before));
     params.limit = filter.limit ?? 50;
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as JobRow[]).map(toJobRecord);
+    let stmt = this.listStatements.get(sql);
+    if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare(sql)));
+    return (stmt.all(params) as JobRow[]).map(toJobRecord);
   }
 
   async attempts(jobId: string): Promise<AttemptRecord[]> {
