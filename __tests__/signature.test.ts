@@ -49,6 +49,7 @@ describe('args for main', () => {
       problems: [],
     });
     expect(parseCliArgs(sig, ['--no-dryRun', '--n', '-2.5', '--name', '']).args).toEqual({ dryRun: false, n: -2.5, name: '' });
+    expect(parseCliArgs(sig, ['--no-dry-run']).args).toEqual({ dryRun: false });
     expect(parseCliArgs(sig, ['4', 'bob']).args).toEqual({ n: 4, name: 'bob' });
   });
 

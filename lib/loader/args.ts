@@ -130,12 +130,13 @@ export function parseCliArgs(sig: Signature, argv: readonly string[]): { args: R
       continue;
     }
     let param = params.get(key);
-    if (!param && key.startsWith('no-') && params.get(key.slice(3))?.schema.type === 'boolean' && raw === undefined) {
-      args[key.slice(3)] = false;
+    const negated = key.startsWith('no-') ? camelCase(key.slice(3)) : undefined;
+    if (!param && negated && params.get(negated)?.schema.type === 'boolean' && raw === undefined) {
+      args[negated] = false;
       continue;
     }
     if (!param) {
-      const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      const camel = camelCase(key);
       if (params.has(camel)) ((key = camel), (param = params.get(camel)));
     }
     if (!param) {
@@ -172,6 +173,10 @@ export function parseCliArgs(sig: Signature, argv: readonly string[]): { args: R
     else args[param.name] = coerced.value;
   });
   return { args, problems };
+}
+
+function camelCase(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** A command-line word as a value of the schema's type. */
