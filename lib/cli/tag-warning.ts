@@ -22,7 +22,8 @@ export function warnAboutUnservedTags(engine: Engine, rootId: string, warn: (tex
 
   async function check(): Promise<void> {
     const since = Date.now() - QUIET_MS;
-    const queued = (await engine.list({ rootJob: rootId, status: ['queued'], limit: 1000 })).filter((j) => j.scheduledFor < since);
+    // Only jobs queued for a while matter; a fan-out's fresh children are not fetched.
+    const queued = (await engine.list({ rootJob: rootId, status: ['queued'], before: since, limit: 100 })).filter((j) => j.scheduledFor < since);
     if (queued.length === 0) return;
     const workers = await engine.workers();
     if (workers.some((w) => w.tags === 'all')) return;
