@@ -138,7 +138,19 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
   });
 }
 
-/** A signal that aborts when `parent` does or after `ms`. */
+/**
+ * A signal that aborts when `parent` does or after `ms`. (AbortSignal.any and
+ * AbortSignal.timeout cost a DOMException per long poll; this costs a timer.)
+ */
 function withTimeout(parent: AbortSignal, ms: number): AbortSignal {
-  return AbortSignal.any([parent, AbortSignal.timeout(Math.max(0, ms))]);
+  const controller = new AbortController();
+  const abort = () => {
+    clearTimeout(timer);
+    parent.removeEventListener('abort', abort);
+    controller.abort();
+  };
+  const timer = setTimeout(abort, Math.max(0, ms));
+  if (parent.aborted) abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  return controller.signal;
 }
