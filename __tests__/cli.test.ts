@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 import { REPO_ROOT, tempDb } from './helpers/engine.js';
+import { startMillrace } from './helpers/processes.js';
 
 interface Result {
   code: number | null;
@@ -105,6 +106,32 @@ describe('millrace run refuses bad input before any job exists', () => {
       if (existsSync(db)) await withStore(db, async (store) => expect(await store.list({})).toEqual([]));
     });
   }
+});
+
+describe('millrace run, more', () => {
+  it('prints the result as plain JSON, not in its wire form', async () => {
+    const run = await millrace(['run', '--db', tempDb(), '__tests__/fixtures/dated.ts']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ when: '1970-01-01T00:00:00.000Z', big: '12' });
+  });
+
+  it('exits 2 on a bad millrace option', async () => {
+    for (const args of [['run', '--concurrency', '0', 'examples/heavy.ts'], ['run', '--bogus', 'examples/heavy.ts'], ['run'], ['jobs', '--status', 'bogus']]) {
+      const run = await millrace(args);
+      expect([args.join(' '), run.code]).toEqual([args.join(' '), 2]);
+    }
+  });
+
+  it('ends when another process cancels its run', async () => {
+    const db = tempDb();
+    const run = startMillrace(['run', '--db', db, '__tests__/fixtures/slow.ts', '--count', '100000', '--ms', '10']);
+    const [, id] = await run.waitFor(/job ([0-9a-z]{20})/);
+    await run.waitFor(/\] tick 1\b/);
+    const cancel = await millrace(['cancel', '--db', db, id, '--reason', 'from another terminal']);
+    expect(cancel.code).toBe(0);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/canceled: CanceledError: from another terminal/);
+  });
 });
 
 describe('a failed run', () => {

@@ -23,7 +23,9 @@ export function buildProgram(): Command {
     .description('Workflows as code for TypeScript: every task() call is a job with its own log.')
     .version(pkg.version)
     .enablePositionalOptions()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Set before the commands are added, so that they inherit it: a bad option exits 2.
+    .exitOverride();
   runCommand(program);
   jobsCommand(program);
   logsCommand(program);
@@ -38,7 +40,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
+  // `millrace logs … | head`: a reader that goes away is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

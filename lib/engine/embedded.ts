@@ -49,7 +49,9 @@ export class EmbeddedEngine implements Engine {
     this.root = resolve(options.root ?? process.cwd());
     this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root) });
     const runsJobs = options.worker ?? true;
-    this.coordinator = new Coordinator(this.store, runsJobs ? {} : { externalWritersPollMs: 200 });
+    // Another process may write to the same file (`millrace cancel` from a second terminal):
+    // waits also look at the store now and then, since its events do not reach this process.
+    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200 });
     this.worker = runsJobs
       ? new Worker({
           backend: this.coordinator,

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import type { Engine } from '../../engine/engine.js';
 import { ArgsError, NoMainError } from '../../errors.js';
 import { parseCliArgs } from '../../loader/args.js';
+import { plain } from '../../http/windmill.js';
 import { decode } from '../../serialize.js';
 import type { JobRecord, Json } from '../../types.js';
 import { formatLogLine, painter } from '../format.js';
-import { openEngine, positiveInt, serverUrl, withEngineOptions, type EngineOptions } from '../options.js';
+import { openEngine, positiveInt, projectRoot, serverUrl, withEngineOptions, type EngineOptions } from '../options.js';
 import { warnAboutUnservedTags } from '../tag-warning.js';
 
 interface RunOptions extends EngineOptions {
@@ -47,7 +48,8 @@ async function run(scriptArg: string, words: string[], options: RunOptions): Pro
   const engine = openEngine({ ...options, worker: true });
   try {
     // A local file path is the same script on a server's side, relative to the project root.
-    const path = serverUrl(options) ? scriptArg : resolve(process.cwd(), scriptArg);
+    const base = options.root ? projectRoot(options) : process.cwd();
+    const path = serverUrl(options) ? scriptArg : resolve(base, scriptArg);
     // Refuse bad args before anything is submitted.
     const script = await engine.signature(path);
     if (!script.signature.hasMain) throw new NoMainError(script.path, script.signature.exports);
@@ -90,13 +92,13 @@ function decodeArgs(args: Record<string, Json>): Record<string, unknown> {
 
 function report(job: JobRecord, options: RunOptions): void {
   if (options.json) {
-    const out: Record<string, unknown> = { job_id: job.id, status: job.status, result: job.result };
+    const out: Record<string, unknown> = { job_id: job.id, status: job.status, result: plain(job.result) };
     if (job.error) out.error = job.error;
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
   if (job.status === 'success') {
-    process.stdout.write(`${JSON.stringify(job.result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(plain(job.result), null, 2)}\n`);
     return;
   }
   const paint = painter(process.stderr);
