@@ -154,6 +154,22 @@ describe('task failures', () => {
     expect(root.error!.message).toContain('TypeError: cannot handle uncaught');
   });
 
+  it('retries a task whose child failed, running the child again', async () => {
+    engine = openTestEngine();
+    const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/retry-child');
+    expect(root).toMatchObject({ status: 'success', result: 'ok on attempt 2' });
+    const parent = descendants.find((d) => d.entrypoint === 'parent')!;
+    const flaky = descendants.find((d) => d.entrypoint === 'flaky')!;
+    expect(descendants).toHaveLength(2);
+    expect(parent).toMatchObject({ status: 'success', attempt: 2, maxAttempts: 2 });
+    expect(flaky).toMatchObject({ status: 'success', attempt: 2, parentJob: parent.id });
+    const attempts = await engine.attempts(flaky.id);
+    expect(attempts.map((a) => [a.attempt, a.status, a.error?.message ?? null])).toEqual([
+      [1, 'failure', 'flaky on its first attempt'],
+      [2, 'success', null],
+    ]);
+  });
+
   it('runs a task defined in a helper module that the script imports', async () => {
     engine = openTestEngine();
     const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/uses-helper', { n: 21 });

@@ -85,6 +85,22 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(other.job.id).not.toBe(first.job.id);
     });
 
+    it('queues a failed child again when its parent makes the same call again', async () => {
+      const { job: root } = await store.enqueue(spec());
+      const { job: child } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
+      await store.claim({ workerId: 'w1', tags: 'all', rootJobs: new Set([child.id, root.id]), limit: 5, leaseMs: 1000 });
+      await store.complete(child.id, { status: 'failure', error: { name: 'Error', message: 'first run' } }, Date.now());
+      const again = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
+      expect(again.created).toBe(true);
+      expect(again.job).toMatchObject({ id: child.id, status: 'queued', attempt: 1, maxAttempts: 2, error: null, result: null });
+      const [claimed] = await store.claim({ workerId: 'w2', tags: 'all', limit: 5, leaseMs: 1000 });
+      expect(claimed).toMatchObject({ id: child.id, attempt: 2 });
+      await store.complete(child.id, { status: 'success', result: 'second run' }, Date.now());
+      expect((await store.attempts(child.id)).map((a) => [a.attempt, a.status])).toEqual([[1, 'failure'], [2, 'success']]);
+      const replay = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
+      expect(replay).toMatchObject({ created: false, job: { id: child.id, status: 'success', result: 'second run' } });
+    });
+
     it('claims oldest first, by tag, up to the limit, once', async () => {
       const a = (await store.enqueue(spec({ tag: 'cpu' }))).job;
       const b = (await store.enqueue(spec({ tag: 'gpu' }))).job;

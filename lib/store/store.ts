@@ -40,7 +40,9 @@ export interface ExpiredLeases {
 export interface Store {
   /**
    * Persists a new queued job. When `spec.parentJob` and `spec.callKey` name a job already
-   * recorded, returns that job with `created: false` (durable replay, invariant 6).
+   * recorded, returns that job with `created: false` (durable replay, invariant 6), unless
+   * that job failed or was canceled: then it is queued again for more attempts
+   * (`created: true`), so a retried parent gets a fresh run of the call that failed.
    */
   enqueue(spec: JobSpec): Promise<EnqueueResult>;
 

@@ -57,6 +57,16 @@ export class SqliteStore implements Store {
     return this.write((): EnqueueResult => {
       if (spec.parentJob && spec.callKey) {
         const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
+        if (existing && (existing.status === 'failure' || existing.status === 'canceled')) {
+          // The parent runs again (a retry) and makes the call that failed: the child runs
+          // again too, as further attempts of the same job; its earlier ones stay recorded.
+          const again = this.stmt.runAgain.get({
+            id: existing.id,
+            extra: spec.maxAttempts ?? spec.retry?.attempts ?? 1,
+            now: Date.now(),
+          }) as JobRow;
+          return { job: toJobRecord(again), created: true };
+        }
         if (existing) return { job: toJobRecord(existing), created: false };
       }
       const id = spec.id ?? newJobId();
@@ -395,6 +405,12 @@ function prepare(db: Database.Database) {
               @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for)
       RETURNING *`),
     byCallKey: db.prepare('SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?'),
+    runAgain: db.prepare(`
+      UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
+                      lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
+                      result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
+      WHERE id = @id
+      RETURNING *`),
     place: db.prepare('SELECT root_job, path FROM jobs WHERE id = ?'),
     placeAndName: db.prepare('SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
