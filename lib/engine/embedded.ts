@@ -60,7 +60,6 @@ export class EmbeddedEngine implements Engine {
           rootJobs: this.roots,
           concurrency: options.concurrency ?? availableParallelism(),
           threads: options.threads,
-          prefetch: 2 * (options.concurrency ?? availableParallelism()),
         })
       : undefined;
   }

@@ -147,7 +147,7 @@ function withTimeout(parent: AbortSignal, ms: number): AbortSignal {
   const abort = () => {
     clearTimeout(timer);
     parent.removeEventListener('abort', abort);
-    controller.abort();
+    controller.abort('done'); // a reason of its own: the default one is a DOMException, built each time
   };
   const timer = setTimeout(abort, Math.max(0, ms));
   if (parent.aborted) abort();

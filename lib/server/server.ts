@@ -69,7 +69,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
-    res.on('close', () => abort.abort());
+    res.on('close', () => abort.abort('closed'));
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const found = router.match(req.method ?? 'GET', url.pathname);

@@ -30,8 +30,9 @@ export interface WorkerOptions {
   leaseMs?: number;
   /**
    * Jobs claimed ahead of free slots, so a slot that frees starts the next job without a
-   * round trip to the store. Good for the embedded worker, which is alone; a remote worker
-   * that claims ahead keeps jobs from idle peers. @default 0
+   * round trip to the store or the server. Jobs claimed ahead wait on this worker even when
+   * a peer is idle; 0 gives every queued job to whichever worker frees a slot first.
+   * @default 4 × concurrency
    */
   prefetch?: number;
 }
@@ -61,6 +62,7 @@ interface Resume {
 export class Worker {
   readonly id: string;
   readonly concurrency: number;
+  readonly prefetch: number;
   private readonly backend: WorkerBackend;
   private readonly pool: ExecutorPool;
   private readonly running = new Map<string, Running>();
@@ -80,6 +82,7 @@ export class Worker {
     this.backend = options.backend;
     this.id = options.id ?? `${hostname()}-${newJobId().slice(0, 6)}`;
     this.concurrency = options.concurrency ?? availableParallelism();
+    this.prefetch = options.prefetch ?? 4 * this.concurrency;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pool = new ExecutorPool({
       size: options.threads ?? availableParallelism(),
@@ -118,7 +121,7 @@ export class Worker {
   private async claimForever(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const want = this.free() + (this.options.prefetch ?? 0) - this.ready.length - this.resumes.length;
+      const want = this.free() + this.prefetch - this.ready.length - this.resumes.length;
       if (want <= 0) {
         await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
         this.capacityWaiter = undefined;
@@ -156,7 +159,7 @@ export class Worker {
       running.thread.send({ type: 'callDone', callId, outcome });
     }
     while (this.free() > 0 && this.ready.length > 0) this.start(this.ready.shift()!);
-    if (this.free() + (this.options.prefetch ?? 0) - this.ready.length - this.resumes.length > 0) this.capacityWaiter?.();
+    if (this.free() + this.prefetch - this.ready.length - this.resumes.length > 0) this.capacityWaiter?.();
   }
 
   private takeSlot(running: Running): void {

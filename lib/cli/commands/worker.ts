@@ -14,6 +14,7 @@ interface WorkerOptions {
   threads?: number;
   root?: string;
   leaseMs?: number;
+  prefetch?: number;
 }
 
 export function workerCommand(program: Command): void {
@@ -33,6 +34,11 @@ export function workerCommand(program: Command): void {
     .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
     .option('--root <dir>', 'the checkout scripts are loaded from (default: the current directory)')
     .option('--lease-ms <ms>', 'lease on each claimed job, renewed by heartbeats (default: 30000)', positiveInt)
+    .option(
+      '--prefetch <n>',
+      'jobs claimed ahead of free slots, so a freed slot starts the next job at once (default: 4 × concurrency; 0 leaves every queued job to whichever worker frees a slot first)',
+      (v) => (v === '0' ? 0 : positiveInt(v)),
+    )
     .action(async (options: WorkerOptions) => {
       const client = new ApiClient({
         server: options.server ?? process.env.MILLRACE_SERVER ?? '',
@@ -48,6 +54,7 @@ export function workerCommand(program: Command): void {
         concurrency: options.concurrency,
         threads: options.threads,
         leaseMs: options.leaseMs,
+        prefetch: options.prefetch,
         workspace: client.workspace,
       });
       process.stdout.write(`millrace worker ${worker.id} serving ${tags.join(', ')} for ${client.server} (workspace ${client.workspace})\n`);

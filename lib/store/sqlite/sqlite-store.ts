@@ -232,13 +232,16 @@ export class SqliteStore implements Store {
   async list(filter: JobFilter): Promise<JobRecord[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
+    // With ids, the primary key is the way in: `+column` keeps SQLite from choosing another
+    // index (a scan of the whole workspace) for the other terms.
+    const col = (name: string) => (filter.ids ? `+${name}` : name);
     if (filter.ids) (where.push('id IN (SELECT value FROM json_each(@ids))'), (params.ids = JSON.stringify(filter.ids)));
-    if (filter.workspace) (where.push('workspace = @workspace'), (params.workspace = filter.workspace));
-    if (filter.status?.length) (where.push('status IN (SELECT value FROM json_each(@status))'), (params.status = JSON.stringify(filter.status)));
+    if (filter.workspace) (where.push(`${col('workspace')} = @workspace`), (params.workspace = filter.workspace));
+    if (filter.status?.length) (where.push(`${col('status')} IN (SELECT value FROM json_each(@status))`), (params.status = JSON.stringify(filter.status)));
     if (filter.tag) (where.push('tag = @tag'), (params.tag = filter.tag));
     if (filter.scriptPath) (where.push('script_path = @script'), (params.script = filter.scriptPath));
-    if (filter.parentJob) (where.push('parent_job = @parent'), (params.parent = filter.parentJob));
-    if (filter.rootJob) (where.push('root_job = @root'), (params.root = filter.rootJob));
+    if (filter.parentJob) (where.push(`${col('parent_job')} = @parent`), (params.parent = filter.parentJob));
+    if (filter.rootJob) (where.push(`${col('root_job')} = @root`), (params.root = filter.rootJob));
     if (filter.rootsOnly) where.push('parent_job IS NULL');
     if (filter.before !== undefined) (where.push('created_at < @before'), (params.before = filter.before));
     params.limit = filter.limit ?? 50;
