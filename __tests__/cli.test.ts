@@ -115,6 +115,16 @@ describe('millrace run, more', () => {
     expect(JSON.parse(run.stdout)).toEqual({ when: '1970-01-01T00:00:00.000Z', big: '12' });
   });
 
+  it('gives main a Date and a bigint for its Date and bigint parameters', async () => {
+    const run = await millrace(['run', '--db', tempDb(), '__tests__/fixtures/typed-args.ts', '--when', '2024-01-02T03:04:05Z', '--big', '12345678901234567890']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ isDate: true, iso: '2024-01-02T03:04:05.000Z', isBigint: true, big: '12345678901234567890' });
+    const bad = await millrace(['run', '--db', tempDb(), '__tests__/fixtures/typed-args.ts', '--when', 'someday', '--big', '1.5']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--when: expected a date-time string, got "someday"/);
+    expect(bad.stderr).toMatch(/--big: expected an integer, got "1.5"/);
+  });
+
   it('exits 2 on a bad millrace option', async () => {
     for (const args of [['run', '--concurrency', '0', 'examples/heavy.ts'], ['run', '--bogus', 'examples/heavy.ts'], ['run'], ['jobs', '--status', 'bogus']]) {
       const run = await millrace(args);

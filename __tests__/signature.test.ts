@@ -78,6 +78,17 @@ describe('args for main', () => {
     expect(checkArgs(sig, { n: 1, name: 'x', tags: ['a', 2] } as never)).toEqual(['tags[1]: expected a string, got number 2']);
   });
 
+  it('checks Date and bigint parameters, from JSON or as the values themselves', () => {
+    const typed = inferSignature('export async function main(when: Date, big: bigint) {}');
+    expect(typed.schema.properties).toEqual({ when: { type: 'string', format: 'date-time' }, big: { type: 'integer', format: 'bigint' } });
+    expect(checkArgs(typed, { when: '2024-01-02T00:00:00Z', big: '123456789012345678901' })).toEqual([]);
+    expect(checkArgs(typed, { when: { __millrace: 'Date', value: '2024-01-02T00:00:00.000Z' }, big: { __millrace: 'bigint', value: '1' } })).toEqual([]);
+    expect(checkArgs(typed, { when: 'never', big: 1.5 })).toEqual([
+      'when: expected a date-time string, got string "never"',
+      'big: expected an integer, got number 1.5',
+    ]);
+  });
+
   it("orders args as main's parameters, leaving missing ones to their defaults", () => {
     expect(positionalArgs(sig, { name: 'x', n: 2 })).toEqual([2, 'x', undefined, undefined, undefined]);
   });

@@ -1,5 +1,5 @@
 import { ArgsError, NoMainError } from '../errors.js';
-import { checkArgs } from '../loader/args.js';
+import { checkArgs, typedValue } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
 import { encode } from '../serialize.js';
@@ -20,6 +20,10 @@ export function scriptJobSpec(root: string, request: SubmitRequest): JobSpec {
   }
   const problems = checkArgs(sig, args);
   if (problems.length > 0) throw new ArgsError(script.path, problems);
+  for (const p of sig.params) {
+    const typed = p.name in args ? typedValue(p.schema, args[p.name]) : undefined;
+    if (typed !== undefined) args[p.name] = encode(typed, `args.${p.name}`);
+  }
   return {
     kind: 'script',
     scriptPath: script.path,

@@ -27,6 +27,9 @@ export function checkArgs(sig: Signature, args: Record<string, Json>): string[] 
 
 /** Problems with one value against a schema; empty when it fits. */
 export function checkValue(schema: JsonSchema, value: Json, path: string): string[] {
+  // A Date or a bigint given as such (by code, not JSON) arrives in its encoded form.
+  if (schema.format === 'date-time' && isTagged(value, 'Date')) return [];
+  if (schema.format === 'bigint' && isTagged(value, 'bigint')) return [];
   if (schema.anyOf) {
     return schema.anyOf.some((s) => checkValue(s, value, path).length === 0)
       ? []
@@ -42,9 +45,11 @@ export function checkValue(schema: JsonSchema, value: Json, path: string): strin
     case 'number':
       return typeof value === 'number' ? [] : mismatch();
     case 'integer':
+      if (schema.format === 'bigint' && typeof value === 'string' && /^-?\d+$/.test(value)) return [];
       return typeof value === 'number' && Number.isInteger(value) ? [] : mismatch();
     case 'string':
-      return typeof value === 'string' ? [] : mismatch();
+      if (typeof value !== 'string') return mismatch();
+      return schema.format === 'date-time' && Number.isNaN(Date.parse(value)) ? mismatch() : [];
     case 'boolean':
       return typeof value === 'boolean' ? [] : mismatch();
     case 'null':
@@ -65,6 +70,21 @@ export function checkValue(schema: JsonSchema, value: Json, path: string): strin
       return problems;
     }
   }
+}
+
+function isTagged(value: Json, tag: string): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && value.__millrace === tag;
+}
+
+/**
+ * The value main's parameter gets, from what was checked: an ISO string for a Date
+ * parameter becomes a Date, a whole number or digit string for a bigint one a bigint.
+ * Returns undefined when the value stays as it is.
+ */
+export function typedValue(schema: JsonSchema, value: Json): Date | bigint | undefined {
+  if (schema.format === 'date-time' && typeof value === 'string') return new Date(value);
+  if (schema.format === 'bigint' && (typeof value === 'number' || typeof value === 'string')) return BigInt(value);
+  return undefined;
 }
 
 export function describeSchema(schema: JsonSchema): string {
@@ -186,6 +206,7 @@ function coerce(schema: JsonSchema, raw: string, name: string): { value: Json } 
   switch (type) {
     case 'number':
     case 'integer': {
+      if (schema.format === 'bigint') return /^-?\d+$/.test(raw.trim()) ? { value: raw.trim() } : bad;
       const n = raw.trim() === '' ? Number.NaN : Number(raw);
       if (!Number.isFinite(n) || (type === 'integer' && !Number.isInteger(n))) return bad;
       return { value: n };
@@ -195,7 +216,7 @@ function coerce(schema: JsonSchema, raw: string, name: string): { value: Json } 
       if (/^(false|no|0)$/i.test(raw)) return { value: false };
       return bad;
     case 'string':
-      return { value: raw };
+      return schema.format === 'date-time' && Number.isNaN(Date.parse(raw)) ? bad : { value: raw };
     case 'array':
     case 'object':
       try {

@@ -182,7 +182,7 @@ function typeToSchema(node: TS.TypeNode, locals: LocalTypes, depth: number): Jso
     case k.BooleanKeyword:
       return { type: 'boolean' };
     case k.BigIntKeyword:
-      return { type: 'integer' };
+      return { type: 'integer', format: 'bigint' };
     case k.NullKeyword:
       return { type: 'null' };
     case k.UndefinedKeyword:
