@@ -116,7 +116,8 @@ export class UnknownTaskError extends MillraceError {
     super(
       `Script "${script}" has no task named "${name}"` +
         (known.length ? ` (its tasks are: ${known.join(', ')})` : ' (it defines no tasks)') +
-        '. Was it renamed or removed since the job was submitted?',
+        '. Was it renamed or removed since the job was submitted, or is it created inside a function? ' +
+        'A worker finds tasks by importing their module, so define them at its top level.',
     );
   }
 }
