@@ -94,7 +94,6 @@ export const MIGRATIONS: readonly Migration[] = [
         started_at INTEGER NOT NULL,
         last_seen INTEGER NOT NULL
       );
-      ALTER TABLE jobs ADD COLUMN canceled_at INTEGER;
     `,
   },
 ];
