@@ -80,6 +80,29 @@ describe('the embedded engine', () => {
     }
   });
 
+  it('closes a job’s log when the job ends: lines its code prints afterwards are dropped', async () => {
+    engine = openTestEngine();
+    let late!: () => void;
+    const lateSeen = new Promise<void>((r) => (late = r));
+    const server = createServer((req, res) => {
+      if (req.url === '/late') {
+        late();
+        res.end();
+      } else void lateSeen.then(() => res.end('ok'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/late-log', { url });
+      expect(root).toMatchObject({ status: 'success', result: 'done' });
+      const own = (await engine.store.readLogs(descendants[0].id)).map((l) => l.line);
+      expect(own).toEqual(['before return']);
+      expect((await engine.store.readLogs(root.id)).map((l) => l.line)).toEqual(['before return']);
+    } finally {
+      server.close();
+    }
+  });
+
   it('keeps the job context across Promise.all and p-limit', async () => {
     engine = openTestEngine();
     const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/context');

@@ -230,7 +230,9 @@ export class Worker {
       case 'ready':
         break;
       case 'logs':
-        for (const l of msg.lines) this.bufferLog(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
+        // Lines of a job that has ended or is no longer this worker's (code still running
+        // after its job returned, or was canceled) are dropped: its log is closed.
+        for (const l of msg.lines) if (this.running.has(l.jobId)) this.bufferLog(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
         break;
       case 'started':
         void this.backend.started(msg.jobId, msg.at).catch((err) => this.warn(`recording the start of ${msg.jobId}`, err));
