@@ -41,14 +41,21 @@ export async function startCluster(root: string, db: string, workers: number): P
   const url = await server.line(/listening on (http:\/\/[\d.:]+)/);
   const procs = Array.from({ length: workers }, () => start(root, ['worker', '--server', url, '--token', token, '--threads', '1'], env));
   await Promise.all(procs.map((p) => p.line(/millrace worker (\S+) serving/)));
-  const all = [...procs.map((p) => p.child), server.child];
   return {
     url,
     token,
     async stop() {
-      await Promise.all(
-        all.map((c) => (c.exitCode !== null ? undefined : new Promise<void>((resolve) => (c.once('exit', () => resolve()), c.kill('SIGTERM'))))),
-      );
+      // Workers first: a server that goes first makes each worker log a failed claim.
+      await Promise.all(procs.map((p) => stopProcess(p.child)));
+      await stopProcess(server.child);
     },
   };
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
 }

@@ -3,10 +3,11 @@
 // server with 2 worker processes on loopback, and prints per-task overhead, throughput and the
 // ratio to plain function calls. Compare ratios within one run: the machine is noisy.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { EmbeddedEngine } from '../lib/engine/embedded.js';
 import type { Engine } from '../lib/engine/engine.js';
 import { HttpEngine } from '../lib/engine/http-engine.js';
@@ -14,8 +15,12 @@ import { startCluster } from './cluster.js';
 import { runShape, SHAPES, type ShapeFigures } from './shapes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const json = process.argv.includes('--json');
-const only = process.argv[process.argv.indexOf('--only') + 1];
+const { values: flags } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const json = flags.json;
+const only = flags.only;
+if (only !== undefined && only !== 'embedded' && only !== 'server') {
+  throw new Error(`--only takes "embedded" or "server", got ${JSON.stringify(only)}`);
+}
 const say = (text: string) => {
   if (!json) process.stdout.write(`${text}\n`);
 };
@@ -38,9 +43,8 @@ function table(title: string, rows: ShapeFigures[]): void {
   }
 }
 
-async function main(): Promise<void> {
+async function main(dir: string): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  const dir = mkdtempSync(join(tmpdir(), 'millrace-bench-'));
   const summary: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).availableParallelism() };
 
   if (only !== 'server') {
@@ -87,4 +91,10 @@ function round2(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
-await main();
+// The SQLite files are only for this run: every run starts from an empty store.
+const dir = mkdtempSync(join(tmpdir(), 'millrace-bench-'));
+try {
+  await main(dir);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
