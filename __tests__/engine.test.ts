@@ -103,6 +103,17 @@ describe('the embedded engine', () => {
     }
   });
 
+  it('forgets finished runs, so claims do not grow with every run it ever started', async () => {
+    engine = openTestEngine();
+    for (let i = 0; i < 3; i++) await runToEnd(engine, 'examples/heavy', { n: 2 });
+    const job = await engine.submit({ path: '__tests__/fixtures/slow', args: { count: 1000, ms: 20 } });
+    expect(engine.activeRuns).toBe(1);
+    await engine.cancel(job.id, 'enough');
+    await engine.drained();
+    expect(await engine.list({ rootJob: job.id, status: ['queued', 'running'] })).toEqual([]);
+    expect(engine.activeRuns).toBe(0);
+  });
+
   it('keeps the job context across Promise.all and p-limit', async () => {
     engine = openTestEngine();
     const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/context');

@@ -44,6 +44,7 @@ export class EmbeddedEngine implements Engine {
   readonly coordinator: Coordinator;
   readonly worker: Worker | undefined;
   private readonly roots = new Set<string>();
+  private readonly forgetting = new Set<Promise<void>>();
 
   constructor(options: EmbeddedEngineOptions = {}) {
     this.root = resolve(options.root ?? process.cwd());
@@ -68,7 +69,11 @@ export class EmbeddedEngine implements Engine {
     const spec = scriptJobSpec(this.root, request);
     const id = newJobId();
     this.roots.add(id);
-    return this.coordinator.submit({ ...spec, id });
+    const job = await this.coordinator.submit({ ...spec, id });
+    const forgetting = this.forgetWhenDone(id);
+    this.forgetting.add(forgetting);
+    void forgetting.finally(() => this.forgetting.delete(forgetting));
+    return job;
   }
 
   wait(jobId: string, options: { signal?: AbortSignal } = {}): Promise<JobRecord> {
@@ -77,6 +82,35 @@ export class EmbeddedEngine implements Engine {
 
   get(jobId: string): Promise<JobRecord | undefined> {
     return this.store.get(jobId);
+  }
+
+  /** Runs this engine still has work in; each claim filters on them, so it must not grow. */
+  get activeRuns(): number {
+    return this.roots.size;
+  }
+
+  /** Resolves once every run this engine started has nothing left queued or running. */
+  async drained(): Promise<void> {
+    while (this.forgetting.size > 0) await Promise.all([...this.forgetting]);
+  }
+
+  /**
+   * Drops a run from the set the worker claims from once nothing of it is left to run: the
+   * root has finished and no descendant is queued or running (a child of a failed root may
+   * still be at work).
+   */
+  private async forgetWhenDone(rootId: string): Promise<void> {
+    try {
+      await this.coordinator.waitFinished(rootId);
+      for (;;) {
+        const open = await this.store.list({ rootJob: rootId, status: ['queued', 'running'], limit: 1 });
+        if (open.length === 0) break;
+        await this.coordinator.waitFinished(open[0].id);
+      }
+      this.roots.delete(rootId);
+    } catch {
+      // The engine closed meanwhile: nothing left to forget.
+    }
   }
 
   async resolveId(prefix: string): Promise<string> {
