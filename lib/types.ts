@@ -22,7 +22,19 @@ export type JobStatus = 'queued' | 'running' | 'success' | 'failure' | 'canceled
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'success', 'failure', 'canceled'];
 export const FINISHED_STATUSES: readonly JobStatus[] = ['success', 'failure', 'canceled'];
 
-export type JobKind = 'script' | 'task' | 'flow' | 'flowstep';
+/**
+ * - step: the recorded result of `step(name, fn)`: finished when it is recorded, never run by a worker.
+ * - sleep: a durable `sleep(seconds)`: due when the sleep ends; a worker finishes it when it claims it.
+ */
+export type JobKind = 'script' | 'task' | 'flow' | 'flowstep' | 'step' | 'sleep';
+
+/** Kinds whose name is their entrypoint (a task's name, a step's name) rather than their script. */
+const NAMED_BY_ENTRYPOINT: readonly JobKind[] = ['task', 'step', 'sleep'];
+
+/** How a job is named in logs, trees and timelines: a task by its name, a script by its path. */
+export function jobName(job: { kind: JobKind; entrypoint: string; scriptPath: string }): string {
+  return NAMED_BY_ENTRYPOINT.includes(job.kind) ? job.entrypoint : job.scriptPath;
+}
 
 /** The tag a job gets when nobody names one. */
 export const DEFAULT_TAG = 'default';
@@ -122,6 +134,10 @@ export interface JobRecord {
   error: ErrorRecord | null;
   /** Ids from the root to this job, joined by '/': the job's place in its run. */
   path: string;
+  /** Who canceled it (a token's label, 'cli', the parent that failed …); null unless canceled. */
+  canceledBy: string | null;
+  /** The caller's key for a root job submitted at most once (see JobSpec.idempotencyKey). */
+  idempotencyKey: string | null;
 }
 
 /** What a caller gives to create a job. */
@@ -142,6 +158,11 @@ export interface JobSpec {
   scheduledFor?: number;
   /** A caller-chosen id (Windmill's `job_id` query parameter). */
   id?: string;
+  /**
+   * Submits at most once per workspace: a spec whose key was seen before returns the job
+   * submitted first, whatever its state (a client retrying a request it got no answer to).
+   */
+  idempotencyKey?: string;
 }
 
 export type LogStream = 'stdout' | 'stderr';

@@ -53,6 +53,8 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         worker: null,
         result: null,
         error: null,
+        canceledBy: null,
+        idempotencyKey: null,
       });
       expect(job.createdAt).toBeGreaterThanOrEqual(before);
       expect(job.scheduledFor).toBe(job.createdAt);
@@ -99,6 +101,47 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect((await store.attempts(child.id)).map((a) => [a.attempt, a.status])).toEqual([[1, 'failure'], [2, 'success']]);
       const replay = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       expect(replay).toMatchObject({ created: false, job: { id: child.id, status: 'success', result: 'second run' } });
+    });
+
+    it('returns the job first submitted with an idempotency key, per workspace', async () => {
+      const first = await store.enqueue(spec({ idempotencyKey: 'order-17' }));
+      const again = await store.enqueue(spec({ idempotencyKey: 'order-17', args: { n: 99 } }));
+      expect(first.created).toBe(true);
+      expect(again).toEqual({ job: first.job, created: false });
+      expect(first.job.idempotencyKey).toBe('order-17');
+      const elsewhere = await store.enqueue(spec({ idempotencyKey: 'order-17', workspace: 'other' }));
+      expect(elsewhere.created).toBe(true);
+      expect(elsewhere.job.id).not.toBe(first.job.id);
+      const other = await store.enqueue(spec({ idempotencyKey: 'order-18' }));
+      expect(other.job.id).not.toBe(first.job.id);
+    });
+
+    it('records a finished step once and finds children by call key', async () => {
+      const { job: root } = await store.enqueue(spec());
+      const stepSpec = { ...spec({ kind: 'step', entrypoint: 'now', args: [] }), parentJob: root.id, callKey: 'step:now:0' };
+      const first = await store.record(stepSpec, { status: 'success', result: 1234 }, 100, 105);
+      expect(first.created).toBe(true);
+      expect(first.job).toMatchObject({
+        kind: 'step', status: 'success', result: 1234, attempt: 1, startedAt: 100, completedAt: 105, durationMs: 5, parentJob: root.id, rootJob: root.id,
+      });
+      const again = await store.record(stepSpec, { status: 'success', result: 9999 }, 200, 205);
+      expect(again).toEqual({ job: first.job, created: false });
+      expect(await store.findChild(root.id, 'step:now:0')).toEqual(first.job);
+      expect(await store.findChild(root.id, 'step:now:1')).toBeUndefined();
+      // A recorded step is never claimed.
+      expect((await claimAll()).map((j) => j.id)).toEqual([root.id]);
+    });
+
+    it('releases a running job back to the queue with one more attempt, recorded', async () => {
+      const { job } = await store.enqueue(spec());
+      await claimAll();
+      const released = await store.release(job.id, { name: 'ReleasedError', code: 'RELEASED', message: 'thread replaced' }, 500);
+      expect(released).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 2, worker: null });
+      expect(await store.release(job.id, { name: 'X', message: 'y' }, 600)).toBeUndefined();
+      const [again] = await claimAll('w2');
+      expect(again).toMatchObject({ id: job.id, attempt: 2, worker: 'w2' });
+      const attempts = await store.attempts(job.id);
+      expect(attempts.map((a) => [a.attempt, a.status, a.error?.code ?? null])).toEqual([[1, 'failure', 'RELEASED'], [2, 'running', null]]);
     });
 
     it('claims oldest first, by tag, up to the limit, once', async () => {
@@ -189,6 +232,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(canceled.map((j) => j.id).sort()).toEqual([a.id, a1.id].sort());
       for (const j of canceled) {
         expect(j.status).toBe('canceled');
+        expect(j.canceledBy).toBe('tester');
         expect(j.error).toMatchObject({ name: 'CanceledError', message: 'no longer needed' });
       }
       expect((await store.get(root.id))!.status).toBe('running');

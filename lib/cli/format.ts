@@ -1,6 +1,6 @@
 import { styleText } from 'node:util';
 import { shortId } from '../ids.js';
-import type { JobRecord, JobStatus, LogLine } from '../types.js';
+import { jobName, type JobRecord, type JobStatus, type LogLine } from '../types.js';
 
 /** Terminal output for the CLI: log lines, job tables and run trees. */
 
@@ -33,9 +33,7 @@ const STATUS_STYLE: Record<JobStatus, Style> = {
 };
 
 /** What a job is called on screen: a task's name, else its script path. */
-export function jobName(job: JobRecord): string {
-  return job.kind === 'task' ? job.entrypoint : job.scriptPath;
-}
+export { jobName };
 
 export function formatTime(ms: number | null): string {
   if (ms === null) return '-';

@@ -1,6 +1,6 @@
 import { shortId } from '../ids.js';
 import { decode } from '../serialize.js';
-import type { JobRecord, Json, LogLine } from '../types.js';
+import { jobName, type JobRecord, type Json, type LogLine } from '../types.js';
 
 /**
  * Windmill's shapes for jobs, as its OpenAPI and the windmill-client package read them.
@@ -69,7 +69,7 @@ export function toWindmillJob(job: JobRecord, lines: LogLine[], children: JobRec
   const status: WindmillJob['workflow_as_code_status'] = {};
   for (const c of children) {
     status[c.id] = {
-      name: c.kind === 'task' ? c.entrypoint : c.scriptPath,
+      name: jobName(c),
       scheduled_for: iso(c.scheduledFor)!,
       ...(c.startedAt !== null && { started_at: iso(c.startedAt)! }),
       ...(c.durationMs !== null && { duration_ms: c.durationMs }),

@@ -27,6 +27,8 @@ export interface JobRow {
   worker: string | null;
   result: string | null;
   error: string | null;
+  canceled_by: string | null;
+  idempotency_key: string | null;
 }
 
 export interface LogRow {
@@ -80,6 +82,8 @@ export function toJobRecord(row: JobRow): JobRecord {
     result: row.result === null ? null : (JSON.parse(row.result) as Json),
     error: row.error === null ? null : (JSON.parse(row.error) as ErrorRecord),
     path: row.path,
+    canceledBy: row.canceled_by ?? null,
+    idempotencyKey: row.idempotency_key ?? null,
   };
 }
 

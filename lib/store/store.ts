@@ -43,8 +43,23 @@ export interface Store {
    * recorded, returns that job with `created: false` (durable replay, invariant 6), unless
    * that job failed or was canceled: then it is queued again for more attempts
    * (`created: true`), so a retried parent gets a fresh run of the call that failed.
+   * Likewise a spec with an `idempotencyKey` already seen in its workspace returns the job
+   * first submitted with it (`created: false`).
    */
   enqueue(spec: JobSpec): Promise<EnqueueResult>;
+
+  /**
+   * The child recorded for a call of `parentJob` (durable replay reads it before running a
+   * `step` again).
+   */
+  findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined>;
+
+  /**
+   * Records a child that finished without being queued (a `step`, run inline by its parent),
+   * with its outcome. When (parentJob, callKey) is already recorded, returns that job with
+   * `created: false` and records nothing: the first record stands.
+   */
+  record(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<EnqueueResult>;
 
   /** Claims up to `limit` due queued jobs, oldest first, marks them running and leases them. */
   claim(request: ClaimRequest): Promise<JobRecord[]>;
@@ -63,6 +78,14 @@ export interface Store {
 
   /** Puts a running job back in the queue for its next attempt, after a failed one. */
   retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined>;
+
+  /**
+   * Puts a running job back in the queue through no fault of its own (its executor thread was
+   * replaced because another job on it timed out; its worker shut down): the attempt is
+   * recorded as failed with `error`, and the job gets one more attempt for it.
+   * Returns undefined when the job was not running.
+   */
+  release(jobId: string, error: ErrorRecord, at: number): Promise<JobRecord | undefined>;
 
   /** Cancels a job and every unfinished descendant. Returns the jobs it canceled. */
   cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]>;

@@ -6,7 +6,9 @@ import { newJobId } from '../../ids.js';
 import {
   DEFAULT_TAG,
   DEFAULT_WORKSPACE,
+  jobName,
   type AttemptRecord,
+  type JobKind,
   type ErrorRecord,
   type JobFilter,
   type JobRecord,
@@ -55,6 +57,10 @@ export class SqliteStore implements Store {
 
   async enqueue(spec: JobSpec): Promise<EnqueueResult> {
     return this.write((): EnqueueResult => {
+      if (spec.idempotencyKey !== undefined) {
+        const existing = this.stmt.byIdempotencyKey.get(spec.workspace ?? DEFAULT_WORKSPACE, spec.idempotencyKey) as JobRow | undefined;
+        if (existing) return { job: toJobRecord(existing), created: false };
+      }
       if (spec.parentJob && spec.callKey) {
         const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
         if (existing && (existing.status === 'failure' || existing.status === 'canceled')) {
@@ -69,37 +75,66 @@ export class SqliteStore implements Store {
         }
         if (existing) return { job: toJobRecord(existing), created: false };
       }
-      const id = spec.id ?? newJobId();
-      let rootJob = id;
-      let path = id;
-      if (spec.parentJob) {
-        const parent = this.stmt.place.get(spec.parentJob) as { root_job: string; path: string } | undefined;
-        if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
-        rootJob = parent.root_job;
-        path = `${parent.path}/${id}`;
-      }
-      const now = Date.now();
-      const row = this.stmt.insert.get({
-        id,
-        workspace: spec.workspace ?? DEFAULT_WORKSPACE,
-        kind: spec.kind,
-        script_path: spec.scriptPath,
-        script_hash: spec.scriptHash,
-        entrypoint: spec.entrypoint,
-        args: JSON.stringify(spec.args),
-        tag: spec.tag ?? DEFAULT_TAG,
-        parent_job: spec.parentJob ?? null,
-        root_job: rootJob,
-        path,
-        call_key: spec.callKey ?? null,
-        max_attempts: spec.maxAttempts ?? spec.retry?.attempts ?? 1,
-        retry: spec.retry ? JSON.stringify(spec.retry) : null,
-        timeout_s: spec.timeout ?? null,
-        created_at: now,
-        scheduled_for: spec.scheduledFor ?? now,
+      return { job: this.insertJob(spec, 'queued'), created: true };
+    });
+  }
+
+  async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
+    const row = this.stmt.byCallKey.get(parentJob, callKey) as JobRow | undefined;
+    return row && toJobRecord(row);
+  }
+
+  async record(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<EnqueueResult> {
+    return this.write((): EnqueueResult => {
+      const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
+      if (existing) return { job: toJobRecord(existing), created: false };
+      const job = this.insertJob(spec, 'running');
+      this.stmt.firstAttempt.run({ id: job.id, at: startedAt });
+      const row = this.stmt.complete.get({
+        id: job.id,
+        status: outcome.status,
+        result: outcome.status === 'success' ? JSON.stringify(outcome.result) : null,
+        error: outcome.status === 'success' ? null : JSON.stringify(outcome.error),
+        at,
       }) as JobRow;
       return { job: toJobRecord(row), created: true };
     });
+  }
+
+  /** Inserts a job row; inside a write. */
+  private insertJob(spec: JobSpec, status: 'queued' | 'running'): JobRecord {
+    const id = spec.id ?? newJobId();
+    let rootJob = id;
+    let path = id;
+    if (spec.parentJob) {
+      const parent = this.stmt.place.get(spec.parentJob) as { root_job: string; path: string } | undefined;
+      if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+      rootJob = parent.root_job;
+      path = `${parent.path}/${id}`;
+    }
+    const now = Date.now();
+    const row = this.stmt.insert.get({
+      status,
+      idempotency_key: spec.idempotencyKey ?? null,
+      id,
+      workspace: spec.workspace ?? DEFAULT_WORKSPACE,
+      kind: spec.kind,
+      script_path: spec.scriptPath,
+      script_hash: spec.scriptHash,
+      entrypoint: spec.entrypoint,
+      args: JSON.stringify(spec.args),
+      tag: spec.tag ?? DEFAULT_TAG,
+      parent_job: spec.parentJob ?? null,
+      root_job: rootJob,
+      path,
+      call_key: spec.callKey ?? null,
+      max_attempts: spec.maxAttempts ?? spec.retry?.attempts ?? 1,
+      retry: spec.retry ? JSON.stringify(spec.retry) : null,
+      timeout_s: spec.timeout ?? null,
+      created_at: now,
+      scheduled_for: spec.scheduledFor ?? now,
+    }) as JobRow;
+    return toJobRecord(row);
   }
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
@@ -166,6 +201,17 @@ export class SqliteStore implements Store {
       if (!row) return undefined;
       this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: 'failure', error: JSON.stringify(error), at });
       return toJobRecord(row);
+    });
+  }
+
+  async release(jobId: string, error: ErrorRecord, at: number): Promise<JobRecord | undefined> {
+    return this.write(() => {
+      const job = this.stmt.get.get(jobId) as JobRow | undefined;
+      if (!job || job.status !== 'running') return undefined;
+      const attempt = Number(job.attempt);
+      this.stmt.attemptDone.run({ id: jobId, attempt, status: 'failure', error: JSON.stringify(error), at });
+      this.stmt.allowAttempt.run({ id: jobId, attempt: attempt + 1 });
+      return toJobRecord(this.stmt.requeue.get({ id: jobId, scheduled_for: at }) as JobRow);
     });
   }
 
@@ -377,7 +423,7 @@ export class SqliteStore implements Store {
     if (!place) {
       const row = this.stmt.placeAndName.get(jobId) as { path: string; kind: string; entrypoint: string; script_path: string } | undefined;
       if (!row) return undefined;
-      place = { path: row.path, name: row.kind === 'task' ? row.entrypoint : row.script_path };
+      place = { path: row.path, name: jobName({ kind: row.kind as JobKind, entrypoint: row.entrypoint, scriptPath: row.script_path }) };
       if (this.placeCache.size > 10_000) this.placeCache.clear();
       this.placeCache.set(jobId, place);
     }
@@ -403,11 +449,12 @@ function prepare(db: Database.Database) {
   return {
     insert: db.prepare(`
       INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                        path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for)
-      VALUES (@id, @workspace, @kind, @script_path, @script_hash, @entrypoint, @args, @tag, 'queued', @parent_job, @root_job,
-              @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for)
+                        path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+      VALUES (@id, @workspace, @kind, @script_path, @script_hash, @entrypoint, @args, @tag, @status, @parent_job, @root_job,
+              @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for, @idempotency_key)
       RETURNING *`),
     byCallKey: db.prepare('SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?'),
+    byIdempotencyKey: db.prepare('SELECT * FROM jobs WHERE workspace = ? AND idempotency_key = ?'),
     runAgain: db.prepare(`
       UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
                       lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
@@ -435,6 +482,7 @@ function prepare(db: Database.Database) {
       `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
     ),
     markStarted: db.prepare(`UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running'`),
+    firstAttempt: db.prepare(`UPDATE jobs SET started_at = @at, attempt = 1 WHERE id = @id`),
     attemptStarted: db.prepare(
       `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
     ),
