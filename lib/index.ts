@@ -1,6 +1,7 @@
 // The public API of millrace: explicit named exports only.
 export { task, type Task } from './task/task.js';
-export { currentJob, tryCurrentJob } from './task/context.js';
+export { currentJob, tryCurrentJob, type CurrentJob } from './task/context.js';
+export { step, sleep } from './task/durable.js';
 export {
   MillraceError,
   TaskError,

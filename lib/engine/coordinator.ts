@@ -1,10 +1,11 @@
-import { UnknownJobError } from '../errors.js';
+import { NonDeterminismError, UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store } from '../store/store.js';
 import {
   FINISHED_STATUSES,
   type ErrorRecord,
   type JobRecord,
   type JobSpec,
+  type Json,
   type LogLine,
   type NewLogLine,
   type Outcome,
@@ -24,6 +25,12 @@ export interface CoordinatorOptions {
    * reach this process. Unset, waits wake on events only.
    */
   externalWritersPollMs?: number;
+  /**
+   * The first sweep for expired leases waits this long. A server that comes back after a
+   * crash gives its workers time to reconnect and renew the leases of the jobs they still
+   * run, rather than sending those jobs to other workers at once. @default 0
+   */
+  firstSweepDelayMs?: number;
 }
 
 /**
@@ -33,7 +40,8 @@ export interface CoordinatorOptions {
  */
 export class Coordinator implements WorkerBackend {
   readonly hub = new Hub();
-  private readonly sweepTimer: NodeJS.Timeout;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly firstSweep: NodeJS.Timeout;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private closed = false;
 
@@ -41,14 +49,41 @@ export class Coordinator implements WorkerBackend {
     readonly store: Store,
     private readonly options: CoordinatorOptions = {},
   ) {
-    this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 5000);
-    this.sweepTimer.unref();
+    this.firstSweep = setTimeout(() => {
+      this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 5000);
+      this.sweepTimer.unref();
+    }, options.firstSweepDelayMs ?? 0);
+    this.firstSweep.unref();
   }
 
+  /**
+   * Persists a job. A child whose (parent, call key) is already recorded is that recorded
+   * child (durable replay), provided it is the same call: a different task or different args
+   * at the key is a NonDeterminismError.
+   */
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(spec);
-    if (created) this.hub.emit('queued', job);
+    if (created) this.announceLater(job, job.scheduledFor - Date.now());
+    else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
+  }
+
+  async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
+    return this.store.findChild(parentJob, callKey);
+  }
+
+  /** Records a step's result once; a step already recorded at the key keeps its first result. */
+  async recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord> {
+    const { job, created } = await this.store.record(spec, outcome, startedAt, at);
+    if (created) this.hub.emit(`finished:${job.id}`, job);
+    else checkSameCall(job, spec);
+    return job;
+  }
+
+  /** Puts a running job back in the queue through no fault of its own (see Store.release). */
+  async release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
+    const job = await this.store.release(jobId, error, at);
+    if (job) this.hub.emit('queued', job);
   }
 
   async submitChild(spec: JobSpec): Promise<string> {
@@ -92,7 +127,7 @@ export class Coordinator implements WorkerBackend {
   async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
     if (outcome.status === 'failure') {
       const job = await this.store.get(jobId);
-      if (job && job.status === 'running' && job.attempt < job.maxAttempts && outcome.error.code !== 'NON_RETRYABLE') {
+      if (job && job.status === 'running' && job.attempt < job.maxAttempts && !NOT_RETRIED.has(outcome.error.code ?? '')) {
         const delayMs = backoffMs(job.retry, job.attempt);
         const requeued = await this.store.retry(jobId, outcome.error, at + delayMs);
         if (requeued) {
@@ -102,7 +137,20 @@ export class Coordinator implements WorkerBackend {
       }
     }
     const job = await this.store.complete(jobId, outcome, at);
-    if (job) this.hub.emit(`finished:${jobId}`, job);
+    if (!job) return;
+    this.hub.emit(`finished:${jobId}`, job);
+    // A job that failed for good leaves nothing of its own running: children it started and
+    // did not await are canceled.
+    if (outcome.status !== 'success') await this.cancelDescendants(job);
+  }
+
+  private async cancelDescendants(job: JobRecord): Promise<void> {
+    const reason = `its parent job ${job.id} ${job.status === 'canceled' ? 'was canceled' : 'failed'}`;
+    const canceled = await this.store.cancel(job.id, { reason, by: `parent ${job.id}` });
+    for (const c of canceled) {
+      this.hub.emit('canceled', c);
+      this.hub.emit(`finished:${c.id}`, c);
+    }
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
@@ -114,6 +162,10 @@ export class Coordinator implements WorkerBackend {
       this.hub.emit(`finished:${c.id}`, c);
     }
     return canceled;
+  }
+
+  onCanceled(listener: (jobId: string) => void): () => void {
+    return this.hub.on<JobRecord>('canceled', (job) => listener(job.id));
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -176,6 +228,7 @@ export class Coordinator implements WorkerBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.firstSweep);
     clearInterval(this.sweepTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     this.hub.emit('queued');
@@ -210,6 +263,35 @@ export class Coordinator implements WorkerBackend {
     clearTimeout(timer);
     wake.cancel();
   }
+}
+
+/** Errors that no further attempt can cure. */
+const NOT_RETRIED = new Set(['NON_RETRYABLE', 'NON_DETERMINISM']);
+
+/** A replayed call must be the call recorded at its key: same task, same args. */
+function checkSameCall(recorded: JobRecord, spec: JobSpec): void {
+  const sameTarget = recorded.kind === spec.kind && recorded.entrypoint === spec.entrypoint && recorded.scriptPath === spec.scriptPath;
+  if (sameTarget && canonical(recorded.args) === canonical(spec.args)) return;
+  const was = `${recorded.kind} ${recorded.entrypoint}(${preview(recorded.args)})`;
+  const now = `${spec.kind} ${spec.entrypoint}(${preview(spec.args)})`;
+  throw new NonDeterminismError(
+    `Job ${spec.parentJob} ran again and made a different call at ${spec.callKey}: it recorded ${was} (job ${recorded.id}), ` +
+      `and now calls ${now}. A job must make the same calls, in the same order, with the same args, each time it runs; ` +
+      'wrap values that change between runs (the time, random numbers, reads of outside state) in step().',
+  );
+}
+
+/** JSON with sorted keys: equal values give equal text, whatever their keys' order. */
+function canonical(value: Json): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+}
+
+function preview(args: Json): string {
+  const text = JSON.stringify(args);
+  const inner = Array.isArray(args) ? text.slice(1, -1) : text;
+  return inner.length > 80 ? `${inner.slice(0, 77)}...` : inner;
 }
 
 export function isFinished(job: JobRecord): boolean {

@@ -73,6 +73,26 @@ export interface TaskCallBody {
   call_key?: string;
   timeout?: number;
   retry?: { attempts: number; delay?: number; multiplier?: number; maxDelay?: number };
+  /** 'task' (the default) or 'sleep': a durable sleep, due `scheduled_in_secs` from now. */
+  kind?: 'task' | 'sleep';
+  scheduled_in_secs?: number;
+}
+
+/** `worker/child`: the child recorded at a parent's call key. */
+export interface ChildReply {
+  job: JobRecord | null;
+}
+
+/** `worker/step`: records a step's outcome once. */
+export interface StepBody {
+  parent_job: string;
+  call_key: string;
+  name: string;
+  script_path: string;
+  script_hash: string;
+  outcome: Outcome;
+  started_at: number;
+  at: number;
 }
 
 export interface TreeReply {

@@ -41,8 +41,14 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
     }
     const submit = (call: Record<string, unknown>, field: string) => {
       const retry = call.retry === undefined ? undefined : (object(call.retry, `${field}.retry`) as { attempts: number });
+      const kind = call.kind ?? 'task';
+      if (kind !== 'task' && kind !== 'sleep') {
+        throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep", got ${JSON.stringify(kind)}`);
+      }
+      const delaySecs = optionalNumber(call, 'scheduled_in_secs');
       return coordinator.submit({
-        kind: 'task',
+        kind,
+        ...(delaySecs !== undefined && { scheduledFor: Date.now() + delaySecs * 1000 }),
         scriptPath: script.path,
         scriptHash,
         entrypoint: ctx.params.entrypoint,

@@ -1,5 +1,6 @@
-import type { ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
-import { FINISHED_STATUSES, type JobRecord, type LogStream, type NewLogLine, type Outcome } from '../types.js';
+import type { ChildReply, ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
+import { resolveScript } from '../loader/paths.js';
+import { FINISHED_STATUSES, type ErrorRecord, type JobRecord, type LogStream, type NewLogLine, type Outcome } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import type { RouteContext, Router } from './router.js';
@@ -55,6 +56,44 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     await coordinator.finish(job.id, outcome, number(body, 'at'));
   };
 
+  const release = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
+    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
+    const error = object(body.error, `${field}.error`) as unknown as ErrorRecord;
+    await coordinator.release(job.id, error, number(body, 'at'));
+  };
+
+  // Durable steps: the recorded result at a call key, and recording one.
+  router.add('POST', '/api/w/{ws}/worker/child', 'worker', async (ctx) => {
+    const body = object(await ctx.body());
+    const parent = await jobInWorkspace(deps, ctx, string(body, 'parent_job'));
+    const reply: ChildReply = { job: (await coordinator.findChild(parent.id, string(body, 'call_key'))) ?? null };
+    return { status: 200, json: reply };
+  });
+  router.add('POST', '/api/w/{ws}/worker/step', 'worker', async (ctx) => {
+    const body = object(await ctx.body());
+    const parent = await jobInWorkspace(deps, ctx, string(body, 'parent_job'));
+    const outcome = object(body.outcome, 'body.outcome') as unknown as Outcome;
+    if (outcome.status !== 'success') throw new HttpError(400, 'BAD_REQUEST', `body.outcome.status: expected success, got ${JSON.stringify(outcome.status)}`);
+    const script = resolveScript(deps.root, string(body, 'script_path'));
+    const job = await coordinator.recordStep(
+      {
+        kind: 'step',
+        scriptPath: script.path,
+        scriptHash: string(body, 'script_hash'),
+        entrypoint: string(body, 'name'),
+        args: [],
+        tag: parent.tag,
+        workspace: parent.workspace,
+        parentJob: parent.id,
+        callKey: string(body, 'call_key'),
+      },
+      outcome,
+      number(body, 'started_at'),
+      number(body, 'at'),
+    );
+    return { status: 200, json: { job } };
+  });
+
   router.add('POST', '/api/w/{ws}/worker/started', 'worker', async (ctx) => {
     await started(ctx, object(await ctx.body()));
     return { status: 204, text: '' };
@@ -84,8 +123,11 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
         case 'complete':
           await complete(ctx, event, field);
           break;
+        case 'release':
+          await release(ctx, event, field);
+          break;
         default:
-          throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs or complete, got ${JSON.stringify(event.type)}`);
+          throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete or release, got ${JSON.stringify(event.type)}`);
       }
     }
     return { status: 204, text: '' };

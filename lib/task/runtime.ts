@@ -39,8 +39,14 @@ export type ChildOutcome = Outcome & {
 /** What the executor puts in the async context for each job it runs. */
 export interface JobScope {
   readonly context: JobContext;
+  /** Aborts when the job is canceled or runs past its timeout. */
+  readonly signal: AbortSignal;
   /** Submits the call as a child job and resolves when it has finished. */
   callTask(call: TaskCall): Promise<ChildOutcome>;
+  /** Runs `fn` once per call key and records its result; later runs of the job get the record. */
+  step(name: string, fn: () => unknown): Promise<unknown>;
+  /** A durable sleep: a child job due `seconds` from its first submission. */
+  sleep(seconds: number): Promise<ChildOutcome>;
 }
 
 interface Runtime {

@@ -1,6 +1,6 @@
 import { findSourceMap } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { CanceledError, TaskDefinitionError, TaskError } from '../errors.js';
+import { CanceledError, NonDeterminismError, TaskDefinitionError, TaskError } from '../errors.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
 import { resolveTaskName } from './registry.js';
@@ -40,6 +40,8 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
       case 'canceled':
         throw new CanceledError(outcome.jobId, outcome.error.message);
       case 'failure':
+        // Not the child's failure but the caller's own: it made a different call at a recorded key.
+        if (outcome.error.code === NonDeterminismError.code) throw new NonDeterminismError(outcome.error.message);
         throw new TaskError({
           jobId: outcome.jobId,
           taskName: name,

@@ -1,5 +1,5 @@
 import type { ClaimRequest } from '../store/store.js';
-import type { JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
 
 /**
  * What a worker needs from the place its jobs come from: the local coordinator (embedded,
@@ -18,4 +18,15 @@ export interface WorkerBackend {
   finish(jobId: string, outcome: Outcome, at: number): Promise<void>;
   /** Renews leases; returns the ids that are no longer this worker's to run. */
   renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]>;
+  /** Puts a running job back in the queue through no fault of its own (its thread was replaced). */
+  release(jobId: string, error: ErrorRecord, at: number): Promise<void>;
+  /** The child recorded at a call key of a parent, if any (a step's recorded result). */
+  findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined>;
+  /** Records a step that ran inline; the first record at a key stands and is returned. */
+  recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord>;
+  /**
+   * Calls `listener` with each job canceled from now on, so a worker can stop their code at
+   * once. Backends without it leave the news to the next lease renewal.
+   */
+  onCanceled?(listener: (jobId: string) => void): () => void;
 }

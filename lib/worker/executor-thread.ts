@@ -11,9 +11,9 @@ import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
 import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type TaskCall } from '../task/runtime.js';
-import { DEFAULT_TAG, type Outcome } from '../types.js';
+import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
-import type { HostMessage, RunRequest, ThreadData, ThreadMessage } from './protocol.js';
+import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
 
 const port = parentPort!;
 const { root } = workerData as ThreadData;
@@ -39,6 +39,9 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 /** The URL each file was last imported under; a changed file is imported anew under a new one. */
 const loadedHash = new Map<string, string>();
 const pendingCalls = new Map<number, (outcome: ChildOutcome) => void>();
+const pendingSteps = new Map<number, (reply: Extract<HostMessage, { type: 'stepDone' }>) => void>();
+/** Each running job's abort controller and the calls it awaits, so a stop can end them. */
+const jobs = new Map<string, { controller: AbortController; calls: Set<number> }>();
 let nextCallId = 1;
 
 port.on('message', (msg: HostMessage) => {
@@ -52,8 +55,31 @@ port.on('message', (msg: HostMessage) => {
       resolve?.(msg.outcome);
       break;
     }
+    case 'stepDone': {
+      const resolve = pendingSteps.get(msg.callId);
+      pendingSteps.delete(msg.callId);
+      resolve?.(msg);
+      break;
+    }
+    case 'abort':
+      stop(msg.jobId, msg.error);
+      break;
   }
 });
+
+/** Aborts a job's signal and ends the calls it awaits with a cancellation, so its code can unwind. */
+function stop(jobId: string, error: ErrorRecord): void {
+  const job = jobs.get(jobId);
+  if (!job) return;
+  const reason = Object.assign(new Error(error.message), { name: error.name, code: error.code });
+  job.controller.abort(reason);
+  for (const callId of job.calls) {
+    const resolve = pendingCalls.get(callId);
+    pendingCalls.delete(callId);
+    resolve?.({ status: 'canceled', error, jobId, tag: '', attempt: 0, maxAttempts: 0 });
+  }
+  job.calls.clear();
+}
 
 post({ type: 'ready' });
 
@@ -72,7 +98,9 @@ function load(file: string, hash: string): { url: string; exports: Promise<Recor
 }
 
 async function runJob(req: RunRequest): Promise<void> {
-  const scope = makeScope(req);
+  const state = { controller: new AbortController(), calls: new Set<number>() };
+  jobs.set(req.context.id, state);
+  const scope = makeScope(req, state);
   let outcome: Outcome;
   await runtime.als.run(scope, async () => {
     post({ type: 'started', jobId: req.context.id, at: Date.now() });
@@ -93,35 +121,91 @@ async function runJob(req: RunRequest): Promise<void> {
       outcome = { status: 'failure', error: toErrorRecord(err) };
     }
   });
+  jobs.delete(req.context.id);
   capture.flush(req.context.id);
   post({ type: 'done', jobId: req.context.id, outcome: outcome!, at: Date.now() });
 }
 
-function makeScope(req: RunRequest): JobScope {
+function makeScope(req: RunRequest, state: { controller: AbortController; calls: Set<number> }): JobScope {
+  const parentId = req.context.id;
+  // Call keys: a task's name (or '@step:<name>', '@sleep') plus its occurrence index. Task
+  // names cannot start with '@', so the kinds cannot collide.
   const occurrences = new Map<string, number>();
+  const nextKey = (name: string) => {
+    const n = occurrences.get(name) ?? 0;
+    occurrences.set(name, n + 1);
+    return `${name}:${n}`;
+  };
+  const call = (childCall: ChildCall): Promise<ChildOutcome> => {
+    if (state.controller.signal.aborted) return Promise.resolve(stoppedOutcome(state.controller.signal));
+    const callId = nextCallId++;
+    state.calls.add(callId);
+    const promise = new Promise<ChildOutcome>((resolve) =>
+      pendingCalls.set(callId, (outcome) => {
+        state.calls.delete(callId);
+        resolve(outcome);
+      }),
+    );
+    post({ type: 'call', callId, parentId, call: childCall });
+    return promise;
+  };
+  const askStep = (step: StepRequest) => {
+    const callId = nextCallId++;
+    const promise = new Promise<Extract<HostMessage, { type: 'stepDone' }>>((resolve) => pendingSteps.set(callId, resolve));
+    post({ type: 'step', callId, parentId, step });
+    return promise.then((reply) => {
+      if (reply.error) throw Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code });
+      return reply;
+    });
+  };
   return {
     context: req.context,
-    callTask(call: TaskCall): Promise<ChildOutcome> {
-      const n = occurrences.get(call.name) ?? 0;
-      occurrences.set(call.name, n + 1);
-      const callId = nextCallId++;
-      const { options } = call.def;
-      const promise = new Promise<ChildOutcome>((resolve) => pendingCalls.set(callId, resolve));
-      post({
-        type: 'call',
-        callId,
-        parentId: req.context.id,
-        call: {
-          scriptPath: scriptPathOf(root, call.moduleUrl),
-          name: call.name,
-          tag: options.tag ?? DEFAULT_TAG,
-          args: call.args,
-          callKey: `${call.name}:${n}`,
-          ...(options.timeout !== undefined && { timeout: options.timeout }),
-          ...(options.retry !== undefined && { retry: options.retry }),
-        },
+    signal: state.controller.signal,
+    callTask(task: TaskCall): Promise<ChildOutcome> {
+      const { options } = task.def;
+      return call({
+        kind: 'task',
+        scriptPath: scriptPathOf(root, task.moduleUrl),
+        name: task.name,
+        tag: options.tag ?? DEFAULT_TAG,
+        args: task.args,
+        callKey: nextKey(task.name),
+        ...(options.timeout !== undefined && { timeout: options.timeout }),
+        ...(options.retry !== undefined && { retry: options.retry }),
       });
-      return promise;
     },
+    sleep(seconds: number): Promise<ChildOutcome> {
+      return call({
+        kind: 'sleep',
+        scriptPath: req.context.script,
+        name: 'sleep',
+        tag: req.context.tag,
+        args: [seconds],
+        callKey: nextKey('@sleep'),
+        seconds,
+      });
+    },
+    async step(name: string, fn: () => unknown): Promise<unknown> {
+      const callKey = nextKey(`@step:${name}`);
+      const recorded = await askStep({ op: 'get', callKey });
+      if (recorded.found) return decode(recorded.recorded as Json);
+      const startedAt = Date.now();
+      const result = encode(await fn(), `step("${name}") result`);
+      const stored = await askStep({ op: 'put', callKey, name, scriptPath: req.context.script, result, startedAt, at: Date.now() });
+      // The first record at a key stands (a concurrent run of the same job recorded first).
+      return decode(stored.recorded as Json);
+    },
+  };
+}
+
+function stoppedOutcome(signal: AbortSignal): ChildOutcome {
+  const reason = signal.reason as { name?: string; message?: string; code?: string } | undefined;
+  return {
+    status: 'canceled',
+    error: { name: reason?.name ?? 'CanceledError', message: reason?.message ?? 'the job was stopped', code: reason?.code },
+    jobId: '(not submitted)',
+    tag: '',
+    attempt: 0,
+    maxAttempts: 0,
   };
 }

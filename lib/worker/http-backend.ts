@@ -1,12 +1,15 @@
 import { hostname } from 'node:os';
 import type { ApiClient } from '../http/client.js';
-import type { ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
+import { ServerUnreachableError } from '../http/client.js';
+import type { ChildReply, ClaimReply, HeartbeatReply, StepBody, WaitReply } from '../http/wire.js';
 import type { ClaimRequest } from '../store/store.js';
-import type { JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 
 /** How long the server may hold a claim or a wait open. */
 const LONG_POLL_MS = 25_000;
+/** Between tries of a request the server did not answer (it is restarting, say). */
+const RETRY_MS = 500;
 
 interface Waiter {
   resolve(job: JobRecord): void;
@@ -22,6 +25,8 @@ export class HttpBackend implements WorkerBackend {
   private readonly waiters = new Map<string, Waiter[]>();
   private batch: string[] = [];
   private readonly reports: { event: Record<string, unknown>; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** Report batches go one at a time, in order, each until the server has taken it. */
+  private reporting: Promise<void> = Promise.resolve();
   private readonly calls = new Map<string, { spec: JobSpec; calls: { body: Record<string, unknown>; resolve: (id: string) => void; reject: (err: unknown) => void }[] }>();
   private closed = false;
   private readonly host = hostname();
@@ -66,7 +71,7 @@ export class HttpBackend implements WorkerBackend {
 
   /** Task calls made in the same tick to the same task of the same parent go as one request. */
   submitChild(spec: JobSpec): Promise<string> {
-    const key = `${spec.parentJob}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
+    const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
     let batch = this.calls.get(key);
     if (!batch) {
       batch = { spec, calls: [] };
@@ -74,8 +79,17 @@ export class HttpBackend implements WorkerBackend {
       if (this.calls.size === 1) setImmediate(() => this.sendCalls());
     }
     return new Promise((resolve, reject) => {
+      const delay = spec.scheduledFor === undefined ? undefined : Math.max(0, (spec.scheduledFor - Date.now()) / 1000);
       batch.calls.push({
-        body: { args: spec.args, call_key: spec.callKey, tag: spec.tag, timeout: spec.timeout, retry: spec.retry },
+        body: {
+          args: spec.args,
+          call_key: spec.callKey,
+          tag: spec.tag,
+          timeout: spec.timeout,
+          retry: spec.retry,
+          ...(spec.kind !== 'task' && { kind: spec.kind }),
+          ...(delay !== undefined && { scheduled_in_secs: delay }),
+        },
         resolve,
         reject,
       });
@@ -108,6 +122,32 @@ export class HttpBackend implements WorkerBackend {
     return reply.lost;
   }
 
+  release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
+    return this.report({ type: 'release', job_id: jobId, error, at });
+  }
+
+  async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
+    const reply = await this.untilAnswered(() =>
+      this.client.json<ChildReply>('POST', this.client.ws('worker/child'), { parent_job: parentJob, call_key: callKey }),
+    );
+    return reply.job ?? undefined;
+  }
+
+  async recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord> {
+    const body: StepBody = {
+      parent_job: spec.parentJob,
+      call_key: spec.callKey,
+      name: spec.entrypoint,
+      script_path: spec.scriptPath,
+      script_hash: spec.scriptHash,
+      outcome,
+      started_at: startedAt,
+      at,
+    };
+    const reply = await this.untilAnswered(() => this.client.json<{ job: JobRecord }>('POST', this.client.ws('worker/step'), body));
+    return reply.job;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.client.close();
@@ -121,13 +161,32 @@ export class HttpBackend implements WorkerBackend {
     });
   }
 
-  private async sendReports(): Promise<void> {
+  private sendReports(): void {
     const batch = this.reports.splice(0);
-    try {
-      await this.client.json('POST', this.client.ws('worker/report'), { events: batch.map((r) => r.event) });
-      for (const r of batch) r.resolve();
-    } catch (err) {
-      for (const r of batch) r.reject(err);
+    this.reporting = this.reporting.then(async () => {
+      try {
+        await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/report'), { events: batch.map((r) => r.event) }));
+        for (const r of batch) r.resolve();
+      } catch (err) {
+        for (const r of batch) r.reject(err);
+      }
+    });
+  }
+
+  /**
+   * Sends a request until the server answers it: a server that restarts loses none of what
+   * this worker reports. (A request that reached the server before the connection broke may
+   * be applied twice; every report is safe to repeat but a log batch, whose lines would then
+   * show twice.)
+   */
+  private async untilAnswered<T>(send: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await send();
+      } catch (err) {
+        if (!(err instanceof ServerUnreachableError) || this.closed) throw err;
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
     }
   }
 
@@ -136,9 +195,9 @@ export class HttpBackend implements WorkerBackend {
     this.calls.clear();
     for (const { spec, calls } of batches) {
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
-      this.client
-        .json<{ ids: string[] }>('POST', path, { script_path: spec.scriptPath, script_hash: spec.scriptHash, calls: calls.map((c) => c.body) })
-        .then(
+      this.untilAnswered(() =>
+        this.client.json<{ ids: string[] }>('POST', path, { script_path: spec.scriptPath, script_hash: spec.scriptHash, calls: calls.map((c) => c.body) }),
+      ).then(
           ({ ids }) => calls.forEach((c, i) => c.resolve(ids[i])),
           (err: unknown) => calls.forEach((c) => c.reject(err)),
         );

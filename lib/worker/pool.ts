@@ -89,6 +89,12 @@ export class ExecutorPool {
     return best;
   }
 
+  /** Terminates a thread; its replacement starts, and `onExit` reports the old one's jobs. */
+  replace(thread: ExecutorThread): void {
+    const pooled = this.threads.find((t) => t === thread);
+    if (pooled && !pooled.exited) void pooled.thread.terminate();
+  }
+
   get size(): number {
     return this.threads.length;
   }

@@ -1,5 +1,5 @@
 import type { ChildOutcome } from '../task/runtime.js';
-import type { Json, JobContext, LogStream, Outcome, RetryOptions } from '../types.js';
+import type { ErrorRecord, Json, JobContext, LogStream, Outcome, RetryOptions } from '../types.js';
 
 /**
  * Messages between a worker (the host, on the main thread) and its executor threads.
@@ -19,10 +19,12 @@ export interface RunRequest {
   args: (Json | undefined)[];
 }
 
-/** A task call made by a running job, to become its child job. */
+/** A task call (or a durable sleep) made by a running job, to become its child job. */
 export interface ChildCall {
-  /** The defining module's script path. */
+  kind: 'task' | 'sleep';
+  /** The defining module's script path (for a sleep: the sleeping job's script). */
   scriptPath: string;
+  /** The task's name; 'sleep' for a sleep. */
   name: string;
   tag: string;
   args: Json[];
@@ -30,11 +32,22 @@ export interface ChildCall {
   callKey: string;
   timeout?: number;
   retry?: RetryOptions;
+  /** For a sleep: its length. */
+  seconds?: number;
 }
+
+/** What a step asks of the host: its recorded result, or to record one. */
+export type StepRequest =
+  | { op: 'get'; callKey: string }
+  | { op: 'put'; callKey: string; name: string; scriptPath: string; result: Json; startedAt: number; at: number };
 
 export type HostMessage =
   | { type: 'run'; job: RunRequest }
-  | { type: 'callDone'; callId: number; outcome: ChildOutcome };
+  | { type: 'callDone'; callId: number; outcome: ChildOutcome }
+  /** The recorded result at the step's key (undefined: none yet), or why it could not be had. */
+  | { type: 'stepDone'; callId: number; recorded?: Json; found: boolean; error?: ErrorRecord }
+  /** Stop the job: it was canceled or ran past its timeout. Its awaited calls reject and its signal aborts. */
+  | { type: 'abort'; jobId: string; error: ErrorRecord };
 
 export interface ThreadLogLine {
   jobId: string;
@@ -48,6 +61,7 @@ export type ThreadMessage =
   | { type: 'started'; jobId: string; at: number }
   | { type: 'logs'; lines: ThreadLogLine[] }
   | { type: 'call'; callId: number; parentId: string; call: ChildCall }
+  | { type: 'step'; callId: number; parentId: string; step: StepRequest }
   | { type: 'done'; jobId: string; outcome: Outcome; at: number };
 
 /** Data each executor thread starts with. */

@@ -1,15 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { toErrorRecord, ScriptHashMismatchError } from '../errors.js';
+import { toErrorRecord, ScriptHashMismatchError, TimeoutError } from '../errors.js';
 import { newJobId } from '../ids.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
 import type { ChildOutcome } from '../task/runtime.js';
-import type { JobRecord, Json, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, JobRecord, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { ExecutorPool, type ExecutorThread } from './pool.js';
-import type { ChildCall, RunRequest, ThreadMessage } from './protocol.js';
+import type { ChildCall, RunRequest, StepRequest, ThreadMessage } from './protocol.js';
 
 export interface WorkerOptions {
   backend: WorkerBackend;
@@ -28,6 +28,13 @@ export interface WorkerOptions {
   id?: string;
   /** @default 30000 */
   leaseMs?: number;
+  /** How often leases are renewed (and the worker learns of canceled jobs, over HTTP). @default min(2000, leaseMs / 3) */
+  heartbeatMs?: number;
+  /**
+   * How long a stopped job's code (canceled, timed out) may take to unwind after its signal
+   * aborts before its executor thread is replaced. @default 500
+   */
+  stopGraceMs?: number;
   /**
    * Jobs claimed ahead of free slots, so a slot that frees starts the next job without a
    * round trip to the store or the server. Jobs claimed ahead wait on this worker even when
@@ -45,6 +52,14 @@ interface Running {
   slot: boolean;
   /** Task calls it awaits. */
   pending: number;
+  /** Fires when the job runs past its timeout. */
+  timer?: NodeJS.Timeout;
+}
+
+/** A job this worker stopped whose code has not returned yet; its thread goes if it doesn't. */
+interface Stopping {
+  thread: ExecutorThread;
+  grace: NodeJS.Timeout;
 }
 
 interface Resume {
@@ -77,6 +92,10 @@ export class Worker {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly leaseMs: number;
   private readonly claimLoop: Promise<void>;
+  private readonly stopping = new Map<string, Stopping>();
+  /** Threads being replaced, with why: the jobs on them go back to the queue. */
+  private readonly replacing = new Map<ExecutorThread, string>();
+  private readonly offCanceled: (() => void) | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.backend = options.backend;
@@ -92,8 +111,9 @@ export class Worker {
     });
     // Every awaited child listens to this signal; there can be thousands at once.
     setMaxListeners(0, this.abort.signal);
-    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(1000, this.leaseMs / 3));
+    this.heartbeat = setInterval(() => void this.renewLeases(), options.heartbeatMs ?? Math.min(2000, this.leaseMs / 3));
     this.heartbeat.unref();
+    this.offCanceled = this.backend.onCanceled?.((jobId) => this.abandon(jobId, { name: 'CanceledError', code: 'CANCELED', message: 'the job was canceled' }));
     this.claimLoop = this.claimForever();
   }
 
@@ -106,6 +126,9 @@ export class Worker {
     this.abort.abort();
     this.capacityWaiter?.();
     clearInterval(this.heartbeat);
+    this.offCanceled?.();
+    for (const { grace } of this.stopping.values()) clearTimeout(grace);
+    for (const running of this.running.values()) clearTimeout(running.timer);
     await this.claimLoop;
     await this.pool.close();
   }
@@ -176,6 +199,13 @@ export class Worker {
   }
 
   private start(job: JobRecord): void {
+    if (job.kind === 'sleep') {
+      // A durable sleep is over when it is claimed (it was due only now): nothing runs.
+      const at = Date.now();
+      void this.backend.started(job.id, at).catch((err) => this.warn(`recording the start of ${job.id}`, err));
+      void this.finish(job.id, { status: 'success', result: null }, at);
+      return;
+    }
     let request: RunRequest;
     try {
       request = this.runRequest(job);
@@ -188,7 +218,53 @@ export class Worker {
     this.running.set(job.id, running);
     thread.jobs++;
     this.takeSlot(running);
+    if (job.timeout !== null) {
+      running.timer = setTimeout(() => this.timedOut(running), job.timeout * 1000);
+      running.timer.unref();
+    }
     thread.send({ type: 'run', job: request });
+  }
+
+  /** The job ran past its timeout: the attempt fails with a TimeoutError and its code is stopped. */
+  private timedOut(running: Running): void {
+    const { job } = running;
+    if (this.running.get(job.id) !== running) return;
+    const error = toErrorRecord(
+      new TimeoutError(`Job ${job.id} (${job.kind === 'task' ? job.entrypoint : job.scriptPath}) ran past its timeout of ${job.timeout}s on attempt ${job.attempt} of ${job.maxAttempts}`),
+    );
+    this.stop(running, error);
+    void this.finish(job.id, { status: 'failure', error });
+  }
+
+  /**
+   * Stops a job's code: its signal aborts and its awaited calls end; if it has not returned
+   * within the grace period, its thread is replaced (and the thread's other jobs requeued).
+   */
+  private stop(running: Running, error: ErrorRecord): void {
+    const { job, thread } = running;
+    this.forget(running);
+    const grace = setTimeout(() => {
+      this.stopping.delete(job.id);
+      this.replaceThread(thread, `job ${job.id} did not stop (${error.name}: ${error.message})`);
+    }, this.options.stopGraceMs ?? 500);
+    grace.unref();
+    this.stopping.set(job.id, { thread, grace });
+    thread.send({ type: 'abort', jobId: job.id, error });
+    this.pump();
+  }
+
+  /** No longer counts a job as this worker's: frees its slot; whatever it still reports is ignored. */
+  private forget(running: Running): void {
+    clearTimeout(running.timer);
+    this.releaseSlot(running);
+    running.thread.jobs--;
+    this.running.delete(running.job.id);
+  }
+
+  private replaceThread(thread: ExecutorThread, why: string): void {
+    if (this.replacing.has(thread) || this.abort.signal.aborted) return;
+    this.replacing.set(thread, why);
+    this.pool.replace(thread);
   }
 
   private runRequest(job: JobRecord): RunRequest {
@@ -240,14 +316,21 @@ export class Worker {
       case 'call':
         this.onCall(msg.callId, msg.parentId, msg.call);
         break;
+      case 'step':
+        void this.onStep(thread, msg.callId, msg.parentId, msg.step);
+        break;
       case 'done': {
-        const running = this.running.get(msg.jobId);
-        if (running) {
-          this.releaseSlot(running);
-          thread.jobs--;
-          this.running.delete(msg.jobId);
-          this.pump();
+        const stopped = this.stopping.get(msg.jobId);
+        if (stopped) {
+          // A stopped job's code unwound in time: its thread stays; its end was already recorded.
+          clearTimeout(stopped.grace);
+          this.stopping.delete(msg.jobId);
+          break;
         }
+        const running = this.running.get(msg.jobId);
+        if (!running) break;
+        this.forget(running);
+        this.pump();
         void this.finish(msg.jobId, msg.outcome, msg.at);
         break;
       }
@@ -274,15 +357,50 @@ export class Worker {
     });
   }
 
+  /** A step's recorded result, or the recording of one. */
+  private async onStep(thread: ExecutorThread, callId: number, parentId: string, step: StepRequest): Promise<void> {
+    const running = this.running.get(parentId);
+    if (!running) return;
+    try {
+      if (step.op === 'get') {
+        const job = await this.backend.findChild(parentId, step.callKey);
+        const found = job?.status === 'success';
+        thread.send({ type: 'stepDone', callId, found, ...(found && { recorded: job.result }) });
+      } else {
+        await this.flushLogs();
+        const job = await this.backend.recordStep(
+          {
+            kind: 'step',
+            scriptPath: running.job.scriptPath,
+            scriptHash: running.job.scriptHash,
+            entrypoint: step.name,
+            args: [],
+            tag: running.job.tag,
+            workspace: running.job.workspace,
+            parentJob: parentId,
+            callKey: step.callKey,
+          },
+          { status: 'success', result: step.result },
+          step.startedAt,
+          step.at,
+        );
+        thread.send({ type: 'stepDone', callId, found: true, recorded: job.result });
+      }
+    } catch (err) {
+      thread.send({ type: 'stepDone', callId, found: false, error: toErrorRecord(err) });
+    }
+  }
+
   /** Submits the call as a child job and waits for it; any failure to do so fails the call. */
   private async runChild(parent: Running, call: ChildCall): Promise<ChildOutcome> {
     let childId: string | undefined;
     try {
       // The parent's lines so far go to the store before its child exists, so logs read in order.
       await this.flushLogs();
-      const script = resolveScript(this.options.root, call.scriptPath);
+      const script =
+        call.kind === 'sleep' ? { path: parent.job.scriptPath, hash: parent.job.scriptHash } : resolveScript(this.options.root, call.scriptPath);
       childId = await this.backend.submitChild({
-        kind: 'task',
+        kind: call.kind,
         scriptPath: script.path,
         scriptHash: script.hash,
         entrypoint: call.name,
@@ -293,6 +411,7 @@ export class Worker {
         callKey: call.callKey,
         timeout: call.timeout,
         retry: call.retry,
+        ...(call.seconds !== undefined && { scheduledFor: Date.now() + call.seconds * 1000 }),
       });
       const done = await this.backend.waitFinished(childId, this.abort.signal);
       return childOutcome(done);
@@ -317,15 +436,33 @@ export class Worker {
     }
   }
 
+  /**
+   * A thread is gone (the pool has started its replacement). Replaced on purpose, its jobs go
+   * back to the queue, through no fault of theirs; died, they fail.
+   */
   private onThreadExit(thread: ExecutorThread, error: Error): void {
+    const why = this.replacing.get(thread);
+    this.replacing.delete(thread);
+    for (const [jobId, stopped] of this.stopping) {
+      if (stopped.thread !== thread) continue;
+      clearTimeout(stopped.grace);
+      this.stopping.delete(jobId);
+    }
     for (const running of [...this.running.values()]) {
       if (running.thread !== thread) continue;
-      this.releaseSlot(running);
-      this.running.delete(running.job.id);
-      void this.finish(running.job.id, {
-        status: 'failure',
-        error: { ...toErrorRecord(error), message: `Its executor thread died: ${error.message}` },
-      });
+      this.forget(running);
+      const jobId = running.job.id;
+      if (why !== undefined) {
+        const released: ErrorRecord = { name: 'ReleasedError', code: 'RELEASED', message: `Its executor thread was replaced: ${why}` };
+        void this.flushLogs()
+          .then(() => this.backend.release(jobId, released, Date.now()))
+          .catch((err) => this.warn(`requeueing ${jobId}`, err));
+      } else {
+        void this.finish(jobId, {
+          status: 'failure',
+          error: { ...toErrorRecord(error), message: `Its executor thread died: ${error.message}` },
+        });
+      }
     }
     this.pump();
   }
@@ -358,27 +495,24 @@ export class Worker {
     const ids = [...this.running.keys(), ...this.ready.map((j) => j.id)];
     try {
       const lost = await this.backend.renewLeases(this.id, ids, this.leaseMs);
-      for (const id of lost) this.abandon(id);
+      for (const id of lost) {
+        this.abandon(id, { name: 'CanceledError', code: 'CANCELED', message: 'the job is no longer this worker’s (canceled, or its lease ran out)' });
+      }
     } catch (err) {
       this.warn('renewing leases', err);
     }
   }
 
   /**
-   * Stops counting a job that is no longer this worker's (canceled, or its lease went to
-   * another worker): its slot is freed and whatever it still reports is ignored. Code already
-   * running in a thread cannot be interrupted; it runs on unobserved until it returns.
+   * A job is no longer this worker's (canceled, or its lease went to another worker): a
+   * claimed one is dropped, a running one stopped (see `stop`).
    */
-  private abandon(jobId: string): void {
+  private abandon(jobId: string, error: ErrorRecord): void {
     const at = this.ready.findIndex((j) => j.id === jobId);
     if (at >= 0) this.ready.splice(at, 1);
     const running = this.running.get(jobId);
-    if (running) {
-      this.releaseSlot(running);
-      running.thread.jobs--;
-      this.running.delete(jobId);
-    }
-    this.pump();
+    if (running) this.stop(running, error);
+    else this.pump();
   }
 
   private warn(what: string, err: unknown): void {
