@@ -103,6 +103,23 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(replay).toMatchObject({ created: false, job: { id: child.id, status: 'success', result: 'second run' } });
     });
 
+    it('a parent that replays (its attempt was lost) gets its failed child as recorded, not run again', async () => {
+      const { job: root } = await store.enqueue(spec());
+      await claimAll();
+      const { job: child } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
+      await claimAll();
+      await store.complete(child.id, { status: 'failure', error: { name: 'Error', message: 'for good' } }, Date.now());
+      await store.release(root.id, { name: 'ReleasedError', code: 'RELEASED', message: 'thread replaced' }, Date.now());
+      await claimAll('w2');
+      const replay = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
+      expect(replay).toMatchObject({ created: false, job: { id: child.id, status: 'failure', attempt: 1 } });
+      // A parent retried after its own failure runs the failed call again.
+      await store.retry(root.id, { name: 'Error', message: 'parent failed' }, Date.now());
+      await claimAll('w3');
+      const retried = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
+      expect(retried).toMatchObject({ created: true, job: { id: child.id, status: 'queued' } });
+    });
+
     it('returns the job first submitted with an idempotency key, per workspace', async () => {
       const first = await store.enqueue(spec({ idempotencyKey: 'order-17' }));
       const again = await store.enqueue(spec({ idempotencyKey: 'order-17', args: { n: 99 } }));

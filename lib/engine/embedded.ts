@@ -27,6 +27,8 @@ export interface EmbeddedEngineOptions {
    * @default true
    */
   worker?: boolean;
+  /** Jobs the worker claims ahead of free slots (see WorkerOptions.prefetch). @default 4 × concurrency */
+  prefetch?: number;
 }
 
 /** The store file an engine uses when none is named. */
@@ -61,6 +63,7 @@ export class EmbeddedEngine implements Engine {
           rootJobs: this.roots,
           concurrency: options.concurrency ?? availableParallelism(),
           threads: options.threads,
+          prefetch: options.prefetch,
         })
       : undefined;
   }
@@ -70,6 +73,11 @@ export class EmbeddedEngine implements Engine {
     const id = newJobId();
     this.roots.add(id);
     const job = await this.coordinator.submit({ ...spec, id });
+    if (job.id !== id) {
+      // Its idempotency key was seen before: this is the job first submitted with it.
+      this.roots.delete(id);
+      return job;
+    }
     const forgetting = this.forgetWhenDone(id);
     this.forgetting.add(forgetting);
     void forgetting.finally(() => this.forgetting.delete(forgetting));

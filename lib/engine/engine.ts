@@ -10,6 +10,8 @@ export interface SubmitRequest {
   /** @default 'default' */
   tag?: string;
   workspace?: string;
+  /** Submits at most once: a key seen before returns the job first submitted with it. */
+  idempotencyKey?: string;
 }
 
 export interface LogsOptions {

@@ -20,7 +20,10 @@ export class HttpEngine implements Engine {
   async submit(request: SubmitRequest): Promise<JobRecord> {
     const args: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(request.args ?? {})) if (v !== undefined) args[k] = encode(v, `args.${k}`);
-    const query = request.tag ? `?tag=${encodeURIComponent(request.tag)}` : '';
+    const params = new URLSearchParams();
+    if (request.tag) params.set('tag', request.tag);
+    if (request.idempotencyKey !== undefined) params.set('idempotency_key', request.idempotencyKey);
+    const query = params.size > 0 ? `?${params}` : '';
     const id = await this.client.json<string>('POST', this.client.ws(`jobs/run/p/${scriptUrlPath(request.path)}${query}`), args);
     return (await this.get(id))!;
   }

@@ -32,5 +32,6 @@ export function scriptJobSpec(root: string, request: SubmitRequest): JobSpec {
     args,
     tag: request.tag,
     workspace: request.workspace,
+    ...(request.idempotencyKey !== undefined && { idempotencyKey: request.idempotencyKey }),
   };
 }

@@ -162,6 +162,13 @@ async function submitScript(deps: ServerDeps, ctx: RouteContext): Promise<JobRec
   if (delay !== undefined) spec.scheduledFor = Date.now() + delay * 1000;
   const timeout = queryNumber(q, 'timeout', { min: 0 });
   if (timeout !== undefined) spec.timeout = timeout;
+  // Idempotency-Key (the header of the IETF draft) or idempotency_key: a key seen before
+  // returns the job first submitted with it, so a client may retry a request it got no answer to.
+  const key = q.get('idempotency_key') ?? (ctx.req.headers['idempotency-key'] as string | undefined);
+  if (key !== undefined && key !== null) {
+    if (key.length === 0 || key.length > 255) throw new HttpError(400, 'BAD_REQUEST', `idempotency key: expected 1 to 255 characters, got ${key.length}`);
+    spec.idempotencyKey = key;
+  }
   const id = q.get('job_id');
   if (id) {
     if (!/^[\w-]{1,64}$/.test(id)) throw new HttpError(400, 'BAD_REQUEST', `query job_id: expected letters, digits, - or _, got ${JSON.stringify(id)}`);

@@ -63,7 +63,7 @@ export class SqliteStore implements Store {
       }
       if (spec.parentJob && spec.callKey) {
         const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
-        if (existing && (existing.status === 'failure' || existing.status === 'canceled')) {
+        if (existing && (existing.status === 'failure' || existing.status === 'canceled') && !this.replaying(spec.parentJob)) {
           // The parent runs again (a retry) and makes the call that failed: the child runs
           // again too, as further attempts of the same job; its earlier ones stay recorded.
           const again = this.stmt.runAgain.get({
@@ -99,6 +99,16 @@ export class SqliteStore implements Store {
       }) as JobRow;
       return { job: toJobRecord(row), created: true };
     });
+  }
+
+  /**
+   * Whether a parent runs again to replay (its last attempt was lost with its worker or its
+   * thread), rather than because it failed: a replay gets the calls it made as they ended,
+   * failures included, where a retry runs its failed calls again.
+   */
+  private replaying(parentJob: string): boolean {
+    const row = this.stmt.previousAttemptError.get(parentJob) as { code: string | null } | undefined;
+    return row !== undefined && row.code !== null && REPLAY_CODES.includes(row.code);
   }
 
   /** Inserts a job row; inside a write. */
@@ -444,6 +454,8 @@ function migrate(db: Database.Database): void {
 }
 
 const UNFINISHED = `status IN ('queued', 'running')`;
+/** Attempts that ended through no fault of the job's: the next one replays. */
+const REPLAY_CODES = ['LEASE_EXPIRED', 'RELEASED'];
 
 function prepare(db: Database.Database) {
   return {
@@ -454,6 +466,9 @@ function prepare(db: Database.Database) {
               @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for, @idempotency_key)
       RETURNING *`),
     byCallKey: db.prepare('SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?'),
+    previousAttemptError: db.prepare(`
+      SELECT json_extract(a.error, '$.code') AS code FROM attempts a JOIN jobs j ON a.job_id = j.id
+      WHERE j.id = ? AND a.attempt = j.attempt - 1`),
     byIdempotencyKey: db.prepare('SELECT * FROM jobs WHERE workspace = ? AND idempotency_key = ?'),
     runAgain: db.prepare(`
       UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
