@@ -23,6 +23,11 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** An admin token to accept (MILLRACE_TOKEN). Without one, the first start creates and reports one. */
   adminToken?: string;
+  /**
+   * After a start, how long running jobs' leases are left alone, so that workers that carried
+   * on while the server was down can reconnect and renew them. @default 5000
+   */
+  restartGraceMs?: number;
 }
 
 export interface ServerHandle {
@@ -47,7 +52,10 @@ const TEN_MIB = 10 * 1024 * 1024;
 /** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
   const { store } = options;
-  const coordinator = new Coordinator(store, { sweepIntervalMs: options.sweepIntervalMs ?? 2000 });
+  const coordinator = new Coordinator(store, {
+    sweepIntervalMs: options.sweepIntervalMs ?? 2000,
+    firstSweepDelayMs: options.restartGraceMs ?? 5000,
+  });
   const deps: ServerDeps = { store, coordinator, root: options.root };
   const router = new Router();
   windmillRoutes(router, deps);

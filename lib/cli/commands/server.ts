@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { defaultDbFile } from '../../engine/embedded.js';
 import { startServer } from '../../server/server.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { positiveInt, projectRoot, withRootAndDb } from '../options.js';
+import { nonNegativeInt, positiveInt, projectRoot, withRootAndDb } from '../options.js';
 
 interface ServerOptions {
   host: string;
@@ -11,6 +11,7 @@ interface ServerOptions {
   db?: string;
   bodyLimit?: number;
   sweepMs?: number;
+  restartGraceMs?: number;
 }
 
 export function serverCommand(program: Command): void {
@@ -26,7 +27,8 @@ export function serverCommand(program: Command): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
       .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt)
-      .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt),
+      .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt)
+      .option('--restart-grace-ms <ms>', 'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)', nonNegativeInt),
   ).action(async (options: ServerOptions) => {
     const root = projectRoot(options);
     const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
@@ -37,6 +39,7 @@ export function serverCommand(program: Command): void {
       port: options.port,
       bodyLimit: options.bodyLimit,
       sweepIntervalMs: options.sweepMs,
+      restartGraceMs: options.restartGraceMs,
       adminToken: process.env.MILLRACE_TOKEN || undefined,
     });
     process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${store.file})\n`);
