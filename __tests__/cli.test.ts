@@ -193,6 +193,22 @@ describe('jobs, logs and show over the same store', () => {
     expect(unknown.stderr).toMatch(/No job with id "zzzzzz"/);
   });
 
+  it('show lists the attempts of a retried task', async () => {
+    const db = tempDb();
+    const run = await millrace(['run', '--db', db, '--json', '__tests__/fixtures/retries.ts', '--which', 'all']);
+    expect(run.code).toBe(0);
+    const { job_id: id } = JSON.parse(run.stdout) as { job_id: string };
+    const show = await millrace(['show', '--db', db, id]);
+    expect(show.code).toBe(0);
+    const out = show.stdout;
+    const attempts = out.slice(out.indexOf('\nattempts:\n'));
+    expect(attempts).toMatch(/ thirdTime:\n    attempt 1 on \S+ at [\d:.]+: failure, Error: attempt 1 fails\n    attempt 2 on \S+ at [\d:.]+: failure, Error: attempt 2 fails\n    attempt 3 on \S+ at [\d:.]+: success\n/);
+    expect(attempts).toMatch(/ alwaysFails:\n(    attempt \d on .*: failure, Error: attempt \d fails\n){3}/);
+    // refuses failed on its first attempt: no retries to list.
+    expect(attempts).not.toMatch(/refuses/);
+    expect(out).toMatch(/refuses: NonRetryableError: the card was declined/);
+  });
+
   it('has help for every command', async () => {
     for (const cmd of ['run', 'jobs', 'logs', 'show']) {
       const help = await millrace([cmd, '--help']);

@@ -209,3 +209,28 @@ describe('through a server and a worker process', () => {
     expect(all.filter((j) => j.startedAt !== null)).toHaveLength(1);
   });
 });
+
+describe('idempotency keys over HTTP', () => {
+  it('returns the job first submitted with a key, given as a query parameter or an Idempotency-Key header', async () => {
+    const server = await startServerProcess();
+    cleanups.push(() => server.proc.kill());
+    const post = (query: string, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/api/w/default/jobs/run/p/examples/heavy${query}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ n: 1 }),
+      }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    const first = await post('?idempotency_key=order-17');
+    expect(first.status).toBe(201);
+    expect(await post('?idempotency_key=order-17')).toEqual(first);
+    expect(await post('', { 'idempotency-key': 'order-17' })).toEqual(first);
+    const other = await post('', { 'idempotency-key': 'order-18' });
+    expect(other.status).toBe(201);
+    expect(other.text).not.toBe(first.text);
+    const tooLong = await post(`?idempotency_key=${'k'.repeat(256)}`);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.text).toMatch(/idempotency key: expected 1 to 255 characters, got 256/);
+    const engine = await engineFor(server.url);
+    expect((await engine.get(first.text))!.idempotencyKey).toBe('order-17');
+  });
+});

@@ -1,6 +1,6 @@
 import { styleText } from 'node:util';
 import { shortId } from '../ids.js';
-import { jobName, type JobRecord, type JobStatus, type LogLine } from '../types.js';
+import { jobName, type AttemptRecord, type JobRecord, type JobStatus, type LogLine } from '../types.js';
 
 /** Terminal output for the CLI: log lines, job tables and run trees. */
 
@@ -57,7 +57,13 @@ function elapsed(job: JobRecord): number | null {
 }
 
 /** `show`'s tree: per job its name, status, tag, time queued, time started and duration. */
-export function formatTree(root: JobRecord, descendants: JobRecord[], paint = painter(process.stdout)): string {
+export function formatTree(
+  root: JobRecord,
+  descendants: JobRecord[],
+  paint = painter(process.stdout),
+  /** Attempts of the jobs that had more than one, by job id. */
+  attempts: ReadonlyMap<string, AttemptRecord[]> = new Map(),
+): string {
   const children = new Map<string, JobRecord[]>();
   for (const job of descendants) {
     const list = children.get(job.parentJob!) ?? [];
@@ -84,8 +90,23 @@ export function formatTree(root: JobRecord, descendants: JobRecord[], paint = pa
     return `${label}  ${shortId(job.id)}  ${status}  ${job.tag.padEnd(10)}  ${formatTime(job.createdAt).padEnd(12)}  ${formatTime(job.startedAt).padEnd(12)}  ${formatDuration(elapsed(job))}${attempt}`;
   });
   const failed = rows.map((r) => r.job).filter((j) => j.status !== 'success' && j.error);
-  const errors = failed.map((j) => `  ${shortId(j.id)} ${jobName(j)}: ${j.error!.name}: ${j.error!.message}`);
-  return [paint('bold', header), ...lines, ...(errors.length ? ['', 'errors:', ...errors] : [])].join('\n');
+  const errors = failed.map(
+    (j) => `  ${shortId(j.id)} ${jobName(j)}: ${j.error!.name}: ${j.error!.message}${j.canceledBy ? ` (canceled by ${j.canceledBy})` : ''}`,
+  );
+  const retried = rows.map((r) => r.job).filter((j) => (attempts.get(j.id)?.length ?? 0) > 1);
+  const attemptLines = retried.flatMap((j) => [
+    `  ${shortId(j.id)} ${jobName(j)}:`,
+    ...attempts.get(j.id)!.map((a) => {
+      const how = a.error ? `${a.status}, ${a.error.code ?? a.error.name}: ${a.error.message}` : a.status;
+      return `    attempt ${a.attempt} on ${a.worker} at ${formatTime(a.claimedAt)}: ${how}`;
+    }),
+  ]);
+  return [
+    paint('bold', header),
+    ...lines,
+    ...(errors.length ? ['', 'errors:', ...errors] : []),
+    ...(attemptLines.length ? ['', 'attempts:', ...attemptLines] : []),
+  ].join('\n');
 }
 
 /** `jobs`' table. */

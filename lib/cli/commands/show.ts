@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { formatTree } from '../format.js';
+import type { AttemptRecord } from '../../types.js';
+import { formatTree, painter } from '../format.js';
 import { openEngine, withEngineOptions, type EngineOptions } from '../options.js';
 
 export function showCommand(program: Command): void {
@@ -19,7 +20,9 @@ export function showCommand(program: Command): void {
         const attempts = await engine.attempts(id);
         process.stdout.write(`${JSON.stringify({ job, attempts, descendants }, null, 2)}\n`);
       } else {
-        process.stdout.write(`${formatTree(job, descendants)}\n`);
+        const attempts = new Map<string, AttemptRecord[]>();
+        for (const j of [job, ...descendants].filter((j) => j.attempt > 1)) attempts.set(j.id, await engine.attempts(j.id));
+        process.stdout.write(`${formatTree(job, descendants, painter(process.stdout), attempts)}\n`);
       }
     } finally {
       await engine.close();
