@@ -5,6 +5,10 @@ import { join } from 'node:path';
 export interface Cluster {
   url: string;
   token: string;
+  /** The server process's pid, to read its memory from /proc. */
+  serverPid: number;
+  /** Starts more worker processes; resolves when they serve. */
+  addWorkers(n: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -39,11 +43,18 @@ export async function startCluster(root: string, db: string, workers: number): P
   const env = { MILLRACE_TOKEN: token };
   const server = start(root, ['server', '--port', '0', '--db', db], env);
   const url = await server.line(/listening on (http:\/\/[\d.:]+)/);
-  const procs = Array.from({ length: workers }, () => start(root, ['worker', '--server', url, '--token', token, '--threads', '1'], env));
-  await Promise.all(procs.map((p) => p.line(/millrace worker (\S+) serving/)));
+  const procs: ReturnType<typeof start>[] = [];
+  const addWorkers = async (n: number) => {
+    const added = Array.from({ length: n }, () => start(root, ['worker', '--server', url, '--token', token, '--threads', '1'], env));
+    procs.push(...added);
+    await Promise.all(added.map((p) => p.line(/millrace worker (\S+) serving/)));
+  };
+  await addWorkers(workers);
   return {
     url,
     token,
+    serverPid: server.child.pid!,
+    addWorkers,
     async stop() {
       // Workers first: a server that goes first makes each worker log a failed claim.
       await Promise.all(procs.map((p) => stopProcess(p.child)));

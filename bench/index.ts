@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --only embedded|server]
+// npm run bench [-- --json] [-- --only embedded|server|load]
 // Runs the benchmark shapes on the embedded engine (persisting to a SQLite file) and through a
 // server with 2 worker processes on loopback, and prints per-task overhead, throughput and the
 // ratio to plain function calls. Compare ratios within one run: the machine is noisy.
@@ -12,14 +12,15 @@ import { EmbeddedEngine } from '../lib/engine/embedded.js';
 import type { Engine } from '../lib/engine/engine.js';
 import { HttpEngine } from '../lib/engine/http-engine.js';
 import { startCluster } from './cluster.js';
+import { runLoad } from './load.js';
 import { runShape, SHAPES, type ShapeFigures } from './shapes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const json = flags.json;
 const only = flags.only;
-if (only !== undefined && only !== 'embedded' && only !== 'server') {
-  throw new Error(`--only takes "embedded" or "server", got ${JSON.stringify(only)}`);
+if (only !== undefined && only !== 'embedded' && only !== 'server' && only !== 'load') {
+  throw new Error(`--only takes "embedded", "server" or "load", got ${JSON.stringify(only)}`);
 }
 const say = (text: string) => {
   if (!json) process.stdout.write(`${text}\n`);
@@ -47,7 +48,7 @@ async function main(dir: string): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const summary: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).availableParallelism() };
 
-  if (only !== 'server') {
+  if (only === undefined || only === 'embedded') {
     const engine = new EmbeddedEngine({ root: ROOT, db: join(dir, 'embedded.db') });
     try {
       const rows = await measure(engine);
@@ -59,7 +60,7 @@ async function main(dir: string): Promise<void> {
     }
   }
 
-  if (only !== 'embedded') {
+  if (only === undefined || only === 'server') {
     const cluster = await startCluster(ROOT, join(dir, 'server.db'), 2);
     const engine = new HttpEngine({ server: cluster.url, token: cluster.token });
     try {
@@ -83,6 +84,13 @@ async function main(dir: string): Promise<void> {
     }));
     for (const r of ratios) say(`${r.shape.padEnd(7)} overhead p50 ×${r.overheadP50 ?? '-'}   throughput ×${r.tasksPerSec}`);
     summary.serverOverEmbedded = ratios;
+  }
+  if (only === undefined || only === 'load') {
+    const load = await runLoad(ROOT, join(dir, 'load.db'));
+    say(`\nload: ${load.jobs} queued jobs, ${load.followers} log followers, ${load.workers} worker processes, through a server`);
+    say(`  submitted ${load.submitPerSec} jobs/s; drained ${load.completedPerSec} jobs/s; followers saw ${load.followedLines} lines`);
+    say(`  server RSS MiB at 0/25/50/75/100% done: ${load.serverRssMb.join(' / ')}; peak ${load.serverPeakRssMb}`);
+    summary.load = load;
   }
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
