@@ -5,7 +5,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { devCommand } from './commands/dev.js';
 import { jobsCommand } from './commands/jobs.js';
 import { logsCommand } from './commands/logs.js';
-import { runCommand } from './commands/run.js';
+import { resumeCommand, runCommand } from './commands/run.js';
 import { serverCommand } from './commands/server.js';
 import { showCommand } from './commands/show.js';
 import { tokenCommand } from './commands/token.js';
@@ -27,6 +27,7 @@ export function buildProgram(): Command {
     // Set before the commands are added, so that they inherit it: a bad option exits 2.
     .exitOverride();
   runCommand(program);
+  resumeCommand(program);
   jobsCommand(program);
   logsCommand(program);
   showCommand(program);

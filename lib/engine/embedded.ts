@@ -84,6 +84,29 @@ export class EmbeddedEngine implements Engine {
     return job;
   }
 
+  /**
+   * Takes over a run whose process died (a killed `millrace run`): its running jobs go back to
+   * the queue (recorded as `RELEASED`), and this engine's worker runs what is left. Jobs that
+   * run again replay their recorded calls, so completed work is not done again. Only for runs
+   * no live process is driving: their jobs would then run twice.
+   */
+  async resume(rootId: string): Promise<JobRecord> {
+    const root = await this.store.get(rootId);
+    if (!root) throw new UnknownJobError(rootId);
+    if (root.parentJob !== null) throw new UnknownJobError(rootId, `it is not a run's root; its root is ${root.rootJob}`);
+    this.roots.add(rootId);
+    const at = Date.now();
+    const error = { name: 'ReleasedError', code: 'RELEASED', message: 'its run was resumed by another process (millrace resume)' };
+    for (const job of [root, ...(await this.store.descendants(rootId))]) {
+      if (job.status === 'running') await this.coordinator.release(job.id, error, at);
+    }
+    this.coordinator.hub.emit('queued');
+    const forgetting = this.forgetWhenDone(rootId);
+    this.forgetting.add(forgetting);
+    void forgetting.finally(() => this.forgetting.delete(forgetting));
+    return (await this.store.get(rootId))!;
+  }
+
   wait(jobId: string, options: { signal?: AbortSignal } = {}): Promise<JobRecord> {
     return this.coordinator.waitFinished(jobId, options.signal);
   }

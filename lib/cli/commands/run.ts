@@ -7,7 +7,8 @@ import { plain } from '../../http/windmill.js';
 import { decode } from '../../serialize.js';
 import type { JobRecord, Json } from '../../types.js';
 import { formatLogLine, painter } from '../format.js';
-import { openEngine, positiveInt, projectRoot, serverUrl, withEngineOptions, type EngineOptions } from '../options.js';
+import { EmbeddedEngine } from '../../engine/embedded.js';
+import { openEngine, positiveInt, projectRoot, serverUrl, withEngineOptions, withRootAndDb, type EngineOptions } from '../options.js';
 import { warnAboutUnservedTags } from '../tag-warning.js';
 
 interface RunOptions extends EngineOptions {
@@ -42,6 +43,34 @@ export function runCommand(program: Command): void {
     .action(async (script: string, words: string[], options: RunOptions) => {
       process.exitCode = await run(script, words, options);
     });
+}
+
+/** `millrace resume <id>`: takes over the run of a `millrace run` that was killed. */
+export function resumeCommand(program: Command): void {
+  withRootAndDb(
+    program
+      .command('resume')
+      .summary('finish the run of a killed `millrace run`')
+      .description(
+        'Take over a run whose `millrace run` process died: its running jobs go back to the queue, and this process runs\n' +
+          'what is left, replaying the calls already recorded (completed tasks are not run again). Then it streams the log\n' +
+          'and prints the result, as `run` does. Only for runs no live process is driving. Runs on a server need no\n' +
+          'resuming: the server gives the jobs of a dead worker to others.',
+      )
+      .argument('<id>', 'the run\'s root job id (a unique prefix is enough)')
+      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
+      .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+      .option('--json', 'print { job_id, status, result } as one JSON line; no log')
+      .option('--quiet', 'do not print the log'),
+  ).action(async (idArg: string, options: RunOptions) => {
+    const engine = new EmbeddedEngine({ root: projectRoot(options), db: options.db, concurrency: options.concurrency, threads: options.threads });
+    try {
+      const job = await engine.resume(await engine.resolveId(idArg));
+      process.exitCode = await follow(engine, job, { ...options, quiet: options.quiet || options.json });
+    } finally {
+      await engine.close();
+    }
+  });
 }
 
 async function run(scriptArg: string, words: string[], options: RunOptions): Promise<number> {
