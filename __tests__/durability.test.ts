@@ -132,9 +132,12 @@ describe('cancellation', () => {
     const server = await holdingServer('never');
     try {
       const job = await engine.submit({ path: '__tests__/fixtures/cancel', args: { url: server.url, n: 51 } });
-      await server.first; // one blocker runs; 50 wait in the queue
-      const queued = (await engine.descendants(job.id)).filter((j) => j.status === 'queued');
-      expect(queued).toHaveLength(50);
+      await server.first; // one blocker runs; the other 50 are queued as the root's calls arrive
+      for (;;) {
+        const queued = (await engine.descendants(job.id)).filter((j) => j.status === 'queued');
+        if (queued.length === 50) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const canceled = await engine.coordinator.cancel(job.id, { reason: 'changed my mind', by: 'the test' });
       expect(canceled).toHaveLength(52);
       const root = await engine.wait(job.id);

@@ -42,7 +42,7 @@ describe('a server and two workers on loopback', () => {
 describe('kill -9 of a worker in the middle of a task', () => {
   it('returns the task to the queue when its lease runs out; another worker completes it and the run succeeds', async () => {
     const server = await startServerProcess(['--sweep-ms', '200', '--restart-grace-ms', '0']);
-    const workers = await Promise.all([0, 1].map(() => startWorkerProcess(server.url, ['--lease-ms', '1500'])));
+    const workers = await Promise.all([0, 1].map(() => startWorkerProcess(server.url, ['--lease-ms', '3000'])));
     const engine = new HttpEngine({ server: server.url, token: TEST_TOKEN });
     const seen: number[] = [];
     const held: ServerResponse[] = [];
