@@ -25,8 +25,8 @@ export class HttpBackend implements WorkerBackend {
   private readonly waiters = new Map<string, Waiter[]>();
   private batch: string[] = [];
   private readonly reports: { event: Record<string, unknown>; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  /** Report batches go one at a time, in order, each until the server has taken it. */
-  private reporting: Promise<void> = Promise.resolve();
+  /** Whether a report request is in flight or about to be sent. */
+  private reporting = false;
   private readonly calls = new Map<string, { spec: JobSpec; calls: { body: Record<string, unknown>; resolve: (id: string) => void; reject: (err: unknown) => void }[] }>();
   private closed = false;
   private readonly host = hostname();
@@ -153,24 +153,32 @@ export class HttpBackend implements WorkerBackend {
     await this.client.close();
   }
 
-  /** Reports made in the same tick go in one request, in order. */
+  /**
+   * Reports go in order, one request at a time: those made while a request is in flight go
+   * together in the next one, so a busy worker sends few large batches rather than one
+   * request per event.
+   */
   private report(event: Record<string, unknown>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.reports.push({ event, resolve, reject });
-      if (this.reports.length === 1) setImmediate(() => void this.sendReports());
+      if (!this.reporting) {
+        this.reporting = true;
+        setImmediate(() => void this.sendReports());
+      }
     });
   }
 
-  private sendReports(): void {
-    const batch = this.reports.splice(0);
-    this.reporting = this.reporting.then(async () => {
+  private async sendReports(): Promise<void> {
+    while (this.reports.length > 0) {
+      const batch = this.reports.splice(0);
       try {
         await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/report'), { events: batch.map((r) => r.event) }));
         for (const r of batch) r.resolve();
       } catch (err) {
         for (const r of batch) r.reject(err);
       }
-    });
+    }
+    this.reporting = false;
   }
 
   /**
