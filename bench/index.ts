@@ -89,7 +89,7 @@ async function main(dir: string): Promise<void> {
     const load = await runLoad(ROOT, join(dir, 'load.db'));
     say(`\nload: ${load.jobs} queued jobs, ${load.followers} log followers, ${load.workers} worker processes, through a server`);
     say(`  submitted ${load.submitPerSec} jobs/s; drained ${load.completedPerSec} jobs/s; followers saw ${load.followedLines} lines`);
-    say(`  server RSS MiB at 0/25/50/75/100% done: ${load.serverRssMb.join(' / ')}; peak ${load.serverPeakRssMb}`);
+    say(`  server RSS MiB at 0/25/50/75/100% done: ${load.serverRssMb.join(' / ')}; after a second round of as many: ${load.serverRssAfterSecondRoundMb}; peak ${load.serverPeakRssMb}`);
     summary.load = load;
   }
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

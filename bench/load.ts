@@ -16,6 +16,8 @@ export interface LoadFigures {
   followedLines: number;
   /** Server RSS in MiB, sampled as the queue drained: at the start, then at each quarter done. */
   serverRssMb: number[];
+  /** Server RSS in MiB after a second round of as many jobs and followers: level if memory is bounded. */
+  serverRssAfterSecondRoundMb: number;
   /** The server's peak RSS (VmHWM). */
   serverPeakRssMb: number;
 }
@@ -37,6 +39,27 @@ export async function runLoad(root: string, db: string, jobs = 10_000, followers
   const engine = new HttpEngine({ server: cluster.url, token: cluster.token });
   const client = new ApiClient({ server: cluster.url, token: cluster.token });
   try {
+    const first = await round(cluster, engine, client, jobs, followers, () => cluster.addWorkers(workers));
+    // The same again on the same server: a server whose memory grows with the jobs it has
+    // done would end this round well above the first.
+    await round(cluster, engine, client, jobs, followers, async () => {});
+    return { ...first, workers, serverRssAfterSecondRoundMb: mb(memory(cluster.serverPid).rss), serverPeakRssMb: mb(memory(cluster.serverPid).peak) };
+  } finally {
+    await client.close();
+    await engine.close();
+    await cluster.stop();
+  }
+}
+
+async function round(
+  cluster: Awaited<ReturnType<typeof startCluster>>,
+  engine: HttpEngine,
+  client: ApiClient,
+  jobs: number,
+  followers: number,
+  startWorkers: () => Promise<void>,
+): Promise<Omit<LoadFigures, 'workers' | 'serverRssAfterSecondRoundMb' | 'serverPeakRssMb'>> {
+  {
     const ids: string[] = [];
     const submitStart = performance.now();
     for (let i = 0; i < jobs; i += 100) {
@@ -56,7 +79,7 @@ export async function runLoad(root: string, db: string, jobs = 10_000, followers
 
     const rss = [mb(memory(cluster.serverPid).rss)];
     const runStart = performance.now();
-    await cluster.addWorkers(workers);
+    await startWorkers();
     const remaining = new Set(ids);
     let nextMark = 0.25;
     while (remaining.size > 0) {
@@ -73,19 +96,6 @@ export async function runLoad(root: string, db: string, jobs = 10_000, followers
     const completedPerSec = Math.round(jobs / ((performance.now() - runStart) / 1000));
     await Promise.all(followed);
     if (followedLines !== followers) throw new Error(`followers saw ${followedLines} lines, expected ${followers}`);
-    return {
-      jobs,
-      followers,
-      workers,
-      submitPerSec,
-      completedPerSec,
-      followedLines,
-      serverRssMb: rss,
-      serverPeakRssMb: mb(memory(cluster.serverPid).peak),
-    };
-  } finally {
-    await client.close();
-    await engine.close();
-    await cluster.stop();
+    return { jobs, followers, submitPerSec, completedPerSec, followedLines, serverRssMb: rss };
   }
 }
