@@ -1,5 +1,5 @@
 import { UnknownJobError } from '../errors.js';
-import type { CancelRequest, ClaimRequest, Store } from '../store/store.js';
+import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
 import {
   FINISHED_STATUSES,
   type ErrorRecord,
@@ -35,6 +35,7 @@ export class Coordinator implements WorkerBackend {
   readonly hub = new Hub();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -43,6 +44,8 @@ export class Coordinator implements WorkerBackend {
   ) {
     this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 5000);
     this.sweepTimer.unref();
+    // A shared store (PostgreSQL) reports what other servers write: their events wake ours.
+    this.unsubscribe = store.subscribe?.((change) => this.onStoreChange(change));
   }
 
   async submit(spec: JobSpec): Promise<JobRecord> {
@@ -176,6 +179,7 @@ export class Coordinator implements WorkerBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.unsubscribe?.();
     clearInterval(this.sweepTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     this.hub.emit('queued');
@@ -189,7 +193,44 @@ export class Coordinator implements WorkerBackend {
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
   }
 
-  private announceLater(job: JobRecord, delayMs: number): void {
+  /** Turns a change another server wrote into this process's events. */
+  private onStoreChange(change: StoreChange): void {
+    switch (change.kind) {
+      case 'queued':
+        this.announceLater(undefined, change.dueAt - Date.now());
+        return;
+      case 'started':
+        for (const id of change.jobIds) this.hub.emit(`started:${id}`);
+        return;
+      case 'logs':
+        for (const id of change.jobIds) this.hub.emit(`logs:${id}`);
+        return;
+      case 'finished':
+        void this.announceFinished(change.jobIds);
+        return;
+      case 'resync':
+        // Changes may have been missed: every waiter looks at the store again.
+        this.hub.emit('queued');
+        for (const topic of this.hub.topicsStartingWith('logs:')) this.hub.emit(topic);
+        for (const topic of this.hub.topicsStartingWith('started:')) this.hub.emit(topic);
+        void this.announceFinished(this.hub.topicsStartingWith('finished:').map((t) => t.slice('finished:'.length)));
+        return;
+    }
+  }
+
+  /** `finished:<id>` listeners get the record, so it is read for the ids someone waits on. */
+  private async announceFinished(jobIds: readonly string[]): Promise<void> {
+    const awaited = jobIds.filter((id) => this.hub.listenerCount(`finished:${id}`) > 0);
+    if (awaited.length === 0) return;
+    try {
+      const jobs = await this.store.list({ ids: awaited, status: [...FINISHED_STATUSES], limit: awaited.length });
+      for (const job of jobs) this.hub.emit(`finished:${job.id}`, job);
+    } catch (err) {
+      console.error(`millrace: cannot read finished jobs ${awaited.join(', ')}: ${(err as Error).message}`);
+    }
+  }
+
+  private announceLater(job: JobRecord | undefined, delayMs: number): void {
     if (delayMs <= 0) {
       this.hub.emit('queued', job);
       return;

@@ -1,0 +1,668 @@
+import pg from 'pg';
+import { ConfigError } from '../../errors.js';
+import { newJobId } from '../../ids.js';
+import {
+  DEFAULT_TAG,
+  DEFAULT_WORKSPACE,
+  type AttemptRecord,
+  type ErrorRecord,
+  type JobFilter,
+  type JobRecord,
+  type JobSpec,
+  type LogLine,
+  type NewLogLine,
+  type Outcome,
+  type TokenRecord,
+  type WorkerRecord,
+} from '../../types.js';
+import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
+import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store, StoreChange } from '../store.js';
+import { migratePg, PG_SCHEMA_VERSION, quoteIdent, schemaVersion } from './migrations.js';
+
+export interface PgStoreOptions {
+  /** A connection URL: postgres://user:password@host:port/database */
+  url: string;
+  /** Connections in this process's pool. @default 10 */
+  poolSize?: number;
+  /** The schema that holds millrace's tables; created when missing. @default 'public' */
+  schema?: string;
+  /** Apply pending migrations at open; without it, an out-of-date schema is an error. @default true */
+  migrate?: boolean;
+  /**
+   * Hold a connection that LISTENs for other servers' changes, for `subscribe`. A short-lived
+   * command (`millrace token create`, `migrate`) needs none. @default true
+   */
+  listen?: boolean;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+
+/** Whether a `--db` value names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** A NOTIFY payload is limited to 8,000 bytes; ids are sent in chunks well under it. */
+const NOTIFY_CHUNK_BYTES = 6000;
+
+/** Reconnection delays of the LISTEN connection after it is lost, in ms. */
+const RELISTEN_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
+
+interface Wire {
+  /** The Store instance that wrote it, so that it can ignore its own. */
+  o: string;
+  k: 'q' | 's' | 'l' | 'f';
+  ids?: string[];
+  due?: number;
+}
+
+type Tx = pg.PoolClient;
+
+/** A jobs row as PostgreSQL returns it: with its insertion order. */
+type PgJobRow = JobRow & { seq: string };
+
+/**
+ * Jobs in PostgreSQL, shared by many servers. Claims lock rows with FOR UPDATE SKIP LOCKED, so
+ * servers never hand one job to two workers; every write tells the other servers what changed
+ * with NOTIFY in the same transaction, so their waiters and log followers wake at its commit.
+ */
+export class PgStore implements Store {
+  readonly url: string;
+  readonly schema: string;
+  readonly poolSize: number;
+  private readonly pool: pg.Pool;
+  private readonly channel: string;
+  private readonly origin = newJobId();
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private listener: pg.Client | undefined;
+  private relistenTimer: NodeJS.Timeout | undefined;
+  private relistenAttempt = 0;
+  private closed = false;
+  /** A job's place in its run, for forwarding log lines to its ancestors. Places never change. */
+  private readonly placeCache = new Map<string, { path: string; name: string }>();
+
+  private constructor(options: PgStoreOptions, schema: string, poolSize: number) {
+    this.url = options.url;
+    this.schema = schema;
+    this.poolSize = poolSize;
+    this.channel = `millrace.${schema}`;
+    this.pool = new pg.Pool({ ...connectionConfig(options.url, schema), max: poolSize });
+    // An idle connection that breaks (the database restarted) is dropped from the pool; the
+    // next query opens a fresh one. Without a handler, the error would end the process.
+    this.pool.on('error', (err) => console.error(`millrace: PostgreSQL connection lost (${err.message}); reconnecting on next use`));
+  }
+
+  /** Connects, applies pending migrations (unless `migrate: false`) and starts listening. */
+  static async open(options: PgStoreOptions): Promise<PgStore> {
+    const schema = checkSchemaName(options.schema ?? 'public');
+    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError(`The pool size must be a positive integer, got ${poolSize}`);
+    if (!isPostgresUrl(options.url)) throw new ConfigError(`Expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redact(options.url))}`);
+    const store = new PgStore(options, schema, poolSize);
+    try {
+      const client = await store.pool.connect();
+      try {
+        if (options.migrate ?? true) {
+          await migratePg(client, schema);
+        } else {
+          const version = await schemaVersion(client, schema);
+          if (version !== PG_SCHEMA_VERSION) {
+            throw new ConfigError(
+              `The database schema "${schema}" is at version ${version}; this millrace needs ${PG_SCHEMA_VERSION}: run \`millrace migrate --db URL\``,
+            );
+          }
+        }
+      } finally {
+        client.release();
+      }
+      if (options.listen ?? true) await store.listen();
+    } catch (err) {
+      await store.close();
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`Cannot open the PostgreSQL store at ${redact(options.url)}: ${(err as Error).message}`, { cause: err });
+    }
+    return store;
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async enqueue(spec: JobSpec): Promise<EnqueueResult> {
+    return this.transaction(async (tx, notify): Promise<EnqueueResult> => {
+      if (spec.parentJob && spec.callKey) {
+        const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [spec.parentJob, spec.callKey]);
+        if (existing && (existing.status === 'failure' || existing.status === 'canceled')) {
+          // The parent runs again (a retry) and makes the call that failed: the child runs
+          // again too, as further attempts of the same job; its earlier ones stay recorded.
+          const now = Date.now();
+          const again = await one<JobRow>(
+            tx,
+            `UPDATE jobs SET status = 'queued', max_attempts = attempt + $2, scheduled_for = $3, worker = NULL,
+                             lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
+                             result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
+             WHERE id = $1
+             RETURNING *`,
+            [existing.id, spec.maxAttempts ?? spec.retry?.attempts ?? 1, now],
+          );
+          notify({ k: 'q', due: now });
+          return { job: toJobRecord(again!), created: true };
+        }
+        if (existing) return { job: toJobRecord(existing), created: false };
+      }
+      const id = spec.id ?? newJobId();
+      let rootJob = id;
+      let path = id;
+      if (spec.parentJob) {
+        const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [spec.parentJob]);
+        if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+        rootJob = parent.root_job;
+        path = `${parent.path}/${id}`;
+      }
+      const now = Date.now();
+      const scheduledFor = spec.scheduledFor ?? now;
+      const row = await one<JobRow>(
+        tx,
+        `INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                           path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
+         RETURNING *`,
+        [
+          id,
+          spec.workspace ?? DEFAULT_WORKSPACE,
+          spec.kind,
+          spec.scriptPath,
+          spec.scriptHash,
+          spec.entrypoint,
+          JSON.stringify(spec.args),
+          spec.tag ?? DEFAULT_TAG,
+          spec.parentJob ?? null,
+          rootJob,
+          path,
+          spec.callKey ?? null,
+          spec.maxAttempts ?? spec.retry?.attempts ?? 1,
+          spec.retry ? JSON.stringify(spec.retry) : null,
+          spec.timeout ?? null,
+          now,
+          scheduledFor,
+        ],
+      );
+      if (!row) {
+        // Another server recorded the same call between our look and our insert.
+        const recorded = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [spec.parentJob, spec.callKey]);
+        return { job: toJobRecord(recorded!), created: false };
+      }
+      notify({ k: 'q', due: scheduledFor });
+      return { job: toJobRecord(row), created: true };
+    });
+  }
+
+  async claim(request: ClaimRequest): Promise<JobRecord[]> {
+    if (request.limit <= 0) return [];
+    const now = Date.now();
+    // One statement: lock the oldest due rows no other claim holds, take them, record the
+    // attempts. A concurrent claim on another server skips the locked rows instead of waiting.
+    const { rows } = await this.pool.query<JobRow>(
+      `WITH due AS (
+         SELECT id FROM jobs
+         WHERE status = 'queued' AND scheduled_for <= $1
+           AND ($2::boolean OR tag = ANY($3::text[]))
+           AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
+           AND ($5::text IS NULL OR workspace = $5::text)
+         ORDER BY scheduled_for, seq
+         LIMIT $6
+         FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE jobs j SET status = 'running', worker = $7, lease_until = $8, attempt = j.attempt + 1, started_at = NULL
+         FROM due WHERE j.id = due.id
+         RETURNING j.*
+       ), recorded AS (
+         INSERT INTO attempts (job_id, attempt, worker, claimed_at, status)
+         SELECT id, attempt, $7, $1, 'running' FROM claimed
+       )
+       SELECT * FROM claimed ORDER BY scheduled_for, seq`,
+      [
+        now,
+        request.tags === 'all',
+        request.tags === 'all' ? [] : [...request.tags],
+        request.rootJobs ? [...request.rootJobs] : null,
+        request.workspace ?? null,
+        request.limit,
+        request.workerId,
+        now + request.leaseMs,
+      ],
+    );
+    return rows.map(toJobRecord);
+  }
+
+  async markStarted(jobId: string, at: number): Promise<void> {
+    await this.transaction(async (tx, notify) => {
+      const job = await one<{ attempt: number }>(tx, `UPDATE jobs SET started_at = $2 WHERE id = $1 AND status = 'running' RETURNING attempt`, [jobId, at]);
+      if (!job) return;
+      await tx.query('UPDATE attempts SET started_at = $3 WHERE job_id = $1 AND attempt = $2', [jobId, job.attempt, at]);
+      notify({ k: 's', ids: [jobId] });
+    });
+  }
+
+  async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
+    if (jobIds.length === 0) return [];
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE jobs SET lease_until = $3 WHERE worker = $1 AND status = 'running' AND id = ANY($2::text[]) RETURNING id`,
+      [workerId, [...jobIds], Date.now() + leaseMs],
+    );
+    const mine = new Set(rows.map((r) => r.id));
+    return jobIds.filter((id) => !mine.has(id));
+  }
+
+  async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
+    const result = outcome.status === 'success' ? JSON.stringify(outcome.result) : null;
+    const error = outcome.status === 'success' ? null : JSON.stringify(outcome.error);
+    return this.transaction(async (tx, notify) => {
+      const row = await this.completeRow(tx, jobId, outcome.status, result, error, at);
+      if (!row) return undefined;
+      await attemptDone(tx, jobId, Number(row.attempt), outcome.status, error, at);
+      this.placeCache.delete(jobId);
+      notify({ k: 'f', ids: [jobId] });
+      return toJobRecord(row);
+    });
+  }
+
+  async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
+    const at = Date.now();
+    return this.transaction(async (tx, notify) => {
+      const row = await requeue(tx, jobId, scheduledFor);
+      if (!row) return undefined;
+      await attemptDone(tx, jobId, Number(row.attempt), 'failure', JSON.stringify(error), at);
+      notify({ k: 'q', due: scheduledFor });
+      return toJobRecord(row);
+    });
+  }
+
+  async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
+    const at = Date.now();
+    return this.transaction(async (tx, notify) => {
+      const target = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [jobId]);
+      if (!target) return [];
+      const error = JSON.stringify({ name: 'CanceledError', message: request.reason, code: 'CANCELED' } satisfies ErrorRecord);
+      const { rows } = await tx.query<PgJobRow>(
+        `UPDATE jobs SET status = 'canceled', cancel_reason = $4, canceled_by = $5, error = $6, completed_at = $7,
+                         lease_until = NULL,
+                         duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $7 - started_at END
+         WHERE status IN ('queued', 'running') AND (id = $1 OR (root_job = $2 AND starts_with(path, $3)))
+         RETURNING *`,
+        [jobId, target.root_job, `${target.path}/`, request.reason, request.by, error, at],
+      );
+      if (rows.length === 0) return [];
+      await tx.query(
+        `UPDATE attempts a SET status = 'canceled', error = $3, completed_at = $4
+         FROM unnest($1::text[], $2::int[]) AS c(job_id, attempt)
+         WHERE a.job_id = c.job_id AND a.attempt = c.attempt AND a.status = 'running'`,
+        [rows.map((r) => r.id), rows.map((r) => Number(r.attempt)), error, at],
+      );
+      notify({ k: 'f', ids: rows.map((r) => r.id) });
+      return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toJobRecord);
+    });
+  }
+
+  async expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
+    return this.transaction(async (tx, notify): Promise<ExpiredLeases> => {
+      // SKIP LOCKED: two servers sweeping at once split the expired jobs between them.
+      const { rows } = await tx.query<JobRow>(
+        `SELECT * FROM jobs WHERE status = 'running' AND lease_until < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`,
+        [now],
+      );
+      const out: ExpiredLeases = { requeued: [], failed: [] };
+      for (const job of rows.map(toJobRecord)) {
+        const lost: ErrorRecord = {
+          name: 'LeaseExpiredError',
+          code: 'LEASE_EXPIRED',
+          message: `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} (it died or lost contact)`,
+        };
+        await attemptDone(tx, job.id, job.attempt, 'failure', JSON.stringify(lost), now);
+        const counted = await one<{ n: number }>(
+          tx,
+          `SELECT count(*)::int AS n FROM attempts WHERE job_id = $1 AND status = 'failure' AND (error::jsonb ->> 'code') = 'LEASE_EXPIRED'`,
+          [job.id],
+        );
+        const lostSoFar = counted!.n;
+        if (lostSoFar < maxLostLeases) {
+          await tx.query('UPDATE jobs SET max_attempts = greatest(max_attempts, $2) WHERE id = $1', [job.id, job.attempt + 1]);
+          out.requeued.push(toJobRecord((await requeue(tx, job.id, now))!));
+        } else {
+          const error: ErrorRecord = {
+            ...lost,
+            message: `${lost.message}. Its workers were lost ${lostSoFar} times, the most allowed, so the job failed.`,
+          };
+          out.failed.push(toJobRecord((await this.completeRow(tx, job.id, 'failure', null, JSON.stringify(error), now))!));
+        }
+      }
+      if (out.requeued.length > 0) notify({ k: 'q', due: now });
+      if (out.failed.length > 0) notify({ k: 'f', ids: out.failed.map((j) => j.id) });
+      return out;
+    });
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const row = await one<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [jobId]);
+    return row && toJobRecord(row);
+  }
+
+  async matchIds(prefix: string, limit: number): Promise<string[]> {
+    // Ids are COLLATE "C": the range is the prefix's, byte by byte, straight off the key.
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM jobs WHERE id >= $1 AND id < $2 ORDER BY seq DESC LIMIT $3',
+      [prefix, `${prefix}\uffff`, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async list(filter: JobFilter): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    if (filter.ids) where.push(`id = ANY(${param([...filter.ids])}::text[])`);
+    if (filter.workspace) where.push(`workspace = ${param(filter.workspace)}`);
+    if (filter.status?.length) where.push(`status = ANY(${param(filter.status)}::text[])`);
+    if (filter.tag) where.push(`tag = ${param(filter.tag)}`);
+    if (filter.scriptPath) where.push(`script_path = ${param(filter.scriptPath)}`);
+    if (filter.parentJob) where.push(`parent_job = ${param(filter.parentJob)}`);
+    if (filter.rootJob) where.push(`root_job = ${param(filter.rootJob)}`);
+    if (filter.rootsOnly) where.push('parent_job IS NULL');
+    if (filter.before !== undefined) where.push(`created_at < ${param(filter.before)}`);
+    const limit = param(filter.limit ?? 50);
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, seq DESC LIMIT ${limit}`;
+    const { rows } = await this.pool.query<JobRow>(sql, params);
+    return rows.map(toJobRecord);
+  }
+
+  async attempts(jobId: string): Promise<AttemptRecord[]> {
+    const { rows } = await this.pool.query<AttemptRow>('SELECT * FROM attempts WHERE job_id = $1 ORDER BY attempt', [jobId]);
+    return rows.map(toAttemptRecord);
+  }
+
+  async descendants(jobId: string): Promise<JobRecord[]> {
+    const { rows } = await this.pool.query<JobRow>(
+      `SELECT d.* FROM jobs t JOIN jobs d ON d.root_job = t.root_job AND starts_with(d.path, t.path || '/')
+       WHERE t.id = $1 ORDER BY d.seq`,
+      [jobId],
+    );
+    return rows.map(toJobRecord);
+  }
+
+  async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<LogLine[]> {
+    if (lines.length === 0) return [];
+    const place = await this.place(jobId);
+    if (!place) return [];
+    const ancestors = place.path.split('/').slice(0, -1);
+    const cols: { job: string[]; ts: number[]; stream: string[]; line: string[]; src: (string | null)[]; name: (string | null)[] } = {
+      job: [], ts: [], stream: [], line: [], src: [], name: [],
+    };
+    const push = (job: string, l: NewLogLine, src: string | null, name: string | null) => {
+      cols.job.push(job);
+      cols.ts.push(l.ts);
+      cols.stream.push(l.stream);
+      cols.line.push(l.line);
+      cols.src.push(src);
+      cols.name.push(name);
+    };
+    for (const l of lines) {
+      push(jobId, l, null, null);
+      for (const ancestor of ancestors) push(ancestor, l, jobId, place.name);
+    }
+    const root = place.path.split('/', 1)[0];
+    return this.transaction(async (tx, notify) => {
+      // Followers read a log by cursor (seq > n), so within a log the lines must become
+      // visible in seq order. Every append of a run writes to the root's log: appends of one
+      // run take turns on the root's lock, so their seqs commit in order.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [root]);
+      const { rows } = await tx.query<LogRow>(
+        `INSERT INTO logs (job_id, ts, stream, line, src_job, src_name)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+         RETURNING *`,
+        [cols.job, cols.ts, cols.stream, cols.line, cols.src, cols.name],
+      );
+      notify({ k: 'l', ids: [jobId, ...ancestors] });
+      return rows.map(toLogLine).sort((a, b) => a.seq - b.seq);
+    });
+  }
+
+  async readLogs(jobId: string, options: { after?: number; limit?: number; ownOnly?: boolean } = {}): Promise<LogLine[]> {
+    const { rows } = await this.pool.query<LogRow>(
+      `SELECT * FROM logs WHERE job_id = $1 AND seq > $2 ${options.ownOnly ? 'AND src_job IS NULL' : ''} ORDER BY seq LIMIT $3`,
+      [jobId, options.after ?? 0, options.limit ?? 10_000],
+    );
+    return rows.map(toLogLine);
+  }
+
+  async createToken(token: TokenRecord): Promise<void> {
+    await this.pool.query('INSERT INTO tokens (token_hash, workspace, scope, label, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      token.tokenHash,
+      token.workspace,
+      token.scope,
+      token.label,
+      token.createdAt,
+    ]);
+  }
+
+  async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
+    const row = await one<{ token_hash: string; workspace: string; scope: TokenRecord['scope']; label: string; created_at: string }>(
+      this.pool,
+      'SELECT * FROM tokens WHERE token_hash = $1',
+      [tokenHash],
+    );
+    return row && { tokenHash: row.token_hash, workspace: row.workspace, scope: row.scope, label: row.label, createdAt: Number(row.created_at) };
+  }
+
+  async countTokens(): Promise<number> {
+    return (await one<{ n: number }>(this.pool, 'SELECT count(*)::int AS n FROM tokens'))!.n;
+  }
+
+  async touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO workers (id, workspace, tags, hostname, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $5)
+       ON CONFLICT (id) DO UPDATE SET tags = EXCLUDED.tags, last_seen = EXCLUDED.last_seen`,
+      [worker.id, worker.workspace, JSON.stringify(worker.tags), worker.hostname, now],
+    );
+  }
+
+  async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
+    const { rows } = await this.pool.query<{
+      id: string; workspace: string; tags: string; hostname: string; started_at: string; last_seen: string; jobs: string[] | null;
+    }>(
+      `SELECT w.*, (SELECT json_agg(j.id ORDER BY j.seq) FROM jobs j WHERE j.worker = w.id AND j.status = 'running') AS jobs
+       FROM workers w WHERE w.workspace = $1 AND w.last_seen >= $2 ORDER BY w.started_at, w.id`,
+      [workspace, since],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      workspace: r.workspace,
+      tags: JSON.parse(r.tags) as string[] | 'all',
+      hostname: r.hostname,
+      startedAt: Number(r.started_at),
+      lastSeen: Number(r.last_seen),
+      jobs: r.jobs ?? [],
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.relistenTimer);
+    this.listeners.clear();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+
+  /**
+   * Runs `fn` in a transaction; the changes it reports with `notify` are sent with NOTIFY in
+   * the same transaction, so the other servers hear of them exactly when they commit.
+   */
+  private async transaction<T>(fn: (tx: Tx, notify: (change: Omit<Wire, 'o'>) => void) => Promise<T>): Promise<T> {
+    const tx = await this.pool.connect();
+    const changes: Omit<Wire, 'o'>[] = [];
+    let broken: Error | undefined;
+    try {
+      await tx.query('BEGIN');
+      const value = await fn(tx, (change) => changes.push(change));
+      const payloads = changes.flatMap((c) => this.payloads(c));
+      if (payloads.length > 0) await tx.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, payloads]);
+      await tx.query('COMMIT');
+      return value;
+    } catch (err) {
+      await tx.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      tx.release(broken);
+    }
+  }
+
+  /** One change as NOTIFY payloads, its ids split so that each stays under the size limit. */
+  private payloads(change: Omit<Wire, 'o'>): string[] {
+    const base = { o: this.origin, ...change };
+    if (!change.ids) return [JSON.stringify(base)];
+    const out: string[] = [];
+    let chunk: string[] = [];
+    let size = 0;
+    for (const id of change.ids) {
+      if (size + id.length + 3 > NOTIFY_CHUNK_BYTES && chunk.length > 0) {
+        out.push(JSON.stringify({ ...base, ids: chunk }));
+        chunk = [];
+        size = 0;
+      }
+      chunk.push(id);
+      size += Buffer.byteLength(id) + 3;
+    }
+    out.push(JSON.stringify({ ...base, ids: chunk }));
+    return out;
+  }
+
+  private async completeRow(tx: Tx, jobId: string, status: string, result: string | null, error: string | null, at: number): Promise<JobRow | undefined> {
+    return one<JobRow>(
+      tx,
+      `UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
+                       duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $5 - started_at END
+       WHERE id = $1 AND status IN ('queued', 'running')
+       RETURNING *`,
+      [jobId, status, result, error, at],
+    );
+  }
+
+  private async place(jobId: string): Promise<{ path: string; name: string } | undefined> {
+    let place = this.placeCache.get(jobId);
+    if (!place) {
+      const row = await one<{ path: string; kind: string; entrypoint: string; script_path: string }>(
+        this.pool,
+        'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = $1',
+        [jobId],
+      );
+      if (!row) return undefined;
+      place = { path: row.path, name: row.kind === 'task' ? row.entrypoint : row.script_path };
+      if (this.placeCache.size > 10_000) this.placeCache.clear();
+      this.placeCache.set(jobId, place);
+    }
+    return place;
+  }
+
+  /** Opens the LISTEN connection; when it breaks, opens another and tells listeners to resync. */
+  private async listen(): Promise<void> {
+    const client = new pg.Client(connectionConfig(this.url, this.schema));
+    const lost = (err?: Error) => {
+      if (this.listener !== client || this.closed) return;
+      this.listener = undefined;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      console.error(`millrace: lost the PostgreSQL LISTEN connection${err ? ` (${err.message})` : ''}; reconnecting`);
+      this.relisten();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    client.on('notification', (msg) => {
+      if (msg.channel !== this.channel || !msg.payload) return;
+      const wire = JSON.parse(msg.payload) as Wire;
+      if (wire.o === this.origin) return;
+      this.publish(fromWire(wire));
+    });
+    await client.connect();
+    await client.query(`LISTEN ${quoteIdent(this.channel)}`);
+    this.listener = client;
+  }
+
+  private relisten(): void {
+    const delay = RELISTEN_DELAYS_MS[Math.min(this.relistenAttempt++, RELISTEN_DELAYS_MS.length - 1)];
+    this.relistenTimer = setTimeout(() => {
+      this.listen().then(
+        () => {
+          this.relistenAttempt = 0;
+          // Whatever happened while we were deaf: waiters look at the store again.
+          this.publish({ kind: 'resync' });
+        },
+        (err: Error) => {
+          if (this.closed) return;
+          console.error(`millrace: cannot LISTEN on PostgreSQL yet (${err.message}); retrying`);
+          this.relisten();
+        },
+      );
+    }, delay);
+    this.relistenTimer.unref();
+  }
+
+  private publish(change: StoreChange): void {
+    for (const listener of [...this.listeners]) listener(change);
+  }
+}
+
+function fromWire(wire: Wire): StoreChange {
+  switch (wire.k) {
+    case 'q':
+      return { kind: 'queued', dueAt: wire.due ?? 0 };
+    case 's':
+      return { kind: 'started', jobIds: wire.ids ?? [] };
+    case 'l':
+      return { kind: 'logs', jobIds: wire.ids ?? [] };
+    case 'f':
+      return { kind: 'finished', jobIds: wire.ids ?? [] };
+  }
+}
+
+function connectionConfig(url: string, schema: string): pg.ClientConfig {
+  // Every connection works in the store's schema: the SQL names tables unqualified.
+  return { connectionString: url, options: `-c search_path=${schema}`, application_name: 'millrace' };
+}
+
+function checkSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) {
+    throw new ConfigError(`A schema name is 1-40 lowercase letters, digits or _, not starting with a digit; got ${JSON.stringify(schema)}`);
+  }
+  return schema;
+}
+
+/** The URL with its password hidden, for messages. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+async function one<R extends pg.QueryResultRow>(on: pg.Pool | Tx, sql: string, params: unknown[] = []): Promise<R | undefined> {
+  const { rows } = await on.query<R>(sql, params);
+  return rows[0];
+}
+
+async function attemptDone(tx: Tx, jobId: string, attempt: number, status: string, error: string | null, at: number): Promise<void> {
+  await tx.query(
+    `UPDATE attempts SET status = $3, error = $4, completed_at = $5 WHERE job_id = $1 AND attempt = $2 AND status = 'running'`,
+    [jobId, attempt, status, error, at],
+  );
+}
+
+async function requeue(tx: Tx, jobId: string, scheduledFor: number): Promise<JobRow | undefined> {
+  return one<JobRow>(
+    tx,
+    `UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = $2
+     WHERE id = $1 AND status = 'running'
+     RETURNING *`,
+    [jobId, scheduledFor],
+  );
+}
