@@ -17,7 +17,7 @@ import {
 } from '../../types.js';
 import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store, StoreChange } from '../store.js';
-import { migratePg, PG_SCHEMA_VERSION, quoteIdent, schemaVersion } from './migrations.js';
+import { migratePg, PG_SCHEMA_VERSION, quoteIdent, schemaVersion, type MigrationReport } from './migrations.js';
 
 export interface PgStoreOptions {
   /** A connection URL: postgres://user:password@host:port/database */
@@ -122,6 +122,23 @@ export class PgStore implements Store {
       throw new ConfigError(`Cannot open the PostgreSQL store at ${redact(options.url)}: ${(err as Error).message}`, { cause: err });
     }
     return store;
+  }
+
+  /** Applies pending migrations to the schema and closes: `millrace migrate`. */
+  static async migrate(options: Pick<PgStoreOptions, 'url' | 'schema'>): Promise<MigrationReport> {
+    const schema = checkSchemaName(options.schema ?? 'public');
+    if (!isPostgresUrl(options.url)) throw new ConfigError(`Expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redact(options.url))}`);
+    const client = new pg.Client(connectionConfig(options.url, schema));
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new ConfigError(`Cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      return await migratePg(client, schema);
+    } finally {
+      await client.end();
+    }
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
