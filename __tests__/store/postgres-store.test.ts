@@ -117,7 +117,7 @@ describe('PgStore', () => {
 
       const finished = nextChange(b, (c) => c.kind === 'finished');
       await a.cancel(job.id, { reason: 'done', by: 'test' });
-      const f = (await finished) as { jobIds: string[] };
+      const f = (await finished) as { jobIds: readonly string[] };
       expect([...f.jobIds].sort()).toEqual([job.id, child.id].sort());
 
       // b's own write reaches a; by now a has heard nothing of its own.

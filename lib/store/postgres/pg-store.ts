@@ -147,72 +147,72 @@ export class PgStore implements Store {
   }
 
   async enqueue(spec: JobSpec): Promise<EnqueueResult> {
-    return this.transaction(async (tx, notify): Promise<EnqueueResult> => {
-      if (spec.parentJob && spec.callKey) {
-        const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [spec.parentJob, spec.callKey]);
-        if (existing && (existing.status === 'failure' || existing.status === 'canceled')) {
-          // The parent runs again (a retry) and makes the call that failed: the child runs
-          // again too, as further attempts of the same job; its earlier ones stay recorded.
-          const now = Date.now();
-          const again = await one<JobRow>(
-            tx,
-            `UPDATE jobs SET status = 'queued', max_attempts = attempt + $2, scheduled_for = $3, worker = NULL,
-                             lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
-                             result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
-             WHERE id = $1
-             RETURNING *`,
-            [existing.id, spec.maxAttempts ?? spec.retry?.attempts ?? 1, now],
-          );
-          notify({ k: 'q', due: now });
-          return { job: toJobRecord(again!), created: true };
-        }
-        if (existing) return { job: toJobRecord(existing), created: false };
-      }
-      const id = spec.id ?? newJobId();
-      let rootJob = id;
-      let path = id;
-      if (spec.parentJob) {
-        const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [spec.parentJob]);
-        if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
-        rootJob = parent.root_job;
-        path = `${parent.path}/${id}`;
-      }
-      const now = Date.now();
-      const scheduledFor = spec.scheduledFor ?? now;
-      const row = await one<JobRow>(
-        tx,
-        `INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+    const id = spec.id ?? newJobId();
+    const now = Date.now();
+    const scheduledFor = spec.scheduledFor ?? now;
+    const values = [
+      id,
+      spec.workspace ?? DEFAULT_WORKSPACE,
+      spec.kind,
+      spec.scriptPath,
+      spec.scriptHash,
+      spec.entrypoint,
+      JSON.stringify(spec.args),
+      spec.tag ?? DEFAULT_TAG,
+      spec.parentJob ?? null,
+      spec.callKey ?? null,
+      spec.maxAttempts ?? spec.retry?.attempts ?? 1,
+      spec.retry ? JSON.stringify(spec.retry) : null,
+      spec.timeout ?? null,
+      now,
+      scheduledFor,
+      this.channel,
+      this.payload({ k: 'q', due: scheduledFor }),
+    ];
+    // The common case in one statement: a new job, its place taken from its parent. Nothing
+    // inserted means the call is already recorded, or the parent is missing: the slow path
+    // below tells which.
+    const { rows } = await this.pool.query<JobRow>(
+      `WITH parent AS (SELECT root_job, path FROM jobs WHERE id = $9::text),
+       place AS (
+         SELECT coalesce(p.root_job, $1::text) AS root_job, CASE WHEN p.path IS NULL THEN $1::text ELSE p.path || '/' || $1::text END AS path
+         FROM (SELECT 1) AS one LEFT JOIN parent p ON true
+         WHERE $9::text IS NULL OR p.path IS NOT NULL
+       ),
+       inserted AS (
+         INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
                            path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15 FROM place
          ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
-         RETURNING *`,
-        [
-          id,
-          spec.workspace ?? DEFAULT_WORKSPACE,
-          spec.kind,
-          spec.scriptPath,
-          spec.scriptHash,
-          spec.entrypoint,
-          JSON.stringify(spec.args),
-          spec.tag ?? DEFAULT_TAG,
-          spec.parentJob ?? null,
-          rootJob,
-          path,
-          spec.callKey ?? null,
-          spec.maxAttempts ?? spec.retry?.attempts ?? 1,
-          spec.retry ? JSON.stringify(spec.retry) : null,
-          spec.timeout ?? null,
-          now,
-          scheduledFor,
-        ],
-      );
-      if (!row) {
-        // Another server recorded the same call between our look and our insert.
-        const recorded = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [spec.parentJob, spec.callKey]);
-        return { job: toJobRecord(recorded!), created: false };
+         RETURNING *
+       )
+       SELECT inserted.*, pg_notify($16, $17) AS notified FROM inserted`,
+      values,
+    );
+    if (rows[0]) return { job: toJobRecord(rows[0]), created: true };
+    if (!spec.parentJob) throw new ConfigError(`Job ${id} could not be recorded`);
+    return this.transaction(async (tx, notify): Promise<EnqueueResult> => {
+      const parent = await one<{ id: string }>(tx, 'SELECT id FROM jobs WHERE id = $1', [spec.parentJob]);
+      if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+      const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [spec.parentJob, spec.callKey]);
+      // The job that held the call key was rolled back between our insert and this look: again.
+      if (!existing) return this.enqueue(spec);
+      if (existing.status === 'failure' || existing.status === 'canceled') {
+        // The parent runs again (a retry) and makes the call that failed: the child runs
+        // again too, as further attempts of the same job; its earlier ones stay recorded.
+        const again = await one<JobRow>(
+          tx,
+          `UPDATE jobs SET status = 'queued', max_attempts = attempt + $2, scheduled_for = $3, worker = NULL,
+                           lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
+                           result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
+           WHERE id = $1
+           RETURNING *`,
+          [existing.id, spec.maxAttempts ?? spec.retry?.attempts ?? 1, now],
+        );
+        notify({ k: 'q', due: now });
+        return { job: toJobRecord(again!), created: true };
       }
-      notify({ k: 'q', due: scheduledFor });
-      return { job: toJobRecord(row), created: true };
+      return { job: toJobRecord(existing), created: false };
     });
   }
 
@@ -255,12 +255,12 @@ export class PgStore implements Store {
   }
 
   async markStarted(jobId: string, at: number): Promise<void> {
-    await this.transaction(async (tx, notify) => {
-      const job = await one<{ attempt: number }>(tx, `UPDATE jobs SET started_at = $2 WHERE id = $1 AND status = 'running' RETURNING attempt`, [jobId, at]);
-      if (!job) return;
-      await tx.query('UPDATE attempts SET started_at = $3 WHERE job_id = $1 AND attempt = $2', [jobId, job.attempt, at]);
-      notify({ k: 's', ids: [jobId] });
-    });
+    await this.pool.query(
+      `WITH job AS (UPDATE jobs SET started_at = $2 WHERE id = $1 AND status = 'running' RETURNING id, attempt),
+       attempt AS (UPDATE attempts t SET started_at = $2 FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
+       SELECT pg_notify($3, $4) FROM job`,
+      [jobId, at, this.channel, this.payload({ k: 's', ids: [jobId] })],
+    );
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -276,25 +276,32 @@ export class PgStore implements Store {
   async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
     const result = outcome.status === 'success' ? JSON.stringify(outcome.result) : null;
     const error = outcome.status === 'success' ? null : JSON.stringify(outcome.error);
-    return this.transaction(async (tx, notify) => {
-      const row = await this.completeRow(tx, jobId, outcome.status, result, error, at);
-      if (!row) return undefined;
-      await attemptDone(tx, jobId, Number(row.attempt), outcome.status, error, at);
-      this.placeCache.delete(jobId);
-      notify({ k: 'f', ids: [jobId] });
-      return toJobRecord(row);
-    });
+    // One statement, so one round trip: the job, its attempt and the notification.
+    const { rows } = await this.pool.query<JobRow>(
+      `WITH done AS (${COMPLETE_SQL}),
+       attempt AS (
+         UPDATE attempts t SET status = $2, error = $4, completed_at = $5
+         FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'
+       )
+       SELECT done.*, pg_notify($6, $7) AS notified FROM done`,
+      [jobId, outcome.status, result, error, at, this.channel, this.payload({ k: 'f', ids: [jobId] })],
+    );
+    if (!rows[0]) return undefined;
+    this.placeCache.delete(jobId);
+    return toJobRecord(rows[0]);
   }
 
   async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
-    const at = Date.now();
-    return this.transaction(async (tx, notify) => {
-      const row = await requeue(tx, jobId, scheduledFor);
-      if (!row) return undefined;
-      await attemptDone(tx, jobId, Number(row.attempt), 'failure', JSON.stringify(error), at);
-      notify({ k: 'q', due: scheduledFor });
-      return toJobRecord(row);
-    });
+    const { rows } = await this.pool.query<JobRow>(
+      `WITH requeued AS (${REQUEUE_SQL}),
+       attempt AS (
+         UPDATE attempts t SET status = 'failure', error = $3, completed_at = $4
+         FROM requeued WHERE t.job_id = requeued.id AND t.attempt = requeued.attempt AND t.status = 'running'
+       )
+       SELECT requeued.*, pg_notify($5, $6) AS notified FROM requeued`,
+      [jobId, scheduledFor, JSON.stringify(error), Date.now(), this.channel, this.payload({ k: 'q', due: scheduledFor })],
+    );
+    return rows[0] && toJobRecord(rows[0]);
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
@@ -429,20 +436,21 @@ export class PgStore implements Store {
       for (const ancestor of ancestors) push(ancestor, l, jobId, place.name);
     }
     const root = place.path.split('/', 1)[0];
-    return this.transaction(async (tx, notify) => {
-      // Followers read a log by cursor (seq > n), so within a log the lines must become
-      // visible in seq order. Every append of a run writes to the root's log: appends of one
-      // run take turns on the root's lock, so their seqs commit in order.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [root]);
-      const { rows } = await tx.query<LogRow>(
-        `INSERT INTO logs (job_id, ts, stream, line, src_job, src_name)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-         RETURNING *`,
-        [cols.job, cols.ts, cols.stream, cols.line, cols.src, cols.name],
-      );
-      notify({ k: 'l', ids: [jobId, ...ancestors] });
-      return rows.map(toLogLine).sort((a, b) => a.seq - b.seq);
-    });
+    // Followers read a log by cursor (seq > n), so within a log the lines must become visible
+    // in seq order. Every append of a run writes to the root's log: appends of one run take
+    // turns on the root's lock (taken before any seq is drawn), so their seqs commit in order.
+    const { rows } = await this.pool.query<LogRow>(
+      `WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended($7, 0))),
+       inserted AS (
+         INSERT INTO logs (job_id, ts, stream, line, src_job, src_name)
+         SELECT l.* FROM turn, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS l
+         RETURNING *
+       ),
+       notified AS (SELECT pg_notify($8, $9))
+       SELECT inserted.* FROM inserted, notified`,
+      [cols.job, cols.ts, cols.stream, cols.line, cols.src, cols.name, root, this.channel, this.payload({ k: 'l', ids: [jobId, ...ancestors] })],
+    );
+    return rows.map(toLogLine).sort((x, y) => x.seq - y.seq);
   }
 
   async readLogs(jobId: string, options: { after?: number; limit?: number; ownOnly?: boolean } = {}): Promise<LogLine[]> {
@@ -537,6 +545,13 @@ export class PgStore implements Store {
     }
   }
 
+  /** One small change as one NOTIFY payload (a job, or a job and its ancestors). */
+  private payload(change: Omit<Wire, 'o'>): string {
+    const [only, ...more] = this.payloads(change);
+    if (more.length > 0) throw new Error(`A NOTIFY payload of ${change.ids?.length} ids is too large for one notification`);
+    return only;
+  }
+
   /** One change as NOTIFY payloads, its ids split so that each stays under the size limit. */
   private payloads(change: Omit<Wire, 'o'>): string[] {
     const base = { o: this.origin, ...change };
@@ -558,14 +573,7 @@ export class PgStore implements Store {
   }
 
   private async completeRow(tx: Tx, jobId: string, status: string, result: string | null, error: string | null, at: number): Promise<JobRow | undefined> {
-    return one<JobRow>(
-      tx,
-      `UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
-                       duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $5 - started_at END
-       WHERE id = $1 AND status IN ('queued', 'running')
-       RETURNING *`,
-      [jobId, status, result, error, at],
-    );
+    return one<JobRow>(tx, COMPLETE_SQL, [jobId, status, result, error, at]);
   }
 
   private async place(jobId: string): Promise<{ path: string; name: string } | undefined> {
@@ -675,11 +683,18 @@ async function attemptDone(tx: Tx, jobId: string, attempt: number, status: strin
 }
 
 async function requeue(tx: Tx, jobId: string, scheduledFor: number): Promise<JobRow | undefined> {
-  return one<JobRow>(
-    tx,
-    `UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = $2
-     WHERE id = $1 AND status = 'running'
-     RETURNING *`,
-    [jobId, scheduledFor],
-  );
+  return one<JobRow>(tx, REQUEUE_SQL, [jobId, scheduledFor]);
 }
+
+/** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
+const COMPLETE_SQL = `
+  UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
+                  duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $5 - started_at END
+  WHERE id = $1 AND status IN ('queued', 'running')
+  RETURNING *`;
+
+/** $1 job, $2 due time: a running job back to the queue. */
+const REQUEUE_SQL = `
+  UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = $2
+  WHERE id = $1 AND status = 'running'
+  RETURNING *`;
