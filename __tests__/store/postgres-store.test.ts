@@ -130,6 +130,28 @@ describe('PgStore', () => {
     }
   });
 
+  it('listens again when its LISTEN connection is cut, and tells its listeners to look at the store again', async () => {
+    const a = await openStore();
+    const b = await openStore({ schema: a.schema });
+    const admin = new pg.Client({ connectionString: testPgUrl() });
+    await admin.connect();
+    try {
+      const resync = nextChange(b, (c) => c.kind === 'resync');
+      const { rows } = await admin.query<{ n: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'millrace-listen' AND query = $1`,
+        [`LISTEN "millrace.${a.schema}"`],
+      );
+      expect(rows[0].n).toBe(2); // a's and b's
+      expect(await resync).toEqual({ kind: 'resync' });
+      const queued = nextChange(b, (c) => c.kind === 'queued');
+      await a.enqueue(spec({ scheduledFor: 77 }));
+      expect(await queued).toEqual({ kind: 'queued', dueAt: 77 });
+    } finally {
+      await admin.end();
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('keeps a log in cursor order while two stores append to one run at once: a follower misses no line', async () => {
     const a = await openStore({ poolSize: 6 });
     const b = await openStore({ schema: a.schema, poolSize: 6 });

@@ -594,7 +594,7 @@ export class PgStore implements Store {
 
   /** Opens the LISTEN connection; when it breaks, opens another and tells listeners to resync. */
   private async listen(): Promise<void> {
-    const client = new pg.Client(connectionConfig(this.url, this.schema));
+    const client = new pg.Client({ ...connectionConfig(this.url, this.schema), application_name: 'millrace-listen' });
     const lost = (err?: Error) => {
       if (this.listener !== client || this.closed) return;
       this.listener = undefined;
