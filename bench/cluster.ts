@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-/** A server and workers as separate processes on loopback, for the server-mode shapes. */
+/** Servers and workers as separate processes on loopback, for the server-mode shapes. */
 export interface Cluster {
+  /** The first server's URL. */
   url: string;
+  /** Every server's URL. */
+  urls: string[];
   token: string;
   /** The server process's pid, to read its memory from /proc. */
   serverPid: number;
@@ -38,27 +41,41 @@ function start(root: string, args: string[], env: Record<string, string>): { chi
   };
 }
 
-export async function startCluster(root: string, db: string, workers: number): Promise<Cluster> {
+/**
+ * `servers` servers on one database (several need PostgreSQL) and `workers` workers, dealt
+ * to the servers in turn.
+ */
+export async function startCluster(root: string, db: string, workers: number, servers = 1): Promise<Cluster> {
   const token = 'mr_bench_token';
   const env = { MILLRACE_TOKEN: token };
-  const server = start(root, ['server', '--port', '0', '--db', db], env);
-  const url = await server.line(/listening on (http:\/\/[\d.:]+)/);
+  const serverProcs: ReturnType<typeof start>[] = [];
+  const urls: string[] = [];
+  // One after the other: the first applies the migrations.
+  for (let i = 0; i < servers; i++) {
+    const server = start(root, ['server', '--port', '0', '--db', db], env);
+    serverProcs.push(server);
+    urls.push(await server.line(/listening on (http:\/\/[\d.:]+)/));
+  }
   const procs: ReturnType<typeof start>[] = [];
+  let dealt = 0;
   const addWorkers = async (n: number) => {
-    const added = Array.from({ length: n }, () => start(root, ['worker', '--server', url, '--token', token, '--threads', '1'], env));
+    const added = Array.from({ length: n }, () =>
+      start(root, ['worker', '--server', urls[dealt++ % servers], '--token', token, '--threads', '1'], env),
+    );
     procs.push(...added);
     await Promise.all(added.map((p) => p.line(/millrace worker (\S+) serving/)));
   };
   await addWorkers(workers);
   return {
-    url,
+    url: urls[0],
+    urls,
     token,
-    serverPid: server.child.pid!,
+    serverPid: serverProcs[0].child.pid!,
     addWorkers,
     async stop() {
       // Workers first: a server that goes first makes each worker log a failed claim.
       await Promise.all(procs.map((p) => stopProcess(p.child)));
-      await stopProcess(server.child);
+      await Promise.all(serverProcs.map((s) => stopProcess(s.child)));
     },
   };
 }

@@ -25,7 +25,7 @@ export { encode, decode } from './serialize.js';
 export { EmbeddedEngine, defaultDbFile, type EmbeddedEngineOptions } from './engine/embedded.js';
 export type { Engine, SubmitRequest, LogsOptions } from './engine/engine.js';
 export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
-export type { Store, ClaimRequest, EnqueueResult, CancelRequest, ExpiredLeases } from './store/store.js';
+export type { Store, StoreChange, ClaimRequest, EnqueueResult, CancelRequest, ExpiredLeases } from './store/store.js';
 export { inferSignature, type Signature, type JsonSchema, type MainParam } from './loader/signature.js';
 export {
   DEFAULT_TAG,

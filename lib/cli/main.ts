@@ -5,6 +5,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { devCommand } from './commands/dev.js';
 import { jobsCommand } from './commands/jobs.js';
 import { logsCommand } from './commands/logs.js';
+import { migrateCommand } from './commands/migrate.js';
 import { resumeCommand, runCommand } from './commands/run.js';
 import { serverCommand } from './commands/server.js';
 import { showCommand } from './commands/show.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   devCommand(program);
   workersCommand(program);
   tokenCommand(program);
+  migrateCommand(program);
   return program;
 }
 

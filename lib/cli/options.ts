@@ -3,6 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import type { Engine } from '../engine/engine.js';
 import { HttpEngine } from '../engine/http-engine.js';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_POOL_SIZE, isPostgresUrl } from '../store/postgres/pg-store.js';
 
 /** Options of every command that talks to an engine. Flag > environment > default. */
 export interface EngineOptions {
@@ -18,6 +20,17 @@ export function withRootAndDb(cmd: Command): Command {
   return cmd
     .option('--root <dir>', 'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)')
     .option('--db <file>', 'SQLite file, or :memory: (env MILLRACE_DB; default: <root>/.millrace/millrace.db)');
+}
+
+/** `--root`, `--db` and `--db-pool` of the commands that open a store themselves (server, dev, token, migrate). */
+export function withRootAndStore(cmd: Command): Command {
+  return cmd
+    .option('--root <dir>', 'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)')
+    .option(
+      '--db <file|url>',
+      'a SQLite file, :memory:, or a postgres:// URL (env MILLRACE_DB, or DATABASE_URL when it is a postgres:// URL; default: <root>/.millrace/millrace.db)',
+    )
+    .option('--db-pool <n>', `PostgreSQL connections this process opens at most (env MILLRACE_DB_POOL; default: ${DEFAULT_POOL_SIZE})`, positiveInt);
 }
 
 export function withEngineOptions(cmd: Command): Command {
@@ -45,6 +58,11 @@ export function openEngine(options: EngineOptions & { worker: boolean; concurren
       token: options.token ?? process.env.MILLRACE_TOKEN ?? '',
       workspace: options.workspace ?? process.env.MILLRACE_WORKSPACE ?? undefined,
     });
+  }
+  if (options.db && isPostgresUrl(options.db)) {
+    throw new ConfigError(
+      '--db: the embedded engine runs on a SQLite file; for PostgreSQL, start `millrace server --db postgres://…` and pass --server URL',
+    );
   }
   return new EmbeddedEngine({
     root: projectRoot(options),

@@ -1,5 +1,5 @@
 import { NonDeterminismError, UnknownJobError } from '../errors.js';
-import type { CancelRequest, ClaimRequest, Store } from '../store/store.js';
+import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
 import {
   FINISHED_STATUSES,
   type ErrorRecord,
@@ -43,6 +43,7 @@ export class Coordinator implements WorkerBackend {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly firstSweep: NodeJS.Timeout;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -54,6 +55,8 @@ export class Coordinator implements WorkerBackend {
       this.sweepTimer.unref();
     }, options.firstSweepDelayMs ?? 0);
     this.firstSweep.unref();
+    // A shared store (PostgreSQL) reports what other servers write: their events wake ours.
+    this.unsubscribe = store.subscribe?.((change) => this.onStoreChange(change));
   }
 
   /**
@@ -229,6 +232,7 @@ export class Coordinator implements WorkerBackend {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.firstSweep);
+    this.unsubscribe?.();
     clearInterval(this.sweepTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     this.hub.emit('queued');
@@ -242,7 +246,44 @@ export class Coordinator implements WorkerBackend {
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
   }
 
-  private announceLater(job: JobRecord, delayMs: number): void {
+  /** Turns a change another server wrote into this process's events. */
+  private onStoreChange(change: StoreChange): void {
+    switch (change.kind) {
+      case 'queued':
+        this.announceLater(undefined, change.dueAt - Date.now());
+        return;
+      case 'started':
+        for (const id of change.jobIds) this.hub.emit(`started:${id}`);
+        return;
+      case 'logs':
+        for (const id of change.jobIds) this.hub.emit(`logs:${id}`);
+        return;
+      case 'finished':
+        void this.announceFinished(change.jobIds);
+        return;
+      case 'resync':
+        // Changes may have been missed: every waiter looks at the store again.
+        this.hub.emit('queued');
+        for (const topic of this.hub.topicsStartingWith('logs:')) this.hub.emit(topic);
+        for (const topic of this.hub.topicsStartingWith('started:')) this.hub.emit(topic);
+        void this.announceFinished(this.hub.topicsStartingWith('finished:').map((t) => t.slice('finished:'.length)));
+        return;
+    }
+  }
+
+  /** `finished:<id>` listeners get the record, so it is read for the ids someone waits on. */
+  private async announceFinished(jobIds: readonly string[]): Promise<void> {
+    const awaited = jobIds.filter((id) => this.hub.listenerCount(`finished:${id}`) > 0);
+    if (awaited.length === 0) return;
+    try {
+      const jobs = await this.store.list({ ids: awaited, status: [...FINISHED_STATUSES], limit: awaited.length });
+      for (const job of jobs) this.hub.emit(`finished:${job.id}`, job);
+    } catch (err) {
+      console.error(`millrace: cannot read finished jobs ${awaited.join(', ')}: ${(err as Error).message}`);
+    }
+  }
+
+  private announceLater(job: JobRecord | undefined, delayMs: number): void {
     if (delayMs <= 0) {
       this.hub.emit('queued', job);
       return;

@@ -43,6 +43,11 @@ export class Hub {
     return { promise, cancel };
   }
 
+  /** The topics that have subscribers and start with `prefix`. */
+  topicsStartingWith(prefix: string): string[] {
+    return [...this.topics.keys()].filter((t) => t.startsWith(prefix));
+  }
+
   listenerCount(topic: string): number {
     return this.topics.get(topic)?.size ?? 0;
   }

@@ -34,6 +34,22 @@ export interface ExpiredLeases {
 }
 
 /**
+ * A change written through another Store on the same database (another server), as
+ * `Store.subscribe` reports it. It carries ids only: a listener reads what it needs.
+ */
+export type StoreChange =
+  /** Jobs were queued (new, retried, or returned by a lease sweep); due at `dueAt` (ms). */
+  | { kind: 'queued'; dueAt: number }
+  /** A job began running. */
+  | { kind: 'started'; jobIds: readonly string[] }
+  /** Lines were appended to these jobs' logs (a job's own, and its ancestors' copies). */
+  | { kind: 'logs'; jobIds: readonly string[] }
+  /** These jobs finished (success, failure, canceled). */
+  | { kind: 'finished'; jobIds: readonly string[] }
+  /** The feed of changes was interrupted (a lost connection): anything may have changed. */
+  | { kind: 'resync' };
+
+/**
  * Where jobs, logs and results live. Domain verbs only: the engine and the worker never see
  * SQL. Every implementation passes the suite in __tests__/store/conformance.ts.
  */
@@ -124,6 +140,15 @@ export interface Store {
   touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void>;
   /** Workers heard from since `since`, each with the jobs it runs now. */
   listWorkers(workspace: string, since: number): Promise<WorkerRecord[]>;
+
+  /**
+   * Optional: tells `listener` of changes written through OTHER Store instances sharing this
+   * store's database (PostgreSQL: other servers), as soon as they commit, so that waiters and
+   * log followers in this process wake without polling. Changes written through this instance
+   * are not reported (its own coordinator already knows). A store that only its own process
+   * writes (SQLite) leaves it out. Returns a function that unsubscribes.
+   */
+  subscribe?(listener: (change: StoreChange) => void): () => void;
 
   close(): Promise<void>;
 }

@@ -1,20 +1,20 @@
 import type { Command } from 'commander';
-import { defaultDbFile } from '../../engine/embedded.js';
 import { startServer } from '../../server/server.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { openStore } from '../../store/open.js';
 import { Worker } from '../../worker/worker.js';
-import { positiveInt, projectRoot, withRootAndDb } from '../options.js';
+import { positiveInt, projectRoot, withRootAndStore } from '../options.js';
 import { untilSignal } from './server.js';
 
 interface DevOptions {
   port: number;
   root?: string;
   db?: string;
+  dbPool?: number;
   concurrency?: number;
 }
 
 export function devCommand(program: Command): void {
-  withRootAndDb(
+  withRootAndStore(
     program
       .command('dev')
       .summary('a server and one worker in one process, on 127.0.0.1')
@@ -23,10 +23,10 @@ export function devCommand(program: Command): void {
       .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt),
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);
-    const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
+    const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, adminToken: process.env.MILLRACE_TOKEN || undefined });
     const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
-    process.stdout.write(`millrace dev on ${server.url}: server and worker ${worker.id} (every tag), root ${root}, store ${store.file}\n`);
+    process.stdout.write(`millrace dev on ${server.url}: server and worker ${worker.id} (every tag), root ${root}, store ${label}\n`);
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     await untilSignal();
     await worker.close();

@@ -1,28 +1,29 @@
 import type { Command } from 'commander';
-import { defaultDbFile } from '../../engine/embedded.js';
 import { startServer } from '../../server/server.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { nonNegativeInt, positiveInt, projectRoot, withRootAndDb } from '../options.js';
+import { openStore } from '../../store/open.js';
+import { nonNegativeInt, positiveInt, projectRoot, withRootAndStore } from '../options.js';
 
 interface ServerOptions {
   host: string;
   port: number;
   root?: string;
   db?: string;
+  dbPool?: number;
   bodyLimit?: number;
   sweepMs?: number;
   restartGraceMs?: number;
 }
 
 export function serverCommand(program: Command): void {
-  withRootAndDb(
+  withRootAndStore(
     program
       .command('server')
       .summary('serve the HTTP API over a store')
       .description(
         'Serve the HTTP API (Windmill-compatible job routes, and the worker routes) over a store.\n' +
           'Workers connect with `millrace worker --server URL --token T`. At first start, an admin token\n' +
-          'is created and printed, unless MILLRACE_TOKEN gives one.',
+          'is created and printed, unless MILLRACE_TOKEN gives one. Several servers can share one PostgreSQL\n' +
+          'database (--db postgres://… or DATABASE_URL): see docs/scale-out.md.',
       )
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
@@ -31,7 +32,7 @@ export function serverCommand(program: Command): void {
       .option('--restart-grace-ms <ms>', 'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)', nonNegativeInt),
   ).action(async (options: ServerOptions) => {
     const root = projectRoot(options);
-    const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
+    const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const server = await startServer({
       store,
       root,
@@ -42,7 +43,7 @@ export function serverCommand(program: Command): void {
       restartGraceMs: options.restartGraceMs,
       adminToken: process.env.MILLRACE_TOKEN || undefined,
     });
-    process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${store.file})\n`);
+    process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${label})\n`);
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     await untilSignal();
     await server.close();

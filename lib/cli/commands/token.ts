@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { defaultDbFile } from '../../engine/embedded.js';
 import { createToken } from '../../server/auth.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { openStore } from '../../store/open.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
-import { projectRoot, withRootAndDb } from '../options.js';
+import { projectRoot, withRootAndStore } from '../options.js';
 
 interface TokenOptions {
   workspace: string;
@@ -11,12 +10,13 @@ interface TokenOptions {
   label?: string;
   root?: string;
   db?: string;
+  dbPool?: number;
   json?: boolean;
 }
 
 export function tokenCommand(program: Command): void {
   const token = program.command('token').summary('manage API tokens').description('Manage the tokens a server accepts.');
-  withRootAndDb(
+  withRootAndStore(
     token
       .command('create')
       .summary('create a token')
@@ -29,7 +29,7 @@ export function tokenCommand(program: Command): void {
     if (!/^[\w-]{1,64}$/.test(options.workspace)) {
       throw new Error(`--workspace: expected letters, digits, - or _, got ${JSON.stringify(options.workspace)}`);
     }
-    const store = new SqliteStore({ file: options.db ?? defaultDbFile(projectRoot(options)) });
+    const { store } = await openStore({ db: options.db, root: projectRoot(options), poolSize: options.dbPool, listen: false });
     try {
       const scope = options.workerOnly ? 'worker' : 'user';
       const created = await createToken(store, { workspace: options.workspace, scope, label: options.label ?? `${scope} token` });

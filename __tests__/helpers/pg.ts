@@ -1,0 +1,36 @@
+import pg from 'pg';
+import { customAlphabet } from 'nanoid';
+
+/**
+ * The PostgreSQL the tests use: MILLRACE_TEST_PG_URL (.ci/run starts a throwaway cluster and
+ * sets it). Without it the PostgreSQL suites fail: they never skip silently.
+ */
+export function testPgUrl(): string {
+  const url = process.env.MILLRACE_TEST_PG_URL;
+  if (!url) {
+    throw new Error(
+      'MILLRACE_TEST_PG_URL is not set: the PostgreSQL tests need a database. ' +
+        'Start one with `eval "$(.ci/pg-cluster start)"` (as root, with the postgresql package installed), or run .ci/run.',
+    );
+  }
+  return url;
+}
+
+const suffix = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 10);
+
+/** A schema name no other test (or parallel run) uses; the store creates it. */
+export function freshSchema(prefix = 't'): string {
+  return `${prefix}_${suffix()}`;
+}
+
+/** Drops the schemas a test file made. */
+export async function dropSchemas(schemas: readonly string[]): Promise<void> {
+  if (schemas.length === 0) return;
+  const client = new pg.Client({ connectionString: testPgUrl() });
+  await client.connect();
+  try {
+    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
