@@ -24,9 +24,9 @@ export function devCommand(program: Command): void {
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);
     const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
-    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, adminToken: process.env.MILLRACE_TOKEN || undefined });
+    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: process.env.MILLRACE_TOKEN || undefined });
     const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
-    process.stdout.write(`millrace dev on ${server.url}: server and worker ${worker.id} (every tag), root ${root}, store ${store.file}\n`);
+    process.stdout.write(`millrace dev on ${server.url}: web UI, server and worker ${worker.id} (every tag), root ${root}, store ${store.file}\n`);
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     await untilSignal();
     await worker.close();
