@@ -32,10 +32,14 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   let stopped = false;
   let logStarted = false;
   let canceling = false;
+  // Parts that only change with a status are drawn again only then: a reader scrolling the
+  // tree or selecting a result is not interrupted every second.
+  let drawnKey = '';
 
   const cancel = async () => {
     if (!confirm(`Cancel job ${shortId(id)} and everything it started?`)) return;
     canceling = true;
+    (document.getElementById('cancel') as HTMLButtonElement | null)?.setAttribute('disabled', '');
     try {
       await cancelJob(id);
     } catch (err) {
@@ -48,11 +52,6 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   const draw = (t: TreeReply) => {
     const { job, descendants } = t;
     const going = !isFinished(job.status);
-    replace(
-      head,
-      el('div', {}, el('h1', {}, jobName(job), ' ', statusBadge(job.status)), el('div', { class: 'muted mono', id: 'job-id' }, job.id)),
-      going && el('button', { class: 'danger', id: 'cancel', type: 'button', disabled: canceling, onclick: () => void cancel() }, 'Cancel run'),
-    );
     const fact = (k: string, v: string | Node) => el('div', { class: 'fact' }, el('div', { class: 'muted' }, k), el('div', {}, v));
     replace(
       facts,
@@ -66,6 +65,19 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       fact('attempt', `${job.attempt} of ${job.maxAttempts}`),
       job.parentJob && fact('parent', jobLink(job.parentJob)),
       job.rootJob !== job.id && fact('run', jobLink(job.rootJob)),
+    );
+    timeline.update(job, descendants);
+    if (!logStarted) {
+      logStarted = true;
+      log.start();
+    }
+    const key = `${job.status}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}`;
+    if (key === drawnKey) return;
+    drawnKey = key;
+    replace(
+      head,
+      el('div', {}, el('h1', {}, jobName(job), ' ', statusBadge(job.status)), el('div', { class: 'muted mono', id: 'job-id' }, job.id)),
+      going && el('button', { class: 'danger', id: 'cancel', type: 'button', disabled: canceling, onclick: () => void cancel() }, 'Cancel run'),
     );
     replace(
       values,
@@ -85,12 +97,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
     );
     const modules = flowModules(job, descendants);
     replace(flow, modules && flowModulesView(modules));
-    timeline.update(job, descendants);
     replace(tree, treeView(job, descendants));
-    if (!logStarted) {
-      logStarted = true;
-      log.start();
-    }
   };
 
   const load = async () => {
