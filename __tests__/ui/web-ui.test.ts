@@ -222,6 +222,32 @@ describe('the web UI', () => {
     console.log(`UI: a run of 1,000 children drawn in ${drawnIn} ms (navigation to timeline summary)`);
   }, 240_000);
 
+  it("shows a failed run's error with its stack, and the failed child", async () => {
+    const id = await submit('__tests__/fixtures/failing', { catchIt: false });
+    const { descendants } = await finished(id);
+    const [explode] = descendants;
+    await page.goto(`${url}/#/run/${id}`);
+    await page.waitForSelector('h1 .badge[data-status=failure]');
+    const error = page.locator('#error');
+    await expect(error.locator('p').first().textContent()).resolves.toMatch(/^TaskError: Job \S+ \(explode, tag default\) failed on attempt 1 of 1: TypeError: cannot handle uncaught$/);
+    expect(await error.locator('a').getAttribute('href')).toBe(`#/run/${explode.id}`);
+    const stack = await error.locator('.stack').textContent();
+    expect(stack).toContain('Caused by TypeError: cannot handle uncaught');
+    expect(stack).toContain('__tests__/fixtures/failing.ts');
+    expect(await page.locator('#result').count()).toBe(0);
+    await page.waitForSelector(`#timeline .tl-row[data-job-id="${explode.id}"][data-status=failure]`);
+    await expect(page.locator('.values .card').first().textContent()).resolves.toContain('"catchIt": false');
+  });
+
+  it('lists the dev worker on the workers page, serving every tag', async () => {
+    await page.goto(`${url}/#/workers`);
+    const row = page.locator('#workers tbody tr');
+    await row.first().waitFor();
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('.tag').textContent()).toBe('every tag');
+    expect(dev.output()).toContain(`worker ${await row.getAttribute('data-worker')} (every tag)`);
+  });
+
   it('stays readable in a narrow window: nothing wider than the screen', async () => {
     const narrow = await context.newPage();
     await narrow.setViewportSize({ width: 390, height: 800 });

@@ -33,12 +33,14 @@ export class Timeline {
   private byId = new Map<string, JobRecord>();
   private t0 = 0;
   private span = 1;
+  /** The time the chart was drawn for: unfinished segments end here. */
+  private now = 0;
   private frame = 0;
 
   constructor() {
     this.element = el(
       'section',
-      { class: 'timeline', id: 'timeline' },
+      { class: 'timeline', id: 'timeline', hidden: true },
       el('div', { class: 'tl-legend' }, this.summary, legend()),
       el('div', { class: 'tl-head' }, el('div', { class: 'tl-label-head' }, 'Job'), this.axis),
       this.scroller,
@@ -51,11 +53,13 @@ export class Timeline {
 
   /** Draws the run anew from its root and descendants (as `jobs_u/tree` gives them). */
   update(root: JobRecord, descendants: JobRecord[], now = Date.now()): void {
+    this.element.hidden = false;
+    this.now = now;
     this.rows = order(root, descendants);
     this.byId = new Map(descendants.map((j) => [j.id, j]));
     this.t0 = Math.min(root.scheduledFor, root.createdAt);
     let end = root.completedAt ?? now;
-    for (const j of descendants) end = Math.max(end, j.completedAt ?? (j.status === 'queued' || j.status === 'running' ? now : j.scheduledFor));
+    for (const j of descendants) end = Math.max(end, j.completedAt ?? now);
     this.span = Math.max(1, end - this.t0);
     this.summary.textContent = this.rows.length ? `${this.rows.length} ${this.rows.length === 1 ? 'job' : 'jobs'} over ${formatDuration(this.span)}` : 'No child jobs (yet).';
     this.scroller.style.height = `${Math.max(1, Math.min(this.rows.length, MAX_VISIBLE_ROWS)) * ROW_HEIGHT + 2}px`;
@@ -102,11 +106,12 @@ export class Timeline {
   private row({ job, depth }: Row, index: number): HTMLElement {
     const href = `#/run/${encodeURIComponent(job.id)}`;
     const name = jobName(job);
-    const queuedEnd = job.startedAt ?? job.completedAt ?? (job.status === 'queued' ? Date.now() : job.scheduledFor);
+    // A job claimed by a worker but not begun yet (waiting for a slot) is still queued.
+    const queuedEnd = job.startedAt ?? job.completedAt ?? this.now;
     const queued = el('div', { class: `tl-queued st-${job.status}`, style: segment(this.pct(job.scheduledFor), this.pct(queuedEnd)) });
     const running =
       job.startedAt !== null
-        ? el('a', { class: `tl-bar st-${job.status}`, href, 'aria-label': `${name} ${job.status}`, style: segment(this.pct(job.startedAt), this.pct(job.completedAt ?? Date.now())) })
+        ? el('a', { class: `tl-bar st-${job.status}`, href, 'aria-label': `${name} ${job.status}`, style: segment(this.pct(job.startedAt), this.pct(job.completedAt ?? this.now)) })
         : null;
     return el(
       'div',

@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { defaultDbFile } from '../../engine/embedded.js';
 import { startServer } from '../../server/server.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { Worker } from '../../worker/worker.js';
+import { DEFAULT_WORKSPACE } from '../../types.js';
 import { positiveInt, projectRoot, withRootAndDb } from '../options.js';
 import { untilSignal } from './server.js';
 
@@ -26,9 +28,18 @@ export function devCommand(program: Command): void {
     const store = new SqliteStore({ file: options.db ?? defaultDbFile(root) });
     const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: process.env.MILLRACE_TOKEN || undefined });
     const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
+    // The in-process worker does not heartbeat over HTTP: record it as live here, so the
+    // workers page and `millrace workers` list it like any other.
+    const touch = () =>
+      store.touchWorker({ id: worker.id, workspace: DEFAULT_WORKSPACE, tags: 'all', hostname: hostname() }, Date.now()).catch((err: unknown) => {
+        process.stderr.write(`millrace dev: could not record worker ${worker.id} as live: ${String(err)}\n`);
+      });
+    await touch();
+    const heartbeat = setInterval(() => void touch(), 10_000);
     process.stdout.write(`millrace dev on ${server.url}: web UI, server and worker ${worker.id} (every tag), root ${root}, store ${store.file}\n`);
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     await untilSignal();
+    clearInterval(heartbeat);
     await worker.close();
     await server.close();
     await store.close();

@@ -26,7 +26,8 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   const log = new LogView(id);
   const tree = el('div');
   const problem = el('p', { class: 'error', role: 'alert' });
-  root.append(head, problem, facts, values, flow, el('div', { class: 'section-head' }, el('h2', {}, 'Timeline')), timeline.element, log.element, tree);
+  const timelineHead = el('div', { class: 'section-head', hidden: true }, el('h2', {}, 'Timeline'));
+  root.append(head, problem, facts, values, flow, timelineHead, timeline.element, log.element, tree);
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
@@ -52,10 +53,10 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   const draw = (t: TreeReply) => {
     const { job, descendants } = t;
     const going = !isFinished(job.status);
-    const fact = (k: string, v: string | Node) => el('div', { class: 'fact' }, el('div', { class: 'muted' }, k), el('div', {}, v));
+    const fact = (k: string, v: string | Node, cls = 'fact') => el('div', { class: cls }, el('div', { class: 'muted' }, k), el('div', {}, v));
     replace(
       facts,
-      fact('script', job.scriptPath),
+      fact('script', job.scriptPath, job.scriptPath.length > 18 ? 'fact wide' : 'fact'),
       fact('kind', job.kind === 'task' ? `task ${job.entrypoint}` : job.kind),
       fact('tag', job.tag),
       fact('created', formatTime(job.createdAt)),
@@ -66,6 +67,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       job.parentJob && fact('parent', jobLink(job.parentJob)),
       job.rootJob !== job.id && fact('run', jobLink(job.rootJob)),
     );
+    timelineHead.hidden = false;
     timeline.update(job, descendants);
     if (!logStarted) {
       logStarted = true;
