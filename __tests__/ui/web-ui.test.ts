@@ -84,6 +84,9 @@ describe('the web UI', () => {
     // Lines the parent printed itself carry no marker.
     expect(await page.locator('.log-line:not([data-source])').count()).toBeGreaterThan(0);
 
+    // The tree: the same children, each linking to its job.
+    expect(await page.$$eval('#tree li', (lis) => lis.map((li) => (li as HTMLElement).dataset.jobId))).toEqual(children.map((c) => c.id));
+
     // Hovering a bar tells about that job; clicking it opens it.
     await page.hover(`.tl-row[data-job-id="${children[0].id}"] .tl-bar`);
     await expect(page.locator('.tl-tip').textContent()).resolves.toContain(children[0].id);
@@ -152,11 +155,50 @@ describe('the web UI', () => {
     await expect(page.locator('#result').textContent()).resolves.toContain('"OK"');
   });
 
+  it('draws the form from any signature: booleans, JSON objects and arrays checked, choices for unions', async () => {
+    const posts: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => void (r.method() === 'POST' && posts.push(r.url()));
+    page.on('request', onRequest);
+    await page.goto(`${url}/#/new?path=__tests__/fixtures/form-args`);
+    await page.waitForSelector('#arg-mood');
+    expect(await page.locator('#arg-loud').getAttribute('type')).toBe('checkbox');
+    expect(await page.$$eval('#arg-mood option', (os) => os.map((o) => o.textContent))).toEqual(['(leave out)', 'calm', 'busy']);
+    expect(await page.locator('#arg-mood').inputValue()).toBe('"calm"'); // the default
+    await page.fill('#arg-name', 'Ada');
+    await page.check('#arg-loud');
+    await page.fill('#arg-options', '{"times": 2');
+    await page.fill('#arg-tags', '{"a": 1}');
+    await page.click('#submit');
+    await expect(page.locator('#arg-options-error').textContent()).resolves.toMatch(/^expected JSON \(object\): /);
+    expect(await page.locator('#arg-tags-error').textContent()).toBe('expected an array, got an object');
+    expect(await page.locator('#form-error').textContent()).toBe('Fix these 2 fields first.');
+    await page.fill('#arg-options', '{}');
+    await page.click('#submit');
+    await expect(page.locator('#arg-options-error').textContent()).resolves.toBe('missing "times"');
+    expect(posts).toEqual([]);
+
+    await page.fill('#arg-options', '{"times": 2}');
+    await page.fill('#arg-tags', '["x", "y"]');
+    await page.selectOption('#arg-mood', '"busy"');
+    await page.click('#submit');
+    await page.waitForURL(/#\/run\/[\w-]+$/);
+    page.off('request', onRequest);
+    expect(posts).toHaveLength(1);
+    await page.waitForSelector('h1 .badge[data-status=success]');
+    const id = decodeURIComponent(new URL(page.url()).hash.replace('#/run/', ''));
+    const job = await api<JobRecord>('GET', `/api/w/default/jobs_u/record/${id}`);
+    expect(job.result).toEqual({ name: 'Ada', loud: true, options: { times: 2 }, tags: ['x', 'y'], mood: 'busy' });
+  });
+
   it('cancels a long run from its page: the run and its children show as canceled', async () => {
     const id = await submit('__tests__/fixtures/long', { children: 2 });
     await page.goto(`${url}/#/run/${id}`);
     // Both children are running before the click.
     await page.waitForFunction(() => document.querySelectorAll('#timeline .tl-row[data-status=running]').length === 2);
+    // The log is live: the children's first lines arrive while they still run.
+    await page.locator('.log-line', { hasText: 'waiting 0' }).waitFor();
+    await page.locator('.log-line', { hasText: 'waiting 1' }).waitFor();
+    expect(await page.locator('#log-state').textContent()).toBe('live');
     page.once('dialog', (d) => void d.accept());
     await page.click('#cancel');
     await page.waitForSelector('h1 .badge[data-status=canceled]');
@@ -200,6 +242,25 @@ describe('the web UI', () => {
     await page.click('#filters button[type=submit]');
     await page.waitForURL(/path=/);
     await page.waitForSelector('#runs-note:text("No runs match.")');
+  });
+
+  it('pages through the runs, and shows a new run without a reload', async () => {
+    await page.goto(`${url}/#/runs?limit=2`);
+    const ids = () => page.$$eval('#runs tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.jobId!));
+    await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+    const newest = await api<JobRecord[]>('GET', '/api/w/default/jobs/records?roots_only=true&limit=4');
+    expect(await ids()).toEqual(newest.slice(0, 2).map((j) => j.id));
+    await page.click('#older');
+    await page.waitForURL(/before=/);
+    await page.waitForFunction((first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first, newest[2].id);
+    expect(await ids()).toEqual(newest.slice(2, 4).map((j) => j.id));
+    await page.click('#newest');
+    await page.waitForFunction((first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first, newest[0].id);
+
+    // The list refreshes itself: a run submitted elsewhere appears on top.
+    const fresh = await submit('examples/heavy', { n: 1 });
+    await page.waitForFunction((first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first, fresh);
+    await finished(fresh);
   });
 
   it('draws a run of 1,000 children with only the rows in view in the page', async () => {

@@ -7,7 +7,7 @@ const REFRESH_MS = 2000;
 
 /**
  * Recent runs (root jobs), newest first, filtered by status, script path and tag. The filters
- * and the page live in the address (`#/runs?status=failure&before=…`), so a view can be shared
+ * and the page live in the address (`#/runs?status=failure&before=…&limit=25`), so a view can be shared
  * and the back button works. The list refreshes itself.
  */
 export function runsPage(root: HTMLElement, params: URLSearchParams): () => void {
@@ -15,13 +15,15 @@ export function runsPage(root: HTMLElement, params: URLSearchParams): () => void
   const path = params.get('path') ?? '';
   const tag = params.get('tag') ?? '';
   const before = params.get('before') ? Number(params.get('before')) : undefined;
+  const pageSize = Math.min(200, Math.max(1, Number(params.get('limit')) || PAGE_SIZE));
 
   const statusSelect = el('select', { name: 'status', id: 'filter-status' }, el('option', { value: '' }, 'any status'), ...JOB_STATUSES.map((s) => el('option', { value: s, selected: s === status }, s)));
   const pathInput = el('input', { type: 'text', name: 'path', id: 'filter-path', placeholder: 'script path, e.g. examples/heavy', value: path });
   const tagInput = el('input', { type: 'text', name: 'tag', id: 'filter-tag', placeholder: 'tag', value: tag });
   const go = (next: Record<string, string | undefined>) => {
     const q = new URLSearchParams();
-    for (const [k, v] of Object.entries({ status: statusSelect.value, path: pathInput.value.trim(), tag: tagInput.value.trim(), ...next })) if (v) q.set(k, v);
+    const limit = pageSize === PAGE_SIZE ? undefined : String(pageSize);
+    for (const [k, v] of Object.entries({ status: statusSelect.value, path: pathInput.value.trim(), tag: tagInput.value.trim(), limit, ...next })) if (v) q.set(k, v);
     location.hash = `#/runs${q.size ? `?${q}` : ''}`;
   };
   const filters = el('form', { class: 'filters', id: 'filters' }, statusSelect, pathInput, tagInput, el('button', { type: 'submit' }, 'Filter'));
@@ -50,16 +52,16 @@ export function runsPage(root: HTMLElement, params: URLSearchParams): () => void
   let stopped = false;
   const load = async () => {
     try {
-      const runs = await listRuns({ status: status || undefined, scriptPath: path || undefined, tag: tag || undefined, before, limit: PAGE_SIZE + 1 });
+      const runs = await listRuns({ status: status || undefined, scriptPath: path || undefined, tag: tag || undefined, before, limit: pageSize + 1 });
       if (stopped) return;
-      const page = runs.slice(0, PAGE_SIZE);
+      const page = runs.slice(0, pageSize);
       replace(body, page.map(row));
       note.textContent = page.length ? '' : 'No runs match.';
       note.classList.remove('error');
       replace(
         pager,
-        before !== undefined && el('a', { class: 'button', href: '#', onclick: (e: Event) => (e.preventDefault(), go({ before: undefined })) }, '« Newest'),
-        runs.length > PAGE_SIZE && el('a', { class: 'button', id: 'older', href: '#', onclick: (e: Event) => (e.preventDefault(), go({ before: String(page[page.length - 1].createdAt) })) }, 'Older »'),
+        before !== undefined && el('a', { class: 'button', id: 'newest', href: '#', onclick: (e: Event) => (e.preventDefault(), go({ before: undefined })) }, '« Newest'),
+        runs.length > pageSize && el('a', { class: 'button', id: 'older', href: '#', onclick: (e: Event) => (e.preventDefault(), go({ before: String(page[page.length - 1].createdAt) })) }, 'Older »'),
       );
     } catch (err) {
       if (stopped) return;
