@@ -22,9 +22,16 @@ interface UiFigures {
   children: number;
   /** Navigation to the timeline's summary line drawn, ms. */
   firstDrawMs: number;
-  /** Per scroll step (one screen of rows) through the whole timeline: median and worst, ms. */
+  /** Per scroll step (one screen of rows) through the whole timeline, until the second frame after it: median and worst, ms. */
   scrollStepP50Ms: number;
   scrollStepMaxMs: number;
+  scrollSteps: number;
+  /** Main-thread tasks over 50 ms during the scroll, and the longest. */
+  longTasksWhileScrolling: number;
+  longestTaskMs: number;
+  /** Main-thread script, and style and layout, per scroll step (Chromium's own counters), ms. */
+  scriptPerStepMs: number;
+  layoutPerStepMs: number;
   /** Timeline rows in the DOM at once. */
   rowsInDom: number;
   /** Elements in the whole page. */
@@ -62,34 +69,51 @@ async function main(dir: string): Promise<void> {
       await page.goto(`${url}/#/run/${id}`);
       await page.waitForSelector(`.tl-summary:text("${children} jobs")`);
       const firstDrawMs = Math.round(performance.now() - started);
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const metric = async () => {
+        const { metrics: m } = await cdp.send('Performance.getMetrics');
+        const get = (name: string) => m.find((x) => x.name === name)?.value ?? 0;
+        return { script: get('ScriptDuration'), layout: get('LayoutDuration') + get('RecalcStyleDuration'), heap: get('JSHeapUsedSize') };
+      };
+      const before = await metric();
       // Scroll one screen at a time; each step waits for the frame that draws the new rows.
-      const steps = await page.evaluate(async () => {
+      const { steps, longTasks } = await page.evaluate(async () => {
         const scroller = document.getElementById('timeline-rows')!;
         const times: number[] = [];
+        // Tasks over 50 ms are what a user feels as a stuck tab.
+        const longTasks: number[] = [];
+        const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => longTasks.push(e.duration)));
+        observer.observe({ type: 'longtask' });
         while (scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 1) {
           const t = performance.now();
           scroller.scrollTop += scroller.clientHeight;
           await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
           times.push(performance.now() - t);
         }
-        return times.sort((a, b) => a - b);
+        await new Promise((r) => setTimeout(r, 100));
+        observer.disconnect();
+        return { steps: times.sort((a, b) => a - b), longTasks };
       });
       const metrics = await page.evaluate(() => ({
         rows: document.querySelectorAll('#timeline .tl-row').length,
         nodes: document.getElementsByTagName('*').length,
       }));
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Performance.enable');
-      const { metrics: perf } = await cdp.send('Performance.getMetrics');
-      const heap = perf.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0;
+      const after = await metric();
+      const perStep = (d: number) => Math.round(((d * 1000) / Math.max(1, steps.length)) * 10) / 10;
       figures.push({
         children,
         firstDrawMs,
         scrollStepP50Ms: Math.round(steps[Math.floor(steps.length / 2)] ?? 0),
         scrollStepMaxMs: Math.round(steps[steps.length - 1] ?? 0),
+        scrollSteps: steps.length,
+        longTasksWhileScrolling: longTasks.length,
+        longestTaskMs: Math.round(Math.max(0, ...longTasks)),
         rowsInDom: metrics.rows,
         domNodes: metrics.nodes,
-        jsHeapMb: Math.round((heap / 1024 / 1024) * 10) / 10,
+        scriptPerStepMs: perStep(after.script - before.script),
+        layoutPerStepMs: perStep(after.layout - before.layout),
+        jsHeapMb: Math.round((after.heap / 1024 / 1024) * 10) / 10,
       });
       await page.close();
     }
@@ -97,10 +121,11 @@ async function main(dir: string): Promise<void> {
     await browser.close();
     dev.kill('SIGTERM');
   }
-  say('children  first draw ms  scroll step p50 ms  scroll step max ms  rows in DOM  DOM nodes  JS heap MB');
+  say('children  first draw ms  scroll steps  step p50 ms  step max ms  script/step ms  layout/step ms  long tasks  longest ms  rows in DOM  DOM nodes  JS heap MB');
+  const cell = (v: number, w: number) => String(v).padStart(w);
   for (const f of figures) {
     say(
-      `${String(f.children).padStart(8)}  ${String(f.firstDrawMs).padStart(13)}  ${String(f.scrollStepP50Ms).padStart(18)}  ${String(f.scrollStepMaxMs).padStart(18)}  ${String(f.rowsInDom).padStart(11)}  ${String(f.domNodes).padStart(9)}  ${String(f.jsHeapMb).padStart(10)}`,
+      `${cell(f.children, 8)}  ${cell(f.firstDrawMs, 13)}  ${cell(f.scrollSteps, 12)}  ${cell(f.scrollStepP50Ms, 11)}  ${cell(f.scrollStepMaxMs, 11)}  ${cell(f.scriptPerStepMs, 14)}  ${cell(f.layoutPerStepMs, 14)}  ${cell(f.longTasksWhileScrolling, 10)}  ${cell(f.longestTaskMs, 10)}  ${cell(f.rowsInDom, 11)}  ${cell(f.domNodes, 9)}  ${cell(f.jsHeapMb, 10)}`,
     );
   }
   if (flags.json) process.stdout.write(`${JSON.stringify({ ui: figures })}\n`);

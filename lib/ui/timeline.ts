@@ -65,7 +65,7 @@ export class Timeline {
     this.scroller.style.height = `${Math.max(1, Math.min(this.rows.length, MAX_VISIBLE_ROWS)) * ROW_HEIGHT + 2}px`;
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
     this.drawAxis();
-    this.drawRows();
+    this.drawRows(true);
   }
 
   private schedule(): void {
@@ -93,14 +93,31 @@ export class Timeline {
     replace(this.grid, el('div', {}), el('div', { class: 'tl-grid-track' }, lines));
   }
 
-  private drawRows(): void {
+  /** Rows in the DOM now, by index: a scroll adds the rows coming into view and drops those leaving it. */
+  private readonly drawn = new Map<number, HTMLElement>();
+
+  private drawRows(fresh = false): void {
+    if (fresh) {
+      this.rowsLayer.replaceChildren();
+      this.drawn.clear();
+    }
     const top = this.scroller.scrollTop;
     const height = this.scroller.clientHeight || MAX_VISIBLE_ROWS * ROW_HEIGHT;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
-    const nodes: HTMLElement[] = [];
-    for (let i = first; i < last; i++) nodes.push(this.row(this.rows[i], i));
-    this.rowsLayer.replaceChildren(...nodes);
+    for (const [i, node] of this.drawn) {
+      if (i >= first && i < last) continue;
+      node.remove();
+      this.drawn.delete(i);
+    }
+    const added = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      if (this.drawn.has(i)) continue;
+      const node = this.row(this.rows[i], i);
+      this.drawn.set(i, node);
+      added.append(node);
+    }
+    this.rowsLayer.append(added);
   }
 
   private row({ job, depth }: Row, index: number): HTMLElement {
