@@ -7,11 +7,14 @@ import { Timeline } from '../timeline.js';
 import { treeView } from '../tree-view.js';
 
 const REFRESH_MS = 1000;
+/** A big run's tree is megabytes of JSON: it is fetched less often, up to every 10 s. */
+const refreshAfter = (descendants: number) => Math.min(10_000, REFRESH_MS + descendants * 2);
 
 /**
  * A job's page (a run's, when the job is a root): status, args, result or error with its
  * stack, the timeline of its descendants, its live log, the tree, and a cancel button while
- * it is going. It polls the tree while anything in it is unfinished.
+ * it is going. It polls the tree while anything in it is unfinished (every second, less
+ * often for big runs); the log comes live by itself.
  */
 export function runPage(root: HTMLElement, _params: URLSearchParams, id: string | undefined): () => void {
   if (!id) {
@@ -110,7 +113,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       problem.textContent = '';
       draw(t);
       const going = !isFinished(t.job.status) || t.descendants.some((d) => !isFinished(d.status));
-      if (going) timer = setTimeout(() => void load(), REFRESH_MS);
+      if (going) timer = setTimeout(() => void load(), refreshAfter(t.descendants.length));
     } catch (err) {
       if (stopped) return;
       problem.textContent = err instanceof ApiError && err.status === 404 ? `No job ${id}.` : `Could not load job ${id}: ${(err as Error).message}`;
