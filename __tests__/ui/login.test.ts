@@ -45,7 +45,9 @@ describe('the web UI of a server', () => {
 
     await page.fill('#token', 'mr_not_a_token');
     await page.click('#login button[type=submit]');
-    await expect(page.locator('#login .error').textContent()).resolves.toBe('Unknown token (401)');
+    // The token is checked with the server: wait for its answer.
+    await page.locator('#login .error', { hasText: 'Unknown token' }).waitFor();
+    expect(await page.locator('#login .error').textContent()).toBe('Unknown token (401)');
     expect(await page.evaluate(() => sessionStorage.getItem('millrace.token'))).toBeNull();
 
     await page.fill('#token', TEST_TOKEN);

@@ -44,8 +44,7 @@ export async function serveUi(req: IncomingMessage, res: ServerResponse, pathnam
   res.writeHead(200, {
     'Content-Type': type,
     'Content-Length': body.length,
-    // The page itself is always checked again, so a new build is picked up; its assets too
-    // (their names carry no hash), but a 304-less revalidation is cheap on loopback.
+    // The bundle's file names carry no hash: the browser must not keep a previous build.
     'Cache-Control': 'no-cache',
     // Everything the UI loads comes from this server: say so to the browser (inline style
     // attributes position the timeline's bars).
