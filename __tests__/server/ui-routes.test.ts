@@ -85,6 +85,11 @@ describe('what the web UI needs from the server', () => {
     expect((await get(`${server.url}/api/w/default/workers`, { authorization: `Bearer ${token}` })).status).toBe(200);
     expect((await get(`${plain.url}/api/w/default/workers`, { authorization: `Bearer ${token}` })).status).toBe(401);
 
+    // Not under another name (a rebound DNS name of a foreign page).
+    const rebound = await request(`${server.url}/api/ui/session`, { headers: { host: 'evil.example' } });
+    expect(rebound.statusCode).toBe(404);
+    await rebound.body.text();
+
     const refused = await get(`${plain.url}/api/ui/session`);
     expect(refused.status).toBe(404);
     expect(JSON.parse(refused.text).error.code).toBe('NO_UI_SESSION');

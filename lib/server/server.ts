@@ -147,7 +147,10 @@ function uiSession(req: IncomingMessage, token: string | undefined): Reply {
   if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api/ui/session (allowed: GET)`);
   const remote = req.socket.remoteAddress ?? '';
   const loopback = remote === '::1' || remote.startsWith('127.') || remote.startsWith('::ffff:127.');
-  if (!token || !loopback) throw new HttpError(404, 'NO_UI_SESSION', 'This server gives no UI session: log in with a token');
+  // A page of another site that got its name pointed at 127.0.0.1 (DNS rebinding) sends its own Host.
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+  const loopbackName = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  if (!token || !loopback || !loopbackName) throw new HttpError(404, 'NO_UI_SESSION', 'This server gives no UI session: log in with a token');
   return { status: 200, json: { token, workspace: DEFAULT_WORKSPACE } };
 }
 
