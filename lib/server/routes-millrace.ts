@@ -5,6 +5,7 @@ import type { LogEvent, TreeReply, WorkersReply } from '../http/wire.js';
 import { JOB_STATUSES, type JobStatus } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
+import { listRunnables } from './script-list.js';
 import type { Router } from './router.js';
 import type { ServerDeps } from './server.js';
 import { object, optionalString, queryBool, queryNumber } from './validate.js';
@@ -61,8 +62,10 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
   router.add('GET', '/api/w/{ws}/jobs_u/logs/{id}', 'user', async (ctx) => {
     const job = await jobInWorkspace(deps, ctx);
     const after = queryNumber(ctx.query, 'after', { min: 0, integer: true }) ?? 0;
-    ctx.res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache' });
-    const write = (e: LogEvent) => ctx.res.write(`${JSON.stringify(e)}\n`);
+    // The same events as server-sent events when asked for (the web UI's live log).
+    const sse = (ctx.req.headers.accept ?? '').includes('text/event-stream');
+    ctx.res.writeHead(200, { 'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson', 'Cache-Control': 'no-cache' });
+    const write = (e: LogEvent) => ctx.res.write(sse ? `data: ${JSON.stringify(e)}\n\n` : `${JSON.stringify(e)}\n`);
     for await (const line of coordinator.followLogs(job.id, { after, follow: queryBool(ctx.query, 'follow') ?? false, signal: ctx.signal })) {
       write({ line });
     }
@@ -82,6 +85,9 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
     const script = resolveScript(deps.root, ctx.params.path);
     return { status: 200, json: { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) } };
   });
+
+  // What the run form offers: the scripts under the root that export a main.
+  router.add('GET', '/api/w/{ws}/scripts/list', 'user', async () => ({ status: 200, json: await listRunnables(deps.root) }));
 
   router.add('GET', '/api/w/{ws}/workers', 'user', async (ctx) => {
     const reply: WorkersReply = { workers: await store.listWorkers(ctx.params.ws, Date.now() - WORKER_LIVE_MS) };

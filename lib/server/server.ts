@@ -2,12 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Coordinator } from '../engine/coordinator.js';
 import type { Store } from '../store/store.js';
-import { authenticate, createToken, reaches, type Principal } from './auth.js';
+import { DEFAULT_WORKSPACE } from '../types.js';
+import { authenticate, createToken, hashToken, newToken, reaches, type Principal } from './auth.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { Router, type Reply, type RouteContext } from './router.js';
 import { millraceRoutes } from './routes-millrace.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { workerRoutes } from './routes-worker.js';
+import { isUiRequest, serveUi } from './static-ui.js';
 
 export interface ServerOptions {
   store: Store;
@@ -28,6 +30,12 @@ export interface ServerOptions {
    * on while the server was down can reconnect and renew them. @default 5000
    */
   restartGraceMs?: number;
+  /**
+   * Let the web UI in without a login: a token that lives as long as this process (never
+   * stored) is handed to whoever asks `GET /api/ui/session` from a loopback address. For
+   * `millrace dev`, which listens on 127.0.0.1 only. @default false
+   */
+  uiSession?: boolean;
 }
 
 export interface ServerHandle {
@@ -71,6 +79,8 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
 
   const bodyLimit = options.bodyLimit ?? TEN_MIB;
   const principals = new Map<string, Principal>();
+  const uiSessionToken = options.uiSession ? newToken() : undefined;
+  if (uiSessionToken) principals.set(hashToken(uiSessionToken), { workspace: DEFAULT_WORKSPACE, scope: 'admin', label: 'dev UI session' });
   const server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // long polls and streams stay open as long as they need
@@ -80,6 +90,8 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     res.on('close', () => abort.abort('closed'));
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      if (isUiRequest(req.method ?? 'GET', url.pathname)) return await serveUi(req, res, url.pathname);
+      if (url.pathname === '/api/ui/session') return send(res, uiSession(req, uiSessionToken));
       const found = router.match(req.method ?? 'GET', url.pathname);
       if (!found) throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`);
       if ('allowed' in found) {
@@ -136,6 +148,18 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The dev UI's token, to loopback clients of a server started with `uiSession`; otherwise a 404 the UI reads as "log in". */
+function uiSession(req: IncomingMessage, token: string | undefined): Reply {
+  if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api/ui/session (allowed: GET)`);
+  const remote = req.socket.remoteAddress ?? '';
+  const loopback = remote === '::1' || remote.startsWith('127.') || remote.startsWith('::ffff:127.');
+  // A page of another site that got its name pointed at 127.0.0.1 (DNS rebinding) sends its own Host.
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+  const loopbackName = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  if (!token || !loopback || !loopbackName) throw new HttpError(404, 'NO_UI_SESSION', 'This server gives no UI session: log in with a token');
+  return { status: 200, json: { token, workspace: DEFAULT_WORKSPACE } };
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -1,7 +1,9 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { Worker } from '../../worker/worker.js';
+import { DEFAULT_WORKSPACE } from '../../types.js';
 import { positiveInt, projectRoot, withRootAndStore } from '../options.js';
 import { untilSignal } from './server.js';
 
@@ -24,11 +26,20 @@ export function devCommand(program: Command): void {
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
-    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, adminToken: process.env.MILLRACE_TOKEN || undefined });
+    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: process.env.MILLRACE_TOKEN || undefined });
     const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
-    process.stdout.write(`millrace dev on ${server.url}: server and worker ${worker.id} (every tag), root ${root}, store ${label}\n`);
+    // The in-process worker does not heartbeat over HTTP: record it as live here, so the
+    // workers page and `millrace workers` list it like any other.
+    const touch = () =>
+      store.touchWorker({ id: worker.id, workspace: DEFAULT_WORKSPACE, tags: 'all', hostname: hostname() }, Date.now()).catch((err: unknown) => {
+        process.stderr.write(`millrace dev: could not record worker ${worker.id} as live: ${String(err)}\n`);
+      });
+    await touch();
+    const heartbeat = setInterval(() => void touch(), 10_000);
+    process.stdout.write(`millrace dev on ${server.url}: web UI, server and worker ${worker.id} (every tag), root ${root}, store ${label}\n`);
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     await untilSignal();
+    clearInterval(heartbeat);
     await worker.close();
     await server.close();
     await store.close();

@@ -1,0 +1,129 @@
+import type { TreeReply } from '../../http/wire.js';
+import { ApiError, cancelJob, getTree } from '../api.js';
+import { el, formatDuration, formatTime, isFinished, jobLink, jobName, jsonBlock, replace, runningTime, shortId, statusBadge } from '../dom.js';
+import { flowModules, flowModulesView } from '../flow-modules.js';
+import { LogView } from '../log-view.js';
+import { Timeline } from '../timeline.js';
+import { treeView } from '../tree-view.js';
+
+const REFRESH_MS = 1000;
+/** A big run's tree is megabytes of JSON: it is fetched less often, up to every 10 s. */
+const refreshAfter = (descendants: number) => Math.min(10_000, REFRESH_MS + descendants * 2);
+
+/**
+ * A job's page (a run's, when the job is a root): status, args, result or error with its
+ * stack, the timeline of its descendants, its live log, the tree, and a cancel button while
+ * it is going. It polls the tree while anything in it is unfinished (every second, less
+ * often for big runs); the log comes live by itself.
+ */
+export function runPage(root: HTMLElement, _params: URLSearchParams, id: string | undefined): () => void {
+  if (!id) {
+    root.append(el('p', { class: 'error' }, 'No job id in the address.'));
+    return () => {};
+  }
+  const head = el('div', { class: 'run-head' });
+  const facts = el('div', { class: 'facts' });
+  const values = el('div', { class: 'values' });
+  const flow = el('div');
+  const timeline = new Timeline();
+  const log = new LogView(id);
+  const tree = el('div');
+  const problem = el('p', { class: 'error', role: 'alert' });
+  const timelineHead = el('div', { class: 'section-head', hidden: true }, el('h2', {}, 'Timeline'));
+  root.append(head, problem, facts, values, flow, timelineHead, timeline.element, log.element, tree);
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let logStarted = false;
+  let canceling = false;
+  // Parts that only change with a status are drawn again only then: a reader scrolling the
+  // tree or selecting a result is not interrupted every second.
+  let drawnKey = '';
+
+  const cancel = async () => {
+    if (!confirm(`Cancel job ${shortId(id)} and everything it started?`)) return;
+    canceling = true;
+    (document.getElementById('cancel') as HTMLButtonElement | null)?.setAttribute('disabled', '');
+    try {
+      await cancelJob(id);
+    } catch (err) {
+      problem.textContent = `Could not cancel: ${(err as Error).message}`;
+    }
+    canceling = false;
+    void load();
+  };
+
+  const draw = (t: TreeReply) => {
+    const { job, descendants } = t;
+    const going = !isFinished(job.status);
+    const fact = (k: string, v: string | Node, cls = 'fact') => el('div', { class: cls }, el('div', { class: 'muted' }, k), el('div', {}, v));
+    replace(
+      facts,
+      fact('script', job.scriptPath, job.scriptPath.length > 18 ? 'fact wide' : 'fact'),
+      fact('kind', job.kind === 'task' ? `task ${job.entrypoint}` : job.kind),
+      fact('tag', job.tag),
+      fact('created', formatTime(job.createdAt)),
+      fact('started', formatTime(job.startedAt)),
+      fact('duration', formatDuration(runningTime(job))),
+      fact('worker', job.worker ?? '—'),
+      fact('attempt', `${job.attempt} of ${job.maxAttempts}`),
+      job.parentJob && fact('parent', jobLink(job.parentJob)),
+      job.rootJob !== job.id && fact('run', jobLink(job.rootJob)),
+    );
+    timelineHead.hidden = false;
+    timeline.update(job, descendants);
+    if (!logStarted) {
+      logStarted = true;
+      log.start();
+    }
+    const key = `${job.status}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}`;
+    if (key === drawnKey) return;
+    drawnKey = key;
+    replace(
+      head,
+      el('div', {}, el('h1', {}, jobName(job), ' ', statusBadge(job.status)), el('div', { class: 'muted mono', id: 'job-id' }, job.id)),
+      going && el('button', { class: 'danger', id: 'cancel', type: 'button', disabled: canceling, onclick: () => void cancel() }, 'Cancel run'),
+    );
+    replace(
+      values,
+      el('section', { class: 'card' }, el('h2', {}, 'Args'), jsonBlock(job.args)),
+      job.status === 'success' && el('section', { class: 'card', id: 'result' }, el('h2', {}, 'Result'), jsonBlock(job.result)),
+      job.error &&
+        el(
+          'section',
+          { class: 'card error-card', id: 'error' },
+          el('h2', {}, job.status === 'canceled' ? 'Canceled' : 'Error'),
+          el('p', {}, el('strong', {}, job.error.name), `: ${job.error.message}`),
+          job.error.jobId && el('p', {}, 'from job ', jobLink(job.error.jobId)),
+          job.error.stack && el('pre', { class: 'stack' }, job.error.stack),
+        ),
+      going && job.status === 'queued' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Waiting for a worker.')),
+      going && job.status === 'running' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Running…')),
+    );
+    const modules = flowModules(job, descendants);
+    replace(flow, modules && flowModulesView(modules));
+    replace(tree, treeView(job, descendants));
+  };
+
+  const load = async () => {
+    clearTimeout(timer);
+    try {
+      const t = await getTree(id);
+      if (stopped) return;
+      problem.textContent = '';
+      draw(t);
+      const going = !isFinished(t.job.status) || t.descendants.some((d) => !isFinished(d.status));
+      if (going) timer = setTimeout(() => void load(), refreshAfter(t.descendants.length));
+    } catch (err) {
+      if (stopped) return;
+      problem.textContent = err instanceof ApiError && err.status === 404 ? `No job ${id}.` : `Could not load job ${id}: ${(err as Error).message}`;
+      if (!(err instanceof ApiError && err.status === 404)) timer = setTimeout(() => void load(), REFRESH_MS * 3);
+    }
+  };
+  void load();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    log.stop();
+  };
+}
