@@ -62,6 +62,35 @@ describe('the web UI', () => {
     await dev?.kill();
   });
 
+  it('lists every attempt of a retried task, and who canceled a job', async () => {
+    const id = await submit('__tests__/fixtures/retries', { which: 'all' });
+    const { descendants } = await finished(id);
+    const third = descendants.find((j) => j.entrypoint === 'thirdTime')!;
+    await page.goto(`${url}/#/run/${third.id}`);
+    await page.waitForSelector('#attempts tbody tr[data-attempt="3"]');
+    const attempts = await page.$$eval('#attempts tbody tr', (trs) =>
+      trs.map((tr) => [(tr as HTMLElement).dataset.attempt, (tr as HTMLElement).dataset.status, tr.querySelector('.attempt-error')!.textContent]),
+    );
+    expect(attempts).toEqual([
+      ['1', 'failure', 'Error: attempt 1 fails'],
+      ['2', 'failure', 'Error: attempt 2 fails'],
+      ['3', 'success', ''],
+    ]);
+    // A task that failed on its only attempt has no attempts table.
+    const refuses = descendants.find((j) => j.entrypoint === 'refuses')!;
+    await page.goto(`${url}/#/run/${refuses.id}`);
+    await page.waitForSelector('#error');
+    expect(await page.$('#attempts')).toBeNull();
+
+    const long = await submit('__tests__/fixtures/durable', { which: 'sleep', counter: '' });
+    await api('POST', `/api/w/default/jobs_u/queue/cancel/${long}`, { reason: 'from the test' });
+    await finished(long);
+    await page.goto(`${url}/#/run/${long}`);
+    await page.waitForSelector('#canceled-by');
+    expect(await page.textContent('#canceled-by')).toBe('canceled by MILLRACE_TOKEN');
+    expect(await page.textContent('#error')).toContain('from the test');
+  });
+
   it('shows the seed example: one bar per child, and "Sending result" marked with its sendResult job', async () => {
     const id = await submit('examples/heavy', { n: 3 });
     const { descendants } = await finished(id);

@@ -35,9 +35,9 @@ export function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-/** What a job is called in lists: a task's name, else its script path. */
+/** What a job is called in lists: a task's (or step's, flow step's) name, else its script path. */
 export function jobName(job: JobRecord): string {
-  return job.kind === 'task' || job.kind === 'flowstep' ? job.entrypoint : job.scriptPath;
+  return job.kind === 'script' || job.kind === 'flow' ? job.scriptPath : job.entrypoint;
 }
 
 export function isFinished(status: JobStatus): boolean {

@@ -76,7 +76,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       logStarted = true;
       log.start();
     }
-    const key = `${job.status}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}`;
+    const key = `${job.status}|${job.attempt}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}`;
     if (key === drawnKey) return;
     drawnKey = key;
     replace(
@@ -94,9 +94,11 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
           { class: 'card error-card', id: 'error' },
           el('h2', {}, job.status === 'canceled' ? 'Canceled' : 'Error'),
           el('p', {}, el('strong', {}, job.error.name), `: ${job.error.message}`),
+          job.canceledBy && el('p', { id: 'canceled-by' }, `canceled by ${job.canceledBy}`),
           job.error.jobId && el('p', {}, 'from job ', jobLink(job.error.jobId)),
           job.error.stack && el('pre', { class: 'stack' }, job.error.stack),
         ),
+      t.attempts.length > 1 && attemptsCard(t),
       going && job.status === 'queued' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Waiting for a worker.')),
       going && job.status === 'running' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Running…')),
     );
@@ -126,4 +128,35 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
     clearTimeout(timer);
     log.stop();
   };
+}
+
+/** Every attempt of a job that had more than one: who ran it, when, and how it ended. */
+function attemptsCard(t: TreeReply): HTMLElement {
+  return el(
+    'section',
+    { class: 'card wide', id: 'attempts' },
+    el('h2', {}, 'Attempts'),
+    el(
+      'table',
+      { class: 'attempts' },
+      el('thead', {}, el('tr', {}, ...['#', 'worker', 'claimed', 'started', 'ended', 'status', 'error'].map((h) => el('th', {}, h)))),
+      el(
+        'tbody',
+        {},
+        t.attempts.map((a) =>
+          el(
+            'tr',
+            { 'data-attempt': String(a.attempt), 'data-status': a.status },
+            el('td', {}, String(a.attempt)),
+            el('td', { class: 'mono' }, a.worker),
+            el('td', {}, formatTime(a.claimedAt)),
+            el('td', {}, formatTime(a.startedAt)),
+            el('td', {}, formatTime(a.completedAt)),
+            el('td', {}, statusBadge(a.status)),
+            el('td', { class: 'attempt-error' }, a.error ? `${a.error.code ?? a.error.name}: ${a.error.message}` : ''),
+          ),
+        ),
+      ),
+    ),
+  );
 }
