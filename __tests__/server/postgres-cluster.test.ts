@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { HttpEngine } from '../../lib/engine/http-engine.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../lib/store/postgres/migrations.js';
 import type { JobRecord } from '../../lib/types.js';
+
+const allMigrations = PG_MIGRATIONS.map((m) => m.version).join(', ');
 import { freshSchema, testPgUrl } from '../helpers/pg.js';
 import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
@@ -39,10 +42,10 @@ describe('millrace migrate on PostgreSQL', () => {
   it('applies the migrations once, then finds the schema up to date; DATABASE_URL selects the database', async () => {
     const first = startMillrace(['migrate', '--db', db]);
     expect(await first.exited).toBe(0);
-    expect(first.output()).toMatch(/: applied migration 1; schema at version 1\n$/);
+    expect(first.output()).toMatch(new RegExp(`: applied migrations? ${allMigrations}; schema at version ${PG_SCHEMA_VERSION}\\n$`));
     const again = startMillrace(['migrate', '--json'], { DATABASE_URL: db, MILLRACE_DB: '' });
     expect(await again.exited).toBe(0);
-    expect(JSON.parse(again.output())).toMatchObject({ applied: [], version: 1 });
+    expect(JSON.parse(again.output())).toMatchObject({ applied: [], version: PG_SCHEMA_VERSION });
     const bad = startMillrace(['migrate', '--db', 'mysql://u:pw@localhost/x']);
     expect(await bad.exited).toBe(2);
     expect(bad.output()).toContain('--db: expected a SQLite file, :memory: or a postgres:// URL, got "mysql://u:***@localhost/x"');
@@ -95,8 +98,9 @@ describe('two servers and three workers on one PostgreSQL', () => {
       expect(c).toMatchObject({ status: 'success', worker: c.tag === 'cpu' ? b.id : a.id });
     }
 
-    // 2. Hold every log write: the three heavyCompute tasks start on b, then cannot finish
-    //    before their line is stored. That is the middle of the run, for certain.
+    // 2. Hold every log write: b claims the three heavyCompute tasks and starts them; the first
+    //    line b reports waits on the lock, and b's later reports (its other starts, every
+    //    completion) wait behind it, in order. That is the middle of the run, for certain.
     const gate = new pg.Client({ connectionString: db });
     await gate.connect();
     await gate.query('BEGIN');
@@ -108,7 +112,7 @@ describe('two servers and three workers on one PostgreSQL', () => {
     })();
     await untilTrue(async () => {
       const heavy = (await via2.descendants(second.id)).filter((j) => j.entrypoint === 'heavyCompute');
-      return heavy.length === 3 && heavy.every((j) => j.startedAt !== null);
+      return heavy.length === 3 && heavy.every((j) => j.worker === b.id) && heavy.some((j) => j.startedAt !== null);
     });
     expect((await via2.descendants(second.id)).map((j) => [j.entrypoint, j.status, j.worker])).toEqual([
       ['heavyCompute', 'running', b.id],
