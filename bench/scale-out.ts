@@ -1,7 +1,8 @@
 // npm run bench:scale-out [-- --pg postgres://…] [-- --json]
 // The core bench's shapes through servers on loopback, 2 worker processes each time:
 //   1 server on a SQLite file; 1 server on PostgreSQL; 2 servers on one PostgreSQL (one
-//   worker on each, the client on the first). PostgreSQL comes from --pg, or
+//   worker on each, the client on the first); 1 server on PostgreSQL with
+//   synchronous_commit = off. PostgreSQL comes from --pg, or
 //   MILLRACE_BENCH_PG_URL, or MILLRACE_TEST_PG_URL (`eval "$(.ci/pg-cluster start)"` makes one);
 //   each configuration gets a database of its own, dropped afterwards.
 import { execFileSync } from 'node:child_process';
@@ -30,12 +31,13 @@ interface Config {
   db: (dir: string) => Promise<{ url: string; drop: () => Promise<void> }>;
 }
 
-/** A new database on the PostgreSQL server, for one configuration. */
-async function freshPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+/** A new database on the PostgreSQL server, for one configuration; `settings` are set on it. */
+async function freshPgDatabase(settings: Record<string, string> = {}): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `millrace_bench_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: pgUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
+  for (const [key, value] of Object.entries(settings)) await admin.query(`ALTER DATABASE ${name} SET ${key} = ${value}`);
   await admin.end();
   const url = new URL(pgUrl!);
   url.pathname = `/${name}`;
@@ -52,8 +54,10 @@ async function freshPgDatabase(): Promise<{ url: string; drop: () => Promise<voi
 
 const CONFIGS: Config[] = [
   { name: 'SQLite, 1 server', servers: 1, db: async (dir) => ({ url: join(dir, 'server.db'), drop: async () => undefined }) },
-  { name: 'PostgreSQL, 1 server', servers: 1, db: freshPgDatabase },
-  { name: 'PostgreSQL, 2 servers', servers: 2, db: freshPgDatabase },
+  { name: 'PostgreSQL, 1 server', servers: 1, db: () => freshPgDatabase() },
+  { name: 'PostgreSQL, 2 servers', servers: 2, db: () => freshPgDatabase() },
+  // Commits that do not wait for the disk: about what SQLite's synchronous = NORMAL gives.
+  { name: 'PG async commit, 1 server', servers: 1, db: () => freshPgDatabase({ synchronous_commit: 'off' }) },
 ];
 
 async function measure(engine: Engine): Promise<ShapeFigures[]> {
@@ -79,11 +83,11 @@ async function main(dir: string): Promise<void> {
     }
   }
   say(`\n2 worker processes (1 executor thread each), client on the first server; ${availableParallelism()} cores`);
-  say(`shape   ${results.map((r) => r.config.padStart(24)).join('')}`);
+  say(`shape   ${results.map((r) => r.config.padStart(28)).join('')}`);
   for (let i = 0; i < SHAPES.length; i++) {
     const cells = results.map((r) => {
       const f = r.figures[i];
-      return `${f.tasksPerSec}/s${f.overheadP50Ms !== null ? ` p50 ${f.overheadP50Ms} ms` : ''}`.padStart(24);
+      return `${f.tasksPerSec}/s${f.overheadP50Ms !== null ? ` p50 ${f.overheadP50Ms} ms` : ''}`.padStart(28);
     });
     say(`${SHAPES[i].name.padEnd(7)} ${cells.join('')}`);
   }

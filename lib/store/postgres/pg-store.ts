@@ -80,6 +80,10 @@ export class PgStore implements Store {
   private relistenTimer: NodeJS.Timeout | undefined;
   private relistenAttempt = 0;
   private closed = false;
+  /** Changes of this tick, not yet announced; and the announcements under way, in order. */
+  private announcing = { due: new Set<number>(), s: new Set<string>(), l: new Set<string>(), f: new Set<string>() };
+  private announceScheduled = false;
+  private announced: Promise<void> = Promise.resolve();
   /** A job's place in its run, for forwarding log lines to its ancestors. Places never change. */
   private readonly placeCache = new Map<string, { path: string; name: string }>();
 
@@ -192,8 +196,6 @@ export class PgStore implements Store {
       spec.timeout ?? null,
       now,
       scheduledFor,
-      this.channel,
-      this.payload({ k: 'q', due: scheduledFor }),
       spec.idempotencyKey ?? null,
     ];
     // The common case in one statement: a new job, its place taken from its parent. Nothing
@@ -209,14 +211,17 @@ export class PgStore implements Store {
        inserted AS (
          INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
                            path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $18 FROM place
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $16 FROM place
          ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
          RETURNING *
        )
-       SELECT inserted.*, pg_notify($16, $17) AS notified FROM inserted`,
+       SELECT * FROM inserted`,
       values,
     );
-    if (rows[0]) return { job: toJobRecord(rows[0]), created: true };
+    if (rows[0]) {
+      this.announce({ k: 'q', due: scheduledFor });
+      return { job: toJobRecord(rows[0]), created: true };
+    }
     if (!spec.parentJob) throw new ConfigError(`Job ${id} could not be recorded`);
     return this.transaction(async (tx, notify): Promise<EnqueueResult> => {
       const parent = await one<{ id: string }>(tx, 'SELECT id FROM jobs WHERE id = $1', [spec.parentJob]);
@@ -307,6 +312,9 @@ export class PgStore implements Store {
     const now = Date.now();
     // One statement: lock the oldest due rows no other claim holds, take them, record the
     // attempts. A concurrent claim on another server skips the locked rows instead of waiting.
+    // It commits without waiting for the disk: a claim lost in a crash of the database leaves
+    // the job queued, as if never claimed, and its worker hears at its next heartbeat that the
+    // job is not its own (as with SQLite, whose claims do not wait for their commit either).
     const { rows } = await this.pool.query<JobRow>(
       `WITH due AS (
          SELECT id FROM jobs
@@ -325,7 +333,8 @@ export class PgStore implements Store {
          INSERT INTO attempts (job_id, attempt, worker, claimed_at, status)
          SELECT id, attempt, $7, $1, 'running' FROM claimed
        )
-       SELECT * FROM claimed ORDER BY scheduled_for, seq`,
+       SELECT claimed.* FROM claimed, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
+       ORDER BY scheduled_for, seq`,
       [
         now,
         request.tags === 'all',
@@ -341,12 +350,14 @@ export class PgStore implements Store {
   }
 
   async markStarted(jobId: string, at: number): Promise<void> {
-    await this.pool.query(
+    const result = await this.pool.query(
       `WITH job AS (UPDATE jobs SET started_at = $2 WHERE id = $1 AND status = 'running' RETURNING id, attempt),
        attempt AS (UPDATE attempts t SET started_at = $2 FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
-       SELECT pg_notify($3, $4) FROM job`,
-      [jobId, at, this.channel, this.payload({ k: 's', ids: [jobId] })],
+       -- Only a timestamp: nothing depends on it being on disk before the job goes on.
+       SELECT id FROM job, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`,
+      [jobId, at],
     );
+    if (rowCount(result) > 0) this.announce({ k: 's', ids: [jobId] });
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -362,17 +373,18 @@ export class PgStore implements Store {
   async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
     const result = outcome.status === 'success' ? JSON.stringify(outcome.result) : null;
     const error = outcome.status === 'success' ? null : JSON.stringify(outcome.error);
-    // One statement, so one round trip: the job, its attempt and the notification.
+    // One statement, so one round trip: the job and its attempt.
     const { rows } = await this.pool.query<JobRow>(
       `WITH done AS (${COMPLETE_SQL}),
        attempt AS (
          UPDATE attempts t SET status = $2, error = $4, completed_at = $5
          FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'
        )
-       SELECT done.*, pg_notify($6, $7) AS notified FROM done`,
-      [jobId, outcome.status, result, error, at, this.channel, this.payload({ k: 'f', ids: [jobId] })],
+       SELECT * FROM done`,
+      [jobId, outcome.status, result, error, at],
     );
     if (!rows[0]) return undefined;
+    this.announce({ k: 'f', ids: [jobId] });
     this.placeCache.delete(jobId);
     return toJobRecord(rows[0]);
   }
@@ -384,10 +396,12 @@ export class PgStore implements Store {
          UPDATE attempts t SET status = 'failure', error = $3, completed_at = $4
          FROM requeued WHERE t.job_id = requeued.id AND t.attempt = requeued.attempt AND t.status = 'running'
        )
-       SELECT requeued.*, pg_notify($5, $6) AS notified FROM requeued`,
-      [jobId, scheduledFor, JSON.stringify(error), Date.now(), this.channel, this.payload({ k: 'q', due: scheduledFor })],
+       SELECT * FROM requeued`,
+      [jobId, scheduledFor, JSON.stringify(error), Date.now()],
     );
-    return rows[0] && toJobRecord(rows[0]);
+    if (!rows[0]) return undefined;
+    this.announce({ k: 'q', due: scheduledFor });
+    return toJobRecord(rows[0]);
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
@@ -531,11 +545,11 @@ export class PgStore implements Store {
          INSERT INTO logs (job_id, ts, stream, line, src_job, src_name)
          SELECT l.* FROM turn, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS l
          RETURNING *
-       ),
-       notified AS (SELECT pg_notify($8, $9))
-       SELECT inserted.* FROM inserted, notified`,
-      [cols.job, cols.ts, cols.stream, cols.line, cols.src, cols.name, root, this.channel, this.payload({ k: 'l', ids: [jobId, ...ancestors] })],
+       )
+       SELECT * FROM inserted`,
+      [cols.job, cols.ts, cols.stream, cols.line, cols.src, cols.name, root],
     );
+    this.announce({ k: 'l', ids: [jobId, ...ancestors] });
     return rows.map(toLogLine).sort((x, y) => x.seq - y.seq);
   }
 
@@ -599,6 +613,9 @@ export class PgStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // What this tick wrote is still announced.
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.announced;
     this.closed = true;
     clearTimeout(this.relistenTimer);
     this.listeners.clear();
@@ -608,10 +625,7 @@ export class PgStore implements Store {
     await this.pool.end();
   }
 
-  /**
-   * Runs `fn` in a transaction; the changes it reports with `notify` are sent with NOTIFY in
-   * the same transaction, so the other servers hear of them exactly when they commit.
-   */
+  /** Runs `fn` in a transaction; the changes it reports with `notify` are announced once it has committed. */
   private async transaction<T>(fn: (tx: Tx, notify: (change: Omit<Wire, 'o'>) => void) => Promise<T>): Promise<T> {
     const tx = await this.pool.connect();
     const changes: Omit<Wire, 'o'>[] = [];
@@ -619,9 +633,8 @@ export class PgStore implements Store {
     try {
       await tx.query('BEGIN');
       const value = await fn(tx, (change) => changes.push(change));
-      const payloads = changes.flatMap((c) => this.payloads(c));
-      if (payloads.length > 0) await tx.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, payloads]);
       await tx.query('COMMIT');
+      for (const change of changes) this.announce(change);
       return value;
     } catch (err) {
       await tx.query('ROLLBACK').catch((e: Error) => (broken = e));
@@ -631,17 +644,49 @@ export class PgStore implements Store {
     }
   }
 
-  /** One small change as one NOTIFY payload (a job, or a job and its ancestors). */
-  private payload(change: Omit<Wire, 'o'>): string {
-    const [only, ...more] = this.payloads(change);
-    if (more.length > 0) throw new Error(`A NOTIFY payload of ${change.ids?.length} ids is too large for one notification`);
-    return only;
+  /**
+   * Tells the other servers of a committed change. The changes of one tick go together, in
+   * one NOTIFY transaction of their own after the writes have committed: a write holding
+   * PostgreSQL's notification lock through its commit would make concurrent writes commit
+   * one disk flush at a time. That transaction holds no data, so it commits without waiting
+   * for the disk. (Should this process die between a write and its announcement, the other
+   * servers' waiters hear of it when their long polls next look: within a minute.)
+   */
+  private announce(change: Omit<Wire, 'o'>): void {
+    if (this.closed) return;
+    if (change.k === 'q') this.announcing.due.add(change.due ?? 0);
+    else for (const id of change.ids ?? []) this.announcing[change.k].add(id);
+    if (this.announceScheduled) return;
+    this.announceScheduled = true;
+    setImmediate(() => {
+      this.announceScheduled = false;
+      const { due, s, l, f } = this.announcing;
+      const payloads = [
+        ...[...due].map((d) => JSON.stringify({ o: this.origin, k: 'q', due: d } satisfies Wire)),
+        ...this.payloads({ k: 's', ids: [...s] }),
+        ...this.payloads({ k: 'l', ids: [...l] }),
+        ...this.payloads({ k: 'f', ids: [...f] }),
+      ];
+      this.announcing = { due: new Set(), s: new Set(), l: new Set(), f: new Set() };
+      this.announced = this.announced
+        .then(() =>
+          this.pool.query(
+            `SELECT set_config('synchronous_commit', 'off', true), (SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p)`,
+            [this.channel, payloads],
+          ),
+        )
+        .then(
+          () => undefined,
+          (err: Error) => console.error(`millrace: cannot tell the other servers of ${payloads.length} changes: ${err.message}`),
+        );
+    });
   }
 
-  /** One change as NOTIFY payloads, its ids split so that each stays under the size limit. */
+  /** One change as NOTIFY payloads, its ids split so that each stays under the size limit; none for no ids. */
   private payloads(change: Omit<Wire, 'o'>): string[] {
     const base = { o: this.origin, ...change };
     if (!change.ids) return [JSON.stringify(base)];
+    if (change.ids.length === 0) return [];
     const out: string[] = [];
     let chunk: string[] = [];
     let size = 0;
@@ -801,3 +846,7 @@ const REQUEUE_SQL = `
   UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = $2
   WHERE id = $1 AND status = 'running'
   RETURNING *`;
+
+function rowCount(result: pg.QueryResult): number {
+  return result.rowCount ?? 0;
+}
