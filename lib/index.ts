@@ -2,6 +2,22 @@
 export { task, type Task } from './task/task.js';
 export { currentJob, tryCurrentJob } from './task/context.js';
 export {
+  runScript,
+  runScriptAsync,
+  runFlow,
+  runFlowAsync,
+  waitJob,
+  getResult,
+  getJobStatus,
+  cancelJob,
+  configure,
+  disconnect,
+  type ClientHandle,
+} from './client/helpers.js';
+export type { ClientOptions, RunOptions } from './client/client.js';
+export { JobNotFinishedError } from './client/embedded-client.js';
+export type { FlowStatus, ModuleStatus, ModuleState, IterationStatus, BranchStatus } from './flow/types.js';
+export {
   MillraceError,
   TaskError,
   SerializationError,
@@ -19,6 +35,10 @@ export {
   ScriptHashMismatchError,
   LeaseExpiredError,
   ConfigError,
+  FlowValidationError,
+  UnknownFlowError,
+  FlowExpressionError,
+  FlowStepError,
 } from './errors.js';
 export { encode, decode } from './serialize.js';
 export { EmbeddedEngine, defaultDbFile, type EmbeddedEngineOptions } from './engine/embedded.js';

@@ -34,7 +34,7 @@ const STATUS_STYLE: Record<JobStatus, Style> = {
 
 /** What a job is called on screen: a task's name, else its script path. */
 export function jobName(job: JobRecord): string {
-  return job.kind === 'task' ? job.entrypoint : job.scriptPath;
+  return job.kind === 'task' || job.kind === 'flowstep' ? job.entrypoint : job.scriptPath;
 }
 
 export function formatTime(ms: number | null): string {

@@ -5,6 +5,7 @@ import {
   type ErrorRecord,
   type JobRecord,
   type JobSpec,
+  type Json,
   type LogLine,
   type NewLogLine,
   type Outcome,
@@ -114,6 +115,19 @@ export class Coordinator implements WorkerBackend {
       this.hub.emit(`finished:${c.id}`, c);
     }
     return canceled;
+  }
+
+  getJob(jobId: string): Promise<JobRecord | undefined> {
+    return this.store.get(jobId);
+  }
+
+  async cancelJob(jobId: string, reason: string): Promise<void> {
+    const job = await this.store.get(jobId);
+    if (job && !isFinished(job)) await this.cancel(jobId, { reason, by: 'job' });
+  }
+
+  async setFlowStatus(jobId: string, status: Json): Promise<void> {
+    await this.store.setFlowStatus(jobId, status);
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {

@@ -69,7 +69,7 @@ export function toWindmillJob(job: JobRecord, lines: LogLine[], children: JobRec
   const status: WindmillJob['workflow_as_code_status'] = {};
   for (const c of children) {
     status[c.id] = {
-      name: c.kind === 'task' ? c.entrypoint : c.scriptPath,
+      name: c.kind === 'task' || c.kind === 'flowstep' ? c.entrypoint : c.scriptPath,
       scheduled_for: iso(c.scheduledFor)!,
       ...(c.startedAt !== null && { started_at: iso(c.startedAt)! }),
       ...(c.durationMs !== null && { duration_ms: c.durationMs }),

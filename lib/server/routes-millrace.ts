@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
+import { pathSignature } from '../flow/submission.js';
 import type { LogEvent, TreeReply, WorkersReply } from '../http/wire.js';
 import { JOB_STATUSES, type JobStatus } from '../types.js';
 import { HttpError } from './http-error.js';
@@ -79,8 +80,12 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
   });
 
   router.add('GET', '/api/w/{ws}/scripts/signature/{path*}', 'user', async (ctx) => {
-    const script = resolveScript(deps.root, ctx.params.path);
-    return { status: 200, json: { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) } };
+    // A flow file's signature is its schema's.
+    const json = pathSignature(deps.root, ctx.params.path, (path) => {
+      const script = resolveScript(deps.root, path);
+      return { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) };
+    });
+    return { status: 200, json };
   });
 
   router.add('GET', '/api/w/{ws}/workers', 'user', async (ctx) => {

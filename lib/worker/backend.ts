@@ -1,5 +1,5 @@
 import type { ClaimRequest } from '../store/store.js';
-import type { JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
+import type { JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 
 /**
  * What a worker needs from the place its jobs come from: the local coordinator (embedded,
@@ -18,4 +18,10 @@ export interface WorkerBackend {
   finish(jobId: string, outcome: Outcome, at: number): Promise<void>;
   /** Renews leases; returns the ids that are no longer this worker's to run. */
   renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]>;
+  /** A job as recorded now (getJobStatus / getResult inside a job); undefined when there is none. */
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** Cancels a job and its unfinished descendants (cancelJob inside a job). */
+  cancelJob(jobId: string, reason: string): Promise<void>;
+  /** Records a flow job's flow status (what its runner knows of its modules). */
+  setFlowStatus(jobId: string, status: Json): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { NoMainError, toErrorRecord } from '../errors.js';
 import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
 import { findTask } from '../task/registry.js';
-import { runtime, type ChildOutcome, type JobScope, type TaskCall } from '../task/runtime.js';
+import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
 import type { HostMessage, RunRequest, ThreadData, ThreadMessage } from './protocol.js';
@@ -122,6 +122,39 @@ function makeScope(req: RunRequest): JobScope {
         },
       });
       return promise;
+    },
+    callPath(call: PathCall): Promise<ChildOutcome> {
+      const n = occurrences.get(call.key) ?? 0;
+      occurrences.set(call.key, n + 1);
+      const callId = nextCallId++;
+      const promise = new Promise<ChildOutcome>((resolve) => pendingCalls.set(callId, resolve));
+      post({
+        type: 'call',
+        callId,
+        parentId: req.context.id,
+        call: {
+          kind: call.kind,
+          scriptPath: call.path,
+          name: call.name ?? call.path,
+          tag: call.tag ?? DEFAULT_TAG,
+          args: call.args,
+          callKey: `${call.key}:${n}`,
+          ...(call.timeout !== undefined && { timeout: call.timeout }),
+          ...(call.retry !== undefined && { retry: call.retry }),
+          ...(call.detach && { detach: true }),
+        },
+      });
+      return promise;
+    },
+    jobOp(op, jobId, reason): Promise<ChildOutcome> {
+      const callId = nextCallId++;
+      const promise = new Promise<ChildOutcome>((resolve) => pendingCalls.set(callId, resolve));
+      const about = { op, jobId, ...(reason !== undefined && { reason }) };
+      post({ type: 'call', callId, parentId: req.context.id, call: { scriptPath: '', name: op, tag: DEFAULT_TAG, args: [], callKey: '', about } });
+      return promise;
+    },
+    setFlowStatus(status): void {
+      post({ type: 'flowStatus', jobId: req.context.id, status });
     },
   };
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { ApiClient } from '../http/client.js';
 import type { ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
 import type { ClaimRequest } from '../store/store.js';
-import type { JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
+import type { JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 
 /** How long the server may hold a claim or a wait open. */
@@ -66,7 +66,7 @@ export class HttpBackend implements WorkerBackend {
 
   /** Task calls made in the same tick to the same task of the same parent go as one request. */
   submitChild(spec: JobSpec): Promise<string> {
-    const key = `${spec.parentJob}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
+    const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
     let batch = this.calls.get(key);
     if (!batch) {
       batch = { spec, calls: [] };
@@ -91,6 +91,19 @@ export class HttpBackend implements WorkerBackend {
       // Calls made in the same tick (a Promise.all fan-out) share one long poll.
       if (this.batch.push(jobId) === 1) setImmediate(() => void this.poll(this.batch.splice(0)));
     });
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const reply = await this.client.json<{ job: JobRecord | null }>('POST', this.client.ws('worker/job'), { job_id: jobId });
+    return reply.job ?? undefined;
+  }
+
+  async cancelJob(jobId: string, reason: string): Promise<void> {
+    await this.client.json('POST', this.client.ws('worker/cancel'), { job_id: jobId, reason });
+  }
+
+  setFlowStatus(jobId: string, status: Json): Promise<void> {
+    return this.report({ type: 'flow_status', job_id: jobId, status });
   }
 
   finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
@@ -137,7 +150,12 @@ export class HttpBackend implements WorkerBackend {
     for (const { spec, calls } of batches) {
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
       this.client
-        .json<{ ids: string[] }>('POST', path, { script_path: spec.scriptPath, script_hash: spec.scriptHash, calls: calls.map((c) => c.body) })
+        .json<{ ids: string[] }>('POST', path, {
+          script_path: spec.scriptPath,
+          script_hash: spec.scriptHash,
+          ...(spec.kind !== 'task' && { kind: spec.kind }),
+          calls: calls.map((c) => c.body),
+        })
         .then(
           ({ ids }) => calls.forEach((c, i) => c.resolve(ids[i])),
           (err: unknown) => calls.forEach((c) => c.reject(err)),

@@ -21,15 +21,25 @@ export interface RunRequest {
 
 /** A task call made by a running job, to become its child job. */
 export interface ChildCall {
-  /** The defining module's script path. */
+  /** The defining module's script path (for a script, flow or flow step: its path). */
   scriptPath: string;
   name: string;
   tag: string;
-  args: Json[];
+  /** Positional for a task; by name for a script, flow or flow step. */
+  args: Json[] | { [name: string]: Json };
   /** The task name plus its occurrence index within the parent: durable replay's key. */
   callKey: string;
   timeout?: number;
   retry?: RetryOptions;
+  /** What the child is; a task when unset (runScript, runFlow and flows set it). */
+  kind?: 'script' | 'flow' | 'flowstep';
+  /** Resolve once the child is persisted (runScriptAsync), not when it has finished. */
+  detach?: boolean;
+  /**
+   * Instead of submitting a child: wait for an existing job (waitJob inside a job), read it
+   * (getJobStatus, getResult; the outcome's result is the JobRecord) or cancel it (cancelJob).
+   */
+  about?: { op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string };
 }
 
 export type HostMessage =
@@ -48,7 +58,8 @@ export type ThreadMessage =
   | { type: 'started'; jobId: string; at: number }
   | { type: 'logs'; lines: ThreadLogLine[] }
   | { type: 'call'; callId: number; parentId: string; call: ChildCall }
-  | { type: 'done'; jobId: string; outcome: Outcome; at: number };
+  | { type: 'done'; jobId: string; outcome: Outcome; at: number }
+  | { type: 'flowStatus'; jobId: string; status: Json };
 
 /** Data each executor thread starts with. */
 export interface ThreadData {

@@ -5,6 +5,7 @@ import { newJobId } from '../ids.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
+import { flowRunRequest, pathChildTarget, resolveStepScript } from '../flow/run-request.js';
 import type { ChildOutcome } from '../task/runtime.js';
 import type { JobRecord, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
@@ -192,7 +193,9 @@ export class Worker {
   }
 
   private runRequest(job: JobRecord): RunRequest {
-    const script = resolveScript(this.options.root, job.scriptPath);
+    // A flow job runs the built-in flow runner; a flow step's inline code is written out first.
+    if (job.kind === 'flow') return flowRunRequest(this.options.root, job);
+    const script = job.kind === 'flowstep' ? resolveStepScript(this.options.root, job.scriptPath) : resolveScript(this.options.root, job.scriptPath);
     if (script.hash !== job.scriptHash) {
       throw new ScriptHashMismatchError(
         `Worker ${this.id} will not run job ${job.id}: its copy of ${job.scriptPath} (sha256 ${script.hash.slice(0, 12)}) ` +
@@ -240,6 +243,13 @@ export class Worker {
       case 'call':
         this.onCall(msg.callId, msg.parentId, msg.call);
         break;
+      case 'flowStatus': {
+        // In line with the job's log, so that the last status is stored before the job's end.
+        const { jobId, status } = msg;
+        if (!this.running.has(jobId)) break;
+        this.logFlush = this.logFlush.then(() => this.backend.setFlowStatus(jobId, status).catch((err) => this.warn(`recording the flow status of ${jobId}`, err)));
+        break;
+      }
       case 'done': {
         const running = this.running.get(msg.jobId);
         if (running) {
@@ -278,15 +288,12 @@ export class Worker {
   private async runChild(parent: Running, call: ChildCall): Promise<ChildOutcome> {
     let childId: string | undefined;
     try {
+      if (call.about) return await this.jobOp(call.about);
       // The parent's lines so far go to the store before its child exists, so logs read in order.
       await this.flushLogs();
-      const script = resolveScript(this.options.root, call.scriptPath);
+      const target = call.kind ? pathChildTarget(this.options.root, call) : taskChildTarget(this.options.root, call);
       childId = await this.backend.submitChild({
-        kind: 'task',
-        scriptPath: script.path,
-        scriptHash: script.hash,
-        entrypoint: call.name,
-        args: call.args,
+        ...target,
         tag: call.tag,
         workspace: parent.job.workspace,
         parentJob: parent.job.id,
@@ -294,6 +301,7 @@ export class Worker {
         timeout: call.timeout,
         retry: call.retry,
       });
+      if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };
       const done = await this.backend.waitFinished(childId, this.abort.signal);
       return childOutcome(done);
     } catch (err) {
@@ -305,6 +313,20 @@ export class Worker {
         attempt: 0,
         maxAttempts: call.retry?.attempts ?? 1,
       };
+    }
+  }
+
+  /** waitJob, getJobStatus / getResult and cancelJob called by a running job. */
+  private async jobOp(about: NonNullable<ChildCall['about']>): Promise<ChildOutcome> {
+    const base = { jobId: about.jobId, tag: '', attempt: 0, maxAttempts: 1 };
+    switch (about.op) {
+      case 'wait':
+        return childOutcome(await this.backend.waitFinished(about.jobId, this.abort.signal));
+      case 'get':
+        return { ...base, status: 'success', result: ((await this.backend.getJob(about.jobId)) ?? null) as unknown as Json };
+      case 'cancel':
+        await this.backend.cancelJob(about.jobId, about.reason ?? 'canceled');
+        return { ...base, status: 'success', result: null };
     }
   }
 
@@ -384,6 +406,11 @@ export class Worker {
   private warn(what: string, err: unknown): void {
     if (!this.abort.signal.aborted) console.error(`millrace worker ${this.id}: ${what} failed: ${(err as Error).message}`);
   }
+}
+
+function taskChildTarget(root: string, call: ChildCall) {
+  const script = resolveScript(root, call.scriptPath);
+  return { kind: 'task' as const, scriptPath: script.path, scriptHash: script.hash, entrypoint: call.name, args: call.args };
 }
 
 function childOutcome(job: JobRecord): ChildOutcome {

@@ -11,6 +11,7 @@ import {
   type JobFilter,
   type JobRecord,
   type JobSpec,
+  type Json,
   type LogLine,
   type NewLogLine,
   type Outcome,
@@ -303,6 +304,15 @@ export class SqliteStore implements Store {
     return row && { tokenHash: row.token_hash, workspace: row.workspace, scope: row.scope, label: row.label, createdAt: row.created_at };
   }
 
+  async setFlowStatus(jobId: string, status: Json): Promise<void> {
+    await this.write(() => this.stmt.setFlowStatus.run({ job_id: jobId, status: JSON.stringify(status), now: Date.now() }));
+  }
+
+  async getFlowStatus(jobId: string): Promise<Json | undefined> {
+    const row = this.stmt.getFlowStatus.get(jobId) as { status: string } | undefined;
+    return row ? (JSON.parse(row.status) as Json) : undefined;
+  }
+
   async countTokens(): Promise<number> {
     return (this.stmt.countTokens.get() as { n: number }).n;
   }
@@ -377,7 +387,7 @@ export class SqliteStore implements Store {
     if (!place) {
       const row = this.stmt.placeAndName.get(jobId) as { path: string; kind: string; entrypoint: string; script_path: string } | undefined;
       if (!row) return undefined;
-      place = { path: row.path, name: row.kind === 'task' ? row.entrypoint : row.script_path };
+      place = { path: row.path, name: row.kind === 'task' || row.kind === 'flowstep' ? row.entrypoint : row.script_path };
       if (this.placeCache.size > 10_000) this.placeCache.clear();
       this.placeCache.set(jobId, place);
     }
@@ -408,6 +418,10 @@ function prepare(db: Database.Database) {
               @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for)
       RETURNING *`),
     byCallKey: db.prepare('SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?'),
+    setFlowStatus: db.prepare(`
+      INSERT INTO flow_status (job_id, status, updated_at) VALUES (@job_id, @status, @now)
+      ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`),
+    getFlowStatus: db.prepare('SELECT status FROM flow_status WHERE job_id = ?'),
     runAgain: db.prepare(`
       UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
                       lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
