@@ -67,7 +67,7 @@ export class EmbeddedEngine implements Engine {
   }
 
   async submit(request: SubmitRequest): Promise<JobRecord> {
-    const spec = isFlowRequest(request) ? flowJobSpec(this.root, request) : scriptJobSpec(this.root, request);
+    const spec = isFlowRequest(request, this.root) ? flowJobSpec(this.root, request) : scriptJobSpec(this.root, request);
     const id = newJobId();
     this.roots.add(id);
     const job = await this.coordinator.submit({ ...spec, id, ...(request.timeout !== undefined && { timeout: request.timeout }) });

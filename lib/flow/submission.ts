@@ -3,7 +3,8 @@ import { checkArgs } from '../loader/args.js';
 import type { JsonSchema, Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';
-import { isFlowFile } from './files.js';
+import { resolveScript } from '../loader/paths.js';
+import { flowExists, isFlowFile } from './files.js';
 import type { Flow, FlowModule } from './types.js';
 import { loadFlow } from './validate.js';
 
@@ -20,9 +21,20 @@ export interface PathRequest {
   kind?: 'script' | 'flow';
 }
 
-/** Whether a request names a flow. */
-export function isFlowRequest(request: PathRequest): boolean {
-  return request.kind === 'flow' || (request.kind === undefined && isFlowFile(request.path));
+/**
+ * Whether a request names a flow: it says so, or its path ends in .flow.yaml / .flow.json,
+ * or (given the root) no script but a flow is at its path.
+ */
+export function isFlowRequest(request: PathRequest, root?: string): boolean {
+  if (request.kind !== undefined) return request.kind === 'flow';
+  if (isFlowFile(request.path)) return true;
+  if (root === undefined || !flowExists(root, request.path)) return false;
+  try {
+    resolveScript(root, request.path);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** A flow's inputs as a Signature, so the checks and the CLI parsing of scripts' args apply. */
