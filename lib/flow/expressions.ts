@@ -57,7 +57,11 @@ export function evaluate(expr: string, names: ExpressionNames, site: ExpressionS
   } catch (err) {
     throw new FlowExpressionError(site.moduleId, site.where, expr, `it does not compile: ${(err as Error).message}`);
   }
-  const context = vm.createContext({ __names: toJsonText(names) }, { codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
+  // The sandbox object has no prototype: a host-realm one would lead `this.constructor` to the
+  // host's Function, which can compile code outside the context.
+  const sandbox = Object.create(null) as Record<string, unknown>;
+  sandbox.__names = toJsonText(names);
+  const context = vm.createContext(sandbox, { codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
   try {
     vm.runInContext(
       'for (const [k, v] of Object.entries(JSON.parse(globalThis.__names))) globalThis[k] = v; delete globalThis.__names;',

@@ -15,9 +15,11 @@ export function parseFlowText(text: string, format: 'yaml' | 'json', flowPath: s
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {
-      const message = (err as Error).message;
+      const message = (err as Error).message.split('\n')[0];
+      // Node 20's message may not give a position; the YAML parser (JSON is YAML) finds the line.
       const at = /position (\d+)/.exec(message);
-      const line = at ? text.slice(0, Number(at[1])).split('\n').length : undefined;
+      const offset = at ? Number(at[1]) : parseDocument(text).errors[0]?.pos[0];
+      const line = offset === undefined ? undefined : text.slice(0, offset).split('\n').length;
       throw new FlowValidationError(flowPath, [`invalid JSON${line ? ` at line ${line}` : ''}: ${message}`]);
     }
   }
@@ -26,8 +28,8 @@ export function parseFlowText(text: string, format: 'yaml' | 'json', flowPath: s
     throw new FlowValidationError(
       flowPath,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+        const before = text.slice(0, e.pos[0]).split('\n');
+        return `invalid YAML at line ${before.length}, column ${before[before.length - 1].length + 1}: ${e.message.split('\n')[0]}`;
       }),
     );
   }
