@@ -119,9 +119,13 @@ describe('flows on the embedded engine', () => {
 
   it('fails a step that runs past its timeout, naming the step', async () => {
     engine = openTestEngine();
-    const { root } = await runToEnd(engine, '__tests__/fixtures/flows/options', { n: 3, stop: false });
+    const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/flows/options', { n: 3, stop: false });
     expect(root.status).toBe('failure');
     expect(root.error!.message).toMatch(/^Step "slow" failed: TimeoutError: Step "slow" ran past its timeout of 1s/);
+    // The step's job is canceled, not left to run on.
+    const slow = descendants.find((j) => j.entrypoint === 'slow')!;
+    expect(slow).toMatchObject({ status: 'canceled', timeout: 1 });
+    expect(slow.error!.message).toBe('Step "slow" ran past its timeout of 1s');
     const status = (await engine.flowStatus(root.id)) as unknown as FlowStatus;
     expect(status.modules.find((s) => s.id === 'slow')).toMatchObject({ type: 'Failure', error: { name: 'TimeoutError' } });
   });

@@ -50,9 +50,9 @@ describe('flows through a millrace server', () => {
     const id = await wmill.runFlowAsync('examples/flows/orders', { items: ITEMS });
     await wmill.waitJob(id);
     const children = (await wmill.JobService.listJobs({ workspace: 'default', parentJob: id })) as { id: string; job_kind: string }[];
-    const lines = [];
+    const lines: { start: number; end: number }[] = [];
     for (const c of children) {
-      const job = (await wmill.JobService.getJob({ workspace: 'default', id: c.id })) as { job_kind: string; started_at: string; duration_ms: number; millrace: { entrypoint: string } };
+      const job = (await wmill.JobService.getJob({ workspace: 'default', id: c.id })) as unknown as { job_kind: string; started_at: string; duration_ms: number; millrace: { entrypoint: string } };
       expect(job.job_kind).toBe('flowscript');
       if (job.millrace.entrypoint === 'line') lines.push({ start: Date.parse(job.started_at), end: Date.parse(job.started_at) + job.duration_ms });
     }

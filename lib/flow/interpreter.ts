@@ -10,8 +10,11 @@ import type { Flow, FlowModule, FlowRetry, FlowStatus, ModuleState, ModuleStatus
 
 /** What the interpreter needs from the job it runs in. */
 export interface StepRunner {
-  /** Runs a step as a child job of the flow job; resolves when it has finished. */
-  run(call: PathCall): Promise<ChildOutcome>;
+  /** Submits a step as a child job of the flow job; resolves once it is persisted (the outcome's jobId). */
+  submit(call: PathCall): Promise<ChildOutcome>;
+  /** Resolves when the job has finished. */
+  wait(jobId: string): Promise<ChildOutcome>;
+  cancel(jobId: string, reason: string): Promise<void>;
   /** Records the flow status on the flow job. */
   saveStatus(status: FlowStatus): void;
 }
@@ -158,7 +161,7 @@ export class FlowInterpreter {
     } else {
       throw new Error(`module ${m.id} is not a step`);
     }
-    const call = this.runner.run({
+    const submitted = await this.runner.submit({
       kind: 'flowstep',
       path,
       name: m.id,
@@ -167,11 +170,16 @@ export class FlowInterpreter {
       key: `step:${frame.keyPrefix}${m.id}`,
       ...(m.timeout !== undefined && { timeout: m.timeout }),
       ...(m.retry && { retry: retryOptions(m.retry) }),
+      detach: true,
     });
-    const outcome = await withTimeout(call, m.timeout, m.id);
-    if (outcome.jobId && outcome.jobId !== '(not submitted)') st.job = outcome.jobId;
+    if (submitted.status !== 'success') throw new StepFailure(m.id, submitted.error, undefined);
+    const jobId = submitted.jobId;
+    st.job = jobId;
+    this.save();
+    // A step past its timeout is canceled, with its attempts; the flow fails with a TimeoutError.
+    const outcome = await withTimeout(this.runner.wait(jobId), m.timeout, m.id, (reason) => this.runner.cancel(jobId, reason));
     if (outcome.status === 'success') return decode(outcome.result);
-    throw new StepFailure(m.id, outcome.error, st.job);
+    throw new StepFailure(m.id, outcome.error, jobId);
   }
 
   private async runLoop(m: FlowModule, loop: Extract<FlowModule['value'], { type: 'forloopflow' }>, st: ModuleStatus, frame: Frame): Promise<unknown[]> {
@@ -314,11 +322,21 @@ async function settleAll(promises: Promise<unknown>[]): Promise<unknown[]> {
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
 }
 
-async function withTimeout(call: Promise<ChildOutcome>, seconds: number | undefined, moduleId: string): Promise<ChildOutcome> {
+async function withTimeout(
+  call: Promise<ChildOutcome>,
+  seconds: number | undefined,
+  moduleId: string,
+  onExpiry: (reason: string) => Promise<void>,
+): Promise<ChildOutcome> {
   if (seconds === undefined) return call;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`Step "${moduleId}" ran past its timeout of ${seconds}s`)), seconds * 1000);
+    timer = setTimeout(() => {
+      const reason = `Step "${moduleId}" ran past its timeout of ${seconds}s`;
+      void onExpiry(reason)
+        .catch(() => undefined)
+        .then(() => reject(new TimeoutError(reason)));
+    }, seconds * 1000);
   });
   try {
     return await Promise.race([call, expired]);

@@ -11,13 +11,17 @@ import { loadFlow } from './validate.js';
 
 export async function main(flowInput: Record<string, unknown> | null): Promise<unknown> {
   const scope = runtime.als.getStore();
-  if (!scope?.callPath || !scope.setFlowStatus) {
+  if (!scope?.callPath || !scope.jobOp || !scope.setFlowStatus) {
     throw new MillraceError('The flow runner runs only as a flow job on a millrace worker');
   }
   const root = (workerData as { root: string }).root;
   const { flow } = loadFlow(root, scope.context.script);
   const interpreter = new FlowInterpreter(flow, {
-    run: (call) => scope.callPath!(call),
+    submit: (call) => scope.callPath!(call),
+    wait: (jobId) => scope.jobOp!('wait', jobId),
+    cancel: async (jobId, reason) => {
+      await scope.jobOp!('cancel', jobId, reason);
+    },
     saveStatus: (status) => scope.setFlowStatus!(status as unknown as Json),
   });
   return interpreter.run(flowInput ?? {});
