@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import wmillDefault, * as wmill from 'windmill-client';
 import { cancelJob, configure, getJobStatus, getResult, runFlow, runFlowAsync, runScript, runScriptAsync, waitJob } from '../../lib/client/helpers.js';
 import type { ClientHandle } from '../../lib/client/helpers.js';
+import { HttpEngine } from '../../lib/engine/http-engine.js';
 import type { FlowStatus } from '../../lib/flow/types.js';
 import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
@@ -16,6 +17,7 @@ describe('flows through a millrace server', () => {
   let server: { proc: Proc; url: string };
   let worker: { proc: Proc; id: string };
   let client: ClientHandle;
+  let engine: HttpEngine;
   const getJob = (id: string) => wmill.JobService.getJob({ workspace: 'default', id }) as Promise<{ flow_status?: FlowStatus; job_kind: string; success?: boolean }>;
 
   beforeAll(async () => {
@@ -24,8 +26,10 @@ describe('flows through a millrace server', () => {
     process.env.WM_WORKSPACE = 'default';
     wmill.setClient(TEST_TOKEN, server.url);
     client = configure({ server: server.url, token: TEST_TOKEN });
+    engine = new HttpEngine({ server: server.url, token: TEST_TOKEN });
   });
   afterAll(async () => {
+    await engine?.close();
     await client?.close();
     await worker?.proc.kill();
     await server?.proc.kill();
@@ -69,6 +73,26 @@ describe('flows through a millrace server', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual([0.25, { error: { name: 'Error', message: 'cannot invert item 1', step_id: 'invert' } }, 0.5]);
+    const [root] = await engine.list({ scriptPath: '__tests__/fixtures/flows/options', limit: 1 });
+    const steps = await engine.descendants(root.id);
+    const step = (name: string) => steps.filter((s) => s.entrypoint === name);
+    expect(step('start')[0]).toMatchObject({ args: { label: 'start', value: 6 }, result: { label: 'start', value: 6 } });
+    expect(step('skipped')).toHaveLength(0);
+    expect(step('flaky_constant')[0]).toMatchObject({ status: 'success', attempt: 3, result: 3 });
+    expect(step('flaky_exponential')[0]).toMatchObject({ status: 'success', attempt: 2, result: 2 });
+    expect(step('broken')[0].status).toBe('failure');
+    expect(step('invert').map((s) => s.args)).toEqual([{ x: 4, index: 0 }, { x: 0, index: 1 }, { x: 2, index: 2 }]);
+    const status = (await engine.flowStatus(root.id)) as unknown as FlowStatus;
+    expect(status.modules.map((m) => [m.id, m.type, m.skipped ?? false])).toEqual([
+      ['start', 'Success', false],
+      ['skipped', 'Success', true],
+      ['flaky_constant', 'Success', false],
+      ['flaky_exponential', 'Success', false],
+      ['all', 'Success', false],
+      ['each', 'Success', false],
+      ['stopper', 'Success', false],
+      ['slow', 'WaitingForPriorSteps', false],
+    ]);
     const failed = await fetch(`${server.url}/api/w/default/jobs/run_wait_result/f/__tests__/fixtures/flows/options`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
@@ -76,6 +100,8 @@ describe('flows through a millrace server', () => {
     });
     expect(failed.status).toBe(422);
     expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(/^Step "slow" failed: TimeoutError/);
+    const [timedOut] = await engine.list({ scriptPath: '__tests__/fixtures/flows/options', limit: 1 });
+    expect((await engine.descendants(timedOut.id)).find((s) => s.entrypoint === 'slow')).toMatchObject({ status: 'canceled' });
   });
 
   it('the failure module gets the failing step’s id on the remote worker', async () => {
