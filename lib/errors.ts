@@ -241,6 +241,16 @@ export class FlowExpressionError extends MillraceError {
   }
 }
 
+/** getResult of a job that has not finished yet. */
+export class JobNotFinishedError extends MillraceError {
+  static override readonly code = 'NOT_FINISHED';
+  readonly jobId: string;
+  constructor(jobId: string, status: string) {
+    super(`Job ${jobId} has not finished yet (it is ${status}); use waitJob to wait for its result`);
+    this.jobId = jobId;
+  }
+}
+
 /** A step of a flow failed; the flow fails with this. `stepId` names the module that failed. */
 export class FlowStepError extends MillraceError {
   static override readonly code = 'FLOW_STEP_FAILED';

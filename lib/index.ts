@@ -15,7 +15,6 @@ export {
   type ClientHandle,
 } from './client/helpers.js';
 export type { ClientOptions, RunOptions } from './client/client.js';
-export { JobNotFinishedError } from './client/embedded-client.js';
 export type { FlowStatus, ModuleStatus, ModuleState, IterationStatus, BranchStatus } from './flow/types.js';
 export {
   MillraceError,
@@ -39,6 +38,7 @@ export {
   UnknownFlowError,
   FlowExpressionError,
   FlowStepError,
+  JobNotFinishedError,
 } from './errors.js';
 export { encode, decode } from './serialize.js';
 export { EmbeddedEngine, defaultDbFile, type EmbeddedEngineOptions } from './engine/embedded.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { MillraceError, UnknownJobError } from '../errors.js';
+import { JobNotFinishedError, UnknownJobError } from '../errors.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { isFinished } from '../engine/coordinator.js';
 import type { JobStatus } from '../types.js';
@@ -41,13 +41,5 @@ export class EmbeddedClient implements JobsClient {
 
   async close(): Promise<void> {
     await this.engine.close();
-  }
-}
-
-/** getResult of a job that has not finished. */
-export class JobNotFinishedError extends MillraceError {
-  static override readonly code = 'NOT_FINISHED';
-  constructor(jobId: string, status: string) {
-    super(`Job ${jobId} has not finished yet (it is ${status}); use waitJob to wait for its result`);
   }
 }

@@ -1,9 +1,9 @@
-import { CanceledError, MillraceError, TaskError } from '../errors.js';
+import { CanceledError, JobNotFinishedError, MillraceError, TaskError } from '../errors.js';
 import { decode, encode } from '../serialize.js';
 import { runtime, type ChildOutcome, type JobScope } from '../task/runtime.js';
 import type { ErrorRecord, JobRecord, JobStatus, Json } from '../types.js';
 import type { ClientOptions, JobsClient, RunOptions } from './client.js';
-import { EmbeddedClient, JobNotFinishedError } from './embedded-client.js';
+import { EmbeddedClient } from './embedded-client.js';
 import { HttpClient } from './http-client.js';
 import { resultOf } from './outcome.js';
 

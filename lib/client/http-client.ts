@@ -1,10 +1,9 @@
-import { CanceledError, TaskError } from '../errors.js';
+import { CanceledError, JobNotFinishedError, TaskError } from '../errors.js';
 import { ApiClient, ApiError } from '../http/client.js';
 import type { WindmillJob } from '../http/windmill.js';
 import { encode } from '../serialize.js';
 import type { ErrorRecord, Json, JobStatus } from '../types.js';
 import type { ClientOptions, JobsClient, RunOptions } from './client.js';
-import { JobNotFinishedError } from './embedded-client.js';
 
 interface ResultMaybe {
   completed: boolean;
