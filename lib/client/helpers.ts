@@ -3,8 +3,6 @@ import { decode, encode } from '../serialize.js';
 import { runtime, type ChildOutcome, type JobScope } from '../task/runtime.js';
 import type { ErrorRecord, JobRecord, JobStatus, Json } from '../types.js';
 import type { ClientOptions, JobsClient, RunOptions } from './client.js';
-import { EmbeddedClient } from './embedded-client.js';
-import { HttpClient } from './http-client.js';
 import { resultOf } from './outcome.js';
 
 /**
@@ -45,11 +43,20 @@ export async function disconnect(): Promise<void> {
   await client?.close();
 }
 
-function client(): JobsClient {
+/** The configured client, made on first use (its module loaded then: a script that only defines tasks does not pay for it). */
+async function client(): Promise<JobsClient> {
   if (state.client) return state.client;
   const server = state.options.server ?? (process.env.MILLRACE_SERVER || undefined);
-  state.client = server ? new HttpClient({ ...state.options, server }) : new EmbeddedClient(state.options);
-  return state.client;
+  const made = server
+    ? new (await import('./http-client.js')).HttpClient({ ...state.options, server })
+    : new (await import('./embedded-client.js')).EmbeddedClient(state.options);
+  // Two first calls at once: the first one made is kept.
+  if (state.client) {
+    void made.close();
+    return state.client;
+  }
+  state.client = made;
+  return made;
 }
 
 /** Runs the script at `path` with args by name and resolves with its result. */
@@ -75,14 +82,14 @@ export async function runFlowAsync(path: string, args: Record<string, unknown> =
 /** Resolves with the job's result once it has finished; rejects with a TaskError when it failed. */
 export async function waitJob(jobId: string): Promise<unknown> {
   const scope = jobScope();
-  if (!scope) return client().wait(jobId);
+  if (!scope) return (await client()).wait(jobId);
   return fromOutcome(await scope.jobOp!('wait', jobId), jobId);
 }
 
 /** The result of a finished job; rejects when it has not finished yet, or failed. */
 export async function getResult(jobId: string): Promise<unknown> {
   const scope = jobScope();
-  if (!scope) return client().result(jobId);
+  if (!scope) return (await client()).result(jobId);
   const job = await readJob(scope, jobId);
   if (job.status === 'queued' || job.status === 'running') throw new JobNotFinishedError(jobId, job.status);
   return resultOf(job);
@@ -91,14 +98,14 @@ export async function getResult(jobId: string): Promise<unknown> {
 /** Where the job is: 'queued' | 'running' | 'success' | 'failure' | 'canceled'. */
 export async function getJobStatus(jobId: string): Promise<JobStatus> {
   const scope = jobScope();
-  if (!scope) return client().status(jobId);
+  if (!scope) return (await client()).status(jobId);
   return (await readJob(scope, jobId)).status;
 }
 
 /** Cancels the job and its unfinished descendants. */
 export async function cancelJob(jobId: string, reason = 'canceled'): Promise<void> {
   const scope = jobScope();
-  if (!scope) return client().cancel(jobId, reason);
+  if (!scope) return (await client()).cancel(jobId, reason);
   const outcome = await scope.jobOp!('cancel', jobId, reason);
   if (outcome.status !== 'success') throw errorFrom(outcome.error);
 }
@@ -107,7 +114,7 @@ async function run(kind: 'script' | 'flow', path: string, args: Record<string, u
   checkInputs(path, args, options);
   const scope = jobScope();
   if (!scope) {
-    const c = client();
+    const c = await client();
     const id = await c.submit(kind, path, args, options);
     return detach ? id : c.wait(id);
   }

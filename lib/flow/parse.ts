@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YAML from 'yaml';
 import { FlowValidationError } from '../errors.js';
 
 /**
@@ -10,6 +11,13 @@ export function readFlowFile(file: string, flowPath: string): unknown {
   return parseFlowText(readFileSync(file, 'utf8'), file.endsWith('.json') ? 'json' : 'yaml', flowPath);
 }
 
+let yamlModule: typeof YAML | undefined;
+/** Loaded on first use: every process that imports millrace has the worker, few read flows. */
+function yaml(): typeof YAML {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YAML;
+  return yamlModule;
+}
+
 export function parseFlowText(text: string, format: 'yaml' | 'json', flowPath: string): unknown {
   if (format === 'json') {
     try {
@@ -18,12 +26,12 @@ export function parseFlowText(text: string, format: 'yaml' | 'json', flowPath: s
       const message = (err as Error).message.split('\n')[0];
       // Node 20's message may not give a position; the YAML parser (JSON is YAML) finds the line.
       const at = /position (\d+)/.exec(message);
-      const offset = at ? Number(at[1]) : parseDocument(text).errors[0]?.pos[0];
+      const offset = at ? Number(at[1]) : yaml().parseDocument(text).errors[0]?.pos[0];
       const line = offset === undefined ? undefined : text.slice(0, offset).split('\n').length;
       throw new FlowValidationError(flowPath, [`invalid JSON${line ? ` at line ${line}` : ''}: ${message}`]);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new FlowValidationError(
       flowPath,
