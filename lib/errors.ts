@@ -206,3 +206,57 @@ function describeThrown(value: unknown): string {
     return String(value);
   }
 }
+
+/** A flow file that cannot run: bad YAML or JSON, or an OpenFlow value millrace refuses. Every problem is listed. */
+export class FlowValidationError extends MillraceError {
+  static override readonly code = 'FLOW_INVALID';
+  readonly flow: string;
+  readonly problems: string[];
+  constructor(flow: string, problems: string[]) {
+    super(`Flow "${flow}" cannot run (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    this.flow = flow;
+    this.problems = problems;
+  }
+}
+
+/** No flow file at a path. */
+export class UnknownFlowError extends MillraceError {
+  static override readonly code = 'UNKNOWN_FLOW';
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super(`Unknown flow "${path}": ${detail}`);
+    this.path = path;
+  }
+}
+
+/** A flow expression (an input transform, iterator, branch expr, skip_if or stop_after_if) threw, timed out or did not compile. */
+export class FlowExpressionError extends MillraceError {
+  static override readonly code = 'FLOW_EXPRESSION';
+  readonly moduleId: string;
+  readonly expression: string;
+  constructor(moduleId: string, where: string, expression: string, problem: string) {
+    super(`Module "${moduleId}": ${where} expression ${JSON.stringify(expression)} failed: ${problem}`);
+    this.moduleId = moduleId;
+    this.expression = expression;
+  }
+}
+
+/** getResult of a job that has not finished yet. */
+export class JobNotFinishedError extends MillraceError {
+  static override readonly code = 'NOT_FINISHED';
+  readonly jobId: string;
+  constructor(jobId: string, status: string) {
+    super(`Job ${jobId} has not finished yet (it is ${status}); use waitJob to wait for its result`);
+    this.jobId = jobId;
+  }
+}
+
+/** A step of a flow failed; the flow fails with this. `stepId` names the module that failed. */
+export class FlowStepError extends MillraceError {
+  static override readonly code = 'FLOW_STEP_FAILED';
+  readonly stepId: string;
+  constructor(stepId: string, message: string) {
+    super(message);
+    this.stepId = stepId;
+  }
+}

@@ -3,6 +3,21 @@ export { task, type Task } from './task/task.js';
 export { currentJob, tryCurrentJob, type CurrentJob } from './task/context.js';
 export { step, sleep } from './task/durable.js';
 export {
+  runScript,
+  runScriptAsync,
+  runFlow,
+  runFlowAsync,
+  waitJob,
+  getResult,
+  getJobStatus,
+  cancelJob,
+  configure,
+  disconnect,
+  type ClientHandle,
+} from './client/helpers.js';
+export type { ClientOptions, RunOptions } from './client/client.js';
+export type { FlowStatus, ModuleStatus, ModuleState, IterationStatus, BranchStatus } from './flow/types.js';
+export {
   MillraceError,
   TaskError,
   SerializationError,
@@ -20,6 +35,11 @@ export {
   ScriptHashMismatchError,
   LeaseExpiredError,
   ConfigError,
+  FlowValidationError,
+  UnknownFlowError,
+  FlowExpressionError,
+  FlowStepError,
+  JobNotFinishedError,
 } from './errors.js';
 export { encode, decode } from './serialize.js';
 export { EmbeddedEngine, defaultDbFile, type EmbeddedEngineOptions } from './engine/embedded.js';

@@ -28,8 +28,8 @@ export const FINISHED_STATUSES: readonly JobStatus[] = ['success', 'failure', 'c
  */
 export type JobKind = 'script' | 'task' | 'flow' | 'flowstep' | 'step' | 'sleep';
 
-/** Kinds whose name is their entrypoint (a task's name, a step's name) rather than their script. */
-const NAMED_BY_ENTRYPOINT: readonly JobKind[] = ['task', 'step', 'sleep'];
+/** Kinds whose name is their entrypoint (a task's, a flow module's id, a step's name) rather than their script. */
+const NAMED_BY_ENTRYPOINT: readonly JobKind[] = ['task', 'flowstep', 'step', 'sleep'];
 
 /** How a job is named in logs, trees and timelines: a task by its name, a script by its path. */
 export function jobName(job: { kind: JobKind; entrypoint: string; scriptPath: string }): string {

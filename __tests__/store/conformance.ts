@@ -382,5 +382,15 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(live).toEqual([{ id: 'wa', workspace: 'default', tags: ['cpu', 'gpu'], hostname: 'host-a', startedAt: 1000, lastSeen: 5000, jobs: [job.id] }]);
       expect((await store.listWorkers('default', 0)).map((w) => w.id)).toEqual(['wa', 'wb']);
     });
+
+    it('records a flow job’s flow status, the last one written standing', async () => {
+      const { job } = await store.enqueue(spec({ kind: 'flow', scriptPath: 'f/flow', entrypoint: 'flow' }));
+      expect(await store.getFlowStatus(job.id)).toBeUndefined();
+      await store.setFlowStatus(job.id, { step: 0, modules: [{ id: 'a', type: 'InProgress' }] });
+      await store.setFlowStatus(job.id, { step: 1, modules: [{ id: 'a', type: 'Success' }, { id: 'b', type: 'InProgress' }] });
+      expect(await store.getFlowStatus(job.id)).toEqual({ step: 1, modules: [{ id: 'a', type: 'Success' }, { id: 'b', type: 'InProgress' }] });
+      const { job: other } = await store.enqueue(spec({ kind: 'flow', scriptPath: 'f/flow', entrypoint: 'flow' }));
+      expect(await store.getFlowStatus(other.id)).toBeUndefined();
+    });
   });
 }

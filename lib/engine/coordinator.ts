@@ -171,6 +171,19 @@ export class Coordinator implements WorkerBackend {
     return this.hub.on<JobRecord>('canceled', (job) => listener(job.id));
   }
 
+  getJob(jobId: string): Promise<JobRecord | undefined> {
+    return this.store.get(jobId);
+  }
+
+  async cancelJob(jobId: string, reason: string): Promise<void> {
+    const job = await this.store.get(jobId);
+    if (job && !isFinished(job)) await this.cancel(jobId, { reason, by: 'job' });
+  }
+
+  async setFlowStatus(jobId: string, status: Json): Promise<void> {
+    await this.store.setFlowStatus(jobId, status);
+  }
+
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
     return this.store.renewLeases(workerId, jobIds, leaseMs);
   }

@@ -6,7 +6,8 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
-import type { AttemptRecord, JobFilter, JobRecord, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js';
 import { Worker } from '../worker/worker.js';
 import { Coordinator } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
@@ -69,10 +70,10 @@ export class EmbeddedEngine implements Engine {
   }
 
   async submit(request: SubmitRequest): Promise<JobRecord> {
-    const spec = scriptJobSpec(this.root, request);
+    const spec = isFlowRequest(request, this.root) ? flowJobSpec(this.root, request) : scriptJobSpec(this.root, request);
     const id = newJobId();
     this.roots.add(id);
-    const job = await this.coordinator.submit({ ...spec, id });
+    const job = await this.coordinator.submit({ ...spec, id, ...(request.timeout !== undefined && { timeout: request.timeout }) });
     if (job.id !== id) {
       // Its idempotency key was seen before: this is the job first submitted with it.
       this.roots.delete(id);
@@ -169,8 +170,14 @@ export class EmbeddedEngine implements Engine {
   }
 
   async signature(path: string): Promise<{ path: string; hash: string; signature: Signature }> {
-    const script = resolveScript(this.root, path);
-    return { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) };
+    return pathSignature(this.root, path, () => {
+      const script = resolveScript(this.root, path);
+      return { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) };
+    });
+  }
+
+  async flowStatus(jobId: string): Promise<Json | undefined> {
+    return this.store.getFlowStatus(jobId);
   }
 
   async workers(): Promise<WorkerRecord[]> {

@@ -1,5 +1,5 @@
 import type { Signature } from '../loader/signature.js';
-import type { AttemptRecord, JobFilter, JobRecord, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
 
 /** What a caller asks to run: a script (or, later, a flow) by path, with args by name. */
 export interface SubmitRequest {
@@ -12,6 +12,10 @@ export interface SubmitRequest {
   workspace?: string;
   /** Submits at most once: a key seen before returns the job first submitted with it. */
   idempotencyKey?: string;
+  /** Seconds after which the job is stopped. */
+  timeout?: number;
+  /** A script or a flow. Unset, a path ending in .flow.yaml / .flow.json is a flow. @default 'script' */
+  kind?: 'script' | 'flow';
 }
 
 export interface LogsOptions {
@@ -43,6 +47,8 @@ export interface Engine {
   signature(path: string): Promise<{ path: string; hash: string; signature: Signature }>;
   /** The workers that are live now, their tags and their jobs. */
   workers(): Promise<WorkerRecord[]>;
+  /** A flow job's flow status (its modules' states); undefined for other jobs. */
+  flowStatus(jobId: string): Promise<Json | undefined>;
   /** Cancels the job and its unfinished descendants; returns the jobs canceled. */
   cancel(jobId: string, reason: string): Promise<JobRecord[]>;
   close(): Promise<void>;

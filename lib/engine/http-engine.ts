@@ -3,7 +3,8 @@ import { ApiClient, ApiError, type ApiClientOptions } from '../http/client.js';
 import type { LogEvent, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import type { AttemptRecord, JobFilter, JobRecord, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import { isFlowRequest } from '../flow/submission.js';
 import { isFinished } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
 
@@ -22,9 +23,11 @@ export class HttpEngine implements Engine {
     for (const [k, v] of Object.entries(request.args ?? {})) if (v !== undefined) args[k] = encode(v, `args.${k}`);
     const params = new URLSearchParams();
     if (request.tag) params.set('tag', request.tag);
+    if (request.timeout !== undefined) params.set('timeout', String(request.timeout));
     if (request.idempotencyKey !== undefined) params.set('idempotency_key', request.idempotencyKey);
     const query = params.size > 0 ? `?${params}` : '';
-    const id = await this.client.json<string>('POST', this.client.ws(`jobs/run/p/${scriptUrlPath(request.path)}${query}`), args);
+    const kind = isFlowRequest(request) ? 'f' : 'p';
+    const id = await this.client.json<string>('POST', this.client.ws(`jobs/run/${kind}/${scriptUrlPath(request.path)}${query}`), args);
     return (await this.get(id))!;
   }
 
@@ -85,6 +88,11 @@ export class HttpEngine implements Engine {
 
   async workers(): Promise<WorkerRecord[]> {
     return (await this.client.json<WorkersReply>('GET', this.client.ws('workers'))).workers;
+  }
+
+  async flowStatus(jobId: string): Promise<Json | undefined> {
+    const job = await this.client.json<{ flow_status?: Json }>('GET', this.client.ws(`jobs_u/get/${encodeURIComponent(jobId)}`));
+    return job.flow_status;
   }
 
   async cancel(jobId: string, reason: string): Promise<JobRecord[]> {

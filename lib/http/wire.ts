@@ -1,4 +1,4 @@
-import type { AttemptRecord, JobRecord, LogLine, NewLogLine, Outcome, WorkerRecord } from '../types.js';
+import type { AttemptRecord, JobRecord, Json, LogLine, NewLogLine, Outcome, WorkerRecord } from '../types.js';
 
 /**
  * The shapes that cross HTTP between millrace's server and its clients (the HTTP engine and
@@ -99,6 +99,8 @@ export interface TreeReply {
   job: JobRecord;
   attempts: AttemptRecord[];
   descendants: JobRecord[];
+  /** A flow job's recorded flow status (its modules' states; see docs/flows.md). */
+  flow_status?: Json;
 }
 
 export interface WorkersReply {

@@ -5,6 +5,8 @@ import {
   UnknownJobError,
   UnknownScriptError,
   SerializationError,
+  FlowValidationError,
+  UnknownFlowError,
 } from '../errors.js';
 
 /** An error with the HTTP status it answers with; its body is `{ error: { code, message } }`. */
@@ -23,6 +25,8 @@ export class HttpError extends Error {
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof UnknownScriptError || err instanceof UnknownJobError) return new HttpError(404, err.code, err.message);
+  if (err instanceof UnknownFlowError) return new HttpError(404, err.code, err.message);
+  if (err instanceof FlowValidationError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof ArgsError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof NoMainError || err instanceof SerializationError) return new HttpError(422, err.code, err.message);
   if (err instanceof MillraceError) return new HttpError(400, err.code, err.message);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
+import { pathSignature } from '../flow/submission.js';
 import type { LogEvent, TreeReply, WorkersReply } from '../http/wire.js';
 import { JOB_STATUSES, type JobStatus } from '../types.js';
 import { HttpError } from './http-error.js';
@@ -25,7 +26,12 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
 
   router.add('GET', '/api/w/{ws}/jobs_u/tree/{id}', 'user', async (ctx) => {
     const job = await jobInWorkspace(deps, ctx);
-    const reply: TreeReply = { job, attempts: await store.attempts(job.id), descendants: await store.descendants(job.id) };
+    const [attempts, descendants, flowStatus] = await Promise.all([
+      store.attempts(job.id),
+      store.descendants(job.id),
+      job.kind === 'flow' ? store.getFlowStatus(job.id) : undefined,
+    ]);
+    const reply: TreeReply = { job, attempts, descendants, ...(flowStatus !== undefined && { flow_status: flowStatus }) };
     return { status: 200, json: reply };
   });
 
@@ -82,8 +88,12 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
   });
 
   router.add('GET', '/api/w/{ws}/scripts/signature/{path*}', 'user', async (ctx) => {
-    const script = resolveScript(deps.root, ctx.params.path);
-    return { status: 200, json: { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) } };
+    // A flow file's signature is its schema's.
+    const json = pathSignature(deps.root, ctx.params.path, (path) => {
+      const script = resolveScript(deps.root, path);
+      return { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) };
+    });
+    return { status: 200, json };
   });
 
   // What the run form offers: the scripts under the root that export a main.

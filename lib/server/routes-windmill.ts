@@ -3,7 +3,9 @@ import { scriptJobSpec } from '../engine/submission.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
 import { resolveScript } from '../loader/paths.js';
 import { decode } from '../serialize.js';
-import type { JobRecord, JobStatus, Json } from '../types.js';
+import type { JobKind, JobRecord, JobStatus, Json } from '../types.js';
+import { childScript } from '../flow/run-request.js';
+import { flowJobSpec } from '../flow/submission.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import type { Router, RouteContext } from './router.js';
@@ -26,6 +28,18 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
     return { status: done.status === 'success' ? 200 : 422, json: windmillResult(done) };
   });
 
+  router.add('POST', '/api/w/{ws}/jobs/run/f/{path*}', 'user', async (ctx) => {
+    const job = await submitScript(deps, ctx, flowJobSpec);
+    return { status: 201, text: job.id };
+  });
+
+  router.add('POST', '/api/w/{ws}/jobs/run_wait_result/f/{path*}', 'user', async (ctx) => {
+    const job = await submitScript(deps, ctx, flowJobSpec);
+    const done = await coordinator.waitFinished(job.id, ctx.signal);
+    if (!isFinished(done)) return undefined; // the client went away
+    return { status: done.status === 'success' ? 200 : 422, json: windmillResult(done) };
+  });
+
   // A task call from a job on a remote worker: the child job, linked to its parent.
   router.add('POST', '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{entrypoint}', 'worker', async (ctx) => {
     const parent = await jobInWorkspace(deps, ctx, ctx.params.parent);
@@ -35,15 +49,23 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
     const body = object(await ctx.body());
     const scriptPath = string(body, 'script_path');
     const scriptHash = string(body, 'script_hash');
-    const script = resolveScript(deps.root, scriptPath);
+    // A task call, a durable sleep, or (runScript, runFlow, a flow's step) a script, flow or
+    // flow step by path. The kind is the body's, or each call's in a batch.
+    const bodyKind = optionalString(body, 'kind') ?? 'task';
+    const kinds: readonly JobKind[] = ['task', 'sleep', 'script', 'flow', 'flowstep'];
+    if (!kinds.includes(bodyKind as JobKind)) {
+      throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, script, flow or flowstep, got ${JSON.stringify(bodyKind)}`);
+    }
+    const byPath = bodyKind === 'script' || bodyKind === 'flow' || bodyKind === 'flowstep';
+    const script = byPath ? childScript(deps.root, bodyKind, scriptPath) : resolveScript(deps.root, scriptPath);
     if (script.hash !== scriptHash) {
       throw new HttpError(409, 'SCRIPT_HASH_MISMATCH', `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`);
     }
     const submit = (call: Record<string, unknown>, field: string) => {
       const retry = call.retry === undefined ? undefined : (object(call.retry, `${field}.retry`) as { attempts: number });
-      const kind = call.kind ?? 'task';
-      if (kind !== 'task' && kind !== 'sleep') {
-        throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep", got ${JSON.stringify(kind)}`);
+      const kind = (optionalString(call, 'kind') ?? bodyKind) as JobKind;
+      if (kind !== bodyKind && (byPath || (kind !== 'task' && kind !== 'sleep'))) {
+        throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
       }
       const delaySecs = optionalNumber(call, 'scheduled_in_secs');
       return coordinator.submit({
@@ -52,7 +74,7 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
         scriptPath: script.path,
         scriptHash,
         entrypoint: ctx.params.entrypoint,
-        args: array(call, 'args', `${field}.args`) as Json[],
+        args: !byPath ? (array(call, 'args', `${field}.args`) as Json[]) : (object(call.args, `${field}.args`) as Json),
         tag: optionalString(call, 'tag'),
         workspace: parent.workspace,
         parentJob: parent.id,
@@ -72,8 +94,12 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
 
   router.add('GET', '/api/w/{ws}/jobs_u/get/{id}', 'user', async (ctx) => {
     const job = await jobInWorkspace(deps, ctx);
-    const [lines, children] = await Promise.all([store.readLogs(job.id), store.list({ parentJob: job.id, limit: 10_000 })]);
-    return { status: 200, json: toWindmillJob(job, lines, children.reverse()) };
+    const [lines, children, flowStatus] = await Promise.all([
+      store.readLogs(job.id),
+      store.list({ parentJob: job.id, limit: 10_000 }),
+      job.kind === 'flow' ? store.getFlowStatus(job.id) : undefined,
+    ]);
+    return { status: 200, json: { ...toWindmillJob(job, lines, children.reverse()), ...(flowStatus !== undefined && { flow_status: flowStatus }) } };
   });
 
   router.add('GET', '/api/w/{ws}/jobs_u/completed/get_result/{id}', 'user', async (ctx) => {
@@ -150,12 +176,12 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
   });
 }
 
-async function submitScript(deps: ServerDeps, ctx: RouteContext): Promise<JobRecord> {
+async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof scriptJobSpec = scriptJobSpec): Promise<JobRecord> {
   const raw = await ctx.body();
   // Args arrive as JSON; values a millrace client encoded (a Date…) are decoded, then encoded again below.
   const args = raw === undefined ? {} : (decode(object(raw, 'body (the args)') as Json) as Record<string, unknown>);
   const q = ctx.query;
-  const spec = scriptJobSpec(deps.root, { path: ctx.params.path, args, tag: q.get('tag') || undefined, workspace: ctx.params.ws });
+  const spec = specOf(deps.root, { path: ctx.params.path, args, tag: q.get('tag') || undefined, workspace: ctx.params.ws });
   const parentId = q.get('parent_job');
   if (parentId) spec.parentJob = (await jobInWorkspace(deps, ctx, parentId)).id;
   const delay = queryNumber(q, 'scheduled_in_secs', { min: 0 });

@@ -1,6 +1,6 @@
 import type { ChildReply, ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
 import { resolveScript } from '../loader/paths.js';
-import { FINISHED_STATUSES, type ErrorRecord, type JobRecord, type LogStream, type NewLogLine, type Outcome } from '../types.js';
+import { FINISHED_STATUSES, type ErrorRecord, type JobRecord, type Json, type LogStream, type NewLogLine, type Outcome } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import type { RouteContext, Router } from './router.js';
@@ -126,10 +126,28 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
         case 'release':
           await release(ctx, event, field);
           break;
+        case 'flow_status': {
+          const job = await jobInWorkspace(deps, ctx, string(event, 'job_id', `${field}.job_id`));
+          await coordinator.setFlowStatus(job.id, object(event.status, `${field}.status`) as Json);
+          break;
+        }
         default:
-          throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete or release, got ${JSON.stringify(event.type)}`);
+          throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete, release or flow_status, got ${JSON.stringify(event.type)}`);
       }
     }
+    return { status: 204, text: '' };
+  });
+
+  // getJobStatus / getResult and cancelJob called by a job on a remote worker.
+  router.add('POST', '/api/w/{ws}/worker/job', 'worker', async (ctx) => {
+    const id = string(object(await ctx.body()), 'job_id');
+    const job = await store.get(id);
+    return { status: 200, json: { job: job && job.workspace === ctx.params.ws ? job : null } };
+  });
+  router.add('POST', '/api/w/{ws}/worker/cancel', 'worker', async (ctx) => {
+    const body = object(await ctx.body());
+    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
+    if (!FINISHED_STATUSES.includes(job.status)) await coordinator.cancel(job.id, { reason: typeof body.reason === 'string' ? body.reason : 'canceled', by: 'job' });
     return { status: 204, text: '' };
   });
 

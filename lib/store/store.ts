@@ -1,4 +1,4 @@
-import type { AttemptRecord, ErrorRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { AttemptRecord, ErrorRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
 
 /** Which jobs a worker may claim. */
 export interface ClaimRequest {
@@ -130,6 +130,11 @@ export interface Store {
 
   /** A job's log (its own lines and its descendants' forwarded ones), after cursor `after`. */
   readLogs(jobId: string, options?: { after?: number; limit?: number; ownOnly?: boolean }): Promise<LogLine[]>;
+
+  /** Records what a flow job knows of its modules (its flow status), replacing what was recorded. */
+  setFlowStatus(jobId: string, status: Json): Promise<void>;
+  /** A flow job's recorded flow status; undefined when none was recorded. */
+  getFlowStatus(jobId: string): Promise<Json | undefined>;
 
   /** Stores a token (its hash only). */
   createToken(token: TokenRecord): Promise<void>;

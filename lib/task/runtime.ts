@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Json, JobContext, Outcome, TaskOptions } from '../types.js';
+import type { Json, JobContext, Outcome, RetryOptions, TaskOptions } from '../types.js';
 
 /**
  * The state every copy of this module shares. A user's script imports `millrace` through
@@ -36,6 +36,25 @@ export type ChildOutcome = Outcome & {
   maxAttempts: number;
 };
 
+/**
+ * A child that runs a script, a flow or a flow step by path (runScript, runFlow, a flow's
+ * modules). Args are by name, encoded.
+ */
+export interface PathCall {
+  kind: 'script' | 'flow' | 'flowstep';
+  path: string;
+  /** The child's name on the timeline: a flow step's module id. */
+  name?: string;
+  args: Record<string, Json>;
+  tag?: string;
+  /** The call key's base; the executor adds the occurrence index (durable replay). */
+  key: string;
+  timeout?: number;
+  retry?: RetryOptions;
+  /** Resolve once the child is persisted (its id is the outcome's jobId), not when it finishes. */
+  detach?: boolean;
+}
+
 /** What the executor puts in the async context for each job it runs. */
 export interface JobScope {
   readonly context: JobContext;
@@ -47,6 +66,15 @@ export interface JobScope {
   step(name: string, fn: () => unknown): Promise<unknown>;
   /** A durable sleep: a child job due `seconds` from its first submission. */
   sleep(seconds: number): Promise<ChildOutcome>;
+  /** Submits a script, flow or flow step as a child job (see PathCall). */
+  callPath(call: PathCall): Promise<ChildOutcome>;
+  /**
+   * Waits for a job (a child submitted with `detach`, or any job), reads it (the outcome's
+   * result is its JobRecord, or null when there is none), or cancels it.
+   */
+  jobOp(op: 'wait' | 'get' | 'cancel', jobId: string, reason?: string): Promise<ChildOutcome>;
+  /** Records a flow job's flow status (the flow runner's only). */
+  setFlowStatus(status: Json): void;
 }
 
 interface Runtime {

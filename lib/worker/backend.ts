@@ -1,5 +1,5 @@
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 
 /**
  * What a worker needs from the place its jobs come from: the local coordinator (embedded,
@@ -29,4 +29,10 @@ export interface WorkerBackend {
    * once. Backends without it leave the news to the next lease renewal.
    */
   onCanceled?(listener: (jobId: string) => void): () => void;
+  /** A job as recorded now (getJobStatus / getResult inside a job); undefined when there is none. */
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** Cancels a job and its unfinished descendants (cancelJob inside a job). */
+  cancelJob(jobId: string, reason: string): Promise<void>;
+  /** Records a flow job's flow status (what its runner knows of its modules). */
+  setFlowStatus(jobId: string, status: Json): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { NoMainError, toErrorRecord } from '../errors.js';
 import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
 import { findTask } from '../task/registry.js';
-import { runtime, type ChildOutcome, type JobScope, type TaskCall } from '../task/runtime.js';
+import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
 import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
@@ -128,15 +128,17 @@ async function runJob(req: RunRequest): Promise<void> {
 
 function makeScope(req: RunRequest, state: { controller: AbortController; calls: Set<number> }): JobScope {
   const parentId = req.context.id;
-  // Call keys: a task's name (or '@step:<name>', '@sleep') plus its occurrence index. Task
-  // names cannot start with '@', so the kinds cannot collide.
+  // Call keys: a task's name (or '@step:<name>', '@sleep', '@script:<path>', '@flow:<path>',
+  // '@module:<id>') plus its occurrence index. Task names cannot start with '@', so the kinds
+  // cannot collide.
   const occurrences = new Map<string, number>();
   const nextKey = (name: string) => {
     const n = occurrences.get(name) ?? 0;
     occurrences.set(name, n + 1);
     return `${name}:${n}`;
   };
-  const call = (childCall: ChildCall): Promise<ChildOutcome> => {
+  // Every call the job awaits is tracked, so that stopping the job settles them at once.
+  const track = (send: (callId: number) => void): Promise<ChildOutcome> => {
     if (state.controller.signal.aborted) return Promise.resolve(stoppedOutcome(state.controller.signal));
     const callId = nextCallId++;
     state.calls.add(callId);
@@ -146,9 +148,10 @@ function makeScope(req: RunRequest, state: { controller: AbortController; calls:
         resolve(outcome);
       }),
     );
-    post({ type: 'call', callId, parentId, call: childCall });
+    send(callId);
     return promise;
   };
+  const call = (childCall: ChildCall) => track((callId) => post({ type: 'call', callId, parentId, call: childCall }));
   const askStep = (step: StepRequest) => {
     const callId = nextCallId++;
     const promise = new Promise<Extract<HostMessage, { type: 'stepDone' }>>((resolve) => pendingSteps.set(callId, resolve));
@@ -194,6 +197,25 @@ function makeScope(req: RunRequest, state: { controller: AbortController; calls:
       const stored = await askStep({ op: 'put', callKey, name, scriptPath: req.context.script, result, startedAt, at: Date.now() });
       // The first record at a key stands (a concurrent run of the same job recorded first).
       return decode(stored.recorded as Json);
+    },
+    callPath(path: PathCall): Promise<ChildOutcome> {
+      return call({
+        kind: path.kind,
+        scriptPath: path.path,
+        name: path.name ?? path.path,
+        tag: path.tag ?? DEFAULT_TAG,
+        args: path.args,
+        callKey: nextKey(path.key),
+        ...(path.timeout !== undefined && { timeout: path.timeout }),
+        ...(path.retry !== undefined && { retry: path.retry }),
+        ...(path.detach && { detach: true }),
+      });
+    },
+    jobOp(op, jobId, reason): Promise<ChildOutcome> {
+      return track((callId) => post({ type: 'jobOp', callId, parentId, op, jobId, ...(reason !== undefined && { reason }) }));
+    },
+    setFlowStatus(status): void {
+      post({ type: 'flowStatus', jobId: parentId, status });
     },
   };
 }

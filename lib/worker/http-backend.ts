@@ -3,7 +3,7 @@ import type { ApiClient } from '../http/client.js';
 import { ServerUnreachableError } from '../http/client.js';
 import type { ChildReply, ClaimReply, HeartbeatReply, StepBody, WaitReply } from '../http/wire.js';
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, JobRecord, JobSpec, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 
 /** How long the server may hold a claim or a wait open. */
@@ -107,6 +107,19 @@ export class HttpBackend implements WorkerBackend {
     });
   }
 
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const reply = await this.untilAnswered(() => this.client.json<{ job: JobRecord | null }>('POST', this.client.ws('worker/job'), { job_id: jobId }));
+    return reply.job ?? undefined;
+  }
+
+  async cancelJob(jobId: string, reason: string): Promise<void> {
+    await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/cancel'), { job_id: jobId, reason }));
+  }
+
+  setFlowStatus(jobId: string, status: Json): Promise<void> {
+    return this.report({ type: 'flow_status', job_id: jobId, status });
+  }
+
   finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
     return this.report({ type: 'complete', job_id: jobId, outcome, at });
   }
@@ -204,7 +217,12 @@ export class HttpBackend implements WorkerBackend {
     for (const { spec, calls } of batches) {
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
       this.untilAnswered(() =>
-        this.client.json<{ ids: string[] }>('POST', path, { script_path: spec.scriptPath, script_hash: spec.scriptHash, calls: calls.map((c) => c.body) }),
+        this.client.json<{ ids: string[] }>('POST', path, {
+          script_path: spec.scriptPath,
+          script_hash: spec.scriptHash,
+          ...(spec.kind !== 'task' && { kind: spec.kind }),
+          calls: calls.map((c) => c.body),
+        }),
       ).then(
           ({ ids }) => calls.forEach((c, i) => c.resolve(ids[i])),
           (err: unknown) => calls.forEach((c) => c.reject(err)),

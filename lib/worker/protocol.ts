@@ -21,19 +21,26 @@ export interface RunRequest {
 
 /** A task call (or a durable sleep) made by a running job, to become its child job. */
 export interface ChildCall {
-  kind: 'task' | 'sleep';
-  /** The defining module's script path (for a sleep: the sleeping job's script). */
+  /**
+   * What the child is: a task call, a durable sleep, or (runScript, runFlow, a flow's module)
+   * a script, flow or flow step by path.
+   */
+  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowstep';
+  /** A task's defining module's script path (a sleep: the sleeping job's); a script's, flow's or flow step's path. */
   scriptPath: string;
   /** The task's name; 'sleep' for a sleep. */
   name: string;
   tag: string;
-  args: Json[];
+  /** Positional for a task; by name for a script, flow or flow step. */
+  args: Json[] | { [name: string]: Json };
   /** The task name plus its occurrence index within the parent: durable replay's key. */
   callKey: string;
   timeout?: number;
   retry?: RetryOptions;
   /** For a sleep: its length. */
   seconds?: number;
+  /** Resolve once the child is persisted (runScriptAsync), not when it has finished. */
+  detach?: boolean;
 }
 
 /** What a step asks of the host: its recorded result, or to record one. */
@@ -62,7 +69,14 @@ export type ThreadMessage =
   | { type: 'logs'; lines: ThreadLogLine[] }
   | { type: 'call'; callId: number; parentId: string; call: ChildCall }
   | { type: 'step'; callId: number; parentId: string; step: StepRequest }
-  | { type: 'done'; jobId: string; outcome: Outcome; at: number };
+  /**
+   * Instead of submitting a child: wait for an existing job (waitJob inside a job), read it
+   * (getJobStatus, getResult; the outcome's result is the JobRecord, or null) or cancel it
+   * (cancelJob). Answered with callDone.
+   */
+  | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string }
+  | { type: 'done'; jobId: string; outcome: Outcome; at: number }
+  | { type: 'flowStatus'; jobId: string; status: Json };
 
 /** Data each executor thread starts with. */
 export interface ThreadData {

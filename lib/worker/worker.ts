@@ -5,8 +5,9 @@ import { newJobId } from '../ids.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
+import { flowRunRequest, pathChildTarget, resolveStepScript } from '../flow/run-request.js';
 import type { ChildOutcome } from '../task/runtime.js';
-import type { ErrorRecord, JobRecord, Json, NewLogLine, Outcome } from '../types.js';
+import { jobName, type ErrorRecord, type JobRecord, type JobSpec, type Json, type NewLogLine, type Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { ExecutorPool, type ExecutorThread } from './pool.js';
 import type { ChildCall, RunRequest, StepRequest, ThreadMessage } from './protocol.js';
@@ -230,7 +231,7 @@ export class Worker {
     const { job } = running;
     if (this.running.get(job.id) !== running) return;
     const error = toErrorRecord(
-      new TimeoutError(`Job ${job.id} (${job.kind === 'task' ? job.entrypoint : job.scriptPath}) ran past its timeout of ${job.timeout}s on attempt ${job.attempt} of ${job.maxAttempts}`),
+      new TimeoutError(`Job ${job.id} (${jobName(job)}) ran past its timeout of ${job.timeout}s on attempt ${job.attempt} of ${job.maxAttempts}`),
     );
     this.stop(running, error);
     void this.finish(job.id, { status: 'failure', error });
@@ -268,7 +269,9 @@ export class Worker {
   }
 
   private runRequest(job: JobRecord): RunRequest {
-    const script = resolveScript(this.options.root, job.scriptPath);
+    // A flow job runs the built-in flow runner; a flow step's inline code is written out first.
+    if (job.kind === 'flow') return flowRunRequest(this.options.root, job);
+    const script = job.kind === 'flowstep' ? resolveStepScript(this.options.root, job.scriptPath) : resolveScript(this.options.root, job.scriptPath);
     if (script.hash !== job.scriptHash) {
       throw new ScriptHashMismatchError(
         `Worker ${this.id} will not run job ${job.id}: its copy of ${job.scriptPath} (sha256 ${script.hash.slice(0, 12)}) ` +
@@ -313,12 +316,26 @@ export class Worker {
       case 'started':
         void this.backend.started(msg.jobId, msg.at).catch((err) => this.warn(`recording the start of ${msg.jobId}`, err));
         break;
-      case 'call':
-        this.onCall(msg.callId, msg.parentId, msg.call);
+      case 'call': {
+        const { call } = msg;
+        this.onCall(msg.callId, msg.parentId, (parent) => this.runChild(parent, call));
         break;
+      }
       case 'step':
         void this.onStep(thread, msg.callId, msg.parentId, msg.step);
         break;
+      case 'flowStatus': {
+        // In line with the job's log, so that the last status is stored before the job's end.
+        const { jobId, status } = msg;
+        if (!this.running.has(jobId)) break;
+        this.logFlush = this.logFlush.then(() => this.backend.setFlowStatus(jobId, status).catch((err) => this.warn(`recording the flow status of ${jobId}`, err)));
+        break;
+      }
+      case 'jobOp': {
+        const { op, jobId, reason } = msg;
+        this.onCall(msg.callId, msg.parentId, () => this.jobOp(op, jobId, reason));
+        break;
+      }
       case 'done': {
         const stopped = this.stopping.get(msg.jobId);
         if (stopped) {
@@ -337,7 +354,8 @@ export class Worker {
     }
   }
 
-  private onCall(callId: number, parentId: string, call: ChildCall): void {
+  /** A call the job awaits (a child, or an operation on a job): its slot is free meanwhile. */
+  private onCall(callId: number, parentId: string, work: (parent: Running) => Promise<ChildOutcome>): void {
     const running = this.running.get(parentId);
     if (!running) return;
     running.pending++;
@@ -345,7 +363,7 @@ export class Worker {
       this.releaseSlot(running);
       this.pump();
     }
-    void this.runChild(running, call).then((outcome) => {
+    void work(running).then((outcome) => {
       if (!this.running.has(parentId)) return;
       if (running.pending > 1) {
         running.pending--;
@@ -397,14 +415,8 @@ export class Worker {
     try {
       // The parent's lines so far go to the store before its child exists, so logs read in order.
       await this.flushLogs();
-      const script =
-        call.kind === 'sleep' ? { path: parent.job.scriptPath, hash: parent.job.scriptHash } : resolveScript(this.options.root, call.scriptPath);
       childId = await this.backend.submitChild({
-        kind: call.kind,
-        scriptPath: script.path,
-        scriptHash: script.hash,
-        entrypoint: call.name,
-        args: call.args,
+        ...childTarget(this.options.root, parent.job, call),
         tag: call.tag,
         workspace: parent.job.workspace,
         parentJob: parent.job.id,
@@ -413,6 +425,7 @@ export class Worker {
         retry: call.retry,
         ...(call.seconds !== undefined && { scheduledFor: Date.now() + call.seconds * 1000 }),
       });
+      if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };
       const done = await this.backend.waitFinished(childId, this.abort.signal);
       return childOutcome(done);
     } catch (err) {
@@ -424,6 +437,24 @@ export class Worker {
         attempt: 0,
         maxAttempts: call.retry?.attempts ?? 1,
       };
+    }
+  }
+
+  /** waitJob, getJobStatus / getResult and cancelJob called by a running job. */
+  private async jobOp(op: 'wait' | 'get' | 'cancel', jobId: string, reason?: string): Promise<ChildOutcome> {
+    const base = { jobId, tag: '', attempt: 0, maxAttempts: 1 };
+    try {
+      switch (op) {
+        case 'wait':
+          return childOutcome(await this.backend.waitFinished(jobId, this.abort.signal));
+        case 'get':
+          return { ...base, status: 'success', result: ((await this.backend.getJob(jobId)) ?? null) as unknown as Json };
+        case 'cancel':
+          await this.backend.cancelJob(jobId, reason ?? 'canceled');
+          return { ...base, status: 'success', result: null };
+      }
+    } catch (err) {
+      return { ...base, status: 'failure', error: toErrorRecord(err) };
     }
   }
 
@@ -517,6 +548,20 @@ export class Worker {
 
   private warn(what: string, err: unknown): void {
     if (!this.abort.signal.aborted) console.error(`millrace worker ${this.id}: ${what} failed: ${(err as Error).message}`);
+  }
+}
+
+/** What a call makes: a task of a module, a sleep of the calling job, or a script, flow or flow step by path. */
+function childTarget(root: string, parent: JobRecord, call: ChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
+  switch (call.kind) {
+    case 'task': {
+      const script = resolveScript(root, call.scriptPath);
+      return { kind: 'task', scriptPath: script.path, scriptHash: script.hash, entrypoint: call.name, args: call.args };
+    }
+    case 'sleep':
+      return { kind: 'sleep', scriptPath: parent.scriptPath, scriptHash: parent.scriptHash, entrypoint: call.name, args: call.args };
+    default:
+      return pathChildTarget(root, call);
   }
 }
 

@@ -23,15 +23,15 @@ export function runCommand(program: Command): void {
   withEngineOptions(
     program
       .command('run')
-      .summary('run a script: stream its log, print its result')
+      .summary('run a script or a flow: stream its log, print its result')
       .description(
-        'Run a script, on the embedded engine or (with --server) on a server. Its log (with every task\'s lines, marked) streams to stderr;\n' +
+        'Run a script or a flow (a .flow.yaml / .flow.json file, whose schema gives the args), on the embedded engine or (with --server) on a server. Its log (with every task\'s lines, marked) streams to stderr;\n' +
           'its result is printed to stdout as JSON. Exit code 0 when the run succeeded, 1 when it failed.\n\n' +
           "millrace's own options come before the script; everything after it is an arg for main:\n" +
           '  millrace run --db /tmp/x.db examples/heavy.ts --n 3\n' +
           "  millrace run examples/heavy.ts --args '{\"n\":3}'",
       )
-      .argument('<script>', 'the script: a file (examples/heavy.ts) or a script path (examples/heavy)')
+      .argument('<script>', 'the script: a file (examples/heavy.ts) or a script path (examples/heavy); or a flow file (examples/flows/orders.flow.yaml)')
       .argument('[args...]', "args for main, as --name value (coerced to main's parameter types)")
       .option('--tag <tag>', 'tag of the root job')
       .option('--args <json>', 'args for main as one JSON object')

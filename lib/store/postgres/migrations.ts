@@ -104,6 +104,17 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (workspace, idempotency_key) WHERE idempotency_key IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'flow status',
+    sql: `
+      CREATE TABLE flow_status (
+        job_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The latest schema version this millrace knows. */

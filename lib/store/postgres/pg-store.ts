@@ -13,6 +13,7 @@ import {
   type JobSpec,
   type LogLine,
   type NewLogLine,
+  type Json,
   type Outcome,
   type TokenRecord,
   type WorkerRecord,
@@ -578,6 +579,19 @@ export class PgStore implements Store {
       [tokenHash],
     );
     return row && { tokenHash: row.token_hash, workspace: row.workspace, scope: row.scope, label: row.label, createdAt: Number(row.created_at) };
+  }
+
+  async setFlowStatus(jobId: string, status: Json): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO flow_status (job_id, status, updated_at) VALUES ($1, $2, $3)
+       ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+      [jobId, JSON.stringify(status), Date.now()],
+    );
+  }
+
+  async getFlowStatus(jobId: string): Promise<Json | undefined> {
+    const row = await one<{ status: string }>(this.pool, 'SELECT status FROM flow_status WHERE job_id = $1', [jobId]);
+    return row ? (JSON.parse(row.status) as Json) : undefined;
   }
 
   async countTokens(): Promise<number> {

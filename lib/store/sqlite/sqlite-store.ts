@@ -13,6 +13,7 @@ import {
   type JobFilter,
   type JobRecord,
   type JobSpec,
+  type Json,
   type LogLine,
   type NewLogLine,
   type Outcome,
@@ -359,6 +360,15 @@ export class SqliteStore implements Store {
     return row && { tokenHash: row.token_hash, workspace: row.workspace, scope: row.scope, label: row.label, createdAt: row.created_at };
   }
 
+  async setFlowStatus(jobId: string, status: Json): Promise<void> {
+    await this.write(() => this.stmt.setFlowStatus.run({ job_id: jobId, status: JSON.stringify(status), now: Date.now() }));
+  }
+
+  async getFlowStatus(jobId: string): Promise<Json | undefined> {
+    const row = this.stmt.getFlowStatus.get(jobId) as { status: string } | undefined;
+    return row ? (JSON.parse(row.status) as Json) : undefined;
+  }
+
   async countTokens(): Promise<number> {
     return (this.stmt.countTokens.get() as { n: number }).n;
   }
@@ -470,6 +480,10 @@ function prepare(db: Database.Database) {
       SELECT json_extract(a.error, '$.code') AS code FROM attempts a JOIN jobs j ON a.job_id = j.id
       WHERE j.id = ? AND a.attempt = j.attempt - 1`),
     byIdempotencyKey: db.prepare('SELECT * FROM jobs WHERE workspace = ? AND idempotency_key = ?'),
+    setFlowStatus: db.prepare(`
+      INSERT INTO flow_status (job_id, status, updated_at) VALUES (@job_id, @status, @now)
+      ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`),
+    getFlowStatus: db.prepare('SELECT status FROM flow_status WHERE job_id = ?'),
     runAgain: db.prepare(`
       UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
                       lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,

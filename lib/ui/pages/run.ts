@@ -39,6 +39,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   // Parts that only change with a status are drawn again only then: a reader scrolling the
   // tree or selecting a result is not interrupted every second.
   let drawnKey = '';
+  let drawnFlowKey = '';
 
   const cancel = async () => {
     if (!confirm(`Cancel job ${shortId(id)} and everything it started?`)) return;
@@ -76,6 +77,13 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       logStarted = true;
       log.start();
     }
+    // The flow's modules, as the flow job recorded them (a branch chosen changes no job status).
+    const flowKey = JSON.stringify(t.flow_status ?? null);
+    if (flowKey !== drawnFlowKey) {
+      drawnFlowKey = flowKey;
+      const modules = flowModules(job, t.flow_status);
+      replace(flow, modules && flowModulesView(modules));
+    }
     const key = `${job.status}|${job.attempt}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}`;
     if (key === drawnKey) return;
     drawnKey = key;
@@ -102,8 +110,6 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       going && job.status === 'queued' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Waiting for a worker.')),
       going && job.status === 'running' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Running…')),
     );
-    const modules = flowModules(job, descendants);
-    replace(flow, modules && flowModulesView(modules));
     replace(tree, treeView(job, descendants));
   };
 

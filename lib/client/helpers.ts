@@ -1,0 +1,192 @@
+import { CanceledError, JobNotFinishedError, MillraceError, TaskError } from '../errors.js';
+import { decode, encode } from '../serialize.js';
+import { runtime, type ChildOutcome, type JobScope } from '../task/runtime.js';
+import type { ErrorRecord, JobRecord, JobStatus, Json } from '../types.js';
+import type { ClientOptions, JobsClient, RunOptions } from './client.js';
+import { resultOf } from './outcome.js';
+
+/**
+ * runScript / runFlow and their async variants, and the job helpers. Inside a job they make
+ * child jobs of the calling job, as a task call does (recorded link, log lines forwarded,
+ * a call key for durable replay). Outside a job they are a client of the configured engine:
+ * the embedded one by default, or a server (MILLRACE_SERVER / MILLRACE_TOKEN, or configure()).
+ */
+
+/** A handle on the configured client; close it so that the process can exit. */
+export interface ClientHandle {
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+// One client per process, even when this module is loaded twice (the CLI's copy and a script's).
+const KEY = Symbol.for('millrace.client.v1');
+const holder = globalThis as unknown as { [KEY]?: { client: JobsClient | undefined; options: ClientOptions } };
+const state = (holder[KEY] ??= { client: undefined, options: {} });
+
+/**
+ * Sets where the helpers send work from outside a job. Without a server (here or in
+ * MILLRACE_SERVER) that is an embedded engine in this process. A client already open is closed.
+ */
+export function configure(options: ClientOptions = {}): ClientHandle {
+  const previous = state.client;
+  state.client = undefined;
+  state.options = { ...options };
+  void previous?.close();
+  const close = () => disconnect();
+  return { close, [Symbol.asyncDispose]: close };
+}
+
+/** Closes the client the helpers use outside a job (an embedded engine's threads, a server's sockets). */
+export async function disconnect(): Promise<void> {
+  const client = state.client;
+  state.client = undefined;
+  await client?.close();
+}
+
+/** The configured client, made on first use (its module loaded then: a script that only defines tasks does not pay for it). */
+async function client(): Promise<JobsClient> {
+  if (state.client) return state.client;
+  const server = state.options.server ?? (process.env.MILLRACE_SERVER || undefined);
+  const made = server
+    ? new (await import('./http-client.js')).HttpClient({ ...state.options, server })
+    : new (await import('./embedded-client.js')).EmbeddedClient(state.options);
+  // Two first calls at once: the first one made is kept.
+  if (state.client) {
+    void made.close();
+    return state.client;
+  }
+  state.client = made;
+  return made;
+}
+
+/** Runs the script at `path` with args by name and resolves with its result. */
+export async function runScript(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<unknown> {
+  return run('script', path, args, options, false);
+}
+
+/** Submits the script at `path` and resolves with the job's id at once. */
+export async function runScriptAsync(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<string> {
+  return run('script', path, args, options, true) as Promise<string>;
+}
+
+/** Runs the flow at `path` (`P` for `P.flow.yaml` / `P.flow.json`) and resolves with its result. */
+export async function runFlow(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<unknown> {
+  return run('flow', path, args, options, false);
+}
+
+/** Submits the flow at `path` and resolves with the job's id at once. */
+export async function runFlowAsync(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<string> {
+  return run('flow', path, args, options, true) as Promise<string>;
+}
+
+/** Resolves with the job's result once it has finished; rejects with a TaskError when it failed. */
+export async function waitJob(jobId: string): Promise<unknown> {
+  const scope = jobScope();
+  if (!scope) return (await client()).wait(jobId);
+  return fromOutcome(await scope.jobOp('wait', jobId), jobId);
+}
+
+/** The result of a finished job; rejects when it has not finished yet, or failed. */
+export async function getResult(jobId: string): Promise<unknown> {
+  const scope = jobScope();
+  if (!scope) return (await client()).result(jobId);
+  const job = await readJob(scope, jobId);
+  if (job.status === 'queued' || job.status === 'running') throw new JobNotFinishedError(jobId, job.status);
+  return resultOf(job);
+}
+
+/** Where the job is: 'queued' | 'running' | 'success' | 'failure' | 'canceled'. */
+export async function getJobStatus(jobId: string): Promise<JobStatus> {
+  const scope = jobScope();
+  if (!scope) return (await client()).status(jobId);
+  return (await readJob(scope, jobId)).status;
+}
+
+/** Cancels the job and its unfinished descendants. */
+export async function cancelJob(jobId: string, reason = 'canceled'): Promise<void> {
+  const scope = jobScope();
+  if (!scope) return (await client()).cancel(jobId, reason);
+  const outcome = await scope.jobOp('cancel', jobId, reason);
+  if (outcome.status !== 'success') throw errorFrom(outcome.error);
+}
+
+async function run(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions, detach: boolean): Promise<unknown> {
+  checkInputs(path, args, options);
+  const scope = jobScope();
+  if (scope && options.idempotencyKey !== undefined) {
+    throw new MillraceError(
+      `options.idempotencyKey is for submissions from outside a job; inside job ${scope.context.id} a call is made once per run already (durable replay)`,
+    );
+  }
+  if (!scope) {
+    const c = await client();
+    const id = await c.submit(kind, path, args, options);
+    return detach ? id : c.wait(id);
+  }
+  const encoded: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(args)) if (v !== undefined) encoded[k] = encode(v, `args.${k}`);
+  const outcome = await scope.callPath({
+    kind,
+    path,
+    args: encoded,
+    tag: options.tag,
+    key: `@${kind}:${path}`,
+    ...(options.timeout !== undefined && { timeout: options.timeout }),
+    ...(detach && { detach: true }),
+  });
+  if (detach) {
+    if (outcome.status !== 'success') throw errorFrom(outcome.error);
+    return outcome.jobId;
+  }
+  return fromOutcome(outcome, path);
+}
+
+function jobScope(): JobScope | undefined {
+  const scope = runtime.als.getStore();
+  if (!scope) return undefined;
+  return scope;
+}
+
+async function readJob(scope: JobScope, jobId: string): Promise<JobRecord> {
+  const outcome = await scope.jobOp('get', jobId);
+  if (outcome.status !== 'success') throw errorFrom(outcome.error);
+  const job = outcome.result as unknown as JobRecord | null;
+  if (!job) throw new MillraceError(`No job with id "${jobId}"`);
+  return job;
+}
+
+function fromOutcome(outcome: ChildOutcome, name: string): unknown {
+  switch (outcome.status) {
+    case 'success':
+      return decode(outcome.result);
+    case 'canceled':
+      throw new CanceledError(outcome.jobId, outcome.error.message);
+    case 'failure':
+      // A call that could not even be submitted (bad args, unknown path) fails with its own error.
+      if (outcome.jobId === '(not submitted)') throw errorFrom(outcome.error);
+      throw new TaskError({ jobId: outcome.jobId, taskName: name, tag: outcome.tag, attempt: outcome.attempt, maxAttempts: outcome.maxAttempts, error: outcome.error });
+  }
+}
+
+/** An error made again from its record, with its name and code. */
+function errorFrom(record: ErrorRecord): Error {
+  const err = new MillraceError(record.message);
+  err.name = record.name;
+  if (record.code) (err as { code: string }).code = record.code;
+  if (record.stack) err.stack = record.stack;
+  return err;
+}
+
+function checkInputs(path: string, args: unknown, options: RunOptions): void {
+  if (typeof path !== 'string' || path.trim() === '') throw new MillraceError(`Expected a script or flow path, got ${JSON.stringify(path)}`);
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    throw new MillraceError(`Expected args as an object by parameter name, got ${Array.isArray(args) ? 'an array' : JSON.stringify(args)}`);
+  }
+  if (options.timeout !== undefined && !(typeof options.timeout === 'number' && options.timeout > 0)) {
+    throw new MillraceError(`options.timeout must be a positive number of seconds, got ${JSON.stringify(options.timeout)}`);
+  }
+  const key = options.idempotencyKey;
+  if (key !== undefined && !(typeof key === 'string' && key.length >= 1 && key.length <= 255)) {
+    throw new MillraceError(`options.idempotencyKey must be a string of 1 to 255 characters, got ${typeof key === 'string' ? `${key.length} characters` : JSON.stringify(key)}`);
+  }
+}

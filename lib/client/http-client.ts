@@ -1,0 +1,110 @@
+import { CanceledError, JobNotFinishedError, TaskError } from '../errors.js';
+import { ApiClient, ApiError } from '../http/client.js';
+import type { WindmillJob } from '../http/windmill.js';
+import { encode } from '../serialize.js';
+import type { ErrorRecord, Json, JobStatus } from '../types.js';
+import type { ClientOptions, JobsClient, RunOptions } from './client.js';
+
+interface ResultMaybe {
+  completed: boolean;
+  started?: boolean;
+  success?: boolean;
+  result?: Json;
+}
+
+/**
+ * The helpers' client on a server, through Windmill's job routes only (DESIGN.md), so it
+ * works against a millrace server and a Windmill one alike. Results are plain JSON, as
+ * those routes give them.
+ */
+export class HttpClient implements JobsClient {
+  private readonly api: ApiClient;
+
+  constructor(options: ClientOptions & { server: string }) {
+    this.api = new ApiClient({
+      server: options.server,
+      token: options.token ?? process.env.MILLRACE_TOKEN ?? '',
+      workspace: options.workspace ?? (process.env.MILLRACE_WORKSPACE || undefined),
+      connections: 8,
+    });
+  }
+
+  async submit(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions): Promise<string> {
+    const body: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(args)) if (v !== undefined) body[k] = encode(v, `args.${k}`);
+    const q = new URLSearchParams();
+    if (options.tag) q.set('tag', options.tag);
+    if (options.timeout !== undefined) q.set('timeout', String(options.timeout));
+    if (options.idempotencyKey !== undefined) q.set('idempotency_key', options.idempotencyKey);
+    const query = q.size ? `?${q}` : '';
+    const segments = path.replace(/^\.\//, '').split('/').map(encodeURIComponent).join('/');
+    return this.api.json<string>('POST', this.api.ws(`jobs/run/${kind === 'flow' ? 'f' : 'p'}/${segments}${query}`), body);
+  }
+
+  async wait(jobId: string): Promise<unknown> {
+    await this.untilCompleted(jobId);
+    return this.result(jobId);
+  }
+
+  async result(jobId: string): Promise<unknown> {
+    const maybe = await this.api.json<ResultMaybe>('GET', this.api.ws(`jobs_u/completed/get_result_maybe/${encodeURIComponent(jobId)}`));
+    if (!maybe.completed) throw new JobNotFinishedError(jobId, maybe.started ? 'running' : 'queued');
+    if (maybe.success) return maybe.result ?? null;
+    const job = await this.job(jobId);
+    const error = errorOf(maybe.result);
+    if (job.canceled) throw new CanceledError(jobId, job.canceled_reason ?? error.message);
+    throw new TaskError({
+      jobId,
+      taskName: job.script_path,
+      tag: job.tag,
+      attempt: job.millrace?.attempt ?? 1,
+      maxAttempts: job.millrace?.max_attempts ?? 1,
+      error,
+    });
+  }
+
+  async status(jobId: string): Promise<JobStatus> {
+    const job = await this.job(jobId);
+    if (job.type === 'QueuedJob') return job.running ? 'running' : 'queued';
+    if (job.canceled) return 'canceled';
+    return job.success ? 'success' : 'failure';
+  }
+
+  async cancel(jobId: string, reason: string): Promise<void> {
+    await this.api.json('POST', this.api.ws(`jobs_u/queue/cancel/${encodeURIComponent(jobId)}`), { reason });
+  }
+
+  async close(): Promise<void> {
+    await this.api.close();
+  }
+
+  private job(jobId: string): Promise<WindmillJob> {
+    return this.api.json<WindmillJob>('GET', this.api.ws(`jobs_u/get/${encodeURIComponent(jobId)}`));
+  }
+
+  /**
+   * Follows the job's server-sent updates until one says it has completed. A server without
+   * that route is asked for the result now and then instead, as windmill-client does.
+   */
+  private async untilCompleted(jobId: string): Promise<void> {
+    try {
+      for await (const line of this.api.lines(this.api.ws(`jobs_u/getupdate_sse/${encodeURIComponent(jobId)}`))) {
+        if (!line.startsWith('data:')) continue;
+        if ((JSON.parse(line.slice(5)) as { completed?: boolean }).completed) return;
+      }
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404 && err.code !== 'UNKNOWN_JOB' && err.code !== 'NOT_FOUND_JOB')) throw err;
+    }
+    for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
+      const maybe = await this.api.json<ResultMaybe>('GET', this.api.ws(`jobs_u/completed/get_result_maybe/${encodeURIComponent(jobId)}`));
+      if (maybe.completed) return;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+function errorOf(result: Json | undefined): ErrorRecord {
+  const e = (result as { error?: { name?: string; message?: string; stack?: string } } | null)?.error;
+  return { name: e?.name ?? 'Error', message: e?.message ?? JSON.stringify(result), ...(e?.stack && { stack: e.stack }) };
+}
+

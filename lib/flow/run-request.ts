@@ -1,0 +1,89 @@
+import { fileURLToPath } from 'node:url';
+import { ScriptHashMismatchError } from '../errors.js';
+import { scriptJobSpec } from '../engine/submission.js';
+import { resolveScript, type ScriptFile } from '../loader/paths.js';
+import { decode } from '../serialize.js';
+import type { JobRecord, JobSpec, Json } from '../types.js';
+import type { ChildCall, RunRequest } from '../worker/protocol.js';
+import { resolveFlow, resolveJobScript } from './files.js';
+import { IDENTITY_SOURCE } from './identity.js';
+import { allModules, flowJobSpec } from './submission.js';
+import { loadFlow } from './validate.js';
+
+/**
+ * How a worker runs flows: a flow job runs the built-in flow runner (runner.ts) on an
+ * executor thread, like a script; its steps are child jobs, scripts by path, with a
+ * flow's inline code written to content-addressed files under .millrace/flows.
+ */
+
+// Under ts-jest this module is lib/flow/run-request.ts, built it is dist/flow/run-request.js.
+const RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+
+/** What an executor thread needs to run a flow job. */
+export function flowRunRequest(root: string, job: JobRecord): RunRequest {
+  const found = resolveFlow(root, job.scriptPath);
+  if (found.hash !== job.scriptHash) {
+    throw new ScriptHashMismatchError(
+      `This worker will not run flow job ${job.id}: its copy of ${found.path} (sha256 ${found.hash.slice(0, 12)}) ` +
+        `differs from the one submitted (sha256 ${job.scriptHash.slice(0, 12)}). Deploy the same code to every worker.`,
+    );
+  }
+  return {
+    context: {
+      id: job.id,
+      rootId: job.rootJob,
+      parentId: job.parentJob ?? undefined,
+      script: job.scriptPath,
+      task: undefined,
+      tag: job.tag,
+      attempt: job.attempt,
+      workspace: job.workspace,
+    },
+    file: RUNNER_FILE,
+    hash: 'millrace-flow-runner',
+    entrypoint: 'main',
+    kind: 'script',
+    args: [job.args],
+  };
+}
+
+/** The script of a flow step's job, its inline code written out first when this machine lacks it. */
+export function resolveStepScript(root: string, path: string): ScriptFile {
+  return resolveJobScript(root, path, (flowPath, moduleId) => stepSource(root, flowPath, moduleId));
+}
+
+/** The code of an inline step: a rawscript's content, or the identity step's. */
+export function stepSource(root: string, flowPath: string, moduleId: string): string {
+  const { flow } = loadFlow(root, flowPath);
+  const module = allModules(flow).find((m) => m.id === moduleId);
+  if (module?.value.type === 'rawscript') return module.value.content;
+  if (module?.value.type === 'identity') return IDENTITY_SOURCE;
+  return '';
+}
+
+/** The job a runScript / runFlow call or a flow step becomes: checked as a root job would be. */
+export function pathChildTarget(root: string, call: ChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
+  const args = Object.fromEntries(Object.entries(call.args as Record<string, Json>).map(([k, v]) => [k, decode(v)]));
+  switch (call.kind) {
+    case 'flow': {
+      const spec = flowJobSpec(root, { path: call.scriptPath, args, kind: 'flow' });
+      return { kind: 'flow', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: spec.entrypoint, args: spec.args };
+    }
+    case 'flowstep': {
+      const script = resolveStepScript(root, call.scriptPath);
+      const spec = scriptJobSpec(root, { path: script.path, args });
+      return { kind: 'flowstep', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: call.name, args: spec.args };
+    }
+    default: {
+      const spec = scriptJobSpec(root, { path: call.scriptPath, args });
+      return { kind: 'script', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: 'main', args: spec.args };
+    }
+  }
+}
+
+/** The script or flow a child job of any kind runs, as the server checks a worker's call. */
+export function childScript(root: string, kind: string, path: string): { path: string; hash: string } {
+  if (kind === 'flow') return resolveFlow(root, path);
+  if (kind === 'flowstep') return resolveStepScript(root, path);
+  return resolveScript(root, path);
+}
