@@ -156,6 +156,11 @@ export interface JobSpec {
   retry?: RetryOptions;
   /** Epoch ms; defaults to now. */
   scheduledFor?: number;
+  /**
+   * Due this many ms after the job is created (a durable sleep, `scheduled_in_secs`): the
+   * store adds it to the creation time it records, so the two differ by exactly this.
+   */
+  delayMs?: number;
   /** A caller-chosen id (Windmill's `job_id` query parameter). */
   id?: string;
   /**

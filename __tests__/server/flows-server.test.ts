@@ -99,9 +99,9 @@ describe('flows through a millrace server', () => {
       body: JSON.stringify({ n: 3, stop: false }),
     });
     expect(failed.status).toBe(422);
-    expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(/^Step "slow" failed: TimeoutError/);
+    expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(/^Step "slow" \(job \S+\) failed: TimeoutError: Job \S+ \(slow\) ran past its timeout of 1s on attempt 1 of 1$/);
     const [timedOut] = await engine.list({ scriptPath: '__tests__/fixtures/flows/options', limit: 1 });
-    expect((await engine.descendants(timedOut.id)).find((s) => s.entrypoint === 'slow')).toMatchObject({ status: 'canceled' });
+    expect((await engine.descendants(timedOut.id)).find((s) => s.entrypoint === 'slow')).toMatchObject({ status: 'failure', error: { name: 'TimeoutError' } });
   });
 
   it('the failure module gets the failing step’s id on the remote worker', async () => {

@@ -61,6 +61,12 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(await store.get(job.id)).toEqual(job);
     });
 
+    it('schedules a delayed job exactly its delay after its creation', async () => {
+      const { job } = await store.enqueue(spec({ delayMs: 3_600_000 }));
+      expect(job.scheduledFor - job.createdAt).toBe(3_600_000);
+      expect((await claimAll()).map((j) => j.id)).not.toContain(job.id); // not due for an hour
+    });
+
     it('takes a caller-chosen id', async () => {
       const { job } = await store.enqueue(spec({ id: 'chosen-id-1' }));
       expect(job.id).toBe('chosen-id-1');

@@ -70,7 +70,7 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
       const delaySecs = optionalNumber(call, 'scheduled_in_secs');
       return coordinator.submit({
         kind,
-        ...(delaySecs !== undefined && { scheduledFor: Date.now() + delaySecs * 1000 }),
+        ...(delaySecs !== undefined && { delayMs: delaySecs * 1000 }),
         scriptPath: script.path,
         scriptHash,
         entrypoint: ctx.params.entrypoint,
@@ -185,7 +185,7 @@ async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof 
   const parentId = q.get('parent_job');
   if (parentId) spec.parentJob = (await jobInWorkspace(deps, ctx, parentId)).id;
   const delay = queryNumber(q, 'scheduled_in_secs', { min: 0 });
-  if (delay !== undefined) spec.scheduledFor = Date.now() + delay * 1000;
+  if (delay !== undefined) spec.delayMs = delay * 1000;
   const timeout = queryNumber(q, 'timeout', { min: 0 });
   if (timeout !== undefined) spec.timeout = timeout;
   // Idempotency-Key (the header of the IETF draft) or idempotency_key: a key seen before

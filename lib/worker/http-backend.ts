@@ -79,7 +79,7 @@ export class HttpBackend implements WorkerBackend {
       if (this.calls.size === 1) setImmediate(() => this.sendCalls());
     }
     return new Promise((resolve, reject) => {
-      const delay = spec.scheduledFor === undefined ? undefined : Math.max(0, (spec.scheduledFor - Date.now()) / 1000);
+      const delay = spec.delayMs !== undefined ? spec.delayMs / 1000 : spec.scheduledFor === undefined ? undefined : Math.max(0, (spec.scheduledFor - Date.now()) / 1000);
       batch.calls.push({
         body: {
           args: spec.args,

@@ -423,7 +423,7 @@ export class Worker {
         callKey: call.callKey,
         timeout: call.timeout,
         retry: call.retry,
-        ...(call.seconds !== undefined && { scheduledFor: Date.now() + call.seconds * 1000 }),
+        ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
       });
       if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };
       const done = await this.backend.waitFinished(childId, this.abort.signal);

@@ -180,7 +180,7 @@ export class PgStore implements Store {
   private async insert(spec: JobSpec): Promise<EnqueueResult> {
     const id = spec.id ?? newJobId();
     const now = Date.now();
-    const scheduledFor = spec.scheduledFor ?? now;
+    const scheduledFor = spec.scheduledFor ?? now + (spec.delayMs ?? 0);
     const values = [
       id,
       spec.workspace ?? DEFAULT_WORKSPACE,

@@ -143,7 +143,7 @@ export class SqliteStore implements Store {
       retry: spec.retry ? JSON.stringify(spec.retry) : null,
       timeout_s: spec.timeout ?? null,
       created_at: now,
-      scheduled_for: spec.scheduledFor ?? now,
+      scheduled_for: spec.scheduledFor ?? now + (spec.delayMs ?? 0),
     }) as JobRow;
     return toJobRecord(row);
   }
