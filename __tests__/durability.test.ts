@@ -216,10 +216,16 @@ describe('durable replay', () => {
     const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/durable', { which: 'sleep', counter: '' });
     expect(decode(root.result!)).toEqual(['rested', 'quick']);
     const [sleep] = descendants.filter((j) => j.kind === 'sleep');
+    const [sleeper] = byName(descendants, 'sleeper');
     const [quick] = byName(descendants, 'quick');
     expect(sleep.scheduledFor - sleep.createdAt).toBeGreaterThanOrEqual(2000);
-    expect(quick.startedAt!).toBeGreaterThanOrEqual(sleep.createdAt);
+    // The sleeper was called first and claimed first; quick ran on the one slot inside the
+    // sleeper's run, before its sleep ended: only possible if the sleeping sleeper held no slot.
+    // (The slot is freed as the call is made, a moment before the store records the sleep job.)
+    expect(sleeper.parentJob).toBe(root.id);
+    expect(quick.startedAt!).toBeGreaterThanOrEqual(sleeper.startedAt!);
     expect(quick.completedAt!).toBeLessThanOrEqual(sleep.completedAt!);
+    expect(sleep.completedAt!).toBeLessThanOrEqual(sleeper.completedAt!);
   });
 });
 

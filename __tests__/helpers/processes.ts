@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { REPO_ROOT, tempDb } from './engine.js';
 
 /** A millrace process started by a test: its output so far, and a way to wait for a line of it. */
@@ -66,4 +67,21 @@ export async function startWorkerProcess(url: string, extra: string[] = [], toke
   const proc = startMillrace(['worker', '--server', url, '--token', token, '--threads', '1', ...extra]);
   const [, id] = await proc.waitFor(/millrace worker (\S+) serving/);
   return { proc, id };
+}
+
+/**
+ * A caller of a millrace server's HTTP API as the test admin: JSON in and out (text where the
+ * answer is not JSON); an answer of 300 or over throws with its status and body.
+ */
+export function apiCaller(url: () => string) {
+  return async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await request(`${url()}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
+    return (String(res.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : text) as T;
+  };
 }

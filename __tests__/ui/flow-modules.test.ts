@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
-import { request } from 'undici';
 import type { TreeReply } from '../../lib/http/wire.js';
 import { launchChromium } from '../helpers/browser.js';
 import { tempDb } from '../helpers/engine.js';
-import { startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
+import { apiCaller, startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 /**
  * The run page of a flow (lib/ui/flow-modules.ts) in a real browser against `millrace dev`:
@@ -17,16 +16,7 @@ describe('the run page of a flow', () => {
   let browser: Browser;
   let page: Page;
 
-  async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await request(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
-    return (String(res.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : text) as T;
-  }
+  const api = apiCaller(() => url);
   /** Runs the flow and resolves when it has ended (its followed log closes then). */
   const runFlow = async (args: Record<string, unknown>) => {
     const id = await api<string>('POST', '/api/w/default/jobs/run/f/examples/flows/orders', args);

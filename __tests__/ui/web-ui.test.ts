@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { request } from 'undici';
 import type { TreeReply } from '../../lib/http/wire.js';
 import type { JobRecord } from '../../lib/types.js';
 import { launchChromium } from '../helpers/browser.js';
 import { REPO_ROOT, tempDb } from '../helpers/engine.js';
-import { startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
+import { apiCaller, startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 /**
  * The web UI in a real browser (Debian's chromium) against `millrace dev`, a real server
@@ -23,16 +22,7 @@ describe('the web UI', () => {
   let context: BrowserContext;
   let page: Page;
 
-  async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await request(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
-    return (String(res.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : text) as T;
-  }
+  const api = apiCaller(() => url);
   const submit = (path: string, args: Record<string, unknown>) => api<string>('POST', `/api/w/default/jobs/run/p/${path}`, args);
   /** Resolves when the job has ended: its followed log closes then. */
   const finished = async (id: string) => {

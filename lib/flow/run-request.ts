@@ -1,10 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { ScriptHashMismatchError } from '../errors.js';
 import { scriptJobSpec } from '../engine/submission.js';
 import { resolveScript, type ScriptFile } from '../loader/paths.js';
 import { decode } from '../serialize.js';
 import type { JobRecord, JobSpec, Json } from '../types.js';
-import type { ChildCall, RunRequest } from '../worker/protocol.js';
+import { checkScriptHash, jobContext, type ChildCall, type RunRequest } from '../worker/protocol.js';
 import { resolveFlow, resolveJobScript } from './files.js';
 import { IDENTITY_SOURCE } from './identity.js';
 import { allModules, flowJobSpec } from './submission.js';
@@ -22,23 +21,9 @@ const RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.url.endsWith('
 /** What an executor thread needs to run a flow job. */
 export function flowRunRequest(root: string, job: JobRecord): RunRequest {
   const found = resolveFlow(root, job.scriptPath);
-  if (found.hash !== job.scriptHash) {
-    throw new ScriptHashMismatchError(
-      `This worker will not run flow job ${job.id}: its copy of ${found.path} (sha256 ${found.hash.slice(0, 12)}) ` +
-        `differs from the one submitted (sha256 ${job.scriptHash.slice(0, 12)}). Deploy the same code to every worker.`,
-    );
-  }
+  checkScriptHash('This worker', job, found);
   return {
-    context: {
-      id: job.id,
-      rootId: job.rootJob,
-      parentId: job.parentJob ?? undefined,
-      script: job.scriptPath,
-      task: undefined,
-      tag: job.tag,
-      attempt: job.attempt,
-      workspace: job.workspace,
-    },
+    context: jobContext(job),
     file: RUNNER_FILE,
     hash: 'millrace-flow-runner',
     entrypoint: 'main',

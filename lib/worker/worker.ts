@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { toErrorRecord, ScriptHashMismatchError, TimeoutError } from '../errors.js';
+import { toErrorRecord, TimeoutError } from '../errors.js';
 import { newJobId } from '../ids.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
@@ -10,7 +10,7 @@ import type { ChildOutcome } from '../task/runtime.js';
 import { jobName, type ErrorRecord, type JobRecord, type JobSpec, type Json, type NewLogLine, type Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { ExecutorPool, type ExecutorThread } from './pool.js';
-import type { ChildCall, RunRequest, StepRequest, ThreadMessage } from './protocol.js';
+import { checkScriptHash, jobContext, type ChildCall, type RunRequest, type StepRequest, type ThreadMessage } from './protocol.js';
 
 export interface WorkerOptions {
   backend: WorkerBackend;
@@ -272,12 +272,7 @@ export class Worker {
     // A flow job runs the built-in flow runner; a flow step's inline code is written out first.
     if (job.kind === 'flow') return flowRunRequest(this.options.root, job);
     const script = job.kind === 'flowstep' ? resolveStepScript(this.options.root, job.scriptPath) : resolveScript(this.options.root, job.scriptPath);
-    if (script.hash !== job.scriptHash) {
-      throw new ScriptHashMismatchError(
-        `Worker ${this.id} will not run job ${job.id}: its copy of ${job.scriptPath} (sha256 ${script.hash.slice(0, 12)}) ` +
-          `differs from the one submitted (sha256 ${job.scriptHash.slice(0, 12)}). Deploy the same code to every worker.`,
-      );
-    }
+    checkScriptHash(`Worker ${this.id}`, job, { path: job.scriptPath, hash: script.hash });
     let args: (Json | undefined)[];
     if (job.kind === 'task') {
       args = Array.isArray(job.args) ? job.args : [];
@@ -286,16 +281,7 @@ export class Worker {
       args = positionalArgs(sig, (job.args ?? {}) as Record<string, Json>);
     }
     return {
-      context: {
-        id: job.id,
-        rootId: job.rootJob,
-        parentId: job.parentJob ?? undefined,
-        script: job.scriptPath,
-        task: job.kind === 'task' ? job.entrypoint : undefined,
-        tag: job.tag,
-        attempt: job.attempt,
-        workspace: job.workspace,
-      },
+      context: jobContext(job),
       file: script.file,
       hash: script.hash,
       entrypoint: job.entrypoint,
