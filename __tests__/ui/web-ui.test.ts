@@ -241,23 +241,35 @@ describe('the web UI', () => {
     await page.screenshot({ path: join(DOCS, 'ui-runs.png') });
     const shown = () => page.$$eval('#runs tbody tr', (trs) => trs.map((tr) => ({ id: (tr as HTMLElement).dataset.jobId, status: (tr as HTMLElement).dataset.status })));
 
-    await page.selectOption('#filter-status', 'failure');
-    await page.waitForURL(/status=failure/);
-    await page.waitForFunction(() => [...document.querySelectorAll('#runs tbody tr')].every((tr) => (tr as HTMLElement).dataset.status === 'failure'));
-    await page.waitForSelector(`#runs tr[data-job-id="${failed}"]`);
-    let list = await shown();
-    expect(list.every((r) => r.status === 'failure')).toBe(true);
-    expect(list.map((r) => r.id)).not.toContain(succeeded);
+    /** Selects a status and returns the rows once they are the runs the API lists with it. */
+    const filterBy = async (status: string) => {
+      const runs = await api<JobRecord[]>('GET', `/api/w/default/jobs/records?roots_only=true&status=${status}&limit=50`);
+      const expected = runs.map((j) => j.id).sort();
+      await page.selectOption('#filter-status', status);
+      await page.waitForURL(new RegExp(`status=${status}`));
+      // Wait for exactly these rows: the unfiltered list holds some of them too, and an empty
+      // table (while the filtered list loads) holds no other status either.
+      await page
+        .waitForFunction(
+          (ids) => [...document.querySelectorAll('#runs tbody tr')].map((tr) => (tr as HTMLElement).dataset.jobId).sort().join() === ids.join(),
+          expected,
+          { timeout: 10_000 },
+        )
+        .catch(() => undefined); // on a timeout, the assertions say what was shown instead
+      const list = await shown();
+      expect(list.map((r) => r.id).sort()).toEqual(expected);
+      expect(list.every((r) => r.status === status)).toBe(true);
+      return list.map((r) => r.id);
+    };
 
-    await page.selectOption('#filter-status', 'canceled');
-    await page.waitForURL(/status=canceled/);
-    await page.waitForFunction(() => [...document.querySelectorAll('#runs tbody tr')].every((tr) => (tr as HTMLElement).dataset.status === 'canceled'));
-    list = await shown();
+    let ids = await filterBy('failure');
+    expect(ids).toContain(failed);
+    expect(ids).not.toContain(succeeded);
+
     // Exactly the canceled runs of the earlier tests, as the API lists them.
-    const canceledRuns = await api<JobRecord[]>('GET', '/api/w/default/jobs/records?roots_only=true&status=canceled&limit=50');
-    expect(canceledRuns.length).toBeGreaterThan(0);
-    expect(list.map((r) => r.id).sort()).toEqual(canceledRuns.map((j) => j.id).sort());
-    expect(list.map((r) => r.id)).not.toContain(failed);
+    ids = await filterBy('canceled');
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids).not.toContain(failed);
 
     // The path filter, on top: no canceled run of the failing script.
     await page.fill('#filter-path', '__tests__/fixtures/failing');
