@@ -8,4 +8,7 @@ export default {
   },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   testTimeout: 60_000,
+  // A throwaway PostgreSQL cluster when none is configured and the package is installed.
+  globalSetup: '<rootDir>/__tests__/setup/pg-setup.mjs',
+  globalTeardown: '<rootDir>/__tests__/setup/pg-teardown.mjs',
 };

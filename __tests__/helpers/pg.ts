@@ -2,15 +2,17 @@ import pg from 'pg';
 import { customAlphabet } from 'nanoid';
 
 /**
- * The PostgreSQL the tests use: MILLRACE_TEST_PG_URL (.ci/run starts a throwaway cluster and
- * sets it). Without it the PostgreSQL suites fail: they never skip silently.
+ * The PostgreSQL the tests use: MILLRACE_TEST_PG_URL (.ci/run sets it; otherwise jest's global
+ * setup, __tests__/setup, starts a throwaway cluster where PostgreSQL is installed). Without it
+ * the PostgreSQL suites fail: they never skip silently.
  */
 export function testPgUrl(): string {
   const url = process.env.MILLRACE_TEST_PG_URL;
   if (!url) {
     throw new Error(
       'MILLRACE_TEST_PG_URL is not set: the PostgreSQL tests need a database. ' +
-        'Start one with `eval "$(.ci/pg-cluster start)"` (as root, with the postgresql package installed), or run .ci/run.',
+        '`npm test` starts a throwaway cluster itself where the postgresql package is installed (apt-get install -y postgresql); ' +
+        'or point MILLRACE_TEST_PG_URL at a database the tests may create schemas in; or run .ci/run, which installs it.',
     );
   }
   return url;
