@@ -199,6 +199,22 @@ describe('durable replay', () => {
     expect(byName(descendants, 'child')).toHaveLength(1);
   });
 
+  it('each call takes its key in the order the job made it, however its task name resolves', async () => {
+    // A thread resolves a module's task names on its first calls (a dynamic import, which
+    // need not finish in order); the keys must still follow the calls, or a replay would see
+    // leaf(11) at leaf:10 and fail with a NonDeterminismError. Fresh threads each time.
+    for (let run = 0; run < 3; run++) {
+      engine = openTestEngine({ threads: 1 });
+      const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/fan-out', { children: 100 });
+      expect(root.status).toBe('success');
+      expect(descendants).toHaveLength(100);
+      const misplaced = descendants.filter((j) => j.callKey !== `leaf:${(j.args as number[])[0]}`).map((j) => [j.callKey, j.args]);
+      expect(misplaced).toEqual([]);
+      await engine.close();
+      engine = undefined;
+    }
+  });
+
   it('a different call at a recorded key is a NonDeterminismError, not retried', async () => {
     engine = openTestEngine();
     const counter = counterFile();

@@ -23,8 +23,12 @@ export interface TaskDef {
 /** A task call made inside a job, as the executor receives it. */
 export interface TaskCall {
   def: TaskDef;
-  name: string;
-  moduleUrl: string;
+  /**
+   * The task's name and module, resolving once its module's exports have been seen. A promise,
+   * so that the call takes its place (its call key's occurrence index) in the order the job
+   * made its calls, not in the order their names resolved.
+   */
+  naming: Promise<{ name: string; moduleUrl: string }>;
   args: Json[];
 }
 

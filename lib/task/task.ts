@@ -32,8 +32,10 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
     const scope = runtime.als.getStore();
     if (!scope) return runInline(fn, args);
     const encoded = encodeArgs(args);
-    const { name, moduleUrl: url } = await resolveTaskName(def);
-    const outcome = await scope.callTask({ def, name, moduleUrl: url, args: encoded });
+    // Handed over unresolved and at once: the call's key follows the order of the calls.
+    const naming = resolveTaskName(def);
+    const outcome = await scope.callTask({ def, naming, args: encoded });
+    const { name } = await naming;
     switch (outcome.status) {
       case 'success':
         return decode(outcome.result) as Awaited<R>;

@@ -137,6 +137,7 @@ function makeScope(req: RunRequest, state: { controller: AbortController; calls:
     occurrences.set(name, n + 1);
     return `${name}:${n}`;
   };
+  let taskKeys: Promise<void> = Promise.resolve();
   // Every call the job awaits is tracked, so that stopping the job settles them at once.
   const track = (send: (callId: number) => void): Promise<ChildOutcome> => {
     if (state.controller.signal.aborted) return Promise.resolve(stoppedOutcome(state.controller.signal));
@@ -166,16 +167,26 @@ function makeScope(req: RunRequest, state: { controller: AbortController; calls:
     signal: state.controller.signal,
     callTask(task: TaskCall): Promise<ChildOutcome> {
       const { options } = task.def;
-      return call({
-        kind: 'task',
-        scriptPath: scriptPathOf(root, task.moduleUrl),
-        name: task.name,
-        tag: options.tag ?? DEFAULT_TAG,
-        args: task.args,
-        callKey: nextKey(task.name),
-        ...(options.timeout !== undefined && { timeout: options.timeout }),
-        ...(options.retry !== undefined && { retry: options.retry }),
-      });
+      // Keys are taken in the order the calls were made: a call whose name resolves first
+      // still waits for the calls before it (on a re-run, a module's first calls resolve its
+      // task names afresh, and need not finish in order).
+      const keyed = taskKeys.then(() => task.naming).then(({ name, moduleUrl }) => ({ name, moduleUrl, callKey: nextKey(name) }));
+      taskKeys = keyed.then(
+        () => undefined,
+        () => undefined,
+      );
+      return keyed.then(({ name, moduleUrl, callKey }) =>
+        call({
+          kind: 'task',
+          scriptPath: scriptPathOf(root, moduleUrl),
+          name,
+          tag: options.tag ?? DEFAULT_TAG,
+          args: task.args,
+          callKey,
+          ...(options.timeout !== undefined && { timeout: options.timeout }),
+          ...(options.retry !== undefined && { retry: options.retry }),
+        }),
+      );
     },
     sleep(seconds: number): Promise<ChildOutcome> {
       return call({
