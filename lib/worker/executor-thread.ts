@@ -168,8 +168,8 @@ function makeScope(req: RunRequest, state: { controller: AbortController; calls:
     callTask(task: TaskCall): Promise<ChildOutcome> {
       const { options } = task.def;
       // Keys are taken in the order the calls were made: a call whose name resolves first
-      // still waits for the calls before it (on a re-run, a module's first calls resolve its
-      // task names afresh, and need not finish in order).
+      // still waits for the calls before it (a thread resolves a module's task names on its
+      // first calls, through a dynamic import, and those need not finish in order).
       const keyed = taskKeys.then(() => task.naming).then(({ name, moduleUrl }) => ({ name, moduleUrl, callKey: nextKey(name) }));
       taskKeys = keyed.then(
         () => undefined,
