@@ -93,6 +93,35 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(other.job.id).not.toBe(first.job.id);
     });
 
+    it('takes many submissions at once: each recorded once, in order, and each error its own', async () => {
+      // A fan-out's calls arrive together (a store may write them in one statement).
+      const { job: root } = await store.enqueue(spec());
+      const calls = Array.from({ length: 50 }, (_, i) => spec({ kind: 'task', entrypoint: 'leaf', args: [i], parentJob: root.id, callKey: `leaf:${i}` }));
+      const settled = await Promise.allSettled([
+        ...calls.map((c) => store.enqueue(c)),
+        store.enqueue(calls[7]), // the same call twice: one job
+        store.enqueue(spec({ kind: 'task', parentJob: 'no-such-parent', callKey: 't:0', args: [] })),
+        store.enqueue(spec({ idempotencyKey: 'batch-1' })),
+        store.enqueue(spec({ idempotencyKey: 'batch-1' })),
+      ]);
+      const ok = settled.slice(0, 51).map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+      expect(ok.every((r) => r !== undefined)).toBe(true);
+      const leaves = ok.slice(0, 50).map((r) => r!.job);
+      expect(leaves.map((j) => j.args)).toEqual(calls.map((c) => c.args));
+      expect(leaves.every((j) => j.parentJob === root.id && j.path === `${root.id}/${j.id}`)).toBe(true);
+      expect(ok[50]!.job.id).toBe(leaves[7].id);
+      expect([ok[7]!.created, ok[50]!.created].sort()).toEqual([false, true]);
+      expect(settled[51]).toMatchObject({ status: 'rejected' });
+      expect(String((settled[51] as PromiseRejectedResult).reason)).toMatch(/no-such-parent/);
+      const [k1, k2] = settled.slice(52).map((r) => (r as PromiseFulfilledResult<{ job: { id: string }; created: boolean }>).value);
+      expect(k1.job.id).toBe(k2.job.id);
+      expect([k1.created, k2.created].sort()).toEqual([false, true]);
+      expect(await store.descendants(root.id)).toHaveLength(50);
+      // Claimed in the order they were submitted.
+      const claimed = await store.claim({ workerId: 'w1', tags: 'all', limit: 100, leaseMs: 30_000 });
+      expect(claimed.filter((j) => j.parentJob === root.id).map((j) => j.args)).toEqual(calls.map((c) => c.args));
+    });
+
     it('queues a failed child again when its parent makes the same call again', async () => {
       const { job: root } = await store.enqueue(spec());
       const { job: child } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));

@@ -3,7 +3,7 @@ import { scriptJobSpec } from '../engine/submission.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
 import { resolveScript } from '../loader/paths.js';
 import { decode } from '../serialize.js';
-import type { JobKind, JobRecord, JobStatus, Json } from '../types.js';
+import type { JobKind, JobRecord, JobSpec, JobStatus, Json } from '../types.js';
 import { childScript } from '../flow/run-request.js';
 import { flowJobSpec } from '../flow/submission.js';
 import { HttpError } from './http-error.js';
@@ -61,14 +61,15 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
     if (script.hash !== scriptHash) {
       throw new HttpError(409, 'SCRIPT_HASH_MISMATCH', `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`);
     }
-    const submit = (call: Record<string, unknown>, field: string) => {
+    /** A call's job, checked (it throws on a bad field before anything is submitted). */
+    const specOf = (call: Record<string, unknown>, field: string): JobSpec => {
       const retry = call.retry === undefined ? undefined : (object(call.retry, `${field}.retry`) as { attempts: number });
       const kind = (optionalString(call, 'kind') ?? bodyKind) as JobKind;
       if (kind !== bodyKind && (byPath || (kind !== 'task' && kind !== 'sleep'))) {
         throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
       }
       const delaySecs = optionalNumber(call, 'scheduled_in_secs');
-      return coordinator.submit({
+      return {
         kind,
         ...(delaySecs !== undefined && { delayMs: delaySecs * 1000 }),
         scriptPath: script.path,
@@ -81,15 +82,16 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
         callKey: optionalString(call, 'call_key'),
         timeout: optionalNumber(call, 'timeout'),
         retry,
-      });
+      };
     };
-    // millrace's workers send the calls a job made in one tick (a fan-out) as one batch.
+    // millrace's workers send the calls a job made in one tick (a fan-out) as one batch: all
+    // checked first, then submitted together, in order (a store may write them as one).
     if (Array.isArray(body.calls)) {
-      const ids: string[] = [];
-      for (let i = 0; i < body.calls.length; i++) ids.push((await submit(object(body.calls[i], `body.calls[${i}]`), `body.calls[${i}]`)).id);
-      return { status: 201, json: { ids } };
+      const specs = body.calls.map((call, i) => specOf(object(call, `body.calls[${i}]`), `body.calls[${i}]`));
+      const jobs = await Promise.all(specs.map((spec) => coordinator.submit(spec)));
+      return { status: 201, json: { ids: jobs.map((j) => j.id) } };
     }
-    return { status: 201, text: (await submit(body, 'body')).id };
+    return { status: 201, text: (await coordinator.submit(specOf(body, 'body'))).id };
   });
 
   router.add('GET', '/api/w/{ws}/jobs_u/get/{id}', 'user', async (ctx) => {

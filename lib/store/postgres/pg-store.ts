@@ -85,6 +85,8 @@ export class PgStore implements Store {
   private announcing = { due: new Set<number>(), s: new Set<string>(), l: new Set<string>(), f: new Set<string>() };
   private announceScheduled = false;
   private announced: Promise<void> = Promise.resolve();
+  /** New jobs of this tick, inserted together in one statement (see insertRow). */
+  private inserting: { values: unknown[]; resolve: (row: JobRow | undefined) => void; reject: (err: unknown) => void }[] = [];
   /** A job's place in its run, for forwarding log lines to its ancestors. Places never change. */
   private readonly placeCache = new Map<string, { path: string; name: string }>();
 
@@ -202,26 +204,10 @@ export class PgStore implements Store {
     // The common case in one statement: a new job, its place taken from its parent. Nothing
     // inserted means the call is already recorded, or the parent is missing: the slow path
     // below tells which.
-    const { rows } = await this.pool.query<JobRow>(
-      `WITH parent AS (SELECT root_job, path FROM jobs WHERE id = $9::text),
-       place AS (
-         SELECT coalesce(p.root_job, $1::text) AS root_job, CASE WHEN p.path IS NULL THEN $1::text ELSE p.path || '/' || $1::text END AS path
-         FROM (SELECT 1) AS one LEFT JOIN parent p ON true
-         WHERE $9::text IS NULL OR p.path IS NOT NULL
-       ),
-       inserted AS (
-         INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                           path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $16 FROM place
-         ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
-         RETURNING *
-       )
-       SELECT * FROM inserted`,
-      values,
-    );
-    if (rows[0]) {
+    const row = await this.insertRow(values);
+    if (row) {
       this.announce({ k: 'q', due: scheduledFor });
-      return { job: toJobRecord(rows[0]), created: true };
+      return { job: toJobRecord(row), created: true };
     }
     if (!spec.parentJob) throw new ConfigError(`Job ${id} could not be recorded`);
     return this.transaction(async (tx, notify): Promise<EnqueueResult> => {
@@ -247,6 +233,36 @@ export class PgStore implements Store {
       }
       return { job: toJobRecord(existing), created: false };
     });
+  }
+
+  /**
+   * Inserts a new job (INSERT_VALUES' columns), or nothing when its call is already recorded
+   * or its parent is missing. The jobs of one tick (a fan-out's task calls) go together, in
+   * one statement and one round trip; should that statement fail, each job is tried alone, so
+   * that an error reaches only the caller whose job caused it.
+   */
+  private insertRow(values: unknown[]): Promise<JobRow | undefined> {
+    return new Promise((resolve, reject) => {
+      this.inserting.push({ values, resolve, reject });
+      if (this.inserting.length === 1) setImmediate(() => void this.flushInserts());
+    });
+  }
+
+  private async flushInserts(): Promise<void> {
+    const batch = this.inserting;
+    this.inserting = [];
+    const alone = (b: (typeof batch)[number]) =>
+      this.pool.query<JobRow>(INSERT_SQL, b.values).then(({ rows }) => b.resolve(rows[0]), b.reject);
+    if (batch.length === 1) return alone(batch[0]);
+    try {
+      const columns = INSERT_COLUMN_TYPES.map((_, c) => batch.map((b) => b.values[c]));
+      const { rows } = await this.pool.query<JobRow>(INSERT_BATCH_SQL, columns);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const b of batch) b.resolve(byId.get(b.values[0] as string));
+    } catch {
+      // Nothing of the statement was written: each job again, alone.
+      await Promise.all(batch.map(alone));
+    }
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
@@ -849,6 +865,61 @@ async function requeue(tx: Tx, jobId: string, scheduledFor: number): Promise<Job
 }
 
 /** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
+/** The values of a new job, in order, with their PostgreSQL types (for the batch's arrays). */
+const INSERT_COLUMN_TYPES = [
+  'text', // 1 id
+  'text', // 2 workspace
+  'text', // 3 kind
+  'text', // 4 script_path
+  'text', // 5 script_hash
+  'text', // 6 entrypoint
+  'text', // 7 args
+  'text', // 8 tag
+  'text', // 9 parent_job
+  'text', // 10 call_key
+  'int', // 11 max_attempts
+  'text', // 12 retry
+  'float8', // 13 timeout_s
+  'bigint', // 14 created_at
+  'bigint', // 15 scheduled_for
+  'text', // 16 idempotency_key
+] as const;
+
+/** One new job, its root and path taken from its parent (none: the parent is missing or the call recorded). */
+const INSERT_SQL = `
+  WITH parent AS (SELECT root_job, path FROM jobs WHERE id = $9::text),
+  place AS (
+    SELECT coalesce(p.root_job, $1::text) AS root_job, CASE WHEN p.path IS NULL THEN $1::text ELSE p.path || '/' || $1::text END AS path
+    FROM (SELECT 1) AS one LEFT JOIN parent p ON true
+    WHERE $9::text IS NULL OR p.path IS NOT NULL
+  ),
+  inserted AS (
+    INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $16 FROM place
+    ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
+    RETURNING *
+  )
+  SELECT * FROM inserted`;
+
+/** INSERT_SQL for many jobs: each parameter an array, one element a job; taken in order (seq). */
+const INSERT_BATCH_SQL = `
+  WITH input AS (
+    SELECT * FROM unnest(${INSERT_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+      WITH ORDINALITY AS i(id, workspace, kind, script_path, script_hash, entrypoint, args, tag, parent_job, call_key,
+                           max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, n)
+  )
+  INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                    path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+  SELECT i.id, i.workspace, i.kind, i.script_path, i.script_hash, i.entrypoint, i.args, i.tag, 'queued', i.parent_job,
+         coalesce(p.root_job, i.id), CASE WHEN p.path IS NULL THEN i.id ELSE p.path || '/' || i.id END,
+         i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key
+  FROM input i LEFT JOIN jobs p ON p.id = i.parent_job
+  WHERE i.parent_job IS NULL OR p.path IS NOT NULL
+  ORDER BY i.n
+  ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
+  RETURNING *`;
+
 const COMPLETE_SQL = `
   UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
                   duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $5 - started_at END
