@@ -236,7 +236,7 @@ export class PgStore implements Store {
   }
 
   /**
-   * Inserts a new job (INSERT_VALUES' columns), or nothing when its call is already recorded
+   * Inserts a new job (its values in INSERT_COLUMN_TYPES' order), or nothing when its call is already recorded
    * or its parent is missing. The jobs of one tick (a fan-out's task calls) go together, in
    * one statement and one round trip; should that statement fail, each job is tried alone, so
    * that an error reaches only the caller whose job caused it.
@@ -864,7 +864,6 @@ async function requeue(tx: Tx, jobId: string, scheduledFor: number): Promise<Job
   return one<JobRow>(tx, REQUEUE_SQL, [jobId, scheduledFor]);
 }
 
-/** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
 /** The values of a new job, in order, with their PostgreSQL types (for the batch's arrays). */
 const INSERT_COLUMN_TYPES = [
   'text', // 1 id
@@ -920,6 +919,7 @@ const INSERT_BATCH_SQL = `
   ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
   RETURNING *`;
 
+/** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
 const COMPLETE_SQL = `
   UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
                   duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $5 - started_at END
