@@ -8,7 +8,7 @@ export default {
   },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   testTimeout: 60_000,
-  // A throwaway PostgreSQL cluster when none is configured and the package is installed.
+  // A throwaway PostgreSQL cluster (from npm) when MILLRACE_TEST_PG_URL names none.
   globalSetup: '<rootDir>/__tests__/setup/pg-setup.mjs',
   globalTeardown: '<rootDir>/__tests__/setup/pg-teardown.mjs',
 };

