@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { backoffMs } from '../lib/engine/coordinator.js';
 import type { EmbeddedEngine } from '../lib/engine/embedded.js';
 import { decode } from '../lib/serialize.js';
 import type { JobRecord } from '../lib/types.js';
@@ -81,7 +82,16 @@ describe('retries', () => {
     const [backsOff] = byName(descendants, 'backsOff');
     const [quick] = byName(descendants, 'quick');
     const [first, second] = await engine.attempts(backsOff.id);
-    expect(quick.startedAt!).toBeGreaterThanOrEqual(first.completedAt!);
+    // On the one slot, quick starts only once backsOff's first attempt has ended. That end is the
+    // time the worker reported (the thread's clock at `done`), from which the retry was scheduled:
+    // due = end + backoff. The attempt row's completedAt is not it: the store stamps a retried
+    // attempt when it writes the retry, after the worker has already handed the freed slot to
+    // quick, so quick may start a moment before that stamp.
+    const firstEnded = backsOff.scheduledFor - backoffMs(backsOff.retry, 1);
+    expect(first.startedAt!).toBeLessThanOrEqual(firstEnded);
+    expect(first.completedAt!).toBeGreaterThanOrEqual(firstEnded);
+    expect(quick.startedAt!).toBeGreaterThanOrEqual(firstEnded);
+    // And it ran while backsOff waited out its backoff: it ended before the second attempt started.
     expect(quick.completedAt!).toBeLessThanOrEqual(second.startedAt!);
   });
 });
