@@ -3,8 +3,8 @@
 //   1 server on a SQLite file; 1 server on PostgreSQL; 2 servers on one PostgreSQL (one
 //   worker on each, the client on the first); 1 server on PostgreSQL with
 //   synchronous_commit = off. PostgreSQL comes from --pg, or
-//   MILLRACE_BENCH_PG_URL, or MILLRACE_TEST_PG_URL (`eval "$(.ci/pg-cluster start)"` makes one);
-//   each configuration gets a database of its own, dropped afterwards.
+//   MILLRACE_BENCH_PG_URL, or MILLRACE_TEST_PG_URL (`node __tests__/setup/throwaway-postgres.mjs`
+//   starts one); each configuration gets a database of its own, dropped afterwards.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';

@@ -1,14 +1,15 @@
 // npm run bench:ui [-- --json]
 // How the web UI copes with big runs: `millrace dev` on loopback, a run of N children each, and
-// Debian's chromium (playwright-core) opening its page. Measures the time from navigation to the
-// timeline drawn, the time to draw each scroll step of the timeline, the DOM size, and the JS heap.
+// the tests' Chromium (playwright-core; @sparticuz/chromium's, or MILLRACE_TEST_CHROMIUM) opening
+// its page. Measures the time from navigation to the timeline drawn, the time to draw each
+// scroll step of the timeline, the DOM size, and the JS heap.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../__tests__/helpers/browser.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'mr_bench_ui_token';
@@ -55,10 +56,7 @@ async function main(dir: string): Promise<void> {
     dev.once('exit', (code) => rej(new Error(`millrace dev exited (${code}): ${out}`)));
   });
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-  const browser = await chromium.launch({
-    executablePath: process.env.MILLRACE_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   const figures: UiFigures[] = [];
   try {
     for (const children of SIZES) {
