@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { defaultDbFile } from '../engine/embedded.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_POOL_SIZE, isPostgresUrl, PgStore, redact } from './postgres/pg-store.js';
+import { MIGRATIONS } from './sqlite/migrations.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
@@ -58,4 +61,40 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
   }
   const store = new SqliteStore({ file: db });
   return { store, label: store.file };
+}
+
+export interface MigrateReport {
+  /** The store (a URL's password hidden). */
+  store: string;
+  /** The versions applied now, in order; empty when it was up to date. */
+  applied: number[];
+  /** The schema's version afterwards. */
+  version: number;
+}
+
+/** Brings the schema of the store a command was pointed at up to date (`millrace migrate`). */
+export async function migrateStore(options: { db?: string; root: string }): Promise<MigrateReport> {
+  const db = chooseDb(options);
+  if (isPostgresUrl(db)) {
+    const { applied, version } = await PgStore.migrate({ url: db });
+    return { store: redact(db), applied, version };
+  }
+  const before = sqliteVersion(db);
+  // Opening a SQLite store applies what it lacks.
+  const store = new SqliteStore({ file: db });
+  await store.close();
+  return { store: store.file, applied: MIGRATIONS.filter((m) => m.version > before).map((m) => m.version), version: sqliteVersion(db) };
+}
+
+/** The highest migration applied to a SQLite file; 0 for a new file. */
+function sqliteVersion(file: string): number {
+  if (file === ':memory:' || !existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true });
+  try {
+    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'millrace_migrations'").get();
+    if (!table) return 0;
+    return (db.prepare('SELECT max(version) AS v FROM millrace_migrations').get() as { v: number | null }).v ?? 0;
+  } finally {
+    db.close();
+  }
 }

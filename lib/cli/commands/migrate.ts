@@ -1,10 +1,5 @@
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Command } from 'commander';
-import { chooseDb } from '../../store/open.js';
-import { isPostgresUrl, PgStore, redact } from '../../store/postgres/pg-store.js';
-import { MIGRATIONS } from '../../store/sqlite/migrations.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { migrateStore } from '../../store/open.js';
 import { projectRoot, withRootAndStore } from '../options.js';
 
 interface MigrateOptions {
@@ -24,18 +19,7 @@ export function migrateCommand(program: Command): void {
       )
       .option('--json', 'print machine-readable JSON'),
   ).action(async (options: MigrateOptions) => {
-    const db = chooseDb({ db: options.db, root: projectRoot(options) });
-    let report: { store: string; applied: number[]; version: number };
-    if (isPostgresUrl(db)) {
-      const { applied, version } = await PgStore.migrate({ url: db });
-      report = { store: redact(db), applied, version };
-    } else {
-      const before = sqliteVersion(db);
-      // Opening a SQLite store applies what it lacks.
-      const store = new SqliteStore({ file: db });
-      await store.close();
-      report = { store: store.file, applied: MIGRATIONS.filter((m) => m.version > before).map((m) => m.version), version: sqliteVersion(db) };
-    }
+    const report = await migrateStore({ db: options.db, root: projectRoot(options) });
     if (options.json) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else if (report.applied.length > 0) {
@@ -44,17 +28,4 @@ export function migrateCommand(program: Command): void {
       process.stdout.write(`${report.store}: up to date, schema at version ${report.version}\n`);
     }
   });
-}
-
-/** The highest migration applied to a SQLite file; 0 for a new file. */
-function sqliteVersion(file: string): number {
-  if (file === ':memory:' || !existsSync(file)) return 0;
-  const db = new Database(file, { readonly: true });
-  try {
-    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'millrace_migrations'").get();
-    if (!table) return 0;
-    return (db.prepare('SELECT max(version) AS v FROM millrace_migrations').get() as { v: number | null }).v ?? 0;
-  } finally {
-    db.close();
-  }
 }
