@@ -1,5 +1,6 @@
 /**
- * Terminology (the words of DESIGN.md; one word per concept in code, API, UI and docs):
+ * Terminology (one word per concept in code, API, UI and docs; the design and its invariants
+ * are in docs/architecture.md):
  *
  * - script: a TypeScript module addressed by a path relative to the project root, without
  *   its extension (`examples/heavy` ↔ `examples/heavy.ts`). Its `main` export is its entrypoint.

@@ -13,7 +13,7 @@ interface ResultMaybe {
 }
 
 /**
- * The helpers' client on a server, through Windmill's job routes only (DESIGN.md), so it
+ * The helpers' client on a server, through Windmill's job routes only (docs/windmill.md), so it
  * works against a millrace server and a Windmill one alike. Results are plain JSON, as
  * those routes give them.
  */

@@ -12,7 +12,7 @@ import type { Router, RouteContext } from './router.js';
 import type { ServerDeps } from './server.js';
 import { array, object, optionalNumber, optionalString, queryBool, queryNumber, string } from './validate.js';
 
-/** The Windmill-compatible subset of the job API (DESIGN.md), so windmill-client works unchanged. */
+/** The Windmill-compatible subset of the job API (docs/http-api.md), so windmill-client works unchanged. */
 export function windmillRoutes(router: Router, deps: ServerDeps): void {
   const { store, coordinator } = deps;
 
