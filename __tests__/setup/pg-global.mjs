@@ -10,7 +10,15 @@ const KEY = Symbol.for('millrace.tests.throwawayPostgres');
 
 export async function setup() {
   if (process.env.MILLRACE_TEST_PG_URL) return;
-  const cluster = await startThrowawayPostgres();
+  let cluster;
+  try {
+    cluster = await startThrowawayPostgres();
+  } catch (err) {
+    // The other suites still run; every PostgreSQL test fails with this (helpers/pg.ts).
+    process.env.MILLRACE_TEST_PG_ERROR = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`The throwaway PostgreSQL for the tests did not start; the PostgreSQL tests will fail:\n${process.env.MILLRACE_TEST_PG_ERROR}\n`);
+    return;
+  }
   globalThis[KEY] = cluster;
   // The test workers are started after this and inherit the environment.
   process.env.MILLRACE_TEST_PG_URL = cluster.url;
@@ -18,6 +26,7 @@ export async function setup() {
 }
 
 export async function teardown() {
+  delete process.env.MILLRACE_TEST_PG_ERROR;
   const cluster = globalThis[KEY];
   if (!cluster) return;
   delete globalThis[KEY];

