@@ -83,18 +83,26 @@ async function unpackedChromium(): Promise<string> {
   return final;
 }
 
-/** Decompresses a .tar.br into `into`, with the system's tar (Node has brotli, not tar). */
+/**
+ * Decompresses a .tar.br into `into`, with the system's tar (Node has brotli, not tar). Through a
+ * file, not a pipe: tar stops reading at the archive's end marker and may exit before the
+ * padding after it is written, which would break the pipe.
+ */
 async function untarBrotli(archive: string, into: string): Promise<void> {
-  const tar = spawn('tar', ['-x', '-C', into], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    tar.on('error', reject);
-    tar.on('close', resolve);
-  });
-  await pipeline(createReadStream(archive), createBrotliDecompress(), tar.stdin);
-  const code = await exited;
-  if (code !== 0) throw new Error(`tar -x of ${archive} into ${into} exited with ${code}: ${stderr.trim()}`);
+  const tarFile = join(into, '.unpacking.tar');
+  await pipeline(createReadStream(archive), createBrotliDecompress(), createWriteStream(tarFile));
+  try {
+    const tar = spawn('tar', ['-x', '-f', tarFile, '-C', into], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      tar.on('error', reject);
+      tar.on('close', resolve);
+    });
+    if (code !== 0) throw new Error(`tar -x of ${archive} into ${into} exited with ${code}: ${stderr.trim()}`);
+  } finally {
+    await rm(tarFile, { force: true });
+  }
 }
 
 function stringEnv(): Record<string, string> {
