@@ -29,9 +29,10 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export async function chromiumInstall(): Promise<ChromiumInstall> {
-  const system = process.env.MILLRACE_TEST_CHROMIUM ?? process.env.MILLRACE_CHROMIUM;
-  if (system) {
-    if (!existsSync(system)) throw new Error(`MILLRACE_TEST_CHROMIUM names ${system}, which does not exist: expected the path of a Chromium executable, or unset it to use the one from npm (@sparticuz/chromium)`);
+  const variable = process.env.MILLRACE_TEST_CHROMIUM ? 'MILLRACE_TEST_CHROMIUM' : process.env.MILLRACE_CHROMIUM ? 'MILLRACE_CHROMIUM' : undefined;
+  if (variable) {
+    const system = process.env[variable]!;
+    if (!existsSync(system)) throw new Error(`${variable} names ${system}, which does not exist: expected the path of a Chromium executable, or unset it to use the one from npm (@sparticuz/chromium)`);
     return { executablePath: system };
   }
   const dir = await unpackedChromium();
@@ -52,7 +53,9 @@ export async function chromiumInstall(): Promise<ChromiumInstall> {
  * fixed `/tmp/chromium` that it trusts as soon as the file exists, so a test file running beside
  * another could launch a half-written binary, and a copy unpacked by root (mode 0700) stops every
  * other user. Here each unpack goes to a folder of its own that is renamed into place when
- * complete: whoever renames first wins, and the folder is never seen half-made.
+ * complete: whoever renames first wins, and the folder is never seen half-made. (None of the
+ * package's JavaScript runs, only its archives are read: its `engines` asks for Node 22, and
+ * npm's warning about that on Node 20 does not concern us.)
  */
 async function unpackedChromium(): Promise<string> {
   const pkgMain = createRequire(import.meta.url).resolve('@sparticuz/chromium');
