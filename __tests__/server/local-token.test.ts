@@ -56,7 +56,8 @@ describe('a local dev server needs no copied token', () => {
     const file = tokenFile(rootA);
     expect(file).toMatchObject({ version: 1, url: devA.url, root: rootA });
     expect(file.token).toMatch(/^mr_/);
-    expect(devA.proc.output()).toContain(`admin token in ${path} (mode 0600)`);
+    const [line] = await devA.proc.waitFor(/^admin token in .*$/m);
+    expect(line).toBe(`admin token in ${path} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token`);
     expect(devA.proc.output()).not.toContain(file.token);
   });
 
@@ -99,6 +100,15 @@ describe('a local dev server needs no copied token', () => {
     expect(env.code).toBe(2);
     expect(env.out).toMatch(/refused the token mr_sta… from MILLRACE_TOKEN \(401: Unknown token\)/);
     expect(env.out).toMatch(/unset MILLRACE_TOKEN and the token file of its root is used/);
+    // A worker-only token (made in the dev server's store) is refused with 403, saying what to use instead.
+    const made = await cli(['token', 'create', '--worker-only', '--root', rootA]);
+    expect(made.code).toBe(0);
+    const workerToken = made.out.trim();
+    const worker = await cli(['jobs', '--server', devA.url, '--root', rootA, '--token', workerToken]);
+    expect(worker.code).toBe(2);
+    expect(worker.out).toContain(`refused the token ${workerToken.slice(0, 7)}… from the --token flag (403: This token is for workers`);
+    expect(worker.out).toMatch(/Use a user or admin token of the workspace for this/);
+    expect(worker.out).not.toContain(workerToken);
   });
 
   it('a server of another root gets no token, and the message names the token file and why', async () => {
