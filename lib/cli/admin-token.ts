@@ -42,9 +42,20 @@ export async function serverAdminToken(root: string, store: Store): Promise<Admi
   return { token: undefined, keepInFile: false, note, label };
 }
 
-/** Writes the token file for the server now listening at `url`; returns its path. */
-export function keepAdminToken(root: string, token: string, url: string): string {
-  return writeTokenFile(root, { token, url });
+/**
+ * Writes the token file for the server now listening at `url`; returns its path, or undefined
+ * when it cannot be written (a read-only root): the server keeps running, and says so on
+ * stderr with the token itself, since nobody could reach it otherwise.
+ */
+export function keepAdminToken(options: { root: string; token: string; url: string; command: 'dev' | 'server' }): string | undefined {
+  const { root, token, url, command } = options;
+  try {
+    return writeTokenFile(root, { token, url });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`millrace ${command}: ${err.message}; clients need the token: ${token}\n`);
+    return undefined;
+  }
 }
 
 /** The root's token file when it is one for this root; a file that is not says so, and will be replaced. */

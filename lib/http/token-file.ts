@@ -72,7 +72,6 @@ export function readTokenFile(root: string): TokenFile | undefined {
  */
 export function writeTokenFile(root: string, entry: { token: string; url: string }): string {
   const path = tokenFilePath(root);
-  mkdirSync(join(resolve(root), '.millrace'), { recursive: true });
   const file: TokenFile = {
     version: 1,
     token: entry.token,
@@ -84,11 +83,16 @@ export function writeTokenFile(root: string, entry: { token: string; url: string
   };
   const tmp = `${path}.${process.pid}.tmp`;
   try {
+    mkdirSync(join(resolve(root), '.millrace'), { recursive: true });
     rmSync(tmp, { force: true }); // a leftover of a crash would keep its own mode
     writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'w' });
     renameSync(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The write failed for a reason that stops this too (no directory); the error below says it.
+    }
     throw new ConfigError(`Cannot write the token file ${path}: ${(err as Error).message}`, { cause: err });
   }
   return path;

@@ -30,7 +30,7 @@ export function devCommand(program: Command): void {
     const admin = devAdminToken(root);
     const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: admin.token, adminTokenLabel: admin.label });
     // Written before the first line is printed: whoever waits for that line finds the file.
-    const tokenFile = admin.keepInFile && admin.token ? keepAdminToken(root, admin.token, server.url) : undefined;
+    const tokenFile = admin.keepInFile && admin.token ? keepAdminToken({ root, token: admin.token, url: server.url, command: 'dev' }) : undefined;
     if (admin.note && tokenFile) process.stderr.write(`millrace dev: ${admin.note}\n`);
     const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
     // The in-process worker does not heartbeat over HTTP: record it as live here, so the
@@ -44,7 +44,7 @@ export function devCommand(program: Command): void {
     process.stdout.write(`millrace dev on ${server.url}: web UI, server and worker ${worker.id} (every tag), root ${root}, store ${label}\n`);
     if (tokenFile) {
       process.stdout.write(`admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`);
-    } else {
+    } else if (!admin.keepInFile) {
       process.stdout.write('admin token: MILLRACE_TOKEN (no token file written)\n');
     }
     await untilSignal();

@@ -50,7 +50,7 @@ export function serverCommand(program: Command): void {
     // The token this server made itself, or the one its token file already held, is kept in
     // the token file with this start's URL, so that clients on this machine need no copy.
     const kept = server.createdAdminToken ?? (admin.keepInFile ? admin.token : undefined);
-    const tokenFile = kept ? keepAdminToken(root, kept, server.url) : undefined;
+    const tokenFile = kept ? keepAdminToken({ root, token: kept, url: server.url, command: 'server' }) : undefined;
     if (admin.note && tokenFile) process.stderr.write(`millrace server: ${admin.note}\n`);
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     if (tokenFile) process.stdout.write(`admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`);
