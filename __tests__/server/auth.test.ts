@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'undici';
 import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
@@ -101,11 +104,15 @@ describe('auth and workspaces', () => {
 });
 
 describe('the first start', () => {
-  it('creates and prints an admin token when the store has none and MILLRACE_TOKEN is unset', async () => {
-    const proc = startMillrace(['server', '--port', '0', '--db', ':memory:'], { MILLRACE_TOKEN: '' });
+  it('creates and prints an admin token when the store has none and MILLRACE_TOKEN is unset, and keeps it in the token file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'millrace-root-'));
+    const proc = startMillrace(['server', '--port', '0', '--db', ':memory:', '--root', root], { MILLRACE_TOKEN: '' });
     const [, token] = await proc.waitFor(/admin token \(shown once; keep it\): (mr_\S+)/);
     const [, url] = await proc.waitFor(/listening on (http:\/\/[\d.:]+)/);
     expect((await call(url, 'GET', '/api/w/default/jobs/list', token)).status).toBe(200);
+    const path = join(root, '.millrace/admin-token.json');
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ token, url, root });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
     await proc.kill();
   });
 });

@@ -4,6 +4,8 @@ import { EmbeddedEngine } from '../engine/embedded.js';
 import type { Engine } from '../engine/engine.js';
 import { HttpEngine } from '../engine/http-engine.js';
 import { ConfigError } from '../errors.js';
+import { resolveServerToken } from '../http/server-token.js';
+import type { ServerToken } from '../http/token-source.js';
 import { DEFAULT_POOL_SIZE, isPostgresUrl } from '../store/postgres/pg-store.js';
 
 /** Options of every command that talks to an engine. Flag > environment > default. */
@@ -36,7 +38,7 @@ export function withRootAndStore(cmd: Command): Command {
 export function withEngineOptions(cmd: Command): Command {
   return withRootAndDb(cmd)
     .option('--server <url>', 'talk to a millrace server instead of the embedded engine (env MILLRACE_SERVER)')
-    .option('--token <token>', 'token for the server (env MILLRACE_TOKEN)')
+    .option('--token <token>', 'token for the server (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)')
     .option('--workspace <name>', 'workspace on the server (env MILLRACE_WORKSPACE; default: default)')
     .option('--json', 'print machine-readable JSON');
 }
@@ -49,13 +51,26 @@ export function serverUrl(options: EngineOptions): string | undefined {
   return options.server ?? (process.env.MILLRACE_SERVER || undefined);
 }
 
+/**
+ * The token for `server`: --token > MILLRACE_TOKEN > the token file of the root, when the
+ * server is on this machine and serves that root (http/server-token.ts).
+ */
+export function serverToken(options: { server: string; token?: string; root?: string }): Promise<ServerToken> {
+  const fromEnv = process.env.MILLRACE_TOKEN || undefined;
+  const given: ServerToken | undefined =
+    options.token !== undefined ? { token: options.token, source: { kind: 'flag' } } : fromEnv ? { token: fromEnv, source: { kind: 'env' } } : undefined;
+  return resolveServerToken({ server: options.server, given, root: projectRoot(options) });
+}
+
 /** The engine the command talks to: a server when one is named, else embedded (`worker: false` only reads). */
-export function openEngine(options: EngineOptions & { worker: boolean; concurrency?: number; threads?: number }): Engine {
+export async function openEngine(options: EngineOptions & { worker: boolean; concurrency?: number; threads?: number }): Promise<Engine> {
   const server = serverUrl(options);
   if (server) {
+    const { token, source } = await serverToken({ ...options, server });
     return new HttpEngine({
       server,
-      token: options.token ?? process.env.MILLRACE_TOKEN ?? '',
+      token,
+      tokenSource: source,
       workspace: options.workspace ?? process.env.MILLRACE_WORKSPACE ?? undefined,
     });
   }

@@ -48,7 +48,7 @@ async function client(): Promise<JobsClient> {
   if (state.client) return state.client;
   const server = state.options.server ?? (process.env.MILLRACE_SERVER || undefined);
   const made = server
-    ? new (await import('./http-client.js')).HttpClient({ ...state.options, server })
+    ? await (await import('./http-client.js')).HttpClient.open({ ...state.options, server })
     : new (await import('./embedded-client.js')).EmbeddedClient(state.options);
   // Two first calls at once: the first one made is kept.
   if (state.client) {

@@ -1,5 +1,8 @@
 import { CanceledError, JobNotFinishedError, TaskError } from '../errors.js';
+import { resolve } from 'node:path';
 import { ApiClient, ApiError } from '../http/client.js';
+import { resolveServerToken } from '../http/server-token.js';
+import type { ServerToken } from '../http/token-source.js';
 import type { WindmillJob } from '../http/windmill.js';
 import { encode } from '../serialize.js';
 import type { ErrorRecord, Json, JobStatus } from '../types.js';
@@ -20,10 +23,25 @@ interface ResultMaybe {
 export class HttpClient implements JobsClient {
   private readonly api: ApiClient;
 
-  constructor(options: ClientOptions & { server: string }) {
+  /**
+   * A client of `options.server` with its token: configure({ token }) > MILLRACE_TOKEN > the
+   * token file of the root (configure({ root }) > MILLRACE_ROOT > the current directory) when
+   * the server is on this machine and serves that root.
+   */
+  static async open(options: ClientOptions & { server: string }): Promise<HttpClient> {
+    const fromEnv = process.env.MILLRACE_TOKEN || undefined;
+    const given: ServerToken | undefined =
+      options.token !== undefined ? { token: options.token, source: { kind: 'configure' } } : fromEnv ? { token: fromEnv, source: { kind: 'env' } } : undefined;
+    const root = resolve(options.root ?? (process.env.MILLRACE_ROOT || process.cwd()));
+    const token = await resolveServerToken({ server: options.server, given, root, howToPass: 'configure({ token }) or MILLRACE_TOKEN' });
+    return new HttpClient({ server: options.server, workspace: options.workspace, token });
+  }
+
+  private constructor(options: { server: string; workspace?: string; token: ServerToken }) {
     this.api = new ApiClient({
       server: options.server,
-      token: options.token ?? process.env.MILLRACE_TOKEN ?? '',
+      token: options.token.token,
+      tokenSource: options.token.source,
       workspace: options.workspace ?? (process.env.MILLRACE_WORKSPACE || undefined),
       connections: 8,
     });

@@ -1,12 +1,15 @@
 import { Pool, type Dispatcher } from 'undici';
 import { ConfigError, MillraceError } from '../errors.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
+import { describeTokenSource, refusalFix, tokenPrefix, type TokenSource } from './token-source.js';
 import type { WireError } from './wire.js';
 
 export interface ApiClientOptions {
   /** The server's base URL, e.g. http://127.0.0.1:8000 */
   server: string;
   token: string;
+  /** Where the token came from, named with its prefix when the server refuses it. @default { kind: 'option' } */
+  tokenSource?: TokenSource;
   /** @default 'default' */
   workspace?: string;
   /** Sockets to the server; long polls each hold one. @default 64 */
@@ -40,6 +43,8 @@ export class ApiClient {
   readonly workspace: string;
   private readonly pool: Pool;
   private readonly auth: string;
+  private readonly token: string;
+  private readonly tokenSource: TokenSource;
 
   constructor(options: ApiClientOptions) {
     let url: URL;
@@ -52,6 +57,8 @@ export class ApiClient {
     this.server = url.origin;
     this.workspace = options.workspace ?? DEFAULT_WORKSPACE;
     this.auth = `Bearer ${options.token}`;
+    this.token = options.token;
+    this.tokenSource = options.tokenSource ?? { kind: 'option' };
     // No header or body timeouts: long polls and log streams stay open by design.
     this.pool = new Pool(this.server, { connections: options.connections ?? 64, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000 });
   }
@@ -88,6 +95,13 @@ export class ApiClient {
     await this.pool.destroy();
   }
 
+  /** A 401 / 403 says which token was tried (its prefix), where it came from, and what to do. */
+  private refusal(status: number, message: string): string {
+    const tried = `the token ${tokenPrefix(this.token)} from ${describeTokenSource(this.tokenSource)}`;
+    const fix = status === 403 ? 'Use a user or admin token of the workspace for this' : refusalFix(this.tokenSource);
+    return `The server at ${this.server} refused ${tried} (${status}: ${message}). ${fix}`;
+  }
+
   private async request(method: Dispatcher.HttpMethod, path: string, body: unknown, signal?: AbortSignal) {
     let res: Dispatcher.ResponseData;
     try {
@@ -110,6 +124,7 @@ export class ApiClient {
       } catch {
         error = { code: `HTTP_${res.statusCode}`, message: text || `HTTP ${res.statusCode}` };
       }
+      if (res.statusCode === 401 || res.statusCode === 403) error = { ...error, message: this.refusal(res.statusCode, error.message) };
       throw new ApiError(res.statusCode, error);
     }
     return res;

@@ -4,7 +4,9 @@ import { Coordinator } from '../engine/coordinator.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
 import { authenticate, createToken, hashToken, newToken, reaches, type Principal } from './auth.js';
+import { IDENTITY_PATH, rootId } from '../http/identity.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { identityReply } from './identity-route.js';
 import { Router, type Reply, type RouteContext } from './router.js';
 import { millraceRoutes } from './routes-millrace.js';
 import { windmillRoutes } from './routes-windmill.js';
@@ -23,13 +25,18 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** How often expired leases are looked for. @default 2000 */
   sweepIntervalMs?: number;
-  /** An admin token to accept (MILLRACE_TOKEN). Without one, the first start creates and reports one. */
+  /**
+   * An admin token to accept (MILLRACE_TOKEN, or the token file's). Without one, the first start
+   * creates and reports one. The identity route proves holding this one (or the one created).
+   */
   adminToken?: string;
   /**
    * After a start, how long running jobs' leases are left alone, so that workers that carried
    * on while the server was down can reconnect and renew them. @default 5000
    */
   restartGraceMs?: number;
+  /** What the admin token is recorded as in the store. @default 'MILLRACE_TOKEN' */
+  adminTokenLabel?: string;
   /**
    * Let the web UI in without a login: a token that lives as long as this process (never
    * stored) is handed to whoever asks `GET /api/ui/session` from a loopback address. For
@@ -72,11 +79,12 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
 
   let createdAdminToken: string | undefined;
   if (options.adminToken) {
-    await createToken(store, { scope: 'admin', label: 'MILLRACE_TOKEN', token: options.adminToken });
+    await createToken(store, { scope: 'admin', label: options.adminTokenLabel ?? 'MILLRACE_TOKEN', token: options.adminToken });
   } else if ((await store.countTokens()) === 0) {
     createdAdminToken = (await createToken(store, { scope: 'admin', label: 'admin (first start)' })).token;
   }
 
+  const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? TEN_MIB;
   const principals = new Map<string, Principal>();
   const uiSessionToken = options.uiSession ? newToken() : undefined;
@@ -92,6 +100,9 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (isUiRequest(req.method ?? 'GET', url.pathname)) return await serveUi(req, res, url.pathname);
       if (url.pathname === '/api/ui/session') return send(res, uiSession(req, uiSessionToken));
+      if (url.pathname === IDENTITY_PATH) {
+        return send(res, identityReply({ method: req.method ?? 'GET', query: url.searchParams, rootId: serverRootId, adminToken: options.adminToken ?? createdAdminToken }));
+      }
       const found = router.match(req.method ?? 'GET', url.pathname);
       if (!found) throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`);
       if ('allowed' in found) {

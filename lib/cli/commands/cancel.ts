@@ -16,7 +16,7 @@ export function cancelCommand(program: Command): void {
       .argument('<id>', 'job id (a unique prefix is enough)')
       .option('--reason <text>', 'why, recorded on each job', 'canceled from the CLI'),
   ).action(async (idArg: string, options: CancelOptions) => {
-    const engine = openEngine({ ...options, worker: false });
+    const engine = await openEngine({ ...options, worker: false });
     try {
       const id = await engine.resolveId(idArg);
       const canceled = await engine.cancel(id, options.reason);

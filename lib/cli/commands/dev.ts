@@ -4,6 +4,7 @@ import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { Worker } from '../../worker/worker.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
+import { devAdminToken, keepAdminToken } from '../admin-token.js';
 import { positiveInt, projectRoot, withRootAndStore } from '../options.js';
 import { untilSignal } from './server.js';
 
@@ -26,7 +27,11 @@ export function devCommand(program: Command): void {
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
-    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: process.env.MILLRACE_TOKEN || undefined });
+    const admin = devAdminToken(root);
+    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: admin.token, adminTokenLabel: admin.label });
+    // Written before the first line is printed: whoever waits for that line finds the file.
+    const tokenFile = admin.keepInFile && admin.token ? keepAdminToken({ root, token: admin.token, url: server.url, command: 'dev' }) : undefined;
+    if (admin.note && tokenFile) process.stderr.write(`millrace dev: ${admin.note}\n`);
     const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
     // The in-process worker does not heartbeat over HTTP: record it as live here, so the
     // workers page and `millrace workers` list it like any other.
@@ -37,7 +42,11 @@ export function devCommand(program: Command): void {
     await touch();
     const heartbeat = setInterval(() => void touch(), 10_000);
     process.stdout.write(`millrace dev on ${server.url}: web UI, server and worker ${worker.id} (every tag), root ${root}, store ${label}\n`);
-    if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
+    if (tokenFile) {
+      process.stdout.write(`admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`);
+    } else if (!admin.keepInFile) {
+      process.stdout.write('admin token: MILLRACE_TOKEN (no token file written)\n');
+    }
     await untilSignal();
     clearInterval(heartbeat);
     await worker.close();

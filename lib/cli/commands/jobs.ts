@@ -30,7 +30,7 @@ export function jobsCommand(program: Command): void {
       .option('--roots', 'only root jobs (one line per run)')
       .option('--limit <n>', 'at most this many', positiveInt, 50),
   ).action(async (options: JobsOptions) => {
-    const engine = openEngine({ ...options, worker: false });
+    const engine = await openEngine({ ...options, worker: false });
     try {
       const jobs = await engine.list({
         status: options.status,

@@ -19,7 +19,7 @@ export function logsCommand(program: Command): void {
       .option('-f, --follow', 'keep printing new lines until the job has finished')
       .option('--own', "only the job's own lines"),
   ).action(async (idArg: string, options: LogsOptions) => {
-    const engine = openEngine({ ...options, worker: false });
+    const engine = await openEngine({ ...options, worker: false });
     try {
       const id = await engine.resolveId(idArg);
       for await (const line of engine.logs(id, { follow: options.follow })) {

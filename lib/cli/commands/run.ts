@@ -74,7 +74,7 @@ export function resumeCommand(program: Command): void {
 }
 
 async function run(scriptArg: string, words: string[], options: RunOptions): Promise<number> {
-  const engine = openEngine({ ...options, worker: true });
+  const engine = await openEngine({ ...options, worker: true });
   try {
     // A local file path is the same script on a server's side, relative to the project root.
     const base = options.root ? projectRoot(options) : process.cwd();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
+import { keepAdminToken, serverAdminToken } from '../admin-token.js';
 import { nonNegativeInt, positiveInt, projectRoot, withRootAndStore } from '../options.js';
 
 interface ServerOptions {
@@ -22,7 +23,8 @@ export function serverCommand(program: Command): void {
       .description(
         'Serve the HTTP API (Windmill-compatible job routes, and the worker routes) over a store.\n' +
           'Workers connect with `millrace worker --server URL --token T`. At first start, an admin token\n' +
-          'is created and printed, unless MILLRACE_TOKEN gives one. Several servers can share one PostgreSQL\n' +
+          'is created, printed, and kept in <root>/.millrace/admin-token.json (mode 0600) for clients on this\n' +
+          'machine, unless MILLRACE_TOKEN gives one. Several servers can share one PostgreSQL\n' +
           'database (--db postgres://… or DATABASE_URL): see docs/scale-out.md.',
       )
       .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -33,6 +35,7 @@ export function serverCommand(program: Command): void {
   ).action(async (options: ServerOptions) => {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
+    const admin = await serverAdminToken(root, store);
     const server = await startServer({
       store,
       root,
@@ -41,10 +44,17 @@ export function serverCommand(program: Command): void {
       bodyLimit: options.bodyLimit,
       sweepIntervalMs: options.sweepMs,
       restartGraceMs: options.restartGraceMs,
-      adminToken: process.env.MILLRACE_TOKEN || undefined,
+      adminToken: admin.token,
+      adminTokenLabel: admin.label,
     });
-    process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${label})\n`);
+    // The token this server made itself, or the one its token file already held, is kept in
+    // the token file with this start's URL, so that clients on this machine need no copy.
+    const kept = server.createdAdminToken ?? (admin.keepInFile ? admin.token : undefined);
+    const tokenFile = kept ? keepAdminToken({ root, token: kept, url: server.url, command: 'server' }) : undefined;
+    if (admin.note && tokenFile) process.stderr.write(`millrace server: ${admin.note}\n`);
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
+    if (tokenFile) process.stdout.write(`admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`);
+    process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${label})\n`);
     await untilSignal();
     await server.close();
     await store.close();

@@ -12,7 +12,7 @@ export function showCommand(program: Command): void {
       .description('Draw a job and its descendants as a tree: per job its name, status, tag, time queued, time started and duration.\nFor a flow, also its flow status: each module\'s state, the branch chosen and each loop iteration.')
       .argument('<id>', 'job id (a unique prefix is enough)'),
   ).action(async (idArg: string, options: EngineOptions) => {
-    const engine = openEngine({ ...options, worker: false });
+    const engine = await openEngine({ ...options, worker: false });
     try {
       const id = await engine.resolveId(idArg);
       const job = (await engine.get(id))!;

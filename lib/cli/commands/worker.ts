@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ApiClient } from '../../http/client.js';
 import { HttpBackend } from '../../worker/http-backend.js';
 import { Worker } from '../../worker/worker.js';
-import { collect, positiveInt, projectRoot } from '../options.js';
+import { collect, positiveInt, projectRoot, serverToken } from '../options.js';
 import { untilSignal } from './server.js';
 
 interface WorkerOptions {
@@ -27,7 +27,7 @@ export function workerCommand(program: Command): void {
         'the one submitted is failed, never run.',
     )
     .option('--server <url>', 'the server (env MILLRACE_SERVER)')
-    .option('--token <token>', 'a token of the workspace, worker-only is enough (env MILLRACE_TOKEN)')
+    .option('--token <token>', 'a token of the workspace, worker-only is enough (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)')
     .option('--workspace <name>', 'workspace (env MILLRACE_WORKSPACE; default: default)')
     .option('--tag <tag>', 'a tag to serve; repeatable (default: default)', collect)
     .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
@@ -40,9 +40,12 @@ export function workerCommand(program: Command): void {
       (v) => (v === '0' ? 0 : positiveInt(v)),
     )
     .action(async (options: WorkerOptions) => {
+      const server = options.server ?? process.env.MILLRACE_SERVER ?? '';
+      const { token, source } = await serverToken({ server, token: options.token, root: options.root });
       const client = new ApiClient({
-        server: options.server ?? process.env.MILLRACE_SERVER ?? '',
-        token: options.token ?? process.env.MILLRACE_TOKEN ?? '',
+        server,
+        token,
+        tokenSource: source,
         workspace: options.workspace ?? process.env.MILLRACE_WORKSPACE ?? undefined,
       });
       const tags = options.tag?.length ? options.tag : ['default'];

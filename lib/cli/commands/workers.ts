@@ -7,7 +7,7 @@ export function workersCommand(program: Command): void {
   withEngineOptions(
     program.command('workers').summary('list live workers').description('List the live workers of a server: their tags and the jobs they run now.'),
   ).action(async (options: EngineOptions) => {
-    const engine = openEngine({ ...options, worker: false });
+    const engine = await openEngine({ ...options, worker: false });
     try {
       const workers = await engine.workers();
       if (options.json) {
