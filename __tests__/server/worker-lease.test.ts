@@ -110,6 +110,7 @@ describe('worker routes check the caller’s lease', () => {
   });
 
   it('a report to a finished job’s log is refused, even from the worker that ran it, and the log is unchanged', async () => {
+    worker ??= await startWorkerProcess(server.url);
     const id = await submit('once');
     const done = await server.coordinator.waitFinished(id);
     expect(done).toMatchObject({ status: 'success', worker: worker!.id });
