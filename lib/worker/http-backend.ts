@@ -34,6 +34,7 @@ export class HttpBackend implements WorkerBackend {
    * A job leaves when its end is reported or its lease is lost.
    */
   private readonly leases = new Map<string, number>();
+  private readonly lostListeners = new Set<(jobId: string) => void>();
   /** Whether a report request is in flight or about to be sent. */
   private reporting = false;
   private readonly calls = new Map<string, { spec: JobSpec; parentAttempt: number; calls: { body: Record<string, unknown>; resolve: (id: string) => void; reject: (err: unknown) => void }[] }>();
@@ -66,7 +67,14 @@ export class HttpBackend implements WorkerBackend {
           if (signal.aborted) return { jobs: [] };
           throw err;
         });
-      for (const job of reply.jobs) this.leases.set(job.id, job.attempt);
+      for (const job of reply.jobs) {
+        const earlier = this.leases.get(job.id);
+        this.leases.set(job.id, job.attempt);
+        // Claimed again while an earlier attempt of it still runs here: that attempt's lease ran
+        // out (a heartbeat came late) and the server handed the job out anew, to this worker. The
+        // old run must stop before the new one starts: whatever it reports now would be refused.
+        if (earlier !== undefined && earlier !== job.attempt) for (const listener of this.lostListeners) listener(job.id);
+      }
       if (reply.jobs.length > 0) return reply.jobs;
     }
     return [];
@@ -118,6 +126,12 @@ export class HttpBackend implements WorkerBackend {
       // Calls made in the same tick (a Promise.all fan-out) share one long poll.
       if (this.batch.push(jobId) === 1) setImmediate(() => void this.poll(this.batch.splice(0)));
     });
+  }
+
+  /** Tells the worker of jobs it runs an attempt of that is no longer current (see `claim`), so it stops that run. */
+  onCanceled(listener: (jobId: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
