@@ -260,3 +260,26 @@ export class FlowStepError extends MillraceError {
     this.stepId = stepId;
   }
 }
+
+/** A token named by id or prefix (`millrace token revoke`, the token routes) that is not stored, or is ambiguous. */
+export class UnknownTokenError extends MillraceError {
+  static override readonly code = 'UNKNOWN_TOKEN';
+  readonly ref: string;
+  constructor(ref: string, detail?: string) {
+    super(
+      detail
+        ? `Token "${ref}" is ambiguous: ${detail}; give more of the id`
+        : `No token matches "${ref}": expected a token id or prefix as \`millrace token list\` shows it (or the whole token)`,
+    );
+    this.ref = ref;
+  }
+}
+
+/**
+ * A worker reported on a job (a start, log lines, its end, a task call) whose current lease it
+ * does not hold: the lease ran out and went to another attempt, or the job was canceled or has
+ * finished. Nothing of it was written.
+ */
+export class LeaseNotHeldError extends MillraceError {
+  static override readonly code = 'LEASE_NOT_HELD';
+}

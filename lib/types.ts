@@ -228,10 +228,21 @@ export type TokenScope = 'user' | 'worker' | 'admin';
 /** A token as stored: only a hash of its secret is kept. */
 export interface TokenRecord {
   tokenHash: string;
+  /**
+   * The secret's first characters (`mr_` and 7 more, as Windmill keeps 10), so a person can
+   * tell which token a listing means; null for tokens made before millrace kept it.
+   */
+  prefix: string | null;
   workspace: string;
   scope: TokenScope;
   label: string;
   createdAt: number;
+  /** Made from MILLRACE_TOKEN at a server's start: a start with another one revokes it. */
+  fromEnv: boolean;
+  /** When a server last accepted it (written at most once a minute per server); null if never. */
+  lastUsedAt: number | null;
+  /** When it was revoked; a revoked token is refused and never comes back. */
+  revokedAt: number | null;
 }
 
 /** A worker as the store last heard of it. */

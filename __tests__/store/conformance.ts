@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Store } from '../../lib/store/store.js';
-import type { JobSpec } from '../../lib/types.js';
+import type { JobSpec, TokenRecord } from '../../lib/types.js';
 
 /**
  * The store conformance suite: every Store implementation must pass it.
@@ -400,10 +400,33 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
 
     it('stores tokens by hash', async () => {
       expect(await store.countTokens()).toBe(0);
-      await store.createToken({ tokenHash: 'h1', workspace: 'w1', scope: 'worker', label: 'ci', createdAt: 5 });
-      expect(await store.findToken('h1')).toEqual({ tokenHash: 'h1', workspace: 'w1', scope: 'worker', label: 'ci', createdAt: 5 });
+      const h1: TokenRecord = { tokenHash: 'h1', prefix: 'mr_abcdefg', workspace: 'w1', scope: 'worker', label: 'ci', createdAt: 5, fromEnv: false, lastUsedAt: null, revokedAt: null };
+      await store.createToken(h1);
+      expect(await store.findToken('h1')).toEqual(h1);
       expect(await store.findToken('h2')).toBeUndefined();
       expect(await store.countTokens()).toBe(1);
+    });
+
+    it('lists, revokes once, and records the last use of tokens', async () => {
+      const base = { workspace: 'default', label: 'x', prefix: null, lastUsedAt: null, revokedAt: null };
+      await store.createToken({ ...base, tokenHash: 'ta', scope: 'admin', createdAt: 20, fromEnv: true });
+      await store.createToken({ ...base, tokenHash: 'tb', scope: 'user', createdAt: 10, fromEnv: false });
+      expect((await store.listTokens()).map((t) => [t.tokenHash, t.fromEnv])).toEqual([
+        ['tb', false],
+        ['ta', true],
+      ]);
+
+      expect(await store.revokeToken('ta', 100)).toBe(true);
+      // The first revocation stands: a second neither succeeds nor moves its time.
+      expect(await store.revokeToken('ta', 200)).toBe(false);
+      expect(await store.revokeToken('nope', 200)).toBe(false);
+      expect(await store.findToken('ta')).toMatchObject({ revokedAt: 100 });
+      expect(await store.findToken('tb')).toMatchObject({ revokedAt: null });
+      expect(await store.countTokens()).toBe(2);
+
+      await store.touchToken('tb', 500);
+      await store.touchToken('tb', 300); // a late write of an earlier use does not move it back
+      expect(await store.findToken('tb')).toMatchObject({ lastUsedAt: 500 });
     });
 
     it('keeps track of live workers and their jobs', async () => {

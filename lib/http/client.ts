@@ -24,11 +24,14 @@ export class ApiError extends MillraceError {
   static override readonly code = 'API_ERROR';
   readonly status: number;
   readonly problems: string[] | undefined;
+  /** With LEASE_NOT_HELD: the jobs the server refused reports on. */
+  readonly jobs: string[] | undefined;
   constructor(status: number, body: WireError['error']) {
     super(body.message);
     (this as { code: string }).code = body.code;
     this.status = status;
     this.problems = body.problems;
+    this.jobs = body.jobs;
   }
 }
 

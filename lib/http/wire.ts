@@ -8,7 +8,8 @@ import type { AttemptRecord, JobRecord, Json, LogLine, NewLogLine, Outcome, Work
 
 /** Every error body: `{ error: { code, message } }` with the HTTP status saying the kind. */
 export interface WireError {
-  error: { code: string; message: string; problems?: string[] };
+  /** `jobs`: with LEASE_NOT_HELD, the jobs the worker reported on without holding them. */
+  error: { code: string; message: string; problems?: string[]; jobs?: string[] };
 }
 
 export interface ClaimBody {
@@ -85,6 +86,9 @@ export interface ChildReply {
 
 /** `worker/step`: records a step's outcome once. */
 export interface StepBody {
+  /** The worker that runs the parent, and the parent's attempt it holds the lease of. */
+  worker_id: string;
+  parent_attempt: number;
   parent_job: string;
   call_key: string;
   name: string;

@@ -3,6 +3,7 @@ import {
   MillraceError,
   NoMainError,
   UnknownJobError,
+  UnknownTokenError,
   UnknownScriptError,
   SerializationError,
   FlowValidationError,
@@ -16,6 +17,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly problems?: string[],
+    /** With LEASE_NOT_HELD: the jobs refused, so that a worker can drop their reports and send the rest. */
+    readonly jobs?: string[],
   ) {
     super(message);
   }
@@ -25,6 +28,7 @@ export class HttpError extends Error {
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof UnknownScriptError || err instanceof UnknownJobError) return new HttpError(404, err.code, err.message);
+  if (err instanceof UnknownTokenError) return new HttpError(404, err.code, err.message);
   if (err instanceof UnknownFlowError) return new HttpError(404, err.code, err.message);
   if (err instanceof FlowValidationError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof ArgsError) return new HttpError(422, err.code, err.message, err.problems);

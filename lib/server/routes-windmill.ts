@@ -8,9 +8,10 @@ import { childScript } from '../flow/run-request.js';
 import { flowJobSpec } from '../flow/submission.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
+import { assertHeld, leaseNotHeld } from './lease.js';
 import type { Router, RouteContext } from './router.js';
 import type { ServerDeps } from './server.js';
-import { array, object, optionalNumber, optionalString, queryBool, queryNumber, string } from './validate.js';
+import { array, number, object, optionalNumber, optionalString, queryBool, queryNumber, string } from './validate.js';
 
 /** The Windmill-compatible subset of the job API (docs/http-api.md), so windmill-client works unchanged. */
 export function windmillRoutes(router: Router, deps: ServerDeps): void {
@@ -47,6 +48,17 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
       throw new HttpError(409, 'PARENT_FINISHED', `Job ${parent.id} has already finished (${parent.status}); it cannot start children`);
     }
     const body = object(await ctx.body());
+    // A worker names itself and the parent's attempt it runs: only the worker that holds the
+    // parent's lease may make its calls. Without a name, only a user's token may (windmill-client
+    // in a job of Windmill's shape); a worker-only token could otherwise run any script under the root.
+    const workerId = optionalString(body, 'worker_id');
+    if (workerId !== undefined) {
+      assertHeld('The task call', parent, { workerId, attempt: number(body, 'parent_attempt') });
+    } else if (ctx.principal.scope === 'worker') {
+      throw leaseNotHeld('The task call', [
+        { jobId: parent.id, why: `a worker-only token must name the worker that runs job ${parent.id} (body.worker_id and body.parent_attempt)` },
+      ]);
+    }
     const scriptPath = string(body, 'script_path');
     const scriptHash = string(body, 'script_hash');
     // A task call, a durable sleep, or (runScript, runFlow, a flow's step) a script, flow or

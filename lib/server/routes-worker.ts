@@ -1,18 +1,20 @@
 import type { ChildReply, ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
 import { resolveScript } from '../loader/paths.js';
-import { FINISHED_STATUSES, type ErrorRecord, type JobRecord, type Json, type LogStream, type NewLogLine, type Outcome } from '../types.js';
+import { FINISHED_STATUSES, type JobRecord, type Outcome } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
-import type { RouteContext, Router } from './router.js';
+import { assertHeld } from './lease.js';
+import type { Router } from './router.js';
 import type { ServerDeps } from './server.js';
-import { array, number, object, string, strings, tags } from './validate.js';
+import { applyReport } from './worker-report.js';
+import { number, object, string, strings, tags } from './validate.js';
 
 /** The longest a long poll is held open. */
 const MAX_WAIT_MS = 60_000;
 /** How long a wait for several jobs gathers more after the first one finished. */
 const LINGER_MS = 20;
 
-/** millrace's worker routes: claim by long poll, report starts, logs and ends, heartbeat, wait on children. */
+/** millrace's worker routes: claim by long poll, report starts, logs and ends (worker-report.ts), heartbeat, wait on children. */
 export function workerRoutes(router: Router, deps: ServerDeps): void {
   const { store, coordinator } = deps;
 
@@ -32,36 +34,6 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     return { status: 200, json: reply };
   });
 
-  // What a worker reports of its jobs: when each started, its log lines, how it ended.
-  const started = async (ctx: RouteContext, body: Record<string, unknown>) => {
-    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    await coordinator.started(job.id, number(body, 'at'));
-  };
-  const logs = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
-    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    const lines = array(body, 'lines').map((raw, i): NewLogLine => {
-      const l = object(raw, `${field}.lines[${i}]`);
-      const stream = l.stream === 'stderr' ? 'stderr' : ('stdout' as LogStream);
-      return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
-    });
-    await coordinator.appendLogs(job.id, lines);
-  };
-  const complete = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
-    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    const outcome = object(body.outcome, `${field}.outcome`) as unknown as Outcome;
-    if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
-      throw new HttpError(400, 'BAD_REQUEST', `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
-    }
-    if (outcome.status !== 'success') object(outcome.error, `${field}.outcome.error`);
-    await coordinator.finish(job.id, outcome, number(body, 'at'));
-  };
-
-  const release = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
-    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    const error = object(body.error, `${field}.error`) as unknown as ErrorRecord;
-    await coordinator.release(job.id, error, number(body, 'at'));
-  };
-
   // Durable steps: the recorded result at a call key, and recording one.
   router.add('POST', '/api/w/{ws}/worker/child', 'worker', async (ctx) => {
     const body = object(await ctx.body());
@@ -72,6 +44,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
   router.add('POST', '/api/w/{ws}/worker/step', 'worker', async (ctx) => {
     const body = object(await ctx.body());
     const parent = await jobInWorkspace(deps, ctx, string(body, 'parent_job'));
+    assertHeld('The step', parent, { workerId: string(body, 'worker_id'), attempt: number(body, 'parent_attempt') });
     const outcome = object(body.outcome, 'body.outcome') as unknown as Outcome;
     if (outcome.status !== 'success') throw new HttpError(400, 'BAD_REQUEST', `body.outcome.status: expected success, got ${JSON.stringify(outcome.status)}`);
     const script = resolveScript(deps.root, string(body, 'script_path'));
@@ -94,47 +67,9 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     return { status: 200, json: { job } };
   });
 
-  router.add('POST', '/api/w/{ws}/worker/started', 'worker', async (ctx) => {
-    await started(ctx, object(await ctx.body()));
-    return { status: 204, text: '' };
-  });
-  router.add('POST', '/api/w/{ws}/worker/logs', 'worker', async (ctx) => {
-    await logs(ctx, object(await ctx.body()));
-    return { status: 204, text: '' };
-  });
-  router.add('POST', '/api/w/{ws}/worker/complete', 'worker', async (ctx) => {
-    await complete(ctx, object(await ctx.body()));
-    return { status: 204, text: '' };
-  });
-
   // Many reports in one request, applied in order: a busy worker sends one per tick.
   router.add('POST', '/api/w/{ws}/worker/report', 'worker', async (ctx) => {
-    const events = array(object(await ctx.body()), 'events');
-    for (let i = 0; i < events.length; i++) {
-      const field = `body.events[${i}]`;
-      const event = object(events[i], field);
-      switch (event.type) {
-        case 'started':
-          await started(ctx, event);
-          break;
-        case 'logs':
-          await logs(ctx, event, field);
-          break;
-        case 'complete':
-          await complete(ctx, event, field);
-          break;
-        case 'release':
-          await release(ctx, event, field);
-          break;
-        case 'flow_status': {
-          const job = await jobInWorkspace(deps, ctx, string(event, 'job_id', `${field}.job_id`));
-          await coordinator.setFlowStatus(job.id, object(event.status, `${field}.status`) as Json);
-          break;
-        }
-        default:
-          throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete, release or flow_status, got ${JSON.stringify(event.type)}`);
-      }
-    }
+    await applyReport(deps, ctx);
     return { status: 204, text: '' };
   });
 

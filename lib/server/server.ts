@@ -2,15 +2,18 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Coordinator } from '../engine/coordinator.js';
 import type { Store } from '../store/store.js';
+import { ConfigError } from '../errors.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
-import { authenticate, createToken, hashToken, newToken, reaches, type Principal } from './auth.js';
+import { createToken, hashToken, newToken, reaches, TokenCache } from './auth.js';
 import { IDENTITY_PATH, rootId } from '../http/identity.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { identityReply } from './identity-route.js';
 import { Router, type Reply, type RouteContext } from './router.js';
 import { millraceRoutes } from './routes-millrace.js';
 import { windmillRoutes } from './routes-windmill.js';
+import { tokenRoutes } from './routes-tokens.js';
 import { workerRoutes } from './routes-worker.js';
+import { installEnvToken } from './token-admin.js';
 import { isUiRequest, serveUi } from './static-ui.js';
 
 export interface ServerOptions {
@@ -26,8 +29,10 @@ export interface ServerOptions {
   /** How often expired leases are looked for. @default 2000 */
   sweepIntervalMs?: number;
   /**
-   * An admin token to accept (MILLRACE_TOKEN, or the token file's). Without one, the first start
-   * creates and reports one. The identity route proves holding this one (or the one created).
+   * An admin token to accept: MILLRACE_TOKEN, or the token file's (then `adminTokenLabel` says
+   * so). A MILLRACE_TOKEN revokes the token an earlier start made from another MILLRACE_TOKEN;
+   * a revoked one is refused (ConfigError). Without one, the first start creates and reports
+   * one. The identity route proves holding this one (or the one created).
    */
   adminToken?: string;
   /**
@@ -67,26 +72,38 @@ const TEN_MIB = 10 * 1024 * 1024;
 /** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
   const { store } = options;
+  // Before anything starts: a revoked MILLRACE_TOKEN stops the start here.
+  let createdAdminToken: string | undefined;
+  const fileLabel = options.adminTokenLabel !== 'MILLRACE_TOKEN' ? options.adminTokenLabel : undefined;
+  if (options.adminToken && fileLabel !== undefined) {
+    // The token file's token is not MILLRACE_TOKEN: it retires no other token when it starts.
+    const { record } = await createToken(store, { scope: 'admin', label: fileLabel, token: options.adminToken });
+    if (record.revokedAt !== null) {
+      throw new ConfigError(
+        `The token in the root's token file (${record.prefix ?? 'admin'}…) was revoked at ${new Date(record.revokedAt).toISOString()}: ` +
+          'delete <root>/.millrace/admin-token.json and start again to make a new one',
+      );
+    }
+  } else if (options.adminToken) {
+    await installEnvToken(store, options.adminToken);
+  } else if ((await store.countTokens()) === 0) {
+    createdAdminToken = (await createToken(store, { scope: 'admin', label: 'admin (first start)' })).token;
+  }
+
   const coordinator = new Coordinator(store, {
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
   });
   const deps: ServerDeps = { store, coordinator, root: options.root };
+  const principals = new TokenCache(store);
   const router = new Router();
   windmillRoutes(router, deps);
   millraceRoutes(router, deps);
   workerRoutes(router, deps);
-
-  let createdAdminToken: string | undefined;
-  if (options.adminToken) {
-    await createToken(store, { scope: 'admin', label: options.adminTokenLabel ?? 'MILLRACE_TOKEN', token: options.adminToken });
-  } else if ((await store.countTokens()) === 0) {
-    createdAdminToken = (await createToken(store, { scope: 'admin', label: 'admin (first start)' })).token;
-  }
+  tokenRoutes(router, deps, principals);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? TEN_MIB;
-  const principals = new Map<string, Principal>();
   const uiSessionToken = options.uiSession ? newToken() : undefined;
   if (uiSessionToken) principals.set(hashToken(uiSessionToken), { workspace: DEFAULT_WORKSPACE, scope: 'admin', label: 'dev UI session' });
   const server = createServer((req, res) => void handle(req, res));
@@ -109,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
         res.setHeader('Allow', found.allowed.join(', '));
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
       }
-      const principal = await authenticate(store, req.headers.authorization, principals);
+      const principal = await principals.authenticate(req.headers.authorization);
       const { route, params } = found;
       if (params.ws !== undefined && !reaches(principal, params.ws)) {
         throw new HttpError(404, 'NOT_FOUND', `No workspace "${params.ws}" for this token`);
@@ -136,7 +153,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
         return;
       }
       if (e.status === 413) res.setHeader('Connection', 'close');
-      send(res, { status: e.status, json: { error: { code: e.code, message: e.message, ...(e.problems && { problems: e.problems }) } } });
+      send(res, { status: e.status, json: { error: { code: e.code, message: e.message, ...(e.problems && { problems: e.problems }), ...(e.jobs && { jobs: e.jobs }) } } });
     }
   }
 

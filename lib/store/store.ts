@@ -138,8 +138,16 @@ export interface Store {
 
   /** Stores a token (its hash only). */
   createToken(token: TokenRecord): Promise<void>;
+  /** The token with this hash, revoked or not. */
   findToken(tokenHash: string): Promise<TokenRecord | undefined>;
+  /** Every token, revoked ones included, oldest first. */
+  listTokens(): Promise<TokenRecord[]>;
+  /** How many tokens were ever made, revoked ones included. */
   countTokens(): Promise<number>;
+  /** Marks a token revoked at `at`. False when there is no such token or it was revoked already. */
+  revokeToken(tokenHash: string, at: number): Promise<boolean>;
+  /** Records that a token was accepted at `at` (a later time only: the latest use stands). */
+  touchToken(tokenHash: string, at: number): Promise<void>;
 
   /** Records that a worker is alive, with the tags it serves. */
   touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void>;

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { ApiClient } from '../http/client.js';
-import { ServerUnreachableError } from '../http/client.js';
+import { ApiError, ServerUnreachableError } from '../http/client.js';
+import { LeaseNotHeldError } from '../errors.js';
 import type { ChildReply, ClaimReply, HeartbeatReply, StepBody, WaitReply } from '../http/wire.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
@@ -24,10 +25,19 @@ interface Waiter {
 export class HttpBackend implements WorkerBackend {
   private readonly waiters = new Map<string, Waiter[]>();
   private batch: string[] = [];
-  private readonly reports: { event: Record<string, unknown>; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly reports: { event: Record<string, unknown> & { job_id: string }; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** This worker's id, as its claims name it: the server checks it against each job's lease. */
+  private workerId: string | undefined;
+  /**
+   * The jobs this worker holds, with the attempt its claim gave each: every report and task call
+   * names the attempt, and the server refuses those of a lease the worker no longer holds.
+   * A job leaves when its end is reported or its lease is lost.
+   */
+  private readonly leases = new Map<string, number>();
+  private readonly lostListeners = new Set<(jobId: string) => void>();
   /** Whether a report request is in flight or about to be sent. */
   private reporting = false;
-  private readonly calls = new Map<string, { spec: JobSpec; calls: { body: Record<string, unknown>; resolve: (id: string) => void; reject: (err: unknown) => void }[] }>();
+  private readonly calls = new Map<string, { spec: JobSpec; parentAttempt: number; calls: { body: Record<string, unknown>; resolve: (id: string) => void; reject: (err: unknown) => void }[] }>();
   private closed = false;
   private readonly host = hostname();
 
@@ -37,6 +47,7 @@ export class HttpBackend implements WorkerBackend {
   ) {}
 
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
+    this.workerId = request.workerId;
     while (!signal.aborted) {
       const reply = await this.client
         .json<ClaimReply>(
@@ -56,6 +67,14 @@ export class HttpBackend implements WorkerBackend {
           if (signal.aborted) return { jobs: [] };
           throw err;
         });
+      for (const job of reply.jobs) {
+        const earlier = this.leases.get(job.id);
+        this.leases.set(job.id, job.attempt);
+        // Claimed again while an earlier attempt of it still runs here: that attempt's lease ran
+        // out (a heartbeat came late) and the server handed the job out anew, to this worker. The
+        // old run must stop before the new one starts: whatever it reports now would be refused.
+        if (earlier !== undefined && earlier !== job.attempt) for (const listener of this.lostListeners) listener(job.id);
+      }
       if (reply.jobs.length > 0) return reply.jobs;
     }
     return [];
@@ -71,10 +90,12 @@ export class HttpBackend implements WorkerBackend {
 
   /** Task calls made in the same tick to the same task of the same parent go as one request. */
   submitChild(spec: JobSpec): Promise<string> {
+    const parentAttempt = this.leases.get(spec.parentJob!);
+    if (parentAttempt === undefined) return Promise.reject(this.notHeld(spec.parentJob!, 'make a task call'));
     const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
     let batch = this.calls.get(key);
     if (!batch) {
-      batch = { spec, calls: [] };
+      batch = { spec, parentAttempt, calls: [] };
       this.calls.set(key, batch);
       if (this.calls.size === 1) setImmediate(() => this.sendCalls());
     }
@@ -107,6 +128,12 @@ export class HttpBackend implements WorkerBackend {
     });
   }
 
+  /** Tells the worker of jobs it runs an attempt of that is no longer current (see `claim`), so it stops that run. */
+  onCanceled(listener: (jobId: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const reply = await this.untilAnswered(() => this.client.json<{ job: JobRecord | null }>('POST', this.client.ws('worker/job'), { job_id: jobId }));
     return reply.job ?? undefined;
@@ -121,7 +148,7 @@ export class HttpBackend implements WorkerBackend {
   }
 
   finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
-    return this.report({ type: 'complete', job_id: jobId, outcome, at });
+    return this.report({ type: 'complete', job_id: jobId, outcome, at }, { ends: true });
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -132,11 +159,12 @@ export class HttpBackend implements WorkerBackend {
       job_ids: jobIds,
       lease_ms: leaseMs,
     });
+    for (const id of reply.lost) this.leases.delete(id);
     return reply.lost;
   }
 
   release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
-    return this.report({ type: 'release', job_id: jobId, error, at });
+    return this.report({ type: 'release', job_id: jobId, error, at }, { ends: true });
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
@@ -147,7 +175,11 @@ export class HttpBackend implements WorkerBackend {
   }
 
   async recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord> {
+    const parentAttempt = this.leases.get(spec.parentJob);
+    if (parentAttempt === undefined || this.workerId === undefined) throw this.notHeld(spec.parentJob, 'record a step');
     const body: StepBody = {
+      worker_id: this.workerId,
+      parent_attempt: parentAttempt,
       parent_job: spec.parentJob,
       call_key: spec.callKey,
       name: spec.entrypoint,
@@ -171,9 +203,19 @@ export class HttpBackend implements WorkerBackend {
    * together in the next one, so a busy worker sends few large batches rather than one
    * request per event.
    */
-  private report(event: Record<string, unknown>): Promise<void> {
+  private report(event: Record<string, unknown> & { job_id: string }, options: { ends?: boolean } = {}): Promise<void> {
+    const attempt = this.leases.get(event.job_id);
+    if (attempt === undefined) {
+      // A line printed by a job after its end (a stray timer, say) has no log to go to any more.
+      if (event.type === 'logs') {
+        for (const l of event.lines as NewLogLine[]) process.stderr.write(`millrace worker: after the end of job ${event.job_id}, not in its log: ${l.line}\n`);
+        return Promise.resolve();
+      }
+      return Promise.reject(this.notHeld(event.job_id, `report ${String(event.type)}`));
+    }
+    if (options.ends) this.leases.delete(event.job_id);
     return new Promise((resolve, reject) => {
-      this.reports.push({ event, resolve, reject });
+      this.reports.push({ event: { ...event, attempt }, resolve, reject });
       if (!this.reporting) {
         this.reporting = true;
         setImmediate(() => void this.sendReports());
@@ -183,15 +225,30 @@ export class HttpBackend implements WorkerBackend {
 
   private async sendReports(): Promise<void> {
     while (this.reports.length > 0) {
-      const batch = this.reports.splice(0);
-      try {
-        await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/report'), { events: batch.map((r) => r.event) }));
-        for (const r of batch) r.resolve();
-      } catch (err) {
-        for (const r of batch) r.reject(err);
+      let batch = this.reports.splice(0);
+      while (batch.length > 0) {
+        try {
+          await this.untilAnswered(() =>
+            this.client.json('POST', this.client.ws('worker/report'), { worker_id: this.workerId, events: batch.map((r) => r.event) }),
+          );
+          for (const r of batch) r.resolve();
+          break;
+        } catch (err) {
+          // The server wrote nothing: the events of jobs no longer this worker's (canceled, lease
+          // lost) fail, and the rest go again.
+          const refused = err instanceof ApiError && err.code === LeaseNotHeldError.code ? new Set(err.jobs ?? []) : new Set<string>();
+          const rest = batch.filter((r) => !refused.has(r.event.job_id));
+          for (const r of batch) if (refused.has(r.event.job_id) || rest.length === batch.length) r.reject(err);
+          for (const id of refused) this.leases.delete(id);
+          batch = rest.length === batch.length ? [] : rest;
+        }
       }
     }
     this.reporting = false;
+  }
+
+  private notHeld(jobId: string, what: string): LeaseNotHeldError {
+    return new LeaseNotHeldError(`Worker ${this.workerId ?? '(no claim yet)'} does not hold job ${jobId} (its end was reported, or its lease was lost): it cannot ${what}`);
   }
 
   /**
@@ -214,12 +271,14 @@ export class HttpBackend implements WorkerBackend {
   private sendCalls(): void {
     const batches = [...this.calls.values()];
     this.calls.clear();
-    for (const { spec, calls } of batches) {
+    for (const { spec, parentAttempt, calls } of batches) {
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
       this.untilAnswered(() =>
         this.client.json<{ ids: string[] }>('POST', path, {
           script_path: spec.scriptPath,
           script_hash: spec.scriptHash,
+          worker_id: this.workerId,
+          parent_attempt: parentAttempt,
           ...(spec.kind !== 'task' && { kind: spec.kind }),
           calls: calls.map((c) => c.body),
         }),

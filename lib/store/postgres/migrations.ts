@@ -115,6 +115,19 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'token prefixes, last use and revocation',
+    sql: `
+      ALTER TABLE tokens ADD COLUMN prefix TEXT;
+      ALTER TABLE tokens ADD COLUMN from_env BOOLEAN NOT NULL DEFAULT false;
+      ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;
+      ALTER TABLE tokens ADD COLUMN revoked_at BIGINT;
+      -- The admin token a server made from MILLRACE_TOKEN before this column: the next start
+      -- with another MILLRACE_TOKEN revokes it too.
+      UPDATE tokens SET from_env = true WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
+    `,
+  },
 ];
 
 /** The latest schema version this millrace knows. */

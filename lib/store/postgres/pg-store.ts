@@ -21,6 +21,7 @@ import {
 import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store, StoreChange } from '../store.js';
 import { migratePg, PG_SCHEMA_VERSION, quoteIdent, schemaVersion, type MigrationReport } from './migrations.js';
+import { PgTokens } from './tokens.js';
 
 export interface PgStoreOptions {
   /** A connection URL: postgres://user:password@host:port/database */
@@ -74,6 +75,7 @@ export class PgStore implements Store {
   readonly schema: string;
   readonly poolSize: number;
   private readonly pool: pg.Pool;
+  private readonly tokens: PgTokens;
   private readonly channel: string;
   private readonly origin = newJobId();
   private readonly listeners = new Set<(change: StoreChange) => void>();
@@ -96,6 +98,7 @@ export class PgStore implements Store {
     this.poolSize = poolSize;
     this.channel = `millrace.${schema}`;
     this.pool = new pg.Pool({ ...connectionConfig(options.url, schema), max: poolSize });
+    this.tokens = new PgTokens(this.pool);
     // An idle connection that breaks (the database restarted) is dropped from the pool; the
     // next query opens a fresh one. Without a handler, the error would end the process.
     this.pool.on('error', (err) => console.error(`millrace: PostgreSQL connection lost (${err.message}); reconnecting on next use`));
@@ -579,22 +582,23 @@ export class PgStore implements Store {
   }
 
   async createToken(token: TokenRecord): Promise<void> {
-    await this.pool.query('INSERT INTO tokens (token_hash, workspace, scope, label, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      token.tokenHash,
-      token.workspace,
-      token.scope,
-      token.label,
-      token.createdAt,
-    ]);
+    await this.tokens.create(token);
   }
 
-  async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
-    const row = await one<{ token_hash: string; workspace: string; scope: TokenRecord['scope']; label: string; created_at: string }>(
-      this.pool,
-      'SELECT * FROM tokens WHERE token_hash = $1',
-      [tokenHash],
-    );
-    return row && { tokenHash: row.token_hash, workspace: row.workspace, scope: row.scope, label: row.label, createdAt: Number(row.created_at) };
+  findToken(tokenHash: string): Promise<TokenRecord | undefined> {
+    return this.tokens.get(tokenHash);
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return this.tokens.list();
+  }
+
+  revokeToken(tokenHash: string, at: number): Promise<boolean> {
+    return this.tokens.revoke(tokenHash, at);
+  }
+
+  touchToken(tokenHash: string, at: number): Promise<void> {
+    return this.tokens.touch(tokenHash, at);
   }
 
   async setFlowStatus(jobId: string, status: Json): Promise<void> {
@@ -610,8 +614,8 @@ export class PgStore implements Store {
     return row ? (JSON.parse(row.status) as Json) : undefined;
   }
 
-  async countTokens(): Promise<number> {
-    return (await one<{ n: number }>(this.pool, 'SELECT count(*)::int AS n FROM tokens'))!.n;
+  countTokens(): Promise<number> {
+    return this.tokens.countAll();
   }
 
   async touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {

@@ -115,4 +115,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'token prefixes, last use and revocation',
+    sql: `
+      ALTER TABLE tokens ADD COLUMN prefix TEXT;
+      ALTER TABLE tokens ADD COLUMN from_env INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
+      ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+      -- The admin token a server made from MILLRACE_TOKEN before this column: the next start
+      -- with another MILLRACE_TOKEN revokes it too.
+      UPDATE tokens SET from_env = 1 WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
+    `,
+  },
 ];

@@ -23,6 +23,7 @@ import {
 import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteTokens } from './tokens.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. The file's directory is created when missing. */
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
+  private readonly tokens: SqliteTokens;
   /** `list` builds its SQL from the filter; each shape is prepared once. */
   private readonly listStatements = new Map<string, Database.Statement>();
   /** Promises of writes made in this tick's transaction, settled when it commits. */
@@ -54,6 +56,7 @@ export class SqliteStore implements Store {
       throw new ConfigError(`Cannot open the SQLite store at ${options.file}: ${(err as Error).message}`, { cause: err });
     }
     this.stmt = prepare(this.db);
+    this.tokens = new SqliteTokens(this.db);
   }
 
   async enqueue(spec: JobSpec): Promise<EnqueueResult> {
@@ -344,20 +347,23 @@ export class SqliteStore implements Store {
   }
 
   async createToken(token: TokenRecord): Promise<void> {
-    await this.write(() => this.stmt.insertToken.run({
-      token_hash: token.tokenHash,
-      workspace: token.workspace,
-      scope: token.scope,
-      label: token.label,
-      created_at: token.createdAt,
-    }));
+    await this.write(() => this.tokens.create(token));
   }
 
   async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
-    const row = this.stmt.findToken.get(tokenHash) as
-      | { token_hash: string; workspace: string; scope: TokenRecord['scope']; label: string; created_at: number }
-      | undefined;
-    return row && { tokenHash: row.token_hash, workspace: row.workspace, scope: row.scope, label: row.label, createdAt: row.created_at };
+    return this.tokens.get(tokenHash);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.tokens.list();
+  }
+
+  async revokeToken(tokenHash: string, at: number): Promise<boolean> {
+    return this.write(() => this.tokens.revoke(tokenHash, at));
+  }
+
+  async touchToken(tokenHash: string, at: number): Promise<void> {
+    await this.write(() => this.tokens.touch(tokenHash, at));
   }
 
   async setFlowStatus(jobId: string, status: Json): Promise<void> {
@@ -370,7 +376,7 @@ export class SqliteStore implements Store {
   }
 
   async countTokens(): Promise<number> {
-    return (this.stmt.countTokens.get() as { n: number }).n;
+    return this.tokens.countAll();
   }
 
   async touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {
@@ -547,11 +553,6 @@ function prepare(db: Database.Database) {
       SELECT * FROM jobs WHERE root_job = @root AND substr(path, 1, length(@prefix)) = @prefix
       ORDER BY rowid`),
     attempts: db.prepare('SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt'),
-    insertToken: db.prepare(
-      'INSERT INTO tokens (token_hash, workspace, scope, label, created_at) VALUES (@token_hash, @workspace, @scope, @label, @created_at)',
-    ),
-    findToken: db.prepare('SELECT * FROM tokens WHERE token_hash = ?'),
-    countTokens: db.prepare('SELECT count(*) AS n FROM tokens'),
     touchWorker: db.prepare(`
       INSERT INTO workers (id, workspace, tags, hostname, started_at, last_seen) VALUES (@id, @workspace, @tags, @hostname, @now, @now)
       ON CONFLICT (id) DO UPDATE SET tags = @tags, last_seen = @now`),

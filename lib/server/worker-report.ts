@@ -1,0 +1,101 @@
+import type { ErrorRecord, JobRecord, Json, LogStream, NewLogLine, Outcome } from '../types.js';
+import { HttpError } from './http-error.js';
+import { jobInWorkspace } from './jobs-access.js';
+import { leaseNotHeld, whyNotHeld } from './lease.js';
+import type { RouteContext } from './router.js';
+import type { ServerDeps } from './server.js';
+import { array, number, object, string } from './validate.js';
+
+/** One event of a worker's report, checked. */
+type ReportEvent = { job: JobRecord; attempt: number } & (
+  | { type: 'started'; at: number }
+  | { type: 'logs'; lines: NewLogLine[] }
+  | { type: 'complete'; outcome: Outcome; at: number }
+  | { type: 'release'; error: ErrorRecord; at: number }
+  | { type: 'flow_status'; status: Json }
+);
+
+/**
+ * `worker/report`: what a worker tells of the jobs it runs (starts, log lines, ends, releases,
+ * flow status), in order. The whole report is checked before anything is written: every event
+ * must be well formed and about a job whose current lease the worker holds (`worker_id` and
+ * the event's `attempt`, as its claim recorded them), and nothing may follow a job's end. A
+ * report that fails the check answers 409 LEASE_NOT_HELD with the refused `jobs`, and writes
+ * nothing: the worker drops those jobs' events and sends the rest again.
+ */
+export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<void> {
+  const body = object(await ctx.body());
+  const workerId = string(body, 'worker_id');
+  const raw = array(body, 'events');
+  const jobs = new Map<string, JobRecord>();
+  const events: ReportEvent[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const field = `body.events[${i}]`;
+    const event = object(raw[i], field);
+    const id = string(event, 'job_id', `${field}.job_id`);
+    const job = jobs.get(id) ?? (await jobInWorkspace(deps, ctx, id));
+    jobs.set(id, job);
+    events.push(parseEvent(event, field, job));
+  }
+
+  const ended = new Set<string>();
+  const refused = new Map<string, string>();
+  for (const e of events) {
+    const why = ended.has(e.job.id) ? `job ${e.job.id} has an event after its end in this report` : whyNotHeld(e.job, { workerId, attempt: e.attempt });
+    if (why && !refused.has(e.job.id)) refused.set(e.job.id, why);
+    if (e.type === 'complete' || e.type === 'release') ended.add(e.job.id);
+  }
+  if (refused.size > 0) throw leaseNotHeld(`The report of worker ${workerId}`, [...refused].map(([jobId, why]) => ({ jobId, why })));
+
+  const { coordinator } = deps;
+  for (const e of events) {
+    switch (e.type) {
+      case 'started':
+        await coordinator.started(e.job.id, e.at);
+        break;
+      case 'logs':
+        await coordinator.appendLogs(e.job.id, e.lines);
+        break;
+      case 'complete':
+        await coordinator.finish(e.job.id, e.outcome, e.at);
+        break;
+      case 'release':
+        await coordinator.release(e.job.id, e.error, e.at);
+        break;
+      case 'flow_status':
+        await coordinator.setFlowStatus(e.job.id, e.status);
+        break;
+    }
+  }
+}
+
+function parseEvent(event: Record<string, unknown>, field: string, job: JobRecord): ReportEvent {
+  const attempt = number(event, 'attempt', `${field}.attempt`);
+  const base = { job, attempt };
+  switch (event.type) {
+    case 'started':
+      return { ...base, type: 'started', at: number(event, 'at', `${field}.at`) };
+    case 'logs': {
+      const lines = array(event, 'lines', `${field}.lines`).map((raw, i): NewLogLine => {
+        const l = object(raw, `${field}.lines[${i}]`);
+        const stream: LogStream = l.stream === 'stderr' ? 'stderr' : 'stdout';
+        return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
+      });
+      return { ...base, type: 'logs', lines };
+    }
+    case 'complete': {
+      const outcome = object(event.outcome, `${field}.outcome`) as unknown as Outcome;
+      if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
+        throw new HttpError(400, 'BAD_REQUEST', `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
+      }
+      if (outcome.status !== 'success') object(outcome.error, `${field}.outcome.error`);
+      return { ...base, type: 'complete', outcome, at: number(event, 'at', `${field}.at`) };
+    }
+    case 'release':
+      return { ...base, type: 'release', error: object(event.error, `${field}.error`) as unknown as ErrorRecord, at: number(event, 'at', `${field}.at`) };
+    case 'flow_status':
+      return { ...base, type: 'flow_status', status: object(event.status, `${field}.status`) as Json };
+    default:
+      throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete, release or flow_status, got ${JSON.stringify(event.type)}`);
+  }
+}
