@@ -100,9 +100,15 @@ export type ThreadMessage =
    */
   | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string }
   | { type: 'done'; jobId: string; outcome: Outcome; at: number }
+  /** The thread cannot give this job its code (a CommonJS module it holds changed): run it on another. */
+  | { type: 'refused'; jobId: string; reason: string }
+  /** The thread holds too many versions: give it no new jobs, and end it once its jobs have ended. */
+  | { type: 'retire'; reason: string }
   | { type: 'flowStatus'; jobId: string; status: Json };
 
 /** Data each executor thread starts with. */
 export interface ThreadData {
   root: string;
+  /** Versions of the project's modules a thread may hold before it is retired. */
+  maxVersions: number;
 }
