@@ -102,10 +102,14 @@ async function load(req: RunRequest): Promise<{ url: string; exports: Record<str
   if (!exports) {
     exports = import(url) as Promise<Record<string, unknown>>;
     modules.set(url, exports);
-    exports.catch(() => {
-      modules.delete(url);
-      versions.failed(placement.version);
-    });
+    exports.then(
+      () => versions.imported(),
+      () => {
+        versions.imported();
+        modules.delete(url);
+        versions.failed(placement.version);
+      },
+    );
   }
   try {
     return { url, exports: await exports };

@@ -61,9 +61,12 @@ export class ModuleVersions {
 
   /** Where the job's module (file at hash) is to be imported from, or why not on this thread. */
   async place(file: string, hash: string): Promise<Placement> {
-    const changedCjs = this.changedCommonJs(file, hash);
-    if (changedCjs) return { kind: 'refuse', reason: changedCjs };
     let reply = await this.ask(file, hash);
+    this.noteCommonJs(reply.commonjs);
+    // Files a job require()d lazily, after its import settled, are first seen here.
+    this.imported();
+    const changed = this.changedCommonJs(file, hash);
+    if (changed) return { kind: 'refuse', reason: changed };
     let retire: string | undefined;
     if (reply.verdict === 'stale') {
       this.next();
@@ -73,10 +76,18 @@ export class ModuleVersions {
         retire = `it holds ${this.started} versions of the project's modules (the limit is ${this.options.maxVersions})`;
       }
     }
-    this.noteCommonJs(reply.commonjs);
     const url = new URL(pathToFileURL(file).href);
     url.searchParams.set(VERSION_PARAM, String(this.version));
     return { kind: 'run', url: url.href, file, version: this.version, ...(retire && { retire }) };
+  }
+
+  /**
+   * An import has settled: CommonJS project files it loaded through require() (which the
+   * hooks thread does not see) are hashed now, as close to their loading as the thread can.
+   */
+  imported(): void {
+    const inCache = Object.keys(require.cache).filter((f) => f.startsWith(this.options.root) && !f.includes(`${sep}node_modules${sep}`));
+    this.noteCommonJs(inCache.map((f): [string, undefined] => [f, undefined]));
   }
 
   /** An import failed: Node keeps the failure for that URL, so the next job starts a new version. */
@@ -112,9 +123,6 @@ export class ModuleVersions {
    * thread cannot give the job its code.
    */
   private changedCommonJs(file: string, hash: string): string | undefined {
-    const inCache = Object.keys(require.cache).filter((f) => f.startsWith(this.options.root) && !f.includes(`${sep}node_modules${sep}`));
-    // A file first seen here is hashed now: the hooks thread does not see require() calls.
-    this.noteCommonJs(inCache.map((f) => [f, undefined]));
     const held = this.commonjs.get(file);
     if (held !== undefined && held !== hash) return `it holds ${file} as a CommonJS module at sha256 ${held.slice(0, 12)}`;
     for (const [f, h] of this.commonjs) {

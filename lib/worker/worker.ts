@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { toErrorRecord, TimeoutError } from '../errors.js';
+import { ConfigError, toErrorRecord, TimeoutError } from '../errors.js';
 import { newJobId } from '../ids.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
@@ -114,10 +114,14 @@ export class Worker {
     this.concurrency = options.concurrency ?? availableParallelism();
     this.prefetch = options.prefetch ?? 4 * this.concurrency;
     this.leaseMs = options.leaseMs ?? 30_000;
+    const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
+    if (!Number.isInteger(maxVersions) || maxVersions < 1) {
+      throw new ConfigError(`maxVersions: expected a positive integer (versions an executor thread may hold), got ${String(maxVersions)}`);
+    }
     this.pool = new ExecutorPool({
       size: options.threads ?? availableParallelism(),
       root: options.root,
-      maxVersions: options.maxVersions ?? DEFAULT_MAX_VERSIONS,
+      maxVersions,
       onMessage: (thread, msg) => this.onThreadMessage(thread, msg),
       onExit: (thread, error) => this.onThreadExit(thread, error),
     });
