@@ -95,7 +95,6 @@ async function load(req: RunRequest): Promise<{ url: string; exports: Record<str
     post({ type: 'refused', jobId: req.context.id, reason: placement.reason });
     return undefined;
   }
-  if (placement.retire) post({ type: 'retire', reason: placement.retire });
   post({ type: 'started', jobId: req.context.id, at: Date.now() });
   const { url } = placement;
   let exports = modules.get(url);

@@ -13,13 +13,14 @@ import { MISMATCH_MARK, VERSION_PARAM, type CheckReply, type CheckRequest, type 
  * holds its file at the job's hash (or not yet) and none of the version's files has changed
  * since it was loaded; otherwise a new version starts, and its modules are imported afresh.
  *
- * Node cannot unload an ES module, so old versions stay in memory until the thread ends:
- * past `maxVersions` the thread asks to be retired (no new jobs; it ends once its jobs have).
+ * Node cannot unload an ES module, so old versions stay in memory until the thread ends. A
+ * thread that holds `maxVersions` versions refuses a job that needs one more: the host
+ * retires it (no new jobs; it ends once its jobs have) and starts the job on a fresh thread.
  * CommonJS modules are cached by file name whatever the version, so a changed CommonJS file
- * cannot be loaded again on this thread: such a job is refused and goes to a fresh thread.
+ * cannot be loaded again on this thread either: such a job is refused in the same way.
  */
 export type Placement =
-  | { kind: 'run'; url: string; file: string; version: number; retire?: string }
+  | { kind: 'run'; url: string; file: string; version: number }
   | { kind: 'refuse'; reason: string };
 
 const require = createRequire(import.meta.url);
@@ -33,7 +34,6 @@ export class ModuleVersions {
   private nextId = 1;
   /** CommonJS project files, with the hash they had when first seen loaded. */
   private readonly commonjs = new Map<string, string>();
-  private retireAsked = false;
 
   constructor(
     private readonly options: {
@@ -54,11 +54,6 @@ export class ModuleVersions {
     this.port = port1;
   }
 
-  /** Versions this thread has started, the first one included. */
-  get held(): number {
-    return this.started;
-  }
-
   /** Where the job's module (file at hash) is to be imported from, or why not on this thread. */
   async place(file: string, hash: string): Promise<Placement> {
     let reply = await this.ask(file, hash);
@@ -67,18 +62,16 @@ export class ModuleVersions {
     this.imported();
     const changed = this.changedCommonJs(file, hash);
     if (changed) return { kind: 'refuse', reason: changed };
-    let retire: string | undefined;
     if (reply.verdict === 'stale') {
+      if (this.started >= this.options.maxVersions) {
+        return { kind: 'refuse', reason: `it holds ${this.started} versions of the project's modules, the most it may (maxVersions); this job needs another (${reply.why})` };
+      }
       this.next();
       reply = await this.ask(file, hash);
-      if (this.started > this.options.maxVersions && !this.retireAsked) {
-        this.retireAsked = true;
-        retire = `it holds ${this.started} versions of the project's modules (the limit is ${this.options.maxVersions})`;
-      }
     }
     const url = new URL(pathToFileURL(file).href);
     url.searchParams.set(VERSION_PARAM, String(this.version));
-    return { kind: 'run', url: url.href, file, version: this.version, ...(retire && { retire }) };
+    return { kind: 'run', url: url.href, file, version: this.version };
   }
 
   /**

@@ -133,7 +133,7 @@ export class Worker {
     this.claimLoop = this.claimForever();
   }
 
-  /** Executor threads retired so far because they held too many versions of the project's modules. */
+  /** Executor threads retired so far (they held their most versions of the project's modules, or a changed CommonJS module). */
   get retiredThreads(): number {
     return this.pool.retired;
   }
@@ -315,9 +315,6 @@ export class Worker {
     switch (msg.type) {
       case 'ready':
         break;
-      case 'retire':
-        this.pool.retire(thread);
-        break;
       case 'refused':
         this.moveRefused(thread, msg.jobId);
         break;
@@ -368,8 +365,9 @@ export class Worker {
   }
 
   /**
-   * A thread could not give a job its code (it holds an older CommonJS copy of a changed
-   * file): the thread is retired, and the job starts again on another one.
+   * A thread could not give a job its code (it holds its most versions of the project's
+   * modules, or an older CommonJS copy of a changed file): the thread is retired, and the job
+   * starts again on another one.
    */
   private moveRefused(thread: ExecutorThread, jobId: string): void {
     this.pool.retire(thread);
