@@ -2,8 +2,9 @@
 // One long-lived embedded engine (1 executor thread) runs a script edited before every run:
 // main.ts, the helper.ts it imports (a task and a constant) and an unchanged lib.ts of 300
 // functions that helper imports. Prints the process's RSS as the edits go by, with the default
-// maxVersions (50) and with a limit the edits never reach (what memory would do without
-// retiring threads), and the time of a run after an edit and of a run with nothing changed.
+// maxVersions (50), with a limit the edits never reach (what memory would do without retiring
+// threads) and with 1 (a fresh thread for every edit), and the time of a run after an edit and
+// of a run with nothing changed.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -94,7 +95,7 @@ async function measure(maxVersions: number): Promise<Figures> {
   }
 }
 
-const results = [await measure(DEFAULT_MAX_VERSIONS), await measure(edits + 1)];
+const results = [await measure(DEFAULT_MAX_VERSIONS), await measure(edits + 1), await measure(1)];
 if (flags.json) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } else {

@@ -1,10 +1,9 @@
 import { createRequire, register } from 'node:module';
-import { sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { ScriptHashMismatchError } from '../errors.js';
 import { hashFile } from '../loader/paths.js';
-import { MISMATCH_MARK, VERSION_PARAM, type CheckReply, type CheckRequest, type HooksData } from './version-hooks.js';
+import { isProjectFile, MISMATCH_MARK, VERSION_PARAM, type CheckReply, type CheckRequest, type HooksData } from './version-hooks.js';
 
 /**
  * Which version of the project an executor thread imports a job's module under (see
@@ -56,6 +55,8 @@ export class ModuleVersions {
 
   /** Where the job's module (file at hash) is to be imported from, or why not on this thread. */
   async place(file: string, hash: string): Promise<Placement> {
+    // millrace's own entries (the flow runner) and packages are not the project's: one copy.
+    if (!isProjectFile(this.options.root, file)) return { kind: 'run', url: pathToFileURL(file).href, file, version: this.version };
     let reply = await this.ask(file, hash);
     this.noteCommonJs(reply.commonjs);
     // Files a job require()d lazily, after its import settled, are first seen here.
@@ -79,7 +80,7 @@ export class ModuleVersions {
    * hooks thread does not see) are hashed now, as close to their loading as the thread can.
    */
   imported(): void {
-    const inCache = Object.keys(require.cache).filter((f) => f.startsWith(this.options.root) && !f.includes(`${sep}node_modules${sep}`));
+    const inCache = Object.keys(require.cache).filter((f) => isProjectFile(this.options.root, f));
     this.noteCommonJs(inCache.map((f): [string, undefined] => [f, undefined]));
   }
 

@@ -74,7 +74,7 @@ const OWN_DIRS = [`${OWN_PACKAGE}lib${sep}`, `${OWN_PACKAGE}dist${sep}`];
 const versions = new Map<number, Version>();
 
 export function initialize(data: HooksData): void {
-  projectRoot = data.root.endsWith(sep) ? data.root : data.root + sep;
+  projectRoot = data.root;
   data.port.on('message', (req: CheckRequest) => data.port.postMessage(check(req)));
   // The thread may end at any time; this port must not keep the hooks thread alive.
   data.port.unref();
@@ -88,8 +88,13 @@ function versionOf(url: string | undefined): number | undefined {
   return value === null ? undefined : Number(value);
 }
 
-function isProjectFile(file: string): boolean {
-  return file.startsWith(projectRoot) && !file.includes(`${sep}node_modules${sep}`) && !OWN_DIRS.some((d) => file.startsWith(d));
+/**
+ * Whether a file is the project's (under the root, outside `node_modules` and millrace's own
+ * package): only those are loaded per version.
+ */
+export function isProjectFile(root: string, file: string): boolean {
+  const under = root.endsWith(sep) ? root : root + sep;
+  return file.startsWith(under) && !file.includes(`${sep}node_modules${sep}`) && !OWN_DIRS.some((d) => file.startsWith(d));
 }
 
 function record(n: number): Version {
@@ -126,7 +131,7 @@ export async function resolve(specifier: string, context: { parentURL?: string }
   const version = versionOf(context.parentURL);
   if (version === undefined || !resolved.url.startsWith('file:') || versionOf(resolved.url) !== undefined) return resolved;
   const url = new URL(resolved.url);
-  if (!isProjectFile(fileURLToPath(url))) return resolved;
+  if (!isProjectFile(projectRoot, fileURLToPath(url))) return resolved;
   url.searchParams.set(VERSION_PARAM, String(version));
   return { ...resolved, url: url.href };
 }
