@@ -5,6 +5,13 @@ import { ScriptHashMismatchError } from '../errors.js';
 import { hashFile } from '../loader/paths.js';
 import { isProjectFile, MISMATCH_MARK, VERSION_PARAM, type CheckReply, type CheckRequest, type HooksData } from './version-hooks.js';
 
+/** Where a job's module is imported from, or why this thread cannot run the job. */
+export type Placement =
+  | { kind: 'run'; url: string; file: string; version: number }
+  | { kind: 'refuse'; reason: string };
+
+const require = createRequire(import.meta.url);
+
 /**
  * Which version of the project an executor thread imports a job's module under (see
  * version-hooks.ts for the loader's side). A version is one module graph: every project file
@@ -18,12 +25,6 @@ import { isProjectFile, MISMATCH_MARK, VERSION_PARAM, type CheckReply, type Chec
  * CommonJS modules are cached by file name whatever the version, so a changed CommonJS file
  * cannot be loaded again on this thread either: such a job is refused in the same way.
  */
-export type Placement =
-  | { kind: 'run'; url: string; file: string; version: number }
-  | { kind: 'refuse'; reason: string };
-
-const require = createRequire(import.meta.url);
-
 export class ModuleVersions {
   private version = 1;
   /** Versions started (the first included): what the thread holds in memory. */
@@ -57,22 +58,29 @@ export class ModuleVersions {
   async place(file: string, hash: string): Promise<Placement> {
     // millrace's own entries (the flow runner) and packages are not the project's: one copy.
     if (!isProjectFile(this.options.root, file)) return { kind: 'run', url: pathToFileURL(file).href, file, version: this.version };
-    let reply = await this.ask(file, hash);
-    this.noteCommonJs(reply.commonjs);
-    // Files a job require()d lazily, after its import settled, are first seen here.
-    this.imported();
-    const changed = this.changedCommonJs(file, hash);
-    if (changed) return { kind: 'refuse', reason: changed };
-    if (reply.verdict === 'stale') {
+    // Jobs placed at the same moment may find the same version stale: the first starts the next
+    // version, the others use it. A job whose file that version holds at another hash (two
+    // edits racing) tries once more, then goes to another thread.
+    for (let tries = 0; tries < 3; tries++) {
+      const version = this.version;
+      const reply = await this.ask(file, hash, version);
+      this.noteCommonJs(reply.commonjs);
+      // Files a job require()d lazily, after its import settled, are first seen here.
+      this.imported();
+      const changed = this.changedCommonJs(file, hash);
+      if (changed) return { kind: 'refuse', reason: changed };
+      if (reply.verdict === 'ok') {
+        const url = new URL(pathToFileURL(file).href);
+        url.searchParams.set(VERSION_PARAM, String(version));
+        return { kind: 'run', url: url.href, file, version };
+      }
+      if (this.version !== version) continue;
       if (this.started >= this.options.maxVersions) {
         return { kind: 'refuse', reason: `it holds ${this.started} versions of the project's modules, the most it may (maxVersions); this job needs another (${reply.why})` };
       }
       this.next();
-      reply = await this.ask(file, hash);
     }
-    const url = new URL(pathToFileURL(file).href);
-    url.searchParams.set(VERSION_PARAM, String(this.version));
-    return { kind: 'run', url: url.href, file, version: this.version };
+    return { kind: 'refuse', reason: `${file} changed again while this thread was placing the job at sha256 ${hash.slice(0, 12)}` };
   }
 
   /**
@@ -101,10 +109,10 @@ export class ModuleVersions {
     this.started++;
   }
 
-  private ask(file: string, hash: string): Promise<CheckReply> {
+  private ask(file: string, hash: string, version: number): Promise<CheckReply> {
     const id = this.nextId++;
     const reply = new Promise<CheckReply>((resolve) => this.replies.set(id, resolve));
-    this.port.postMessage({ id, version: this.version, file, hash } satisfies CheckRequest);
+    this.port.postMessage({ id, version, file, hash } satisfies CheckRequest);
     this.port.ref();
     return reply.finally(() => {
       if (this.replies.size === 0) this.port.unref();
