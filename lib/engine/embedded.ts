@@ -22,6 +22,8 @@ export interface EmbeddedEngineOptions {
   concurrency?: number;
   /** Executor threads. @default CPU count */
   threads?: number;
+  /** Versions of the project's modules an executor thread may hold before it is replaced (see WorkerOptions.maxVersions). @default 50 */
+  maxVersions?: number;
   /**
    * Whether this engine runs jobs. Without a worker it only submits and reads, and it
    * expects another process to write to the same file (the CLI's `jobs`, `logs`, `show`).
@@ -64,6 +66,7 @@ export class EmbeddedEngine implements Engine {
           rootJobs: this.roots,
           concurrency: options.concurrency ?? availableParallelism(),
           threads: options.threads,
+          maxVersions: options.maxVersions,
           prefetch: options.prefetch,
         })
       : undefined;

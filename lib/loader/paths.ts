@@ -66,15 +66,31 @@ export function scriptPathOf(root: string, fileOrUrl: string): string {
   return (ext ? rel.slice(0, -ext.length) : rel).split(sep).join('/');
 }
 
-const hashCache = new Map<string, { mtimeMs: number; size: number; hash: string }>();
+const hashCache = new Map<string, { mtimeMs: number; ctimeMs: number; size: number; ino: number; hash: string; hashedAt: number }>();
+/**
+ * File times tick coarsely (a few ms on Linux), so a file rewritten at the same size right
+ * after it was hashed can keep its mtime. A hash taken less than this long after the file's
+ * last change is not trusted the next time (git's "racy clean" rule).
+ */
+const RACY_MS = 1000;
 
-/** sha256 of a file's content, hex. Cached while the file's mtime and size stay the same. */
+/** sha256 of a file's content, hex. Cached while the file's times, size and inode stay the same. */
 export function hashFile(file: string): string {
   const st = statSync(file);
   const cached = hashCache.get(file);
-  if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.hash;
+  if (
+    cached &&
+    cached.mtimeMs === st.mtimeMs &&
+    cached.ctimeMs === st.ctimeMs &&
+    cached.size === st.size &&
+    cached.ino === st.ino &&
+    cached.hashedAt - Math.max(st.mtimeMs, st.ctimeMs) >= RACY_MS
+  ) {
+    return cached.hash;
+  }
+  const hashedAt = Date.now();
   const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
-  hashCache.set(file, { mtimeMs: st.mtimeMs, size: st.size, hash });
+  hashCache.set(file, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, hash, hashedAt });
   return hash;
 }
 

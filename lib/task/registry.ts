@@ -40,7 +40,7 @@ export function resolveModule(moduleUrl: string, exports: Record<string, unknown
     const other = byName.get(name);
     if (other) {
       throw new TaskDefinitionError(
-        `Two tasks are named "${name}" in ${moduleUrl}: one defined at ${other.definedAt}, one at ${def.definedAt}. ` +
+        `Two tasks are named "${name}" in ${moduleUrl.replace(/\?.*$/, '')}: one defined at ${other.definedAt}, one at ${def.definedAt}. ` +
           'Task names must be unique per module; pass { name } to tell them apart.',
       );
     }

@@ -1,5 +1,5 @@
 /**
- * The entry point of an executor thread. It imports scripts once and keeps them warm, runs
+ * The entry point of an executor thread. It imports scripts once per version and keeps them warm, runs
  * jobs in their async context, captures their console output, and turns task calls into
  * `call` messages for the host. It can run many jobs at once; the host decides how many
  * of them may be working (invariant 3).
@@ -13,10 +13,11 @@ import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
+import { ModuleVersions } from './module-versions.js';
 import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
 
 const port = parentPort!;
-const { root } = workerData as ThreadData;
+const { root, maxVersions } = workerData as ThreadData;
 const post = (msg: ThreadMessage) => port.postMessage(msg);
 
 process.setSourceMapsEnabled(true);
@@ -35,9 +36,9 @@ function report(what: string, err: unknown): void {
   console.error(`${what}: ${text}`);
 }
 
+const versions = new ModuleVersions({ root, maxVersions });
+/** Imports by URL (a file in one version of the project). */
 const modules = new Map<string, Promise<Record<string, unknown>>>();
-/** The URL each file was last imported under; a changed file is imported anew under a new one. */
-const loadedHash = new Map<string, string>();
 const pendingCalls = new Map<number, (outcome: ChildOutcome) => void>();
 const pendingSteps = new Map<number, (reply: Extract<HostMessage, { type: 'stepDone' }>) => void>();
 /** Each running job's abort controller and the calls it awaits, so a stop can end them. */
@@ -83,18 +84,37 @@ function stop(jobId: string, error: ErrorRecord): void {
 
 post({ type: 'ready' });
 
-function load(file: string, hash: string): { url: string; exports: Promise<Record<string, unknown>> } {
-  const previous = loadedHash.get(file);
-  const base = pathToFileURL(file).href;
-  const url = previous === undefined || previous === hash ? base : `${base}?v=${hash.slice(0, 16)}`;
-  loadedHash.set(file, hash);
+/**
+ * The job's module, imported under the version of the project that holds its file at its
+ * hash (see module-versions.ts); undefined if this thread cannot run it (the host places it
+ * elsewhere). A failed import is not kept: the next job imports the file anew.
+ */
+async function load(req: RunRequest): Promise<{ url: string; exports: Record<string, unknown> } | undefined> {
+  const placement = await versions.place(req.file, req.hash);
+  if (placement.kind === 'refuse') {
+    post({ type: 'refused', jobId: req.context.id, reason: placement.reason });
+    return undefined;
+  }
+  post({ type: 'started', jobId: req.context.id, at: Date.now() });
+  const { url } = placement;
   let exports = modules.get(url);
   if (!exports) {
     exports = import(url) as Promise<Record<string, unknown>>;
     modules.set(url, exports);
-    exports.catch(() => modules.delete(url));
+    exports.then(
+      () => versions.imported(),
+      () => {
+        versions.imported();
+        modules.delete(url);
+        versions.failed(placement.version);
+      },
+    );
   }
-  return { url, exports };
+  try {
+    return { url, exports: await exports };
+  } catch (err) {
+    throw versions.importError(err);
+  }
 }
 
 async function runJob(req: RunRequest): Promise<void> {
@@ -102,11 +122,15 @@ async function runJob(req: RunRequest): Promise<void> {
   jobs.set(req.context.id, state);
   const scope = makeScope(req, state);
   let outcome: Outcome;
+  let refused = false;
   await runtime.als.run(scope, async () => {
-    post({ type: 'started', jobId: req.context.id, at: Date.now() });
     try {
-      const { url, exports: loading } = load(req.file, req.hash);
-      const exports = await loading;
+      const loaded = await load(req);
+      if (!loaded) {
+        refused = true;
+        return;
+      }
+      const { url, exports } = loaded;
       let fn: (...args: unknown[]) => unknown;
       if (req.kind === 'script') {
         if (typeof exports.main !== 'function') throw new NoMainError(req.context.script, Object.keys(exports));
@@ -122,6 +146,7 @@ async function runJob(req: RunRequest): Promise<void> {
     }
   });
   jobs.delete(req.context.id);
+  if (refused) return;
   capture.flush(req.context.id);
   post({ type: 'done', jobId: req.context.id, outcome: outcome!, at: Date.now() });
 }

@@ -16,12 +16,16 @@ export interface ExecutorThread {
   jobs: number;
   /** Whether it has booted (tsx registered, entry loaded). */
   ready: boolean;
+  /** Retired: it gets no new jobs and ends once its jobs have ended. */
+  readonly retiring: boolean;
   send(msg: HostMessage): void;
 }
 
 export interface PoolOptions {
   size: number;
   root: string;
+  /** Versions of the project's modules a thread may hold before it is retired. */
+  maxVersions: number;
   onMessage(thread: ExecutorThread, msg: ThreadMessage): void;
   /** A thread died with jobs on it; the pool has already started its replacement. */
   onExit(thread: ExecutorThread, error: Error): void;
@@ -44,6 +48,7 @@ class PooledThread implements ExecutorThread {
   working = 0;
   jobs = 0;
   ready = false;
+  retiring = false;
   readonly thread: Thread;
   exited = false;
 
@@ -52,7 +57,7 @@ class PooledThread implements ExecutorThread {
     options: PoolOptions,
     onGone: (t: PooledThread, error: Error) => void,
   ) {
-    this.thread = new Thread(BOOT, { eval: true, workerData: { root: options.root } satisfies ThreadData });
+    this.thread = new Thread(BOOT, { eval: true, workerData: { root: options.root, maxVersions: options.maxVersions } satisfies ThreadData });
     this.thread.on('message', (msg: ThreadMessage) => {
       if (msg.type === 'ready') this.ready = true;
       else options.onMessage(this, msg);
@@ -72,7 +77,11 @@ class PooledThread implements ExecutorThread {
 
 export class ExecutorPool {
   private readonly threads: PooledThread[] = [];
+  /** Retired threads that still hold jobs. */
+  private readonly draining = new Set<PooledThread>();
   private closing = false;
+  /** Threads retired so far (for tests and figures). */
+  retired = 0;
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < options.size; i++) this.threads.push(this.spawn(i));
@@ -91,8 +100,29 @@ export class ExecutorPool {
 
   /** Terminates a thread; its replacement starts, and `onExit` reports the old one's jobs. */
   replace(thread: ExecutorThread): void {
-    const pooled = this.threads.find((t) => t === thread);
+    const pooled = [...this.threads, ...this.draining].find((t) => t === thread);
     if (pooled && !pooled.exited) void pooled.thread.terminate();
+  }
+
+  /**
+   * Takes a thread out of service: a fresh one takes its place now, and the old one ends once
+   * the jobs it holds have ended (the worker calls `settle` as they do). It is how a thread
+   * that holds too many versions of the project's modules gives back their memory.
+   */
+  retire(thread: ExecutorThread): void {
+    const pooled = this.threads.find((t) => t === thread);
+    if (!pooled || pooled.exited) return;
+    pooled.retiring = true;
+    this.retired++;
+    this.draining.add(pooled);
+    this.threads[pooled.index] = this.spawn(pooled.index);
+    this.settle(pooled);
+  }
+
+  /** Ends a retired thread that holds no more jobs. */
+  settle(thread: ExecutorThread): void {
+    const pooled = [...this.draining].find((t) => t === thread);
+    if (pooled && pooled.jobs === 0 && !pooled.exited) void pooled.thread.terminate();
   }
 
   get size(): number {
@@ -101,13 +131,15 @@ export class ExecutorPool {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.threads.map((t) => t.thread.terminate()));
+    await Promise.all([...this.threads, ...this.draining].map((t) => t.thread.terminate()));
   }
 
   private spawn(index: number): PooledThread {
     return new PooledThread(index, this.options, (gone, error) => {
       if (this.closing) return;
-      this.threads[index] = this.spawn(index);
+      // A retired thread already has its successor; its remaining jobs (if it died) are reported.
+      if (gone.retiring) this.draining.delete(gone);
+      else this.threads[index] = this.spawn(index);
       this.options.onExit(gone, error);
     });
   }

@@ -100,9 +100,17 @@ export type ThreadMessage =
    */
   | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string }
   | { type: 'done'; jobId: string; outcome: Outcome; at: number }
+  /**
+   * The thread cannot give this job its code (it holds its most versions of the project's
+   * modules, or a CommonJS module it holds changed): retire the thread (no new jobs; it ends
+   * once its jobs have) and run the job on another.
+   */
+  | { type: 'refused'; jobId: string; reason: string }
   | { type: 'flowStatus'; jobId: string; status: Json };
 
 /** Data each executor thread starts with. */
 export interface ThreadData {
   root: string;
+  /** Versions of the project's modules a thread may hold before it is retired. */
+  maxVersions: number;
 }

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { toErrorRecord, TimeoutError } from '../errors.js';
+import { ConfigError, toErrorRecord, TimeoutError } from '../errors.js';
 import { newJobId } from '../ids.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
@@ -12,6 +12,9 @@ import type { WorkerBackend } from './backend.js';
 import { ExecutorPool, type ExecutorThread } from './pool.js';
 import { checkScriptHash, jobContext, type ChildCall, type RunRequest, type StepRequest, type ThreadMessage } from './protocol.js';
 
+/** See WorkerOptions.maxVersions; measured in docs/performance.md. */
+export const DEFAULT_MAX_VERSIONS = 50;
+
 export interface WorkerOptions {
   backend: WorkerBackend;
   /** The project root scripts are resolved under. */
@@ -22,6 +25,13 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Executor threads. @default CPU count */
   threads?: number;
+  /**
+   * Versions of the project's modules an executor thread may hold (each edit of a script,
+   * or of a module it imports, that a job runs is one) before the thread is replaced: it
+   * gets no new jobs, finishes those it holds, and ends. Node cannot unload an ES module.
+   * @default 50
+   */
+  maxVersions?: number;
   /** Only jobs of these runs (a live set: the embedded engine adds each run it starts). */
   rootJobs?: Set<string>;
   workspace?: string;
@@ -104,9 +114,14 @@ export class Worker {
     this.concurrency = options.concurrency ?? availableParallelism();
     this.prefetch = options.prefetch ?? 4 * this.concurrency;
     this.leaseMs = options.leaseMs ?? 30_000;
+    const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
+    if (!Number.isInteger(maxVersions) || maxVersions < 1) {
+      throw new ConfigError(`maxVersions: expected a positive integer (versions an executor thread may hold), got ${String(maxVersions)}`);
+    }
     this.pool = new ExecutorPool({
       size: options.threads ?? availableParallelism(),
       root: options.root,
+      maxVersions,
       onMessage: (thread, msg) => this.onThreadMessage(thread, msg),
       onExit: (thread, error) => this.onThreadExit(thread, error),
     });
@@ -116,6 +131,11 @@ export class Worker {
     this.heartbeat.unref();
     this.offCanceled = this.backend.onCanceled?.((jobId) => this.abandon(jobId, { name: 'CanceledError', code: 'CANCELED', message: 'the job was canceled' }));
     this.claimLoop = this.claimForever();
+  }
+
+  /** Executor threads retired so far (they held their most versions of the project's modules, or a changed CommonJS module). */
+  get retiredThreads(): number {
+    return this.pool.retired;
   }
 
   /** Ids of the jobs this worker runs now. */
@@ -260,6 +280,7 @@ export class Worker {
     this.releaseSlot(running);
     running.thread.jobs--;
     this.running.delete(running.job.id);
+    this.pool.settle(running.thread);
   }
 
   private replaceThread(thread: ExecutorThread, why: string): void {
@@ -293,6 +314,9 @@ export class Worker {
   private onThreadMessage(thread: ExecutorThread, msg: ThreadMessage): void {
     switch (msg.type) {
       case 'ready':
+        break;
+      case 'refused':
+        this.moveRefused(thread, msg.jobId);
         break;
       case 'logs':
         // Lines of a job that has ended or is no longer this worker's (code still running
@@ -338,6 +362,39 @@ export class Worker {
         break;
       }
     }
+  }
+
+  /**
+   * A thread could not give a job its code (it holds its most versions of the project's
+   * modules, or an older CommonJS copy of a changed file): the thread is retired, and the job
+   * starts again on another one.
+   */
+  private moveRefused(thread: ExecutorThread, jobId: string): void {
+    this.pool.retire(thread);
+    const stopped = this.stopping.get(jobId);
+    if (stopped) {
+      clearTimeout(stopped.grace);
+      this.stopping.delete(jobId);
+    }
+    const running = this.running.get(jobId);
+    if (!running) return;
+    let request: RunRequest;
+    try {
+      request = this.runRequest(running.job);
+    } catch (err) {
+      this.forget(running);
+      this.pump();
+      void this.finish(jobId, { status: 'failure', error: toErrorRecord(err) });
+      return;
+    }
+    const next = this.pool.pick();
+    running.thread.jobs--;
+    if (running.slot) running.thread.working--;
+    this.pool.settle(running.thread);
+    running.thread = next;
+    next.jobs++;
+    if (running.slot) next.working++;
+    next.send({ type: 'run', job: request });
   }
 
   /** A call the job awaits (a child, or an operation on a job): its slot is free meanwhile. */

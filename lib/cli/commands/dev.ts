@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
-import { Worker } from '../../worker/worker.js';
+import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
 import { devAdminToken, keepAdminToken } from '../admin-token.js';
 import { positiveInt, projectRoot, withRootAndStore } from '../options.js';
@@ -14,6 +14,8 @@ interface DevOptions {
   db?: string;
   dbPool?: number;
   concurrency?: number;
+  threads?: number;
+  maxVersions?: number;
 }
 
 export function devCommand(program: Command): void {
@@ -23,7 +25,9 @@ export function devCommand(program: Command): void {
       .summary('a server and one worker in one process, on 127.0.0.1')
       .description('For local work: the HTTP API on 127.0.0.1 and one worker serving every tag, in this process.')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
-      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt),
+      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
+      .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+      .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt),
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
@@ -32,7 +36,7 @@ export function devCommand(program: Command): void {
     // Written before the first line is printed: whoever waits for that line finds the file.
     const tokenFile = admin.keepInFile && admin.token ? keepAdminToken({ root, token: admin.token, url: server.url, command: 'dev' }) : undefined;
     if (admin.note && tokenFile) process.stderr.write(`millrace dev: ${admin.note}\n`);
-    const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency });
+    const worker = new Worker({ backend: server.coordinator, root, tags: 'all', concurrency: options.concurrency, threads: options.threads, maxVersions: options.maxVersions });
     // The in-process worker does not heartbeat over HTTP: record it as live here, so the
     // workers page and `millrace workers` list it like any other.
     const touch = () =>

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ApiClient } from '../../http/client.js';
 import { HttpBackend } from '../../worker/http-backend.js';
-import { Worker } from '../../worker/worker.js';
+import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { collect, positiveInt, projectRoot, serverToken } from '../options.js';
 import { untilSignal } from './server.js';
 
@@ -12,6 +12,7 @@ interface WorkerOptions {
   tag?: string[];
   concurrency?: number;
   threads?: number;
+  maxVersions?: number;
   root?: string;
   leaseMs?: number;
   prefetch?: number;
@@ -32,6 +33,7 @@ export function workerCommand(program: Command): void {
     .option('--tag <tag>', 'a tag to serve; repeatable (default: default)', collect)
     .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
     .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+    .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt)
     .option('--root <dir>', 'the checkout scripts are loaded from (default: the current directory)')
     .option('--lease-ms <ms>', 'lease on each claimed job, renewed by heartbeats (default: 30000)', positiveInt)
     .option(
@@ -56,6 +58,7 @@ export function workerCommand(program: Command): void {
         tags,
         concurrency: options.concurrency,
         threads: options.threads,
+        maxVersions: options.maxVersions,
         leaseMs: options.leaseMs,
         prefetch: options.prefetch,
         workspace: client.workspace,
