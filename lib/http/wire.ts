@@ -41,6 +41,15 @@ export interface CompleteBody {
   at: number;
 }
 
+/**
+ * The answer to a worker's report (`worker/report`): every event is applied on its own, and
+ * those the server refused are listed by their index in the request, so one refused event
+ * (a job since deleted, a bad field) loses no other.
+ */
+export interface ReportReply {
+  rejected: { index: number; status: number; code: string; message: string }[];
+}
+
 export interface HeartbeatBody {
   worker_id: string;
   hostname: string;

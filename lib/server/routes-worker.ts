@@ -1,7 +1,9 @@
-import type { ChildReply, ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
+import { MillraceError } from '../errors.js';
+import type { ChildReply, ClaimReply, HeartbeatReply, ReportReply, WaitReply } from '../http/wire.js';
+import { cutLogLine } from '../limits.js';
 import { resolveScript } from '../loader/paths.js';
 import { FINISHED_STATUSES, type ErrorRecord, type JobRecord, type Json, type LogStream, type NewLogLine, type Outcome } from '../types.js';
-import { HttpError } from './http-error.js';
+import { HttpError, toHttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import type { RouteContext, Router } from './router.js';
 import type { ServerDeps } from './server.js';
@@ -42,7 +44,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     const lines = array(body, 'lines').map((raw, i): NewLogLine => {
       const l = object(raw, `${field}.lines[${i}]`);
       const stream = l.stream === 'stderr' ? 'stderr' : ('stdout' as LogStream);
-      return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
+      return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: cutLogLine(typeof l.line === 'string' ? l.line : String(l.line)) };
     });
     await coordinator.appendLogs(job.id, lines);
   };
@@ -107,36 +109,43 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     return { status: 204, text: '' };
   });
 
-  // Many reports in one request, applied in order: a busy worker sends one per tick.
+  // Many reports in one request, applied in order, each on its own: an event the server
+  // refuses (a job no longer there, a bad field) is listed in the answer and loses no other.
   router.add('POST', '/api/w/{ws}/worker/report', 'worker', async (ctx) => {
     const events = array(object(await ctx.body()), 'events');
+    const reply: ReportReply = { rejected: [] };
     for (let i = 0; i < events.length; i++) {
       const field = `body.events[${i}]`;
-      const event = object(events[i], field);
-      switch (event.type) {
-        case 'started':
-          await started(ctx, event);
-          break;
-        case 'logs':
-          await logs(ctx, event, field);
-          break;
-        case 'complete':
-          await complete(ctx, event, field);
-          break;
-        case 'release':
-          await release(ctx, event, field);
-          break;
-        case 'flow_status': {
-          const job = await jobInWorkspace(deps, ctx, string(event, 'job_id', `${field}.job_id`));
-          await coordinator.setFlowStatus(job.id, object(event.status, `${field}.status`) as Json);
-          break;
-        }
-        default:
-          throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete, release or flow_status, got ${JSON.stringify(event.type)}`);
+      try {
+        await applyReport(ctx, object(events[i], field), field);
+      } catch (err) {
+        // Only what is wrong with this event is its own; anything else (the store is down)
+        // fails the request, and the worker sends it again.
+        if (!(err instanceof HttpError) && !(err instanceof MillraceError)) throw err;
+        const { status, code, message } = toHttpError(err);
+        reply.rejected.push({ index: i, status, code, message });
       }
     }
-    return { status: 204, text: '' };
+    return { status: 200, json: reply };
   });
+  const applyReport = async (ctx: RouteContext, event: Record<string, unknown>, field: string) => {
+    switch (event.type) {
+      case 'started':
+        return started(ctx, event);
+      case 'logs':
+        return logs(ctx, event, field);
+      case 'complete':
+        return complete(ctx, event, field);
+      case 'release':
+        return release(ctx, event, field);
+      case 'flow_status': {
+        const job = await jobInWorkspace(deps, ctx, string(event, 'job_id', `${field}.job_id`));
+        return coordinator.setFlowStatus(job.id, object(event.status, `${field}.status`) as Json);
+      }
+      default:
+        throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete, release or flow_status, got ${JSON.stringify(event.type)}`);
+    }
+  };
 
   // getJobStatus / getResult and cancelJob called by a job on a remote worker.
   router.add('POST', '/api/w/{ws}/worker/job', 'worker', async (ctx) => {

@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
-import type { ApiClient } from '../http/client.js';
-import { ServerUnreachableError } from '../http/client.js';
-import type { ChildReply, ClaimReply, HeartbeatReply, StepBody, WaitReply } from '../http/wire.js';
+import { TooLargeError, toErrorRecord } from '../errors.js';
+import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/client.js';
+import type { ChildReply, ClaimReply, HeartbeatReply, ReportReply, StepBody, WaitReply } from '../http/wire.js';
+import { REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
+import { packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
 
 /** How long the server may hold a claim or a wait open. */
 const LONG_POLL_MS = 25_000;
@@ -65,8 +67,9 @@ export class HttpBackend implements WorkerBackend {
     return this.report({ type: 'started', job_id: jobId, at });
   }
 
-  appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
-    return this.report({ type: 'logs', job_id: jobId, lines });
+  /** A job that printed more than one request holds sends its lines in several events. */
+  async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
+    await Promise.all(splitLines(lines, REPORT_BUDGET - 1024).map((run) => this.report({ type: 'logs', job_id: jobId, lines: run })));
   }
 
   /** Task calls made in the same tick to the same task of the same parent go as one request. */
@@ -120,8 +123,20 @@ export class HttpBackend implements WorkerBackend {
     return this.report({ type: 'flow_status', job_id: jobId, status });
   }
 
-  finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
-    return this.report({ type: 'complete', job_id: jobId, outcome, at });
+  /**
+   * A result the server refuses as too large (its body limit is lower than the default that
+   * values are checked against) fails the job, once, rather than leaving it running until its
+   * lease runs out and it runs again.
+   */
+  async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
+    try {
+      await this.report({ type: 'complete', job_id: jobId, outcome, at });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 413) || outcome.status !== 'success') throw err;
+      const size = Buffer.byteLength(JSON.stringify(outcome.result) ?? '');
+      const error = new TooLargeError(`The result of job ${jobId}`, size, serverLimit(err) ?? size - 1);
+      await this.report({ type: 'complete', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at });
+    }
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -181,17 +196,43 @@ export class HttpBackend implements WorkerBackend {
     });
   }
 
+  /** Sends what was reported so far in requests that fit the server's body limit, in order. */
   private async sendReports(): Promise<void> {
     while (this.reports.length > 0) {
-      const batch = this.reports.splice(0);
-      try {
-        await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/report'), { events: batch.map((r) => r.event) }));
-        for (const r of batch) r.resolve();
-      } catch (err) {
-        for (const r of batch) r.reject(err);
-      }
+      const items = this.reports.splice(0).map(({ event, resolve, reject }): EncodedReport => {
+        const text = JSON.stringify(event);
+        return { text, bytes: Buffer.byteLength(text), resolve, reject };
+      });
+      for (const pack of packReports(items, REPORT_BUDGET)) await this.sendPack(pack);
     }
     this.reporting = false;
+  }
+
+  /**
+   * One request. Each event the server refused fails alone; a request refused as a whole for
+   * its size (the server's limit is lower than the default) goes again in halves, down to the
+   * one event that does not fit, which alone fails.
+   */
+  private async sendPack(pack: EncodedReport[]): Promise<void> {
+    let reply: ReportReply | undefined;
+    try {
+      reply = await this.untilAnswered(() => this.client.json<ReportReply | undefined>('POST', this.client.ws('worker/report'), new JsonText(reportBody(pack))));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 413 && pack.length > 1) {
+        const half = Math.ceil(pack.length / 2);
+        await this.sendPack(pack.slice(0, half));
+        await this.sendPack(pack.slice(half));
+        return;
+      }
+      for (const item of pack) item.reject(err);
+      return;
+    }
+    const rejected = new Map((reply?.rejected ?? []).map((r) => [r.index, r]));
+    pack.forEach((item, i) => {
+      const refusal = rejected.get(i);
+      if (refusal) item.reject(new ApiError(refusal.status, { code: refusal.code, message: refusal.message }));
+      else item.resolve();
+    });
   }
 
   /**
@@ -216,17 +257,21 @@ export class HttpBackend implements WorkerBackend {
     this.calls.clear();
     for (const { spec, calls } of batches) {
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
-      this.untilAnswered(() =>
-        this.client.json<{ ids: string[] }>('POST', path, {
-          script_path: spec.scriptPath,
-          script_hash: spec.scriptHash,
-          ...(spec.kind !== 'task' && { kind: spec.kind }),
-          calls: calls.map((c) => c.body),
-        }),
-      ).then(
-          ({ ids }) => calls.forEach((c, i) => c.resolve(ids[i])),
-          (err: unknown) => calls.forEach((c) => c.reject(err)),
+      // A fan-out whose args together exceed a request goes in several (each call's args are
+      // within the value limit, checked where the call was made).
+      for (const run of callRuns(calls, REPORT_BUDGET)) {
+        this.untilAnswered(() =>
+          this.client.json<{ ids: string[] }>('POST', path, {
+            script_path: spec.scriptPath,
+            script_hash: spec.scriptHash,
+            ...(spec.kind !== 'task' && { kind: spec.kind }),
+            calls: run.map((c) => c.body),
+          }),
+        ).then(
+          ({ ids }) => run.forEach((c, i) => c.resolve(ids[i])),
+          (err: unknown) => run.forEach((c) => c.reject(err)),
         );
+      }
     }
   }
 
@@ -251,4 +296,31 @@ export class HttpBackend implements WorkerBackend {
       }
     }
   }
+}
+
+/** Calls cut into runs whose bodies fit `budget` bytes, in order (a fan-out's calls, each with its args). */
+function callRuns<T extends { body: Record<string, unknown> }>(calls: T[], budget: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let size = 1024;
+  for (const call of calls) {
+    const args = JSON.stringify(call.body.args) ?? '';
+    // Short args are bounded by their length (3 bytes per UTF-16 unit at most) without encoding.
+    const bytes = (args.length * 3 <= 65_536 ? args.length * 3 : Buffer.byteLength(args)) + 512;
+    if (run.length > 0 && size + bytes > budget) {
+      runs.push(run);
+      run = [];
+      size = 1024;
+    }
+    run.push(call);
+    size += bytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** The limit a server's 413 names ("… larger than the limit of N bytes"), if it does. */
+function serverLimit(err: ApiError): number | undefined {
+  const m = /limit of (\d+) bytes/.exec(err.message);
+  return m ? Number(m[1]) : undefined;
 }
