@@ -33,12 +33,18 @@ export function checkValueSize(value: Json, what: string, limit = VALUE_LIMIT): 
   return size;
 }
 
-/** A log line cut to `limit` bytes of UTF-8 (at a character boundary), marked with how much was cut. */
+/** Room kept for the cut marker, so that a cut line is within the limit (and is not cut again). */
+const MARKER_ROOM = 40;
+
+/**
+ * A log line cut to at most `limit` bytes of UTF-8, marker included (at a character
+ * boundary), the marker saying how many bytes were cut: `… [cut 10485760 bytes]`.
+ */
 export function cutLogLine(line: string, limit = LOG_LINE_LIMIT): string {
   if (line.length * 3 <= limit) return line;
   const size = Buffer.byteLength(line);
   if (size <= limit) return line;
-  const kept = new Uint8Array(limit);
+  const kept = new Uint8Array(Math.max(0, limit - MARKER_ROOM));
   // encodeInto writes whole characters only: `read` is where the kept part ends in the string.
   const { read, written } = new TextEncoder().encodeInto(line, kept);
   return `${line.slice(0, read)}… [cut ${size - written} bytes]`;
