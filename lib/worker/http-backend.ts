@@ -132,7 +132,7 @@ export class HttpBackend implements WorkerBackend {
     try {
       await this.report({ type: 'complete', job_id: jobId, outcome, at });
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 413) || outcome.status !== 'success') throw err;
+      if (!tooLarge(err) || outcome.status !== 'success') throw err;
       const size = Buffer.byteLength(JSON.stringify(outcome.result) ?? '');
       const error = new TooLargeError(`The result of job ${jobId}`, size, serverLimit(err) ?? size - 1);
       await this.report({ type: 'complete', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at });
@@ -218,7 +218,7 @@ export class HttpBackend implements WorkerBackend {
     try {
       reply = await this.untilAnswered(() => this.client.json<ReportReply | undefined>('POST', this.client.ws('worker/report'), new JsonText(reportBody(pack))));
     } catch (err) {
-      if (err instanceof ApiError && err.status === 413 && pack.length > 1) {
+      if (tooLarge(err) && pack.length > 1) {
         const half = Math.ceil(pack.length / 2);
         await this.sendPack(pack.slice(0, half));
         await this.sendPack(pack.slice(half));
@@ -317,6 +317,14 @@ function callRuns<T extends { body: Record<string, unknown> }>(calls: T[], budge
   }
   if (run.length > 0) runs.push(run);
   return runs;
+}
+
+/**
+ * Whether the server refused a request for its size. (By status: an ApiError carries the
+ * server's code, so `instanceof ApiError` does not hold for it.)
+ */
+function tooLarge(err: unknown): err is ApiError {
+  return (err as { status?: unknown } | null)?.status === 413;
 }
 
 /** The limit a server's 413 names ("… larger than the limit of N bytes"), if it does. */
