@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { EmbeddedEngine } from '../lib/engine/embedded.js';
 import { TooLargeError } from '../lib/errors.js';
 import { checkValueSize, cutErrorRecord, cutLogLine, ERROR_TEXT_LIMIT, LOG_LINE_LIMIT, REPORT_BUDGET, VALUE_LIMIT, BODY_LIMIT } from '../lib/limits.js';
-import { packReports, reportBody, splitLines, type EncodedReport } from '../lib/worker/report-batches.js';
+import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from '../lib/worker/report-batches.js';
 import { openTestEngine, runToEnd } from './helpers/engine.js';
 import { expectExitIsolated, expectSizesKept } from './helpers/limits.js';
 
@@ -74,6 +74,15 @@ describe('the size rules', () => {
     expect(runs.length).toBeGreaterThan(1);
     expect(runs.flat()).toEqual(lines);
     for (const run of runs) expect(Buffer.byteLength(JSON.stringify(run))).toBeLessThanOrEqual(10_000);
+  });
+});
+
+describe('task calls', () => {
+  it('a fan-out whose args together exceed a request goes in runs that fit, in order', () => {
+    const call = (n: number) => ({ n, body: { args: ['a'.repeat(4 * 1024 * 1024)] } });
+    const calls = [call(0), call(1), call(2), { n: 3, body: { args: [1] } }];
+    const runs = callRuns(calls, 9 * 1024 * 1024);
+    expect(runs.map((r) => r.map((c) => c.n))).toEqual([[0, 1], [2, 3]]);
   });
 });
 

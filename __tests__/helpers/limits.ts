@@ -52,6 +52,9 @@ export async function expectSizesKept(engine: Engine): Promise<void> {
 
   // Every line of the job that printed 50,000, once each, in order; one attempt.
   const chatty = byName('chatty');
+  // (Attempts with their errors, so that a lost one says why.)
+  const attempts = (id: string) => engine.attempts(id).then((list) => list.map((a) => ({ status: a.status, error: a.error?.message })));
+  expect(await attempts(chatty.id)).toEqual([{ status: 'success', error: undefined }]);
   expect(chatty).toMatchObject({ status: 'success', attempt: 1 });
   const lines = await ownLines(engine, chatty.id);
   expect(lines).toHaveLength(CHATTY_LINES);

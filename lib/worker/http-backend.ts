@@ -6,7 +6,7 @@ import { REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
-import { packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
+import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
 
 /** How long the server may hold a claim or a wait open. */
 const LONG_POLL_MS = 25_000;
@@ -257,20 +257,24 @@ export class HttpBackend implements WorkerBackend {
     this.calls.clear();
     for (const { spec, calls } of batches) {
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
-      // A fan-out whose args together exceed a request goes in several (each call's args are
+      // A fan-out whose args together exceed a request goes in several, one after the other
+      // so that the calls are submitted in the order they were made (each call's args are
       // within the value limit, checked where the call was made).
+      let previous: Promise<unknown> = Promise.resolve();
       for (const run of callRuns(calls, REPORT_BUDGET)) {
-        this.untilAnswered(() =>
-          this.client.json<{ ids: string[] }>('POST', path, {
-            script_path: spec.scriptPath,
-            script_hash: spec.scriptHash,
-            ...(spec.kind !== 'task' && { kind: spec.kind }),
-            calls: run.map((c) => c.body),
-          }),
-        ).then(
-          ({ ids }) => run.forEach((c, i) => c.resolve(ids[i])),
-          (err: unknown) => run.forEach((c) => c.reject(err)),
-        );
+        const send = () =>
+          this.untilAnswered(() =>
+            this.client.json<{ ids: string[] }>('POST', path, {
+              script_path: spec.scriptPath,
+              script_hash: spec.scriptHash,
+              ...(spec.kind !== 'task' && { kind: spec.kind }),
+              calls: run.map((c) => c.body),
+            }),
+          ).then(
+            ({ ids }) => run.forEach((c, i) => c.resolve(ids[i])),
+            (err: unknown) => run.forEach((c) => c.reject(err)),
+          );
+        previous = previous.then(send);
       }
     }
   }
@@ -296,27 +300,6 @@ export class HttpBackend implements WorkerBackend {
       }
     }
   }
-}
-
-/** Calls cut into runs whose bodies fit `budget` bytes, in order (a fan-out's calls, each with its args). */
-function callRuns<T extends { body: Record<string, unknown> }>(calls: T[], budget: number): T[][] {
-  const runs: T[][] = [];
-  let run: T[] = [];
-  let size = 1024;
-  for (const call of calls) {
-    const args = JSON.stringify(call.body.args) ?? '';
-    // Short args are bounded by their length (3 bytes per UTF-16 unit at most) without encoding.
-    const bytes = (args.length * 3 <= 65_536 ? args.length * 3 : Buffer.byteLength(args)) + 512;
-    if (run.length > 0 && size + bytes > budget) {
-      runs.push(run);
-      run = [];
-      size = 1024;
-    }
-    run.push(call);
-    size += bytes;
-  }
-  if (run.length > 0) runs.push(run);
-  return runs;
 }
 
 /**

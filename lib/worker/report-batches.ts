@@ -67,3 +67,24 @@ export function splitLines(lines: readonly NewLogLine[], budget: number): NewLog
   if (run.length > 0) runs.push(run);
   return runs;
 }
+
+/** Calls cut into runs whose bodies fit `budget` bytes, in order (a fan-out's calls, each with its args). */
+export function callRuns<T extends { body: Record<string, unknown> }>(calls: T[], budget: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let size = 1024;
+  for (const call of calls) {
+    const args = JSON.stringify(call.body.args) ?? '';
+    // Short args are bounded by their length (3 bytes per UTF-16 unit at most) without encoding.
+    const bytes = (args.length * 3 <= 65_536 ? args.length * 3 : Buffer.byteLength(args)) + 512;
+    if (run.length > 0 && size + bytes > budget) {
+      runs.push(run);
+      run = [];
+      size = 1024;
+    }
+    run.push(call);
+    size += bytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
