@@ -173,6 +173,38 @@ export class ScriptHashMismatchError extends MillraceError {
   static override readonly code = 'SCRIPT_HASH_MISMATCH';
 }
 
+/**
+ * A value (a job's args or result, a step's result) or a request larger than millrace
+ * carries. Raised where the value is made, so only the job or call that made it fails.
+ */
+export class TooLargeError extends MillraceError {
+  static override readonly code = 'TOO_LARGE';
+  /** Its size and the limit, in bytes (of its JSON encoding). */
+  readonly size: number;
+  readonly limit: number;
+  constructor(what: string, size: number, limit: number) {
+    super(
+      `${what} is ${size} bytes as JSON, over the limit of ${limit} bytes. ` +
+        'Keep large data outside the job (a file, a bucket, a database) and pass a reference to it instead.',
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A job called `process.exit`: that job fails, not the executor thread it shares with others. */
+export class ProcessExitError extends MillraceError {
+  static override readonly code = 'PROCESS_EXIT';
+  readonly exitCode: number | string | null | undefined;
+  constructor(jobId: string, exitCode: number | string | null | undefined) {
+    super(
+      `Job ${jobId} called process.exit(${exitCode ?? ''}). A job runs on an executor thread shared with other jobs, so it ` +
+        'cannot end the process: this job fails instead. Throw an error (or return) to end the job.',
+    );
+    this.exitCode = exitCode;
+  }
+}
+
 /** A lease ran out more often than the job's attempts allow. */
 export class LeaseExpiredError extends MillraceError {
   static override readonly code = 'LEASE_EXPIRED';

@@ -31,6 +31,8 @@ export {
   CanceledError,
   NonRetryableError,
   TimeoutError,
+  TooLargeError,
+  ProcessExitError,
   NonDeterminismError,
   ScriptHashMismatchError,
   LeaseExpiredError,

@@ -79,7 +79,7 @@ describe('worker routes check the caller’s lease', () => {
       worker_id: 'w-holder',
       events: [{ type: 'complete', job_id: parent, attempt, outcome: { status: 'success', result: 'held' }, at: Date.now() }],
     });
-    expect(done.status).toBe(204);
+    expect(done).toMatchObject({ status: 200, json: { rejected: [] } });
     expect(await job(parent)).toMatchObject({ status: 'success', result: 'held' });
   });
 
@@ -89,9 +89,9 @@ describe('worker routes check the caller’s lease', () => {
     for (const token of [userToken, workerToken, TEST_TOKEN]) {
       for (const attempt of [0, 1]) {
         const res = await call('POST', '/api/w/default/worker/report', token, { worker_id: 'forger', events: [{ ...forged, attempt }] });
-        expect(res.status).toBe(409);
-        expect(res.json.error).toMatchObject({ code: 'LEASE_NOT_HELD', jobs: [id] });
-        expect(res.json.error.message).toMatch(/nothing was written: job \w+ is queued: no worker has claimed it/);
+        expect(res.status).toBe(200);
+        expect(res.json.rejected).toEqual([expect.objectContaining({ index: 0, status: 409, code: 'LEASE_NOT_HELD', job_id: id })]);
+        expect(res.json.rejected[0].message).toMatch(/nothing was written: job \w+ is queued: no worker has claimed it/);
       }
       // The routes that took a completion, a start or log lines from anyone are gone.
       for (const route of ['complete', 'started', 'logs']) {
@@ -120,14 +120,14 @@ describe('worker routes check the caller’s lease', () => {
     const line = { type: 'logs', job_id: id, lines: [{ ts: Date.now(), stream: 'stdout', line: 'forged line' }] };
     for (const [token, workerId] of [[workerToken, worker!.id], [userToken, 'anyone']]) {
       const res = await call('POST', '/api/w/default/worker/report', token, { worker_id: workerId, events: [{ ...line, attempt: done.attempt }] });
-      expect(res.status).toBe(409);
-      expect(res.json.error).toMatchObject({ code: 'LEASE_NOT_HELD', jobs: [id] });
-      expect(res.json.error.message).toMatch(new RegExp(`job ${id} has finished \\(success\\)`));
+      expect(res.status).toBe(200);
+      expect(res.json.rejected).toEqual([expect.objectContaining({ index: 0, status: 409, code: 'LEASE_NOT_HELD', job_id: id })]);
+      expect(res.json.rejected[0].message).toMatch(new RegExp(`job ${id} has finished \\(success\\)`));
     }
     expect(await store.readLogs(id)).toEqual(before);
   });
 
-  it('a report is checked whole: one event on a job not held refuses it all, and nothing of it is written', async () => {
+  it('a report is checked per job: the events of a job not held are refused and none written, the held job loses nothing', async () => {
     // Held by a worker of the test's own (claimed straight through the route).
     await worker!.proc.kill();
     worker = undefined;
@@ -147,10 +147,11 @@ describe('worker routes check the caller’s lease', () => {
         { type: 'logs', job_id: finished.id, attempt: finished.attempt, lines },
       ],
     });
-    expect(res.status).toBe(409);
-    expect(res.json.error.jobs).toEqual([finished.id]);
-    expect(await job(mine)).toMatchObject({ status: 'running', startedAt: null });
-    expect(await store.readLogs(mine)).toEqual([]);
+    expect(res.status).toBe(200);
+    expect(res.json.rejected).toEqual([expect.objectContaining({ index: 2, status: 409, code: 'LEASE_NOT_HELD', job_id: finished.id })]);
+    expect(await job(mine)).toMatchObject({ status: 'running', startedAt: expect.any(Number) });
+    expect((await store.readLogs(mine)).map((l) => l.line)).toEqual(['x']);
+    expect((await store.readLogs(finished.id)).map((l) => l.line)).not.toContain('x');
 
     // Nothing may follow a job's end in one report either.
     const after = await call('POST', '/api/w/default/worker/report', workerToken, {
@@ -160,8 +161,9 @@ describe('worker routes check the caller’s lease', () => {
         { type: 'logs', job_id: mine, attempt: held.attempt, lines },
       ],
     });
-    expect(after.status).toBe(409);
-    expect(after.json.error.message).toMatch(/has an event after its end in this report/);
+    expect(after.status).toBe(200);
+    expect(after.json.rejected.map((r: { index: number }) => r.index)).toEqual([0, 1]);
+    expect(after.json.rejected[0].message).toMatch(/has an event after its end in this report/);
     expect(await job(mine)).toMatchObject({ status: 'running' });
   });
 });

@@ -1,4 +1,5 @@
 import { CanceledError, JobNotFinishedError, MillraceError, TaskError } from '../errors.js';
+import { checkValueSize } from '../limits.js';
 import { decode, encode } from '../serialize.js';
 import { runtime, type ChildOutcome, type JobScope } from '../task/runtime.js';
 import type { ErrorRecord, JobRecord, JobStatus, Json } from '../types.js';
@@ -125,6 +126,7 @@ async function run(kind: 'script' | 'flow', path: string, args: Record<string, u
   }
   const encoded: Record<string, Json> = {};
   for (const [k, v] of Object.entries(args)) if (v !== undefined) encoded[k] = encode(v, `args.${k}`);
+  checkValueSize(encoded, `The args of a call to ${kind} ${path}`);
   const outcome = await scope.callPath({
     kind,
     path,

@@ -1,5 +1,6 @@
 import { NonDeterminismError, UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
+import { longTimeout, type LongTimer } from '../timers.js';
 import {
   FINISHED_STATUSES,
   type ErrorRecord,
@@ -42,7 +43,7 @@ export class Coordinator implements WorkerBackend {
   readonly hub = new Hub();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly firstSweep: NodeJS.Timeout;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly retryTimers = new Set<LongTimer>();
   private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -247,7 +248,7 @@ export class Coordinator implements WorkerBackend {
     clearTimeout(this.firstSweep);
     this.unsubscribe?.();
     clearInterval(this.sweepTimer);
-    for (const t of this.retryTimers) clearTimeout(t);
+    for (const t of this.retryTimers) t.clear();
     this.hub.emit('queued');
   }
 
@@ -301,11 +302,15 @@ export class Coordinator implements WorkerBackend {
       this.hub.emit('queued', job);
       return;
     }
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      this.hub.emit('queued', job);
-    }, delayMs);
-    timer.unref();
+    // Chained: a retry delay or a scheduled start may lie more than 24.9 days ahead.
+    const timer = longTimeout(
+      delayMs,
+      () => {
+        this.retryTimers.delete(timer);
+        this.hub.emit('queued', job);
+      },
+      { ref: false },
+    );
     this.retryTimers.add(timer);
   }
 
@@ -320,7 +325,8 @@ export class Coordinator implements WorkerBackend {
 }
 
 /** Errors that no further attempt can cure. */
-const NOT_RETRIED = new Set(['NON_RETRYABLE', 'NON_DETERMINISM']);
+// TOO_LARGE: a result over the limit is made by the code, and would be made again.
+const NOT_RETRIED = new Set(['NON_RETRYABLE', 'NON_DETERMINISM', 'TOO_LARGE']);
 
 /** A replayed call must be the call recorded at its key: same task, same args. */
 function checkSameCall(recorded: JobRecord, spec: JobSpec): void {

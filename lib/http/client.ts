@@ -40,6 +40,11 @@ export class ServerUnreachableError extends MillraceError {
   static override readonly code = 'SERVER_UNREACHABLE';
 }
 
+/** A request body already encoded as JSON (a worker measures its reports' size as it builds them). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 /** JSON over HTTP to a millrace server, with its token, on a pool of keep-alive sockets (undici). */
 export class ApiClient {
   readonly server: string;
@@ -112,7 +117,7 @@ export class ApiClient {
         method,
         path,
         headers: { authorization: this.auth, ...(body !== undefined && { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : body instanceof JsonText ? body.text : JSON.stringify(body),
         signal,
       });
     } catch (err) {

@@ -42,6 +42,16 @@ export interface CompleteBody {
   at: number;
 }
 
+/**
+ * The answer to a worker's report (`worker/report`): every event is applied on its own, and
+ * those the server refused are listed by their index in the request, so one refused event
+ * (a job since deleted, a bad field) loses no other.
+ */
+export interface ReportReply {
+  /** The events the server refused, by index in the request; `job_id` when the event named a job that exists. */
+  rejected: { index: number; status: number; code: string; message: string; job_id?: string }[];
+}
+
 export interface HeartbeatBody {
   worker_id: string;
   hostname: string;

@@ -7,6 +7,7 @@ import {
   UnknownScriptError,
   SerializationError,
   FlowValidationError,
+  TooLargeError,
   UnknownFlowError,
 } from '../errors.js';
 
@@ -33,6 +34,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof FlowValidationError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof ArgsError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof NoMainError || err instanceof SerializationError) return new HttpError(422, err.code, err.message);
+  if (err instanceof TooLargeError) return new HttpError(413, err.code, err.message);
   if (err instanceof MillraceError) return new HttpError(400, err.code, err.message);
   return new HttpError(500, 'INTERNAL', `Internal error: ${err instanceof Error ? err.message : String(err)}`);
 }

@@ -67,12 +67,11 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     return { status: 200, json: { job } };
   });
 
-  // Many reports in one request, applied in order: a busy worker sends one per tick.
+  // Many reports in one request, applied in order, each on its own (see applyReport): a busy
+  // worker sends one per tick.
   router.add('POST', '/api/w/{ws}/worker/report', 'worker', async (ctx) => {
-    await applyReport(deps, ctx);
-    return { status: 204, text: '' };
+    return { status: 200, json: await applyReport(deps, ctx) };
   });
-
   // getJobStatus / getResult and cancelJob called by a job on a remote worker.
   router.add('POST', '/api/w/{ws}/worker/job', 'worker', async (ctx) => {
     const id = string(object(await ctx.body()), 'job_id');

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Coordinator } from '../engine/coordinator.js';
+import { BODY_LIMIT } from '../limits.js';
 import type { Store } from '../store/store.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
@@ -24,7 +25,10 @@ export interface ServerOptions {
   host?: string;
   /** 0 picks a free port. @default 8000 */
   port?: number;
-  /** Largest request body accepted, in bytes; larger ones get 413. @default 10 MiB */
+  /**
+   * Largest request body accepted, in bytes; larger ones get 413. Workers size their reports
+   * and values for the default (see lib/limits.ts): a smaller limit can refuse them. @default 10 MiB
+   */
   bodyLimit?: number;
   /** How often expired leases are looked for. @default 2000 */
   sweepIntervalMs?: number;
@@ -67,7 +71,6 @@ export interface ServerDeps {
   root: string;
 }
 
-const TEN_MIB = 10 * 1024 * 1024;
 
 /** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
@@ -103,7 +106,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   tokenRoutes(router, deps, principals);
 
   const serverRootId = rootId(options.root);
-  const bodyLimit = options.bodyLimit ?? TEN_MIB;
+  const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
   const uiSessionToken = options.uiSession ? newToken() : undefined;
   if (uiSessionToken) principals.set(hashToken(uiSessionToken), { workspace: DEFAULT_WORKSPACE, scope: 'admin', label: 'dev UI session' });
   const server = createServer((req, res) => void handle(req, res));

@@ -1,5 +1,8 @@
+import { MillraceError } from '../errors.js';
+import type { ReportReply } from '../http/wire.js';
+import { cutLogLine } from '../limits.js';
 import type { ErrorRecord, JobRecord, Json, LogStream, NewLogLine, Outcome } from '../types.js';
-import { HttpError } from './http-error.js';
+import { HttpError, toHttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { leaseNotHeld, whyNotHeld } from './lease.js';
 import type { RouteContext } from './router.js';
@@ -17,56 +20,88 @@ type ReportEvent = { job: JobRecord; attempt: number } & (
 
 /**
  * `worker/report`: what a worker tells of the jobs it runs (starts, log lines, ends, releases,
- * flow status), in order. The whole report is checked before anything is written: every event
- * must be well formed and about a job whose current lease the worker holds (`worker_id` and
- * the event's `attempt`, as its claim recorded them), and nothing may follow a job's end. A
- * report that fails the check answers 409 LEASE_NOT_HELD with the refused `jobs`, and writes
- * nothing: the worker drops those jobs' events and sends the rest again.
+ * flow status), in order. Each event stands on its own: one the server refuses (malformed, a
+ * job that is not there, or one whose current lease the worker does not hold) is listed in the
+ * answer and loses no other job's. Leases are checked for the whole report before anything is
+ * written: every event must be about a job whose lease the worker holds (`worker_id` and the
+ * event's `attempt`, as its claim recorded them), and nothing may follow a job's end, so a job
+ * it does not hold gets none of its events written. Anything else that fails (the store is
+ * down) fails the request, and the worker sends it again.
  */
-export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<void> {
+export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<ReportReply> {
   const body = object(await ctx.body());
   const workerId = string(body, 'worker_id');
   const raw = array(body, 'events');
+  const reply: ReportReply = { rejected: [] };
+  const refuse = (index: number, err: unknown, jobId?: string) => {
+    const { status, code, message } = toHttpError(err);
+    reply.rejected.push({ index, status, code, message, ...(jobId !== undefined && { job_id: jobId }) });
+  };
+
   const jobs = new Map<string, JobRecord>();
-  const events: ReportEvent[] = [];
+  const events: (ReportEvent | undefined)[] = [];
   for (let i = 0; i < raw.length; i++) {
     const field = `body.events[${i}]`;
-    const event = object(raw[i], field);
-    const id = string(event, 'job_id', `${field}.job_id`);
-    const job = jobs.get(id) ?? (await jobInWorkspace(deps, ctx, id));
-    jobs.set(id, job);
-    events.push(parseEvent(event, field, job));
+    try {
+      const event = object(raw[i], field);
+      const id = string(event, 'job_id', `${field}.job_id`);
+      const job = jobs.get(id) ?? (await jobInWorkspace(deps, ctx, id));
+      jobs.set(id, job);
+      events.push(parseEvent(event, field, job));
+    } catch (err) {
+      if (!ownFault(err)) throw err;
+      events.push(undefined);
+      refuse(i, err);
+    }
   }
 
   const ended = new Set<string>();
-  const refused = new Map<string, string>();
+  const notHeld = new Map<string, string>();
   for (const e of events) {
+    if (!e) continue;
     const why = ended.has(e.job.id) ? `job ${e.job.id} has an event after its end in this report` : whyNotHeld(e.job, { workerId, attempt: e.attempt });
-    if (why && !refused.has(e.job.id)) refused.set(e.job.id, why);
+    if (why && !notHeld.has(e.job.id)) notHeld.set(e.job.id, why);
     if (e.type === 'complete' || e.type === 'release') ended.add(e.job.id);
   }
-  if (refused.size > 0) throw leaseNotHeld(`The report of worker ${workerId}`, [...refused].map(([jobId, why]) => ({ jobId, why })));
 
   const { coordinator } = deps;
-  for (const e of events) {
-    switch (e.type) {
-      case 'started':
-        await coordinator.started(e.job.id, e.at);
-        break;
-      case 'logs':
-        await coordinator.appendLogs(e.job.id, e.lines);
-        break;
-      case 'complete':
-        await coordinator.finish(e.job.id, e.outcome, e.at);
-        break;
-      case 'release':
-        await coordinator.release(e.job.id, e.error, e.at);
-        break;
-      case 'flow_status':
-        await coordinator.setFlowStatus(e.job.id, e.status);
-        break;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (!e) continue;
+    const why = notHeld.get(e.job.id);
+    if (why) {
+      refuse(i, leaseNotHeld(`The report of worker ${workerId}`, [{ jobId: e.job.id, why }]), e.job.id);
+      continue;
+    }
+    try {
+      switch (e.type) {
+        case 'started':
+          await coordinator.started(e.job.id, e.at);
+          break;
+        case 'logs':
+          await coordinator.appendLogs(e.job.id, e.lines);
+          break;
+        case 'complete':
+          await coordinator.finish(e.job.id, e.outcome, e.at);
+          break;
+        case 'release':
+          await coordinator.release(e.job.id, e.error, e.at);
+          break;
+        case 'flow_status':
+          await coordinator.setFlowStatus(e.job.id, e.status);
+          break;
+      }
+    } catch (err) {
+      if (!ownFault(err)) throw err;
+      refuse(i, err, e.job.id);
     }
   }
+  return reply;
+}
+
+/** What is wrong with one event is its own; anything else (the store is down) fails the request. */
+function ownFault(err: unknown): boolean {
+  return err instanceof HttpError || err instanceof MillraceError;
 }
 
 function parseEvent(event: Record<string, unknown>, field: string, job: JobRecord): ReportEvent {
@@ -79,7 +114,7 @@ function parseEvent(event: Record<string, unknown>, field: string, job: JobRecor
       const lines = array(event, 'lines', `${field}.lines`).map((raw, i): NewLogLine => {
         const l = object(raw, `${field}.lines[${i}]`);
         const stream: LogStream = l.stream === 'stderr' ? 'stderr' : 'stdout';
-        return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
+        return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: cutLogLine(typeof l.line === 'string' ? l.line : String(l.line)) };
       });
       return { ...base, type: 'logs', lines };
     }

@@ -1,5 +1,6 @@
 import { CanceledError, TaskDefinitionError } from '../errors.js';
 import { roundTrip } from '../serialize.js';
+import { delay } from '../timers.js';
 import { runtime } from './runtime.js';
 
 /**
@@ -34,7 +35,7 @@ export async function sleep(seconds: number): Promise<void> {
   }
   const scope = runtime.als.getStore();
   if (!scope) {
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    await delay(seconds * 1000);
     return;
   }
   const outcome = await scope.sleep(seconds);

@@ -1,6 +1,7 @@
 import { findSourceMap } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { CanceledError, NonDeterminismError, TaskDefinitionError, TaskError } from '../errors.js';
+import { checkValueSize } from '../limits.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
 import { resolveTaskName } from './registry.js';
@@ -32,6 +33,8 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
     const scope = runtime.als.getStore();
     if (!scope) return runInline(fn, args);
     const encoded = encodeArgs(args);
+    // Checked here, in the caller: too large args fail this call, not the request carrying it.
+    checkValueSize(encoded, `The args of a call to task ${options.name ?? fn.name ?? '(anonymous)'}`);
     // Handed over unresolved and at once: the call's key follows the order of the calls.
     const naming = resolveTaskName(def);
     const outcome = await scope.callTask({ def, naming, args: encoded });

@@ -7,12 +7,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { NoMainError, toErrorRecord } from '../errors.js';
+import { checkValueSize, cutErrorRecord, cutLogLine } from '../limits.js';
 import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
 import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
+import { guardProcessExit } from './exit-guard.js';
 import { ModuleVersions } from './module-versions.js';
 import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
 
@@ -24,7 +26,21 @@ process.setSourceMapsEnabled(true);
 
 const capture = captureConsole({
   currentJobId: () => runtime.als.getStore()?.context.id,
-  line: (jobId, stream, line, ts) => post({ type: 'logs', lines: [{ jobId, stream, line, ts }] }),
+  // Cut here, where the line is made: a line over the limit could not be reported whole.
+  line: (jobId, stream, line, ts) => post({ type: 'logs', lines: [{ jobId, stream, line: cutLogLine(line), ts }] }),
+});
+
+// process.exit in a job fails that job, not the thread and the other jobs on it.
+guardProcessExit({
+  currentJobId: () => runtime.als.getStore()?.context.id,
+  onJobExit: (jobId, error) => {
+    const job = jobs.get(jobId);
+    if (!job) return;
+    const record = toErrorRecord(error);
+    // Its awaited calls end and its signal aborts first (stop needs it still listed), then it ends.
+    stop(jobId, record);
+    job.end({ status: 'failure', error: record });
+  },
 });
 
 // A stray rejection or exception in user code (a forgotten promise, a throwing timer) must
@@ -41,8 +57,16 @@ const versions = new ModuleVersions({ root, maxVersions });
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 const pendingCalls = new Map<number, (outcome: ChildOutcome) => void>();
 const pendingSteps = new Map<number, (reply: Extract<HostMessage, { type: 'stepDone' }>) => void>();
-/** Each running job's abort controller and the calls it awaits, so a stop can end them. */
-const jobs = new Map<string, { controller: AbortController; calls: Set<number> }>();
+/**
+ * Each running job's abort controller and the calls it awaits, so a stop can end them, and
+ * how to report its end (once: a job that called process.exit has ended before its code returns).
+ */
+interface JobState {
+  controller: AbortController;
+  calls: Set<number>;
+  end(outcome: Outcome): void;
+}
+const jobs = new Map<string, JobState>();
 let nextCallId = 1;
 
 port.on('message', (msg: HostMessage) => {
@@ -118,8 +142,18 @@ async function load(req: RunRequest): Promise<{ url: string; exports: Record<str
 }
 
 async function runJob(req: RunRequest): Promise<void> {
-  const state = { controller: new AbortController(), calls: new Set<number>() };
-  jobs.set(req.context.id, state);
+  const jobId = req.context.id;
+  const state: JobState = {
+    controller: new AbortController(),
+    calls: new Set<number>(),
+    end(outcome) {
+      if (jobs.get(jobId) !== state) return;
+      jobs.delete(jobId);
+      capture.flush(jobId);
+      post({ type: 'done', jobId, outcome, at: Date.now() });
+    },
+  };
+  jobs.set(jobId, state);
   const scope = makeScope(req, state);
   let outcome: Outcome;
   let refused = false;
@@ -139,19 +173,22 @@ async function runJob(req: RunRequest): Promise<void> {
         fn = findTask(url, exports, req.context.script, req.entrypoint).fn as typeof fn;
       }
       const args = req.args.map((a) => (a === undefined ? undefined : decode(a)));
-      const result = await fn(...args);
-      outcome = { status: 'success', result: encode(result, 'result') };
+      const result = encode(await fn(...args), 'result');
+      checkValueSize(result, `The result of job ${jobId} (${req.kind === 'task' ? `task ${req.entrypoint}` : req.context.script})`);
+      outcome = { status: 'success', result };
     } catch (err) {
-      outcome = { status: 'failure', error: toErrorRecord(err) };
+      outcome = { status: 'failure', error: cutErrorRecord(toErrorRecord(err)) };
     }
   });
-  jobs.delete(req.context.id);
-  if (refused) return;
-  capture.flush(req.context.id);
-  post({ type: 'done', jobId: req.context.id, outcome: outcome!, at: Date.now() });
+  if (refused) {
+    // The host places it on another thread: this one reports no end for it.
+    if (jobs.get(jobId) === state) jobs.delete(jobId);
+    return;
+  }
+  state.end(outcome!);
 }
 
-function makeScope(req: RunRequest, state: { controller: AbortController; calls: Set<number> }): JobScope {
+function makeScope(req: RunRequest, state: JobState): JobScope {
   const parentId = req.context.id;
   // Call keys: a task's name (or '@step:<name>', '@sleep', '@script:<path>', '@flow:<path>',
   // '@module:<id>') plus its occurrence index. Task names cannot start with '@', so the kinds
@@ -230,6 +267,7 @@ function makeScope(req: RunRequest, state: { controller: AbortController; calls:
       if (recorded.found) return decode(recorded.recorded as Json);
       const startedAt = Date.now();
       const result = encode(await fn(), `step("${name}") result`);
+      checkValueSize(result, `The result of step("${name}") in job ${parentId}`);
       const stored = await askStep({ op: 'put', callKey, name, scriptPath: req.context.script, result, startedAt, at: Date.now() });
       // The first record at a key stands (a concurrent run of the same job recorded first).
       return decode(stored.recorded as Json);

@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import type { ApiClient } from '../http/client.js';
-import { ApiError, ServerUnreachableError } from '../http/client.js';
-import { LeaseNotHeldError } from '../errors.js';
-import type { ChildReply, ClaimReply, HeartbeatReply, StepBody, WaitReply } from '../http/wire.js';
+import { LeaseNotHeldError, TooLargeError, toErrorRecord } from '../errors.js';
+import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/client.js';
+import type { ChildReply, ClaimReply, HeartbeatReply, ReportReply, StepBody, WaitReply } from '../http/wire.js';
+import { REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
+import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
 
 /** How long the server may hold a claim or a wait open. */
 const LONG_POLL_MS = 25_000;
@@ -84,8 +85,9 @@ export class HttpBackend implements WorkerBackend {
     return this.report({ type: 'started', job_id: jobId, at });
   }
 
-  appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
-    return this.report({ type: 'logs', job_id: jobId, lines });
+  /** A job that printed more than one request holds sends its lines in several events. */
+  async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
+    await Promise.all(splitLines(lines, REPORT_BUDGET - 1024).map((run) => this.report({ type: 'logs', job_id: jobId, lines: run })));
   }
 
   /** Task calls made in the same tick to the same task of the same parent go as one request. */
@@ -147,8 +149,23 @@ export class HttpBackend implements WorkerBackend {
     return this.report({ type: 'flow_status', job_id: jobId, status });
   }
 
-  finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
-    return this.report({ type: 'complete', job_id: jobId, outcome, at }, { ends: true });
+  /**
+   * A result the server refuses as too large (its body limit is lower than the default that
+   * values are checked against) fails the job, once, rather than leaving it running until its
+   * lease runs out and it runs again. (The server wrote nothing of the refused request, so the
+   * lease is still this worker's.)
+   */
+  async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
+    const attempt = this.leases.get(jobId);
+    try {
+      await this.report({ type: 'complete', job_id: jobId, outcome, at }, { ends: true });
+    } catch (err) {
+      if (!tooLarge(err) || outcome.status !== 'success' || attempt === undefined) throw err;
+      const size = Buffer.byteLength(JSON.stringify(outcome.result) ?? '');
+      const error = new TooLargeError(`The result of job ${jobId}`, size, serverLimit(err) ?? size - 1);
+      this.leases.set(jobId, attempt);
+      await this.report({ type: 'complete', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at }, { ends: true });
+    }
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -223,32 +240,50 @@ export class HttpBackend implements WorkerBackend {
     });
   }
 
+  /** Sends what was reported so far in requests that fit the server's body limit, in order. */
   private async sendReports(): Promise<void> {
     while (this.reports.length > 0) {
-      let batch = this.reports.splice(0);
-      while (batch.length > 0) {
-        try {
-          await this.untilAnswered(() =>
-            this.client.json('POST', this.client.ws('worker/report'), { worker_id: this.workerId, events: batch.map((r) => r.event) }),
-          );
-          for (const r of batch) r.resolve();
-          break;
-        } catch (err) {
-          // The server wrote nothing: the events of jobs no longer this worker's (canceled, lease
-          // lost) fail, and the rest go again.
-          const refused = err instanceof ApiError && err.code === LeaseNotHeldError.code ? new Set(err.jobs ?? []) : new Set<string>();
-          const rest = batch.filter((r) => !refused.has(r.event.job_id));
-          for (const r of batch) if (refused.has(r.event.job_id) || rest.length === batch.length) r.reject(err);
-          for (const id of refused) this.leases.delete(id);
-          batch = rest.length === batch.length ? [] : rest;
-        }
-      }
+      const items = this.reports.splice(0).map(({ event, resolve, reject }): EncodedReport => {
+        const text = JSON.stringify(event);
+        return { jobId: event.job_id, text, bytes: Buffer.byteLength(text), resolve, reject };
+      });
+      for (const pack of packReports(items, REPORT_BUDGET)) await this.sendPack(pack);
     }
     this.reporting = false;
   }
 
   private notHeld(jobId: string, what: string): LeaseNotHeldError {
     return new LeaseNotHeldError(`Worker ${this.workerId ?? '(no claim yet)'} does not hold job ${jobId} (its end was reported, or its lease was lost): it cannot ${what}`);
+  }
+
+  /**
+   * One request. Each event the server refused fails alone; a request refused as a whole for
+   * its size (the server's limit is lower than the default) goes again in halves, down to the
+   * one event that does not fit, which alone fails.
+   */
+  private async sendPack(pack: EncodedReport[]): Promise<void> {
+    let reply: ReportReply | undefined;
+    try {
+      reply = await this.untilAnswered(() => this.client.json<ReportReply | undefined>('POST', this.client.ws('worker/report'), new JsonText(reportBody(this.workerId ?? '', pack))));
+    } catch (err) {
+      if (tooLarge(err) && pack.length > 1) {
+        const half = Math.ceil(pack.length / 2);
+        await this.sendPack(pack.slice(0, half));
+        await this.sendPack(pack.slice(half));
+        return;
+      }
+      for (const item of pack) item.reject(err);
+      return;
+    }
+    const rejected = new Map((reply?.rejected ?? []).map((r) => [r.index, r]));
+    pack.forEach((item, i) => {
+      const refusal = rejected.get(i);
+      if (!refusal) return item.resolve();
+      // A job whose lease this worker no longer holds (canceled, or its lease ran out): its
+      // later reports would be refused too.
+      if (refusal.code === LeaseNotHeldError.code) this.leases.delete(item.jobId);
+      item.reject(new ApiError(refusal.status, { code: refusal.code, message: refusal.message }));
+    });
   }
 
   /**
@@ -273,19 +308,27 @@ export class HttpBackend implements WorkerBackend {
     this.calls.clear();
     for (const { spec, parentAttempt, calls } of batches) {
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
-      this.untilAnswered(() =>
-        this.client.json<{ ids: string[] }>('POST', path, {
-          script_path: spec.scriptPath,
-          script_hash: spec.scriptHash,
-          worker_id: this.workerId,
-          parent_attempt: parentAttempt,
-          ...(spec.kind !== 'task' && { kind: spec.kind }),
-          calls: calls.map((c) => c.body),
-        }),
-      ).then(
-          ({ ids }) => calls.forEach((c, i) => c.resolve(ids[i])),
-          (err: unknown) => calls.forEach((c) => c.reject(err)),
-        );
+      // A fan-out whose args together exceed a request goes in several, one after the other
+      // so that the calls are submitted in the order they were made (each call's args are
+      // within the value limit, checked where the call was made).
+      let previous: Promise<unknown> = Promise.resolve();
+      for (const run of callRuns(calls, REPORT_BUDGET)) {
+        const send = () =>
+          this.untilAnswered(() =>
+            this.client.json<{ ids: string[] }>('POST', path, {
+              script_path: spec.scriptPath,
+              script_hash: spec.scriptHash,
+              worker_id: this.workerId,
+              parent_attempt: parentAttempt,
+              ...(spec.kind !== 'task' && { kind: spec.kind }),
+              calls: run.map((c) => c.body),
+            }),
+          ).then(
+            ({ ids }) => run.forEach((c, i) => c.resolve(ids[i])),
+            (err: unknown) => run.forEach((c) => c.reject(err)),
+          );
+        previous = previous.then(send);
+      }
     }
   }
 
@@ -310,4 +353,18 @@ export class HttpBackend implements WorkerBackend {
       }
     }
   }
+}
+
+/**
+ * Whether the server refused a request for its size. (By status: an ApiError carries the
+ * server's code, so `instanceof ApiError` does not hold for it.)
+ */
+function tooLarge(err: unknown): err is ApiError {
+  return (err as { status?: unknown } | null)?.status === 413;
+}
+
+/** The limit a server's 413 names ("… larger than the limit of N bytes"), if it does. */
+function serverLimit(err: ApiError): number | undefined {
+  const m = /limit of (\d+) bytes/.exec(err.message);
+  return m ? Number(m[1]) : undefined;
 }

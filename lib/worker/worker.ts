@@ -3,6 +3,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { ConfigError, toErrorRecord, TimeoutError } from '../errors.js';
 import { newJobId } from '../ids.js';
 import { positionalArgs } from '../loader/args.js';
+import { longTimeout, type LongTimer } from '../timers.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
 import { flowRunRequest, pathChildTarget, resolveStepScript } from '../flow/run-request.js';
@@ -63,8 +64,8 @@ interface Running {
   slot: boolean;
   /** Task calls it awaits. */
   pending: number;
-  /** Fires when the job runs past its timeout. */
-  timer?: NodeJS.Timeout;
+  /** Fires when the job runs past its timeout (chained: a timeout may exceed 24.9 days). */
+  timer?: LongTimer;
 }
 
 /** A job this worker stopped whose code has not returned yet; its thread goes if it doesn't. */
@@ -149,7 +150,7 @@ export class Worker {
     clearInterval(this.heartbeat);
     this.offCanceled?.();
     for (const { grace } of this.stopping.values()) clearTimeout(grace);
-    for (const running of this.running.values()) clearTimeout(running.timer);
+    for (const running of this.running.values()) running.timer?.clear();
     await this.claimLoop;
     await this.pool.close();
   }
@@ -240,8 +241,7 @@ export class Worker {
     thread.jobs++;
     this.takeSlot(running);
     if (job.timeout !== null) {
-      running.timer = setTimeout(() => this.timedOut(running), job.timeout * 1000);
-      running.timer.unref();
+      running.timer = longTimeout(job.timeout * 1000, () => this.timedOut(running), { ref: false });
     }
     thread.send({ type: 'run', job: request });
   }
@@ -276,7 +276,7 @@ export class Worker {
 
   /** No longer counts a job as this worker's: frees its slot; whatever it still reports is ignored. */
   private forget(running: Running): void {
-    clearTimeout(running.timer);
+    running.timer?.clear();
     this.releaseSlot(running);
     running.thread.jobs--;
     this.running.delete(running.job.id);
@@ -512,7 +512,10 @@ export class Worker {
 
   /**
    * A thread is gone (the pool has started its replacement). Replaced on purpose, its jobs go
-   * back to the queue, through no fault of theirs; died, they fail.
+   * back to the queue, through no fault of theirs. Died of something no job can be blamed for
+   * by name (out of memory, a native crash; a job's process.exit fails that job alone and
+   * does not end the thread): if exactly one of its jobs was working, that one is the likely
+   * cause and fails; the others, and all of them when it cannot be told, are released.
    */
   private onThreadExit(thread: ExecutorThread, error: Error): void {
     const why = this.replacing.get(thread);
@@ -522,21 +525,25 @@ export class Worker {
       clearTimeout(stopped.grace);
       this.stopping.delete(jobId);
     }
-    for (const running of [...this.running.values()]) {
-      if (running.thread !== thread) continue;
+    const onThread = [...this.running.values()].filter((r) => r.thread === thread);
+    const working = onThread.filter((r) => r.slot);
+    const culprit = why === undefined && working.length === 1 ? working[0] : undefined;
+    for (const running of onThread) {
       this.forget(running);
       const jobId = running.job.id;
-      if (why !== undefined) {
-        const released: ErrorRecord = { name: 'ReleasedError', code: 'RELEASED', message: `Its executor thread was replaced: ${why}` };
-        void this.flushLogs()
-          .then(() => this.backend.release(jobId, released, Date.now()))
-          .catch((err) => this.warn(`requeueing ${jobId}`, err));
-      } else {
+      if (running === culprit) {
         void this.finish(jobId, {
           status: 'failure',
-          error: { ...toErrorRecord(error), message: `Its executor thread died: ${error.message}` },
+          error: { ...toErrorRecord(error), message: `Its executor thread died while it was the only job working there: ${error.message}` },
         });
+        continue;
       }
+      const message =
+        why !== undefined ? `Its executor thread was replaced: ${why}` : `Its executor thread died (${error.message}) while running ${working.length} jobs at once`;
+      const released: ErrorRecord = { name: 'ReleasedError', code: 'RELEASED', message };
+      void this.flushLogs()
+        .then(() => this.backend.release(jobId, released, Date.now()))
+        .catch((err) => this.warn(`requeueing ${jobId}`, err));
     }
     this.pump();
   }
