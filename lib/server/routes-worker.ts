@@ -5,7 +5,8 @@ import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import type { RouteContext, Router } from './router.js';
 import type { ServerDeps } from './server.js';
-import { array, number, object, string, strings, tags } from './validate.js';
+import { MAX_LEASE_MS, MAX_PAGE } from './limits.js';
+import { array, errorRecord, number, numberIn, object, optionalString, storableValue, string, strings, tags, time } from './validate.js';
 
 /** The longest a long poll is held open. */
 const MAX_WAIT_MS = 60_000;
@@ -21,11 +22,10 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     const workerId = string(body, 'worker_id');
     const served = tags(body, 'tags');
     await store.touchWorker({ id: workerId, workspace: ctx.params.ws, tags: served, hostname: string(body, 'hostname') }, Date.now());
-    const limit = number(body, 'limit');
-    if (!Number.isInteger(limit) || limit < 1) throw new HttpError(400, 'BAD_REQUEST', `body.limit: expected an integer ≥ 1, got ${limit}`);
+    const limit = numberIn(body, 'limit', { min: 1, max: MAX_PAGE, integer: true });
     const signal = withTimeout(ctx.signal, Math.min(number(body, 'wait_ms'), MAX_WAIT_MS));
     const jobs = await coordinator.claim(
-      { workerId, tags: served, workspace: ctx.params.ws, limit, leaseMs: number(body, 'lease_ms') },
+      { workerId, tags: served, workspace: ctx.params.ws, limit, leaseMs: leaseMs(body) },
       signal,
     );
     const reply: ClaimReply = { jobs };
@@ -35,14 +35,14 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
   // What a worker reports of its jobs: when each started, its log lines, how it ended.
   const started = async (ctx: RouteContext, body: Record<string, unknown>) => {
     const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    await coordinator.started(job.id, number(body, 'at'));
+    await coordinator.started(job.id, time(body, 'at'));
   };
   const logs = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
     const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
     const lines = array(body, 'lines').map((raw, i): NewLogLine => {
       const l = object(raw, `${field}.lines[${i}]`);
       const stream = l.stream === 'stderr' ? 'stderr' : ('stdout' as LogStream);
-      return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
+      return { ts: time(l, 'ts', `${field}.lines[${i}].ts`), stream, line: typeof l.line === 'string' ? l.line : String(l.line) };
     });
     await coordinator.appendLogs(job.id, lines);
   };
@@ -52,14 +52,15 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
       throw new HttpError(400, 'BAD_REQUEST', `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
     }
-    if (outcome.status !== 'success') object(outcome.error, `${field}.outcome.error`);
-    await coordinator.finish(job.id, outcome, number(body, 'at'));
+    if (outcome.status === 'success') storableValue(outcome.result ?? null, `${field}.outcome.result`);
+    else errorRecord(outcome.error, `${field}.outcome.error`);
+    await coordinator.finish(job.id, outcome, time(body, 'at', `${field}.at`));
   };
 
   const release = async (ctx: RouteContext, body: Record<string, unknown>, field = 'body') => {
     const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    const error = object(body.error, `${field}.error`) as unknown as ErrorRecord;
-    await coordinator.release(job.id, error, number(body, 'at'));
+    const error = errorRecord(body.error, `${field}.error`);
+    await coordinator.release(job.id, error, time(body, 'at', `${field}.at`));
   };
 
   // Durable steps: the recorded result at a call key, and recording one.
@@ -74,6 +75,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     const parent = await jobInWorkspace(deps, ctx, string(body, 'parent_job'));
     const outcome = object(body.outcome, 'body.outcome') as unknown as Outcome;
     if (outcome.status !== 'success') throw new HttpError(400, 'BAD_REQUEST', `body.outcome.status: expected success, got ${JSON.stringify(outcome.status)}`);
+    storableValue(outcome.result ?? null, 'body.outcome.result');
     const script = resolveScript(deps.root, string(body, 'script_path'));
     const job = await coordinator.recordStep(
       {
@@ -88,8 +90,8 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
         callKey: string(body, 'call_key'),
       },
       outcome,
-      number(body, 'started_at'),
-      number(body, 'at'),
+      time(body, 'started_at'),
+      time(body, 'at'),
     );
     return { status: 200, json: { job } };
   });
@@ -128,7 +130,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
           break;
         case 'flow_status': {
           const job = await jobInWorkspace(deps, ctx, string(event, 'job_id', `${field}.job_id`));
-          await coordinator.setFlowStatus(job.id, object(event.status, `${field}.status`) as Json);
+          await coordinator.setFlowStatus(job.id, storableValue(object(event.status, `${field}.status`), `${field}.status`));
           break;
         }
         default:
@@ -147,7 +149,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
   router.add('POST', '/api/w/{ws}/worker/cancel', 'worker', async (ctx) => {
     const body = object(await ctx.body());
     const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    if (!FINISHED_STATUSES.includes(job.status)) await coordinator.cancel(job.id, { reason: typeof body.reason === 'string' ? body.reason : 'canceled', by: 'job' });
+    if (!FINISHED_STATUSES.includes(job.status)) await coordinator.cancel(job.id, { reason: optionalString(body, 'reason') ?? 'canceled', by: 'job' });
     return { status: 204, text: '' };
   });
 
@@ -155,7 +157,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     const body = object(await ctx.body());
     const workerId = string(body, 'worker_id');
     await store.touchWorker({ id: workerId, workspace: ctx.params.ws, tags: tags(body, 'tags'), hostname: string(body, 'hostname') }, Date.now());
-    const reply: HeartbeatReply = { lost: await coordinator.renewLeases(workerId, strings(body, 'job_ids'), number(body, 'lease_ms')) };
+    const reply: HeartbeatReply = { lost: await coordinator.renewLeases(workerId, strings(body, 'job_ids'), leaseMs(body)) };
     return { status: 200, json: reply };
   });
 
@@ -196,6 +198,11 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
       signal.removeEventListener('abort', onAbort);
     }
   });
+}
+
+/** A lease a worker asks for: whole milliseconds, at most MAX_LEASE_MS. */
+function leaseMs(body: Record<string, unknown>): number {
+  return numberIn(body, 'lease_ms', { min: 1, max: MAX_LEASE_MS, integer: true });
 }
 
 /**

@@ -10,6 +10,7 @@ import { millraceRoutes } from './routes-millrace.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { workerRoutes } from './routes-worker.js';
 import { isUiRequest, serveUi } from './static-ui.js';
+import { checkNoNul } from './validate.js';
 
 export interface ServerOptions {
   store: Store;
@@ -100,6 +101,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
       }
       const principal = await authenticate(store, req.headers.authorization, principals);
       const { route, params } = found;
+      checkNoNul(params, url.searchParams);
       if (params.ws !== undefined && !reaches(principal, params.ws)) {
         throw new HttpError(404, 'NOT_FOUND', `No workspace "${params.ws}" for this token`);
       }

@@ -21,6 +21,7 @@ import {
 import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store, StoreChange } from '../store.js';
 import { migratePg, PG_SCHEMA_VERSION, quoteIdent, schemaVersion, type MigrationReport } from './migrations.js';
+import { storableLine } from '../log-text.js';
 
 export interface PgStoreOptions {
   /** A connection URL: postgres://user:password@host:port/database */
@@ -544,7 +545,7 @@ export class PgStore implements Store {
       cols.job.push(job);
       cols.ts.push(l.ts);
       cols.stream.push(l.stream);
-      cols.line.push(l.line);
+      cols.line.push(storableLine(l.line));
       cols.src.push(src);
       cols.name.push(name);
     };

@@ -23,6 +23,7 @@ import {
 import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { storableLine } from '../log-text.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. The file's directory is created when missing. */
@@ -327,9 +328,10 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const written: LogLine[] = [];
       for (const l of lines) {
-        written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line: l.line, src_job: null, src_name: null }) as LogRow));
+        const line = storableLine(l.line);
+        written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line, src_job: null, src_name: null }) as LogRow));
         for (const ancestor of ancestors) {
-          const row = this.stmt.insertLog.get({ job_id: ancestor, ts: l.ts, stream: l.stream, line: l.line, src_job: jobId, src_name: place.name });
+          const row = this.stmt.insertLog.get({ job_id: ancestor, ts: l.ts, stream: l.stream, line, src_job: jobId, src_name: place.name });
           written.push(toLogLine(row as LogRow));
         }
       }
