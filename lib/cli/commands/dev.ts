@@ -4,7 +4,7 @@ import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { Worker } from '../../worker/worker.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
-import { positiveInt, projectRoot, withRootAndStore } from '../options.js';
+import { positiveInt, projectRoot, withRootAndStore, intInRange, MAX_CONCURRENCY } from '../options.js';
 import { untilSignal } from './server.js';
 
 interface DevOptions {
@@ -22,7 +22,7 @@ export function devCommand(program: Command): void {
       .summary('a server and one worker in one process, on 127.0.0.1')
       .description('For local work: the HTTP API on 127.0.0.1 and one worker serving every tag, in this process.')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
-      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt),
+      .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY)),
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ApiClient } from '../../http/client.js';
 import { HttpBackend } from '../../worker/http-backend.js';
 import { Worker } from '../../worker/worker.js';
-import { collect, positiveInt, projectRoot } from '../options.js';
+import { collect, positiveInt, projectRoot, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { untilSignal } from './server.js';
 
 interface WorkerOptions {
@@ -30,8 +30,8 @@ export function workerCommand(program: Command): void {
     .option('--token <token>', 'a token of the workspace, worker-only is enough (env MILLRACE_TOKEN)')
     .option('--workspace <name>', 'workspace (env MILLRACE_WORKSPACE; default: default)')
     .option('--tag <tag>', 'a tag to serve; repeatable (default: default)', collect)
-    .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
-    .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+    .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
+    .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
     .option('--root <dir>', 'the checkout scripts are loaded from (default: the current directory)')
     .option('--lease-ms <ms>', 'lease on each claimed job, renewed by heartbeats (default: 30000)', positiveInt)
     .option(
