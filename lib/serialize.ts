@@ -53,7 +53,7 @@ function encodeAt(value: unknown, path: string, ancestors: object[]): Json {
   }
   if (value === null) return null;
   const obj = value as object;
-  if (ancestors.length >= MAX_DEPTH) return fail(path, `is nested deeper than ${MAX_DEPTH} levels`);
+  if (ancestors.length >= MAX_DEPTH) return fail(shortPath(path), `is nested deeper than ${MAX_DEPTH} levels`);
   if (ancestors.includes(obj)) {
     return fail(path, 'is a cycle: it contains itself');
   }
@@ -117,6 +117,11 @@ function tagged(t: Tagged): Json {
   return t as unknown as Json;
 }
 
+/** A path 256 levels deep, readable in a message: its start and its end. */
+function shortPath(path: string): string {
+  return path.length <= 120 ? path : `${path.slice(0, 60)}…${path.slice(-40)}`;
+}
+
 function fail(path: string, problem: string): never {
   throw new SerializationError(path, problem);
 }
@@ -159,7 +164,7 @@ export function decode(json: Json, path = 'value'): unknown {
 
 function decodeAt(json: Json, path: string, depth: number): unknown {
   if (json === null || typeof json !== 'object') return json;
-  if (depth >= MAX_DEPTH) fail(path, `is nested deeper than ${MAX_DEPTH} levels`);
+  if (depth >= MAX_DEPTH) fail(shortPath(path), `is nested deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(json)) return json.map((v, i) => decodeAt(v, `${path}[${i}]`, depth + 1));
   const tag = json[TAG];
   if (typeof tag === 'string' && KNOWN_TAGS.has(tag)) return decodeTagged(json, tag, path, depth);

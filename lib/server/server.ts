@@ -10,6 +10,7 @@ import { millraceRoutes } from './routes-millrace.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { workerRoutes } from './routes-worker.js';
 import { isUiRequest, serveUi } from './static-ui.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 import { checkNoNul } from './validate.js';
 
 export interface ServerOptions {
@@ -89,6 +90,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
     res.on('close', () => abort.abort('closed'));
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (isUiRequest(req.method ?? 'GET', url.pathname)) return await serveUi(req, res, url.pathname);

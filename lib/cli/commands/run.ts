@@ -8,7 +8,7 @@ import { decode } from '../../serialize.js';
 import type { JobRecord, Json } from '../../types.js';
 import { formatLogLine, painter } from '../format.js';
 import { EmbeddedEngine } from '../../engine/embedded.js';
-import { openEngine, positiveInt, projectRoot, serverUrl, withEngineOptions, withRootAndDb, type EngineOptions, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
+import { openEngine, projectRoot, serverUrl, withEngineOptions, withRootAndDb, type EngineOptions, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { warnAboutUnservedTags } from '../tag-warning.js';
 
 interface RunOptions extends EngineOptions {

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
@@ -62,9 +62,20 @@ function writable(file: string): boolean {
   }
 }
 
+/** SQLite's answers when a read-only connection cannot make the WAL index (-shm) in a directory it may not write. */
+const NO_SHM_CODES = new Set(['SQLITE_READONLY_DIRECTORY', 'SQLITE_CANTOPEN', 'SQLITE_READONLY_CANTINIT']);
+
 function openReadOnly(file: string): Database.Database {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (!NO_SHM_CODES.has(code)) throw err;
+    db = openSnapshot(file);
+  }
   const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'millrace_migrations'").get();
   const version = hasTable ? (db.prepare('SELECT max(version) AS v FROM millrace_migrations').get() as { v: number | null }).v : null;
   const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -76,6 +87,27 @@ function openReadOnly(file: string): Database.Database {
     );
   }
   return db;
+}
+
+/**
+ * A WAL-mode file is read through its WAL index (the -shm file), which a reader that may write
+ * neither the file nor its directory cannot create when no writer has one open. Such a file
+ * was closed cleanly (no -wal beside it), so all of it is in the file: it is read from a copy
+ * in memory, marked as a rollback-journal database (header bytes 18 and 19), which needs no index.
+ */
+function openSnapshot(file: string): Database.Database {
+  if (existsSync(`${file}-wal`)) {
+    throw new ConfigError(
+      `The SQLite store at ${file} is read-only to this user, and its write-ahead log ${file}-wal cannot be read without an index ` +
+        `this user may not create: read it as a user who may write ${dirname(file)}, or while the process that writes it runs.`,
+    );
+  }
+  const image = readFileSync(file);
+  if (image.length >= 20) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  return new Database(image, { readonly: true });
 }
 
 function migrate(db: Database.Database): void {
