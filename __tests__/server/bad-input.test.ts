@@ -31,7 +31,7 @@ describe('bad input over HTTP', () => {
     ['a missing arg', 'POST', '/api/w/default/jobs/run/p/examples/heavy', '{}', 422, /n is required/],
     ['an unknown script path', 'POST', '/api/w/default/jobs/run/p/examples/nope', '{}', 404, /Unknown script "examples\/nope"/],
     ['a script with no main', 'POST', '/api/w/default/jobs/run/p/__tests__/fixtures/no-main', '{}', 422, /has no exported function main/],
-    ['a bad query parameter', 'POST', '/api/w/default/jobs/run/p/examples/heavy?scheduled_in_secs=soon', '{"n":1}', 400, /query scheduled_in_secs: expected a number ≥ 0, got "soon"/],
+    ['a bad query parameter', 'POST', '/api/w/default/jobs/run/p/examples/heavy?scheduled_in_secs=soon', '{"n":1}', 400, /query scheduled_in_secs: expected a number from 0 to 315360000, got "soon"/],
     ['an unknown job id', 'GET', '/api/w/default/jobs_u/get/nosuchjob', undefined, 404, /No job with id "nosuchjob"/],
     ['an unknown job id to cancel', 'POST', '/api/w/default/jobs_u/queue/cancel/nosuchjob', '{}', 404, /No job with id "nosuchjob"/],
     ['an unknown route', 'GET', '/api/w/default/nothing/here', undefined, 404, /No route for GET \/api\/w\/default\/nothing\/here/],
