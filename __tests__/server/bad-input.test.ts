@@ -36,7 +36,7 @@ describe('bad input over HTTP', () => {
     ['an unknown job id to cancel', 'POST', '/api/w/default/jobs_u/queue/cancel/nosuchjob', '{}', 404, /No job with id "nosuchjob"/],
     ['an unknown route', 'GET', '/api/w/default/nothing/here', undefined, 404, /No route for GET \/api\/w\/default\/nothing\/here/],
     ['a wrong method', 'GET', '/api/w/default/jobs/run/p/examples/heavy', undefined, 405, /GET is not allowed .* \(allowed: POST\)/],
-    ['a worker body of wrong types', 'POST', '/api/w/default/worker/claim', '{"worker_id": 5}', 400, /body.worker_id: expected a non-empty string, got number 5/],
+    ['a worker body of wrong types', 'POST', '/api/w/default/worker/claim', '{"worker_id": 5}', 400, /body.worker_id: expected a non-empty string without NUL characters, got number 5/],
     ['a body over the limit', 'POST', '/api/w/default/jobs/run/p/examples/heavy', JSON.stringify({ n: 1, pad: 'x'.repeat(2000) }), 413, /larger than the limit of 1024 bytes/],
   ];
   for (const [name, method, path, body, status, message] of cases) {
