@@ -32,7 +32,7 @@ const HOLDING = [/\/jobs\/run_wait_result\//, /\/jobs_u\/getupdate_sse\//, /\/jo
 const HOLD_MS = 1000;
 
 // The corpus: the inputs of the findings, and their neighbours.
-const NUMBERS = ['1e13', '1e20', '1e300', '-1e300', '18446744073709551616', '9007199254740993', '-1', '0', '1', '1.5', 'NaN', 'Infinity', '', 'abc', '0x10', ' 1', '1e-300'];
+const NUMBERS = ['0.0005', '1e13', '1e20', '1e300', '-1e300', '18446744073709551616', '9007199254740993', '-1', '0', '1', '1.5', 'NaN', 'Infinity', '', 'abc', '0x10', ' 1', '1e-300'];
 const STRINGS = ['', 'a', '\u0000', 'a\u0000b', '%00', '..', '../../etc/passwd', '/etc/passwd', 'x'.repeat(300), '\u2028', '😀', '\uD800', 'all', 'true', 'maybe', 'default', '__proto__', 'constructor'];
 const TAGGED = [
   { __millrace: 'bigint', value: 'abc' },

@@ -179,6 +179,14 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
       expect(call.json().error.message).toMatch(/body\.args\[0\].* is nested deeper than 256 levels/);
     });
 
+    it('stores a fractional scheduled_in_secs as whole milliseconds', async () => {
+      const id = await submit('?scheduled_in_secs=0.0005');
+      const res = await send('GET', `/api/w/default/jobs_u/record/${id}`);
+      const job = JSON.parse(res.text) as { createdAt: number; scheduledFor: number };
+      expect(Number.isInteger(job.scheduledFor)).toBe(true);
+      expect(job.scheduledFor - job.createdAt).toBeLessThanOrEqual(1);
+    });
+
     it('accepts values nested up to the limit', async () => {
       await submit('', `{"a":${nestedArrays(200)}}`);
     });
@@ -186,9 +194,10 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
     const outOfRange: [string, 'GET' | 'POST', string, RegExp][] = [
       ['per_page beyond 2^64', 'GET', '/api/w/default/jobs/list?per_page=18446744073709551616', /query per_page: expected an integer from 1 to 10000/],
       ['limit=1e20', 'GET', '/api/w/default/jobs/records?limit=1e20', /query limit: expected an integer from 1 to 10000, got "1e20"/],
-      ['before=1e300', 'GET', '/api/w/default/jobs/records?before=1e300', /query before: expected a number from 0 to 8640000000000000/],
+      ['before=1e300', 'GET', '/api/w/default/jobs/records?before=1e300', /query before: expected an integer from 0 to 8640000000000000/],
       ['log_offset beyond 2^53', 'GET', '/api/w/default/jobs_u/getupdate/PARENT?log_offset=1e300', /query log_offset: expected an integer/],
       ['timeout=1e300', 'POST', '/api/w/default/jobs/run/p/any?timeout=1e300', /query timeout: expected a number from 0 to/],
+      ['a fractional before', 'GET', '/api/w/default/jobs/records?before=1.5', /query before: expected an integer from 0 to/],
     ];
     for (const [name, method, path, message] of outOfRange) {
       it(`refuses a number out of range: ${name}`, async () => {

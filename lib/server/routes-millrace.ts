@@ -59,7 +59,7 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
       parentJob: q.get('parent_job') ?? undefined,
       rootJob: q.get('root_job') ?? undefined,
       rootsOnly: queryBool(q, 'roots_only'),
-      before: queryNumber(q, 'before', { min: 0, max: MAX_TIME_MS }),
+      before: queryNumber(q, 'before', { min: 0, max: MAX_TIME_MS, integer: true }),
       limit: queryNumber(q, 'limit', { min: 1, max: MAX_PAGE, integer: true }) ?? 50,
     });
     return { status: 200, json: jobs };

@@ -72,7 +72,8 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
       const delaySecs = optionalNumberIn(call, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS }, `${field}.scheduled_in_secs`);
       return {
         kind,
-        ...(delaySecs !== undefined && { delayMs: delaySecs * 1000 }),
+        // Whole milliseconds: times are stored as integers (PostgreSQL's BIGINT refuses 0.5).
+        ...(delaySecs !== undefined && { delayMs: Math.round(delaySecs * 1000) }),
         scriptPath: script.path,
         scriptHash,
         entrypoint: ctx.params.entrypoint,
@@ -188,7 +189,7 @@ async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof 
   const parentId = q.get('parent_job');
   if (parentId) spec.parentJob = (await jobInWorkspace(deps, ctx, parentId)).id;
   const delay = queryNumber(q, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS });
-  if (delay !== undefined) spec.delayMs = delay * 1000;
+  if (delay !== undefined) spec.delayMs = Math.round(delay * 1000); // whole ms: times are stored as integers
   const timeout = queryNumber(q, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS });
   if (timeout !== undefined) spec.timeout = timeout;
   // Idempotency-Key (the header of the IETF draft) or idempotency_key: a key seen before
