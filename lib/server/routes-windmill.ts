@@ -3,7 +3,7 @@ import { scriptJobSpec } from '../engine/submission.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
 import { resolveScript } from '../loader/paths.js';
 import { decode } from '../serialize.js';
-import type { JobKind, JobRecord, JobSpec, JobStatus, Json } from '../types.js';
+import type { JobKind, JobRecord, JobSpec, JobStatus } from '../types.js';
 import { childScript } from '../flow/run-request.js';
 import { flowJobSpec } from '../flow/submission.js';
 import { HttpError } from './http-error.js';

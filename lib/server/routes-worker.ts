@@ -1,6 +1,6 @@
 import type { ChildReply, ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
 import { resolveScript } from '../loader/paths.js';
-import { FINISHED_STATUSES, type ErrorRecord, type JobRecord, type Json, type LogStream, type NewLogLine, type Outcome } from '../types.js';
+import { FINISHED_STATUSES, type JobRecord, type LogStream, type NewLogLine, type Outcome } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import type { RouteContext, Router } from './router.js';
