@@ -110,6 +110,22 @@ export class NoMainError extends MillraceError {
   }
 }
 
+/** A script that does not parse: where, and what the parser said. Raised before any job exists. */
+export class ScriptSyntaxError extends MillraceError {
+  static override readonly code = 'SCRIPT_SYNTAX';
+  readonly file: string;
+  readonly line: number;
+  constructor(info: { file: string; line: number; column: number; problem: string; more: number }) {
+    super(
+      `Script ${info.file}:${info.line}:${info.column} has a syntax error: ${info.problem}` +
+        (info.more > 0 ? ` (and ${info.more} more)` : '') +
+        '. Fix the script and submit it again.',
+    );
+    this.file = info.file;
+    this.line = info.line;
+  }
+}
+
 export class UnknownTaskError extends MillraceError {
   static override readonly code = 'UNKNOWN_TASK';
   constructor(script: string, name: string, known: string[]) {

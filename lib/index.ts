@@ -42,8 +42,9 @@ export {
   FlowExpressionError,
   FlowStepError,
   JobNotFinishedError,
+  ScriptSyntaxError,
 } from './errors.js';
-export { encode, decode } from './serialize.js';
+export { encode, decode, MAX_DEPTH } from './serialize.js';
 export { EmbeddedEngine, defaultDbFile, type EmbeddedEngineOptions } from './engine/embedded.js';
 export type { Engine, SubmitRequest, LogsOptions } from './engine/engine.js';
 export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';

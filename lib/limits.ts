@@ -19,6 +19,8 @@ export const VALUE_LIMIT = 8 * MIB;
 export const LOG_LINE_LIMIT = 1 * MIB;
 /** What a worker puts in one report request at most (its events' JSON). */
 export const REPORT_BUDGET = BODY_LIMIT - MIB;
+/** The most jobs one claim request may ask for (the server's MAX_PAGE refuses more). */
+export const MAX_CLAIM = 10_000;
 
 /** Longest error message or stack kept whole in a failed job's record, in UTF-8 bytes. */
 export const ERROR_TEXT_LIMIT = 256 * 1024;

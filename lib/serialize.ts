@@ -53,6 +53,7 @@ function encodeAt(value: unknown, path: string, ancestors: object[]): Json {
   }
   if (value === null) return null;
   const obj = value as object;
+  if (ancestors.length >= MAX_DEPTH) return fail(shortPath(path), `is nested deeper than ${MAX_DEPTH} levels`);
   if (ancestors.includes(obj)) {
     return fail(path, 'is a cycle: it contains itself');
   }
@@ -116,6 +117,11 @@ function tagged(t: Tagged): Json {
   return t as unknown as Json;
 }
 
+/** A path 256 levels deep, readable in a message: its start and its end. */
+function shortPath(path: string): string {
+  return path.length <= 120 ? path : `${path.slice(0, 60)}…${path.slice(-40)}`;
+}
+
 function fail(path: string, problem: string): never {
   throw new SerializationError(path, problem);
 }
@@ -138,47 +144,106 @@ function describeKey(key: unknown): string {
   return typeof key;
 }
 
-/** The inverse of `encode`. Values that were never encoded (plain JSON from an outside client) pass through. */
-export function decode(json: Json): unknown {
+/**
+ * The deepest a value may nest (arrays, objects, and the contents of a Map, Set or tagged
+ * object each count one level). Deeper values are refused by `encode` and `decode` alike, so
+ * neither recurses far enough to exhaust the stack, whatever a client sends.
+ */
+export const MAX_DEPTH = 256;
+
+/**
+ * The inverse of `encode`. Values that were never encoded (plain JSON from an outside client)
+ * pass through. A malformed tagged form (`{"__millrace":"bigint","value":"zz"}`) or a value
+ * nested deeper than MAX_DEPTH is a SerializationError naming the path, never a RangeError.
+ *
+ * `path` names the value in errors. @default 'value'
+ */
+export function decode(json: Json, path = 'value'): unknown {
+  return decodeAt(json, path, 0);
+}
+
+function decodeAt(json: Json, path: string, depth: number): unknown {
   if (json === null || typeof json !== 'object') return json;
-  if (Array.isArray(json)) return json.map(decode);
+  if (depth >= MAX_DEPTH) fail(shortPath(path), `is nested deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(json)) return json.map((v, i) => decodeAt(v, `${path}[${i}]`, depth + 1));
   const tag = json[TAG];
-  if (typeof tag === 'string' && KNOWN_TAGS.has(tag)) return decodeTagged(json as unknown as Tagged);
+  if (typeof tag === 'string' && KNOWN_TAGS.has(tag)) return decodeTagged(json, tag, path, depth);
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(json)) out[key] = decode(v);
+  for (const [key, v] of Object.entries(json)) out[key] = decodeAt(v, `${path}${propertyPath(key)}`, depth + 1);
   return out;
 }
 
 const KNOWN_TAGS = new Set(['undefined', 'number', 'bigint', 'Date', 'Map', 'Set', 'Uint8Array', 'Error', 'object']);
+const DECIMAL_INTEGER = /^-?\d+$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function decodeTagged(t: Tagged): unknown {
-  switch (t[TAG]) {
+/** Decodes one tagged form, checking its `value` has the shape `encode` gives that tag. */
+function decodeTagged(t: { [key: string]: Json }, tag: string, path: string, depth: number): unknown {
+  const value = t.value;
+  const malformed = (expected: string): never =>
+    fail(path, `is a malformed {"${TAG}":"${tag}"} value: expected "value" to be ${expected}, got ${describeJson(value)}`);
+  const inner = `${path}.value`;
+  switch (tag) {
     case 'undefined':
       return undefined;
     case 'number':
-      return Number(t.value);
+      if (value !== 'NaN' && value !== 'Infinity' && value !== '-Infinity') malformed('"NaN", "Infinity" or "-Infinity"');
+      return Number(value);
     case 'bigint':
-      return BigInt(t.value);
-    case 'Date':
-      return new Date(t.value ?? Number.NaN);
+      if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value)) malformed('a string of decimal digits');
+      return BigInt(value as string);
+    case 'Date': {
+      if (value === null) return new Date(Number.NaN);
+      const date = typeof value === 'string' ? new Date(value) : undefined;
+      if (!date || Number.isNaN(date.getTime())) malformed('an ISO date string or null');
+      return date;
+    }
     case 'Map':
-      return new Map(t.value.map(([k, v]) => [decode(k), decode(v)]));
+      if (!Array.isArray(value) || !value.every((e) => Array.isArray(e) && e.length === 2)) malformed('an array of [key, value] pairs');
+      return new Map(
+        (value as [Json, Json][]).map(([k, v], i) => [decodeAt(k, `${inner}[${i}][0]`, depth + 1), decodeAt(v, `${inner}[${i}][1]`, depth + 1)]),
+      );
     case 'Set':
-      return new Set(t.value.map(decode));
+      if (!Array.isArray(value)) malformed('an array');
+      return new Set((value as Json[]).map((v, i) => decodeAt(v, `${inner}[${i}]`, depth + 1)));
     case 'Uint8Array':
-      return new Uint8Array(Buffer.from(t.value, 'base64'));
+      if (typeof value !== 'string' || !BASE64.test(value)) malformed('a base64 string');
+      return new Uint8Array(Buffer.from(value as string, 'base64'));
     case 'Error': {
-      const err = new Error(t.value.message);
-      err.name = t.value.name;
-      if (t.value.stack !== undefined) err.stack = t.value.stack;
+      const record = value as { name?: Json; message?: Json; stack?: Json } | null;
+      if (
+        record === null ||
+        typeof record !== 'object' ||
+        Array.isArray(record) ||
+        typeof record.name !== 'string' ||
+        typeof record.message !== 'string' ||
+        (record.stack !== undefined && typeof record.stack !== 'string')
+      ) {
+        malformed('an object with string "name" and "message" (and optionally "stack")');
+      }
+      const err = new Error(record!.message as string);
+      err.name = record!.name as string;
+      if (record!.stack !== undefined) err.stack = record!.stack as string;
       return err;
     }
-    case 'object': {
+    default: {
+      // 'object': a plain object that has a `__millrace` key of its own.
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) malformed('an object');
       const out: Record<string, unknown> = {};
-      for (const [key, v] of Object.entries(t.value)) out[key] = decode(v);
+      for (const [key, v] of Object.entries(value as { [key: string]: Json })) out[key] = decodeAt(v, `${inner}${propertyPath(key)}`, depth + 1);
       return out;
     }
   }
+}
+
+/** A short description of a JSON value for an error message. */
+function describeJson(value: Json | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
 /** A serialisation round trip: what a value looks like after crossing a job boundary. */

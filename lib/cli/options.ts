@@ -7,6 +7,9 @@ import { ConfigError } from '../errors.js';
 import { resolveServerToken } from '../http/server-token.js';
 import type { ServerToken } from '../http/token-source.js';
 import { DEFAULT_POOL_SIZE, isPostgresUrl } from '../store/postgres/pg-store.js';
+import { MAX_THREADS } from '../worker/pool.js';
+
+export { MAX_THREADS };
 
 /** Options of every command that talks to an engine. Flag > environment > default. */
 export interface EngineOptions {
@@ -93,6 +96,18 @@ export function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
+
+/** A commander parser of whole numbers from `min` to `max`, for flags whose range is documented. */
+export function intInRange(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+/** The most jobs working at once a worker may be given (`--concurrency`). */
+export const MAX_CONCURRENCY = 10_000;
 
 export function nonNegativeInt(value: string): number {
   const n = Number(value);

@@ -27,6 +27,7 @@ export interface EmbeddedEngineOptions {
   /**
    * Whether this engine runs jobs. Without a worker it only submits and reads, and it
    * expects another process to write to the same file (the CLI's `jobs`, `logs`, `show`).
+   * Without one, a file this process may not write is opened read-only.
    * @default true
    */
   worker?: boolean;
@@ -53,8 +54,10 @@ export class EmbeddedEngine implements Engine {
 
   constructor(options: EmbeddedEngineOptions = {}) {
     this.root = resolve(options.root ?? process.cwd());
-    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root) });
     const runsJobs = options.worker ?? true;
+    // An engine without a worker mostly reads (`jobs`, `logs`, `show`): a file this user may
+    // not write is still readable then, and `cancel` gets a clear refusal.
+    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs });
     // Another process may write to the same file (`millrace cancel` from a second terminal):
     // waits also look at the store now and then, since its events do not reach this process.
     this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200 });

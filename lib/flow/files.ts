@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UnknownFlowError } from '../errors.js';
-import { hashFile, resolveScript, type ScriptFile } from '../loader/paths.js';
+import { hashFile, linkOutsideRoot, resolveScript, type ScriptFile } from '../loader/paths.js';
 
 /** The file names a flow at path P may have, in the order they are tried. */
 export const FLOW_EXTENSIONS = ['.flow.yaml', '.flow.yml', '.flow.json'] as const;
@@ -34,6 +34,8 @@ export function resolveFlow(root: string, input: string): FlowFile {
   const candidates = ext ? [absolute] : FLOW_EXTENSIONS.map((e) => absolute + e);
   for (const file of candidates) {
     if (isFile(file)) {
+      const outside = linkOutsideRoot(root, file);
+      if (outside) throw new UnknownFlowError(input, `it is a link to ${outside}, outside the project root ${root}. Flows live under the root (set it with --root).`);
       const base = relative(root, file);
       const found = FLOW_EXTENSIONS.find((e) => base.endsWith(e))!;
       return { path: base.slice(0, -found.length).split('\\').join('/'), file, hash: hashFile(file) };

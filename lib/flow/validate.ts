@@ -1,4 +1,4 @@
-import { FlowValidationError } from '../errors.js';
+import { FlowValidationError, ScriptSyntaxError } from '../errors.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignature, type JsonSchema } from '../loader/signature.js';
 import type { Json } from '../types.js';
@@ -170,7 +170,12 @@ class Validator {
         }
         const content = typeof raw.content === 'string' ? raw.content : '';
         if (typeof raw.content !== 'string') this.problem(`${at}.content`, `expected the script's source as a string, got ${describe(raw.content)}`);
-        else if (!inferSignature(content, `${id}.ts`).hasMain) this.problem(`${at}.content`, 'the inline script has no exported function main: add `export async function main(...) { ... }`');
+        else {
+          const main = inlineMain(content, id);
+          // A body in another language does not parse as TypeScript either: its language is the problem already said.
+          if (typeof main === 'string' && TYPESCRIPT_LANGUAGES.includes(language as (typeof TYPESCRIPT_LANGUAGES)[number])) this.problem(`${at}.content`, `the inline script does not parse: ${main}`);
+          else if (main !== true) this.problem(`${at}.content`, 'the inline script has no exported function main: add `export async function main(...) { ... }`');
+        }
         return { type, content, language: String(language), inputTransforms: this.transforms(raw.input_transforms, `${at}.input_transforms`, scope), tag: this.tag(raw.tag, `${at}.tag`) };
       }
       case 'identity':
@@ -363,4 +368,14 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** Whether an inline script exports `main`, or the parser's complaint when it does not parse. */
+function inlineMain(content: string, id: string): boolean | string {
+  try {
+    return inferSignature(content, `${id}.ts`).hasMain;
+  } catch (err) {
+    if (err instanceof ScriptSyntaxError) return err.message;
+    throw err;
+  }
 }

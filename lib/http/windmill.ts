@@ -32,7 +32,19 @@ export interface WindmillJob {
   millrace: { kind: string; entrypoint: string; status: string; attempt: number; max_attempts: number; worker: string | null };
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/**
+ * A stored time as an ISO string. A time outside Date's range (a row written before the
+ * server checked `scheduled_in_secs`) reads as a marker, so one bad row cannot make a whole
+ * listing fail.
+ */
+function iso(ms: number | null): string | null {
+  if (ms === null) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `invalid time ${ms}` : date.toISOString();
+}
+
+/** What a stored value that cannot be decoded reads as (docs/http-api.md): the reason, under a key of its own. */
+export const UNREADABLE = '__millrace_unreadable';
 
 /** A job's result as Windmill gives it: the value for a success, `{ error }` otherwise. */
 export function windmillResult(job: JobRecord): Json {
@@ -47,8 +59,13 @@ export function windmillResult(job: JobRecord): Json {
  */
 export function plain(value: Json | null): Json {
   if (value === null) return null;
-  const decoded = decode(value);
-  return JSON.parse(JSON.stringify(decoded, (_k, v: unknown) => toPlain(v)) ?? 'null') as Json;
+  try {
+    const decoded = decode(value);
+    return JSON.parse(JSON.stringify(decoded, (_k, v: unknown) => toPlain(v)) ?? 'null') as Json;
+  } catch (err) {
+    // A row written before the server checked values (a forged `{"__millrace":"bigint","value":"zz"}`).
+    return { [UNREADABLE]: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 function toPlain(v: unknown): unknown {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnknownScriptError } from '../errors.js';
@@ -49,7 +49,10 @@ function findScript(root: string, input: string): ScriptFile {
     ? [absolute]
     : SCRIPT_EXTENSIONS.map((e) => absolute + e);
   for (const file of candidates) {
-    if (isFile(file)) return { path: scriptPathOf(root, file), file, hash: hashFile(file) };
+    if (isFile(file)) {
+      checkInsideRoot(root, file, input);
+      return { path: scriptPathOf(root, file), file, hash: hashFile(file) };
+    }
   }
   const tried = candidates.map((f) => relative(root, f) || f).join(', ');
   throw new UnknownScriptError(input, `no such file under ${root} (looked for ${tried})`);
@@ -92,6 +95,23 @@ export function hashFile(file: string): string {
   const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
   hashCache.set(file, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, hash, hashedAt });
   return hash;
+}
+
+function checkInsideRoot(root: string, file: string, input: string): void {
+  const outside = linkOutsideRoot(root, file);
+  if (outside) throw new UnknownScriptError(input, `it is a link to ${outside}, outside the project root ${root}. Scripts live under the root (set it with --root).`);
+}
+
+/**
+ * Where `file` really is, when that is outside the root; undefined when it is inside. The root
+ * holds what may run: a file under it that is a symlink (or lies in a linked directory) to
+ * somewhere outside is refused like a path outside, or a script or flow path would reach any
+ * file of the machine through a link.
+ */
+export function linkOutsideRoot(root: string, file: string): string | undefined {
+  const real = realpathSync(file);
+  const rel = relative(realpathSync(root), real);
+  return rel.startsWith('..') || isAbsolute(rel) ? real : undefined;
 }
 
 function isFile(file: string): boolean {

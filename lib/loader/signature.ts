@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type TS from 'typescript';
+import { ScriptSyntaxError } from '../errors.js';
 import type { Json } from '../types.js';
 
 /**
@@ -62,6 +63,15 @@ export function inferSignatureOfFile(file: string, hash: string): Signature {
 export function inferSignature(source: string, fileName = 'script.ts'): Signature {
   const t = ts();
   const sf = t.createSourceFile(fileName, source, t.ScriptTarget.Latest, true, scriptKind(fileName));
+  // A script that does not parse would otherwise yield a made-up signature (a parameter
+  // `arg0` from the parser's recovery): say where it fails instead.
+  const syntax = (sf as TS.SourceFile & { parseDiagnostics?: readonly TS.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
+  if (syntax.length > 0) {
+    const first = syntax[0];
+    const { line, character } = sf.getLineAndCharacterOfPosition(first.start);
+    const problem = t.flattenDiagnosticMessageText(first.messageText, ' ').replace(/\.$/, '');
+    throw new ScriptSyntaxError({ file: fileName, line: line + 1, column: character + 1, problem, more: syntax.length - 1 });
+  }
   const locals = collectLocalTypes(sf);
   const exports = collectExports(sf);
   const main = findMain(sf);

@@ -9,6 +9,7 @@ import { jobInWorkspace } from './jobs-access.js';
 import { listRunnables } from './script-list.js';
 import type { Router } from './router.js';
 import type { ServerDeps } from './server.js';
+import { MAX_CURSOR, MAX_PAGE, MAX_TIME_MS } from './limits.js';
 import { object, optionalString, queryBool, queryNumber } from './validate.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -58,8 +59,8 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
       parentJob: q.get('parent_job') ?? undefined,
       rootJob: q.get('root_job') ?? undefined,
       rootsOnly: queryBool(q, 'roots_only'),
-      before: queryNumber(q, 'before'),
-      limit: queryNumber(q, 'limit', { min: 1, integer: true }) ?? 50,
+      before: queryNumber(q, 'before', { min: 0, max: MAX_TIME_MS, integer: true }),
+      limit: queryNumber(q, 'limit', { min: 1, max: MAX_PAGE, integer: true }) ?? 50,
     });
     return { status: 200, json: jobs };
   });
@@ -67,12 +68,14 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
   // A job's log as NDJSON: every line so far and, with follow=true, each new one until the job ends.
   router.add('GET', '/api/w/{ws}/jobs_u/logs/{id}', 'user', async (ctx) => {
     const job = await jobInWorkspace(deps, ctx);
-    const after = queryNumber(ctx.query, 'after', { min: 0, integer: true }) ?? 0;
+    const after = queryNumber(ctx.query, 'after', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
+    // Read before the head is written: a bad value must still get its 400, not a cut-off stream.
+    const follow = queryBool(ctx.query, 'follow') ?? false;
     // The same events as server-sent events when asked for (the web UI's live log).
     const sse = (ctx.req.headers.accept ?? '').includes('text/event-stream');
     ctx.res.writeHead(200, { 'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson', 'Cache-Control': 'no-cache' });
     const write = (e: LogEvent) => ctx.res.write(sse ? `data: ${JSON.stringify(e)}\n\n` : `${JSON.stringify(e)}\n`);
-    for await (const line of coordinator.followLogs(job.id, { after, follow: queryBool(ctx.query, 'follow') ?? false, signal: ctx.signal })) {
+    for await (const line of coordinator.followLogs(job.id, { after, follow, signal: ctx.signal })) {
       write({ line });
     }
     if (!ctx.signal.aborted) write({ end: true });

@@ -3,7 +3,7 @@ import { scriptJobSpec } from '../engine/submission.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
 import { resolveScript } from '../loader/paths.js';
 import { decode } from '../serialize.js';
-import type { JobKind, JobRecord, JobSpec, JobStatus, Json } from '../types.js';
+import type { JobKind, JobRecord, JobSpec, JobStatus } from '../types.js';
 import { childScript } from '../flow/run-request.js';
 import { flowJobSpec } from '../flow/submission.js';
 import { HttpError } from './http-error.js';
@@ -11,7 +11,8 @@ import { jobInWorkspace } from './jobs-access.js';
 import { assertHeld, leaseNotHeld } from './lease.js';
 import type { Router, RouteContext } from './router.js';
 import type { ServerDeps } from './server.js';
-import { array, number, object, optionalNumber, optionalString, queryBool, queryNumber, string } from './validate.js';
+import { MAX_CURSOR, MAX_DELAY_SECS, MAX_PAGE, MAX_TIMEOUT_SECS } from './limits.js';
+import { array, numberIn, object, optionalNumberIn, optionalString, queryBool, queryNumber, retryOptions, storableValue, string } from './validate.js';
 
 /** The Windmill-compatible subset of the job API (docs/http-api.md), so windmill-client works unchanged. */
 export function windmillRoutes(router: Router, deps: ServerDeps): void {
@@ -53,7 +54,7 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
     // in a job of Windmill's shape); a worker-only token could otherwise run any script under the root.
     const workerId = optionalString(body, 'worker_id');
     if (workerId !== undefined) {
-      assertHeld('The task call', parent, { workerId, attempt: number(body, 'parent_attempt') });
+      assertHeld('The task call', parent, { workerId, attempt: numberIn(body, 'parent_attempt', { min: 0, max: 2 ** 31, integer: true }) });
     } else if (ctx.principal.scope === 'worker') {
       throw leaseNotHeld('The task call', [
         { jobId: parent.id, why: `a worker-only token must name the worker that runs job ${parent.id} (body.worker_id and body.parent_attempt)` },
@@ -75,24 +76,25 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
     }
     /** A call's job, checked (it throws on a bad field before anything is submitted). */
     const specOf = (call: Record<string, unknown>, field: string): JobSpec => {
-      const retry = call.retry === undefined ? undefined : (object(call.retry, `${field}.retry`) as { attempts: number });
-      const kind = (optionalString(call, 'kind') ?? bodyKind) as JobKind;
+      const retry = call.retry === undefined ? undefined : retryOptions(call.retry, `${field}.retry`);
+      const kind = (optionalString(call, 'kind', `${field}.kind`) ?? bodyKind) as JobKind;
       if (kind !== bodyKind && (byPath || (kind !== 'task' && kind !== 'sleep'))) {
         throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
       }
-      const delaySecs = optionalNumber(call, 'scheduled_in_secs');
+      const delaySecs = optionalNumberIn(call, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS }, `${field}.scheduled_in_secs`);
       return {
         kind,
-        ...(delaySecs !== undefined && { delayMs: delaySecs * 1000 }),
+        // Whole milliseconds: times are stored as integers (PostgreSQL's BIGINT refuses 0.5).
+        ...(delaySecs !== undefined && { delayMs: Math.round(delaySecs * 1000) }),
         scriptPath: script.path,
         scriptHash,
         entrypoint: ctx.params.entrypoint,
-        args: !byPath ? (array(call, 'args', `${field}.args`) as Json[]) : (object(call.args, `${field}.args`) as Json),
-        tag: optionalString(call, 'tag'),
+        args: storableValue(!byPath ? array(call, 'args', `${field}.args`) : object(call.args, `${field}.args`), `${field}.args`),
+        tag: optionalString(call, 'tag', `${field}.tag`),
         workspace: parent.workspace,
         parentJob: parent.id,
-        callKey: optionalString(call, 'call_key'),
-        timeout: optionalNumber(call, 'timeout'),
+        callKey: optionalString(call, 'call_key', `${field}.call_key`),
+        timeout: optionalNumberIn(call, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS }, `${field}.timeout`),
         retry,
       };
     };
@@ -137,13 +139,13 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
 
   router.add('GET', '/api/w/{ws}/jobs_u/getupdate/{id}', 'user', async (ctx) => {
     const job = await jobInWorkspace(deps, ctx);
-    const after = queryNumber(ctx.query, 'log_offset', { min: 0, integer: true }) ?? 0;
+    const after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
     return { status: 200, json: await update(deps, job, after) };
   });
 
   router.add('GET', '/api/w/{ws}/jobs_u/getupdate_sse/{id}', 'user', async (ctx) => {
     let job = await jobInWorkspace(deps, ctx);
-    let after = queryNumber(ctx.query, 'log_offset', { min: 0, integer: true }) ?? 0;
+    let after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
     ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     while (!ctx.signal.aborted) {
       const wake = coordinator.hub.next([`logs:${job.id}`, `finished:${job.id}`, `started:${job.id}`], ctx.signal);
@@ -184,7 +186,7 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
       tag: q.get('tag') ?? undefined,
       scriptPath: q.get('script_path_exact') ?? undefined,
       parentJob: q.get('parent_job') ?? undefined,
-      limit: queryNumber(q, 'per_page', { min: 1, integer: true }) ?? 50,
+      limit: queryNumber(q, 'per_page', { min: 1, max: MAX_PAGE, integer: true }) ?? 50,
     });
     return { status: 200, json: jobs.map((j) => ({ ...toWindmillJob(j, [], []), logs: undefined })) };
   });
@@ -193,14 +195,14 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
 async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof scriptJobSpec = scriptJobSpec): Promise<JobRecord> {
   const raw = await ctx.body();
   // Args arrive as JSON; values a millrace client encoded (a Date…) are decoded, then encoded again below.
-  const args = raw === undefined ? {} : (decode(object(raw, 'body (the args)') as Json) as Record<string, unknown>);
+  const args = raw === undefined ? {} : (decode(storableValue(object(raw, 'body (the args)'), 'args')) as Record<string, unknown>);
   const q = ctx.query;
   const spec = specOf(deps.root, { path: ctx.params.path, args, tag: q.get('tag') || undefined, workspace: ctx.params.ws });
   const parentId = q.get('parent_job');
   if (parentId) spec.parentJob = (await jobInWorkspace(deps, ctx, parentId)).id;
-  const delay = queryNumber(q, 'scheduled_in_secs', { min: 0 });
-  if (delay !== undefined) spec.delayMs = delay * 1000;
-  const timeout = queryNumber(q, 'timeout', { min: 0 });
+  const delay = queryNumber(q, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS });
+  if (delay !== undefined) spec.delayMs = Math.round(delay * 1000); // whole ms: times are stored as integers
+  const timeout = queryNumber(q, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS });
   if (timeout !== undefined) spec.timeout = timeout;
   // Idempotency-Key (the header of the IETF draft) or idempotency_key: a key seen before
   // returns the job first submitted with it, so a client may retry a request it got no answer to.

@@ -6,8 +6,9 @@ import { jobInWorkspace } from './jobs-access.js';
 import { assertHeld } from './lease.js';
 import type { Router } from './router.js';
 import type { ServerDeps } from './server.js';
+import { MAX_LEASE_MS, MAX_PAGE } from './limits.js';
 import { applyReport } from './worker-report.js';
-import { number, object, string, strings, tags } from './validate.js';
+import { array, errorRecord, number, numberIn, object, optionalString, storableValue, string, strings, tags, time } from './validate.js';
 
 /** The longest a long poll is held open. */
 const MAX_WAIT_MS = 60_000;
@@ -23,11 +24,10 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     const workerId = string(body, 'worker_id');
     const served = tags(body, 'tags');
     await store.touchWorker({ id: workerId, workspace: ctx.params.ws, tags: served, hostname: string(body, 'hostname') }, Date.now());
-    const limit = number(body, 'limit');
-    if (!Number.isInteger(limit) || limit < 1) throw new HttpError(400, 'BAD_REQUEST', `body.limit: expected an integer ≥ 1, got ${limit}`);
+    const limit = numberIn(body, 'limit', { min: 1, max: MAX_PAGE, integer: true });
     const signal = withTimeout(ctx.signal, Math.min(number(body, 'wait_ms'), MAX_WAIT_MS));
     const jobs = await coordinator.claim(
-      { workerId, tags: served, workspace: ctx.params.ws, limit, leaseMs: number(body, 'lease_ms') },
+      { workerId, tags: served, workspace: ctx.params.ws, limit, leaseMs: leaseMs(body) },
       signal,
     );
     const reply: ClaimReply = { jobs };
@@ -47,6 +47,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     assertHeld('The step', parent, { workerId: string(body, 'worker_id'), attempt: number(body, 'parent_attempt') });
     const outcome = object(body.outcome, 'body.outcome') as unknown as Outcome;
     if (outcome.status !== 'success') throw new HttpError(400, 'BAD_REQUEST', `body.outcome.status: expected success, got ${JSON.stringify(outcome.status)}`);
+    storableValue(outcome.result ?? null, 'body.outcome.result');
     const script = resolveScript(deps.root, string(body, 'script_path'));
     const job = await coordinator.recordStep(
       {
@@ -61,8 +62,8 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
         callKey: string(body, 'call_key'),
       },
       outcome,
-      number(body, 'started_at'),
-      number(body, 'at'),
+      time(body, 'started_at'),
+      time(body, 'at'),
     );
     return { status: 200, json: { job } };
   });
@@ -81,7 +82,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
   router.add('POST', '/api/w/{ws}/worker/cancel', 'worker', async (ctx) => {
     const body = object(await ctx.body());
     const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    if (!FINISHED_STATUSES.includes(job.status)) await coordinator.cancel(job.id, { reason: typeof body.reason === 'string' ? body.reason : 'canceled', by: 'job' });
+    if (!FINISHED_STATUSES.includes(job.status)) await coordinator.cancel(job.id, { reason: optionalString(body, 'reason') ?? 'canceled', by: 'job' });
     return { status: 204, text: '' };
   });
 
@@ -89,7 +90,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     const body = object(await ctx.body());
     const workerId = string(body, 'worker_id');
     await store.touchWorker({ id: workerId, workspace: ctx.params.ws, tags: tags(body, 'tags'), hostname: string(body, 'hostname') }, Date.now());
-    const reply: HeartbeatReply = { lost: await coordinator.renewLeases(workerId, strings(body, 'job_ids'), number(body, 'lease_ms')) };
+    const reply: HeartbeatReply = { lost: await coordinator.renewLeases(workerId, strings(body, 'job_ids'), leaseMs(body)) };
     return { status: 200, json: reply };
   });
 
@@ -130,6 +131,11 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
       signal.removeEventListener('abort', onAbort);
     }
   });
+}
+
+/** A lease a worker asks for: whole milliseconds, at most MAX_LEASE_MS. */
+function leaseMs(body: Record<string, unknown>): number {
+  return numberIn(body, 'lease_ms', { min: 1, max: MAX_LEASE_MS, integer: true });
 }
 
 /**

@@ -16,6 +16,8 @@ import { tokenRoutes } from './routes-tokens.js';
 import { workerRoutes } from './routes-worker.js';
 import { installEnvToken } from './token-admin.js';
 import { isUiRequest, serveUi } from './static-ui.js';
+import { SECURITY_HEADERS } from './security-headers.js';
+import { checkNoNul } from './validate.js';
 
 export interface ServerOptions {
   store: Store;
@@ -116,6 +118,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
     res.on('close', () => abort.abort('closed'));
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (isUiRequest(req.method ?? 'GET', url.pathname)) return await serveUi(req, res, url.pathname);
@@ -131,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
       }
       const principal = await principals.authenticate(req.headers.authorization);
       const { route, params } = found;
+      checkNoNul(params, url.searchParams);
       if (params.ws !== undefined && !reaches(principal, params.ws)) {
         throw new HttpError(404, 'NOT_FOUND', `No workspace "${params.ws}" for this token`);
       }

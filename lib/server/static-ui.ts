@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UI_CONTENT_SECURITY_POLICY } from './security-headers.js';
 
 /**
  * Serves the web UI: the files `npm run build` bundles from lib/ui/ into dist/ui/. The UI is a
@@ -46,10 +47,7 @@ export async function serveUi(req: IncomingMessage, res: ServerResponse, pathnam
     'Content-Length': body.length,
     // The bundle's file names carry no hash: the browser must not keep a previous build.
     'Cache-Control': 'no-cache',
-    // Everything the UI loads comes from this server: say so to the browser (inline style
-    // attributes position the timeline's bars).
-    'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'",
-    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': UI_CONTENT_SECURITY_POLICY,
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -7,7 +7,7 @@ import { jobInWorkspace } from './jobs-access.js';
 import { leaseNotHeld, whyNotHeld } from './lease.js';
 import type { RouteContext } from './router.js';
 import type { ServerDeps } from './server.js';
-import { array, number, object, string } from './validate.js';
+import { array, errorRecord, numberIn, object, storableValue, string, time } from './validate.js';
 
 /** One event of a worker's report, checked. */
 type ReportEvent = { job: JobRecord; attempt: number } & (
@@ -105,16 +105,16 @@ function ownFault(err: unknown): boolean {
 }
 
 function parseEvent(event: Record<string, unknown>, field: string, job: JobRecord): ReportEvent {
-  const attempt = number(event, 'attempt', `${field}.attempt`);
+  const attempt = numberIn(event, 'attempt', { min: 0, max: 2 ** 31, integer: true }, `${field}.attempt`);
   const base = { job, attempt };
   switch (event.type) {
     case 'started':
-      return { ...base, type: 'started', at: number(event, 'at', `${field}.at`) };
+      return { ...base, type: 'started', at: time(event, 'at', `${field}.at`) };
     case 'logs': {
       const lines = array(event, 'lines', `${field}.lines`).map((raw, i): NewLogLine => {
         const l = object(raw, `${field}.lines[${i}]`);
         const stream: LogStream = l.stream === 'stderr' ? 'stderr' : 'stdout';
-        return { ts: number(l, 'ts', `${field}.lines[${i}].ts`), stream, line: cutLogLine(typeof l.line === 'string' ? l.line : String(l.line)) };
+        return { ts: time(l, 'ts', `${field}.lines[${i}].ts`), stream, line: cutLogLine(typeof l.line === 'string' ? l.line : String(l.line)) };
       });
       return { ...base, type: 'logs', lines };
     }
@@ -123,13 +123,14 @@ function parseEvent(event: Record<string, unknown>, field: string, job: JobRecor
       if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
         throw new HttpError(400, 'BAD_REQUEST', `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
       }
-      if (outcome.status !== 'success') object(outcome.error, `${field}.outcome.error`);
-      return { ...base, type: 'complete', outcome, at: number(event, 'at', `${field}.at`) };
+      if (outcome.status === 'success') storableValue(outcome.result ?? null, `${field}.outcome.result`);
+      else errorRecord(outcome.error, `${field}.outcome.error`);
+      return { ...base, type: 'complete', outcome, at: time(event, 'at', `${field}.at`) };
     }
     case 'release':
-      return { ...base, type: 'release', error: object(event.error, `${field}.error`) as unknown as ErrorRecord, at: number(event, 'at', `${field}.at`) };
+      return { ...base, type: 'release', error: errorRecord(event.error, `${field}.error`), at: time(event, 'at', `${field}.at`) };
     case 'flow_status':
-      return { ...base, type: 'flow_status', status: object(event.status, `${field}.status`) as Json };
+      return { ...base, type: 'flow_status', status: storableValue(object(event.status, `${field}.status`), `${field}.status`) as Json };
     default:
       throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete, release or flow_status, got ${JSON.stringify(event.type)}`);
   }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { LeaseNotHeldError, TooLargeError, toErrorRecord } from '../errors.js';
 import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/client.js';
 import type { ChildReply, ClaimReply, HeartbeatReply, ReportReply, StepBody, WaitReply } from '../http/wire.js';
-import { REPORT_BUDGET } from '../limits.js';
+import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
@@ -58,7 +58,7 @@ export class HttpBackend implements WorkerBackend {
             worker_id: request.workerId,
             hostname: this.host,
             tags: request.tags === 'all' ? 'all' : [...request.tags],
-            limit: request.limit,
+            limit: Math.min(request.limit, MAX_CLAIM),
             lease_ms: request.leaseMs,
             wait_ms: LONG_POLL_MS,
           },

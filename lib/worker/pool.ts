@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
@@ -75,6 +76,12 @@ class PooledThread implements ExecutorThread {
   }
 }
 
+/**
+ * The most executor threads one pool starts. Each is a V8 isolate of its own (tens of MB with
+ * tsx loaded); far more than the CPUs only costs memory, and 100,000 exhausts it.
+ */
+export const MAX_THREADS = 256;
+
 export class ExecutorPool {
   private readonly threads: PooledThread[] = [];
   /** Retired threads that still hold jobs. */
@@ -84,6 +91,9 @@ export class ExecutorPool {
   retired = 0;
 
   constructor(private readonly options: PoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1 || options.size > MAX_THREADS) {
+      throw new ConfigError(`threads: expected an integer from 1 to ${MAX_THREADS}, got ${options.size}`);
+    }
     for (let i = 0; i < options.size; i++) this.threads.push(this.spawn(i));
   }
 

@@ -5,7 +5,7 @@ import { openStore } from '../../store/open.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
 import { devAdminToken, keepAdminToken } from '../admin-token.js';
-import { positiveInt, projectRoot, withRootAndStore } from '../options.js';
+import { positiveInt, projectRoot, withRootAndStore, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { untilSignal } from './server.js';
 
 interface DevOptions {
@@ -25,8 +25,8 @@ export function devCommand(program: Command): void {
       .summary('a server and one worker in one process, on 127.0.0.1')
       .description('For local work: the HTTP API on 127.0.0.1 and one worker serving every tag, in this process.')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
-      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
-      .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+      .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
+      .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
       .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt),
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);

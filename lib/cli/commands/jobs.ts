@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { JOB_STATUSES, type JobStatus } from '../../types.js';
 import { formatJobTable } from '../format.js';
-import { openEngine, positiveInt, withEngineOptions, type EngineOptions } from '../options.js';
+import { MAX_PAGE } from '../../server/limits.js';
+import { intInRange, openEngine, withEngineOptions, type EngineOptions } from '../options.js';
 
 interface JobsOptions extends EngineOptions {
   status?: JobStatus[];
@@ -28,7 +29,7 @@ export function jobsCommand(program: Command): void {
       .option('--tag <tag>', 'only jobs with this tag')
       .option('--script <path>', 'only jobs of this script path (e.g. examples/heavy)')
       .option('--roots', 'only root jobs (one line per run)')
-      .option('--limit <n>', 'at most this many', positiveInt, 50),
+      .option('--limit <n>', `at most this many, up to ${MAX_PAGE}`, intInRange(1, MAX_PAGE), 50),
   ).action(async (options: JobsOptions) => {
     const engine = await openEngine({ ...options, worker: false });
     try {

@@ -8,7 +8,7 @@ import { decode } from '../../serialize.js';
 import type { JobRecord, Json } from '../../types.js';
 import { formatLogLine, painter } from '../format.js';
 import { EmbeddedEngine } from '../../engine/embedded.js';
-import { openEngine, positiveInt, projectRoot, serverUrl, withEngineOptions, withRootAndDb, type EngineOptions } from '../options.js';
+import { openEngine, projectRoot, serverUrl, withEngineOptions, withRootAndDb, type EngineOptions, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { warnAboutUnservedTags } from '../tag-warning.js';
 
 interface RunOptions extends EngineOptions {
@@ -35,8 +35,8 @@ export function runCommand(program: Command): void {
       .argument('[args...]', "args for main, as --name value (coerced to main's parameter types)")
       .option('--tag <tag>', 'tag of the root job')
       .option('--args <json>', 'args for main as one JSON object')
-      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
-      .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+      .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
+      .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
       .option('--quiet', 'do not print the log'),
   )
     .passThroughOptions()
@@ -58,8 +58,8 @@ export function resumeCommand(program: Command): void {
           'resuming: the server gives the jobs of a dead worker to others.',
       )
       .argument('<id>', 'the run\'s root job id (a unique prefix is enough)')
-      .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
-      .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+      .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
+      .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
       .option('--json', 'print { job_id, status, result } as one JSON line; no log')
       .option('--quiet', 'do not print the log'),
   ).action(async (idArg: string, options: RunOptions) => {
@@ -116,7 +116,7 @@ async function follow(engine: Engine, job: JobRecord, options: RunOptions): Prom
 }
 
 function decodeArgs(args: Record<string, Json>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, decode(v)]));
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, decode(v, `--args ${k}`)]));
 }
 
 function report(job: JobRecord, options: RunOptions): void {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ApiClient } from '../../http/client.js';
 import { HttpBackend } from '../../worker/http-backend.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
-import { collect, positiveInt, projectRoot, serverToken } from '../options.js';
+import { collect, positiveInt, projectRoot, serverToken, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { untilSignal } from './server.js';
 
 interface WorkerOptions {
@@ -31,8 +31,8 @@ export function workerCommand(program: Command): void {
     .option('--token <token>', 'a token of the workspace, worker-only is enough (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)')
     .option('--workspace <name>', 'workspace (env MILLRACE_WORKSPACE; default: default)')
     .option('--tag <tag>', 'a tag to serve; repeatable (default: default)', collect)
-    .option('--concurrency <n>', 'jobs working at once (default: CPU count)', positiveInt)
-    .option('--threads <n>', 'executor threads (default: CPU count)', positiveInt)
+    .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
+    .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
     .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt)
     .option('--root <dir>', 'the checkout scripts are loaded from (default: the current directory)')
     .option('--lease-ms <ms>', 'lease on each claimed job, renewed by heartbeats (default: 30000)', positiveInt)

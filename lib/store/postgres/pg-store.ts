@@ -22,6 +22,7 @@ import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, 
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store, StoreChange } from '../store.js';
 import { migratePg, PG_SCHEMA_VERSION, quoteIdent, schemaVersion, type MigrationReport } from './migrations.js';
 import { PgTokens } from './tokens.js';
+import { storableLine } from '../log-text.js';
 
 export interface PgStoreOptions {
   /** A connection URL: postgres://user:password@host:port/database */
@@ -547,7 +548,7 @@ export class PgStore implements Store {
       cols.job.push(job);
       cols.ts.push(l.ts);
       cols.stream.push(l.stream);
-      cols.line.push(l.line);
+      cols.line.push(storableLine(l.line));
       cols.src.push(src);
       cols.name.push(name);
     };

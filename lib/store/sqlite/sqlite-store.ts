@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
@@ -24,8 +22,10 @@ import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, 
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteTokens } from './tokens.js';
+import { storableLine } from '../log-text.js';
+import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends OpenSqliteOptions {
   /** A file path, or ':memory:'. The file's directory is created when missing. */
   file: string;
 }
@@ -33,6 +33,8 @@ export interface SqliteStoreOptions {
 /** The embedded store: one SQLite file in WAL mode, written by this process. */
 export class SqliteStore implements Store {
   readonly file: string;
+  /** Opened read-only (the file is not writable and only reads were asked for): writes are refused. */
+  readonly readOnly: boolean;
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly tokens: SqliteTokens;
@@ -45,16 +47,7 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
-    try {
-      if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-      this.db = new Database(options.file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('busy_timeout = 5000');
-      migrate(this.db);
-    } catch (err) {
-      throw new ConfigError(`Cannot open the SQLite store at ${options.file}: ${(err as Error).message}`, { cause: err });
-    }
+    ({ db: this.db, readOnly: this.readOnly } = openSqliteFile(options.file, options));
     this.stmt = prepare(this.db);
     this.tokens = new SqliteTokens(this.db);
   }
@@ -252,6 +245,8 @@ export class SqliteStore implements Store {
   }
 
   async expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
+    // A reader's Coordinator sweeps too; on a file it may not write, that is the writer's job.
+    if (this.readOnly) return { requeued: [], failed: [] };
     return this.write((): ExpiredLeases => {
       const expired = (this.stmt.expired.all({ now }) as JobRow[]).map(toJobRecord);
       const out: ExpiredLeases = { requeued: [], failed: [] };
@@ -330,9 +325,10 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const written: LogLine[] = [];
       for (const l of lines) {
-        written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line: l.line, src_job: null, src_name: null }) as LogRow));
+        const line = storableLine(l.line);
+        written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line, src_job: null, src_name: null }) as LogRow));
         for (const ancestor of ancestors) {
-          const row = this.stmt.insertLog.get({ job_id: ancestor, ts: l.ts, stream: l.stream, line: l.line, src_job: jobId, src_name: place.name });
+          const row = this.stmt.insertLog.get({ job_id: ancestor, ts: l.ts, stream: l.stream, line, src_job: jobId, src_name: place.name });
           written.push(toLogLine(row as LogRow));
         }
       }
@@ -418,6 +414,9 @@ export class SqliteStore implements Store {
    * only itself.
    */
   private write<T>(fn: () => T, options: { awaitCommit: boolean } = { awaitCommit: true }): Promise<T> {
+    if (this.readOnly) {
+      return Promise.reject(new ConfigError(`The SQLite store at ${this.file} is open read-only (this user may not write the file): this command cannot change it`));
+    }
     if (!this.db.inTransaction) {
       this.db.exec('BEGIN IMMEDIATE');
       setImmediate(() => this.commit());
@@ -454,18 +453,6 @@ export class SqliteStore implements Store {
       this.placeCache.set(jobId, place);
     }
     return place;
-  }
-}
-
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS millrace_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM millrace_migrations').all() as { version: number }[]).map((r) => r.version));
-  for (const m of MIGRATIONS) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO millrace_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    })();
   }
 }
 
@@ -568,3 +555,5 @@ function prepare(db: Database.Database) {
     ),
   };
 }
+
+explainDamageIn(SqliteStore.prototype, (store) => (store as SqliteStore).file);
