@@ -38,6 +38,23 @@ export interface CoordinatorOptions {
  * followers and workers what changed. The embedded engine and the server each own one; a
  * local worker uses it directly as its backend.
  */
+/**
+ * Lines per page when a log is followed. Small enough that a page (and the SQLite read that
+ * fetches it, which holds the event loop) is cheap, so many readers of long logs share the
+ * server with other requests; large enough that a page costs one round trip per 1,000 lines.
+ */
+export const LOG_PAGE_SIZE = 1000;
+
+export interface FollowLogsOptions {
+  /** Start after this cursor (a LogLine's seq). @default 0 */
+  after?: number;
+  /** Keep reading new lines until the job has finished. @default false */
+  follow?: boolean;
+  signal?: AbortSignal;
+  /** Lines per page read from the store. @default LOG_PAGE_SIZE */
+  pageSize?: number;
+}
+
 export class Coordinator implements WorkerBackend {
   readonly hub = new Hub();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -216,15 +233,24 @@ export class Coordinator implements WorkerBackend {
    * A job's log from cursor `after`: the lines recorded so far and, with `follow`, each new
    * one as it is written, until the job has finished.
    */
-  async *followLogs(jobId: string, options: { after?: number; follow?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {
+  async *followLogs(jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine> {
+    for await (const page of this.followLogPages(jobId, options)) yield* page;
+  }
+
+  /**
+   * The same log as pages of at most `pageSize` lines, read from the store by cursor one page
+   * at a time: a reader that is slow to take a page holds only that page, however long the log.
+   */
+  async *followLogPages(jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine[]> {
     let cursor = options.after ?? 0;
+    const limit = options.pageSize ?? LOG_PAGE_SIZE;
     for (;;) {
       const wake = this.hub.next([`logs:${jobId}`, `finished:${jobId}`], options.signal);
-      const lines = await this.store.readLogs(jobId, { after: cursor });
+      const lines = await this.store.readLogs(jobId, { after: cursor, limit });
       if (lines.length > 0) {
         wake.cancel();
         cursor = lines[lines.length - 1].seq;
-        yield* lines;
+        yield lines;
         continue;
       }
       const job = await this.store.get(jobId);
@@ -234,9 +260,13 @@ export class Coordinator implements WorkerBackend {
       }
       if (!options.follow || isFinished(job) || options.signal?.aborted) {
         wake.cancel();
-        // Lines written between the read above and the status check.
-        for (const line of await this.store.readLogs(jobId, { after: cursor })) yield line;
-        return;
+        // Lines written between the read above and the status check, page by page.
+        for (;;) {
+          const late = await this.store.readLogs(jobId, { after: cursor, limit });
+          if (late.length === 0) return;
+          cursor = late[late.length - 1].seq;
+          yield late;
+        }
       }
       await this.waitOr(wake);
     }
