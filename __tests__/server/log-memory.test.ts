@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';
-import type { NewLogLine } from '../../lib/types.js';
 import { REPO_ROOT, tempDb } from '../helpers/engine.js';
 import { startServerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
@@ -28,18 +28,19 @@ let jobId: string;
 /** Writes the log straight into the store file, before the server opens it (fast and exact). */
 async function writeBigLog(db: string): Promise<string> {
   const store = new SqliteStore({ file: db });
+  const { job } = await store.enqueue({ kind: 'script', scriptPath: 'examples/big-log', scriptHash: 'h', entrypoint: 'main', args: {} });
+  await store.close();
+  // One transaction of plain inserts: seconds, where appendLogs in batches takes minutes on a busy machine.
+  const sqlite = new Database(db);
   try {
-    const { job } = await store.enqueue({ kind: 'script', scriptPath: 'examples/big-log', scriptHash: 'h', entrypoint: 'main', args: {} });
-    const batch = 20_000;
-    for (let start = 0; start < LINES; start += batch) {
-      const lines: NewLogLine[] = [];
-      for (let i = start; i < start + batch; i++) lines.push({ ts: 1_700_000_000_000 + i, stream: 'stdout', line: `line ${i} ${'x'.repeat(60)}` });
-      await store.appendLogs(job.id, lines);
-    }
-    return job.id;
+    const insert = sqlite.prepare('INSERT INTO logs (job_id, ts, stream, line) VALUES (?, ?, ?, ?)');
+    sqlite.transaction(() => {
+      for (let i = 0; i < LINES; i++) insert.run(job.id, 1_700_000_000_000 + i, 'stdout', `line ${i} ${'x'.repeat(60)}`);
+    })();
   } finally {
-    await store.close();
+    sqlite.close();
   }
+  return job.id;
 }
 
 /** A kB figure of /proc/<pid>/status, as MB. */
@@ -63,8 +64,9 @@ describe('reading a big log', () => {
   it(`six concurrent reads of ${LINES} lines each get every line; the server's peak RSS stays under ${PEAK_RSS_LIMIT_MB} MB; another request is answered within ${OTHER_REQUEST_LIMIT_MS} ms`, async () => {
     const pid = server.proc.child.pid!;
     const before = procStatusMb(pid, 'VmHWM');
-    // The six readers run in a process of their own, so that this one only times the request.
-    const readers = spawn(process.execPath, [join(REPO_ROOT, '__tests__/helpers/read-logs.mjs'), server.url, TEST_TOKEN, jobId, String(READERS)], {
+    // The six readers run in a process of their own, so that this one only times the request;
+    // at low priority, as clients on other machines would not take the server's CPU.
+    const readers = spawn('nice', ['-n', '19', process.execPath, join(REPO_ROOT, '__tests__/helpers/read-logs.mjs'), server.url, TEST_TOKEN, jobId, String(READERS)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -39,11 +39,12 @@ export interface CoordinatorOptions {
  * local worker uses it directly as its backend.
  */
 /**
- * Lines per page when a log is followed. Small enough that a page (and the SQLite read that
- * fetches it, which holds the event loop) is cheap, so many readers of long logs share the
- * server with other requests; large enough that a page costs one round trip per 1,000 lines.
+ * Lines per page when a log is followed. Small, so that a page (the store read that fetches
+ * it holds the event loop, with SQLite) is a few ms of work: a server with many readers of long
+ * logs takes one page per reader per turn of its event loop and serves other requests between
+ * turns. One query per 250 lines is still cheap next to encoding them.
  */
-export const LOG_PAGE_SIZE = 1000;
+export const LOG_PAGE_SIZE = 250;
 
 export interface FollowLogsOptions {
   /** Start after this cursor (a LogLine's seq). @default 0 */
