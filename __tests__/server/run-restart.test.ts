@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HttpEngine } from '../../lib/engine/http-engine.js';
+import { ServerUnreachableError } from '../../lib/http/client.js';
 import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 /**
@@ -75,4 +77,33 @@ describe('millrace run --server when the server restarts mid-run', () => {
     const expected = [...Array.from({ length: N }, (_, i) => `before ${i}`), ...Array.from({ length: N }, (_, i) => `after ${i}`)];
     expect(lines).toEqual(expected);
   }, 180_000);
+});
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+describe('a server that does not come back', () => {
+  it('a log follower gives up after its reconnect window with ServerUnreachableError', async () => {
+    const engine = new HttpEngine({ server: `http://127.0.0.1:${await closedPort()}`, token: TEST_TOKEN, reconnectMs: 300 });
+    cleanups.push(() => engine.close());
+    const read = async () => {
+      for await (const line of engine.logs('nojob', { follow: true })) throw new Error(`unexpected line ${line.line}`);
+    };
+    const err = await read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServerUnreachableError);
+    expect((err as Error).message).toMatch(/could not reach it again within 0.3 s/);
+  });
+
+  it('the CLI exits 3 (not 2, which is refused input) when the server cannot be reached', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const run = startMillrace(['run', '--server', url, '--token', TEST_TOKEN, '--json', 'examples/heavy.ts', '--n', '1']);
+    expect(await run.exited).toBe(3);
+    expect(run.output()).toMatch(/Cannot reach the millrace server at/);
+  });
 });

@@ -44,7 +44,7 @@ export class Reconnect {
     const left = this.lostAt + this.budgetMs - now;
     if (left <= 0 || this.options.signal?.aborted) {
       throw new ServerUnreachableError(
-        `Lost the millrace server at ${this.server} and could not reach it again within ${Math.round(this.budgetMs / 1000)} s ` +
+        `Lost the millrace server at ${this.server} and could not reach it again within ${this.budgetMs / 1000} s ` +
           `(${err.message}). Jobs on the server go on: follow them with \`millrace logs -f <id>\` once it is back.`,
         { cause: err },
       );
