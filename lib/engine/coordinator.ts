@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { NonDeterminismError, UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
 import {
@@ -13,6 +14,7 @@ import {
 } from '../types.js';
 import type { WorkerBackend } from '../worker/backend.js';
 import { Hub } from './hub.js';
+import { followLogPages, type FollowLogsOptions } from './log-pages.js';
 
 export interface CoordinatorOptions {
   /** How often expired leases are looked for. @default 5000 */
@@ -38,24 +40,6 @@ export interface CoordinatorOptions {
  * followers and workers what changed. The embedded engine and the server each own one; a
  * local worker uses it directly as its backend.
  */
-/**
- * Lines per page when a log is followed. Small, so that a page (the store read that fetches
- * it holds the event loop, with SQLite) is a few ms of work: a server with many readers of long
- * logs takes one page per reader per turn of its event loop and serves other requests between
- * turns. One query per 250 lines is still cheap next to encoding them.
- */
-export const LOG_PAGE_SIZE = 250;
-
-export interface FollowLogsOptions {
-  /** Start after this cursor (a LogLine's seq). @default 0 */
-  after?: number;
-  /** Keep reading new lines until the job has finished. @default false */
-  follow?: boolean;
-  signal?: AbortSignal;
-  /** Lines per page read from the store. @default LOG_PAGE_SIZE */
-  pageSize?: number;
-}
-
 export class Coordinator implements WorkerBackend {
   readonly hub = new Hub();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -235,42 +219,18 @@ export class Coordinator implements WorkerBackend {
    * one as it is written, until the job has finished.
    */
   async *followLogs(jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine> {
-    for await (const page of this.followLogPages(jobId, options)) yield* page;
+    for await (const page of this.followLogPages(jobId, options)) {
+      yield* page;
+      // A reader of a long log in this process (the embedded engine's) lets the worker and
+      // timers run between pages: SQLite reads are synchronous, so without this a fast
+      // reader would hold the event loop for the whole log.
+      await nextTurn();
+    }
   }
 
-  /**
-   * The same log as pages of at most `pageSize` lines, read from the store by cursor one page
-   * at a time: a reader that is slow to take a page holds only that page, however long the log.
-   */
-  async *followLogPages(jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine[]> {
-    let cursor = options.after ?? 0;
-    const limit = options.pageSize ?? LOG_PAGE_SIZE;
-    for (;;) {
-      const wake = this.hub.next([`logs:${jobId}`, `finished:${jobId}`], options.signal);
-      const lines = await this.store.readLogs(jobId, { after: cursor, limit });
-      if (lines.length > 0) {
-        wake.cancel();
-        cursor = lines[lines.length - 1].seq;
-        yield lines;
-        continue;
-      }
-      const job = await this.store.get(jobId);
-      if (!job) {
-        wake.cancel();
-        throw new UnknownJobError(jobId);
-      }
-      if (!options.follow || isFinished(job) || options.signal?.aborted) {
-        wake.cancel();
-        // Lines written between the read above and the status check, page by page.
-        for (;;) {
-          const late = await this.store.readLogs(jobId, { after: cursor, limit });
-          if (late.length === 0) return;
-          cursor = late[late.length - 1].seq;
-          yield late;
-        }
-      }
-      await this.waitOr(wake);
-    }
+  /** The same log as pages of at most `pageSize` lines (see log-pages.ts). */
+  followLogPages(jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine[]> {
+    return followLogPages({ store: this.store, hub: this.hub, wait: (wake) => this.waitOr(wake) }, jobId, options);
   }
 
   async close(): Promise<void> {
