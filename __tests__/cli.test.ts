@@ -72,12 +72,14 @@ describe('millrace run, on the seed example', () => {
     });
   });
 
-  it('--json prints { job_id, status, result }', async () => {
+  it('--json prints { job_id } first, then { job_id, status, result }', async () => {
     const db = tempDb();
     const run = await millrace(['run', '--db', db, '--json', 'examples/heavy', '--n', '1']);
     expect(run.code).toBe(0);
-    const out = JSON.parse(run.stdout);
-    expect(out).toEqual({ job_id: expect.stringMatching(/^[0-9a-z]{20}$/), status: 'success', result: 'OK' });
+    const [first, last, ...rest] = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rest).toEqual([]);
+    expect(first).toEqual({ job_id: expect.stringMatching(/^[0-9a-z]{20}$/) });
+    expect(last).toEqual({ job_id: first.job_id, status: 'success', result: 'OK' });
   });
 
   it('--args takes the args as one JSON object; MILLRACE_DB picks the store', async () => {
@@ -159,7 +161,7 @@ describe('jobs, logs and show over the same store', () => {
   it('list, print and draw a run', async () => {
     const db = tempDb();
     const run = await millrace(['run', '--db', db, '--json', 'examples/heavy.ts', '--n', '2']);
-    const { job_id: id } = JSON.parse(run.stdout) as { job_id: string };
+    const { job_id: id } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { job_id: string };
 
     const jobs = await millrace(['jobs', '--db', db]);
     expect(jobs.code).toBe(0);
@@ -197,7 +199,7 @@ describe('jobs, logs and show over the same store', () => {
     const db = tempDb();
     const run = await millrace(['run', '--db', db, '--json', '__tests__/fixtures/retries.ts', '--which', 'all']);
     expect(run.code).toBe(0);
-    const { job_id: id } = JSON.parse(run.stdout) as { job_id: string };
+    const { job_id: id } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { job_id: string };
     const show = await millrace(['show', '--db', db, id]);
     expect(show.code).toBe(0);
     const out = show.stdout;

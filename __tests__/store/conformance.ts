@@ -369,6 +369,34 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect((await store.readLogs(child.id)).map((l) => l.line)).toEqual(['g1', 'g2', 'c1']);
     });
 
+    it('reads a log by cursor in pages: every line once, in order, however the pages fall', async () => {
+      const { job: root } = await store.enqueue(spec());
+      const { job: child } = await store.enqueue(spec({ kind: 'task', entrypoint: 'child', parentJob: root.id, callKey: 'child:0' }));
+      for (let i = 0; i < 23; i++) {
+        await store.appendLogs(i % 3 === 0 ? child.id : root.id, [{ ts: i, stream: 'stdout', line: `l${i}` }]);
+      }
+      const whole = await store.readLogs(root.id);
+      expect(whole.map((l) => l.line)).toEqual(Array.from({ length: 23 }, (_, i) => `l${i}`));
+      for (const ownOnly of [false, true]) {
+        for (const limit of [1, 4, 23, 100]) {
+          const pages: string[][] = [];
+          let after = 0;
+          for (;;) {
+            const page = await store.readLogs(root.id, { after, limit, ownOnly });
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(limit);
+            pages.push(page.map((l) => l.line));
+            after = page[page.length - 1].seq;
+          }
+          const expected = whole.filter((l) => !ownOnly || l.source === null).map((l) => l.line);
+          expect(pages.flat()).toEqual(expected);
+          expect(pages).toHaveLength(Math.ceil(expected.length / limit));
+        }
+      }
+      // A cursor past the end, or on the last line, reads nothing.
+      expect(await store.readLogs(root.id, { after: whole[22].seq, limit: 5 })).toEqual([]);
+    });
+
     it('lists jobs newest first, by status, tag, script, parent and runs only', async () => {
       const { job: r1 } = await store.enqueue(spec({ scriptPath: 'a' }));
       const { job: c1 } = await store.enqueue(spec({ scriptPath: 'a', kind: 'task', tag: 'cpu', parentJob: r1.id, callKey: 'x:0' }));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { MillraceError } from '../errors.js';
+import { ServerUnreachableError } from '../http/client.js';
 import { cancelCommand } from './commands/cancel.js';
 import { devCommand } from './commands/dev.js';
 import { jobsCommand } from './commands/jobs.js';
@@ -18,6 +19,11 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 /** Input errors exit 2; a run that failed exits 1 (set by `run`). */
 const EXIT_USAGE = 2;
+/**
+ * The server could not be reached (at the start, or again within the reconnect window after it
+ * was lost): not the input's fault, and a run's outcome is unknown, so neither 2 nor 1.
+ */
+const EXIT_UNREACHABLE = 3;
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -62,6 +68,6 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       process.stderr.write(`${paint('red', 'error:')} ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
-    process.exitCode = EXIT_USAGE;
+    process.exitCode = err instanceof ServerUnreachableError ? EXIT_UNREACHABLE : EXIT_USAGE;
   }
 }

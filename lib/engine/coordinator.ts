@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { NonDeterminismError, UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
 import { longTimeout, type LongTimer } from '../timers.js';
@@ -14,6 +15,7 @@ import {
 } from '../types.js';
 import type { WorkerBackend } from '../worker/backend.js';
 import { Hub } from './hub.js';
+import { followLogPages, type FollowLogsOptions } from './log-pages.js';
 
 export interface CoordinatorOptions {
   /** How often expired leases are looked for. @default 5000 */
@@ -217,30 +219,19 @@ export class Coordinator implements WorkerBackend {
    * A job's log from cursor `after`: the lines recorded so far and, with `follow`, each new
    * one as it is written, until the job has finished.
    */
-  async *followLogs(jobId: string, options: { after?: number; follow?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {
-    let cursor = options.after ?? 0;
-    for (;;) {
-      const wake = this.hub.next([`logs:${jobId}`, `finished:${jobId}`], options.signal);
-      const lines = await this.store.readLogs(jobId, { after: cursor });
-      if (lines.length > 0) {
-        wake.cancel();
-        cursor = lines[lines.length - 1].seq;
-        yield* lines;
-        continue;
-      }
-      const job = await this.store.get(jobId);
-      if (!job) {
-        wake.cancel();
-        throw new UnknownJobError(jobId);
-      }
-      if (!options.follow || isFinished(job) || options.signal?.aborted) {
-        wake.cancel();
-        // Lines written between the read above and the status check.
-        for (const line of await this.store.readLogs(jobId, { after: cursor })) yield line;
-        return;
-      }
-      await this.waitOr(wake);
+  async *followLogs(jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine> {
+    for await (const page of this.followLogPages(jobId, options)) {
+      yield* page;
+      // A reader of a long log in this process (the embedded engine's) lets the worker and
+      // timers run between pages: SQLite reads are synchronous, so without this a fast
+      // reader would hold the event loop for the whole log.
+      await nextTurn();
     }
+  }
+
+  /** The same log as pages of at most `pageSize` lines (see log-pages.ts). */
+  followLogPages(jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine[]> {
+    return followLogPages({ store: this.store, hub: this.hub, wait: (wake) => this.waitOr(wake) }, jobId, options);
   }
 
   async close(): Promise<void> {

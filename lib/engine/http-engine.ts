@@ -1,5 +1,6 @@
 import { UnknownJobError } from '../errors.js';
-import { ApiClient, ApiError, type ApiClientOptions } from '../http/client.js';
+import { ApiClient, ApiError, ServerUnreachableError, type ApiClientOptions } from '../http/client.js';
+import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
 import type { LogEvent, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
@@ -8,14 +9,23 @@ import { isFlowRequest } from '../flow/submission.js';
 import { isFinished } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
 
-export type HttpEngineOptions = ApiClientOptions;
+export interface HttpEngineOptions extends ApiClientOptions {
+  /**
+   * How long `logs`, `wait` and `get` keep trying to reach a server they lost (a restart)
+   * before they throw ServerUnreachableError; a log follower picks up at its cursor.
+   * @default RECONNECT_MS (60 s)
+   */
+  reconnectMs?: number;
+}
 
 /** The Engine interface over a millrace server's HTTP API. Behaves as the embedded engine does. */
 export class HttpEngine implements Engine {
   readonly client: ApiClient;
+  private readonly reconnectMs: number;
 
   constructor(options: HttpEngineOptions) {
     this.client = new ApiClient(options);
+    this.reconnectMs = options.reconnectMs ?? RECONNECT_MS;
   }
 
   async submit(request: SubmitRequest): Promise<JobRecord> {
@@ -33,7 +43,9 @@ export class HttpEngine implements Engine {
 
   async wait(jobId: string, options: { signal?: AbortSignal } = {}): Promise<JobRecord> {
     for (;;) {
-      const reply = await this.client.json<WaitReply>('POST', this.client.ws('worker/wait'), { ids: [jobId], wait_ms: 25_000 }, options.signal);
+      const reply = await this.reconnecting(options.signal, () =>
+        this.client.json<WaitReply>('POST', this.client.ws('worker/wait'), { ids: [jobId], wait_ms: 25_000 }, options.signal),
+      );
       if (reply.finished.length > 0) return reply.finished[0];
       if (options.signal?.aborted) return (await this.get(jobId))!;
     }
@@ -41,7 +53,7 @@ export class HttpEngine implements Engine {
 
   async get(jobId: string): Promise<JobRecord | undefined> {
     try {
-      return await this.client.json<JobRecord>('GET', this.client.ws(`jobs_u/record/${encodeURIComponent(jobId)}`));
+      return await this.reconnecting(undefined, () => this.client.json<JobRecord>('GET', this.client.ws(`jobs_u/record/${encodeURIComponent(jobId)}`)));
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return undefined;
       throw err;
@@ -73,12 +85,30 @@ export class HttpEngine implements Engine {
     return (await this.tree(jobId)).attempts;
   }
 
+  /**
+   * The log as the server streams it. When the connection breaks before the stream's end event
+   * (the server restarted), it reconnects and asks again from the last line it yielded, so no
+   * line is lost or repeated; it gives up after `reconnectMs` without the server.
+   */
   async *logs(jobId: string, options: LogsOptions = {}): AsyncGenerator<LogLine> {
-    const q = new URLSearchParams({ after: String(options.after ?? 0), follow: String(options.follow ?? false) });
-    for await (const text of this.client.lines(this.client.ws(`jobs_u/logs/${encodeURIComponent(jobId)}?${q}`), options.signal)) {
-      const event = JSON.parse(text) as LogEvent;
-      if ('end' in event) return;
-      yield event.line;
+    let cursor = options.after ?? 0;
+    const reconnect = new Reconnect(this.client.server, { budgetMs: this.reconnectMs, signal: options.signal });
+    for (;;) {
+      const q = new URLSearchParams({ after: String(cursor), follow: String(options.follow ?? false) });
+      try {
+        for await (const text of this.client.lines(this.client.ws(`jobs_u/logs/${encodeURIComponent(jobId)}?${q}`), options.signal)) {
+          reconnect.reached();
+          const event = JSON.parse(text) as LogEvent;
+          if ('end' in event) return;
+          cursor = event.line.seq;
+          yield event.line;
+        }
+        if (options.signal?.aborted) return;
+        throw new ServerUnreachableError(`The log stream of job ${jobId} from ${this.client.server} ended before its end event`);
+      } catch (err) {
+        if (!(err instanceof ServerUnreachableError) || options.signal?.aborted) throw err;
+        await reconnect.failed(err);
+      }
     }
   }
 
@@ -108,6 +138,10 @@ export class HttpEngine implements Engine {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private reconnecting<T>(signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+    return reconnecting(this.client.server, { budgetMs: this.reconnectMs, signal }, attempt);
   }
 
   private tree(jobId: string): Promise<TreeReply> {

@@ -83,19 +83,42 @@ export class ApiClient {
       return undefined as T;
     }
     const type = String(res.headers['content-type'] ?? '');
-    return (type.includes('json') ? await res.body.json() : await res.body.text()) as T;
+    try {
+      return (type.includes('json') ? await res.body.json() : await res.body.text()) as T;
+    } catch (err) {
+      throw this.broken(err, path, signal);
+    }
   }
 
   /** The response body as lines, as they arrive (NDJSON streams). */
   async *lines(path: string, signal?: AbortSignal): AsyncGenerator<string> {
     const res = await this.request('GET', path, undefined, signal);
     let rest = '';
-    for await (const chunk of res.body) {
-      const parts = (rest + (chunk as Buffer).toString('utf8')).split('\n');
-      rest = parts.pop()!;
-      for (const p of parts) if (p) yield p;
+    const body = res.body[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await body.next();
+        } catch (err) {
+          throw this.broken(err, path, signal);
+        }
+        if (next.done) break;
+        const parts = (rest + (next.value as Buffer).toString('utf8')).split('\n');
+        rest = parts.pop()!;
+        for (const p of parts) if (p) yield p;
+      }
+    } finally {
+      // A reader that stops early (break) lets go of the socket.
+      if (!res.body.readableEnded) res.body.destroy();
     }
     if (rest) yield rest;
+  }
+
+  /** A response cut off midway (the server died or restarted): unreachable, unless the caller aborted. */
+  private broken(err: unknown, path: string, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted || err instanceof MillraceError) return err;
+    return new ServerUnreachableError(`The connection to the millrace server at ${this.server} broke during ${path}: ${(err as Error).message}`, { cause: err });
   }
 
   /** Closes the sockets; requests still open (long polls) are cut off. */

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
 import { pathSignature } from '../flow/submission.js';
-import type { LogEvent, TreeReply, WorkersReply } from '../http/wire.js';
+import type { TreeReply, WorkersReply } from '../http/wire.js';
 import { JOB_STATUSES, type JobStatus } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { listRunnables } from './script-list.js';
+import { streamLog } from './log-stream.js';
 import type { Router } from './router.js';
 import type { ServerDeps } from './server.js';
 import { MAX_CURSOR, MAX_PAGE, MAX_TIME_MS } from './limits.js';
@@ -73,13 +74,7 @@ export function millraceRoutes(router: Router, deps: ServerDeps): void {
     const follow = queryBool(ctx.query, 'follow') ?? false;
     // The same events as server-sent events when asked for (the web UI's live log).
     const sse = (ctx.req.headers.accept ?? '').includes('text/event-stream');
-    ctx.res.writeHead(200, { 'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson', 'Cache-Control': 'no-cache' });
-    const write = (e: LogEvent) => ctx.res.write(sse ? `data: ${JSON.stringify(e)}\n\n` : `${JSON.stringify(e)}\n`);
-    for await (const line of coordinator.followLogs(job.id, { after, follow, signal: ctx.signal })) {
-      write({ line });
-    }
-    if (!ctx.signal.aborted) write({ end: true });
-    ctx.res.end();
+    await streamLog(ctx.res, coordinator, { jobId: job.id, after, follow, sse, signal: ctx.signal });
     return undefined;
   });
 

@@ -128,7 +128,12 @@ export interface Store {
    */
   appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<LogLine[]>;
 
-  /** A job's log (its own lines and its descendants' forwarded ones), after cursor `after`. */
+  /**
+   * One page of a job's log (its own lines and its descendants' forwarded ones): the lines
+   * after cursor `after` (a seq; @default 0), in seq order, at most `limit` of them
+   * (@default 10_000). A reader walks a long log by passing the last seq it got as `after`,
+   * until a page comes back empty; it never holds more than one page.
+   */
   readLogs(jobId: string, options?: { after?: number; limit?: number; ownOnly?: boolean }): Promise<LogLine[]>;
 
   /** Records what a flow job knows of its modules (its flow status), replacing what was recorded. */

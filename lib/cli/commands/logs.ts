@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatLogLine } from '../format.js';
+import { writeOut } from '../write.js';
 import { openEngine, withEngineOptions, type EngineOptions } from '../options.js';
 
 interface LogsOptions extends EngineOptions {
@@ -24,7 +25,7 @@ export function logsCommand(program: Command): void {
       const id = await engine.resolveId(idArg);
       for await (const line of engine.logs(id, { follow: options.follow })) {
         if (options.own && line.source) continue;
-        process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${formatLogLine(line)}\n`);
+        await writeOut(process.stdout, options.json ? `${JSON.stringify(line)}\n` : `${formatLogLine(line)}\n`);
       }
     } finally {
       await engine.close();

@@ -7,6 +7,7 @@ import { plain } from '../../http/windmill.js';
 import { decode } from '../../serialize.js';
 import type { JobRecord, Json } from '../../types.js';
 import { formatLogLine, painter } from '../format.js';
+import { writeOut } from '../write.js';
 import { EmbeddedEngine } from '../../engine/embedded.js';
 import { openEngine, projectRoot, serverUrl, withEngineOptions, withRootAndDb, type EngineOptions, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { warnAboutUnservedTags } from '../tag-warning.js';
@@ -93,7 +94,9 @@ async function run(scriptArg: string, words: string[], options: RunOptions): Pro
 
 async function follow(engine: Engine, job: JobRecord, options: RunOptions): Promise<number> {
   const paint = painter(process.stderr);
-  if (!options.json) process.stderr.write(paint('gray', `job ${job.id}  ${job.scriptPath}\n`));
+  // The id first, so that whoever reads the output can follow the run whatever happens next.
+  if (options.json) process.stdout.write(`${JSON.stringify({ job_id: job.id })}\n`);
+  else process.stderr.write(paint('gray', `job ${job.id}  ${job.scriptPath}\n`));
   const onSigint = () => {
     process.stderr.write(`\ncanceling job ${job.id}…\n`);
     void engine.cancel(job.id, 'interrupted from the terminal (Ctrl-C)');
@@ -103,7 +106,7 @@ async function follow(engine: Engine, job: JobRecord, options: RunOptions): Prom
   try {
     if (!options.quiet) {
       for await (const line of engine.logs(job.id, { follow: true })) {
-        process.stderr.write(`${formatLogLine(line, paint)}\n`);
+        await writeOut(process.stderr, `${formatLogLine(line, paint)}\n`);
       }
     }
     const done = await engine.wait(job.id);
