@@ -5,7 +5,6 @@
  * of them may be working (invariant 3).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import { NoMainError, toErrorRecord } from '../errors.js';
 import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
@@ -14,6 +13,7 @@ import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
 import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
+import { loadScript } from './script-loader.js';
 
 const port = parentPort!;
 const { root } = workerData as ThreadData;
@@ -35,9 +35,6 @@ function report(what: string, err: unknown): void {
   console.error(`${what}: ${text}`);
 }
 
-const modules = new Map<string, Promise<Record<string, unknown>>>();
-/** The URL each file was last imported under; a changed file is imported anew under a new one. */
-const loadedHash = new Map<string, string>();
 const pendingCalls = new Map<number, (outcome: ChildOutcome) => void>();
 const pendingSteps = new Map<number, (reply: Extract<HostMessage, { type: 'stepDone' }>) => void>();
 /** Each running job's abort controller and the calls it awaits, so a stop can end them. */
@@ -83,20 +80,6 @@ function stop(jobId: string, error: ErrorRecord): void {
 
 post({ type: 'ready' });
 
-function load(file: string, hash: string): { url: string; exports: Promise<Record<string, unknown>> } {
-  const previous = loadedHash.get(file);
-  const base = pathToFileURL(file).href;
-  const url = previous === undefined || previous === hash ? base : `${base}?v=${hash.slice(0, 16)}`;
-  loadedHash.set(file, hash);
-  let exports = modules.get(url);
-  if (!exports) {
-    exports = import(url) as Promise<Record<string, unknown>>;
-    modules.set(url, exports);
-    exports.catch(() => modules.delete(url));
-  }
-  return { url, exports };
-}
-
 async function runJob(req: RunRequest): Promise<void> {
   const state = { controller: new AbortController(), calls: new Set<number>() };
   jobs.set(req.context.id, state);
@@ -105,7 +88,7 @@ async function runJob(req: RunRequest): Promise<void> {
   await runtime.als.run(scope, async () => {
     post({ type: 'started', jobId: req.context.id, at: Date.now() });
     try {
-      const { url, exports: loading } = load(req.file, req.hash);
+      const { url, exports: loading } = loadScript(req.file, req.hash);
       const exports = await loading;
       let fn: (...args: unknown[]) => unknown;
       if (req.kind === 'script') {
