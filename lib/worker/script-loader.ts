@@ -10,7 +10,8 @@ import { runtime } from '../task/runtime.js';
  *
  * Most scripts go through `import()`, with tsx's loaders registered: an ES module, or a `.ts`
  * / `.js` of a CommonJS project (tsx hands those to its require hook). A changed one is
- * imported under a new URL (`…?v=<hash>`).
+ * imported under a new URL (`…?v=<hash>`), and the jobs of that version (its tasks' too) keep
+ * using it.
  *
  * `.cts` and `.cjs` scripts are required instead. Imported, Node evaluates them with the ESM
  * loader's own `require`, which does not run tsx's require hook, so a `.ts` helper they
@@ -27,25 +28,37 @@ export interface LoadedScript {
 
 const require = createRequire(import.meta.url);
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
-/** The hash each file was last loaded with. */
-const loadedHash = new Map<string, string>();
+/** The URL of each version (file and hash) an ES module was imported under. */
+const esmUrls = new Map<string, string>();
+/** Files whose first version took the plain URL. */
+const imported = new Set<string>();
+/** The hash of the version of each CommonJS script that the require cache holds. */
+const requiredHash = new Map<string, string>();
 
 export function loadScript(file: string, hash: string): LoadedScript {
-  const previous = loadedHash.get(file);
-  const changed = previous !== undefined && previous !== hash;
-  loadedHash.set(file, hash);
   const base = pathToFileURL(file).href;
   if (isCommonJsOnly(file)) {
-    if (changed) {
+    const previous = requiredHash.get(file);
+    if (previous !== undefined && previous !== hash) {
       delete require.cache[require.resolve(file)];
       loaded.delete(base);
       runtime.byModule.delete(base);
       runtime.resolved.delete(base);
     }
+    requiredHash.set(file, hash);
     return { url: base, exports: remember(base, () => Promise.resolve().then(() => require(file) as Record<string, unknown>)) };
   }
-  const url = changed ? `${base}?v=${hash.slice(0, 16)}` : base;
-  return { url, exports: remember(url, () => import(url) as Promise<Record<string, unknown>>) };
+  // The first version gets the plain URL; each later one its own, which every job of that
+  // version (the script's and its tasks') uses again.
+  const key = `${file}\0${hash}`;
+  let url = esmUrls.get(key);
+  if (!url) {
+    url = imported.has(file) ? `${base}?v=${hash.slice(0, 16)}` : base;
+    imported.add(file);
+    esmUrls.set(key, url);
+  }
+  const resolved = url;
+  return { url, exports: remember(url, () => import(resolved) as Promise<Record<string, unknown>>) };
 }
 
 function remember(key: string, load: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
