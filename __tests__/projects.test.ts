@@ -176,8 +176,10 @@ export const shout = task(async function shout(word: string) {
   return word.toUpperCase();
 }, 'io');
 `,
-    'scripts/aliased.ts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
-    'scripts/aliased.mts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
+    'scripts/aliased-ts.ts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
+    'scripts/aliased-mts.mts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
+    // CommonJS importing a .ts helper: its require must go through tsx's hook too.
+    'scripts/aliased-cts.cts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
   });
   // Somewhere else to start from, whose own tsconfig.json maps the alias to nowhere.
   write(project('elsewhere'), {
@@ -267,7 +269,7 @@ describe('the README’s first command, in a fresh npm init -y project', () => {
 });
 
 describe('a project with its own tsconfig.json and a paths alias', () => {
-  it.each(['scripts/aliased.ts', 'scripts/aliased.mts'])('npx millrace run %s in the project resolves the alias to the helper module', async (script) => {
+  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])('npx millrace run %s in the project resolves the alias to the helper module', async (script) => {
     const dir = project('paths');
     const run = await sh('npx', ['millrace', 'run', script, '--word', 'hi'], dir);
     if (run.code !== 0) throw new Error(`millrace run ${script} exited with ${run.code}:\n${run.stderr}`);
@@ -277,7 +279,7 @@ describe('a project with its own tsconfig.json and a paths alias', () => {
     expect(child).toMatchObject({ scriptPath: 'src/lib/shout', tag: 'io' });
   }, RUN_TIMEOUT);
 
-  it.each(['scripts/aliased.ts', 'scripts/aliased.mts'])('run from another directory with --root, %s takes the root’s tsconfig.json, not the working directory’s', async (script) => {
+  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])('run from another directory with --root, %s takes the root’s tsconfig.json, not the working directory’s', async (script) => {
     const dir = project('paths');
     const run = await sh(process.execPath, [millraceBin(dir), 'run', '--root', dir, script, '--word', 'there'], project('elsewhere'));
     if (run.code !== 0) throw new Error(`millrace run --root ${dir} ${script} exited with ${run.code}:\n${run.stderr}`);
@@ -289,11 +291,11 @@ describe('a project with its own tsconfig.json and a paths alias', () => {
   it.each(['program.cjs', 'program.mjs'])('a plain Node program (%s) in the project runs an aliased script through runScript', async (program) => {
     const dir = project('paths');
     const before = await runIds(dir);
-    const run = await sh(process.execPath, [program, 'scripts/aliased', '{"word":"yo"}'], dir);
+    const run = await sh(process.execPath, [program, 'scripts/aliased-ts', '{"word":"yo"}'], dir);
     if (run.code !== 0) throw new Error(`node ${program} exited with ${run.code}:\n${run.stderr}`);
     expect(JSON.parse(run.stdout)).toBe('YO');
     const roots = (await withStore(dir, (s) => s.list({ rootsOnly: true, limit: 1000 }))).filter((j) => !before.has(j.id));
-    expect(roots.map((r) => r.scriptPath)).toEqual(['scripts/aliased']);
+    expect(roots.map((r) => r.scriptPath)).toEqual(['scripts/aliased-ts']);
     await expectChild(dir, roots[0].id, 'shout', /^shout\(yo\) in job [0-9a-z]{20}$/);
   }, RUN_TIMEOUT);
 });
