@@ -31,6 +31,17 @@ describe("inferring main's signature", () => {
     expect(inferSignature('async function run(y: string) {}\nexport { run as main };').params.map((p) => p.name)).toEqual(['y']);
   });
 
+  it('finds main in a CommonJS script: exports.main, module.exports.main, module.exports = { … }', () => {
+    const names = (source: string) => inferSignature(source, 'script.cjs').params.map((p) => [p.name, p.required]);
+    expect(names('exports.main = async function main(n = 2, word) {};')).toEqual([['n', false], ['word', true]]);
+    expect(names('module.exports.main = async (x) => x;')).toEqual([['x', true]]);
+    expect(names('function run(a, b = true) {}\nmodule.exports = { main: run, other: 1 };')).toEqual([['a', true], ['b', false]]);
+    expect(names('async function main(words = []) {}\nmodule.exports = { main };')).toEqual([['words', false]]);
+    expect(names("module.exports = { async main(name = 'x') {} };")).toEqual([['name', false]]);
+    const sig = inferSignature("const { task } = require('millrace');\nexports.count = task(async (w) => w.length);\nfunction main() {}", 'script.js');
+    expect(sig).toMatchObject({ hasMain: false, exports: ['count'] });
+  });
+
   it('knows when there is no main, and lists the exports', () => {
     const sig = inferSignature('export function helper() {}\nexport const x = 1;\nfunction main() {}');
     expect(sig.hasMain).toBe(false);

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { UnknownScriptError } from '../errors.js';
 
 /** The file extensions a script path may stand for, in the order they are tried. */
-export const SCRIPT_EXTENSIONS = ['.ts', '.mts', '.tsx', '.js', '.mjs'] as const;
+/** `.cts` and `.cjs` come last: in a CommonJS project `.ts` and `.js` already load as CommonJS. */
+export const SCRIPT_EXTENSIONS = ['.ts', '.mts', '.tsx', '.js', '.mjs', '.cts', '.cjs'] as const;
 
 /** A script found on disk: its path (relative to the project root, no extension), file and content hash. */
 export interface ScriptFile {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type TS from 'typescript';
 import { ScriptSyntaxError } from '../errors.js';
 import type { Json } from '../types.js';
+import { commonJsExports, type FunctionLike } from './commonjs-exports.js';
 
 /**
  * Infers `main`'s parameters from a script's source with the TypeScript compiler API and
@@ -96,7 +97,7 @@ export function inferSignature(source: string, fileName = 'script.ts'): Signatur
 function scriptKind(fileName: string): TS.ScriptKind {
   const t = ts();
   if (fileName.endsWith('.tsx')) return t.ScriptKind.TSX;
-  if (fileName.endsWith('.js') || fileName.endsWith('.mjs')) return t.ScriptKind.JS;
+  if (/\.[cm]?js$/.test(fileName)) return t.ScriptKind.JS;
   return t.ScriptKind.TS;
 }
 
@@ -105,8 +106,6 @@ function objectSchema(params: MainParam[]): JsonSchema {
   for (const p of params) properties[p.name] = p.schema;
   return { type: 'object', properties, required: params.filter((p) => p.required).map((p) => p.name) };
 }
-
-type FunctionLike = TS.FunctionDeclaration | TS.ArrowFunction | TS.FunctionExpression;
 
 function findMain(sf: TS.SourceFile): FunctionLike | undefined {
   const t = ts();
@@ -133,7 +132,7 @@ function findMain(sf: TS.SourceFile): FunctionLike | undefined {
       }
     }
   }
-  return exported ?? (exportedLocalName ? localFns.get(exportedLocalName) : undefined);
+  return exported ?? (exportedLocalName ? localFns.get(exportedLocalName) : undefined) ?? commonJsExports(t, sf, localFns).functions.get('main');
 }
 
 function unwrap(expr: TS.Expression): TS.Expression {
@@ -163,6 +162,7 @@ function collectExports(sf: TS.SourceFile): string[] {
       for (const d of stmt.declarationList.declarations) if (t.isIdentifier(d.name)) names.push(d.name.text);
     }
   }
+  names.push(...commonJsExports(t, sf, new Map()).names.filter((n) => !names.includes(n)));
   return names;
 }
 

@@ -4,8 +4,10 @@
  * `call` messages for the host. It can run many jobs at once; the host decides how many
  * of them may be working (invariant 3).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
 import { NoMainError, toErrorRecord } from '../errors.js';
 import { checkValueSize, cutErrorRecord, cutLogLine } from '../limits.js';
 import { scriptPathOf } from '../loader/paths.js';
@@ -120,10 +122,17 @@ async function load(req: RunRequest): Promise<{ url: string; exports: Record<str
     return undefined;
   }
   post({ type: 'started', jobId: req.context.id, at: Date.now() });
-  const { url } = placement;
+  // .cts and .cjs scripts are required: imported, Node evaluates them with the ESM loader's
+  // own require, which skips tsx's require hook, so a .ts helper they require would fail.
+  // Their tasks register under the plain file URL; a changed one retires the thread (the
+  // require cache holds one version of a file), as module-versions.ts decides.
+  const commonJs = isCommonJsOnly(req.file);
+  const url = commonJs ? pathToFileURL(req.file).href : placement.url;
   let exports = modules.get(url);
   if (!exports) {
-    exports = import(url) as Promise<Record<string, unknown>>;
+    exports = commonJs
+      ? Promise.resolve().then(() => require(req.file) as Record<string, unknown>)
+      : (import(url) as Promise<Record<string, unknown>>);
     modules.set(url, exports);
     exports.then(
       () => versions.imported(),
@@ -304,4 +313,12 @@ function stoppedOutcome(signal: AbortSignal): ChildOutcome {
     attempt: 0,
     maxAttempts: 0,
   };
+}
+
+const require = createRequire(import.meta.url);
+
+/** Scripts that only CommonJS can load as tsx means them to be (see load). */
+function isCommonJsOnly(file: string): boolean {
+  const ext = extname(file);
+  return ext === '.cts' || ext === '.cjs';
 }

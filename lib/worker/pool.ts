@@ -1,7 +1,9 @@
 import { ConfigError } from '../errors.js';
 import { createRequire } from 'node:module';
+import { devNull } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
+import { projectTsconfig } from '../loader/tsconfig.js';
 import type { HostMessage, ThreadData, ThreadMessage } from './protocol.js';
 
 /**
@@ -39,11 +41,31 @@ const TSX_CJS_API = pathToFileURL(require.resolve('tsx/cjs/api')).href;
 // Under ts-jest this module is lib/worker/pool.ts, built it is dist/worker/pool.js; the
 // thread entry sits beside it either way, and tsx loads it in both cases.
 const ENTRY = new URL(`./executor-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
-const BOOT = `
+/**
+ * What a thread runs first: tsx's loaders, then the entry. The tsconfig is the project's (see
+ * loader/tsconfig.ts), never the one of the working directory. tsx's ESM loader takes it as
+ * an option (false: none); its CommonJS loader reads only TSX_TSCONFIG_PATH, at register
+ * time, so the variable is set around that call and put back (the thread's env is the jobs'
+ * env too), with the null device standing for "no tsconfig" (it parses as an empty one).
+ */
+function bootCode(tsconfig: string | undefined): string {
+  return `
   Promise.all([import(${JSON.stringify(TSX_ESM_API)}), import(${JSON.stringify(TSX_CJS_API)})])
-    .then(([esm, cjs]) => { esm.register(); cjs.register(); return import(${JSON.stringify(ENTRY)}); })
+    .then(([esm, cjs]) => {
+      esm.register({ tsconfig: ${JSON.stringify(tsconfig ?? false)} });
+      const previous = process.env.TSX_TSCONFIG_PATH;
+      process.env.TSX_TSCONFIG_PATH = ${JSON.stringify(tsconfig ?? devNull)};
+      try {
+        cjs.register();
+      } finally {
+        if (previous === undefined) delete process.env.TSX_TSCONFIG_PATH;
+        else process.env.TSX_TSCONFIG_PATH = previous;
+      }
+      return import(${JSON.stringify(ENTRY)});
+    })
     .catch((err) => { process.nextTick(() => { throw err; }); });
 `;
+}
 
 class PooledThread implements ExecutorThread {
   working = 0;
@@ -56,9 +78,10 @@ class PooledThread implements ExecutorThread {
   constructor(
     readonly index: number,
     options: PoolOptions,
+    boot: string,
     onGone: (t: PooledThread, error: Error) => void,
   ) {
-    this.thread = new Thread(BOOT, { eval: true, workerData: { root: options.root, maxVersions: options.maxVersions } satisfies ThreadData });
+    this.thread = new Thread(boot, { eval: true, workerData: { root: options.root, maxVersions: options.maxVersions } satisfies ThreadData });
     this.thread.on('message', (msg: ThreadMessage) => {
       if (msg.type === 'ready') this.ready = true;
       else options.onMessage(this, msg);
@@ -89,11 +112,14 @@ export class ExecutorPool {
   private closing = false;
   /** Threads retired so far (for tests and figures). */
   retired = 0;
+  private readonly boot: string;
 
   constructor(private readonly options: PoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1 || options.size > MAX_THREADS) {
       throw new ConfigError(`threads: expected an integer from 1 to ${MAX_THREADS}, got ${options.size}`);
     }
+    // Found once, in the host: a bad TSX_TSCONFIG_PATH is refused here, not in every thread.
+    this.boot = bootCode(projectTsconfig(options.root));
     for (let i = 0; i < options.size; i++) this.threads.push(this.spawn(i));
   }
 
@@ -145,7 +171,7 @@ export class ExecutorPool {
   }
 
   private spawn(index: number): PooledThread {
-    return new PooledThread(index, this.options, (gone, error) => {
+    return new PooledThread(index, this.options, this.boot, (gone, error) => {
       if (this.closing) return;
       // A retired thread already has its successor; its remaining jobs (if it died) are reported.
       if (gone.retiring) this.draining.delete(gone);

@@ -36,7 +36,7 @@ export function jobsCommand(program: Command): void {
       const jobs = await engine.list({
         status: options.status,
         tag: options.tag,
-        scriptPath: options.script?.replace(/\.(ts|mts|tsx|js|mjs)$/, '').replace(/^\.\//, ''),
+        scriptPath: options.script?.replace(/\.(ts|mts|tsx|js|mjs|cts|cjs)$/, '').replace(/^\.\//, ''),
         rootsOnly: options.roots,
         limit: options.limit,
       });
