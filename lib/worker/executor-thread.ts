@@ -143,11 +143,17 @@ async function load(req: RunRequest): Promise<{ url: string; exports: Record<str
       },
     );
   }
+  let loaded: Record<string, unknown>;
   try {
-    return { url, exports: await exports };
+    loaded = await exports;
   } catch (err) {
     throw versions.importError(err);
   }
+  // A file that CommonJS evaluated (a .cts, or a .ts of a project without "type": "module",
+  // which tsx hands to its require hook even when imported) registered its tasks under its
+  // plain URL, whatever version URL it was imported under: the require cache holds it by file
+  // name, one version per thread.
+  return { url: require.cache[req.file] ? pathToFileURL(req.file).href : url, exports: loaded };
 }
 
 async function runJob(req: RunRequest): Promise<void> {
