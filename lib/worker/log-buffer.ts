@@ -39,7 +39,10 @@ export class LogBuffer {
     return this.chain;
   }
 
-  /** Runs `write` after every line buffered so far (and every write chained before it). */
+  /**
+   * Runs `write` after every write chained so far; lines still in this turn's batch go after
+   * it, as they would had it been one of them.
+   */
   then(write: () => Promise<void>): void {
     this.chain = this.chain.then(write);
   }
