@@ -7,6 +7,7 @@ import type { ChildOutcome } from '../task/runtime.js';
 import { jobName, type ErrorRecord, type JobRecord, type Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { ChildCalls } from './child-calls.js';
+import { ClaimLoop } from './claim-loop.js';
 import { Leases } from './leases.js';
 import { LogBuffer } from './log-buffer.js';
 import { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
@@ -35,7 +36,7 @@ interface Resume {
 
 /**
  * Claims jobs for its tags and runs them on its executor threads: the composition of the
- * claim loop (here), slot accounting (slots.ts), the run request (run-request.ts), child
+ * claim loop (claim-loop.ts), slot accounting (slots.ts), the run request (run-request.ts), child
  * calls and steps (child-calls.ts), log buffering (log-buffer.ts), leases (leases.ts), and
  * stopped jobs and thread replacement (stops.ts, and onThreadExit here).
  */
@@ -52,8 +53,7 @@ export class Worker {
   private readonly leases: Leases;
   private readonly stops: Stops;
   private readonly abort = new AbortController();
-  private capacityWaiter: (() => void) | undefined;
-  private readonly claimLoop: Promise<void>;
+  private readonly claims: ClaimLoop;
   /** Threads being replaced, with why: the jobs on them go back to the queue. */
   private readonly replacing = new Map<ExecutorThread, string>();
   private readonly offCanceled: (() => void) | undefined;
@@ -82,6 +82,17 @@ export class Worker {
     this.logs = new LogBuffer(this.backend, warn);
     this.calls = new ChildCalls({ backend: this.backend, root: options.root, signal: this.abort.signal, logs: this.logs });
     this.stops = new Stops(options.stopGraceMs ?? 500);
+    const { tags, rootJobs, workspace } = options;
+    this.claims = new ClaimLoop({
+      backend: this.backend,
+      request: { workerId: this.id, tags, rootJobs, workspace, leaseMs },
+      wanted: () => this.slots.wanted,
+      claimed: (jobs) => {
+        this.slots.ready.push(...jobs);
+        this.pump();
+      },
+      signal: this.abort.signal,
+    });
     this.leases = new Leases({
       backend: this.backend,
       workerId: this.id,
@@ -92,7 +103,6 @@ export class Worker {
       warn,
     });
     this.offCanceled = this.backend.onCanceled?.((jobId) => this.abandon(jobId, { name: 'CanceledError', code: 'CANCELED', message: 'the job was canceled' }));
-    this.claimLoop = this.claimForever(leaseMs);
   }
 
   /** Executor threads retired so far (they held their most versions of the project's modules, or a changed CommonJS module). */
@@ -107,39 +117,16 @@ export class Worker {
 
   async close(): Promise<void> {
     this.abort.abort();
-    this.capacityWaiter?.();
     this.leases.close();
     this.offCanceled?.();
     this.stops.close();
     for (const running of this.running.values()) running.timer?.clear();
-    await this.claimLoop;
+    await this.claims.done;
     await this.pool.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  private async claimForever(leaseMs: number): Promise<void> {
-    const signal = this.abort.signal;
-    while (!signal.aborted) {
-      const want = this.slots.wanted;
-      if (want <= 0) {
-        await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
-        this.capacityWaiter = undefined;
-        continue;
-      }
-      try {
-        const { tags, rootJobs, workspace } = this.options;
-        const jobs = await this.backend.claim({ workerId: this.id, tags, rootJobs, workspace, limit: want, leaseMs }, signal);
-        this.slots.ready.push(...jobs);
-        this.pump();
-      } catch (err) {
-        if (signal.aborted) return;
-        console.error(`millrace worker ${this.id}: claiming failed, retrying in 1s: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
   }
 
   /** Hands free slots out (resumptions first, then claimed jobs: see slots.ts), then claims more if it can. */
@@ -153,7 +140,7 @@ export class Worker {
       holder.thread.working++;
       holder.thread.send({ type: 'callDone', callId, outcome });
     }
-    if (this.slots.wanted > 0) this.capacityWaiter?.();
+    this.claims.wake();
   }
 
   private nextUse(): SlotUse<JobRecord, Resume> | undefined {
