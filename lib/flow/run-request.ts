@@ -2,34 +2,30 @@ import { fileURLToPath } from 'node:url';
 import { scriptJobSpec } from '../engine/submission.js';
 import { resolveScript, type ScriptFile } from '../loader/paths.js';
 import { decode } from '../serialize.js';
-import type { JobRecord, JobSpec, Json } from '../types.js';
-import { checkScriptHash, jobContext, type ChildCall, type RunRequest } from '../worker/protocol.js';
+import type { JobSpec, Json } from '../types.js';
 import { resolveFlow, resolveJobScript } from './files.js';
 import { IDENTITY_SOURCE } from './identity.js';
 import { allModules, flowJobSpec } from './submission.js';
 import { loadFlow } from './validate.js';
 
 /**
- * How a worker runs flows: a flow job runs the built-in flow runner (runner.ts) on an
- * executor thread, like a script; its steps are child jobs, scripts by path, with a
- * flow's inline code written to content-addressed files under .millrace/flows.
+ * What a worker needs of flows to run them: the built-in flow runner's file (a flow job runs
+ * runner.ts on an executor thread, like a script), a step's script (a flow's inline code is
+ * written to content-addressed files under .millrace/flows), and the job a call by path
+ * becomes. The worker builds its run requests from these (worker/run-request.ts): worker/ is
+ * above flow/, and nothing here imports worker/.
  */
 
 // Under ts-jest this module is lib/flow/run-request.ts, built it is dist/flow/run-request.js.
-const RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+export const FLOW_RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
 
-/** What an executor thread needs to run a flow job. */
-export function flowRunRequest(root: string, job: JobRecord): RunRequest {
-  const found = resolveFlow(root, job.scriptPath);
-  checkScriptHash('This worker', job, found);
-  return {
-    context: jobContext(job),
-    file: RUNNER_FILE,
-    hash: 'millrace-flow-runner',
-    entrypoint: 'main',
-    kind: 'script',
-    args: [job.args],
-  };
+/** A call by path (runScript, runFlow, a flow step) as a running job made it. */
+export interface PathChildCall {
+  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowstep';
+  scriptPath: string;
+  /** A flow step's module id. */
+  name: string;
+  args: Json[] | { [name: string]: Json };
 }
 
 /** The script of a flow step's job, its inline code written out first when this machine lacks it. */
@@ -47,7 +43,7 @@ export function stepSource(root: string, flowPath: string, moduleId: string): st
 }
 
 /** The job a runScript / runFlow call or a flow step becomes: checked as a root job would be. */
-export function pathChildTarget(root: string, call: ChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
+export function pathChildTarget(root: string, call: PathChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
   const args = Object.fromEntries(Object.entries(call.args as Record<string, Json>).map(([k, v]) => [k, decode(v)]));
   switch (call.kind) {
     case 'flow': {

@@ -1,6 +1,5 @@
 import type { ChildOutcome } from '../task/runtime.js';
-import { ScriptHashMismatchError } from '../errors.js';
-import type { ErrorRecord, Json, JobContext, JobRecord, LogStream, Outcome, RetryOptions } from '../types.js';
+import type { ErrorRecord, Json, JobContext, LogStream, Outcome, RetryOptions } from '../types.js';
 
 /**
  * Messages between a worker (the host, on the main thread) and its executor threads.
@@ -18,29 +17,6 @@ export interface RunRequest {
   kind: 'script' | 'task';
   /** Positional arguments, encoded (undefined leaves a parameter's default in place). */
   args: (Json | undefined)[];
-}
-
-/** What the running code of a job sees of it (`context()`). */
-export function jobContext(job: JobRecord): JobContext {
-  return {
-    id: job.id,
-    rootId: job.rootJob,
-    parentId: job.parentJob ?? undefined,
-    script: job.scriptPath,
-    task: job.kind === 'task' ? job.entrypoint : undefined,
-    tag: job.tag,
-    attempt: job.attempt,
-    workspace: job.workspace,
-  };
-}
-
-/** Refuses to run a job whose code on this machine is not the code it was submitted with. */
-export function checkScriptHash(runner: string, job: JobRecord, file: { path: string; hash: string }): void {
-  if (file.hash === job.scriptHash) return;
-  throw new ScriptHashMismatchError(
-    `${runner} will not run job ${job.id}: its copy of ${file.path} (sha256 ${file.hash.slice(0, 12)}) ` +
-      `differs from the one submitted (sha256 ${job.scriptHash.slice(0, 12)}). Deploy the same code to every worker.`,
-  );
 }
 
 /** A task call (or a durable sleep) made by a running job, to become its child job. */

@@ -2,89 +2,43 @@ import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
 import { ConfigError, toErrorRecord, TimeoutError } from '../errors.js';
 import { newJobId } from '../ids.js';
-import { positionalArgs } from '../loader/args.js';
 import { longTimeout, type LongTimer } from '../timers.js';
-import { resolveScript } from '../loader/paths.js';
-import { inferSignatureOfFile } from '../loader/signature.js';
-import { flowRunRequest, pathChildTarget, resolveStepScript } from '../flow/run-request.js';
 import type { ChildOutcome } from '../task/runtime.js';
-import { jobName, type ErrorRecord, type JobRecord, type JobSpec, type Json, type NewLogLine, type Outcome } from '../types.js';
+import { jobName, type ErrorRecord, type JobRecord, type Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
+import { ChildCalls } from './child-calls.js';
+import { ClaimLoop } from './claim-loop.js';
+import { Leases } from './leases.js';
+import { LogBuffer } from './log-buffer.js';
+import { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 import { ExecutorPool, type ExecutorThread } from './pool.js';
-import { checkScriptHash, jobContext, type ChildCall, type RunRequest, type StepRequest, type ThreadMessage } from './protocol.js';
+import type { RunRequest, ThreadMessage } from './protocol.js';
+import { runRequest } from './run-request.js';
+import { Slots, type SlotHolder, type SlotUse } from './slots.js';
+import { Stops } from './stops.js';
 
-/** See WorkerOptions.maxVersions; measured in docs/performance.md. */
-export const DEFAULT_MAX_VERSIONS = 50;
-
-export interface WorkerOptions {
-  backend: WorkerBackend;
-  /** The project root scripts are resolved under. */
-  root: string;
-  /** The tags served, or 'all'. */
-  tags: readonly string[] | 'all';
-  /** Jobs that may be working at once; a job awaiting children does not count. @default CPU count */
-  concurrency?: number;
-  /** Executor threads. @default CPU count */
-  threads?: number;
-  /**
-   * Versions of the project's modules an executor thread may hold (each edit of a script,
-   * or of a module it imports, that a job runs is one) before the thread is replaced: it
-   * gets no new jobs, finishes those it holds, and ends. Node cannot unload an ES module.
-   * @default 50
-   */
-  maxVersions?: number;
-  /** Only jobs of these runs (a live set: the embedded engine adds each run it starts). */
-  rootJobs?: Set<string>;
-  workspace?: string;
-  /** @default `${hostname}-${random}` */
-  id?: string;
-  /** @default 30000 */
-  leaseMs?: number;
-  /** How often leases are renewed (and the worker learns of canceled jobs, over HTTP). @default min(2000, leaseMs / 3) */
-  heartbeatMs?: number;
-  /**
-   * How long a stopped job's code (canceled, timed out) may take to unwind after its signal
-   * aborts before its executor thread is replaced. @default 500
-   */
-  stopGraceMs?: number;
-  /**
-   * Jobs claimed ahead of free slots, so a slot that frees starts the next job without a
-   * round trip to the store or the server. Jobs claimed ahead wait on this worker even when
-   * a peer is idle; 0 gives every queued job to whichever worker frees a slot first.
-   * @default 4 × concurrency
-   */
-  prefetch?: number;
-}
+export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
 /** A job this worker has claimed and started. */
-interface Running {
+interface Running extends SlotHolder {
   job: JobRecord;
   thread: ExecutorThread;
-  /** Whether it holds one of the `concurrency` slots (it does unless it awaits children). */
-  slot: boolean;
-  /** Task calls it awaits. */
-  pending: number;
   /** Fires when the job runs past its timeout (chained: a timeout may exceed 24.9 days). */
   timer?: LongTimer;
 }
 
-/** A job this worker stopped whose code has not returned yet; its thread goes if it doesn't. */
-interface Stopping {
-  thread: ExecutorThread;
-  grace: NodeJS.Timeout;
-}
-
+/** The last awaited outcome of a job, waiting for a slot. */
 interface Resume {
-  running: Running;
+  holder: Running;
   callId: number;
   outcome: ChildOutcome;
 }
 
 /**
- * Claims jobs for its tags and runs them on its executor threads. Slot accounting
- * (invariant 3): a job holds a slot while it works and gives it up while it awaits task
- * calls; the last awaited result is delivered only when a slot is free again, and such
- * resumptions go before new claims, so a run deep in its tree finishes before new ones start.
+ * Claims jobs for its tags and runs them on its executor threads: the composition of the
+ * claim loop (claim-loop.ts), slot accounting (slots.ts), the run request (run-request.ts), child
+ * calls and steps (child-calls.ts), log buffering (log-buffer.ts), leases (leases.ts), and
+ * stopped jobs and thread replacement (stops.ts, and onThreadExit here).
  */
 export class Worker {
   readonly id: string;
@@ -93,18 +47,13 @@ export class Worker {
   private readonly backend: WorkerBackend;
   private readonly pool: ExecutorPool;
   private readonly running = new Map<string, Running>();
-  private readonly ready: JobRecord[] = [];
-  private readonly resumes: Resume[] = [];
-  private readonly logBuffer = new Map<string, NewLogLine[]>();
-  private logFlush: Promise<void> = Promise.resolve();
-  private logFlushScheduled = false;
-  private held = 0;
+  private readonly slots: Slots<JobRecord, Resume>;
+  private readonly logs: LogBuffer;
+  private readonly calls: ChildCalls;
+  private readonly leases: Leases;
+  private readonly stops: Stops;
   private readonly abort = new AbortController();
-  private capacityWaiter: (() => void) | undefined;
-  private readonly heartbeat: NodeJS.Timeout;
-  private readonly leaseMs: number;
-  private readonly claimLoop: Promise<void>;
-  private readonly stopping = new Map<string, Stopping>();
+  private readonly claims: ClaimLoop;
   /** Threads being replaced, with why: the jobs on them go back to the queue. */
   private readonly replacing = new Map<ExecutorThread, string>();
   private readonly offCanceled: (() => void) | undefined;
@@ -114,7 +63,8 @@ export class Worker {
     this.id = options.id ?? `${hostname()}-${newJobId().slice(0, 6)}`;
     this.concurrency = options.concurrency ?? availableParallelism();
     this.prefetch = options.prefetch ?? 4 * this.concurrency;
-    this.leaseMs = options.leaseMs ?? 30_000;
+    this.slots = new Slots(this.concurrency, this.prefetch);
+    const leaseMs = options.leaseMs ?? 30_000;
     const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
     if (!Number.isInteger(maxVersions) || maxVersions < 1) {
       throw new ConfigError(`maxVersions: expected a positive integer (versions an executor thread may hold), got ${String(maxVersions)}`);
@@ -128,10 +78,31 @@ export class Worker {
     });
     // Every awaited child listens to this signal; there can be thousands at once.
     setMaxListeners(0, this.abort.signal);
-    this.heartbeat = setInterval(() => void this.renewLeases(), options.heartbeatMs ?? Math.min(2000, this.leaseMs / 3));
-    this.heartbeat.unref();
+    const warn = (what: string, err: unknown) => this.warn(what, err);
+    this.logs = new LogBuffer(this.backend, warn);
+    this.calls = new ChildCalls({ backend: this.backend, root: options.root, signal: this.abort.signal, logs: this.logs });
+    this.stops = new Stops(options.stopGraceMs ?? 500);
+    const { tags, rootJobs, workspace } = options;
+    this.claims = new ClaimLoop({
+      backend: this.backend,
+      request: { workerId: this.id, tags, rootJobs, workspace, leaseMs },
+      wanted: () => this.slots.wanted,
+      claimed: (jobs) => {
+        this.slots.ready.push(...jobs);
+        this.pump();
+      },
+      signal: this.abort.signal,
+    });
+    this.leases = new Leases({
+      backend: this.backend,
+      workerId: this.id,
+      leaseMs,
+      heartbeatMs: options.heartbeatMs ?? Math.min(2000, leaseMs / 3),
+      held: () => [...this.running.keys(), ...this.slots.ready.map((j) => j.id)],
+      lost: (jobId, error) => this.abandon(jobId, error),
+      warn,
+    });
     this.offCanceled = this.backend.onCanceled?.((jobId) => this.abandon(jobId, { name: 'CanceledError', code: 'CANCELED', message: 'the job was canceled' }));
-    this.claimLoop = this.claimForever();
   }
 
   /** Executor threads retired so far (they held their most versions of the project's modules, or a changed CommonJS module). */
@@ -146,12 +117,11 @@ export class Worker {
 
   async close(): Promise<void> {
     this.abort.abort();
-    this.capacityWaiter?.();
-    clearInterval(this.heartbeat);
+    this.leases.close();
     this.offCanceled?.();
-    for (const { grace } of this.stopping.values()) clearTimeout(grace);
+    this.stops.close();
     for (const running of this.running.values()) running.timer?.clear();
-    await this.claimLoop;
+    await this.claims.done;
     await this.pool.close();
   }
 
@@ -159,65 +129,31 @@ export class Worker {
     await this.close();
   }
 
-  private free(): number {
-    return this.concurrency - this.held;
-  }
-
-  private async claimForever(): Promise<void> {
-    const signal = this.abort.signal;
-    while (!signal.aborted) {
-      const want = this.free() + this.prefetch - this.ready.length - this.resumes.length;
-      if (want <= 0) {
-        await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
-        this.capacityWaiter = undefined;
+  /** Hands free slots out (resumptions first, then claimed jobs: see slots.ts), then claims more if it can. */
+  private pump(): void {
+    for (let use = this.nextUse(); use; use = this.nextUse()) {
+      if (use.kind === 'start') {
+        this.start(use.job);
         continue;
       }
-      try {
-        const jobs = await this.backend.claim(
-          {
-            workerId: this.id,
-            tags: this.options.tags,
-            rootJobs: this.options.rootJobs,
-            workspace: this.options.workspace,
-            limit: want,
-            leaseMs: this.leaseMs,
-          },
-          signal,
-        );
-        this.ready.push(...jobs);
-        this.pump();
-      } catch (err) {
-        if (signal.aborted) return;
-        console.error(`millrace worker ${this.id}: claiming failed, retrying in 1s: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+      const { holder, callId, outcome } = use.resume;
+      holder.thread.working++;
+      holder.thread.send({ type: 'callDone', callId, outcome });
     }
+    this.claims.wake();
   }
 
-  /** Hands free slots to resumptions first, then to claimed jobs. */
-  private pump(): void {
-    while (this.free() > 0 && this.resumes.length > 0) {
-      const { running, callId, outcome } = this.resumes.shift()!;
-      if (!this.running.has(running.job.id)) continue;
-      running.pending--;
-      this.takeSlot(running);
-      running.thread.send({ type: 'callDone', callId, outcome });
-    }
-    while (this.free() > 0 && this.ready.length > 0) this.start(this.ready.shift()!);
-    if (this.free() + this.prefetch - this.ready.length - this.resumes.length > 0) this.capacityWaiter?.();
+  private nextUse(): SlotUse<JobRecord, Resume> | undefined {
+    return this.slots.next((resume) => this.running.has(resume.holder.job.id));
   }
 
   private takeSlot(running: Running): void {
-    running.slot = true;
+    this.slots.take(running);
     running.thread.working++;
-    this.held++;
   }
 
   private releaseSlot(running: Running): void {
-    if (!running.slot) return;
-    running.slot = false;
-    running.thread.working--;
-    this.held--;
+    if (this.slots.release(running)) running.thread.working--;
   }
 
   private start(job: JobRecord): void {
@@ -230,7 +166,7 @@ export class Worker {
     }
     let request: RunRequest;
     try {
-      request = this.runRequest(job);
+      request = runRequest(this.options.root, `Worker ${this.id}`, job);
     } catch (err) {
       void this.finish(job.id, { status: 'failure', error: toErrorRecord(err) });
       return;
@@ -264,12 +200,7 @@ export class Worker {
   private stop(running: Running, error: ErrorRecord): void {
     const { job, thread } = running;
     this.forget(running);
-    const grace = setTimeout(() => {
-      this.stopping.delete(job.id);
-      this.replaceThread(thread, `job ${job.id} did not stop (${error.name}: ${error.message})`);
-    }, this.options.stopGraceMs ?? 500);
-    grace.unref();
-    this.stopping.set(job.id, { thread, grace });
+    this.stops.add(job.id, thread, () => this.replaceThread(thread, `job ${job.id} did not stop (${error.name}: ${error.message})`));
     thread.send({ type: 'abort', jobId: job.id, error });
     this.pump();
   }
@@ -289,28 +220,6 @@ export class Worker {
     this.pool.replace(thread);
   }
 
-  private runRequest(job: JobRecord): RunRequest {
-    // A flow job runs the built-in flow runner; a flow step's inline code is written out first.
-    if (job.kind === 'flow') return flowRunRequest(this.options.root, job);
-    const script = job.kind === 'flowstep' ? resolveStepScript(this.options.root, job.scriptPath) : resolveScript(this.options.root, job.scriptPath);
-    checkScriptHash(`Worker ${this.id}`, job, { path: job.scriptPath, hash: script.hash });
-    let args: (Json | undefined)[];
-    if (job.kind === 'task') {
-      args = Array.isArray(job.args) ? job.args : [];
-    } else {
-      const sig = inferSignatureOfFile(script.file, script.hash);
-      args = positionalArgs(sig, (job.args ?? {}) as Record<string, Json>);
-    }
-    return {
-      context: jobContext(job),
-      file: script.file,
-      hash: script.hash,
-      entrypoint: job.entrypoint,
-      kind: job.kind === 'task' ? 'task' : 'script',
-      args,
-    };
-  }
-
   private onThreadMessage(thread: ExecutorThread, msg: ThreadMessage): void {
     switch (msg.type) {
       case 'ready':
@@ -321,39 +230,36 @@ export class Worker {
       case 'logs':
         // Lines of a job that has ended or is no longer this worker's (code still running
         // after its job returned, or was canceled) are dropped: its log is closed.
-        for (const l of msg.lines) if (this.running.has(l.jobId)) this.bufferLog(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
+        for (const l of msg.lines) if (this.running.has(l.jobId)) this.logs.add(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
         break;
       case 'started':
         void this.backend.started(msg.jobId, msg.at).catch((err) => this.warn(`recording the start of ${msg.jobId}`, err));
         break;
       case 'call': {
         const { call } = msg;
-        this.onCall(msg.callId, msg.parentId, (parent) => this.runChild(parent, call));
+        this.onCall(msg.callId, msg.parentId, (parent) => this.calls.run(parent.job, call));
         break;
       }
-      case 'step':
-        void this.onStep(thread, msg.callId, msg.parentId, msg.step);
+      case 'step': {
+        const running = this.running.get(msg.parentId);
+        if (running) void this.calls.step(running.job, msg.callId, msg.step).then((answer) => thread.send(answer));
         break;
+      }
       case 'flowStatus': {
         // In line with the job's log, so that the last status is stored before the job's end.
         const { jobId, status } = msg;
         if (!this.running.has(jobId)) break;
-        this.logFlush = this.logFlush.then(() => this.backend.setFlowStatus(jobId, status).catch((err) => this.warn(`recording the flow status of ${jobId}`, err)));
+        this.logs.then(() => this.backend.setFlowStatus(jobId, status).catch((err) => this.warn(`recording the flow status of ${jobId}`, err)));
         break;
       }
       case 'jobOp': {
         const { op, jobId, reason } = msg;
-        this.onCall(msg.callId, msg.parentId, () => this.jobOp(op, jobId, reason));
+        this.onCall(msg.callId, msg.parentId, () => this.calls.jobOp(op, jobId, reason));
         break;
       }
       case 'done': {
-        const stopped = this.stopping.get(msg.jobId);
-        if (stopped) {
-          // A stopped job's code unwound in time: its thread stays; its end was already recorded.
-          clearTimeout(stopped.grace);
-          this.stopping.delete(msg.jobId);
-          break;
-        }
+        // A stopped job's code unwound in time: its thread stays; its end was already recorded.
+        if (this.stops.settle(msg.jobId)) break;
         const running = this.running.get(msg.jobId);
         if (!running) break;
         this.forget(running);
@@ -371,16 +277,12 @@ export class Worker {
    */
   private moveRefused(thread: ExecutorThread, jobId: string): void {
     this.pool.retire(thread);
-    const stopped = this.stopping.get(jobId);
-    if (stopped) {
-      clearTimeout(stopped.grace);
-      this.stopping.delete(jobId);
-    }
+    this.stops.settle(jobId);
     const running = this.running.get(jobId);
     if (!running) return;
     let request: RunRequest;
     try {
-      request = this.runRequest(running.job);
+      request = runRequest(this.options.root, `Worker ${this.id}`, running.job);
     } catch (err) {
       this.forget(running);
       this.pump();
@@ -401,109 +303,20 @@ export class Worker {
   private onCall(callId: number, parentId: string, work: (parent: Running) => Promise<ChildOutcome>): void {
     const running = this.running.get(parentId);
     if (!running) return;
-    running.pending++;
-    if (running.slot) {
-      this.releaseSlot(running);
+    if (this.slots.callStarted(running)) {
+      running.thread.working--;
       this.pump();
     }
     void work(running).then((outcome) => {
       if (!this.running.has(parentId)) return;
-      if (running.pending > 1) {
-        running.pending--;
-        running.thread.send({ type: 'callDone', callId, outcome });
-      } else {
-        this.resumes.push({ running, callId, outcome });
-        this.pump();
-      }
+      if (this.slots.callEnded({ holder: running, callId, outcome }) === 'deliver') running.thread.send({ type: 'callDone', callId, outcome });
+      else this.pump();
     });
-  }
-
-  /** A step's recorded result, or the recording of one. */
-  private async onStep(thread: ExecutorThread, callId: number, parentId: string, step: StepRequest): Promise<void> {
-    const running = this.running.get(parentId);
-    if (!running) return;
-    try {
-      if (step.op === 'get') {
-        const job = await this.backend.findChild(parentId, step.callKey);
-        const found = job?.status === 'success';
-        thread.send({ type: 'stepDone', callId, found, ...(found && { recorded: job.result }) });
-      } else {
-        await this.flushLogs();
-        const job = await this.backend.recordStep(
-          {
-            kind: 'step',
-            scriptPath: running.job.scriptPath,
-            scriptHash: running.job.scriptHash,
-            entrypoint: step.name,
-            args: [],
-            tag: running.job.tag,
-            workspace: running.job.workspace,
-            parentJob: parentId,
-            callKey: step.callKey,
-          },
-          { status: 'success', result: step.result },
-          step.startedAt,
-          step.at,
-        );
-        thread.send({ type: 'stepDone', callId, found: true, recorded: job.result });
-      }
-    } catch (err) {
-      thread.send({ type: 'stepDone', callId, found: false, error: toErrorRecord(err) });
-    }
-  }
-
-  /** Submits the call as a child job and waits for it; any failure to do so fails the call. */
-  private async runChild(parent: Running, call: ChildCall): Promise<ChildOutcome> {
-    let childId: string | undefined;
-    try {
-      // The parent's lines so far go to the store before its child exists, so logs read in order.
-      await this.flushLogs();
-      childId = await this.backend.submitChild({
-        ...childTarget(this.options.root, parent.job, call),
-        tag: call.tag,
-        workspace: parent.job.workspace,
-        parentJob: parent.job.id,
-        callKey: call.callKey,
-        timeout: call.timeout,
-        retry: call.retry,
-        ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
-      });
-      if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };
-      const done = await this.backend.waitFinished(childId, this.abort.signal);
-      return childOutcome(done);
-    } catch (err) {
-      return {
-        status: 'failure',
-        error: toErrorRecord(err),
-        jobId: childId ?? '(not submitted)',
-        tag: call.tag,
-        attempt: 0,
-        maxAttempts: call.retry?.attempts ?? 1,
-      };
-    }
-  }
-
-  /** waitJob, getJobStatus / getResult and cancelJob called by a running job. */
-  private async jobOp(op: 'wait' | 'get' | 'cancel', jobId: string, reason?: string): Promise<ChildOutcome> {
-    const base = { jobId, tag: '', attempt: 0, maxAttempts: 1 };
-    try {
-      switch (op) {
-        case 'wait':
-          return childOutcome(await this.backend.waitFinished(jobId, this.abort.signal));
-        case 'get':
-          return { ...base, status: 'success', result: ((await this.backend.getJob(jobId)) ?? null) as unknown as Json };
-        case 'cancel':
-          await this.backend.cancelJob(jobId, reason ?? 'canceled');
-          return { ...base, status: 'success', result: null };
-      }
-    } catch (err) {
-      return { ...base, status: 'failure', error: toErrorRecord(err) };
-    }
   }
 
   private async finish(jobId: string, outcome: Outcome, at = Date.now()): Promise<void> {
     try {
-      await this.flushLogs();
+      await this.logs.flushed();
       await this.backend.finish(jobId, outcome, at);
     } catch (err) {
       this.warn(`recording the end of ${jobId}`, err);
@@ -520,11 +333,7 @@ export class Worker {
   private onThreadExit(thread: ExecutorThread, error: Error): void {
     const why = this.replacing.get(thread);
     this.replacing.delete(thread);
-    for (const [jobId, stopped] of this.stopping) {
-      if (stopped.thread !== thread) continue;
-      clearTimeout(stopped.grace);
-      this.stopping.delete(jobId);
-    }
+    this.stops.settleThread(thread);
     const onThread = [...this.running.values()].filter((r) => r.thread === thread);
     const working = onThread.filter((r) => r.slot);
     const culprit = why === undefined && working.length === 1 ? working[0] : undefined;
@@ -541,47 +350,12 @@ export class Worker {
       const message =
         why !== undefined ? `Its executor thread was replaced: ${why}` : `Its executor thread died (${error.message}) while running ${working.length} jobs at once`;
       const released: ErrorRecord = { name: 'ReleasedError', code: 'RELEASED', message };
-      void this.flushLogs()
+      void this.logs
+        .flushed()
         .then(() => this.backend.release(jobId, released, Date.now()))
         .catch((err) => this.warn(`requeueing ${jobId}`, err));
     }
     this.pump();
-  }
-
-  private bufferLog(jobId: string, line: NewLogLine): void {
-    const list = this.logBuffer.get(jobId);
-    if (list) list.push(line);
-    else this.logBuffer.set(jobId, [line]);
-    if (!this.logFlushScheduled) {
-      this.logFlushScheduled = true;
-      setImmediate(() => void this.flushLogs());
-    }
-  }
-
-  /** Writes buffered lines, in order; resolves when every line buffered so far is stored. */
-  private flushLogs(): Promise<void> {
-    this.logFlushScheduled = false;
-    if (this.logBuffer.size === 0) return this.logFlush;
-    const batch = [...this.logBuffer];
-    this.logBuffer.clear();
-    this.logFlush = this.logFlush.then(async () => {
-      for (const [jobId, lines] of batch) {
-        await this.backend.appendLogs(jobId, lines).catch((err) => this.warn(`writing the log of ${jobId}`, err));
-      }
-    });
-    return this.logFlush;
-  }
-
-  private async renewLeases(): Promise<void> {
-    const ids = [...this.running.keys(), ...this.ready.map((j) => j.id)];
-    try {
-      const lost = await this.backend.renewLeases(this.id, ids, this.leaseMs);
-      for (const id of lost) {
-        this.abandon(id, { name: 'CanceledError', code: 'CANCELED', message: 'the job is no longer this worker’s (canceled, or its lease ran out)' });
-      }
-    } catch (err) {
-      this.warn('renewing leases', err);
-    }
   }
 
   /**
@@ -589,8 +363,8 @@ export class Worker {
    * claimed one is dropped, a running one stopped (see `stop`).
    */
   private abandon(jobId: string, error: ErrorRecord): void {
-    const at = this.ready.findIndex((j) => j.id === jobId);
-    if (at >= 0) this.ready.splice(at, 1);
+    const at = this.slots.ready.findIndex((j) => j.id === jobId);
+    if (at >= 0) this.slots.ready.splice(at, 1);
     const running = this.running.get(jobId);
     if (running) this.stop(running, error);
     else this.pump();
@@ -598,31 +372,5 @@ export class Worker {
 
   private warn(what: string, err: unknown): void {
     if (!this.abort.signal.aborted) console.error(`millrace worker ${this.id}: ${what} failed: ${(err as Error).message}`);
-  }
-}
-
-/** What a call makes: a task of a module, a sleep of the calling job, or a script, flow or flow step by path. */
-function childTarget(root: string, parent: JobRecord, call: ChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
-  switch (call.kind) {
-    case 'task': {
-      const script = resolveScript(root, call.scriptPath);
-      return { kind: 'task', scriptPath: script.path, scriptHash: script.hash, entrypoint: call.name, args: call.args };
-    }
-    case 'sleep':
-      return { kind: 'sleep', scriptPath: parent.scriptPath, scriptHash: parent.scriptHash, entrypoint: call.name, args: call.args };
-    default:
-      return pathChildTarget(root, call);
-  }
-}
-
-function childOutcome(job: JobRecord): ChildOutcome {
-  const base = { jobId: job.id, tag: job.tag, attempt: job.attempt, maxAttempts: job.maxAttempts };
-  switch (job.status) {
-    case 'success':
-      return { ...base, status: 'success', result: job.result };
-    case 'canceled':
-      return { ...base, status: 'canceled', error: job.error ?? { name: 'CanceledError', message: 'canceled' } };
-    default:
-      return { ...base, status: 'failure', error: job.error ?? { name: 'Error', message: `job ended as ${job.status}` } };
   }
 }

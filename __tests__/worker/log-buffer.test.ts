@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import { LogBuffer } from '../../lib/worker/log-buffer.js';
+import type { NewLogLine } from '../../lib/types.js';
+
+const line = (text: string): NewLogLine => ({ ts: 0, stream: 'stdout', line: text });
+
+function recorder() {
+  const writes: string[] = [];
+  const backend = {
+    appendLogs: async (jobId: string, lines: readonly NewLogLine[]) => {
+      writes.push(`${jobId}: ${lines.map((l) => l.line).join(',')}`);
+    },
+  };
+  return { writes, logs: new LogBuffer(backend, () => {}) };
+}
+
+describe('LogBuffer', () => {
+  it('writes the lines of one turn as one append per job, in the order the jobs came up', async () => {
+    const { writes, logs } = recorder();
+    logs.add('b', line('1'));
+    logs.add('a', line('2'));
+    logs.add('b', line('3'));
+    expect(writes).toEqual([]);
+    await logs.flushed();
+    expect(writes).toEqual(['b: 1,3', 'a: 2']);
+  });
+
+  it('runs what is chained after the lines written before it', async () => {
+    const { writes, logs } = recorder();
+    logs.add('a', line('1'));
+    await logs.flushed();
+    logs.then(async () => {
+      writes.push('status');
+    });
+    logs.add('a', line('2'));
+    await logs.flushed();
+    expect(writes).toEqual(['a: 1', 'status', 'a: 2']);
+  });
+
+  it('resolves at once when nothing is buffered', async () => {
+    const { writes, logs } = recorder();
+    await logs.flushed();
+    expect(writes).toEqual([]);
+  });
+
+  it('goes on after a failed write', async () => {
+    const warned: string[] = [];
+    let fail = true;
+    const logs = new LogBuffer(
+      {
+        appendLogs: async () => {
+          if (fail) {
+            fail = false;
+            throw new Error('down');
+          }
+        },
+      },
+      (what) => warned.push(what),
+    );
+    logs.add('a', line('1'));
+    await logs.flushed();
+    logs.add('a', line('2'));
+    await logs.flushed();
+    expect(warned).toEqual(['writing the log of a']);
+  });
+});

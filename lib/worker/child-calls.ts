@@ -1,0 +1,137 @@
+import { toErrorRecord } from '../errors.js';
+import { pathChildTarget } from '../flow/run-request.js';
+import { resolveScript } from '../loader/paths.js';
+import type { ChildOutcome } from '../task/runtime.js';
+import type { JobRecord, JobSpec, Json } from '../types.js';
+import type { WorkerBackend } from './backend.js';
+import type { LogBuffer } from './log-buffer.js';
+import type { ChildCall, HostMessage, StepRequest } from './protocol.js';
+
+export interface ChildCallsOptions {
+  backend: WorkerBackend;
+  /** The project root scripts are resolved under. */
+  root: string;
+  /** Aborts every wait when the worker closes. */
+  signal: AbortSignal;
+  logs: LogBuffer;
+}
+
+/**
+ * What a running job asks of its worker besides its own run: task calls, sleeps and calls by
+ * path (runScript, runFlow, a flow's steps) become child jobs; steps are recorded as finished
+ * children; waitJob, getJobStatus / getResult and cancelJob act on other jobs. Every answer is
+ * an outcome: a failure to submit or wait fails the call, never the worker. Slots are the
+ * worker's business (slots.ts), not this file's.
+ */
+export class ChildCalls {
+  constructor(private readonly options: ChildCallsOptions) {}
+
+  /** Submits the call as a child job and waits for it; any failure to do so fails the call. */
+  async run(parent: JobRecord, call: ChildCall): Promise<ChildOutcome> {
+    const { backend, root, signal, logs } = this.options;
+    let childId: string | undefined;
+    try {
+      // The parent's lines so far go to the store before its child exists, so logs read in order.
+      await logs.flushed();
+      childId = await backend.submitChild({
+        ...childTarget(root, parent, call),
+        tag: call.tag,
+        workspace: parent.workspace,
+        parentJob: parent.id,
+        callKey: call.callKey,
+        timeout: call.timeout,
+        retry: call.retry,
+        ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
+      });
+      if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };
+      return childOutcome(await backend.waitFinished(childId, signal));
+    } catch (err) {
+      return {
+        status: 'failure',
+        error: toErrorRecord(err),
+        jobId: childId ?? '(not submitted)',
+        tag: call.tag,
+        attempt: 0,
+        maxAttempts: call.retry?.attempts ?? 1,
+      };
+    }
+  }
+
+  /** waitJob, getJobStatus / getResult and cancelJob called by a running job. */
+  async jobOp(op: 'wait' | 'get' | 'cancel', jobId: string, reason?: string): Promise<ChildOutcome> {
+    const { backend, signal } = this.options;
+    const base = { jobId, tag: '', attempt: 0, maxAttempts: 1 };
+    try {
+      switch (op) {
+        case 'wait':
+          return childOutcome(await backend.waitFinished(jobId, signal));
+        case 'get':
+          return { ...base, status: 'success', result: ((await backend.getJob(jobId)) ?? null) as unknown as Json };
+        case 'cancel':
+          await backend.cancelJob(jobId, reason ?? 'canceled');
+          return { ...base, status: 'success', result: null };
+      }
+    } catch (err) {
+      return { ...base, status: 'failure', error: toErrorRecord(err) };
+    }
+  }
+
+  /** A step's recorded result, or the recording of one: the answer to send to the thread. */
+  async step(parent: JobRecord, callId: number, step: StepRequest): Promise<HostMessage & { type: 'stepDone' }> {
+    const { backend, logs } = this.options;
+    try {
+      if (step.op === 'get') {
+        const job = await backend.findChild(parent.id, step.callKey);
+        const found = job?.status === 'success';
+        return { type: 'stepDone', callId, found, ...(found && { recorded: job.result }) };
+      }
+      await logs.flushed();
+      const job = await backend.recordStep(
+        {
+          kind: 'step',
+          scriptPath: parent.scriptPath,
+          scriptHash: parent.scriptHash,
+          entrypoint: step.name,
+          args: [],
+          tag: parent.tag,
+          workspace: parent.workspace,
+          parentJob: parent.id,
+          callKey: step.callKey,
+        },
+        { status: 'success', result: step.result },
+        step.startedAt,
+        step.at,
+      );
+      return { type: 'stepDone', callId, found: true, recorded: job.result };
+    } catch (err) {
+      return { type: 'stepDone', callId, found: false, error: toErrorRecord(err) };
+    }
+  }
+}
+
+/** What a call makes: a task of a module, a sleep of the calling job, or a script, flow or flow step by path. */
+function childTarget(root: string, parent: JobRecord, call: ChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
+  switch (call.kind) {
+    case 'task': {
+      const script = resolveScript(root, call.scriptPath);
+      return { kind: 'task', scriptPath: script.path, scriptHash: script.hash, entrypoint: call.name, args: call.args };
+    }
+    case 'sleep':
+      return { kind: 'sleep', scriptPath: parent.scriptPath, scriptHash: parent.scriptHash, entrypoint: call.name, args: call.args };
+    default:
+      return pathChildTarget(root, call);
+  }
+}
+
+/** A finished child as the calling job's awaited outcome. */
+function childOutcome(job: JobRecord): ChildOutcome {
+  const base = { jobId: job.id, tag: job.tag, attempt: job.attempt, maxAttempts: job.maxAttempts };
+  switch (job.status) {
+    case 'success':
+      return { ...base, status: 'success', result: job.result };
+    case 'canceled':
+      return { ...base, status: 'canceled', error: job.error ?? { name: 'CanceledError', message: 'canceled' } };
+    default:
+      return { ...base, status: 'failure', error: job.error ?? { name: 'Error', message: `job ended as ${job.status}` } };
+  }
+}

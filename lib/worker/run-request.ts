@@ -1,0 +1,40 @@
+import { FLOW_RUNNER_FILE, resolveStepScript } from '../flow/run-request.js';
+import { resolveFlow } from '../flow/files.js';
+import { positionalArgs } from '../loader/args.js';
+import { resolveScript } from '../loader/paths.js';
+import { inferSignatureOfFile } from '../loader/signature.js';
+import type { JobRecord, Json } from '../types.js';
+import { checkScriptHash, jobContext } from './job-context.js';
+import type { RunRequest } from './protocol.js';
+
+/**
+ * What an executor thread runs for a job, built on the worker's side so that a missing or
+ * changed script fails the job before any thread is given it. `runner` names the worker in
+ * the error of a changed script.
+ */
+export function runRequest(root: string, runner: string, job: JobRecord): RunRequest {
+  // A flow job runs the built-in flow runner, like a script; its steps are its child jobs.
+  if (job.kind === 'flow') {
+    const found = resolveFlow(root, job.scriptPath);
+    checkScriptHash('This worker', job, found);
+    return { context: jobContext(job), file: FLOW_RUNNER_FILE, hash: 'millrace-flow-runner', entrypoint: 'main', kind: 'script', args: [job.args] };
+  }
+  // A flow step's inline code is written out first when this machine lacks it.
+  const script = job.kind === 'flowstep' ? resolveStepScript(root, job.scriptPath) : resolveScript(root, job.scriptPath);
+  checkScriptHash(runner, job, { path: job.scriptPath, hash: script.hash });
+  let args: (Json | undefined)[];
+  if (job.kind === 'task') {
+    args = Array.isArray(job.args) ? job.args : [];
+  } else {
+    const sig = inferSignatureOfFile(script.file, script.hash);
+    args = positionalArgs(sig, (job.args ?? {}) as Record<string, Json>);
+  }
+  return {
+    context: jobContext(job),
+    file: script.file,
+    hash: script.hash,
+    entrypoint: job.entrypoint,
+    kind: job.kind === 'task' ? 'task' : 'script',
+    args,
+  };
+}
