@@ -1,4 +1,4 @@
-import type { AttemptRecord, ErrorRecord, JobKind, JobRecord, JobStatus, Json, LogLine, LogStream, RetryOptions } from '../types.js';
+import { DEFAULT_TAG, DEFAULT_WORKSPACE, type AttemptRecord, type ErrorRecord, type JobKind, type JobRecord, type JobSpec, type JobStatus, type Json, type LogLine, type LogStream, type Outcome, type RetryOptions } from '../types.js';
 
 /** A jobs row as SQL stores it: snake_case, JSON as text, times as epoch ms. Shared by the stores. */
 export interface JobRow {
@@ -109,4 +109,36 @@ export function toAttemptRecord(row: AttemptRow): AttemptRecord {
     status: row.status as JobStatus,
     error: row.error === null ? null : (JSON.parse(row.error) as ErrorRecord),
   };
+}
+
+/** The columns every new job row starts with, from its spec: the same in both stores. */
+export interface NewJobColumns {
+  id: string;
+  workspace: string;
+  kind: string;
+  script_path: string;
+  script_hash: string;
+  entrypoint: string;
+  args: string;
+  tag: string;
+}
+
+export function newJobColumns(spec: JobSpec, id: string): NewJobColumns {
+  return {
+    id,
+    workspace: spec.workspace ?? DEFAULT_WORKSPACE,
+    kind: spec.kind,
+    script_path: spec.scriptPath,
+    script_hash: spec.scriptHash,
+    entrypoint: spec.entrypoint,
+    args: JSON.stringify(spec.args),
+    tag: spec.tag ?? DEFAULT_TAG,
+  };
+}
+
+/** An outcome as the `result` and `error` columns: JSON text, the other one null. */
+export function outcomeColumns(outcome: Outcome): { result: string | null; error: string | null } {
+  return outcome.status === 'success'
+    ? { result: JSON.stringify(outcome.result), error: null }
+    : { result: null, error: JSON.stringify(outcome.error) };
 }
