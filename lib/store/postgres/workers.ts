@@ -1,8 +1,10 @@
 import type pg from 'pg';
 import type { WorkerRecord } from '../../types.js';
+import { toWorkerRecord, type WorkerRow } from '../rows.js';
 import { LIST_WORKERS_SQL } from './sql.js';
 
-/** The PostgreSQL store's worker registry: heartbeats and the list of live workers. */
+// The PostgreSQL store's worker registry: heartbeats, and the workers seen lately.
+
 export async function touchWorker(pool: pg.Pool, worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {
   await pool.query(
     `INSERT INTO workers (id, workspace, tags, hostname, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $5)
@@ -12,16 +14,6 @@ export async function touchWorker(pool: pg.Pool, worker: Omit<WorkerRecord, 'job
 }
 
 export async function listWorkers(pool: pg.Pool, workspace: string, since: number): Promise<WorkerRecord[]> {
-  const { rows } = await pool.query<{
-    id: string; workspace: string; tags: string; hostname: string; started_at: string; last_seen: string; jobs: string[] | null;
-  }>(LIST_WORKERS_SQL, [workspace, since]);
-  return rows.map((r) => ({
-    id: r.id,
-    workspace: r.workspace,
-    tags: JSON.parse(r.tags) as string[] | 'all',
-    hostname: r.hostname,
-    startedAt: Number(r.started_at),
-    lastSeen: Number(r.last_seen),
-    jobs: r.jobs ?? [],
-  }));
+  const { rows } = await pool.query<WorkerRow>(LIST_WORKERS_SQL, [workspace, since]);
+  return rows.map(toWorkerRecord);
 }

@@ -27,7 +27,18 @@ import {
   type Place,
   type PlaceRow,
 } from '../policy.js';
-import { newJobColumns, outcomeColumns, toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
+import {
+  newJobColumns,
+  outcomeColumns,
+  toAttemptRecord,
+  toJobRecord,
+  toLogLine,
+  toWorkerRecord,
+  type AttemptRow,
+  type JobRow,
+  type LogRow,
+  type WorkerRow,
+} from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, MigrationReport, Store } from '../store.js';
 import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
@@ -360,18 +371,7 @@ export class SqliteStore implements Store {
   }
 
   async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
-    const rows = this.stmt.listWorkers.all({ workspace, since }) as {
-      id: string; workspace: string; tags: string; hostname: string; started_at: number; last_seen: number; jobs: string | null;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      workspace: r.workspace,
-      tags: JSON.parse(r.tags) as string[] | 'all',
-      hostname: r.hostname,
-      startedAt: r.started_at,
-      lastSeen: r.last_seen,
-      jobs: r.jobs ? (JSON.parse(r.jobs) as string[]) : [],
-    }));
+    return (this.stmt.listWorkers.all({ workspace, since }) as WorkerRow[]).map(toWorkerRecord);
   }
 
   async close(): Promise<void> {
