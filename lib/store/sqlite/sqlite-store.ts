@@ -15,7 +15,6 @@ import {
   type TokenRecord,
   type WorkerRecord,
 } from '../../types.js';
-import { storableLine } from '../log-text.js';
 import {
   attemptsAllowed,
   canceledError,
@@ -32,14 +31,13 @@ import {
   outcomeColumns,
   toAttemptRecord,
   toJobRecord,
-  toLogLine,
   toWorkerRecord,
   type AttemptRow,
   type JobRow,
-  type LogRow,
   type WorkerRow,
 } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, MigrationReport, Store } from '../store.js';
+import { insertLogLines, readLogLines } from './logs.js';
 import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
 import { listStatement, prepareStatements, type Statements } from './statements.js';
@@ -304,25 +302,11 @@ export class SqliteStore implements Store {
     if (lines.length === 0) return [];
     const place = this.place(jobId);
     if (!place) return [];
-    const ancestors = place.path.split('/').slice(0, -1);
-    return this.write(() => {
-      const written: LogLine[] = [];
-      for (const l of lines) {
-        const line = storableLine(l.line);
-        written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line, src_job: null, src_name: null }) as LogRow));
-        for (const ancestor of ancestors) {
-          const row = this.stmt.insertLog.get({ job_id: ancestor, ts: l.ts, stream: l.stream, line, src_job: jobId, src_name: place.name });
-          written.push(toLogLine(row as LogRow));
-        }
-      }
-      return written;
-    });
+    return this.write(() => insertLogLines(this.stmt, jobId, place, lines));
   }
 
   async readLogs(jobId: string, options: { after?: number; limit?: number; ownOnly?: boolean } = {}): Promise<LogLine[]> {
-    const params = { job_id: jobId, after: options.after ?? 0, limit: options.limit ?? 10_000 };
-    const rows = (options.ownOnly ? this.stmt.readOwnLogs : this.stmt.readLogs).all(params) as LogRow[];
-    return rows.map(toLogLine);
+    return readLogLines(this.stmt, jobId, options);
   }
 
   async createToken(token: TokenRecord): Promise<void> {
