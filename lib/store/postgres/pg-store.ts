@@ -14,27 +14,17 @@ import type {
   TokenRecord,
   WorkerRecord,
 } from '../../types.js';
-import { canceledError, leaseLimitError, leaseLostError, PlaceCache, type Place, type PlaceRow } from '../policy.js';
+import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, MigrationReport, Store, StoreChange } from '../store.js';
+import { cancelTree } from './cancel.js';
 import { JobInserts } from './inserts.js';
+import { expireLeases, release } from './leases.js';
 import { appendLogs, readLogs } from './logs.js';
 import { migratePg, PG_SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import { Announcer, ChangeListener, type Change } from './notifications.js';
 import { one, rowCount, transaction, type Tx } from './query.js';
-import {
-  ATTEMPT_DONE_SQL,
-  CANCEL_ATTEMPTS_SQL,
-  CANCEL_SQL,
-  CLAIM_SQL,
-  COMPLETE_SQL,
-  COMPLETE_WITH_ATTEMPT_SQL,
-  COUNT_LOST_LEASES_SQL,
-  listStatement,
-  MARK_STARTED_SQL,
-  REQUEUE_SQL,
-  RETRY_SQL,
-} from './sql.js';
+import { CLAIM_SQL, COMPLETE_WITH_ATTEMPT_SQL, listStatement, MARK_STARTED_SQL, RETRY_SQL } from './sql.js';
 import { enqueue, record, type SubmitContext } from './submit.js';
 import { PgTokens } from './tokens.js';
 import { checkPostgresUrl, checkSchemaName, connectionConfig, DEFAULT_POOL_SIZE, redact } from './url.js';
@@ -55,9 +45,6 @@ export interface PgStoreOptions {
    */
   listen?: boolean;
 }
-
-/** A jobs row as PostgreSQL returns it: with its insertion order. */
-type PgJobRow = JobRow & { seq: string };
 
 /**
  * Jobs in PostgreSQL, shared by many servers. Claims lock rows with FOR UPDATE SKIP LOCKED, so
@@ -163,17 +150,8 @@ export class PgStore implements Store {
     return record(this.submit, spec, outcome, startedAt, at);
   }
 
-  async release(jobId: string, error: ErrorRecord, at: number): Promise<JobRecord | undefined> {
-    return this.transaction(async (tx, notify) => {
-      const job = await one<JobRow>(tx, `SELECT * FROM jobs WHERE id = $1 AND status = 'running' FOR UPDATE`, [jobId]);
-      if (!job) return undefined;
-      const attempt = Number(job.attempt);
-      await tx.query(ATTEMPT_DONE_SQL, [jobId, attempt, 'failure', JSON.stringify(error), at]);
-      await allowAttempt(tx, jobId, attempt + 1);
-      const row = await one<JobRow>(tx, REQUEUE_SQL, [jobId, at]);
-      notify({ k: 'q', due: at });
-      return row && toJobRecord(row);
-    });
+  release(jobId: string, error: ErrorRecord, at: number): Promise<JobRecord | undefined> {
+    return this.transaction((tx, notify) => release(tx, notify, jobId, error, at));
   }
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
@@ -223,44 +201,13 @@ export class PgStore implements Store {
     return toJobRecord(rows[0]);
   }
 
-  async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
+  cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const at = Date.now();
-    return this.transaction(async (tx, notify) => {
-      const target = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [jobId]);
-      if (!target) return [];
-      const error = JSON.stringify(canceledError(request.reason));
-      const { rows } = await tx.query<PgJobRow>(CANCEL_SQL, [jobId, target.root_job, `${target.path}/`, request.reason, request.by, error, at]);
-      if (rows.length === 0) return [];
-      await tx.query(CANCEL_ATTEMPTS_SQL, [rows.map((r) => r.id), rows.map((r) => Number(r.attempt)), error, at]);
-      notify({ k: 'f', ids: rows.map((r) => r.id) });
-      return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toJobRecord);
-    });
+    return this.transaction((tx, notify) => cancelTree(tx, notify, jobId, request, at));
   }
 
-  async expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
-    return this.transaction(async (tx, notify): Promise<ExpiredLeases> => {
-      // SKIP LOCKED: two servers sweeping at once split the expired jobs between them.
-      const { rows } = await tx.query<JobRow>(
-        `SELECT * FROM jobs WHERE status = 'running' AND lease_until < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`,
-        [now],
-      );
-      const out: ExpiredLeases = { requeued: [], failed: [] };
-      for (const job of rows.map(toJobRecord)) {
-        const lost = leaseLostError(job);
-        await tx.query(ATTEMPT_DONE_SQL, [job.id, job.attempt, 'failure', JSON.stringify(lost), now]);
-        const lostSoFar = (await one<{ n: number }>(tx, COUNT_LOST_LEASES_SQL, [job.id]))!.n;
-        if (lostSoFar < maxLostLeases) {
-          await allowAttempt(tx, job.id, job.attempt + 1);
-          out.requeued.push(toJobRecord((await one<JobRow>(tx, REQUEUE_SQL, [job.id, now]))!));
-        } else {
-          const error = JSON.stringify(leaseLimitError(lost, lostSoFar));
-          out.failed.push(toJobRecord((await one<JobRow>(tx, COMPLETE_SQL, [job.id, 'failure', null, error, now]))!));
-        }
-      }
-      if (out.requeued.length > 0) notify({ k: 'q', due: now });
-      if (out.failed.length > 0) notify({ k: 'f', ids: out.failed.map((j) => j.id) });
-      return out;
-    });
+  expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
+    return this.transaction((tx, notify) => expireLeases(tx, notify, now, maxLostLeases));
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
@@ -376,8 +323,4 @@ export class PgStore implements Store {
     const row = await one<PlaceRow>(this.pool, 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = $1', [jobId]);
     return row && this.places.remember(jobId, row);
   }
-}
-
-async function allowAttempt(tx: Tx, jobId: string, attempt: number): Promise<void> {
-  await tx.query('UPDATE jobs SET max_attempts = greatest(max_attempts, $2) WHERE id = $1', [jobId, attempt]);
 }

@@ -17,9 +17,6 @@ import {
 } from '../../types.js';
 import {
   attemptsAllowed,
-  canceledError,
-  leaseLimitError,
-  leaseLostError,
   PlaceCache,
   replays,
   runsAgain,
@@ -37,6 +34,8 @@ import {
   type WorkerRow,
 } from '../rows.js';
 import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, MigrationReport, Store } from '../store.js';
+import { cancelTree } from './cancel.js';
+import { expireLeases, releaseJob } from './leases.js';
 import { insertLogLines, readLogLines } from './logs.js';
 import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
@@ -215,59 +214,18 @@ export class SqliteStore implements Store {
   }
 
   async release(jobId: string, error: ErrorRecord, at: number): Promise<JobRecord | undefined> {
-    return this.write(() => {
-      const job = this.stmt.get.get(jobId) as JobRow | undefined;
-      if (!job || job.status !== 'running') return undefined;
-      const attempt = Number(job.attempt);
-      this.stmt.attemptDone.run({ id: jobId, attempt, status: 'failure', error: JSON.stringify(error), at });
-      this.stmt.allowAttempt.run({ id: jobId, attempt: attempt + 1 });
-      return toJobRecord(this.stmt.requeue.get({ id: jobId, scheduled_for: at }) as JobRow);
-    });
+    return this.write(() => releaseJob(this.stmt, jobId, error, at));
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const at = Date.now();
-    return this.write(() => {
-      const target = this.stmt.place.get(jobId) as { root_job: string; path: string } | undefined;
-      if (!target) return [];
-      const error = JSON.stringify(canceledError(request.reason));
-      const rows = this.stmt.cancelTree.all({
-        id: jobId,
-        root: target.root_job,
-        prefix: `${target.path}/`,
-        reason: request.reason,
-        by: request.by,
-        error,
-        at,
-      }) as JobRow[];
-      for (const row of rows) {
-        this.stmt.attemptDone.run({ id: row.id, attempt: row.attempt, status: 'canceled', error, at });
-      }
-      return rows.map(toJobRecord);
-    });
+    return this.write(() => cancelTree(this.stmt, jobId, request, at));
   }
 
   async expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
     // A reader's Coordinator sweeps too; on a file it may not write, that is the writer's job.
     if (this.readOnly) return { requeued: [], failed: [] };
-    return this.write((): ExpiredLeases => {
-      const expired = (this.stmt.expired.all({ now }) as JobRow[]).map(toJobRecord);
-      const out: ExpiredLeases = { requeued: [], failed: [] };
-      for (const job of expired) {
-        const lost = leaseLostError(job);
-        this.stmt.attemptDone.run({ id: job.id, attempt: job.attempt, status: 'failure', error: JSON.stringify(lost), at: now });
-        const lostSoFar = (this.stmt.countLostLeases.get(job.id) as { n: number }).n;
-        if (lostSoFar < maxLostLeases) {
-          this.stmt.allowAttempt.run({ id: job.id, attempt: job.attempt + 1 });
-          out.requeued.push(toJobRecord(this.stmt.requeue.get({ id: job.id, scheduled_for: now }) as JobRow));
-        } else {
-          const error = JSON.stringify(leaseLimitError(lost, lostSoFar));
-          const row = this.stmt.complete.get({ id: job.id, status: 'failure', result: null, error, at: now });
-          out.failed.push(toJobRecord(row as JobRow));
-        }
-      }
-      return out;
-    });
+    return this.write((): ExpiredLeases => expireLeases(this.stmt, now, maxLostLeases));
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
