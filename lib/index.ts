@@ -45,7 +45,8 @@ export {
   ScriptSyntaxError,
 } from './errors.js';
 export { encode, decode, MAX_DEPTH } from './serialize.js';
-export { EmbeddedEngine, defaultDbFile, type EmbeddedEngineOptions } from './engine/embedded.js';
+export { EmbeddedEngine, type EmbeddedEngineOptions } from './engine/embedded.js';
+export { defaultDbFile } from './store/sqlite/open-file.js';
 export type { Engine, SubmitRequest, LogsOptions } from './engine/engine.js';
 export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 export type { Store, StoreChange, ClaimRequest, EnqueueResult, CancelRequest, ExpiredLeases } from './store/store.js';

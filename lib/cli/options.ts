@@ -6,7 +6,7 @@ import { HttpEngine } from '../engine/http-engine.js';
 import { ConfigError } from '../errors.js';
 import { resolveServerToken } from '../http/server-token.js';
 import type { ServerToken } from '../http/token-source.js';
-import { DEFAULT_POOL_SIZE, isPostgresUrl } from '../store/postgres/pg-store.js';
+import { DEFAULT_POOL_SIZE, isPostgresUrl } from '../store/postgres/url.js';
 import { MAX_THREADS } from '../worker/pool.js';
 
 export { MAX_THREADS };

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UnknownJobError } from '../errors.js';
 import { newJobId } from '../ids.js';
+import { defaultDbFile } from '../store/sqlite/open-file.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
@@ -33,11 +34,6 @@ export interface EmbeddedEngineOptions {
   worker?: boolean;
   /** Jobs the worker claims ahead of free slots (see WorkerOptions.prefetch). @default 4 × concurrency */
   prefetch?: number;
-}
-
-/** The store file an engine uses when none is named. */
-export function defaultDbFile(root: string): string {
-  return process.env.MILLRACE_DB || join(root, '.millrace', 'millrace.db');
 }
 
 /**

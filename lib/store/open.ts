@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import { defaultDbFile } from '../engine/embedded.js';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_POOL_SIZE, isPostgresUrl, PgStore, redact } from './postgres/pg-store.js';
-import { MIGRATIONS } from './sqlite/migrations.js';
+import { DEFAULT_POOL_SIZE, isPostgresUrl, redact } from './postgres/url.js';
+import { defaultDbFile } from './sqlite/open-file.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
@@ -56,6 +53,7 @@ export interface OpenedStore {
 export async function openStore(options: OpenStoreOptions): Promise<OpenedStore> {
   const db = chooseDb(options);
   if (isPostgresUrl(db)) {
+    const { PgStore } = await loadPostgres();
     const store = await PgStore.open({ url: db, poolSize: choosePoolSize(options.poolSize), listen: options.listen });
     return { store, label: `PostgreSQL ${redact(db)}, pool ${store.poolSize}` };
   }
@@ -76,25 +74,18 @@ export interface MigrateReport {
 export async function migrateStore(options: { db?: string; root: string }): Promise<MigrateReport> {
   const db = chooseDb(options);
   if (isPostgresUrl(db)) {
+    const { PgStore } = await loadPostgres();
     const { applied, version } = await PgStore.migrate({ url: db });
     return { store: redact(db), applied, version };
   }
-  const before = sqliteVersion(db);
-  // Opening a SQLite store applies what it lacks.
-  const store = new SqliteStore({ file: db });
-  await store.close();
-  return { store: store.file, applied: MIGRATIONS.filter((m) => m.version > before).map((m) => m.version), version: sqliteVersion(db) };
+  const { applied, version } = await SqliteStore.migrate({ file: db });
+  return { store: db, applied, version };
 }
 
-/** The highest migration applied to a SQLite file; 0 for a new file. */
-function sqliteVersion(file: string): number {
-  if (file === ':memory:' || !existsSync(file)) return 0;
-  const db = new Database(file, { readonly: true });
-  try {
-    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'millrace_migrations'").get();
-    if (!table) return 0;
-    return (db.prepare('SELECT max(version) AS v FROM millrace_migrations').get() as { v: number | null }).v ?? 0;
-  } finally {
-    db.close();
-  }
+/**
+ * The PostgreSQL store, loaded only for a postgres:// URL: `pg` and its dependencies cost every
+ * command on a SQLite file start-up time for nothing.
+ */
+function loadPostgres(): Promise<typeof import('./postgres/pg-store.js')> {
+  return import('./postgres/pg-store.js');
 }

@@ -1,4 +1,4 @@
-import type { AttemptRecord, ErrorRecord, JobKind, JobRecord, JobStatus, Json, LogLine, LogStream, RetryOptions } from '../types.js';
+import { DEFAULT_TAG, DEFAULT_WORKSPACE, type AttemptRecord, type TokenRecord, type WorkerRecord, type ErrorRecord, type JobKind, type JobRecord, type JobSpec, type JobStatus, type Json, type LogLine, type LogStream, type Outcome, type RetryOptions } from '../types.js';
 
 /** A jobs row as SQL stores it: snake_case, JSON as text, times as epoch ms. Shared by the stores. */
 export interface JobRow {
@@ -108,5 +108,78 @@ export function toAttemptRecord(row: AttemptRow): AttemptRecord {
     completedAt: numOrNull(row.completed_at),
     status: row.status as JobStatus,
     error: row.error === null ? null : (JSON.parse(row.error) as ErrorRecord),
+  };
+}
+
+/** The columns every new job row starts with, from its spec: the same in both stores. */
+export type NewJobColumns = Pick<JobRow, 'id' | 'workspace' | 'kind' | 'script_path' | 'script_hash' | 'entrypoint' | 'args' | 'tag'>;
+
+export function newJobColumns(spec: JobSpec, id: string): NewJobColumns {
+  return {
+    id,
+    workspace: spec.workspace ?? DEFAULT_WORKSPACE,
+    kind: spec.kind,
+    script_path: spec.scriptPath,
+    script_hash: spec.scriptHash,
+    entrypoint: spec.entrypoint,
+    args: JSON.stringify(spec.args),
+    tag: spec.tag ?? DEFAULT_TAG,
+  };
+}
+
+/** An outcome as the `result` and `error` columns: JSON text, the other one null. */
+export function outcomeColumns(outcome: Outcome): { result: string | null; error: string | null } {
+  return outcome.status === 'success'
+    ? { result: JSON.stringify(outcome.result), error: null }
+    : { result: null, error: JSON.stringify(outcome.error) };
+}
+
+/** A tokens row: times are numbers in SQLite and BIGINT strings in PostgreSQL, `from_env` 0/1 or a boolean. */
+export interface TokenRow {
+  token_hash: string;
+  prefix: string | null;
+  workspace: string;
+  scope: TokenRecord['scope'];
+  label: string;
+  created_at: number | string;
+  from_env: number | boolean;
+  last_used_at: number | string | null;
+  revoked_at: number | string | null;
+}
+
+export function toTokenRecord(row: TokenRow): TokenRecord {
+  return {
+    tokenHash: row.token_hash,
+    prefix: row.prefix,
+    workspace: row.workspace,
+    scope: row.scope,
+    label: row.label,
+    createdAt: Number(row.created_at),
+    fromEnv: row.from_env === true || row.from_env === 1,
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+/** A workers row with the ids of the jobs it runs: a JSON array as text (SQLite) or parsed (PostgreSQL). */
+export interface WorkerRow {
+  id: string;
+  workspace: string;
+  tags: string;
+  hostname: string;
+  started_at: number | string;
+  last_seen: number | string;
+  jobs: string | string[] | null;
+}
+
+export function toWorkerRecord(row: WorkerRow): WorkerRecord {
+  return {
+    id: row.id,
+    workspace: row.workspace,
+    tags: JSON.parse(row.tags) as string[] | 'all',
+    hostname: row.hostname,
+    startedAt: Number(row.started_at),
+    lastSeen: Number(row.last_seen),
+    jobs: typeof row.jobs === 'string' ? (JSON.parse(row.jobs) as string[]) : (row.jobs ?? []),
   };
 }

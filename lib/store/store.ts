@@ -49,6 +49,21 @@ export type StoreChange =
   /** The feed of changes was interrupted (a lost connection): anything may have changed. */
   | { kind: 'resync' };
 
+/** A numbered schema change. Never edit one that has shipped: add the next number. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** What `migrate` did to a store's schema (`millrace migrate`). */
+export interface MigrationReport {
+  /** Versions applied by this call, in order. */
+  applied: number[];
+  /** The schema's version afterwards. */
+  version: number;
+}
+
 /**
  * Where jobs, logs and results live. Domain verbs only: the engine and the worker never see
  * SQL. Every implementation passes the suite in __tests__/store/conformance.ts.

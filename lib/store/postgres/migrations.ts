@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
-import type { Migration } from '../sqlite/migrations.js';
+import type { Migration, MigrationReport } from '../store.js';
 
 /**
  * PostgreSQL's numbered migrations, applied in order, one transaction each, by whichever
@@ -132,13 +132,6 @@ export const PG_MIGRATIONS: readonly Migration[] = [
 
 /** The latest schema version this millrace knows. */
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;
-
-export interface MigrationReport {
-  /** Versions applied by this call, in order. */
-  applied: number[];
-  /** The schema's version afterwards. */
-  version: number;
-}
 
 /**
  * Brings `schema` up to date: creates it when missing, then applies each migration it lacks

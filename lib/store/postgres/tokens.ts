@@ -1,31 +1,6 @@
 import type pg from 'pg';
 import type { TokenRecord } from '../../types.js';
-
-interface TokenRow {
-  token_hash: string;
-  prefix: string | null;
-  workspace: string;
-  scope: TokenRecord['scope'];
-  label: string;
-  created_at: string;
-  from_env: boolean;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-function toTokenRecord(row: TokenRow): TokenRecord {
-  return {
-    tokenHash: row.token_hash,
-    prefix: row.prefix,
-    workspace: row.workspace,
-    scope: row.scope,
-    label: row.label,
-    createdAt: Number(row.created_at),
-    fromEnv: row.from_env,
-    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-  };
-}
+import { toTokenRecord, type TokenRow } from '../rows.js';
 
 /** The PostgreSQL store's token verbs, over its pool (each one statement). */
 export class PgTokens {

@@ -1,13 +1,9 @@
-/**
- * Numbered migrations, applied in order inside one transaction each. Never edit one that
- * has shipped: add the next number.
- */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from '../store.js';
 
+/**
+ * Numbered migrations, applied in order inside one transaction each (migrate.ts). Never edit
+ * one that has shipped: add the next number.
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,

@@ -1,8 +1,8 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
-import { MIGRATIONS } from './migrations.js';
+import { migrateSqlite, schemaVersion, SQLITE_SCHEMA_VERSION } from './migrate.js';
 
 export interface OpenSqliteOptions {
   /**
@@ -10,6 +10,11 @@ export interface OpenSqliteOptions {
    * `jobs`, `logs`, `show`), rather than refusing it. @default false
    */
   readOnlyWhenNotWritable?: boolean;
+}
+
+/** The store file a project uses when none is named: MILLRACE_DB, else `<root>/.millrace/millrace.db`. */
+export function defaultDbFile(root: string): string {
+  return process.env.MILLRACE_DB || join(root, '.millrace', 'millrace.db');
 }
 
 /** SQLite's answers for a file that is not a database, or one whose pages are damaged. */
@@ -20,17 +25,20 @@ const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
  * read-only when asked, as long as its schema is complete; every failure is a ConfigError
  * naming the file and what to do.
  */
-export function openSqliteFile(file: string, options: OpenSqliteOptions = {}): { db: Database.Database; readOnly: boolean } {
+export function openSqliteFile(
+  file: string,
+  options: OpenSqliteOptions = {},
+): { db: Database.Database; readOnly: boolean; /** Migrations applied by this open. */ applied: number[] } {
   const readOnly = file !== ':memory:' && options.readOnlyWhenNotWritable === true && existsSync(file) && !writable(file);
   try {
-    if (readOnly) return { db: openReadOnly(file), readOnly };
+    if (readOnly) return { db: openReadOnly(file), readOnly, applied: [] };
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    migrate(db);
-    return { db, readOnly };
+    const applied = migrateSqlite(db);
+    return { db, readOnly, applied };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw explainSqliteError(file, err) ?? new ConfigError(`Cannot open the SQLite store at ${file}: ${(err as Error).message}`, { cause: err });
@@ -76,9 +84,8 @@ function openReadOnly(file: string): Database.Database {
     if (!NO_SHM_CODES.has(code)) throw err;
     db = openSnapshot(file);
   }
-  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'millrace_migrations'").get();
-  const version = hasTable ? (db.prepare('SELECT max(version) AS v FROM millrace_migrations').get() as { v: number | null }).v : null;
-  const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
+  const version = schemaVersion(db);
+  const latest = SQLITE_SCHEMA_VERSION;
   if (version !== latest) {
     db.close();
     throw new ConfigError(
@@ -108,18 +115,6 @@ function openSnapshot(file: string): Database.Database {
     image[19] = 1;
   }
   return new Database(image, { readonly: true });
-}
-
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS millrace_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM millrace_migrations').all() as { version: number }[]).map((r) => r.version));
-  for (const m of MIGRATIONS) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO millrace_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    })();
-  }
 }
 
 /**

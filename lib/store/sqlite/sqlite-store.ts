@@ -2,11 +2,8 @@ import Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import {
-  DEFAULT_TAG,
   DEFAULT_WORKSPACE,
-  jobName,
   type AttemptRecord,
-  type JobKind,
   type ErrorRecord,
   type JobFilter,
   type JobRecord,
@@ -18,12 +15,33 @@ import {
   type TokenRecord,
   type WorkerRecord,
 } from '../../types.js';
-import { toAttemptRecord, toJobRecord, toLogLine, type AttemptRow, type JobRow, type LogRow } from '../rows.js';
-import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, Store } from '../store.js';
-import { MIGRATIONS } from './migrations.js';
-import { SqliteTokens } from './tokens.js';
-import { storableLine } from '../log-text.js';
+import {
+  attemptsAllowed,
+  PlaceCache,
+  replays,
+  runsAgain,
+  type Place,
+  type PlaceRow,
+} from '../policy.js';
+import {
+  newJobColumns,
+  outcomeColumns,
+  toAttemptRecord,
+  toJobRecord,
+  toWorkerRecord,
+  type AttemptRow,
+  type JobRow,
+  type WorkerRow,
+} from '../rows.js';
+import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, MigrationReport, Store } from '../store.js';
+import { cancelTree } from './cancel.js';
+import { expireLeases, releaseJob } from './leases.js';
+import { insertLogLines, readLogLines } from './logs.js';
+import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
+import { listStatement, prepareStatements, type Statements } from './statements.js';
+import { TickCommit } from './tick-commit.js';
+import { SqliteTokens } from './tokens.js';
 
 export interface SqliteStoreOptions extends OpenSqliteOptions {
   /** A file path, or ':memory:'. The file's directory is created when missing. */
@@ -36,20 +54,29 @@ export class SqliteStore implements Store {
   /** Opened read-only (the file is not writable and only reads were asked for): writes are refused. */
   readonly readOnly: boolean;
   private readonly db: Database.Database;
-  private readonly stmt: ReturnType<typeof prepare>;
+  private readonly stmt: Statements;
   private readonly tokens: SqliteTokens;
   /** `list` builds its SQL from the filter; each shape is prepared once. */
   private readonly listStatements = new Map<string, Database.Statement>();
-  /** Promises of writes made in this tick's transaction, settled when it commits. */
-  private pendingCommit: { resolve: () => void; reject: (err: unknown) => void }[] = [];
-  /** A job's place in its run, for forwarding log lines to its ancestors. */
-  private readonly placeCache = new Map<string, { path: string; name: string }>();
+  private readonly commits: TickCommit;
+  private readonly places = new PlaceCache();
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
     ({ db: this.db, readOnly: this.readOnly } = openSqliteFile(options.file, options));
-    this.stmt = prepare(this.db);
+    this.stmt = prepareStatements(this.db);
     this.tokens = new SqliteTokens(this.db);
+    this.commits = new TickCommit(this.db);
+  }
+
+  /** Applies pending migrations to the file and closes it: `millrace migrate`. */
+  static async migrate(options: Pick<SqliteStoreOptions, 'file'>): Promise<MigrationReport> {
+    const { db, applied } = openSqliteFile(options.file);
+    try {
+      return { applied, version: schemaVersion(db) ?? 0 };
+    } finally {
+      db.close();
+    }
   }
 
   async enqueue(spec: JobSpec): Promise<EnqueueResult> {
@@ -60,14 +87,8 @@ export class SqliteStore implements Store {
       }
       if (spec.parentJob && spec.callKey) {
         const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
-        if (existing && (existing.status === 'failure' || existing.status === 'canceled') && !this.replaying(spec.parentJob)) {
-          // The parent runs again (a retry) and makes the call that failed: the child runs
-          // again too, as further attempts of the same job; its earlier ones stay recorded.
-          const again = this.stmt.runAgain.get({
-            id: existing.id,
-            extra: spec.maxAttempts ?? spec.retry?.attempts ?? 1,
-            now: Date.now(),
-          }) as JobRow;
+        if (existing && runsAgain(existing, this.parentReplays(spec.parentJob))) {
+          const again = this.stmt.runAgain.get({ id: existing.id, extra: attemptsAllowed(spec), now: Date.now() }) as JobRow;
           return { job: toJobRecord(again), created: true };
         }
         if (existing) return { job: toJobRecord(existing), created: false };
@@ -87,25 +108,14 @@ export class SqliteStore implements Store {
       if (existing) return { job: toJobRecord(existing), created: false };
       const job = this.insertJob(spec, 'running');
       this.stmt.firstAttempt.run({ id: job.id, at: startedAt });
-      const row = this.stmt.complete.get({
-        id: job.id,
-        status: outcome.status,
-        result: outcome.status === 'success' ? JSON.stringify(outcome.result) : null,
-        error: outcome.status === 'success' ? null : JSON.stringify(outcome.error),
-        at,
-      }) as JobRow;
+      const row = this.stmt.complete.get({ id: job.id, status: outcome.status, ...outcomeColumns(outcome), at }) as JobRow;
       return { job: toJobRecord(row), created: true };
     });
   }
 
-  /**
-   * Whether a parent runs again to replay (its last attempt was lost with its worker or its
-   * thread), rather than because it failed: a replay gets the calls it made as they ended,
-   * failures included, where a retry runs its failed calls again.
-   */
-  private replaying(parentJob: string): boolean {
-    const row = this.stmt.previousAttemptError.get(parentJob) as { code: string | null } | undefined;
-    return row !== undefined && row.code !== null && REPLAY_CODES.includes(row.code);
+  /** Whether the parent replays (see policy.replays), from the code of its previous attempt. */
+  private parentReplays(parentJob: string): boolean {
+    return replays((this.stmt.previousAttemptError.get(parentJob) as { code: string | null } | undefined)?.code);
   }
 
   /** Inserts a job row; inside a write. */
@@ -121,21 +131,14 @@ export class SqliteStore implements Store {
     }
     const now = Date.now();
     const row = this.stmt.insert.get({
+      ...newJobColumns(spec, id),
       status,
       idempotency_key: spec.idempotencyKey ?? null,
-      id,
-      workspace: spec.workspace ?? DEFAULT_WORKSPACE,
-      kind: spec.kind,
-      script_path: spec.scriptPath,
-      script_hash: spec.scriptHash,
-      entrypoint: spec.entrypoint,
-      args: JSON.stringify(spec.args),
-      tag: spec.tag ?? DEFAULT_TAG,
       parent_job: spec.parentJob ?? null,
       root_job: rootJob,
       path,
       call_key: spec.callKey ?? null,
-      max_attempts: spec.maxAttempts ?? spec.retry?.attempts ?? 1,
+      max_attempts: attemptsAllowed(spec),
       retry: spec.retry ? JSON.stringify(spec.retry) : null,
       timeout_s: spec.timeout ?? null,
       created_at: now,
@@ -190,13 +193,12 @@ export class SqliteStore implements Store {
   }
 
   async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
-    const result = outcome.status === 'success' ? JSON.stringify(outcome.result) : null;
-    const error = outcome.status === 'success' ? null : JSON.stringify(outcome.error);
+    const { result, error } = outcomeColumns(outcome);
     return this.write(() => {
       const row = this.stmt.complete.get({ id: jobId, status: outcome.status, result, error, at }) as JobRow | undefined;
       if (!row) return undefined;
       this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at });
-      this.placeCache.delete(jobId);
+      this.places.forget(jobId);
       return toJobRecord(row);
     });
   }
@@ -212,66 +214,18 @@ export class SqliteStore implements Store {
   }
 
   async release(jobId: string, error: ErrorRecord, at: number): Promise<JobRecord | undefined> {
-    return this.write(() => {
-      const job = this.stmt.get.get(jobId) as JobRow | undefined;
-      if (!job || job.status !== 'running') return undefined;
-      const attempt = Number(job.attempt);
-      this.stmt.attemptDone.run({ id: jobId, attempt, status: 'failure', error: JSON.stringify(error), at });
-      this.stmt.allowAttempt.run({ id: jobId, attempt: attempt + 1 });
-      return toJobRecord(this.stmt.requeue.get({ id: jobId, scheduled_for: at }) as JobRow);
-    });
+    return this.write(() => releaseJob(this.stmt, jobId, error, at));
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const at = Date.now();
-    return this.write(() => {
-      const target = this.stmt.place.get(jobId) as { root_job: string; path: string } | undefined;
-      if (!target) return [];
-      const error = JSON.stringify({ name: 'CanceledError', message: request.reason, code: 'CANCELED' } satisfies ErrorRecord);
-      const rows = this.stmt.cancelTree.all({
-        id: jobId,
-        root: target.root_job,
-        prefix: `${target.path}/`,
-        reason: request.reason,
-        by: request.by,
-        error,
-        at,
-      }) as JobRow[];
-      for (const row of rows) {
-        this.stmt.attemptDone.run({ id: row.id, attempt: row.attempt, status: 'canceled', error, at });
-      }
-      return rows.map(toJobRecord);
-    });
+    return this.write(() => cancelTree(this.stmt, jobId, request, at));
   }
 
   async expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
     // A reader's Coordinator sweeps too; on a file it may not write, that is the writer's job.
     if (this.readOnly) return { requeued: [], failed: [] };
-    return this.write((): ExpiredLeases => {
-      const expired = (this.stmt.expired.all({ now }) as JobRow[]).map(toJobRecord);
-      const out: ExpiredLeases = { requeued: [], failed: [] };
-      for (const job of expired) {
-        const lost: ErrorRecord = {
-          name: 'LeaseExpiredError',
-          code: 'LEASE_EXPIRED',
-          message: `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} (it died or lost contact)`,
-        };
-        this.stmt.attemptDone.run({ id: job.id, attempt: job.attempt, status: 'failure', error: JSON.stringify(lost), at: now });
-        const lostSoFar = (this.stmt.countLostLeases.get(job.id) as { n: number }).n;
-        if (lostSoFar < maxLostLeases) {
-          this.stmt.allowAttempt.run({ id: job.id, attempt: job.attempt + 1 });
-          out.requeued.push(toJobRecord(this.stmt.requeue.get({ id: job.id, scheduled_for: now }) as JobRow));
-        } else {
-          const error: ErrorRecord = {
-            ...lost,
-            message: `${lost.message}. Its workers were lost ${lostSoFar} times, the most allowed, so the job failed.`,
-          };
-          const row = this.stmt.complete.get({ id: job.id, status: 'failure', result: null, error: JSON.stringify(error), at: now });
-          out.failed.push(toJobRecord(row as JobRow));
-        }
-      }
-      return out;
-    });
+    return this.write((): ExpiredLeases => expireLeases(this.stmt, now, maxLostLeases));
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
@@ -285,22 +239,7 @@ export class SqliteStore implements Store {
   }
 
   async list(filter: JobFilter): Promise<JobRecord[]> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    // With ids, the primary key is the way in: `+column` keeps SQLite from choosing another
-    // index (a scan of the whole workspace) for the other terms.
-    const col = (name: string) => (filter.ids ? `+${name}` : name);
-    if (filter.ids) (where.push('id IN (SELECT value FROM json_each(@ids))'), (params.ids = JSON.stringify(filter.ids)));
-    if (filter.workspace) (where.push(`${col('workspace')} = @workspace`), (params.workspace = filter.workspace));
-    if (filter.status?.length) (where.push(`${col('status')} IN (SELECT value FROM json_each(@status))`), (params.status = JSON.stringify(filter.status)));
-    if (filter.tag) (where.push('tag = @tag'), (params.tag = filter.tag));
-    if (filter.scriptPath) (where.push('script_path = @script'), (params.script = filter.scriptPath));
-    if (filter.parentJob) (where.push(`${col('parent_job')} = @parent`), (params.parent = filter.parentJob));
-    if (filter.rootJob) (where.push(`${col('root_job')} = @root`), (params.root = filter.rootJob));
-    if (filter.rootsOnly) where.push('parent_job IS NULL');
-    if (filter.before !== undefined) (where.push('created_at < @before'), (params.before = filter.before));
-    params.limit = filter.limit ?? 50;
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
+    const { sql, params } = listStatement(filter);
     let stmt = this.listStatements.get(sql);
     if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare(sql)));
     return (stmt.all(params) as JobRow[]).map(toJobRecord);
@@ -321,25 +260,11 @@ export class SqliteStore implements Store {
     if (lines.length === 0) return [];
     const place = this.place(jobId);
     if (!place) return [];
-    const ancestors = place.path.split('/').slice(0, -1);
-    return this.write(() => {
-      const written: LogLine[] = [];
-      for (const l of lines) {
-        const line = storableLine(l.line);
-        written.push(toLogLine(this.stmt.insertLog.get({ job_id: jobId, ts: l.ts, stream: l.stream, line, src_job: null, src_name: null }) as LogRow));
-        for (const ancestor of ancestors) {
-          const row = this.stmt.insertLog.get({ job_id: ancestor, ts: l.ts, stream: l.stream, line, src_job: jobId, src_name: place.name });
-          written.push(toLogLine(row as LogRow));
-        }
-      }
-      return written;
-    });
+    return this.write(() => insertLogLines(this.stmt, jobId, place, lines));
   }
 
   async readLogs(jobId: string, options: { after?: number; limit?: number; ownOnly?: boolean } = {}): Promise<LogLine[]> {
-    const params = { job_id: jobId, after: options.after ?? 0, limit: options.limit ?? 10_000 };
-    const rows = (options.ownOnly ? this.stmt.readOwnLogs : this.stmt.readLogs).all(params) as LogRow[];
-    return rows.map(toLogLine);
+    return readLogLines(this.stmt, jobId, options);
   }
 
   async createToken(token: TokenRecord): Promise<void> {
@@ -388,172 +313,28 @@ export class SqliteStore implements Store {
   }
 
   async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
-    const rows = this.stmt.listWorkers.all({ workspace, since }) as {
-      id: string; workspace: string; tags: string; hostname: string; started_at: number; last_seen: number; jobs: string | null;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      workspace: r.workspace,
-      tags: JSON.parse(r.tags) as string[] | 'all',
-      hostname: r.hostname,
-      startedAt: r.started_at,
-      lastSeen: r.last_seen,
-      jobs: r.jobs ? (JSON.parse(r.jobs) as string[]) : [],
-    }));
+    return (this.stmt.listWorkers.all({ workspace, since }) as WorkerRow[]).map(toWorkerRecord);
   }
 
   async close(): Promise<void> {
-    this.commit();
+    this.commits.commit();
     if (this.db.open) this.db.close();
   }
 
-  /**
-   * Runs a write in this tick's transaction and resolves once that transaction has
-   * committed: a burst of writes (a fan-out's children) costs one commit, and no caller hears
-   * of a write before it is durable. Each write is its own savepoint, so a failing one undoes
-   * only itself.
-   */
+  /** Runs a write in this tick's transaction (tick-commit.ts); a read-only store refuses it. */
   private write<T>(fn: () => T, options: { awaitCommit: boolean } = { awaitCommit: true }): Promise<T> {
     if (this.readOnly) {
       return Promise.reject(new ConfigError(`The SQLite store at ${this.file} is open read-only (this user may not write the file): this command cannot change it`));
     }
-    if (!this.db.inTransaction) {
-      this.db.exec('BEGIN IMMEDIATE');
-      setImmediate(() => this.commit());
-    }
-    let value: T;
-    try {
-      value = this.db.transaction(fn)();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (!options.awaitCommit) return Promise.resolve(value);
-    return new Promise<T>((resolve, reject) => this.pendingCommit.push({ resolve: () => resolve(value), reject }));
+    return this.commits.run(fn, options);
   }
 
-  private commit(): void {
-    const waiting = this.pendingCommit.splice(0);
-    try {
-      if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      for (const w of waiting) w.reject(err);
-      return;
-    }
-    for (const w of waiting) w.resolve();
+  private place(jobId: string): Place | undefined {
+    const cached = this.places.get(jobId);
+    if (cached) return cached;
+    const row = this.stmt.placeAndName.get(jobId) as PlaceRow | undefined;
+    return row && this.places.remember(jobId, row);
   }
-
-  private place(jobId: string): { path: string; name: string } | undefined {
-    let place = this.placeCache.get(jobId);
-    if (!place) {
-      const row = this.stmt.placeAndName.get(jobId) as { path: string; kind: string; entrypoint: string; script_path: string } | undefined;
-      if (!row) return undefined;
-      place = { path: row.path, name: jobName({ kind: row.kind as JobKind, entrypoint: row.entrypoint, scriptPath: row.script_path }) };
-      if (this.placeCache.size > 10_000) this.placeCache.clear();
-      this.placeCache.set(jobId, place);
-    }
-    return place;
-  }
-}
-
-const UNFINISHED = `status IN ('queued', 'running')`;
-/** Attempts that ended through no fault of the job's: the next one replays. */
-const REPLAY_CODES = ['LEASE_EXPIRED', 'RELEASED'];
-
-function prepare(db: Database.Database) {
-  return {
-    insert: db.prepare(`
-      INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                        path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
-      VALUES (@id, @workspace, @kind, @script_path, @script_hash, @entrypoint, @args, @tag, @status, @parent_job, @root_job,
-              @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for, @idempotency_key)
-      RETURNING *`),
-    byCallKey: db.prepare('SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?'),
-    previousAttemptError: db.prepare(`
-      SELECT json_extract(a.error, '$.code') AS code FROM attempts a JOIN jobs j ON a.job_id = j.id
-      WHERE j.id = ? AND a.attempt = j.attempt - 1`),
-    byIdempotencyKey: db.prepare('SELECT * FROM jobs WHERE workspace = ? AND idempotency_key = ?'),
-    setFlowStatus: db.prepare(`
-      INSERT INTO flow_status (job_id, status, updated_at) VALUES (@job_id, @status, @now)
-      ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`),
-    getFlowStatus: db.prepare('SELECT status FROM flow_status WHERE job_id = ?'),
-    runAgain: db.prepare(`
-      UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
-                      lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
-                      result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
-      WHERE id = @id
-      RETURNING *`),
-    place: db.prepare('SELECT root_job, path FROM jobs WHERE id = ?'),
-    placeAndName: db.prepare('SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?'),
-    get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-    matchIds: db.prepare('SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit'),
-    due: db.prepare(`
-      SELECT id FROM jobs
-      WHERE status = 'queued' AND scheduled_for <= @now
-        AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
-        AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
-        AND (@workspace IS NULL OR workspace = @workspace)
-      ORDER BY scheduled_for, rowid
-      LIMIT @limit`),
-    claimOne: db.prepare(`
-      UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
-                      started_at = NULL
-      WHERE id = @id AND status = 'queued'
-      RETURNING *`),
-    insertAttempt: db.prepare(
-      `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
-    ),
-    markStarted: db.prepare(`UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running'`),
-    firstAttempt: db.prepare(`UPDATE jobs SET started_at = @at, attempt = 1 WHERE id = @id`),
-    attemptStarted: db.prepare(
-      `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
-    ),
-    renew: db.prepare(`
-      UPDATE jobs SET lease_until = @lease_until
-      WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`),
-    stillMine: db.prepare(`
-      SELECT id FROM jobs WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`),
-    complete: db.prepare(`
-      UPDATE jobs SET status = @status, result = @result, error = @error, completed_at = @at, lease_until = NULL,
-                      duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
-      WHERE id = @id AND ${UNFINISHED}
-      RETURNING *`),
-    attemptDone: db.prepare(`
-      UPDATE attempts SET status = @status, error = @error, completed_at = @at
-      WHERE job_id = @id AND attempt = @attempt AND status = 'running'`),
-    requeue: db.prepare(`
-      UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = @scheduled_for
-      WHERE id = @id AND status = 'running'
-      RETURNING *`),
-    cancelTree: db.prepare(`
-      UPDATE jobs SET status = 'canceled', cancel_reason = @reason, canceled_by = @by, error = @error, completed_at = @at,
-                      lease_until = NULL,
-                      duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
-      WHERE ${UNFINISHED} AND (id = @id OR (root_job = @root AND substr(path, 1, length(@prefix)) = @prefix))
-      RETURNING *`),
-    countLostLeases: db.prepare(
-      `SELECT count(*) AS n FROM attempts WHERE job_id = ? AND status = 'failure' AND json_extract(error, '$.code') = 'LEASE_EXPIRED'`,
-    ),
-    allowAttempt: db.prepare('UPDATE jobs SET max_attempts = max(max_attempts, @attempt) WHERE id = @id'),
-    expired: db.prepare(`SELECT * FROM jobs WHERE status = 'running' AND lease_until < @now`),
-    descendants: db.prepare(`
-      SELECT * FROM jobs WHERE root_job = @root AND substr(path, 1, length(@prefix)) = @prefix
-      ORDER BY rowid`),
-    attempts: db.prepare('SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt'),
-    touchWorker: db.prepare(`
-      INSERT INTO workers (id, workspace, tags, hostname, started_at, last_seen) VALUES (@id, @workspace, @tags, @hostname, @now, @now)
-      ON CONFLICT (id) DO UPDATE SET tags = @tags, last_seen = @now`),
-    listWorkers: db.prepare(`
-      SELECT w.*, (SELECT json_group_array(j.id) FROM jobs j WHERE j.worker = w.id AND j.status = 'running') AS jobs
-      FROM workers w WHERE w.workspace = @workspace AND w.last_seen >= @since ORDER BY w.started_at`),
-    insertLog: db.prepare(`
-      INSERT INTO logs (job_id, ts, stream, line, src_job, src_name) VALUES (@job_id, @ts, @stream, @line, @src_job, @src_name)
-      RETURNING *`),
-    readLogs: db.prepare('SELECT * FROM logs WHERE job_id = @job_id AND seq > @after ORDER BY seq LIMIT @limit'),
-    readOwnLogs: db.prepare(
-      'SELECT * FROM logs WHERE job_id = @job_id AND seq > @after AND src_job IS NULL ORDER BY seq LIMIT @limit',
-    ),
-  };
 }
 
 explainDamageIn(SqliteStore.prototype, (store) => (store as SqliteStore).file);

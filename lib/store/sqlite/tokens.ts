@@ -1,31 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { TokenRecord } from '../../types.js';
-
-interface TokenRow {
-  token_hash: string;
-  prefix: string | null;
-  workspace: string;
-  scope: TokenRecord['scope'];
-  label: string;
-  created_at: number;
-  from_env: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-function toTokenRecord(row: TokenRow): TokenRecord {
-  return {
-    tokenHash: row.token_hash,
-    prefix: row.prefix,
-    workspace: row.workspace,
-    scope: row.scope,
-    label: row.label,
-    createdAt: row.created_at,
-    fromEnv: row.from_env === 1,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
-  };
-}
+import { toTokenRecord, type TokenRow } from '../rows.js';
 
 /** The SQLite store's token statements. Writes are run by the store inside its tick's transaction. */
 export class SqliteTokens {

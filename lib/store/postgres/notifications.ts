@@ -1,0 +1,184 @@
+import pg from 'pg';
+import { TickBatch } from '../../tick-batch.js';
+import type { StoreChange } from '../store.js';
+import { quoteIdent } from './migrations.js';
+import { connectionConfig } from './url.js';
+
+/** A change as it travels in a NOTIFY payload. */
+export interface Wire {
+  /** The Store instance that wrote it, so that it can ignore its own. */
+  o: string;
+  k: 'q' | 's' | 'l' | 'f';
+  ids?: string[];
+  due?: number;
+}
+
+/** A committed change, as the store reports it (the announcer adds the origin). */
+export type Change = Omit<Wire, 'o'>;
+
+/** A NOTIFY payload is limited to 8,000 bytes; ids are sent in chunks well under it. */
+const NOTIFY_CHUNK_BYTES = 6000;
+
+/** Reconnection delays of the LISTEN connection after it is lost, in ms. */
+const RELISTEN_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
+
+/**
+ * Tells the other servers of committed changes. The changes of one tick go together, in one
+ * NOTIFY transaction of their own after the writes have committed: a write holding
+ * PostgreSQL's notification lock through its commit would make concurrent writes commit one
+ * disk flush at a time. That transaction holds no data, so it commits without waiting for the
+ * disk. (Should this process die between a write and its announcement, the other servers'
+ * waiters hear of it when their long polls next look: within a minute.)
+ */
+export class Announcer {
+  private readonly batch = new TickBatch<Change>((changes) => this.flush(changes));
+  /** The announcements under way, in order: `drain` waits for them. */
+  private announced: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly channel: string,
+    private readonly origin: string,
+  ) {}
+
+  announce(change: Change): void {
+    if (!this.closed) this.batch.add(change);
+  }
+
+  /** Announces what this tick wrote, waits for every announcement under way, and takes no more. */
+  async close(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.announced;
+    this.closed = true;
+  }
+
+  private flush(changes: Change[]): void {
+    const due = new Set<number>();
+    const ids = { s: new Set<string>(), l: new Set<string>(), f: new Set<string>() };
+    for (const change of changes) {
+      if (change.k === 'q') due.add(change.due ?? 0);
+      else for (const id of change.ids ?? []) ids[change.k].add(id);
+    }
+    const payloads = [
+      ...[...due].map((d) => JSON.stringify({ o: this.origin, k: 'q', due: d } satisfies Wire)),
+      ...this.payloads({ k: 's', ids: [...ids.s] }),
+      ...this.payloads({ k: 'l', ids: [...ids.l] }),
+      ...this.payloads({ k: 'f', ids: [...ids.f] }),
+    ];
+    this.announced = this.announced
+      .then(() =>
+        this.pool.query(
+          `SELECT set_config('synchronous_commit', 'off', true), (SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p)`,
+          [this.channel, payloads],
+        ),
+      )
+      .then(
+        () => undefined,
+        (err: Error) => console.error(`millrace: cannot tell the other servers of ${payloads.length} changes: ${err.message}`),
+      );
+  }
+
+  /** One change as NOTIFY payloads, its ids split so that each stays under the size limit; none for no ids. */
+  private payloads(change: Change): string[] {
+    const base = { o: this.origin, ...change };
+    if (!change.ids) return [JSON.stringify(base)];
+    if (change.ids.length === 0) return [];
+    const out: string[] = [];
+    let chunk: string[] = [];
+    let size = 0;
+    for (const id of change.ids) {
+      if (size + id.length + 3 > NOTIFY_CHUNK_BYTES && chunk.length > 0) {
+        out.push(JSON.stringify({ ...base, ids: chunk }));
+        chunk = [];
+        size = 0;
+      }
+      chunk.push(id);
+      size += Buffer.byteLength(id) + 3;
+    }
+    out.push(JSON.stringify({ ...base, ids: chunk }));
+    return out;
+  }
+}
+
+/**
+ * The connection that LISTENs for other servers' changes and hands them to `publish`. When it
+ * breaks, it opens another and publishes `resync`: whatever happened while it was deaf, the
+ * waiters read the store again.
+ */
+export class ChangeListener {
+  private client: pg.Client | undefined;
+  private relistenTimer: NodeJS.Timeout | undefined;
+  private relistenAttempt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly options: { url: string; schema: string; channel: string; origin: string },
+    private readonly publish: (change: StoreChange) => void,
+  ) {}
+
+  /** Opens the LISTEN connection; when it breaks, opens another and tells listeners to resync. */
+  async listen(): Promise<void> {
+    const { url, schema, channel, origin } = this.options;
+    const client = new pg.Client({ ...connectionConfig(url, schema), application_name: 'millrace-listen' });
+    const lost = (err?: Error) => {
+      if (this.client !== client || this.closed) return;
+      this.client = undefined;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      console.error(`millrace: lost the PostgreSQL LISTEN connection${err ? ` (${err.message})` : ''}; reconnecting`);
+      this.relisten();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    client.on('notification', (msg) => {
+      if (msg.channel !== channel || !msg.payload) return;
+      const wire = JSON.parse(msg.payload) as Wire;
+      if (wire.o === origin) return;
+      this.publish(fromWire(wire));
+    });
+    await client.connect();
+    await client.query(`LISTEN ${quoteIdent(channel)}`);
+    this.client = client;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.relistenTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private relisten(): void {
+    const delay = RELISTEN_DELAYS_MS[Math.min(this.relistenAttempt++, RELISTEN_DELAYS_MS.length - 1)];
+    this.relistenTimer = setTimeout(() => {
+      this.listen().then(
+        () => {
+          this.relistenAttempt = 0;
+          // Whatever happened while we were deaf: waiters look at the store again.
+          this.publish({ kind: 'resync' });
+        },
+        (err: Error) => {
+          if (this.closed) return;
+          console.error(`millrace: cannot LISTEN on PostgreSQL yet (${err.message}); retrying`);
+          this.relisten();
+        },
+      );
+    }, delay);
+    this.relistenTimer.unref();
+  }
+}
+
+function fromWire(wire: Wire): StoreChange {
+  switch (wire.k) {
+    case 'q':
+      return { kind: 'queued', dueAt: wire.due ?? 0 };
+    case 's':
+      return { kind: 'started', jobIds: wire.ids ?? [] };
+    case 'l':
+      return { kind: 'logs', jobIds: wire.ids ?? [] };
+    case 'f':
+      return { kind: 'finished', jobIds: wire.ids ?? [] };
+  }
+}

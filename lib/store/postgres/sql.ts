@@ -1,0 +1,215 @@
+import type { JobFilter } from '../../types.js';
+import { listQuery, type ListTerm } from '../policy.js';
+
+/**
+ * The PostgreSQL store's longer statements, by verb. Each says what its parameters are; the
+ * store passes them in that order. Tables are unqualified: every connection's search_path is
+ * the store's schema.
+ */
+
+/** The values of a new job, in order, with their PostgreSQL types (for the batch's arrays). */
+export const INSERT_COLUMN_TYPES = [
+  'text', // 1 id
+  'text', // 2 workspace
+  'text', // 3 kind
+  'text', // 4 script_path
+  'text', // 5 script_hash
+  'text', // 6 entrypoint
+  'text', // 7 args
+  'text', // 8 tag
+  'text', // 9 parent_job
+  'text', // 10 call_key
+  'int', // 11 max_attempts
+  'text', // 12 retry
+  'float8', // 13 timeout_s
+  'bigint', // 14 created_at
+  'bigint', // 15 scheduled_for
+  'text', // 16 idempotency_key
+] as const;
+
+/** One new job, its root and path taken from its parent (none: the parent is missing or the call recorded). */
+export const INSERT_SQL = `
+  WITH parent AS (SELECT root_job, path FROM jobs WHERE id = $9::text),
+  place AS (
+    SELECT coalesce(p.root_job, $1::text) AS root_job, CASE WHEN p.path IS NULL THEN $1::text ELSE p.path || '/' || $1::text END AS path
+    FROM (SELECT 1) AS one LEFT JOIN parent p ON true
+    WHERE $9::text IS NULL OR p.path IS NOT NULL
+  ),
+  inserted AS (
+    INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $16 FROM place
+    ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
+    RETURNING *
+  )
+  SELECT * FROM inserted`;
+
+/** INSERT_SQL for many jobs: each parameter an array, one element a job; taken in order (seq). */
+export const INSERT_BATCH_SQL = `
+  WITH input AS (
+    SELECT * FROM unnest(${INSERT_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+      WITH ORDINALITY AS i(id, workspace, kind, script_path, script_hash, entrypoint, args, tag, parent_job, call_key,
+                           max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, n)
+  )
+  INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                    path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+  SELECT i.id, i.workspace, i.kind, i.script_path, i.script_hash, i.entrypoint, i.args, i.tag, 'queued', i.parent_job,
+         coalesce(p.root_job, i.id), CASE WHEN p.path IS NULL THEN i.id ELSE p.path || '/' || i.id END,
+         i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key
+  FROM input i LEFT JOIN jobs p ON p.id = i.parent_job
+  WHERE i.parent_job IS NULL OR p.path IS NOT NULL
+  ORDER BY i.n
+  ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
+  RETURNING *`;
+
+/** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
+export const COMPLETE_SQL = `
+  UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
+                  duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $5 - started_at END
+  WHERE id = $1 AND status IN ('queued', 'running')
+  RETURNING *`;
+
+/** $1 job, $2 due time: a running job back to the queue. */
+export const REQUEUE_SQL = `
+  UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = $2
+  WHERE id = $1 AND status = 'running'
+  RETURNING *`;
+
+/** $1 job, $2 attempts allowed from here, $3 now: a failed or canceled call, run again (see policy.runsAgain). */
+export const RUN_AGAIN_SQL = `
+  UPDATE jobs SET status = 'queued', max_attempts = attempt + $2, scheduled_for = $3, worker = NULL,
+                  lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
+                  result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
+  WHERE id = $1
+  RETURNING *`;
+
+/** $1 parent: the error code of its previous attempt, if any (see policy.replays). */
+export const PREVIOUS_ATTEMPT_CODE_SQL = `
+  SELECT (a.error::jsonb ->> 'code') AS code FROM attempts a JOIN jobs j ON a.job_id = j.id
+  WHERE j.id = $1 AND a.attempt = j.attempt - 1`;
+
+/** A job recorded already finished (a step): its values, then $14 started, $15 ended; nothing when its call is recorded. */
+export const RECORD_SQL = `
+  INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job, path,
+                    call_key, attempt, max_attempts, created_at, scheduled_for, started_at, completed_at, duration_ms, result, error)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, 1, $14::bigint, $14::bigint, $14::bigint, $15::bigint, $15::bigint - $14::bigint, $16, $17)
+  ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
+  RETURNING *`;
+
+/**
+ * $1 now, $2 all tags, $3 tags, $4 roots or null, $5 workspace or null, $6 limit, $7 worker,
+ * $8 lease end. One statement: lock the oldest due rows no other claim holds, take them, record
+ * the attempts. A concurrent claim on another server skips the locked rows instead of waiting.
+ * It commits without waiting for the disk: a claim lost in a crash of the database leaves the
+ * job queued, as if never claimed, and its worker hears at its next heartbeat that the job is
+ * not its own (as with SQLite, whose claims do not wait for their commit either).
+ */
+export const CLAIM_SQL = `
+  WITH due AS (
+    SELECT id FROM jobs
+    WHERE status = 'queued' AND scheduled_for <= $1
+      AND ($2::boolean OR tag = ANY($3::text[]))
+      AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
+      AND ($5::text IS NULL OR workspace = $5::text)
+    ORDER BY scheduled_for, seq
+    LIMIT $6
+    FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE jobs j SET status = 'running', worker = $7, lease_until = $8, attempt = j.attempt + 1, started_at = NULL
+    FROM due WHERE j.id = due.id
+    RETURNING j.*
+  ), recorded AS (
+    INSERT INTO attempts (job_id, attempt, worker, claimed_at, status)
+    SELECT id, attempt, $7, $1, 'running' FROM claimed
+  )
+  SELECT claimed.* FROM claimed, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
+  ORDER BY scheduled_for, seq`;
+
+/** $1 job, $2 at. Only a timestamp: nothing depends on it being on disk before the job goes on. */
+export const MARK_STARTED_SQL = `
+  WITH job AS (UPDATE jobs SET started_at = $2 WHERE id = $1 AND status = 'running' RETURNING id, attempt),
+  attempt AS (UPDATE attempts t SET started_at = $2 FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
+  SELECT id FROM job, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`;
+
+/** COMPLETE_SQL's parameters: the job's end and its attempt's, in one statement (one round trip). */
+export const COMPLETE_WITH_ATTEMPT_SQL = `
+  WITH done AS (${COMPLETE_SQL}),
+  attempt AS (
+    UPDATE attempts t SET status = $2, error = $4, completed_at = $5
+    FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'
+  )
+  SELECT * FROM done`;
+
+/** REQUEUE_SQL's, then $3 error, $4 at: a failed attempt and the job back in the queue. */
+export const RETRY_SQL = `
+  WITH requeued AS (${REQUEUE_SQL}),
+  attempt AS (
+    UPDATE attempts t SET status = 'failure', error = $3, completed_at = $4
+    FROM requeued WHERE t.job_id = requeued.id AND t.attempt = requeued.attempt AND t.status = 'running'
+  )
+  SELECT * FROM requeued`;
+
+/** $1 job, $2 its root, $3 its path + '/', $4 reason, $5 by, $6 error, $7 at: the job and its unfinished descendants. */
+export const CANCEL_SQL = `
+  UPDATE jobs SET status = 'canceled', cancel_reason = $4, canceled_by = $5, error = $6, completed_at = $7,
+                  lease_until = NULL,
+                  duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $7 - started_at END
+  WHERE status IN ('queued', 'running') AND (id = $1 OR (root_job = $2 AND starts_with(path, $3)))
+  RETURNING *`;
+
+/** $1 jobs, $2 their attempts, $3 error, $4 at: the canceled jobs' running attempts. */
+export const CANCEL_ATTEMPTS_SQL = `
+  UPDATE attempts a SET status = 'canceled', error = $3, completed_at = $4
+  FROM unnest($1::text[], $2::int[]) AS c(job_id, attempt)
+  WHERE a.job_id = c.job_id AND a.attempt = c.attempt AND a.status = 'running'`;
+
+/** $1 job, $2 attempt, $3 status, $4 error, $5 at: an attempt's end. */
+export const ATTEMPT_DONE_SQL = `
+  UPDATE attempts SET status = $3, error = $4, completed_at = $5 WHERE job_id = $1 AND attempt = $2 AND status = 'running'`;
+
+/** $1 job: how many of its attempts were lost with their worker. */
+export const COUNT_LOST_LEASES_SQL = `
+  SELECT count(*)::int AS n FROM attempts WHERE job_id = $1 AND status = 'failure' AND (error::jsonb ->> 'code') = 'LEASE_EXPIRED'`;
+
+/**
+ * $1..$6 the lines' columns (job, ts, stream, line, src_job, src_name), $7 the run's root.
+ * Followers read a log by cursor (seq > n), so within a log the lines must become visible in
+ * seq order. Every append of a run writes to the root's log: appends of one run take turns on
+ * the root's lock (taken before any seq is drawn), so their seqs commit in order.
+ */
+export const APPEND_LOGS_SQL = `
+  WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended($7, 0))),
+  inserted AS (
+    INSERT INTO logs (job_id, ts, stream, line, src_job, src_name)
+    SELECT l.* FROM turn, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS l
+    RETURNING *
+  )
+  SELECT * FROM inserted`;
+
+/** $1 workspace, $2 since: the workers seen since then, with the jobs each runs. */
+export const LIST_WORKERS_SQL = `
+  SELECT w.*, (SELECT json_agg(j.id ORDER BY j.seq) FROM jobs j WHERE j.worker = w.id AND j.status = 'running') AS jobs
+  FROM workers w WHERE w.workspace = $1 AND w.last_seen >= $2 ORDER BY w.started_at, w.id`;
+
+/** A `list` as one statement: the filter's conditions, newest first, its values numbered parameters. */
+export function listStatement(filter: JobFilter): { sql: string; params: unknown[] } {
+  const { terms, limit } = listQuery(filter);
+  const params: unknown[] = [];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  const where = terms.map((term) => listCondition(term, param));
+  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, seq DESC LIMIT ${param(limit)}`;
+  return { sql, params };
+}
+
+function listCondition(term: ListTerm, param: (value: unknown) => string): string {
+  switch (term.op) {
+    case 'in':
+      return `${term.column} = ANY(${param([...term.values])}::text[])`;
+    case 'eq':
+      return `${term.column} = ${param(term.value)}`;
+    case 'isNull':
+      return `${term.column} IS NULL`;
+    case 'lt':
+      return `${term.column} < ${param(term.value)}`;
+  }
+}

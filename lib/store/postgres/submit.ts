@@ -1,0 +1,126 @@
+import type pg from 'pg';
+import { ConfigError } from '../../errors.js';
+import { newJobId } from '../../ids.js';
+import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
+import { attemptsAllowed, replays, runsAgain } from '../policy.js';
+import { newJobColumns, outcomeColumns, toJobRecord, type JobRow, type NewJobColumns } from '../rows.js';
+import type { EnqueueResult } from '../store.js';
+import type { JobInserts } from './inserts.js';
+import type { Change } from './notifications.js';
+import { one, transaction } from './query.js';
+import { PREVIOUS_ATTEMPT_CODE_SQL, RECORD_SQL, RUN_AGAIN_SQL } from './sql.js';
+
+/** What submitting a job takes from the store: its pool, its batched inserts and its announcer. */
+export interface SubmitContext {
+  pool: pg.Pool;
+  inserts: JobInserts;
+  announce: (change: Change) => void;
+}
+
+/**
+ * A new job, or the one its idempotency key or call key already names. Two servers submitting
+ * the same key or call end with one job: the database's unique indexes decide.
+ */
+export async function enqueue(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult> {
+  if (spec.idempotencyKey !== undefined) {
+    const seen = await byIdempotencyKey(ctx.pool, spec);
+    if (seen) return { job: seen, created: false };
+    try {
+      return await insert(ctx, spec);
+    } catch (err) {
+      // A concurrent submission with the same key won the race: it is the job.
+      const again = (err as { code?: string }).code === '23505' ? await byIdempotencyKey(ctx.pool, spec) : undefined;
+      if (again) return { job: again, created: false };
+      throw err;
+    }
+  }
+  return insert(ctx, spec);
+}
+
+async function byIdempotencyKey(pool: pg.Pool, spec: JobSpec): Promise<JobRecord | undefined> {
+  const row = await one<JobRow>(pool, 'SELECT * FROM jobs WHERE workspace = $1 AND idempotency_key = $2', [
+    spec.workspace ?? DEFAULT_WORKSPACE,
+    spec.idempotencyKey,
+  ]);
+  return row && toJobRecord(row);
+}
+
+async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult> {
+  const now = Date.now();
+  const scheduledFor = spec.scheduledFor ?? now + (spec.delayMs ?? 0);
+  const c = newJobColumns(spec, spec.id ?? newJobId());
+  // In INSERT_COLUMN_TYPES' order.
+  const values = [
+    ...leadingValues(c),
+    spec.parentJob ?? null,
+    spec.callKey ?? null,
+    attemptsAllowed(spec),
+    spec.retry ? JSON.stringify(spec.retry) : null,
+    spec.timeout ?? null,
+    now,
+    scheduledFor,
+    spec.idempotencyKey ?? null,
+  ];
+  // The common case in one statement: a new job, its place taken from its parent. Nothing
+  // inserted means the call is already recorded, or the parent is missing: the slow path
+  // below tells which.
+  const row = await ctx.inserts.insert(values);
+  if (row) {
+    ctx.announce({ k: 'q', due: scheduledFor });
+    return { job: toJobRecord(row), created: true };
+  }
+  if (!spec.parentJob) throw new ConfigError(`Job ${c.id} could not be recorded`);
+  return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
+    const parent = await one<{ id: string }>(tx, 'SELECT id FROM jobs WHERE id = $1', [spec.parentJob]);
+    if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+    const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [spec.parentJob, spec.callKey]);
+    // The job that held the call key was rolled back between our insert and this look: again.
+    if (!existing) return enqueue(ctx, spec);
+    const previous = await one<{ code: string | null }>(tx, PREVIOUS_ATTEMPT_CODE_SQL, [spec.parentJob]);
+    if (runsAgain(existing, replays(previous?.code))) {
+      const again = await one<JobRow>(tx, RUN_AGAIN_SQL, [existing.id, attemptsAllowed(spec), now]);
+      notify({ k: 'q', due: now });
+      return { job: toJobRecord(again!), created: true };
+    }
+    return { job: toJobRecord(existing), created: false };
+  });
+}
+
+/** A call recorded already finished (a step), or the one already recorded at its key. */
+export async function record(
+  ctx: SubmitContext,
+  spec: JobSpec & { parentJob: string; callKey: string },
+  outcome: Outcome,
+  startedAt: number,
+  at: number,
+): Promise<EnqueueResult> {
+  return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
+    const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [spec.parentJob]);
+    if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+    const c = newJobColumns(spec, spec.id ?? newJobId());
+    const { result, error } = outcomeColumns(outcome);
+    const inserted = await one<JobRow>(tx, RECORD_SQL, [
+      ...leadingValues(c),
+      outcome.status,
+      spec.parentJob,
+      parent.root_job,
+      `${parent.path}/${c.id}`,
+      spec.callKey,
+      startedAt,
+      at,
+      result,
+      error,
+    ]);
+    if (inserted) {
+      notify({ k: 'f', ids: [inserted.id] });
+      return { job: toJobRecord(inserted), created: true };
+    }
+    const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [spec.parentJob, spec.callKey]);
+    return { job: toJobRecord(existing!), created: false };
+  });
+}
+
+/** A new job's first eight values, in INSERT_COLUMN_TYPES' (and RECORD_SQL's) order. */
+function leadingValues(c: NewJobColumns): unknown[] {
+  return [c.id, c.workspace, c.kind, c.script_path, c.script_hash, c.entrypoint, c.args, c.tag];
+}

@@ -1,0 +1,144 @@
+import type Database from 'better-sqlite3';
+import type { JobFilter } from '../../types.js';
+import { listQuery, type ListTerm } from '../policy.js';
+
+/**
+ * The SQLite store's statements, by name. Parameters are named (@id, @at, …) where a
+ * statement has several, positional (?) where it has one or two.
+ */
+
+/** The condition of a job that may still change: the first end recorded stands. */
+const UNFINISHED = `status IN ('queued', 'running')`;
+
+/** Every statement of the store but `list`'s (built from its filter), by name. */
+const STATEMENT_SQL = {
+  insert: `
+    INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+    VALUES (@id, @workspace, @kind, @script_path, @script_hash, @entrypoint, @args, @tag, @status, @parent_job, @root_job,
+            @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for, @idempotency_key)
+    RETURNING *`,
+  byCallKey: 'SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?',
+  previousAttemptError: `
+    SELECT json_extract(a.error, '$.code') AS code FROM attempts a JOIN jobs j ON a.job_id = j.id
+    WHERE j.id = ? AND a.attempt = j.attempt - 1`,
+  byIdempotencyKey: 'SELECT * FROM jobs WHERE workspace = ? AND idempotency_key = ?',
+  setFlowStatus: `
+    INSERT INTO flow_status (job_id, status, updated_at) VALUES (@job_id, @status, @now)
+    ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+  getFlowStatus: 'SELECT status FROM flow_status WHERE job_id = ?',
+  runAgain: `
+    UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
+                    lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
+                    result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
+    WHERE id = @id
+    RETURNING *`,
+  place: 'SELECT root_job, path FROM jobs WHERE id = ?',
+  placeAndName: 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?',
+  get: 'SELECT * FROM jobs WHERE id = ?',
+  matchIds: 'SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit',
+  due: `
+    SELECT id FROM jobs
+    WHERE status = 'queued' AND scheduled_for <= @now
+      AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
+      AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
+      AND (@workspace IS NULL OR workspace = @workspace)
+    ORDER BY scheduled_for, rowid
+    LIMIT @limit`,
+  claimOne: `
+    UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
+                    started_at = NULL
+    WHERE id = @id AND status = 'queued'
+    RETURNING *`,
+  insertAttempt:
+    `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
+  markStarted: `UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running'`,
+  firstAttempt: `UPDATE jobs SET started_at = @at, attempt = 1 WHERE id = @id`,
+  attemptStarted:
+    `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
+  renew: `
+    UPDATE jobs SET lease_until = @lease_until
+    WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`,
+  stillMine: `
+    SELECT id FROM jobs WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`,
+  complete: `
+    UPDATE jobs SET status = @status, result = @result, error = @error, completed_at = @at, lease_until = NULL,
+                    duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
+    WHERE id = @id AND ${UNFINISHED}
+    RETURNING *`,
+  attemptDone: `
+    UPDATE attempts SET status = @status, error = @error, completed_at = @at
+    WHERE job_id = @id AND attempt = @attempt AND status = 'running'`,
+  requeue: `
+    UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = @scheduled_for
+    WHERE id = @id AND status = 'running'
+    RETURNING *`,
+  cancelTree: `
+    UPDATE jobs SET status = 'canceled', cancel_reason = @reason, canceled_by = @by, error = @error, completed_at = @at,
+                    lease_until = NULL,
+                    duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
+    WHERE ${UNFINISHED} AND (id = @id OR (root_job = @root AND substr(path, 1, length(@prefix)) = @prefix))
+    RETURNING *`,
+  countLostLeases:
+    `SELECT count(*) AS n FROM attempts WHERE job_id = ? AND status = 'failure' AND json_extract(error, '$.code') = 'LEASE_EXPIRED'`,
+  allowAttempt: 'UPDATE jobs SET max_attempts = max(max_attempts, @attempt) WHERE id = @id',
+  expired: `SELECT * FROM jobs WHERE status = 'running' AND lease_until < @now`,
+  descendants: `
+    SELECT * FROM jobs WHERE root_job = @root AND substr(path, 1, length(@prefix)) = @prefix
+    ORDER BY rowid`,
+  attempts: 'SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt',
+  touchWorker: `
+    INSERT INTO workers (id, workspace, tags, hostname, started_at, last_seen) VALUES (@id, @workspace, @tags, @hostname, @now, @now)
+    ON CONFLICT (id) DO UPDATE SET tags = @tags, last_seen = @now`,
+  listWorkers: `
+    SELECT w.*, (SELECT json_group_array(j.id) FROM jobs j WHERE j.worker = w.id AND j.status = 'running') AS jobs
+    FROM workers w WHERE w.workspace = @workspace AND w.last_seen >= @since ORDER BY w.started_at`,
+  insertLog: `
+    INSERT INTO logs (job_id, ts, stream, line, src_job, src_name) VALUES (@job_id, @ts, @stream, @line, @src_job, @src_name)
+    RETURNING *`,
+  readLogs: 'SELECT * FROM logs WHERE job_id = @job_id AND seq > @after ORDER BY seq LIMIT @limit',
+  readOwnLogs:
+    'SELECT * FROM logs WHERE job_id = @job_id AND seq > @after AND src_job IS NULL ORDER BY seq LIMIT @limit',
+} as const;
+
+export type Statements = { readonly [K in keyof typeof STATEMENT_SQL]: Database.Statement };
+
+/** Prepares every statement once, at open. */
+export function prepareStatements(db: Database.Database): Statements {
+  return Object.fromEntries(Object.entries(STATEMENT_SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
+}
+
+/**
+ * A `list` as one statement: the filter's conditions, newest first. Its SQL depends only on
+ * which fields the filter has, so the store prepares each shape once.
+ */
+export function listStatement(filter: JobFilter): { sql: string; params: Record<string, unknown> } {
+  const { terms, limit } = listQuery(filter);
+  const params: Record<string, unknown> = { limit };
+  // With ids, the primary key is the way in: `+column` keeps SQLite from choosing another
+  // index (a scan of the whole workspace) for the other terms.
+  const where = terms.map((term, i) => listCondition(term, `p${i}`, params, { byIds: filter.ids !== undefined }));
+  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
+  return { sql, params };
+}
+
+/** Columns that `+` keeps off their index when a list goes in by ids. */
+const OFF_INDEX_BY_IDS = new Set(['workspace', 'status', 'parent_job', 'root_job']);
+
+/** One `list` condition in SQLite's terms, its value the named parameter `name`. */
+function listCondition(term: ListTerm, name: string, params: Record<string, unknown>, options: { byIds: boolean }): string {
+  const col = options.byIds && term.op !== 'isNull' && OFF_INDEX_BY_IDS.has(term.column) ? `+${term.column}` : term.column;
+  switch (term.op) {
+    case 'in':
+      params[name] = JSON.stringify(term.values);
+      return `${col} IN (SELECT value FROM json_each(@${name}))`;
+    case 'eq':
+      params[name] = term.value;
+      return `${col} = @${name}`;
+    case 'isNull':
+      return `${col} IS NULL`;
+    case 'lt':
+      params[name] = term.value;
+      return `${col} < @${name}`;
+  }
+}
