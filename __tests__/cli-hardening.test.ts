@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, parse } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 import { REPO_ROOT } from './helpers/engine.js';
@@ -40,9 +40,27 @@ function expectCleanError(res: Result, message: RegExp): void {
 }
 
 const dirs: string[] = [];
+/** Folders above the checkout that were opened for others to pass through, with their modes. */
+const opened: [string, number][] = [];
 afterAll(() => {
   for (const d of dirs) chmodSync(d, 0o755);
+  for (const [d, mode] of opened) chmodSync(d, mode);
 });
+
+/**
+ * Another user runs the CLI from this checkout, so must pass through every folder above it. A
+ * clone under a folder only root may enter (`mktemp -d`, /root) is opened for passing through
+ * (o+x, not listing) while the test runs, and closed again after.
+ */
+function letOthersReach(path: string): void {
+  for (let p = path; p !== parse(p).root; p = dirname(p)) {
+    const mode = statSync(p).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      opened.push([p, mode]);
+      chmodSync(p, mode | 0o001);
+    }
+  }
+}
 
 /** A project root (readable by every user) with a script, and a store holding one job. */
 async function project(): Promise<{ root: string; db: string; jobId: string }> {
@@ -62,6 +80,7 @@ describe('the CLI answers bad input and damaged files with a clear error', () =>
     chmodSync(db, 0o444);
     chmodSync(join(root, '.millrace'), 0o555);
     dirs.push(join(root, '.millrace'));
+    if (process.getuid?.() === 0) letOthersReach(REPO_ROOT);
     const jobs = await millrace(['jobs', '--root', root], { cwd: root, asUser: 'nobody' });
     expect(jobs.stderr).toBe('');
     expect(jobs.stdout).toContain(jobId);
