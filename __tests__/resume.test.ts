@@ -29,6 +29,19 @@ describe('millrace resume', () => {
       const run = startMillrace(['run', '--db', db, '__tests__/fixtures/three-levels.ts', '--gate', gateUrl, '--counter', counter]);
       const [, id] = await run.waitFor(/job ([0-9a-z]{20})/);
       await atGate;
+      // Leaf 1.1 is held at the gate; the other leaves go on. Kill once one of them has finished
+      // (recorded), so the resume has finished work that it must not run again.
+      const watcher = new EmbeddedEngine({ root: REPO_ROOT, db, worker: false });
+      try {
+        for (const deadline = Date.now() + 30_000; ; ) {
+          const finished = (await watcher.descendants(id)).filter((j) => j.status === 'success');
+          if (finished.length > 0) break;
+          if (Date.now() > deadline) throw new Error('no leaf finished within 30 s while leaf 1.1 was held');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        await watcher.close();
+      }
       run.child.kill('SIGKILL');
       await run.exited;
       for (const res of held.splice(0)) res.destroy();
