@@ -148,7 +148,7 @@ export function windmillRoutes(router: Router, deps: ServerDeps): void {
     let after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
     ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     while (!ctx.signal.aborted) {
-      const wake = coordinator.hub.next([`logs:${job.id}`, `finished:${job.id}`, `started:${job.id}`], ctx.signal);
+      const wake = coordinator.nextChange(job.id, ctx.signal);
       const u = await update(deps, job, after);
       if (u.new_logs || after === 0 || u.completed) ctx.res.write(`data: ${JSON.stringify(u)}\n\n`);
       after = u.log_offset;

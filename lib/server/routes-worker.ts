@@ -106,7 +106,7 @@ export function workerRoutes(router: Router, deps: ServerDeps): void {
     const some = new Promise<void>((resolve) => (ready = resolve));
     let linger: NodeJS.Timeout | undefined;
     const offs = ids.map((id) =>
-      coordinator.hub.on<JobRecord>(`finished:${id}`, (job) => {
+      coordinator.onFinished(id, (job) => {
         finished.set(id, job);
         if (finished.size === ids.length) setImmediate(ready);
         else linger ??= setTimeout(ready, LINGER_MS);
