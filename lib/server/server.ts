@@ -10,7 +10,9 @@ import { IDENTITY_PATH, rootId } from '../http/identity.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { identityReply } from './identity-route.js';
 import { Router, type Reply, type RouteContext } from './router.js';
+import { mountRoutes } from './route-table.js';
 import { millraceRoutes } from './routes-millrace.js';
+import { taskCallRoutes } from './routes-task-calls.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { workerRoutes } from './routes-worker.js';
@@ -102,9 +104,10 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const deps: ServerDeps = { store, coordinator, root: options.root };
   const principals = new TokenCache(store);
   const router = new Router();
-  windmillRoutes(router, deps);
-  millraceRoutes(router, deps);
-  workerRoutes(router, deps);
+  mountRoutes(router, deps, windmillRoutes);
+  mountRoutes(router, deps, taskCallRoutes);
+  mountRoutes(router, deps, millraceRoutes);
+  mountRoutes(router, deps, workerRoutes);
   tokenRoutes(router, deps, principals);
 
   const serverRootId = rootId(options.root);

@@ -1,27 +1,8 @@
 import { hostname } from 'node:os';
 import { LeaseNotHeldError, TooLargeError, toErrorRecord } from '../errors.js';
 import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/client.js';
-import type {
-  CancelBody,
-  ChildBody,
-  ChildReply,
-  ClaimBody,
-  ClaimReply,
-  HeartbeatBody,
-  HeartbeatReply,
-  JobBody,
-  JobReply,
-  ReportEvent,
-  ReportReply,
-  StepBody,
-  StepReply,
-  TaskCall,
-  TaskCallKind,
-  TaskCallsBody,
-  TaskCallsReply,
-  WaitBody,
-  WaitReply,
-} from '../http/wire.js';
+import type { CancelBody, ChildBody, ChildReply, ClaimBody, ClaimReply, HeartbeatBody, HeartbeatReply, JobBody, JobReply, ReportEvent } from '../http/wire.js';
+import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply, WaitBody, WaitReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
