@@ -5,7 +5,7 @@ import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { assertHeld } from './lease.js';
 import { longPollSignal } from './long-poll.js';
-import { parseCancel, parseChild, parseClaim, parseHeartbeat, parseJob, parseStep, parseWait } from './parse-worker.js';
+import { parseCancel, parseChild, parseClaim, parseHeartbeat, parseJob, parseParentRef, parseStep, parseStepLease, parseStepScript, parseWait, parseWorkerName } from './parse-worker.js';
 import type { Reply, RouteContext } from './router.js';
 import type { RouteEntry } from './route-table.js';
 import type { ServerDeps } from './server.js';
@@ -16,8 +16,10 @@ const LINGER_MS = 20;
 
 /** Claims by long poll: the jobs due for the worker's tags, held open until one is. */
 async function claim(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
-  const body = parseClaim(await ctx.body());
-  await store.touchWorker({ id: body.worker_id, workspace: ctx.params.ws, tags: body.tags, hostname: body.hostname }, Date.now());
+  const raw = await ctx.body();
+  const worker = parseWorkerName(raw);
+  await store.touchWorker({ id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname }, Date.now());
+  const body = parseClaim(raw);
   const signal = longPollSignal(ctx.signal, body.wait_ms);
   const jobs = await coordinator.claim(
     { workerId: body.worker_id, tags: body.tags, workspace: ctx.params.ws, limit: body.limit, leaseMs: body.lease_ms },
@@ -29,18 +31,22 @@ async function claim(ctx: RouteContext, { store, coordinator }: ServerDeps): Pro
 
 /** Durable steps: the recorded child at a call key (a step's recorded result). */
 async function child(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
-  const body = parseChild(await ctx.body());
-  const parent = await jobInWorkspace(deps, ctx, body.parent_job);
+  const raw = await ctx.body();
+  const parent = await jobInWorkspace(deps, ctx, parseParentRef(raw).parent_job);
+  const body = parseChild(raw);
   const reply: ChildReply = { job: (await deps.coordinator.findChild(parent.id, body.call_key)) ?? null };
   return { status: 200, json: reply };
 }
 
 /** Records a step's outcome once, by the worker that holds its parent's lease. */
 async function step(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
-  const body = parseStep(await ctx.body());
-  const parent = await jobInWorkspace(deps, ctx, body.parent_job);
-  assertHeld('The step', parent, { workerId: body.worker_id, attempt: body.parent_attempt });
-  const script = resolveScript(deps.root, body.script_path);
+  const raw = await ctx.body();
+  const parent = await jobInWorkspace(deps, ctx, parseParentRef(raw).parent_job);
+  const lease = parseStepLease(raw);
+  assertHeld('The step', parent, { workerId: lease.worker_id, attempt: lease.parent_attempt });
+  // The script is resolved before the fields after it are checked, as it always was.
+  const script = resolveScript(deps.root, parseStepScript(raw));
+  const body = parseStep(raw);
   const job = await deps.coordinator.recordStep(
     {
       kind: 'step',
@@ -76,16 +82,19 @@ async function job(ctx: RouteContext, { store }: ServerDeps): Promise<Reply> {
 
 /** cancelJob called by a job on a remote worker. */
 async function cancel(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
-  const body = parseCancel(await ctx.body());
-  const target = await jobInWorkspace(deps, ctx, body.job_id);
-  if (!FINISHED_STATUSES.includes(target.status)) await deps.coordinator.cancel(target.id, { reason: body.reason ?? 'canceled', by: 'job' });
+  const raw = await ctx.body();
+  const target = await jobInWorkspace(deps, ctx, parseJob(raw).job_id);
+  // The reason is read only for a job still to cancel: a finished one answers 204 whatever it says.
+  if (!FINISHED_STATUSES.includes(target.status)) await deps.coordinator.cancel(target.id, { reason: parseCancel(raw).reason ?? 'canceled', by: 'job' });
   return { status: 204, text: '' };
 }
 
 /** Renews the leases of the jobs a worker runs; answers with those no longer its own. */
 async function heartbeat(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
-  const body = parseHeartbeat(await ctx.body());
-  await store.touchWorker({ id: body.worker_id, workspace: ctx.params.ws, tags: body.tags, hostname: body.hostname }, Date.now());
+  const raw = await ctx.body();
+  const worker = parseWorkerName(raw);
+  await store.touchWorker({ id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname }, Date.now());
+  const body = parseHeartbeat(raw);
   const reply: HeartbeatReply = { lost: await coordinator.renewLeases(body.worker_id, body.job_ids, body.lease_ms) };
   return { status: 200, json: reply };
 }
