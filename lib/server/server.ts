@@ -73,6 +73,8 @@ export interface ServerDeps {
   store: Store;
   coordinator: Coordinator;
   root: string;
+  /** The principals of the tokens seen: a token revoked by the admin's route is forgotten here at once. */
+  tokens: TokenCache;
 }
 
 
@@ -101,14 +103,14 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
   });
-  const deps: ServerDeps = { store, coordinator, root: options.root };
   const principals = new TokenCache(store);
+  const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals };
   const router = new Router();
   mountRoutes(router, deps, windmillRoutes);
   mountRoutes(router, deps, taskCallRoutes);
   mountRoutes(router, deps, millraceRoutes);
   mountRoutes(router, deps, workerRoutes);
-  tokenRoutes(router, deps, principals);
+  mountRoutes(router, deps, tokenRoutes);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
