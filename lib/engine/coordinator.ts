@@ -174,6 +174,37 @@ export class Coordinator implements WorkerBackend {
     return this.hub.on<JobRecord>('canceled', (job) => listener(job.id));
   }
 
+  // Typed events, for users outside engine/: they never spell the Hub's topics.
+
+  /** `listener` gets job `jobId`'s record when it finishes. Returns the unsubscribe. */
+  onFinished(jobId: string, listener: (job: JobRecord) => void): () => void {
+    return this.hub.on<JobRecord>(`finished:${jobId}`, listener);
+  }
+
+  /** `listener` hears of new log lines of job `jobId` (its own or a descendant's). */
+  onLogs(jobId: string, listener: () => void): () => void {
+    return this.hub.on(`logs:${jobId}`, () => listener());
+  }
+
+  /** `listener` hears of a job queued (or due) for claiming; the record when this process knows it. */
+  onQueued(listener: (job: JobRecord | undefined) => void): () => void {
+    return this.hub.on<JobRecord | undefined>('queued', listener);
+  }
+
+  /**
+   * Resolves on the next change of job `jobId`: it started, logged a line or finished (or
+   * `signal` aborted). A reader of its state subscribes before it reads, so that no change
+   * between the read and the wait is missed; `cancel` unsubscribes without waiting.
+   */
+  nextChange(jobId: string, signal?: AbortSignal): { promise: Promise<void>; cancel: () => void } {
+    return this.hub.next([`logs:${jobId}`, `finished:${jobId}`, `started:${jobId}`], signal);
+  }
+
+  /** Wakes every claim waiting for a job, to look at the store again (jobs released by another path). */
+  wakeClaims(): void {
+    this.hub.emit('queued');
+  }
+
   getJob(jobId: string): Promise<JobRecord | undefined> {
     return this.store.get(jobId);
   }

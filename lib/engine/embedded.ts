@@ -103,7 +103,7 @@ export class EmbeddedEngine implements Engine {
     for (const job of [root, ...(await this.store.descendants(rootId))]) {
       if (job.status === 'running') await this.coordinator.release(job.id, error, at);
     }
-    this.coordinator.hub.emit('queued');
+    this.coordinator.wakeClaims();
     const forgetting = this.forgetWhenDone(rootId);
     this.forgetting.add(forgetting);
     void forgetting.finally(() => this.forgetting.delete(forgetting));

@@ -1,4 +1,4 @@
-import type { AttemptRecord, JobRecord, Json, LogLine, NewLogLine, Outcome, WorkerRecord } from '../types.js';
+import type { AttemptRecord, ErrorRecord, JobRecord, Json, LogLine, NewLogLine, Outcome, RetryOptions, WorkerRecord } from '../types.js';
 
 /**
  * The shapes that cross HTTP between millrace's server and its clients (the HTTP engine and
@@ -12,6 +12,10 @@ export interface WireError {
   error: { code: string; message: string; problems?: string[]; jobs?: string[] };
 }
 
+// The worker routes (`/api/w/{ws}/worker/*`): a remote worker's side of the WorkerBackend.
+// Every body below is built by worker/http-backend.ts and parsed by server/parse-*.ts.
+
+/** `worker/claim`: the jobs due for this worker, held open until one is. */
 export interface ClaimBody {
   worker_id: string;
   hostname: string;
@@ -26,20 +30,24 @@ export interface ClaimReply {
   jobs: JobRecord[];
 }
 
-export interface StartedBody {
-  job_id: string;
-  at: number;
-}
+/**
+ * One event of a worker's report. `attempt` is the attempt of the job whose lease the worker
+ * holds (as its claim recorded it): the server refuses the events of a lease no longer held.
+ */
+export type ReportEvent = { job_id: string; attempt: number } & (
+  | { type: 'started'; at: number }
+  | { type: 'logs'; lines: NewLogLine[] }
+  | { type: 'complete'; outcome: Outcome; at: number }
+  /** A running job back to the queue through no fault of its own. */
+  | { type: 'release'; error: ErrorRecord; at: number }
+  /** A flow job's flow status (see docs/flows.md). */
+  | { type: 'flow_status'; status: Json }
+);
 
-export interface LogsBody {
-  job_id: string;
-  lines: NewLogLine[];
-}
-
-export interface CompleteBody {
-  job_id: string;
-  outcome: Outcome;
-  at: number;
+/** `worker/report`: starts, log lines, ends, releases and flow status, in order. */
+export interface ReportBody {
+  worker_id: string;
+  events: ReportEvent[];
 }
 
 /**
@@ -52,6 +60,7 @@ export interface ReportReply {
   rejected: { index: number; status: number; code: string; message: string; job_id?: string }[];
 }
 
+/** `worker/heartbeat`: renews the leases of the jobs a worker runs, and says it is live. */
 export interface HeartbeatBody {
   worker_id: string;
   hostname: string;
@@ -65,7 +74,7 @@ export interface HeartbeatReply {
   lost: string[];
 }
 
-/** Waits until at least one of `ids` has finished, or `wait_ms` passed. */
+/** `worker/wait`: waits until at least one of `ids` has finished, or `wait_ms` passed. */
 export interface WaitBody {
   ids: string[];
   wait_ms: number;
@@ -75,23 +84,30 @@ export interface WaitReply {
   finished: JobRecord[];
 }
 
-/** A task call from a job on a remote worker: the body of `jobs/run/workflow_as_code/{parent}/{entrypoint}`. */
-export interface TaskCallBody {
-  args: unknown[];
-  script_path: string;
-  script_hash: string;
-  tag?: string;
-  call_key?: string;
-  timeout?: number;
-  retry?: { attempts: number; delay?: number; multiplier?: number; maxDelay?: number };
-  /** 'task' (the default) or 'sleep': a durable sleep, due `scheduled_in_secs` from now. */
-  kind?: 'task' | 'sleep';
-  scheduled_in_secs?: number;
+/** `worker/child`: the child recorded at a parent's call key (a step's recorded result). */
+export interface ChildBody {
+  parent_job: string;
+  call_key: string;
 }
 
-/** `worker/child`: the child recorded at a parent's call key. */
 export interface ChildReply {
   job: JobRecord | null;
+}
+
+/** `worker/job`: getJobStatus / getResult called by a job on a remote worker. */
+export interface JobBody {
+  job_id: string;
+}
+
+/** The job, or null when there is none in the workspace. */
+export interface JobReply {
+  job: JobRecord | null;
+}
+
+/** `worker/cancel`: cancelJob called by a job on a remote worker (answered 204). */
+export interface CancelBody {
+  job_id: string;
+  reason?: string;
 }
 
 /** `worker/step`: records a step's outcome once. */
@@ -107,6 +123,75 @@ export interface StepBody {
   outcome: Outcome;
   started_at: number;
   at: number;
+}
+
+/** The step as recorded: the first record at a call key stands. */
+export interface StepReply {
+  job: JobRecord;
+}
+
+// `jobs/run/workflow_as_code/{parent}/{entrypoint}`: task calls (and durable sleeps,
+// runScript, runFlow, a flow's steps) from a job.
+
+/** The kinds of child a job submits through workflow_as_code; `task` when none is given. */
+export type TaskCallKind = 'task' | 'sleep' | 'script' | 'flow' | 'flowstep';
+
+/** One call: the fields that differ between the calls of a batch. */
+export interface TaskCall {
+  /** Encoded args: positional (an array) for a task, an object by name for a script, flow or flow step (`kind`). */
+  args: Json;
+  tag?: string;
+  call_key?: string;
+  /** Seconds. */
+  timeout?: number;
+  retry?: RetryOptions;
+  /** A call of a batch may be a `sleep` in a batch of kind `task`, or the reverse. */
+  kind?: TaskCallKind;
+  /** A durable sleep's delay, in seconds. */
+  scheduled_in_secs?: number;
+}
+
+/**
+ * Who calls, and what: the fields every call of a request shares. A worker names itself and
+ * the parent's attempt it holds the lease of; a user's token may leave them out.
+ */
+export interface TaskCallCaller {
+  worker_id?: string;
+  parent_attempt?: number;
+}
+
+export interface TaskCallScript {
+  script_path: string;
+  script_hash: string;
+  kind?: TaskCallKind;
+}
+
+/** Windmill's form: one call, answered 201 with the child's id as text. */
+export type TaskCallBody = TaskCallCaller & TaskCallScript & TaskCall;
+
+/** millrace's batched form: the calls a job made in one tick, answered 201 with `TaskCallsReply`. */
+export type TaskCallsBody = TaskCallCaller & TaskCallScript & { calls: TaskCall[] };
+
+export interface TaskCallsReply {
+  /** The children's ids, in the order of the calls. */
+  ids: string[];
+}
+
+// millrace's own routes (beyond Windmill's shapes).
+
+/** `jobs_u/cancel/{id}` and `jobs_u/queue/cancel/{id}`: an optional body. */
+export interface CancelJobBody {
+  reason?: string;
+}
+
+/** `jobs_u/cancel/{id}`: the jobs canceled (the job and its unfinished descendants). */
+export interface CancelJobReply {
+  canceled: JobRecord[];
+}
+
+/** `jobs_u/resolve/{prefix}`: the one job id that starts with the prefix. */
+export interface ResolveReply {
+  id: string;
 }
 
 export interface TreeReply {

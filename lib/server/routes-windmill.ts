@@ -1,196 +1,146 @@
 import { isFinished } from '../engine/coordinator.js';
 import { scriptJobSpec } from '../engine/submission.js';
+import type { CancelJobBody } from '../http/wire.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
-import { resolveScript } from '../loader/paths.js';
 import { decode } from '../serialize.js';
-import type { JobKind, JobRecord, JobSpec, JobStatus } from '../types.js';
-import { childScript } from '../flow/run-request.js';
+import type { JobRecord, JobStatus } from '../types.js';
 import { flowJobSpec } from '../flow/submission.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
-import { assertHeld, leaseNotHeld } from './lease.js';
-import type { Router, RouteContext } from './router.js';
+import { parseCancelJob } from './parse-jobs.js';
+import type { Reply, RouteContext } from './router.js';
+import type { RouteEntry } from './route-table.js';
 import type { ServerDeps } from './server.js';
 import { MAX_CURSOR, MAX_DELAY_SECS, MAX_PAGE, MAX_TIMEOUT_SECS } from './limits.js';
-import { array, numberIn, object, optionalNumberIn, optionalString, queryBool, queryNumber, retryOptions, storableValue, string } from './validate.js';
+import { object, queryBool, queryNumber, storableValue } from './validate.js';
 
-/** The Windmill-compatible subset of the job API (docs/http-api.md), so windmill-client works unchanged. */
-export function windmillRoutes(router: Router, deps: ServerDeps): void {
-  const { store, coordinator } = deps;
-
-  router.add('POST', '/api/w/{ws}/jobs/run/p/{path*}', 'user', async (ctx) => {
-    const job = await submitScript(deps, ctx);
-    return { status: 201, text: job.id };
-  });
-
-  router.add('POST', '/api/w/{ws}/jobs/run_wait_result/p/{path*}', 'user', async (ctx) => {
-    const job = await submitScript(deps, ctx);
-    const done = await coordinator.waitFinished(job.id, ctx.signal);
-    if (!isFinished(done)) return undefined; // the client went away
-    return { status: done.status === 'success' ? 200 : 422, json: windmillResult(done) };
-  });
-
-  router.add('POST', '/api/w/{ws}/jobs/run/f/{path*}', 'user', async (ctx) => {
-    const job = await submitScript(deps, ctx, flowJobSpec);
-    return { status: 201, text: job.id };
-  });
-
-  router.add('POST', '/api/w/{ws}/jobs/run_wait_result/f/{path*}', 'user', async (ctx) => {
-    const job = await submitScript(deps, ctx, flowJobSpec);
-    const done = await coordinator.waitFinished(job.id, ctx.signal);
-    if (!isFinished(done)) return undefined; // the client went away
-    return { status: done.status === 'success' ? 200 : 422, json: windmillResult(done) };
-  });
-
-  // A task call from a job on a remote worker: the child job, linked to its parent.
-  router.add('POST', '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{entrypoint}', 'worker', async (ctx) => {
-    const parent = await jobInWorkspace(deps, ctx, ctx.params.parent);
-    if (isFinished(parent)) {
-      throw new HttpError(409, 'PARENT_FINISHED', `Job ${parent.id} has already finished (${parent.status}); it cannot start children`);
-    }
-    const body = object(await ctx.body());
-    // A worker names itself and the parent's attempt it runs: only the worker that holds the
-    // parent's lease may make its calls. Without a name, only a user's token may (windmill-client
-    // in a job of Windmill's shape); a worker-only token could otherwise run any script under the root.
-    const workerId = optionalString(body, 'worker_id');
-    if (workerId !== undefined) {
-      assertHeld('The task call', parent, { workerId, attempt: numberIn(body, 'parent_attempt', { min: 0, max: 2 ** 31, integer: true }) });
-    } else if (ctx.principal.scope === 'worker') {
-      throw leaseNotHeld('The task call', [
-        { jobId: parent.id, why: `a worker-only token must name the worker that runs job ${parent.id} (body.worker_id and body.parent_attempt)` },
-      ]);
-    }
-    const scriptPath = string(body, 'script_path');
-    const scriptHash = string(body, 'script_hash');
-    // A task call, a durable sleep, or (runScript, runFlow, a flow's step) a script, flow or
-    // flow step by path. The kind is the body's, or each call's in a batch.
-    const bodyKind = optionalString(body, 'kind') ?? 'task';
-    const kinds: readonly JobKind[] = ['task', 'sleep', 'script', 'flow', 'flowstep'];
-    if (!kinds.includes(bodyKind as JobKind)) {
-      throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, script, flow or flowstep, got ${JSON.stringify(bodyKind)}`);
-    }
-    const byPath = bodyKind === 'script' || bodyKind === 'flow' || bodyKind === 'flowstep';
-    const script = byPath ? childScript(deps.root, bodyKind, scriptPath) : resolveScript(deps.root, scriptPath);
-    if (script.hash !== scriptHash) {
-      throw new HttpError(409, 'SCRIPT_HASH_MISMATCH', `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`);
-    }
-    /** A call's job, checked (it throws on a bad field before anything is submitted). */
-    const specOf = (call: Record<string, unknown>, field: string): JobSpec => {
-      const retry = call.retry === undefined ? undefined : retryOptions(call.retry, `${field}.retry`);
-      const kind = (optionalString(call, 'kind', `${field}.kind`) ?? bodyKind) as JobKind;
-      if (kind !== bodyKind && (byPath || (kind !== 'task' && kind !== 'sleep'))) {
-        throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
-      }
-      const delaySecs = optionalNumberIn(call, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS }, `${field}.scheduled_in_secs`);
-      return {
-        kind,
-        // Whole milliseconds: times are stored as integers (PostgreSQL's BIGINT refuses 0.5).
-        ...(delaySecs !== undefined && { delayMs: Math.round(delaySecs * 1000) }),
-        scriptPath: script.path,
-        scriptHash,
-        entrypoint: ctx.params.entrypoint,
-        args: storableValue(!byPath ? array(call, 'args', `${field}.args`) : object(call.args, `${field}.args`), `${field}.args`),
-        tag: optionalString(call, 'tag', `${field}.tag`),
-        workspace: parent.workspace,
-        parentJob: parent.id,
-        callKey: optionalString(call, 'call_key', `${field}.call_key`),
-        timeout: optionalNumberIn(call, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS }, `${field}.timeout`),
-        retry,
-      };
-    };
-    // millrace's workers send the calls a job made in one tick (a fan-out) as one batch: all
-    // checked first, then submitted together, in order (a store may write them as one).
-    if (Array.isArray(body.calls)) {
-      const specs = body.calls.map((call, i) => specOf(object(call, `body.calls[${i}]`), `body.calls[${i}]`));
-      const jobs = await Promise.all(specs.map((spec) => coordinator.submit(spec)));
-      return { status: 201, json: { ids: jobs.map((j) => j.id) } };
-    }
-    return { status: 201, text: (await coordinator.submit(specOf(body, 'body'))).id };
-  });
-
-  router.add('GET', '/api/w/{ws}/jobs_u/get/{id}', 'user', async (ctx) => {
-    const job = await jobInWorkspace(deps, ctx);
-    const [lines, children, flowStatus] = await Promise.all([
-      store.readLogs(job.id),
-      store.list({ parentJob: job.id, limit: 10_000 }),
-      job.kind === 'flow' ? store.getFlowStatus(job.id) : undefined,
-    ]);
-    return { status: 200, json: { ...toWindmillJob(job, lines, children.reverse()), ...(flowStatus !== undefined && { flow_status: flowStatus }) } };
-  });
-
-  router.add('GET', '/api/w/{ws}/jobs_u/completed/get_result/{id}', 'user', async (ctx) => {
-    const job = await jobInWorkspace(deps, ctx);
-    if (!isFinished(job)) throw new HttpError(404, 'NOT_COMPLETED', `Job ${job.id} has not completed yet (${job.status})`);
-    return { status: 200, json: windmillResult(job) };
-  });
-
-  router.add('GET', '/api/w/{ws}/jobs_u/completed/get_result_maybe/{id}', 'user', async (ctx) => {
-    const job = await jobInWorkspace(deps, ctx);
-    const completed = isFinished(job);
-    return {
-      status: 200,
-      json: {
-        completed,
-        started: job.startedAt !== null,
-        ...(completed && { success: job.status === 'success', result: windmillResult(job) }),
-      },
-    };
-  });
-
-  router.add('GET', '/api/w/{ws}/jobs_u/getupdate/{id}', 'user', async (ctx) => {
-    const job = await jobInWorkspace(deps, ctx);
-    const after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
-    return { status: 200, json: await update(deps, job, after) };
-  });
-
-  router.add('GET', '/api/w/{ws}/jobs_u/getupdate_sse/{id}', 'user', async (ctx) => {
-    let job = await jobInWorkspace(deps, ctx);
-    let after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
-    ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    while (!ctx.signal.aborted) {
-      const wake = coordinator.hub.next([`logs:${job.id}`, `finished:${job.id}`, `started:${job.id}`], ctx.signal);
-      const u = await update(deps, job, after);
-      if (u.new_logs || after === 0 || u.completed) ctx.res.write(`data: ${JSON.stringify(u)}\n\n`);
-      after = u.log_offset;
-      if (u.completed) {
-        wake.cancel();
-        break;
-      }
-      await wake.promise;
-      job = (await store.get(job.id))!;
-    }
-    ctx.res.end();
-    return undefined;
-  });
-
-  router.add('POST', '/api/w/{ws}/jobs_u/queue/cancel/{id}', 'user', async (ctx) => {
-    const job = await jobInWorkspace(deps, ctx);
-    const body = (await ctx.body()) ?? {};
-    const reason = optionalString(object(body), 'reason') ?? 'canceled';
-    if (isFinished(job)) throw new HttpError(400, 'ALREADY_FINISHED', `Job ${job.id} has already finished (${job.status}); nothing to cancel`);
-    await coordinator.cancel(job.id, { reason, by: ctx.principal.label });
-    return { status: 200, text: `job ${job.id} canceled` };
-  });
-
-  router.add('GET', '/api/w/{ws}/jobs/list', 'user', async (ctx) => {
-    const q = ctx.query;
-    const running = queryBool(q, 'running');
-    const success = queryBool(q, 'success');
-    let status: JobStatus[] | undefined;
-    if (running === true) status = ['running'];
-    else if (success === true) status = ['success'];
-    else if (success === false) status = ['failure', 'canceled'];
-    const jobs = await store.list({
-      workspace: ctx.params.ws,
-      status,
-      tag: q.get('tag') ?? undefined,
-      scriptPath: q.get('script_path_exact') ?? undefined,
-      parentJob: q.get('parent_job') ?? undefined,
-      limit: queryNumber(q, 'per_page', { min: 1, max: MAX_PAGE, integer: true }) ?? 50,
-    });
-    return { status: 200, json: jobs.map((j) => ({ ...toWindmillJob(j, [], []), logs: undefined })) };
-  });
+/** Submits a script by path; answers 201 with its id. */
+async function runScript(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await submitScript(deps, ctx);
+  return { status: 201, text: job.id };
 }
+
+/** Submits a script by path and answers with its result once it has finished. */
+async function runScriptWaitResult(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  return waitResult(ctx, deps, await submitScript(deps, ctx));
+}
+
+/** Submits a flow by path; answers 201 with its id. */
+async function runFlow(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await submitScript(deps, ctx, flowJobSpec);
+  return { status: 201, text: job.id };
+}
+
+/** Submits a flow by path and answers with its result once it has finished. */
+async function runFlowWaitResult(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  return waitResult(ctx, deps, await submitScript(deps, ctx, flowJobSpec));
+}
+
+async function waitResult(ctx: RouteContext, deps: ServerDeps, job: JobRecord): Promise<Reply> {
+  const done = await deps.coordinator.waitFinished(job.id, ctx.signal);
+  if (!isFinished(done)) return undefined; // the client went away
+  return { status: done.status === 'success' ? 200 : 422, json: windmillResult(done) };
+}
+
+/** The job in Windmill's shape, with its log, its children's timing and a flow's status. */
+async function getJob(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const { store } = deps;
+  const job = await jobInWorkspace(deps, ctx);
+  const [lines, children, flowStatus] = await Promise.all([
+    store.readLogs(job.id),
+    store.list({ parentJob: job.id, limit: 10_000 }),
+    job.kind === 'flow' ? store.getFlowStatus(job.id) : undefined,
+  ]);
+  return { status: 200, json: { ...toWindmillJob(job, lines, children.reverse()), ...(flowStatus !== undefined && { flow_status: flowStatus }) } };
+}
+
+async function getResult(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await jobInWorkspace(deps, ctx);
+  if (!isFinished(job)) throw new HttpError(404, 'NOT_COMPLETED', `Job ${job.id} has not completed yet (${job.status})`);
+  return { status: 200, json: windmillResult(job) };
+}
+
+async function getResultMaybe(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await jobInWorkspace(deps, ctx);
+  const completed = isFinished(job);
+  return {
+    status: 200,
+    json: {
+      completed,
+      started: job.startedAt !== null,
+      ...(completed && { success: job.status === 'success', result: windmillResult(job) }),
+    },
+  };
+}
+
+async function getUpdate(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await jobInWorkspace(deps, ctx);
+  const after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
+  return { status: 200, json: await update(deps, job, after) };
+}
+
+/** The same updates as server-sent events, one each time the job starts, logs or finishes. */
+async function getUpdateSse(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  let job = await jobInWorkspace(deps, ctx);
+  let after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
+  ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  while (!ctx.signal.aborted) {
+    const wake = deps.coordinator.nextChange(job.id, ctx.signal);
+    const u = await update(deps, job, after);
+    if (u.new_logs || after === 0 || u.completed) ctx.res.write(`data: ${JSON.stringify(u)}\n\n`);
+    after = u.log_offset;
+    if (u.completed) {
+      wake.cancel();
+      break;
+    }
+    await wake.promise;
+    job = (await deps.store.get(job.id))!;
+  }
+  ctx.res.end();
+  return undefined;
+}
+
+async function cancelQueued(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await jobInWorkspace(deps, ctx);
+  const body: CancelJobBody = parseCancelJob(await ctx.body());
+  if (isFinished(job)) throw new HttpError(400, 'ALREADY_FINISHED', `Job ${job.id} has already finished (${job.status}); nothing to cancel`);
+  await deps.coordinator.cancel(job.id, { reason: body.reason ?? 'canceled', by: ctx.principal.label });
+  return { status: 200, text: `job ${job.id} canceled` };
+}
+
+async function listJobs(ctx: RouteContext, { store }: ServerDeps): Promise<Reply> {
+  const q = ctx.query;
+  const running = queryBool(q, 'running');
+  const success = queryBool(q, 'success');
+  let status: JobStatus[] | undefined;
+  if (running === true) status = ['running'];
+  else if (success === true) status = ['success'];
+  else if (success === false) status = ['failure', 'canceled'];
+  const jobs = await store.list({
+    workspace: ctx.params.ws,
+    status,
+    tag: q.get('tag') ?? undefined,
+    scriptPath: q.get('script_path_exact') ?? undefined,
+    parentJob: q.get('parent_job') ?? undefined,
+    limit: queryNumber(q, 'per_page', { min: 1, max: MAX_PAGE, integer: true }) ?? 50,
+  });
+  return { status: 200, json: jobs.map((j) => ({ ...toWindmillJob(j, [], []), logs: undefined })) };
+}
+
+/** The Windmill-compatible subset of the job API (docs/http-api.md), so windmill-client works unchanged. Task calls are in routes-task-calls.ts. */
+export const windmillRoutes: readonly RouteEntry[] = [
+  { method: 'POST', pattern: '/api/w/{ws}/jobs/run/p/{path*}', audience: 'user', handler: runScript },
+  { method: 'POST', pattern: '/api/w/{ws}/jobs/run_wait_result/p/{path*}', audience: 'user', handler: runScriptWaitResult },
+  { method: 'POST', pattern: '/api/w/{ws}/jobs/run/f/{path*}', audience: 'user', handler: runFlow },
+  { method: 'POST', pattern: '/api/w/{ws}/jobs/run_wait_result/f/{path*}', audience: 'user', handler: runFlowWaitResult },
+  { method: 'GET', pattern: '/api/w/{ws}/jobs_u/get/{id}', audience: 'user', handler: getJob },
+  { method: 'GET', pattern: '/api/w/{ws}/jobs_u/completed/get_result/{id}', audience: 'user', handler: getResult },
+  { method: 'GET', pattern: '/api/w/{ws}/jobs_u/completed/get_result_maybe/{id}', audience: 'user', handler: getResultMaybe },
+  { method: 'GET', pattern: '/api/w/{ws}/jobs_u/getupdate/{id}', audience: 'user', handler: getUpdate },
+  { method: 'GET', pattern: '/api/w/{ws}/jobs_u/getupdate_sse/{id}', audience: 'user', handler: getUpdateSse },
+  { method: 'POST', pattern: '/api/w/{ws}/jobs_u/queue/cancel/{id}', audience: 'user', handler: cancelQueued },
+  { method: 'GET', pattern: '/api/w/{ws}/jobs/list', audience: 'user', handler: listJobs },
+];
 
 async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof scriptJobSpec = scriptJobSpec): Promise<JobRecord> {
   const raw = await ctx.body();

@@ -1,156 +1,151 @@
-import type { ChildReply, ClaimReply, HeartbeatReply, WaitReply } from '../http/wire.js';
+import type { ChildReply, ClaimReply, HeartbeatReply, JobReply, StepReply, WaitReply } from '../http/wire.js';
 import { resolveScript } from '../loader/paths.js';
-import { FINISHED_STATUSES, type JobRecord, type Outcome } from '../types.js';
+import { FINISHED_STATUSES, type JobRecord } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { assertHeld } from './lease.js';
-import type { Router } from './router.js';
+import { longPollSignal } from './long-poll.js';
+import { parseCancel, parseChild, parseClaim, parseHeartbeat, parseJob, parseParentRef, parseStep, parseStepLease, parseStepScript, parseWait, parseWorkerName } from './parse-worker.js';
+import type { Reply, RouteContext } from './router.js';
+import type { RouteEntry } from './route-table.js';
 import type { ServerDeps } from './server.js';
-import { MAX_LEASE_MS, MAX_PAGE } from './limits.js';
 import { applyReport } from './worker-report.js';
-import { array, errorRecord, number, numberIn, object, optionalString, storableValue, string, strings, tags, time } from './validate.js';
 
-/** The longest a long poll is held open. */
-const MAX_WAIT_MS = 60_000;
 /** How long a wait for several jobs gathers more after the first one finished. */
 const LINGER_MS = 20;
 
-/** millrace's worker routes: claim by long poll, report starts, logs and ends (worker-report.ts), heartbeat, wait on children. */
-export function workerRoutes(router: Router, deps: ServerDeps): void {
-  const { store, coordinator } = deps;
-
-  router.add('POST', '/api/w/{ws}/worker/claim', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
-    const workerId = string(body, 'worker_id');
-    const served = tags(body, 'tags');
-    await store.touchWorker({ id: workerId, workspace: ctx.params.ws, tags: served, hostname: string(body, 'hostname') }, Date.now());
-    const limit = numberIn(body, 'limit', { min: 1, max: MAX_PAGE, integer: true });
-    const signal = withTimeout(ctx.signal, Math.min(number(body, 'wait_ms'), MAX_WAIT_MS));
-    const jobs = await coordinator.claim(
-      { workerId, tags: served, workspace: ctx.params.ws, limit, leaseMs: leaseMs(body) },
-      signal,
-    );
-    const reply: ClaimReply = { jobs };
-    return { status: 200, json: reply };
-  });
-
-  // Durable steps: the recorded result at a call key, and recording one.
-  router.add('POST', '/api/w/{ws}/worker/child', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
-    const parent = await jobInWorkspace(deps, ctx, string(body, 'parent_job'));
-    const reply: ChildReply = { job: (await coordinator.findChild(parent.id, string(body, 'call_key'))) ?? null };
-    return { status: 200, json: reply };
-  });
-  router.add('POST', '/api/w/{ws}/worker/step', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
-    const parent = await jobInWorkspace(deps, ctx, string(body, 'parent_job'));
-    assertHeld('The step', parent, { workerId: string(body, 'worker_id'), attempt: number(body, 'parent_attempt') });
-    const outcome = object(body.outcome, 'body.outcome') as unknown as Outcome;
-    if (outcome.status !== 'success') throw new HttpError(400, 'BAD_REQUEST', `body.outcome.status: expected success, got ${JSON.stringify(outcome.status)}`);
-    storableValue(outcome.result ?? null, 'body.outcome.result');
-    const script = resolveScript(deps.root, string(body, 'script_path'));
-    const job = await coordinator.recordStep(
-      {
-        kind: 'step',
-        scriptPath: script.path,
-        scriptHash: string(body, 'script_hash'),
-        entrypoint: string(body, 'name'),
-        args: [],
-        tag: parent.tag,
-        workspace: parent.workspace,
-        parentJob: parent.id,
-        callKey: string(body, 'call_key'),
-      },
-      outcome,
-      time(body, 'started_at'),
-      time(body, 'at'),
-    );
-    return { status: 200, json: { job } };
-  });
-
-  // Many reports in one request, applied in order, each on its own (see applyReport): a busy
-  // worker sends one per tick.
-  router.add('POST', '/api/w/{ws}/worker/report', 'worker', async (ctx) => {
-    return { status: 200, json: await applyReport(deps, ctx) };
-  });
-  // getJobStatus / getResult and cancelJob called by a job on a remote worker.
-  router.add('POST', '/api/w/{ws}/worker/job', 'worker', async (ctx) => {
-    const id = string(object(await ctx.body()), 'job_id');
-    const job = await store.get(id);
-    return { status: 200, json: { job: job && job.workspace === ctx.params.ws ? job : null } };
-  });
-  router.add('POST', '/api/w/{ws}/worker/cancel', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
-    const job = await jobInWorkspace(deps, ctx, string(body, 'job_id'));
-    if (!FINISHED_STATUSES.includes(job.status)) await coordinator.cancel(job.id, { reason: optionalString(body, 'reason') ?? 'canceled', by: 'job' });
-    return { status: 204, text: '' };
-  });
-
-  router.add('POST', '/api/w/{ws}/worker/heartbeat', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
-    const workerId = string(body, 'worker_id');
-    await store.touchWorker({ id: workerId, workspace: ctx.params.ws, tags: tags(body, 'tags'), hostname: string(body, 'hostname') }, Date.now());
-    const reply: HeartbeatReply = { lost: await coordinator.renewLeases(workerId, strings(body, 'job_ids'), leaseMs(body)) };
-    return { status: 200, json: reply };
-  });
-
-  // Resolves when all the jobs have finished, or a short while after the first of them did
-  // (LINGER_MS), with every one finished by then: one request waits for a whole fan-out, and
-  // a fan-out of 1,000 costs a few dozen answers rather than 1,000.
-  router.add('POST', '/api/w/{ws}/worker/wait', 'worker', async (ctx) => {
-    const body = object(await ctx.body());
-    const ids = strings(body, 'ids');
-    const signal = withTimeout(ctx.signal, Math.min(number(body, 'wait_ms'), MAX_WAIT_MS));
-    const finished = new Map<string, JobRecord>();
-    let ready!: () => void;
-    const some = new Promise<void>((resolve) => (ready = resolve));
-    let linger: NodeJS.Timeout | undefined;
-    const offs = ids.map((id) =>
-      coordinator.hub.on<JobRecord>(`finished:${id}`, (job) => {
-        finished.set(id, job);
-        if (finished.size === ids.length) setImmediate(ready);
-        else linger ??= setTimeout(ready, LINGER_MS);
-      }),
-    );
-    const onAbort = () => ready();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const done = await store.list({ ids, status: [...FINISHED_STATUSES], workspace: ctx.params.ws, limit: ids.length });
-      for (const job of done) finished.set(job.id, job);
-      // A wait for one job (a client waiting on its run) learns at once of an unknown id; a
-      // worker's batch holds ids it was just given by the server.
-      if (ids.length === 1 && finished.size === 0 && (await store.get(ids[0]))?.workspace !== ctx.params.ws) {
-        throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${ids[0]}" in workspace ${ctx.params.ws}`);
-      }
-      if (finished.size === 0 && !signal.aborted) await some;
-      const reply: WaitReply = { finished: [...finished.values()] };
-      return { status: 200, json: reply };
-    } finally {
-      clearTimeout(linger);
-      for (const off of offs) off();
-      signal.removeEventListener('abort', onAbort);
-    }
-  });
+/** Claims by long poll: the jobs due for the worker's tags, held open until one is. */
+async function claim(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
+  const raw = await ctx.body();
+  const worker = parseWorkerName(raw);
+  await store.touchWorker({ id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname }, Date.now());
+  const body = parseClaim(raw);
+  const signal = longPollSignal(ctx.signal, body.wait_ms);
+  const jobs = await coordinator.claim(
+    { workerId: body.worker_id, tags: body.tags, workspace: ctx.params.ws, limit: body.limit, leaseMs: body.lease_ms },
+    signal,
+  );
+  const reply: ClaimReply = { jobs };
+  return { status: 200, json: reply };
 }
 
-/** A lease a worker asks for: whole milliseconds, at most MAX_LEASE_MS. */
-function leaseMs(body: Record<string, unknown>): number {
-  return numberIn(body, 'lease_ms', { min: 1, max: MAX_LEASE_MS, integer: true });
+/** Durable steps: the recorded child at a call key (a step's recorded result). */
+async function child(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const raw = await ctx.body();
+  const parent = await jobInWorkspace(deps, ctx, parseParentRef(raw).parent_job);
+  const body = parseChild(raw);
+  const reply: ChildReply = { job: (await deps.coordinator.findChild(parent.id, body.call_key)) ?? null };
+  return { status: 200, json: reply };
+}
+
+/** Records a step's outcome once, by the worker that holds its parent's lease. */
+async function step(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const raw = await ctx.body();
+  const parent = await jobInWorkspace(deps, ctx, parseParentRef(raw).parent_job);
+  const lease = parseStepLease(raw);
+  assertHeld('The step', parent, { workerId: lease.worker_id, attempt: lease.parent_attempt });
+  // The script is resolved before the fields after it are checked, as it always was.
+  const script = resolveScript(deps.root, parseStepScript(raw));
+  const body = parseStep(raw);
+  const job = await deps.coordinator.recordStep(
+    {
+      kind: 'step',
+      scriptPath: script.path,
+      scriptHash: body.script_hash,
+      entrypoint: body.name,
+      args: [],
+      tag: parent.tag,
+      workspace: parent.workspace,
+      parentJob: parent.id,
+      callKey: body.call_key,
+    },
+    body.outcome,
+    body.started_at,
+    body.at,
+  );
+  const reply: StepReply = { job };
+  return { status: 200, json: reply };
+}
+
+/** Many reports in one request, applied in order, each on its own (see applyReport): a busy worker sends one per tick. */
+async function report(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  return { status: 200, json: await applyReport(deps, ctx) };
+}
+
+/** getJobStatus / getResult called by a job on a remote worker. */
+async function job(ctx: RouteContext, { store }: ServerDeps): Promise<Reply> {
+  const body = parseJob(await ctx.body());
+  const found = await store.get(body.job_id);
+  const reply: JobReply = { job: found && found.workspace === ctx.params.ws ? found : null };
+  return { status: 200, json: reply };
+}
+
+/** cancelJob called by a job on a remote worker. */
+async function cancel(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const raw = await ctx.body();
+  const target = await jobInWorkspace(deps, ctx, parseJob(raw).job_id);
+  // The reason is read only for a job still to cancel: a finished one answers 204 whatever it says.
+  if (!FINISHED_STATUSES.includes(target.status)) await deps.coordinator.cancel(target.id, { reason: parseCancel(raw).reason ?? 'canceled', by: 'job' });
+  return { status: 204, text: '' };
+}
+
+/** Renews the leases of the jobs a worker runs; answers with those no longer its own. */
+async function heartbeat(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
+  const raw = await ctx.body();
+  const worker = parseWorkerName(raw);
+  await store.touchWorker({ id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname }, Date.now());
+  const body = parseHeartbeat(raw);
+  const reply: HeartbeatReply = { lost: await coordinator.renewLeases(body.worker_id, body.job_ids, body.lease_ms) };
+  return { status: 200, json: reply };
 }
 
 /**
- * A signal that aborts when `parent` does or after `ms`. (AbortSignal.any and
- * AbortSignal.timeout cost a DOMException per long poll; this costs a timer.)
+ * Resolves when all the jobs have finished, or a short while after the first of them did
+ * (LINGER_MS), with every one finished by then: one request waits for a whole fan-out, and
+ * a fan-out of 1,000 costs a few dozen answers rather than 1,000.
  */
-function withTimeout(parent: AbortSignal, ms: number): AbortSignal {
-  const controller = new AbortController();
-  const abort = () => {
-    clearTimeout(timer);
-    parent.removeEventListener('abort', abort);
-    controller.abort('done'); // a reason of its own: the default one is a DOMException, built each time
-  };
-  const timer = setTimeout(abort, Math.max(0, ms));
-  if (parent.aborted) abort();
-  else parent.addEventListener('abort', abort, { once: true });
-  return controller.signal;
+async function wait(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
+  const { ids, wait_ms } = parseWait(await ctx.body());
+  const signal = longPollSignal(ctx.signal, wait_ms);
+  const finished = new Map<string, JobRecord>();
+  let ready!: () => void;
+  const some = new Promise<void>((resolve) => (ready = resolve));
+  let linger: NodeJS.Timeout | undefined;
+  const offs = ids.map((id) =>
+    coordinator.onFinished(id, (job) => {
+      finished.set(id, job);
+      if (finished.size === ids.length) setImmediate(ready);
+      else linger ??= setTimeout(ready, LINGER_MS);
+    }),
+  );
+  const onAbort = () => ready();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const done = await store.list({ ids, status: [...FINISHED_STATUSES], workspace: ctx.params.ws, limit: ids.length });
+    for (const job of done) finished.set(job.id, job);
+    // A wait for one job (a client waiting on its run) learns at once of an unknown id; a
+    // worker's batch holds ids it was just given by the server.
+    if (ids.length === 1 && finished.size === 0 && (await store.get(ids[0]))?.workspace !== ctx.params.ws) {
+      throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${ids[0]}" in workspace ${ctx.params.ws}`);
+    }
+    if (finished.size === 0 && !signal.aborted) await some;
+    const reply: WaitReply = { finished: [...finished.values()] };
+    return { status: 200, json: reply };
+  } finally {
+    clearTimeout(linger);
+    for (const off of offs) off();
+    signal.removeEventListener('abort', onAbort);
+  }
 }
+
+/** millrace's worker routes: claim by long poll, report starts, logs and ends (worker-report.ts), heartbeat, wait on children. */
+export const workerRoutes: readonly RouteEntry[] = [
+  { method: 'POST', pattern: '/api/w/{ws}/worker/claim', audience: 'worker', handler: claim },
+  { method: 'POST', pattern: '/api/w/{ws}/worker/child', audience: 'worker', handler: child },
+  { method: 'POST', pattern: '/api/w/{ws}/worker/step', audience: 'worker', handler: step },
+  { method: 'POST', pattern: '/api/w/{ws}/worker/report', audience: 'worker', handler: report },
+  { method: 'POST', pattern: '/api/w/{ws}/worker/job', audience: 'worker', handler: job },
+  { method: 'POST', pattern: '/api/w/{ws}/worker/cancel', audience: 'worker', handler: cancel },
+  { method: 'POST', pattern: '/api/w/{ws}/worker/heartbeat', audience: 'worker', handler: heartbeat },
+  { method: 'POST', pattern: '/api/w/{ws}/worker/wait', audience: 'worker', handler: wait },
+];

@@ -10,7 +10,9 @@ import { IDENTITY_PATH, rootId } from '../http/identity.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { identityReply } from './identity-route.js';
 import { Router, type Reply, type RouteContext } from './router.js';
+import { mountRoutes } from './route-table.js';
 import { millraceRoutes } from './routes-millrace.js';
+import { taskCallRoutes } from './routes-task-calls.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { workerRoutes } from './routes-worker.js';
@@ -71,6 +73,8 @@ export interface ServerDeps {
   store: Store;
   coordinator: Coordinator;
   root: string;
+  /** The principals of the tokens seen: a token revoked by the admin's route is forgotten here at once. */
+  tokens: TokenCache;
 }
 
 
@@ -99,13 +103,14 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
   });
-  const deps: ServerDeps = { store, coordinator, root: options.root };
   const principals = new TokenCache(store);
+  const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals };
   const router = new Router();
-  windmillRoutes(router, deps);
-  millraceRoutes(router, deps);
-  workerRoutes(router, deps);
-  tokenRoutes(router, deps, principals);
+  mountRoutes(router, deps, windmillRoutes);
+  mountRoutes(router, deps, taskCallRoutes);
+  mountRoutes(router, deps, millraceRoutes);
+  mountRoutes(router, deps, workerRoutes);
+  mountRoutes(router, deps, tokenRoutes);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;

@@ -1,7 +1,7 @@
 import { MillraceError } from '../errors.js';
-import type { ReportReply } from '../http/wire.js';
+import type { ReportEvent, ReportReply } from '../http/wire.js';
 import { cutLogLine } from '../limits.js';
-import type { ErrorRecord, JobRecord, Json, LogStream, NewLogLine, Outcome } from '../types.js';
+import type { JobRecord, Json, LogStream, NewLogLine, Outcome } from '../types.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { leaseNotHeld, whyNotHeld } from './lease.js';
@@ -9,14 +9,8 @@ import type { RouteContext } from './router.js';
 import type { ServerDeps } from './server.js';
 import { array, errorRecord, numberIn, object, storableValue, string, time } from './validate.js';
 
-/** One event of a worker's report, checked. */
-type ReportEvent = { job: JobRecord; attempt: number } & (
-  | { type: 'started'; at: number }
-  | { type: 'logs'; lines: NewLogLine[] }
-  | { type: 'complete'; outcome: Outcome; at: number }
-  | { type: 'release'; error: ErrorRecord; at: number }
-  | { type: 'flow_status'; status: Json }
-);
+/** One event of a worker's report (http/wire.ts), checked, with the job it names. */
+type CheckedEvent = ReportEvent & { job: JobRecord };
 
 /**
  * `worker/report`: what a worker tells of the jobs it runs (starts, log lines, ends, releases,
@@ -39,7 +33,7 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
   };
 
   const jobs = new Map<string, JobRecord>();
-  const events: (ReportEvent | undefined)[] = [];
+  const events: (CheckedEvent | undefined)[] = [];
   for (let i = 0; i < raw.length; i++) {
     const field = `body.events[${i}]`;
     try {
@@ -104,9 +98,9 @@ function ownFault(err: unknown): boolean {
   return err instanceof HttpError || err instanceof MillraceError;
 }
 
-function parseEvent(event: Record<string, unknown>, field: string, job: JobRecord): ReportEvent {
+function parseEvent(event: Record<string, unknown>, field: string, job: JobRecord): CheckedEvent {
   const attempt = numberIn(event, 'attempt', { min: 0, max: 2 ** 31, integer: true }, `${field}.attempt`);
-  const base = { job, attempt };
+  const base = { job, job_id: job.id, attempt };
   switch (event.type) {
     case 'started':
       return { ...base, type: 'started', at: time(event, 'at', `${field}.at`) };

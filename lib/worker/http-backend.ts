@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import { LeaseNotHeldError, TooLargeError, toErrorRecord } from '../errors.js';
 import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/client.js';
-import type { ChildReply, ClaimReply, HeartbeatReply, ReportReply, StepBody, WaitReply } from '../http/wire.js';
+import type { CancelBody, ChildBody, ChildReply, ClaimBody, ClaimReply, HeartbeatBody, HeartbeatReply, JobBody, JobReply, ReportEvent } from '../http/wire.js';
+import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply, WaitBody, WaitReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
+import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
 import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
 
 /** How long the server may hold a claim or a wait open. */
@@ -25,8 +27,9 @@ interface Waiter {
  */
 export class HttpBackend implements WorkerBackend {
   private readonly waiters = new Map<string, Waiter[]>();
-  private batch: string[] = [];
-  private readonly reports: { event: Record<string, unknown> & { job_id: string }; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** Waits begun in the same tick (a Promise.all fan-out) share one long poll. */
+  private readonly waits = new TickBatch<string>((ids) => this.poll(ids));
+  private readonly reports: { event: ReportEvent; resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** This worker's id, as its claims name it: the server checks it against each job's lease. */
   private workerId: string | undefined;
   /**
@@ -38,7 +41,8 @@ export class HttpBackend implements WorkerBackend {
   private readonly lostListeners = new Set<(jobId: string) => void>();
   /** Whether a report request is in flight or about to be sent. */
   private reporting = false;
-  private readonly calls = new Map<string, { spec: JobSpec; parentAttempt: number; calls: { body: Record<string, unknown>; resolve: (id: string) => void; reject: (err: unknown) => void }[] }>();
+  /** Task calls made in the same tick to the same task of the same parent: one request per key. */
+  private readonly calls = new KeyedTickBatch<string, PendingCall>((groups) => this.sendCalls(groups));
   private closed = false;
   private readonly host = hostname();
 
@@ -50,20 +54,16 @@ export class HttpBackend implements WorkerBackend {
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
     this.workerId = request.workerId;
     while (!signal.aborted) {
+      const body: ClaimBody = {
+        worker_id: request.workerId,
+        hostname: this.host,
+        tags: request.tags === 'all' ? 'all' : [...request.tags],
+        limit: Math.min(request.limit, MAX_CLAIM),
+        lease_ms: request.leaseMs,
+        wait_ms: LONG_POLL_MS,
+      };
       const reply = await this.client
-        .json<ClaimReply>(
-          'POST',
-          this.client.ws('worker/claim'),
-          {
-            worker_id: request.workerId,
-            hostname: this.host,
-            tags: request.tags === 'all' ? 'all' : [...request.tags],
-            limit: Math.min(request.limit, MAX_CLAIM),
-            lease_ms: request.leaseMs,
-            wait_ms: LONG_POLL_MS,
-          },
-          signal,
-        )
+        .json<ClaimReply>('POST', this.client.ws('worker/claim'), body, signal)
         .catch((err: unknown) => {
           if (signal.aborted) return { jobs: [] };
           throw err;
@@ -95,27 +95,18 @@ export class HttpBackend implements WorkerBackend {
     const parentAttempt = this.leases.get(spec.parentJob!);
     if (parentAttempt === undefined) return Promise.reject(this.notHeld(spec.parentJob!, 'make a task call'));
     const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
-    let batch = this.calls.get(key);
-    if (!batch) {
-      batch = { spec, parentAttempt, calls: [] };
-      this.calls.set(key, batch);
-      if (this.calls.size === 1) setImmediate(() => this.sendCalls());
-    }
     return new Promise((resolve, reject) => {
       const delay = spec.delayMs !== undefined ? spec.delayMs / 1000 : spec.scheduledFor === undefined ? undefined : Math.max(0, (spec.scheduledFor - Date.now()) / 1000);
-      batch.calls.push({
-        body: {
-          args: spec.args,
-          call_key: spec.callKey,
-          tag: spec.tag,
-          timeout: spec.timeout,
-          retry: spec.retry,
-          ...(spec.kind !== 'task' && { kind: spec.kind }),
-          ...(delay !== undefined && { scheduled_in_secs: delay }),
-        },
-        resolve,
-        reject,
-      });
+      const body: TaskCall = {
+        args: spec.args,
+        call_key: spec.callKey,
+        tag: spec.tag,
+        timeout: spec.timeout,
+        retry: spec.retry,
+        ...(spec.kind !== 'task' && { kind: callKind(spec) }),
+        ...(delay !== undefined && { scheduled_in_secs: delay }),
+      };
+      this.calls.add(key, { spec, parentAttempt, body, resolve, reject });
     });
   }
 
@@ -125,8 +116,7 @@ export class HttpBackend implements WorkerBackend {
       list.push({ resolve, reject });
       this.waiters.set(jobId, list);
       signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-      // Calls made in the same tick (a Promise.all fan-out) share one long poll.
-      if (this.batch.push(jobId) === 1) setImmediate(() => void this.poll(this.batch.splice(0)));
+      this.waits.add(jobId);
     });
   }
 
@@ -137,12 +127,14 @@ export class HttpBackend implements WorkerBackend {
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
-    const reply = await this.untilAnswered(() => this.client.json<{ job: JobRecord | null }>('POST', this.client.ws('worker/job'), { job_id: jobId }));
+    const body: JobBody = { job_id: jobId };
+    const reply = await this.untilAnswered(() => this.client.json<JobReply>('POST', this.client.ws('worker/job'), body));
     return reply.job ?? undefined;
   }
 
   async cancelJob(jobId: string, reason: string): Promise<void> {
-    await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/cancel'), { job_id: jobId, reason }));
+    const body: CancelBody = { job_id: jobId, reason };
+    await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/cancel'), body));
   }
 
   setFlowStatus(jobId: string, status: Json): Promise<void> {
@@ -169,13 +161,14 @@ export class HttpBackend implements WorkerBackend {
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
-    const reply = await this.client.json<HeartbeatReply>('POST', this.client.ws('worker/heartbeat'), {
+    const body: HeartbeatBody = {
       worker_id: workerId,
       hostname: this.host,
       tags: this.tags === 'all' ? 'all' : [...this.tags],
-      job_ids: jobIds,
+      job_ids: [...jobIds],
       lease_ms: leaseMs,
-    });
+    };
+    const reply = await this.client.json<HeartbeatReply>('POST', this.client.ws('worker/heartbeat'), body);
     for (const id of reply.lost) this.leases.delete(id);
     return reply.lost;
   }
@@ -185,9 +178,8 @@ export class HttpBackend implements WorkerBackend {
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
-    const reply = await this.untilAnswered(() =>
-      this.client.json<ChildReply>('POST', this.client.ws('worker/child'), { parent_job: parentJob, call_key: callKey }),
-    );
+    const body: ChildBody = { parent_job: parentJob, call_key: callKey };
+    const reply = await this.untilAnswered(() => this.client.json<ChildReply>('POST', this.client.ws('worker/child'), body));
     return reply.job ?? undefined;
   }
 
@@ -206,7 +198,7 @@ export class HttpBackend implements WorkerBackend {
       started_at: startedAt,
       at,
     };
-    const reply = await this.untilAnswered(() => this.client.json<{ job: JobRecord }>('POST', this.client.ws('worker/step'), body));
+    const reply = await this.untilAnswered(() => this.client.json<StepReply>('POST', this.client.ws('worker/step'), body));
     return reply.job;
   }
 
@@ -220,19 +212,19 @@ export class HttpBackend implements WorkerBackend {
    * together in the next one, so a busy worker sends few large batches rather than one
    * request per event.
    */
-  private report(event: Record<string, unknown> & { job_id: string }, options: { ends?: boolean } = {}): Promise<void> {
+  private report(event: DistributiveOmit<ReportEvent, 'attempt'>, options: { ends?: boolean } = {}): Promise<void> {
     const attempt = this.leases.get(event.job_id);
     if (attempt === undefined) {
       // A line printed by a job after its end (a stray timer, say) has no log to go to any more.
       if (event.type === 'logs') {
-        for (const l of event.lines as NewLogLine[]) process.stderr.write(`millrace worker: after the end of job ${event.job_id}, not in its log: ${l.line}\n`);
+        for (const l of event.lines) process.stderr.write(`millrace worker: after the end of job ${event.job_id}, not in its log: ${l.line}\n`);
         return Promise.resolve();
       }
       return Promise.reject(this.notHeld(event.job_id, `report ${String(event.type)}`));
     }
     if (options.ends) this.leases.delete(event.job_id);
     return new Promise((resolve, reject) => {
-      this.reports.push({ event: { ...event, attempt }, resolve, reject });
+      this.reports.push({ event: { ...event, attempt } as ReportEvent, resolve, reject });
       if (!this.reporting) {
         this.reporting = true;
         setImmediate(() => void this.sendReports());
@@ -303,10 +295,10 @@ export class HttpBackend implements WorkerBackend {
     }
   }
 
-  private sendCalls(): void {
-    const batches = [...this.calls.values()];
-    this.calls.clear();
-    for (const { spec, parentAttempt, calls } of batches) {
+  /** Each group's spec and parent attempt are its first call's: the key makes them the same for all. */
+  private sendCalls(groups: Map<string, PendingCall[]>): void {
+    for (const calls of groups.values()) {
+      const { spec, parentAttempt } = calls[0];
       const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
       // A fan-out whose args together exceed a request goes in several, one after the other
       // so that the calls are submitted in the order they were made (each call's args are
@@ -315,14 +307,14 @@ export class HttpBackend implements WorkerBackend {
       for (const run of callRuns(calls, REPORT_BUDGET)) {
         const send = () =>
           this.untilAnswered(() =>
-            this.client.json<{ ids: string[] }>('POST', path, {
+            this.client.json<TaskCallsReply>('POST', path, {
               script_path: spec.scriptPath,
               script_hash: spec.scriptHash,
               worker_id: this.workerId,
               parent_attempt: parentAttempt,
-              ...(spec.kind !== 'task' && { kind: spec.kind }),
+              ...(spec.kind !== 'task' && { kind: callKind(spec) }),
               calls: run.map((c) => c.body),
-            }),
+            } satisfies TaskCallsBody),
           ).then(
             ({ ids }) => run.forEach((c, i) => c.resolve(ids[i])),
             (err: unknown) => run.forEach((c) => c.reject(err)),
@@ -337,7 +329,8 @@ export class HttpBackend implements WorkerBackend {
     const remaining = new Set(ids);
     while (remaining.size > 0 && !this.closed) {
       try {
-        const reply = await this.client.json<WaitReply>('POST', this.client.ws('worker/wait'), { ids: [...remaining], wait_ms: LONG_POLL_MS });
+        const body: WaitBody = { ids: [...remaining], wait_ms: LONG_POLL_MS };
+        const reply = await this.client.json<WaitReply>('POST', this.client.ws('worker/wait'), body);
         for (const job of reply.finished) {
           remaining.delete(job.id);
           for (const w of this.waiters.get(job.id) ?? []) w.resolve(job);
@@ -367,4 +360,25 @@ function tooLarge(err: unknown): err is ApiError {
 function serverLimit(err: ApiError): number | undefined {
   const m = /limit of (\d+) bytes/.exec(err.message);
   return m ? Number(m[1]) : undefined;
+}
+
+/** A task call waiting for its tick's request. */
+interface PendingCall {
+  spec: JobSpec;
+  parentAttempt: number;
+  body: TaskCall;
+  resolve(id: string): void;
+  reject(err: unknown): void;
+}
+
+/** Omit over each member of a union (the built-in Omit would merge the report events into one). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The kind of child a job's call submits: only the kinds a job makes through submitChild
+ * (task, sleep, script, flow, flowstep) reach this backend; steps are recorded through
+ * recordStep and roots are submitted by clients.
+ */
+function callKind(spec: JobSpec): TaskCallKind {
+  return spec.kind as TaskCallKind;
 }

@@ -74,7 +74,7 @@ export function splitLines(lines: readonly NewLogLine[], budget: number): NewLog
 }
 
 /** Calls cut into runs whose bodies fit `budget` bytes, in order (a fan-out's calls, each with its args). */
-export function callRuns<T extends { body: Record<string, unknown> }>(calls: T[], budget: number): T[][] {
+export function callRuns<T extends { body: { args: unknown } }>(calls: T[], budget: number): T[][] {
   const runs: T[][] = [];
   let run: T[] = [];
   let size = 1024;

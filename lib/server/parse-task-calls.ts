@@ -1,0 +1,71 @@
+import type { TaskCall, TaskCallCaller, TaskCallKind, TaskCallScript } from '../http/wire.js';
+import { HttpError } from './http-error.js';
+import { MAX_DELAY_SECS, MAX_TIMEOUT_SECS } from './limits.js';
+import { array, numberIn, object, optionalNumberIn, optionalString, retryOptions, storableValue, string } from './validate.js';
+
+/**
+ * The body of `jobs/run/workflow_as_code/{parent}/{entrypoint}`, checked in three parts
+ * because the route checks the lease and the script between them (a caller that does not
+ * hold the parent's lease hears so before anything about its calls): who calls, the script
+ * all the calls share, then the calls. Each returns the typed part of http/wire.ts or throws
+ * the 400 that names the first bad field.
+ */
+
+type Obj = Record<string, unknown>;
+
+const KINDS: readonly TaskCallKind[] = ['task', 'sleep', 'script', 'flow', 'flowstep'];
+
+/** Whether the calls name a script, flow or flow step by path, with args by name (runScript, runFlow, a flow's step). */
+export function byPath(kind: TaskCallKind): boolean {
+  return kind === 'script' || kind === 'flow' || kind === 'flowstep';
+}
+
+/** The worker that holds the parent's lease, and its attempt, when the caller names them. */
+export function parseTaskCallCaller(body: Obj): TaskCallCaller {
+  const workerId = optionalString(body, 'worker_id');
+  if (workerId === undefined) return {};
+  return { worker_id: workerId, parent_attempt: numberIn(body, 'parent_attempt', { min: 0, max: 2 ** 31, integer: true }) };
+}
+
+/** The script every call of the request runs, and the request's kind (`task` when none is given). */
+export function parseTaskCallScript(body: Obj): Required<TaskCallScript> {
+  const scriptPath = string(body, 'script_path');
+  const scriptHash = string(body, 'script_hash');
+  const kind = optionalString(body, 'kind') ?? 'task';
+  if (!(KINDS as readonly string[]).includes(kind)) {
+    throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, script, flow or flowstep, got ${JSON.stringify(kind)}`);
+  }
+  return { script_path: scriptPath, script_hash: scriptHash, kind: kind as TaskCallKind };
+}
+
+/**
+ * The calls: millrace's batch (`calls`, the calls a job made in one tick) or Windmill's one
+ * call whose fields are the body's own. All are checked before any is submitted.
+ */
+export function parseTaskCalls(body: Obj, kind: TaskCallKind): TaskCall[] {
+  if (Array.isArray(body.calls)) return body.calls.map((call, i) => parseTaskCall(object(call, `body.calls[${i}]`), `body.calls[${i}]`, kind));
+  return [parseTaskCall(body, 'body', kind)];
+}
+
+/** One call. In a batch of tasks a call may be a sleep and the reverse; a batch by path holds its own kind only. */
+function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCall {
+  const retry = call.retry === undefined ? undefined : retryOptions(call.retry, `${field}.retry`);
+  const kind = (optionalString(call, 'kind', `${field}.kind`) ?? bodyKind) as TaskCallKind;
+  if (kind !== bodyKind && (byPath(bodyKind) || (kind !== 'task' && kind !== 'sleep'))) {
+    throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
+  }
+  const delaySecs = optionalNumberIn(call, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS }, `${field}.scheduled_in_secs`);
+  const args = storableValue(!byPath(bodyKind) ? array(call, 'args', `${field}.args`) : object(call.args, `${field}.args`), `${field}.args`);
+  const tag = optionalString(call, 'tag', `${field}.tag`);
+  const callKey = optionalString(call, 'call_key', `${field}.call_key`);
+  const timeout = optionalNumberIn(call, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS }, `${field}.timeout`);
+  return {
+    args,
+    kind,
+    ...(retry !== undefined && { retry }),
+    ...(delaySecs !== undefined && { scheduled_in_secs: delaySecs }),
+    ...(tag !== undefined && { tag }),
+    ...(callKey !== undefined && { call_key: callKey }),
+    ...(timeout !== undefined && { timeout }),
+  };
+}
