@@ -1,34 +1,21 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 import { REPO_ROOT } from './helpers/engine.js';
+import { runToEnd, type Result } from './helpers/processes.js';
 
 /**
  * Finding 10 of the hardening issue, on the CLI: every mistake of the user's (or damage to
  * their files) is one line saying what is wrong and what to do, never a stack trace.
  */
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the built CLI; `asUser` runs it as that user (tests run as root, to whom every file is writable). */
 function millrace(args: string[], options: { cwd: string; asUser?: string }): Promise<Result> {
   const argv = [process.execPath, join(REPO_ROOT, 'bin/millrace.js'), ...args];
   const [cmd, ...rest] = options.asUser && process.getuid?.() === 0 ? ['runuser', '-u', options.asUser, '--', ...argv] : argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, rest, { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', MILLRACE_DB: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(cmd, rest, { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', MILLRACE_DB: '' } });
 }
 
 /** A one-line error, exit 2, no stack. */

@@ -1,31 +1,14 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 import { REPO_ROOT, tempDb } from './helpers/engine.js';
-import { startMillrace } from './helpers/processes.js';
+import { runToEnd, startMillrace, type Result } from './helpers/processes.js';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the built CLI as a user would: `millrace <args>` in the repository. */
 function millrace(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), ...args], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
 }
 
 async function withStore<T>(db: string, fn: (store: SqliteStore) => Promise<T>): Promise<T> {

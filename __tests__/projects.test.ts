@@ -13,7 +13,6 @@
  * compiles better-sqlite3 from source (minutes on a busy machine). The other projects get a
  * copy of that node_modules.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,29 +20,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 import type { JobRecord } from '../lib/types.js';
 import { REPO_ROOT } from './helpers/engine.js';
+import { runToEnd, type Result } from './helpers/processes.js';
 
 const INSTALL_TIMEOUT = 45 * 60_000;
 const RUN_TIMEOUT = 5 * 60_000;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs a command to its end. The test's own MILLRACE_* settings do not leak into it. */
 function sh(command: string, args: string[], cwd: string): Promise<Result> {
   const env: NodeJS.ProcessEnv = { NO_COLOR: '1' };
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MILLRACE_') && k !== 'NODE_OPTIONS' && k !== 'TSX_TSCONFIG_PATH') env[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(command, args, { cwd, env });
 }
 
 function must(what: string, r: Result): Result {
