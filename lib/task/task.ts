@@ -1,6 +1,7 @@
 import { findSourceMap } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { CanceledError, NonDeterminismError, TaskDefinitionError, TaskError } from '../errors.js';
+import { fromErrorRecord } from '../error-record.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
@@ -46,7 +47,7 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
         throw new CanceledError(outcome.jobId, outcome.error.message);
       case 'failure':
         // Not the child's failure but the caller's own: it made a different call at a recorded key.
-        if (outcome.error.code === NonDeterminismError.code) throw new NonDeterminismError(outcome.error.message);
+        if (outcome.error.code === NonDeterminismError.code) throw fromErrorRecord(outcome.error);
         throw new TaskError({
           jobId: outcome.jobId,
           taskName: name,
@@ -67,11 +68,6 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
     runtime.resolved.delete(moduleUrl);
   }
   return proxy;
-}
-
-/** The definition behind a task proxy, or undefined for any other value. */
-export function taskDefinition(value: unknown): TaskDef | undefined {
-  return typeof value === 'function' ? runtime.defs.get(value) : undefined;
 }
 
 async function runInline<A extends unknown[], R>(fn: (...args: A) => R, args: A): Promise<Awaited<R>> {
