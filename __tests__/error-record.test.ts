@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import * as errors from '../lib/errors.js';
 import {
   CanceledError,
