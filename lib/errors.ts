@@ -226,6 +226,25 @@ export class LeaseExpiredError extends MillraceError {
   static override readonly code = 'LEASE_EXPIRED';
 }
 
+/**
+ * A job that was running went back to the queue without failing: its executor thread was
+ * replaced, or its run was resumed by another process. The attempt records this; the job
+ * runs again and replays its recorded calls.
+ */
+export class ReleasedError extends MillraceError {
+  static override readonly code = 'RELEASED';
+}
+
+/** A child job submitted under a parent job that is not stored. */
+export class UnknownParentError extends MillraceError {
+  static override readonly code = 'UNKNOWN_PARENT';
+  readonly parentJob: string;
+  constructor(parentJob: string) {
+    super(`Parent job ${parentJob} does not exist`);
+    this.parentJob = parentJob;
+  }
+}
+
 /** The configuration or environment is wrong (a bad flag, an unreadable database). */
 export class ConfigError extends MillraceError {
   static override readonly code = 'CONFIG';
@@ -233,26 +252,6 @@ export class ConfigError extends MillraceError {
 
 function indentCause(stack: string): string {
   return stack.split('\n').join('\n  ');
-}
-
-/** Turns anything thrown into the plain record a failed job stores. */
-export function toErrorRecord(err: unknown): ErrorRecord {
-  if (err instanceof Error) {
-    const record: ErrorRecord = { name: err.name, message: err.message, stack: err.stack };
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string') record.code = code;
-    if (err instanceof TaskError) record.jobId = err.jobId;
-    return record;
-  }
-  return { name: 'Error', message: `A non-Error value was thrown: ${describeThrown(err)}` };
-}
-
-function describeThrown(value: unknown): string {
-  try {
-    return typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
-  } catch {
-    return String(value);
-  }
 }
 
 /** A flow file that cannot run: bad YAML or JSON, or an OpenFlow value millrace refuses. Every problem is listed. */

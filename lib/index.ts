@@ -36,6 +36,8 @@ export {
   NonDeterminismError,
   ScriptHashMismatchError,
   LeaseExpiredError,
+  ReleasedError,
+  UnknownParentError,
   ConfigError,
   FlowValidationError,
   UnknownFlowError,

@@ -1,4 +1,5 @@
 import { SerializationError } from './errors.js';
+import { describeValue } from './describe.js';
 import type { Json } from './types.js';
 
 /**
@@ -181,7 +182,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 function decodeTagged(t: { [key: string]: Json }, tag: string, path: string, depth: number): unknown {
   const value = t.value;
   const malformed = (expected: string): never =>
-    fail(path, `is a malformed {"${TAG}":"${tag}"} value: expected "value" to be ${expected}, got ${describeJson(value)}`);
+    fail(path, `is a malformed {"${TAG}":"${tag}"} value: expected "value" to be ${expected}, got ${describeValue(value, { maxChars: 40 })}`);
   const inner = `${path}.value`;
   switch (tag) {
     case 'undefined':
@@ -234,16 +235,6 @@ function decodeTagged(t: { [key: string]: Json }, tag: string, path: string, dep
       return out;
     }
   }
-}
-
-/** A short description of a JSON value for an error message. */
-function describeJson(value: Json | undefined): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
-  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
 /** A serialisation round trip: what a value looks like after crossing a job boundary. */

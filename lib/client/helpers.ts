@@ -1,8 +1,9 @@
 import { CanceledError, JobNotFinishedError, MillraceError, TaskError } from '../errors.js';
+import { fromErrorRecord } from '../error-record.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encode } from '../serialize.js';
 import { runtime, type ChildOutcome, type JobScope } from '../task/runtime.js';
-import type { ErrorRecord, JobRecord, JobStatus, Json } from '../types.js';
+import type { JobRecord, JobStatus, Json } from '../types.js';
 import type { ClientOptions, JobsClient, RunOptions } from './client.js';
 import { resultOf } from './outcome.js';
 
@@ -108,7 +109,7 @@ export async function cancelJob(jobId: string, reason = 'canceled'): Promise<voi
   const scope = jobScope();
   if (!scope) return (await client()).cancel(jobId, reason);
   const outcome = await scope.jobOp('cancel', jobId, reason);
-  if (outcome.status !== 'success') throw errorFrom(outcome.error);
+  if (outcome.status !== 'success') throw fromErrorRecord(outcome.error);
 }
 
 async function run(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions, detach: boolean): Promise<unknown> {
@@ -137,7 +138,7 @@ async function run(kind: 'script' | 'flow', path: string, args: Record<string, u
     ...(detach && { detach: true }),
   });
   if (detach) {
-    if (outcome.status !== 'success') throw errorFrom(outcome.error);
+    if (outcome.status !== 'success') throw fromErrorRecord(outcome.error);
     return outcome.jobId;
   }
   return fromOutcome(outcome, path);
@@ -151,7 +152,7 @@ function jobScope(): JobScope | undefined {
 
 async function readJob(scope: JobScope, jobId: string): Promise<JobRecord> {
   const outcome = await scope.jobOp('get', jobId);
-  if (outcome.status !== 'success') throw errorFrom(outcome.error);
+  if (outcome.status !== 'success') throw fromErrorRecord(outcome.error);
   const job = outcome.result as unknown as JobRecord | null;
   if (!job) throw new MillraceError(`No job with id "${jobId}"`);
   return job;
@@ -165,18 +166,9 @@ function fromOutcome(outcome: ChildOutcome, name: string): unknown {
       throw new CanceledError(outcome.jobId, outcome.error.message);
     case 'failure':
       // A call that could not even be submitted (bad args, unknown path) fails with its own error.
-      if (outcome.jobId === '(not submitted)') throw errorFrom(outcome.error);
+      if (outcome.jobId === '(not submitted)') throw fromErrorRecord(outcome.error);
       throw new TaskError({ jobId: outcome.jobId, taskName: name, tag: outcome.tag, attempt: outcome.attempt, maxAttempts: outcome.maxAttempts, error: outcome.error });
   }
-}
-
-/** An error made again from its record, with its name and code. */
-function errorFrom(record: ErrorRecord): Error {
-  const err = new MillraceError(record.message);
-  err.name = record.name;
-  if (record.code) (err as { code: string }).code = record.code;
-  if (record.stack) err.stack = record.stack;
-  return err;
 }
 
 function checkInputs(path: string, args: unknown, options: RunOptions): void {

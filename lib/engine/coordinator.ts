@@ -388,8 +388,3 @@ export function backoffMs(retry: RetryOptions | null, attempt: number): number {
   const maxDelay = retry.maxDelay ?? 300;
   return Math.round(Math.min(delay * multiplier ** (attempt - 1), maxDelay) * 1000);
 }
-
-/** A failure record for an error raised by millrace itself rather than user code. */
-export function failure(error: ErrorRecord): Outcome {
-  return { status: 'failure', error };
-}

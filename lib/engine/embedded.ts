@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { UnknownJobError } from '../errors.js';
+import { ReleasedError, UnknownJobError } from '../errors.js';
+import { errorRecordOf } from '../error-record.js';
 import { newJobId } from '../ids.js';
 import { defaultDbFile } from '../store/sqlite/open-file.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -99,7 +100,7 @@ export class EmbeddedEngine implements Engine {
     if (root.parentJob !== null) throw new UnknownJobError(rootId, `it is not a run's root; its root is ${root.rootJob}`);
     this.roots.add(rootId);
     const at = Date.now();
-    const error = { name: 'ReleasedError', code: 'RELEASED', message: 'its run was resumed by another process (millrace resume)' };
+    const error = errorRecordOf(ReleasedError, 'its run was resumed by another process (millrace resume)');
     for (const job of [root, ...(await this.store.descendants(rootId))]) {
       if (job.status === 'running') await this.coordinator.release(job.id, error, at);
     }

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
-import { FlowExpressionError, FlowStepError, toErrorRecord } from '../errors.js';
+import { FlowExpressionError, FlowStepError } from '../errors.js';
+import { toErrorRecord } from '../error-record.js';
 import { decode, encode } from '../serialize.js';
 import type { ChildOutcome, PathCall } from '../task/runtime.js';
 import type { ErrorRecord, Json, RetryOptions } from '../types.js';

@@ -1,4 +1,5 @@
 import { FlowValidationError, ScriptSyntaxError } from '../errors.js';
+import { describeValue } from '../describe.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignature, type JsonSchema } from '../loader/signature.js';
 import type { Json } from '../types.js';
@@ -54,20 +55,20 @@ class Validator {
   flow(raw: unknown): Flow {
     const flow: Flow = { path: this.flowPath, summary: undefined, modules: [], failureModule: undefined, schema: { type: 'object', properties: {}, required: [] } };
     if (!isObj(raw)) {
-      this.problem('the file', `expected an OpenFlow object with summary, value and schema, got ${describe(raw)}`);
+      this.problem('the file', `expected an OpenFlow object with summary, value and schema, got ${describeValue(raw)}`);
       return flow;
     }
-    if (raw.summary !== undefined && raw.summary !== null && typeof raw.summary !== 'string') this.problem('summary', `expected a string, got ${describe(raw.summary)}`);
+    if (raw.summary !== undefined && raw.summary !== null && typeof raw.summary !== 'string') this.problem('summary', `expected a string, got ${describeValue(raw.summary)}`);
     flow.summary = typeof raw.summary === 'string' ? raw.summary : undefined;
     flow.schema = this.schema(raw.schema);
     if (!isObj(raw.value)) {
-      this.problem('value', `expected an object with modules, got ${describe(raw.value)}`);
+      this.problem('value', `expected an object with modules, got ${describeValue(raw.value)}`);
       return flow;
     }
     const value = raw.value;
     if (value.preprocessor_module) this.problem('value.preprocessor_module', 'a preprocessor module is not supported');
     if (!Array.isArray(value.modules)) {
-      this.problem('value.modules', `expected an array of modules, got ${describe(value.modules)}`);
+      this.problem('value.modules', `expected an array of modules, got ${describeValue(value.modules)}`);
       return flow;
     }
     this.allIds = collectIds(value.modules);
@@ -85,19 +86,19 @@ class Validator {
   private schema(raw: unknown): JsonSchema {
     if (raw === undefined || raw === null) return { type: 'object', properties: {}, required: [] };
     if (!isObj(raw) || (raw.type !== undefined && raw.type !== 'object')) {
-      this.problem('schema', `expected a JSON schema of type object, got ${describe(raw)}`);
+      this.problem('schema', `expected a JSON schema of type object, got ${describeValue(raw)}`);
       return { type: 'object', properties: {}, required: [] };
     }
-    if (raw.properties !== undefined && !isObj(raw.properties)) this.problem('schema.properties', `expected an object, got ${describe(raw.properties)}`);
+    if (raw.properties !== undefined && !isObj(raw.properties)) this.problem('schema.properties', `expected an object, got ${describeValue(raw.properties)}`);
     if (raw.required !== undefined && !(Array.isArray(raw.required) && raw.required.every((r) => typeof r === 'string'))) {
-      this.problem('schema.required', `expected an array of names, got ${describe(raw.required)}`);
+      this.problem('schema.required', `expected an array of names, got ${describeValue(raw.required)}`);
     }
     return { type: 'object', properties: (isObj(raw.properties) ? raw.properties : {}) as Record<string, JsonSchema>, required: Array.isArray(raw.required) ? (raw.required as string[]) : [] };
   }
 
   private modules(raw: unknown, at: string, scope: Scope): FlowModule[] {
     if (!Array.isArray(raw)) {
-      this.problem(at, `expected an array of modules, got ${describe(raw)}`);
+      this.problem(at, `expected an array of modules, got ${describeValue(raw)}`);
       return [];
     }
     const before = new Set(scope.before);
@@ -114,12 +115,12 @@ class Validator {
 
   private module(raw: unknown, at: string, scope: Scope): FlowModule | undefined {
     if (!isObj(raw)) {
-      this.problem(at, `expected a module object with id and value, got ${describe(raw)}`);
+      this.problem(at, `expected a module object with id and value, got ${describeValue(raw)}`);
       return undefined;
     }
     let id = typeof raw.id === 'string' ? raw.id : '';
     if (!/^[A-Za-z_][\w-]*$/.test(id)) {
-      this.problem(at, `expected an id of letters, digits, _ or -, starting with a letter or _, got ${describe(raw.id)}`);
+      this.problem(at, `expected an id of letters, digits, _ or -, starting with a letter or _, got ${describeValue(raw.id)}`);
       id ||= `(module at ${at})`;
     } else {
       const first = this.ids.get(id);
@@ -146,14 +147,14 @@ class Validator {
 
   private value(raw: unknown, at: string, id: string, scope: Scope): ModuleValue | undefined {
     if (!isObj(raw)) {
-      this.problem(at, `expected a module value with a type, got ${describe(raw)}`);
+      this.problem(at, `expected a module value with a type, got ${describeValue(raw)}`);
       return undefined;
     }
     const type = raw.type;
     switch (type) {
       case 'script': {
         const path = typeof raw.path === 'string' ? raw.path : undefined;
-        if (!path) this.problem(`${at}.path`, `expected the path of a script, got ${describe(raw.path)}`);
+        if (!path) this.problem(`${at}.path`, `expected the path of a script, got ${describeValue(raw.path)}`);
         else {
           try {
             resolveScript(this.root, path);
@@ -166,10 +167,10 @@ class Validator {
       case 'rawscript': {
         const language = raw.language;
         if (typeof language !== 'string' || !(TYPESCRIPT_LANGUAGES as readonly string[]).includes(language)) {
-          this.problem(`${at}.language`, `the language ${describe(language)} is not supported: millrace runs TypeScript only (language ${TYPESCRIPT_LANGUAGES.join(', ')})`);
+          this.problem(`${at}.language`, `the language ${describeValue(language)} is not supported: millrace runs TypeScript only (language ${TYPESCRIPT_LANGUAGES.join(', ')})`);
         }
         const content = typeof raw.content === 'string' ? raw.content : '';
-        if (typeof raw.content !== 'string') this.problem(`${at}.content`, `expected the script's source as a string, got ${describe(raw.content)}`);
+        if (typeof raw.content !== 'string') this.problem(`${at}.content`, `expected the script's source as a string, got ${describeValue(raw.content)}`);
         else {
           const main = inlineMain(content, id);
           // A body in another language does not parse as TypeScript either: its language is the problem already said.
@@ -182,13 +183,13 @@ class Validator {
         return { type };
       case 'forloopflow': {
         const iterator = this.javascript(raw.iterator, `${at}.iterator`, id, scope);
-        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean') this.problem(`${at}.parallel`, `expected true or false, got ${describe(raw.parallel)}`);
-        if (raw.skip_failures !== undefined && typeof raw.skip_failures !== 'boolean') this.problem(`${at}.skip_failures`, `expected true or false, got ${describe(raw.skip_failures)}`);
+        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean') this.problem(`${at}.parallel`, `expected true or false, got ${describeValue(raw.parallel)}`);
+        if (raw.skip_failures !== undefined && typeof raw.skip_failures !== 'boolean') this.problem(`${at}.skip_failures`, `expected true or false, got ${describeValue(raw.skip_failures)}`);
         let parallelism: number | undefined;
         if (raw.parallelism !== undefined && raw.parallelism !== null) {
           const p = isObj(raw.parallelism) && raw.parallelism.type === 'static' ? raw.parallelism.value : raw.parallelism;
           if (typeof p === 'number' && Number.isInteger(p) && p >= 1) parallelism = p;
-          else this.problem(`${at}.parallelism`, `expected an integer ≥ 1, got ${describe(raw.parallelism)}`);
+          else this.problem(`${at}.parallelism`, `expected an integer ≥ 1, got ${describeValue(raw.parallelism)}`);
         }
         const modules = this.modules(raw.modules, `${at}.modules`, { before: scope.before, inLoop: true });
         return { type, iterator: iterator ?? 'null', modules, parallel: raw.parallel === true, parallelism, skipFailures: raw.skip_failures === true };
@@ -197,11 +198,11 @@ class Validator {
         const branches = this.list(raw.branches, `${at}.branches`).map((b, i) => {
           const bat = `${at}.branches[${i}]`;
           if (!isObj(b)) {
-            this.problem(bat, `expected a branch with expr and modules, got ${describe(b)}`);
+            this.problem(bat, `expected a branch with expr and modules, got ${describeValue(b)}`);
             return { summary: undefined, expr: 'false', modules: [] };
           }
           const expr = typeof b.expr === 'string' ? b.expr : undefined;
-          if (!expr) this.problem(`${bat}.expr`, `expected a JavaScript expression, got ${describe(b.expr)}`);
+          if (!expr) this.problem(`${bat}.expr`, `expected a JavaScript expression, got ${describeValue(b.expr)}`);
           else this.checkExpression(expr, `${bat}.expr`, scope);
           return { summary: typeof b.summary === 'string' ? b.summary : undefined, expr: expr ?? 'false', modules: this.modules(b.modules, `${bat}.modules`, scope) };
         });
@@ -209,21 +210,21 @@ class Validator {
         return { type, branches, default: fallback };
       }
       case 'branchall': {
-        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean') this.problem(`${at}.parallel`, `expected true or false, got ${describe(raw.parallel)}`);
+        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean') this.problem(`${at}.parallel`, `expected true or false, got ${describeValue(raw.parallel)}`);
         const branches = this.list(raw.branches, `${at}.branches`).map((b, i) => {
           const bat = `${at}.branches[${i}]`;
           if (!isObj(b)) {
-            this.problem(bat, `expected a branch with modules, got ${describe(b)}`);
+            this.problem(bat, `expected a branch with modules, got ${describeValue(b)}`);
             return { summary: undefined, skipFailure: false, modules: [] };
           }
-          if (b.skip_failure !== undefined && typeof b.skip_failure !== 'boolean') this.problem(`${bat}.skip_failure`, `expected true or false, got ${describe(b.skip_failure)}`);
+          if (b.skip_failure !== undefined && typeof b.skip_failure !== 'boolean') this.problem(`${bat}.skip_failure`, `expected true or false, got ${describeValue(b.skip_failure)}`);
           return { summary: typeof b.summary === 'string' ? b.summary : undefined, skipFailure: b.skip_failure === true, modules: this.modules(b.modules, `${bat}.modules`, scope) };
         });
         return { type, branches, parallel: raw.parallel === true };
       }
       default: {
         const hint = UNSUPPORTED_TYPES.includes(String(type)) ? `Windmill's ${type} modules are not supported by millrace` : 'unknown module type';
-        this.problem(`${at}.type`, `${hint} ${describe(type)}; supported: ${MODULE_TYPES.join(', ')}`);
+        this.problem(`${at}.type`, `${hint} ${describeValue(type)}; supported: ${MODULE_TYPES.join(', ')}`);
         return undefined;
       }
     }
@@ -232,24 +233,24 @@ class Validator {
   private transforms(raw: unknown, at: string, scope: Scope): Record<string, InputTransform> {
     if (raw === undefined || raw === null) return {};
     if (!isObj(raw)) {
-      this.problem(at, `expected an object of input transforms, got ${describe(raw)}`);
+      this.problem(at, `expected an object of input transforms, got ${describeValue(raw)}`);
       return {};
     }
     const out: Record<string, InputTransform> = {};
     for (const [name, t] of Object.entries(raw)) {
       const tat = `${at}.${name}`;
       if (!isObj(t)) {
-        this.problem(tat, `expected { type: static, value } or { type: javascript, expr }, got ${describe(t)}`);
+        this.problem(tat, `expected { type: static, value } or { type: javascript, expr }, got ${describeValue(t)}`);
       } else if (t.type === 'static') {
         out[name] = { type: 'static', value: (t.value ?? null) as Json };
       } else if (t.type === 'javascript') {
-        if (typeof t.expr !== 'string' || t.expr.trim() === '') this.problem(`${tat}.expr`, `expected a JavaScript expression, got ${describe(t.expr)}`);
+        if (typeof t.expr !== 'string' || t.expr.trim() === '') this.problem(`${tat}.expr`, `expected a JavaScript expression, got ${describeValue(t.expr)}`);
         else {
           this.checkExpression(t.expr, tat, scope);
           out[name] = { type: 'javascript', expr: t.expr };
         }
       } else {
-        this.problem(`${tat}.type`, `unknown input transform type ${describe(t.type)}; supported: static, javascript`);
+        this.problem(`${tat}.type`, `unknown input transform type ${describeValue(t.type)}; supported: static, javascript`);
       }
     }
     return out;
@@ -257,7 +258,7 @@ class Validator {
 
   private javascript(raw: unknown, at: string, _id: string, scope: Scope): string | undefined {
     if (!isObj(raw) || raw.type !== 'javascript' || typeof raw.expr !== 'string') {
-      this.problem(at, `expected { type: javascript, expr }, got ${describe(raw)}`);
+      this.problem(at, `expected { type: javascript, expr }, got ${describeValue(raw)}`);
       return undefined;
     }
     this.checkExpression(raw.expr, at, scope);
@@ -267,7 +268,7 @@ class Validator {
   private condition(raw: unknown, at: string, scope: Scope): { expr: string } | undefined {
     if (raw === undefined || raw === null) return undefined;
     if (!isObj(raw) || typeof raw.expr !== 'string' || raw.expr.trim() === '') {
-      this.problem(at, `expected { expr: "<JavaScript expression>" }, got ${describe(raw)}`);
+      this.problem(at, `expected { expr: "<JavaScript expression>" }, got ${describeValue(raw)}`);
       return undefined;
     }
     if (raw.error_message) this.problem(`${at}.error_message`, 'error_message is not supported');
@@ -289,14 +290,14 @@ class Validator {
   private retry(raw: unknown, at: string): FlowRetry | undefined {
     if (raw === undefined || raw === null) return undefined;
     if (!isObj(raw)) {
-      this.problem(at, `expected { constant: { attempts, seconds } } or { exponential: { attempts, multiplier, seconds } }, got ${describe(raw)}`);
+      this.problem(at, `expected { constant: { attempts, seconds } } or { exponential: { attempts, multiplier, seconds } }, got ${describeValue(raw)}`);
       return undefined;
     }
     const retry: FlowRetry = {};
     const count = (o: Obj, key: string, kat: string, min: number): number => {
       const n = o[key] ?? (key === 'multiplier' ? 1 : 0);
       if (typeof n !== 'number' || !Number.isFinite(n) || n < min) {
-        this.problem(`${kat}.${key}`, `expected a number ≥ ${min}, got ${describe(o[key])}`);
+        this.problem(`${kat}.${key}`, `expected a number ≥ ${min}, got ${describeValue(o[key])}`);
         return min;
       }
       return n;
@@ -317,20 +318,20 @@ class Validator {
     if (raw === undefined || raw === null) return undefined;
     const n = isObj(raw) && raw.type === 'static' ? raw.value : raw;
     if (typeof n === 'number' && n > 0 && Number.isFinite(n)) return n;
-    this.problem(at, `expected a number of seconds > 0 (or { type: static, value }), got ${describe(raw)}`);
+    this.problem(at, `expected a number of seconds > 0 (or { type: static, value }), got ${describeValue(raw)}`);
     return undefined;
   }
 
   private tag(raw: unknown, at: string): string | undefined {
     if (raw === undefined || raw === null) return undefined;
     if (typeof raw === 'string' && raw.trim() !== '') return raw;
-    this.problem(at, `expected a non-empty tag, got ${describe(raw)}`);
+    this.problem(at, `expected a non-empty tag, got ${describeValue(raw)}`);
     return undefined;
   }
 
   private list(raw: unknown, at: string): unknown[] {
     if (Array.isArray(raw)) return raw;
-    this.problem(at, `expected an array, got ${describe(raw)}`);
+    this.problem(at, `expected an array, got ${describeValue(raw)}`);
     return [];
   }
 
@@ -360,14 +361,6 @@ function collectIds(modules: unknown[]): Set<string> {
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 /** Whether an inline script exports `main`, or the parser's complaint when it does not parse. */

@@ -4,6 +4,24 @@ import { DEFAULT_WORKSPACE } from '../types.js';
 import { describeTokenSource, refusalFix, tokenPrefix, type TokenSource } from './token-source.js';
 import type { WireError } from './wire.js';
 
+/**
+ * A server's URL as a user typed it (--server, MILLRACE_SERVER). Only http: and https: are
+ * checked here, so that another scheme is a one-line ConfigError rather than undici's
+ * stack at the first request.
+ */
+export function parseServerUrl(server: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    // said below
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(`Bad server URL ${JSON.stringify(server)}: expected something like http://127.0.0.1:8000`);
+  }
+  return url;
+}
+
 export interface ApiClientOptions {
   /** The server's base URL, e.g. http://127.0.0.1:8000 */
   server: string;
@@ -55,12 +73,7 @@ export class ApiClient {
   private readonly tokenSource: TokenSource;
 
   constructor(options: ApiClientOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.server);
-    } catch {
-      throw new ConfigError(`Bad server URL ${JSON.stringify(options.server)}: expected something like http://127.0.0.1:8000`);
-    }
+    const url = parseServerUrl(options.server);
     if (!options.token) throw new ConfigError('No token for the server: pass --token or set MILLRACE_TOKEN');
     this.server = url.origin;
     this.workspace = options.workspace ?? DEFAULT_WORKSPACE;

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { request } from 'undici';
 import { ConfigError } from '../errors.js';
-import { ServerUnreachableError } from './client.js';
+import { parseServerUrl, ServerUnreachableError } from './client.js';
 import { IDENTITY_PATH, identityProof, rootId, type IdentityReply } from './identity.js';
 import { readTokenFile, tokenFilePath } from './token-file.js';
 import type { ServerToken } from './token-source.js';
@@ -66,14 +66,6 @@ export async function resolveServerToken(options: ServerTokenOptions): Promise<S
 export function isLoopback(url: URL): boolean {
   const host = url.hostname.toLowerCase();
   return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-function parseServerUrl(server: string): URL {
-  try {
-    return new URL(server);
-  } catch {
-    throw new ConfigError(`Bad server URL ${JSON.stringify(server)}: expected something like http://127.0.0.1:8000`);
-  }
 }
 
 /** The server's identity, or undefined when it has no such route. */

@@ -31,7 +31,9 @@ export interface ClaimReply {
 }
 
 /**
- * One event of a worker's report. `attempt` is the attempt of the job whose lease the worker
+ * One event of a worker's report: `worker/report`'s body is `{ worker_id, events }`, the
+ * starts, log lines, ends, releases and flow status in order (written as text by
+ * worker/report-batches.ts, parsed one event at a time by server/worker-report.ts). `attempt` is the attempt of the job whose lease the worker
  * holds (as its claim recorded it): the server refuses the events of a lease no longer held.
  */
 export type ReportEvent = { job_id: string; attempt: number } & (
@@ -44,11 +46,6 @@ export type ReportEvent = { job_id: string; attempt: number } & (
   | { type: 'flow_status'; status: Json }
 );
 
-/** `worker/report`: starts, log lines, ends, releases and flow status, in order. */
-export interface ReportBody {
-  worker_id: string;
-  events: ReportEvent[];
-}
 
 /**
  * The answer to a worker's report (`worker/report`): every event is applied on its own, and
@@ -166,10 +163,11 @@ export interface TaskCallScript {
   kind?: TaskCallKind;
 }
 
-/** Windmill's form: one call, answered 201 with the child's id as text. */
-export type TaskCallBody = TaskCallCaller & TaskCallScript & TaskCall;
-
-/** millrace's batched form: the calls a job made in one tick, answered 201 with `TaskCallsReply`. */
+/**
+ * millrace's batched form: the calls a job made in one tick, answered 201 with
+ * `TaskCallsReply`. (Windmill's form is one call, `TaskCallCaller & TaskCallScript & TaskCall`,
+ * answered 201 with the child's id as text.)
+ */
 export type TaskCallsBody = TaskCallCaller & TaskCallScript & { calls: TaskCall[] };
 
 export interface TaskCallsReply {

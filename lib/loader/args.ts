@@ -1,3 +1,4 @@
+import { describeValue } from '../describe.js';
 import type { Json } from '../types.js';
 import type { JsonSchema, Signature } from './signature.js';
 
@@ -104,13 +105,6 @@ export function describeSchema(schema: JsonSchema): string {
     default:
       return schema.format === 'date-time' ? 'a date-time string' : `a ${schema.type}`;
   }
-}
-
-function describeValue(value: Json): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 /** `main`'s positional arguments, in parameter order, from an args object. A missing one is

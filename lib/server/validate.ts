@@ -1,4 +1,5 @@
 import { SerializationError } from '../errors.js';
+import { describeValue } from '../describe.js';
 import { decode } from '../serialize.js';
 import type { ErrorRecord, Json, RetryOptions } from '../types.js';
 import { HttpError } from './http-error.js';
@@ -13,18 +14,8 @@ import { MAX_ATTEMPTS, MAX_DELAY_SECS, MAX_TIME_MS } from './limits.js';
 
 type Obj = Record<string, unknown>;
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string' && value.includes('\0')) return `a string with a NUL character (${JSON.stringify(value.slice(0, 40))})`;
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? String(value);
-  return `${typeof value} ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`;
-}
-
 function bad(field: string, expected: string, value: unknown): never {
-  throw new HttpError(400, 'BAD_REQUEST', `${field}: expected ${expected}, got ${describe(value)}`);
+  throw new HttpError(400, 'BAD_REQUEST', `${field}: expected ${expected}, got ${describeValue(value)}`);
 }
 
 export function object(value: unknown, field = 'body'): Obj {

@@ -1,3 +1,5 @@
+import { CanceledError, LeaseExpiredError, ReleasedError } from '../errors.js';
+import { errorRecordOf } from '../error-record.js';
 import { jobName, type ErrorRecord, type JobFilter, type JobKind, type JobRecord, type JobSpec, type JobStatus } from '../types.js';
 
 /**
@@ -8,7 +10,7 @@ import { jobName, type ErrorRecord, type JobFilter, type JobKind, type JobRecord
  */
 
 /** Codes of attempts that ended through no fault of the job's (its worker died, its thread was replaced): the next one replays. */
-export const REPLAY_CODES: readonly string[] = ['LEASE_EXPIRED', 'RELEASED'];
+export const REPLAY_CODES: readonly string[] = [LeaseExpiredError.code, ReleasedError.code];
 
 /**
  * Whether a parent runs again to replay (its last attempt was lost with its worker or its
@@ -36,16 +38,12 @@ export function attemptsAllowed(spec: Pick<JobSpec, 'maxAttempts' | 'retry'>): n
 
 /** The error a canceled job and its attempt record. */
 export function canceledError(reason: string): ErrorRecord {
-  return { name: 'CanceledError', message: reason, code: 'CANCELED' };
+  return errorRecordOf(CanceledError, reason);
 }
 
 /** The error an attempt records when its worker stopped renewing its lease. */
 export function leaseLostError(job: Pick<JobRecord, 'worker' | 'attempt'>): ErrorRecord {
-  return {
-    name: 'LeaseExpiredError',
-    code: 'LEASE_EXPIRED',
-    message: `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} (it died or lost contact)`,
-  };
+  return errorRecordOf(LeaseExpiredError, `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} (it died or lost contact)`);
 }
 
 /** The error a job fails with when its lease was lost `lostSoFar` times, the most allowed. */

@@ -1,4 +1,5 @@
 import { CanceledError, TaskDefinitionError } from '../errors.js';
+import { fromErrorRecord } from '../error-record.js';
 import { roundTrip } from '../serialize.js';
 import { delay } from '../timers.js';
 import { runtime } from './runtime.js';
@@ -40,5 +41,5 @@ export async function sleep(seconds: number): Promise<void> {
   }
   const outcome = await scope.sleep(seconds);
   if (outcome.status === 'canceled') throw new CanceledError(outcome.jobId, outcome.error.message);
-  if (outcome.status === 'failure') throw Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
+  if (outcome.status === 'failure') throw fromErrorRecord(outcome.error);
 }

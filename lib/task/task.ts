@@ -1,6 +1,8 @@
 import { findSourceMap } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { CanceledError, NonDeterminismError, TaskDefinitionError, TaskError } from '../errors.js';
+import { fromErrorRecord } from '../error-record.js';
+import { describeValue } from '../describe.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
@@ -23,7 +25,7 @@ export type Task<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
  */
 export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions): Task<A, R> {
   if (typeof fn !== 'function') {
-    throw new TaskDefinitionError(`task() expects a function as its first argument, got ${describe(fn)}`);
+    throw new TaskDefinitionError(`task() expects a function as its first argument, got ${describeValue(fn)}`);
   }
   const options = normaliseOptions(tagOrOptions);
   const { moduleUrl, definedAt } = callerLocation();
@@ -46,7 +48,7 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
         throw new CanceledError(outcome.jobId, outcome.error.message);
       case 'failure':
         // Not the child's failure but the caller's own: it made a different call at a recorded key.
-        if (outcome.error.code === NonDeterminismError.code) throw new NonDeterminismError(outcome.error.message);
+        if (outcome.error.code === NonDeterminismError.code) throw fromErrorRecord(outcome.error);
         throw new TaskError({
           jobId: outcome.jobId,
           taskName: name,
@@ -69,11 +71,6 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
   return proxy;
 }
 
-/** The definition behind a task proxy, or undefined for any other value. */
-export function taskDefinition(value: unknown): TaskDef | undefined {
-  return typeof value === 'function' ? runtime.defs.get(value) : undefined;
-}
-
 async function runInline<A extends unknown[], R>(fn: (...args: A) => R, args: A): Promise<Awaited<R>> {
   const copied = roundTrip(args, 'args') as A;
   const result = await fn(...copied);
@@ -87,26 +84,26 @@ function normaliseOptions(tagOrOptions: string | TaskOptions | undefined): TaskO
     return { tag: tagOrOptions };
   }
   if (typeof tagOrOptions !== 'object' || tagOrOptions === null) {
-    throw new TaskDefinitionError(`task(fn, options): expected a tag string or an options object, got ${describe(tagOrOptions)}`);
+    throw new TaskDefinitionError(`task(fn, options): expected a tag string or an options object, got ${describeValue(tagOrOptions)}`);
   }
   const { tag, name, timeout, retry } = tagOrOptions;
   if (tag !== undefined && (typeof tag !== 'string' || tag.trim() === '')) {
-    throw new TaskDefinitionError(`task options.tag must be a non-empty string, got ${describe(tag)}`);
+    throw new TaskDefinitionError(`task options.tag must be a non-empty string, got ${describeValue(tag)}`);
   }
   if (name !== undefined && (typeof name !== 'string' || !/^[A-Za-z_$][\w$.-]*$/.test(name))) {
-    throw new TaskDefinitionError(`task options.name must be an identifier-like string, got ${describe(name)}`);
+    throw new TaskDefinitionError(`task options.name must be an identifier-like string, got ${describeValue(name)}`);
   }
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
-    throw new TaskDefinitionError(`task options.timeout must be a positive number of seconds, got ${describe(timeout)}`);
+    throw new TaskDefinitionError(`task options.timeout must be a positive number of seconds, got ${describeValue(timeout)}`);
   }
   if (retry !== undefined) {
     if (typeof retry !== 'object' || retry === null || !Number.isInteger(retry.attempts) || retry.attempts < 1) {
-      throw new TaskDefinitionError(`task options.retry.attempts must be an integer ≥ 1, got ${describe(retry?.attempts)}`);
+      throw new TaskDefinitionError(`task options.retry.attempts must be an integer ≥ 1, got ${describeValue(retry?.attempts)}`);
     }
     for (const key of ['delay', 'multiplier', 'maxDelay'] as const) {
       const v = retry[key];
       if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
-        throw new TaskDefinitionError(`task options.retry.${key} must be a number ≥ 0, got ${describe(v)}`);
+        throw new TaskDefinitionError(`task options.retry.${key} must be a number ≥ 0, got ${describeValue(v)}`);
       }
     }
   }
@@ -139,9 +136,3 @@ function sourceLine(file: string, frame: NodeJS.CallSite): number | string {
   return entry?.originalLine !== undefined ? entry.originalLine + 1 : line;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `${typeof value} ${String(value)}`;
-}

@@ -1,4 +1,4 @@
-import { toErrorRecord } from '../errors.js';
+import { toErrorRecord } from '../error-record.js';
 import { pathChildTarget } from '../flow/run-request.js';
 import { resolveScript } from '../loader/paths.js';
 import type { ChildOutcome } from '../task/runtime.js';

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { LeaseNotHeldError, TooLargeError, toErrorRecord } from '../errors.js';
+import { LeaseNotHeldError, TooLargeError } from '../errors.js';
+import { toErrorRecord } from '../error-record.js';
 import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/client.js';
 import type { CancelBody, ChildBody, ChildReply, ClaimBody, ClaimReply, HeartbeatBody, HeartbeatReply, JobBody, JobReply, ReportEvent } from '../http/wire.js';
 import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply, WaitBody, WaitReply } from '../http/wire.js';

@@ -1,3 +1,5 @@
+import { CanceledError } from '../errors.js';
+import { errorRecordOf } from '../error-record.js';
 import type { ErrorRecord } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 
@@ -14,7 +16,7 @@ export interface LeaseOptions {
 }
 
 /** The error a job whose lease is lost is stopped with. */
-const LOST: ErrorRecord = { name: 'CanceledError', code: 'CANCELED', message: 'the job is no longer this worker’s (canceled, or its lease ran out)' };
+const LOST = errorRecordOf(CanceledError, 'the job is no longer this worker’s (canceled, or its lease ran out)');
 
 /**
  * Renews the leases of the jobs a worker holds on a timer. A lease that could not be renewed

@@ -161,10 +161,6 @@ export class ExecutorPool {
     if (pooled && pooled.jobs === 0 && !pooled.exited) void pooled.thread.terminate();
   }
 
-  get size(): number {
-    return this.threads.length;
-  }
-
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all([...this.threads, ...this.draining].map((t) => t.thread.terminate()));

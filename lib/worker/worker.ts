@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { ConfigError, toErrorRecord, TimeoutError } from '../errors.js';
+import { CanceledError, ConfigError, ReleasedError, TimeoutError } from '../errors.js';
+import { errorRecordOf, toErrorRecord } from '../error-record.js';
 import { newJobId } from '../ids.js';
 import { longTimeout, type LongTimer } from '../timers.js';
 import type { ChildOutcome } from '../task/runtime.js';
@@ -102,7 +103,7 @@ export class Worker {
       lost: (jobId, error) => this.abandon(jobId, error),
       warn,
     });
-    this.offCanceled = this.backend.onCanceled?.((jobId) => this.abandon(jobId, { name: 'CanceledError', code: 'CANCELED', message: 'the job was canceled' }));
+    this.offCanceled = this.backend.onCanceled?.((jobId) => this.abandon(jobId, errorRecordOf(CanceledError, 'the job was canceled')));
   }
 
   /** Executor threads retired so far (they held their most versions of the project's modules, or a changed CommonJS module). */
@@ -349,7 +350,7 @@ export class Worker {
       }
       const message =
         why !== undefined ? `Its executor thread was replaced: ${why}` : `Its executor thread died (${error.message}) while running ${working.length} jobs at once`;
-      const released: ErrorRecord = { name: 'ReleasedError', code: 'RELEASED', message };
+      const released = errorRecordOf(ReleasedError, message);
       void this.logs
         .flushed()
         .then(() => this.backend.release(jobId, released, Date.now()))

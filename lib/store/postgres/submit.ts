@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
 import { attemptsAllowed, replays, runsAgain } from '../policy.js';
@@ -69,10 +69,11 @@ async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult>
     ctx.announce({ k: 'q', due: scheduledFor });
     return { job: toJobRecord(row), created: true };
   }
-  if (!spec.parentJob) throw new ConfigError(`Job ${c.id} could not be recorded`);
+  const parentJob = spec.parentJob;
+  if (!parentJob) throw new ConfigError(`Job ${c.id} could not be recorded`);
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
-    const parent = await one<{ id: string }>(tx, 'SELECT id FROM jobs WHERE id = $1', [spec.parentJob]);
-    if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+    const parent = await one<{ id: string }>(tx, 'SELECT id FROM jobs WHERE id = $1', [parentJob]);
+    if (!parent) throw new UnknownParentError(parentJob);
     const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [spec.parentJob, spec.callKey]);
     // The job that held the call key was rolled back between our insert and this look: again.
     if (!existing) return enqueue(ctx, spec);
@@ -96,7 +97,7 @@ export async function record(
 ): Promise<EnqueueResult> {
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
     const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [spec.parentJob]);
-    if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+    if (!parent) throw new UnknownParentError(spec.parentJob);
     const c = newJobColumns(spec, spec.id ?? newJobId());
     const { result, error } = outcomeColumns(outcome);
     const inserted = await one<JobRow>(tx, RECORD_SQL, [

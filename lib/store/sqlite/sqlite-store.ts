@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import {
   DEFAULT_WORKSPACE,
@@ -125,7 +125,7 @@ export class SqliteStore implements Store {
     let path = id;
     if (spec.parentJob) {
       const parent = this.stmt.place.get(spec.parentJob) as { root_job: string; path: string } | undefined;
-      if (!parent) throw new ConfigError(`Parent job ${spec.parentJob} does not exist`);
+      if (!parent) throw new UnknownParentError(spec.parentJob);
       rootJob = parent.root_job;
       path = `${parent.path}/${id}`;
     }
