@@ -34,6 +34,21 @@ describe('SqliteStore', () => {
     await second.close();
   });
 
+  // A worker over HTTP outlives a crash of the server: had the server answered its claim
+  // before committing it, a restart would find the job queued and hand it out again.
+  it('answers a durable claim (a worker in another process) only once it is committed', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db');
+    const store = new SqliteStore({ file });
+    const { job } = await store.enqueue({ kind: 'script', scriptPath: 'x', scriptHash: 'h', entrypoint: 'main', args: {} });
+    const other = new Database(file, { readonly: true });
+    const statusSeenByOther = () => (other.prepare('SELECT status FROM jobs WHERE id = ?').get(job.id) as { status: string }).status;
+    const claimed = await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: 30_000, durable: true });
+    expect(claimed.map((j) => j.id)).toEqual([job.id]);
+    expect(statusSeenByOther()).toBe('running');
+    other.close();
+    await store.close();
+  });
+
   it('says clearly when the file cannot be opened', () => {
     const notADir = join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'plain-file');
     writeFileSync(notADir, 'x');

@@ -22,7 +22,7 @@ async function claim(ctx: RouteContext, { store, coordinator }: ServerDeps): Pro
   const body = parseClaim(raw);
   const signal = longPollSignal(ctx.signal, body.wait_ms);
   const jobs = await coordinator.claim(
-    { workerId: body.worker_id, tags: body.tags, workspace: ctx.params.ws, limit: body.limit, leaseMs: body.lease_ms },
+    { workerId: body.worker_id, tags: body.tags, workspace: ctx.params.ws, limit: body.limit, leaseMs: body.lease_ms, durable: true },
     signal,
   );
   const reply: ClaimReply = { jobs };

@@ -12,6 +12,13 @@ export interface ClaimRequest {
   limit: number;
   /** The lease ends this long after the claim unless heartbeats renew it. */
   leaseMs: number;
+  /**
+   * The claimer lives in another process (a worker over HTTP): the claim resolves only once it
+   * is committed. Otherwise a crash of this process between the answer and the commit would
+   * leave the job queued while that worker runs it, and another would run it again. A claimer
+   * in this process dies with it, so it need not wait.
+   */
+  durable?: boolean;
 }
 
 export interface EnqueueResult {

@@ -170,8 +170,8 @@ export class SqliteStore implements Store {
       }
       return claimed;
       // A claim lost in a crash before its commit leaves the job queued, as if never claimed:
-      // the claimer need not wait for the commit.
-    }, { awaitCommit: false });
+      // a claimer in this process, lost with it, need not wait for the commit.
+    }, { awaitCommit: request.durable === true });
   }
 
   async markStarted(jobId: string, at: number): Promise<void> {
