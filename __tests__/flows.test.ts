@@ -16,13 +16,13 @@ const ITEMS = [
 ];
 
 describe('flows on the embedded engine', () => {
-  it('runs a loop in parallel, a script, a branch; each module is a flowstep child of the flow job', async () => {
+  it('runs a loop in parallel, a script, a branch; each module is a flowmodule child of the flow job', async () => {
     engine = openTestEngine({ threads: 2, concurrency: 4 });
     const { root, descendants } = await runToEnd(engine, 'examples/flows/orders.flow.yaml', { items: ITEMS });
     expect(root.kind).toBe('flow');
     expect(root.status).toBe('success');
     expect(root.result).toBe('review 130');
-    expect(descendants.every((j) => j.kind === 'flowstep' && j.parentJob === root.id && j.rootJob === root.id)).toBe(true);
+    expect(descendants.every((j) => j.kind === 'flowmodule' && j.parentJob === root.id && j.rootJob === root.id)).toBe(true);
     expect(descendants.map((j) => j.entrypoint).sort()).toEqual(['line', 'line', 'line', 'review', 'total']);
     // The loop's iterations ran at the same time: their recorded intervals overlap.
     const lines = descendants.filter((j) => j.entrypoint === 'line');
@@ -61,15 +61,15 @@ describe('flows on the embedded engine', () => {
     const status = (await engine.flowStatus(root.id)) as unknown as FlowStatus;
     expect(status.modules[2].branch_chosen).toEqual({ type: 'default' });
     expect(status.modules[2].branches![0].modules[0]).toMatchObject({ id: 'accept', type: 'Success', module_type: 'identity' });
-    expect(descendants.find((j) => j.entrypoint === 'accept')).toMatchObject({ kind: 'flowstep', status: 'success', result: 7 });
+    expect(descendants.find((j) => j.entrypoint === 'accept')).toMatchObject({ kind: 'flowmodule', status: 'success', result: 7 });
   });
 
   it('gives the failure module the failing step’s id and error; the flow fails', async () => {
     engine = openTestEngine();
     const { root, descendants } = await runToEnd(engine, 'examples/flows/orders', { items: ITEMS, fail_on: 'b' });
     expect(root.status).toBe('failure');
-    expect(root.error).toMatchObject({ name: 'FlowStepError', code: 'FLOW_STEP_FAILED' });
-    expect(root.error!.message).toMatch(/^Step "line" \(job \w+\) failed: Error: no price for b\. The failure module "on_failure" ran/);
+    expect(root.error).toMatchObject({ name: 'FlowModuleError', code: 'FLOW_MODULE_FAILED' });
+    expect(root.error!.message).toMatch(/^Module "line" \(job \w+\) failed: Error: no price for b\. The failure module "on_failure" ran/);
     const handler = descendants.find((j) => j.entrypoint === 'on_failure')!;
     expect(handler.status).toBe('success');
     expect(handler.args).toEqual({ message: 'no price for b', step_id: 'line' });
@@ -121,7 +121,7 @@ describe('flows on the embedded engine', () => {
     engine = openTestEngine();
     const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/flows/options', { n: 3, stop: false });
     expect(root.status).toBe('failure');
-    expect(root.error!.message).toMatch(/^Step "slow" \(job \S+\) failed: TimeoutError: Job \S+ \(slow\) ran past its timeout of 1s on attempt 1 of 1$/);
+    expect(root.error!.message).toMatch(/^Module "slow" \(job \S+\) failed: TimeoutError: Job \S+ \(slow\) ran past its timeout of 1s on attempt 1 of 1$/);
     // The step's job is stopped by its worker, not left to run on.
     const slow = descendants.find((j) => j.entrypoint === 'slow')!;
     expect(slow).toMatchObject({ status: 'failure', timeout: 1, error: { name: 'TimeoutError' } });
@@ -161,7 +161,7 @@ describe('flows on the embedded engine', () => {
     ]);
     expect(children.map((j) => j.callKey).sort()).toEqual(['@flow:__tests__/fixtures/flows/options:0', '@script:__tests__/fixtures/flows/echo:0']);
     const flowJob = children.find((j) => j.kind === 'flow')!;
-    expect(descendants.filter((j) => j.parentJob === flowJob.id).every((j) => j.kind === 'flowstep')).toBe(true);
+    expect(descendants.filter((j) => j.parentJob === flowJob.id).every((j) => j.kind === 'flowmodule')).toBe(true);
     const log = [];
     for await (const l of engine.logs(root.id)) log.push(l);
     expect(log.some((l) => l.line === 'inner: 1' && l.source?.name === '__tests__/fixtures/flows/echo')).toBe(true);

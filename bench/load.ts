@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { HttpEngine } from '../lib/engine/http-engine.js';
 import type { WaitReply } from '../lib/http/wire.js';
-import { ApiClient } from '../lib/http/client.js';
+import { ApiClient } from '../lib/http/api-client.js';
 import { startCluster } from './cluster.js';
 
 export interface LoadFigures {

@@ -190,7 +190,7 @@ export class ScriptHashMismatchError extends MillraceError {
 }
 
 /**
- * A value (a job's args or result, a step's result) or a request larger than millrace
+ * A value (a job's args or result, a flow module's result) or a request larger than millrace
  * carries. Raised where the value is made, so only the job or call that made it fails.
  */
 export class TooLargeError extends MillraceError {
@@ -298,13 +298,13 @@ export class JobNotFinishedError extends MillraceError {
   }
 }
 
-/** A step of a flow failed; the flow fails with this. `stepId` names the module that failed. */
-export class FlowStepError extends MillraceError {
-  static override readonly code = 'FLOW_STEP_FAILED';
-  readonly stepId: string;
-  constructor(stepId: string, message: string) {
+/** A module of a flow failed; the flow fails with this. `moduleId` names the module that failed. */
+export class FlowModuleError extends MillraceError {
+  static override readonly code = 'FLOW_MODULE_FAILED';
+  readonly moduleId: string;
+  constructor(moduleId: string, message: string) {
     super(message);
-    this.stepId = stepId;
+    this.moduleId = moduleId;
   }
 }
 

@@ -13,9 +13,16 @@ export {
   cancelJob,
   configure,
   disconnect,
-  type ClientHandle,
-} from './client/helpers.js';
-export type { ClientOptions, RunOptions } from './client/client.js';
+  type ConnectionHandle,
+  /** @deprecated The same as ConnectionHandle, its former name. */
+  type ConnectionHandle as ClientHandle,
+} from './helpers/helpers.js';
+export type {
+  ConnectOptions,
+  /** @deprecated The same as ConnectOptions, its former name. */
+  ConnectOptions as ClientOptions,
+  RunOptions,
+} from './helpers/connection.js';
 export type { FlowStatus, ModuleStatus, ModuleState, IterationStatus, BranchStatus } from './flow/types.js';
 export {
   MillraceError,
@@ -42,7 +49,7 @@ export {
   FlowValidationError,
   UnknownFlowError,
   FlowExpressionError,
-  FlowStepError,
+  FlowModuleError,
   JobNotFinishedError,
   ScriptSyntaxError,
 } from './errors.js';

@@ -23,18 +23,20 @@ export type JobStatus = 'queued' | 'running' | 'success' | 'failure' | 'canceled
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'success', 'failure', 'canceled'];
 export const FINISHED_STATUSES: readonly JobStatus[] = ['success', 'failure', 'canceled'];
 
+/** Whether a job has finished: it will not run again and its status will not change. */
+export function isFinished(job: { status: JobStatus }): boolean {
+  return FINISHED_STATUSES.includes(job.status);
+}
+
 /**
  * - step: the recorded result of `step(name, fn)`: finished when it is recorded, never run by a worker.
  * - sleep: a durable `sleep(seconds)`: due when the sleep ends; a worker finishes it when it claims it.
  */
-export type JobKind = 'script' | 'task' | 'flow' | 'flowstep' | 'step' | 'sleep';
+export type JobKind = 'script' | 'task' | 'flow' | 'flowmodule' | 'step' | 'sleep';
 
-/** Kinds whose name is their entrypoint (a task's, a flow module's id, a step's name) rather than their script. */
-const NAMED_BY_ENTRYPOINT: readonly JobKind[] = ['task', 'flowstep', 'step', 'sleep'];
-
-/** How a job is named in logs, trees and timelines: a task by its name, a script by its path. */
+/** How a job is named in logs, trees and timelines: a script or flow by its path; any other kind (a task, a flow module, a step, a sleep) by its entrypoint, which holds its name. */
 export function jobName(job: { kind: JobKind; entrypoint: string; scriptPath: string }): string {
-  return NAMED_BY_ENTRYPOINT.includes(job.kind) ? job.entrypoint : job.scriptPath;
+  return job.kind === 'script' || job.kind === 'flow' ? job.scriptPath : job.entrypoint;
 }
 
 /** The tag a job gets when nobody names one. */

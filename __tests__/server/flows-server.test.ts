@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import wmillDefault, * as wmill from 'windmill-client';
-import { cancelJob, configure, getJobStatus, getResult, runFlow, runFlowAsync, runScript, runScriptAsync, waitJob } from '../../lib/client/helpers.js';
-import type { ClientHandle } from '../../lib/client/helpers.js';
+import { cancelJob, configure, getJobStatus, getResult, runFlow, runFlowAsync, runScript, runScriptAsync, waitJob } from '../../lib/helpers/helpers.js';
+import type { ConnectionHandle } from '../../lib/helpers/helpers.js';
 import { HttpEngine } from '../../lib/engine/http-engine.js';
 import type { FlowStatus } from '../../lib/flow/types.js';
 import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
@@ -16,7 +16,7 @@ const ITEMS = [
 describe('flows through a millrace server', () => {
   let server: { proc: Proc; url: string };
   let worker: { proc: Proc; id: string };
-  let client: ClientHandle;
+  let client: ConnectionHandle;
   let engine: HttpEngine;
   const getJob = (id: string) => wmill.JobService.getJob({ workspace: 'default', id }) as Promise<{ flow_status?: FlowStatus; job_kind: string; success?: boolean }>;
 
@@ -99,7 +99,7 @@ describe('flows through a millrace server', () => {
       body: JSON.stringify({ n: 3, stop: false }),
     });
     expect(failed.status).toBe(422);
-    expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(/^Step "slow" \(job \S+\) failed: TimeoutError: Job \S+ \(slow\) ran past its timeout of 1s on attempt 1 of 1$/);
+    expect(((await failed.json()) as { error: { message: string } }).error.message).toMatch(/^Module "slow" \(job \S+\) failed: TimeoutError: Job \S+ \(slow\) ran past its timeout of 1s on attempt 1 of 1$/);
     const [timedOut] = await engine.list({ scriptPath: '__tests__/fixtures/flows/options', limit: 1 });
     expect((await engine.descendants(timedOut.id)).find((s) => s.entrypoint === 'slow')).toMatchObject({ status: 'failure', error: { name: 'TimeoutError' } });
   });

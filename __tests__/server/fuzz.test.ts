@@ -105,12 +105,12 @@ const ROUTES: RouteSpec[] = [
   { method: 'POST', path: '/api/w/{ws}/jobs/run_wait_result/f/{path}', body: {} },
   {
     method: 'POST',
-    path: '/api/w/{ws}/jobs/run/workflow_as_code/{id}/{entrypoint}',
+    path: '/api/w/{ws}/jobs/run/workflow_as_code/{id}/{task}',
     body: { script_path: 'any', script_hash: '$HASH', args: [1], tag: 't', call_key: 'k:0', timeout: 10, retry: { attempts: 2, delay: 1 }, scheduled_in_secs: 1 },
   },
   {
     method: 'POST',
-    path: '/api/w/{ws}/jobs/run/workflow_as_code/{id}/{entrypoint}',
+    path: '/api/w/{ws}/jobs/run/workflow_as_code/{id}/{task}',
     body: { script_path: 'any', script_hash: '$HASH', calls: [{ args: [1], call_key: 'a:0' }, { args: [2], call_key: 'a:1', kind: 'sleep' }] },
   },
   { method: 'GET', path: '/api/w/{ws}/jobs_u/get/{id}' },
@@ -138,7 +138,7 @@ const ROUTES: RouteSpec[] = [
         { type: 'started', job_id: '$ID', at: NOW },
         { type: 'logs', job_id: '$ID', lines: [{ ts: NOW, stream: 'stderr', line: 'x\u0000' }] },
         { type: 'flow_status', job_id: '$ID', status: { step: 0 } },
-        { type: 'complete', job_id: '$ID', at: NOW, outcome: { status: 'failure', error: { name: 'E', message: 'm' } } },
+        { type: 'finish', job_id: '$ID', at: NOW, outcome: { status: 'failure', error: { name: 'E', message: 'm' } } },
         { type: 'release', job_id: '$ID', at: NOW, error: { name: 'E', message: 'm' } },
       ],
     },
@@ -213,7 +213,7 @@ interface Prepared {
 function prepare(d: Draw, ids: string[], hash: string): Prepared {
   const spec = ROUTES[d.route];
   const id = typeof d.id === 'number' ? ids[d.id] : d.id;
-  const fill = (s: string) => s.replace('{ws}', enc(d.ws)).replace('{id}', enc(id)).replace('{path}', d.path.split('/').map(enc).join('/')).replace('{entrypoint}', enc(d.entrypoint));
+  const fill = (s: string) => s.replace('{ws}', enc(d.ws)).replace('{id}', enc(id)).replace('{path}', d.path.split('/').map(enc).join('/')).replace('{task}', enc(d.entrypoint));
   const query = d.query.map(([k, v]) => `${k}=${enc(v)}`).join('&');
   const path = fill(spec.path) + (query ? `?${query}` : '');
   const template = spec.body === undefined ? undefined : (JSON.parse(JSON.stringify(spec.body).replaceAll('$ID', ids[0]).replaceAll('$HASH', hash)) as Record<string, unknown>);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpEngine } from '../../lib/engine/http-engine.js';
-import { ServerUnreachableError } from '../../lib/http/client.js';
+import { ServerUnreachableError } from '../../lib/http/api-client.js';
 import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 /**

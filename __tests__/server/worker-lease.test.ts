@@ -77,7 +77,7 @@ describe('worker routes check the caller’s lease', () => {
 
     const done = await call('POST', '/api/w/default/worker/report', workerToken, {
       worker_id: 'w-holder',
-      events: [{ type: 'complete', job_id: parent, attempt, outcome: { status: 'success', result: 'held' }, at: Date.now() }],
+      events: [{ type: 'finish', job_id: parent, attempt, outcome: { status: 'success', result: 'held' }, at: Date.now() }],
     });
     expect(done).toMatchObject({ status: 200, json: { rejected: [] } });
     expect(await job(parent)).toMatchObject({ status: 'success', result: 'held' });
@@ -85,7 +85,7 @@ describe('worker routes check the caller’s lease', () => {
 
   it('a forged completion of a never-claimed job is refused; the job stays queued and later runs normally', async () => {
     const id = await submit('real');
-    const forged = { type: 'complete', job_id: id, outcome: { status: 'success', result: 'forged' }, at: Date.now() };
+    const forged = { type: 'finish', job_id: id, outcome: { status: 'success', result: 'forged' }, at: Date.now() };
     for (const token of [userToken, workerToken, TEST_TOKEN]) {
       for (const attempt of [0, 1]) {
         const res = await call('POST', '/api/w/default/worker/report', token, { worker_id: 'forger', events: [{ ...forged, attempt }] });
@@ -157,7 +157,7 @@ describe('worker routes check the caller’s lease', () => {
     const after = await call('POST', '/api/w/default/worker/report', workerToken, {
       worker_id: 'w-batch',
       events: [
-        { type: 'complete', job_id: mine, attempt: held.attempt, outcome: { status: 'success', result: 'M' }, at: Date.now() },
+        { type: 'finish', job_id: mine, attempt: held.attempt, outcome: { status: 'success', result: 'M' }, at: Date.now() },
         { type: 'logs', job_id: mine, attempt: held.attempt, lines },
       ],
     });

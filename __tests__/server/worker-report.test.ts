@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ApiClient, type ApiError } from '../../lib/http/client.js';
+import { ApiClient, type ApiError } from '../../lib/http/api-client.js';
 import { resolveScript } from '../../lib/loader/paths.js';
 import { startServer, type ServerHandle } from '../../lib/server/server.js';
 import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';

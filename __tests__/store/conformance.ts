@@ -126,13 +126,13 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const { job: root } = await store.enqueue(spec());
       const { job: child } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       await store.claim({ workerId: 'w1', tags: 'all', rootJobs: new Set([child.id, root.id]), limit: 5, leaseMs: 1000 });
-      await store.complete(child.id, { status: 'failure', error: { name: 'Error', message: 'first run' } }, Date.now());
+      await store.finish(child.id, { status: 'failure', error: { name: 'Error', message: 'first run' } }, Date.now());
       const again = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       expect(again.created).toBe(true);
       expect(again.job).toMatchObject({ id: child.id, status: 'queued', attempt: 1, maxAttempts: 2, error: null, result: null });
       const [claimed] = await store.claim({ workerId: 'w2', tags: 'all', limit: 5, leaseMs: 1000 });
       expect(claimed).toMatchObject({ id: child.id, attempt: 2 });
-      await store.complete(child.id, { status: 'success', result: 'second run' }, Date.now());
+      await store.finish(child.id, { status: 'success', result: 'second run' }, Date.now());
       expect((await store.attempts(child.id)).map((a) => [a.attempt, a.status])).toEqual([[1, 'failure'], [2, 'success']]);
       const replay = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       expect(replay).toMatchObject({ created: false, job: { id: child.id, status: 'success', result: 'second run' } });
@@ -143,7 +143,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       await claimAll();
       const { job: child } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       await claimAll();
-      await store.complete(child.id, { status: 'failure', error: { name: 'Error', message: 'for good' } }, Date.now());
+      await store.finish(child.id, { status: 'failure', error: { name: 'Error', message: 'for good' } }, Date.now());
       await store.release(root.id, { name: 'ReleasedError', code: 'RELEASED', message: 'thread replaced' }, Date.now());
       await claimAll('w2');
       const replay = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
@@ -227,10 +227,10 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const started = Date.now();
       await store.markStarted(job.id, started);
       expect((await store.get(job.id))!.startedAt).toBe(started);
-      const done = await store.complete(job.id, { status: 'success', result: { ok: [1, 'two'] } }, started + 25);
+      const done = await store.finish(job.id, { status: 'success', result: { ok: [1, 'two'] } }, started + 25);
       expect(done).toMatchObject({ status: 'success', result: { ok: [1, 'two'] }, completedAt: started + 25, durationMs: 25, error: null });
       // The first word stands: a late second report changes nothing.
-      expect(await store.complete(job.id, { status: 'failure', error: { name: 'E', message: 'late' } }, started + 30)).toBeUndefined();
+      expect(await store.finish(job.id, { status: 'failure', error: { name: 'E', message: 'late' } }, started + 30)).toBeUndefined();
       expect((await store.get(job.id))!.status).toBe('success');
       const attempts = await store.attempts(job.id);
       expect(attempts).toEqual([
@@ -242,7 +242,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const { job } = await store.enqueue(spec());
       await claimAll();
       const error = { name: 'TypeError', message: 'bad', stack: 'TypeError: bad\n    at x.ts:1:1' };
-      const done = await store.complete(job.id, { status: 'failure', error }, Date.now());
+      const done = await store.finish(job.id, { status: 'failure', error }, Date.now());
       expect(done).toMatchObject({ status: 'failure', error, result: null });
     });
 
@@ -264,7 +264,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now() - 1);
       const [again] = await claimAll('w2');
       expect(again).toMatchObject({ id: job.id, attempt: 2, worker: 'w2' });
-      await store.complete(job.id, { status: 'success', result: 1 }, Date.now());
+      await store.finish(job.id, { status: 'success', result: 1 }, Date.now());
       const attempts = await store.attempts(job.id);
       expect(attempts.map((a) => [a.attempt, a.worker, a.status, a.error?.message ?? null])).toEqual([
         [1, 'w1', 'failure', 'boom'],
@@ -279,7 +279,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const { job: a1 } = await store.enqueue(spec({ kind: 'task', parentJob: a.id, callKey: 'a1:0' }));
       const { job: other } = await store.enqueue(spec());
       await store.claim({ workerId: 'w', tags: 'all', rootJobs: new Set([root.id]), limit: 2, leaseMs: 1000 }); // root, a
-      await store.complete(b.id, { status: 'success', result: null }, Date.now()); // b already done (queued → success)
+      await store.finish(b.id, { status: 'success', result: null }, Date.now()); // b already done (queued → success)
       const canceled = await store.cancel(a.id, { reason: 'no longer needed', by: 'tester' });
       expect(canceled.map((j) => j.id).sort()).toEqual([a.id, a1.id].sort());
       for (const j of canceled) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { MillraceError } from '../errors.js';
-import { ServerUnreachableError } from '../http/client.js';
+import { ServerUnreachableError } from '../http/api-client.js';
 import { cancelCommand } from './commands/cancel.js';
 import { devCommand } from './commands/dev.js';
 import { jobsCommand } from './commands/jobs.js';

@@ -4,6 +4,7 @@ import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/s
 import { longTimeout, type LongTimer } from '../timers.js';
 import {
   FINISHED_STATUSES,
+  isFinished,
   type ErrorRecord,
   type JobRecord,
   type JobSpec,
@@ -142,7 +143,7 @@ export class Coordinator implements WorkerBackend {
         }
       }
     }
-    const job = await this.store.complete(jobId, outcome, at);
+    const job = await this.store.finish(jobId, outcome, at);
     if (!job) return;
     this.hub.emit(`finished:${jobId}`, job);
     // A job that failed for good leaves nothing of its own running: children it started and
@@ -374,10 +375,6 @@ function preview(args: Json): string {
   const text = JSON.stringify(args);
   const inner = Array.isArray(args) ? text.slice(1, -1) : text;
   return inner.length > 80 ? `${inner.slice(0, 77)}...` : inner;
-}
-
-export function isFinished(job: JobRecord): boolean {
-  return FINISHED_STATUSES.includes(job.status);
 }
 
 /** The wait before attempt `attempt + 1`, after attempt `attempt` failed. */

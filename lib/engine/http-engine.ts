@@ -1,12 +1,11 @@
 import { UnknownJobError } from '../errors.js';
-import { ApiClient, ApiError, ServerUnreachableError, type ApiClientOptions } from '../http/client.js';
+import { ApiClient, ApiError, ServerUnreachableError, type ApiClientOptions } from '../http/api-client.js';
 import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
 import type { LogEvent, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import { isFinished, type AttemptRecord, type JobFilter, type JobRecord, type Json, type LogLine, type WorkerRecord } from '../types.js';
 import { isFlowRequest } from '../flow/submission.js';
-import { isFinished } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
 
 export interface HttpEngineOptions extends ApiClientOptions {

@@ -54,32 +54,32 @@ export function flowExists(root: string, input: string): boolean {
   }
 }
 
-/** Where the code of a flow's inline steps is written, under the project root. */
-export const STEP_DIR = '.millrace/flows';
+/** Where the code of a flow's inline modules is written, under the project root. */
+export const MODULE_DIR = '.millrace/flows';
 
 /**
- * The script path of an inline step (a rawscript or an identity): content-addressed, and
+ * The script path of an inline module (a rawscript or an identity): content-addressed, and
  * naming its flow and module, so any machine with the flow file can write it again
  * (`.millrace/flows/<flow>/<module>.<sha16>`).
  */
-export function stepScriptPath(flowPath: string, moduleId: string, content: string): string {
-  return `${STEP_DIR}/${flowPath}/${moduleId}.${contentHash(content).slice(0, 16)}`;
+export function moduleScriptPath(flowPath: string, moduleId: string, content: string): string {
+  return `${MODULE_DIR}/${flowPath}/${moduleId}.${contentHash(content).slice(0, 16)}`;
 }
 
 export function contentHash(content: string): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-const STEP_PATH = /^\.millrace\/flows\/(.+)\/([A-Za-z_][\w-]*)\.([0-9a-f]{16})$/;
+const MODULE_PATH = /^\.millrace\/flows\/(.+)\/([A-Za-z_][\w-]*)\.([0-9a-f]{16})$/;
 
-/** The flow and module an inline step's script path names, or undefined for any other path. */
-export function parseStepScriptPath(path: string): { flowPath: string; moduleId: string; hash16: string } | undefined {
-  const m = STEP_PATH.exec(path.replace(/\.ts$/, ''));
+/** The flow and module an inline module's script path names, or undefined for any other path. */
+export function parseModuleScriptPath(path: string): { flowPath: string; moduleId: string; hash16: string } | undefined {
+  const m = MODULE_PATH.exec(path.replace(/\.ts$/, ''));
   return m ? { flowPath: m[1], moduleId: m[2], hash16: m[3] } : undefined;
 }
 
-/** Writes an inline step's code to its content-addressed file, unless it is there already. */
-export function writeStepScript(root: string, scriptPath: string, content: string): void {
+/** Writes an inline module's code to its content-addressed file, unless it is there already. */
+export function writeModuleScript(root: string, scriptPath: string, content: string): void {
   const file = join(root, `${scriptPath}.ts`);
   if (isFile(file)) return;
   mkdirSync(dirname(file), { recursive: true });
@@ -90,14 +90,14 @@ export function writeStepScript(root: string, scriptPath: string, content: strin
 }
 
 /**
- * Resolves a script path as a job runs it, writing an inline step's file first when this
- * machine has not got it yet (`stepContent` finds its code in the flow file).
+ * Resolves a script path as a job runs it, writing an inline module's file first when this
+ * machine has not got it yet (`moduleContent` finds its code in the flow file).
  */
-export function resolveJobScript(root: string, path: string, stepContent: (flowPath: string, moduleId: string) => string): ScriptFile {
-  const step = parseStepScriptPath(path);
-  if (step && !isFile(join(root, `${path}.ts`))) {
-    const content = stepContent(step.flowPath, step.moduleId);
-    if (contentHash(content).slice(0, 16) === step.hash16) writeStepScript(root, path, content);
+export function resolveJobScript(root: string, path: string, moduleContent: (flowPath: string, moduleId: string) => string): ScriptFile {
+  const mod = parseModuleScriptPath(path);
+  if (mod && !isFile(join(root, `${path}.ts`))) {
+    const content = moduleContent(mod.flowPath, mod.moduleId);
+    if (contentHash(content).slice(0, 16) === mod.hash16) writeModuleScript(root, path, content);
   }
   return resolveScript(root, path);
 }

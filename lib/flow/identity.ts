@@ -1,5 +1,5 @@
-/** The code an identity step runs: its result is its input, the previous step's result. */
-export const IDENTITY_SOURCE = `// An identity step of a millrace flow: its result is the previous step's result.
+/** The code an identity module runs: its result is its input, the previous module's result. */
+export const IDENTITY_SOURCE = `// An identity module of a millrace flow: its result is the previous module's result.
 export async function main(previous_result?: unknown) {
   return previous_result ?? null;
 }

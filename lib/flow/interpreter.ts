@@ -1,11 +1,11 @@
 import pLimit from 'p-limit';
-import { FlowExpressionError, FlowStepError } from '../errors.js';
+import { FlowExpressionError, FlowModuleError } from '../errors.js';
 import { toErrorRecord } from '../error-record.js';
 import { decode, encode } from '../serialize.js';
 import type { ChildOutcome, PathCall } from '../task/runtime.js';
 import type { ErrorRecord, Json, RetryOptions } from '../types.js';
 import { evaluate, truthy, type ExpressionNames } from './expressions.js';
-import { stepScriptPath } from './files.js';
+import { moduleScriptPath } from './files.js';
 import { IDENTITY_SOURCE } from './identity.js';
 import type { Flow, FlowModule, FlowRetry, FlowStatus, ModuleState, ModuleStatus } from './types.js';
 
@@ -13,8 +13,8 @@ import type { Flow, FlowModule, FlowRetry, FlowStatus, ModuleState, ModuleStatus
 const STATUS_DELAY_MS = 100;
 
 /** What the interpreter needs from the job it runs in. */
-export interface StepRunner {
-  /** Submits a step as a child job of the flow job; resolves once it is persisted (the outcome's jobId). */
+export interface ModuleRunner {
+  /** Submits a module as a child job of the flow job; resolves once it is persisted (the outcome's jobId). */
   submit(call: PathCall): Promise<ChildOutcome>;
   /** Resolves when the job has finished. */
   wait(jobId: string): Promise<ChildOutcome>;
@@ -23,7 +23,7 @@ export interface StepRunner {
   saveStatus(status: FlowStatus): void;
 }
 
-/** Where a module runs: what its expressions can read, and the prefix of its steps' call keys. */
+/** Where a module runs: what its expressions can read, and the prefix of its modules' call keys. */
 interface Frame {
   flowInput: Record<string, unknown>;
   results: Record<string, unknown>;
@@ -31,14 +31,14 @@ interface Frame {
   keyPrefix: string;
 }
 
-/** A step failed: the id of the module that failed (the innermost one) and its error. */
-class StepFailure extends Error {
+/** A module failed: the id of the module that failed (the innermost one) and its error. */
+class ModuleFailure extends Error {
   constructor(
-    readonly stepId: string,
+    readonly moduleId: string,
     readonly error: ErrorRecord,
     readonly jobId: string | undefined,
   ) {
-    super(`Step "${stepId}"${jobId ? ` (job ${jobId})` : ''} failed: ${error.name}: ${error.message}`);
+    super(`Module "${moduleId}"${jobId ? ` (job ${jobId})` : ''} failed: ${error.name}: ${error.message}`);
   }
 }
 
@@ -49,7 +49,7 @@ class Stop {
 
 /**
  * Runs a flow's modules in order: each script, rawscript and identity module as a child job
- * of kind flowstep; loops and branches here, with their steps as child jobs too. Records each
+ * of kind flowmodule; loops and branches here, with their modules as child jobs too. Records each
  * module's status (and each iteration and branch) as it changes.
  */
 export class FlowInterpreter {
@@ -60,7 +60,7 @@ export class FlowInterpreter {
 
   constructor(
     private readonly flow: Flow,
-    private readonly runner: StepRunner,
+    private readonly runner: ModuleRunner,
   ) {
     this.status = {
       step: 0,
@@ -84,20 +84,20 @@ export class FlowInterpreter {
       return await this.runModules(this.flow.modules, this.status.modules, frame, true);
     } catch (err) {
       if (err instanceof Stop) return err.value;
-      const failure = asStepFailure(err, '(flow)');
+      const failure = asModuleFailure(err, '(flow)');
       const handler = this.flow.failureModule;
-      if (!handler || !this.status.failure_module) throw new FlowStepError(failure.stepId, failure.message);
-      const input = { error: failure.error, step_id: failure.stepId };
+      if (!handler || !this.status.failure_module) throw new FlowModuleError(failure.moduleId, failure.message);
+      const input = { error: failure.error, step_id: failure.moduleId };
       let handled: unknown;
       try {
         handled = await this.runModule(handler, this.status.failure_module, { flowInput, results: { ...this.allResults }, previous: input, keyPrefix: 'failure/' });
       } catch (handlerErr) {
         if (handlerErr instanceof Stop) handled = handlerErr.value;
         else {
-          throw new FlowStepError(failure.stepId, `${failure.message}. The failure module "${handler.id}" failed too: ${(handlerErr as Error).message}`);
+          throw new FlowModuleError(failure.moduleId, `${failure.message}. The failure module "${handler.id}" failed too: ${(handlerErr as Error).message}`);
         }
       }
-      throw new FlowStepError(failure.stepId, `${failure.message}. The failure module "${handler.id}" ran and returned ${short(handled)}`);
+      throw new FlowModuleError(failure.moduleId, `${failure.message}. The failure module "${handler.id}" ran and returned ${short(handled)}`);
     }
   }
 
@@ -127,7 +127,7 @@ export class FlowInterpreter {
         case 'script':
         case 'rawscript':
         case 'identity':
-          value = await this.runStep(m, st, frame);
+          value = await this.runAsChild(m, st, frame);
           break;
         case 'forloopflow':
           value = await this.runLoop(m, m.value, st, frame);
@@ -147,7 +147,7 @@ export class FlowInterpreter {
       return value;
     } catch (err) {
       if (err instanceof Stop) throw err;
-      const failure = asStepFailure(err, m.id);
+      const failure = asModuleFailure(err, m.id);
       if (st.type !== 'Success') {
         st.error = { name: failure.error.name, message: failure.error.message };
         this.mark(st, 'Failure');
@@ -156,26 +156,26 @@ export class FlowInterpreter {
     }
   }
 
-  private async runStep(m: FlowModule, st: ModuleStatus, frame: Frame): Promise<unknown> {
+  private async runAsChild(m: FlowModule, st: ModuleStatus, frame: Frame): Promise<unknown> {
     const v = m.value;
     const args: Record<string, Json> = {};
     let path: string;
     let tag: string | undefined;
     if (v.type === 'identity') {
       args.previous_result = encode(frame.previous ?? null, 'previous_result');
-      path = stepScriptPath(this.flow.path, m.id, IDENTITY_SOURCE);
+      path = moduleScriptPath(this.flow.path, m.id, IDENTITY_SOURCE);
     } else if (v.type === 'script' || v.type === 'rawscript') {
       for (const [name, t] of Object.entries(v.inputTransforms)) {
         const value = t.type === 'static' ? t.value : evaluate(t.expr, names(frame), { moduleId: m.id, where: `input_transforms.${name}` });
         if (value !== undefined) args[name] = encode(value, `input_transforms.${name}`);
       }
-      path = v.type === 'script' ? v.path : stepScriptPath(this.flow.path, m.id, v.content);
+      path = v.type === 'script' ? v.path : moduleScriptPath(this.flow.path, m.id, v.content);
       tag = v.tag;
     } else {
-      throw new Error(`module ${m.id} is not a step`);
+      throw new Error(`module ${m.id} does not run as a child job`);
     }
     const submitted = await this.runner.submit({
-      kind: 'flowstep',
+      kind: 'flowmodule',
       path,
       name: m.id,
       args,
@@ -185,14 +185,14 @@ export class FlowInterpreter {
       ...(m.retry && { retry: retryOptions(m.retry) }),
       detach: true,
     });
-    if (submitted.status !== 'success') throw new StepFailure(m.id, submitted.error, undefined);
+    if (submitted.status !== 'success') throw new ModuleFailure(m.id, submitted.error, undefined);
     const jobId = submitted.jobId;
     st.job = jobId;
     this.save();
-    // A step past its timeout is stopped by its worker: that attempt fails with a TimeoutError.
+    // A module past its timeout is stopped by its worker: that attempt fails with a TimeoutError.
     const outcome = await this.runner.wait(jobId);
     if (outcome.status === 'success') return decode(outcome.result);
-    throw new StepFailure(m.id, outcome.error, jobId);
+    throw new ModuleFailure(m.id, outcome.error, jobId);
   }
 
   private async runLoop(m: FlowModule, loop: Extract<FlowModule['value'], { type: 'forloopflow' }>, st: ModuleStatus, frame: Frame): Promise<unknown[]> {
@@ -218,7 +218,7 @@ export class FlowInterpreter {
       } catch (err) {
         if (err instanceof Stop) throw err;
         this.mark(it, 'Failure');
-        if (loop.skipFailures) return failureValue(asStepFailure(err, m.id));
+        if (loop.skipFailures) return failureValue(asModuleFailure(err, m.id));
         throw err;
       }
     };
@@ -268,7 +268,7 @@ export class FlowInterpreter {
         if (all.branches[index].skipFailure) {
           (b as { failure_skipped?: boolean }).failure_skipped = true;
           this.save();
-          return failureValue(asStepFailure(err, m.id));
+          return failureValue(asModuleFailure(err, m.id));
         }
         throw err;
       }
@@ -290,7 +290,7 @@ export class FlowInterpreter {
 
   /**
    * Records the status soon: changes within STATUS_DELAY_MS go as one write, so that a loop of
-   * n steps costs O(n) writes of the status, not one per change of each (O(n²) bytes).
+   * n modules costs O(n) writes of the status, not one per change of each (O(n²) bytes).
    */
   private save(): void {
     this.saveTimer ??= setTimeout(() => this.flushStatus(), STATUS_DELAY_MS);
@@ -323,16 +323,16 @@ export function retryOptions(retry: FlowRetry): RetryOptions | undefined {
   return undefined;
 }
 
-function asStepFailure(err: unknown, moduleId: string): StepFailure {
-  if (err instanceof StepFailure) return err;
+function asModuleFailure(err: unknown, moduleId: string): ModuleFailure {
+  if (err instanceof ModuleFailure) return err;
   const record = toErrorRecord(err);
   const id = err instanceof FlowExpressionError ? err.moduleId : moduleId;
-  return new StepFailure(id, record, undefined);
+  return new ModuleFailure(id, record, undefined);
 }
 
 /** What a skipped failure leaves in a loop's or branchall's results. */
-function failureValue(failure: StepFailure): unknown {
-  return { error: { name: failure.error.name, message: failure.error.message, step_id: failure.stepId } };
+function failureValue(failure: ModuleFailure): unknown {
+  return { error: { name: failure.error.name, message: failure.error.message, step_id: failure.moduleId } };
 }
 
 /** Waits for every promise; then fails with the first failure, in order, if any. */

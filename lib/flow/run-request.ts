@@ -10,7 +10,7 @@ import { loadFlow } from './validate.js';
 
 /**
  * What a worker needs of flows to run them: the built-in flow runner's file (a flow job runs
- * runner.ts on an executor thread, like a script), a step's script (a flow's inline code is
+ * runner.ts on an executor thread, like a script), a module's script (a flow's inline code is
  * written to content-addressed files under .millrace/flows), and the job a call by path
  * becomes. The worker builds its run requests from these (worker/run-request.ts): worker/ is
  * above flow/, and nothing here imports worker/.
@@ -19,22 +19,22 @@ import { loadFlow } from './validate.js';
 // Under ts-jest this module is lib/flow/run-request.ts, built it is dist/flow/run-request.js.
 export const FLOW_RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
 
-/** A call by path (runScript, runFlow, a flow step) as a running job made it. */
+/** A call by path (runScript, runFlow, a flow module) as a running job made it. */
 export interface PathChildCall {
-  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowstep';
+  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowmodule';
   scriptPath: string;
-  /** A flow step's module id. */
+  /** A flow module's module id. */
   name: string;
   args: Json[] | { [name: string]: Json };
 }
 
-/** The script of a flow step's job, its inline code written out first when this machine lacks it. */
-export function resolveStepScript(root: string, path: string): ScriptFile {
-  return resolveJobScript(root, path, (flowPath, moduleId) => stepSource(root, flowPath, moduleId));
+/** The script of a flow module's job, its inline code written out first when this machine lacks it. */
+export function resolveModuleScript(root: string, path: string): ScriptFile {
+  return resolveJobScript(root, path, (flowPath, moduleId) => moduleSource(root, flowPath, moduleId));
 }
 
-/** The code of an inline step: a rawscript's content, or the identity step's. */
-export function stepSource(root: string, flowPath: string, moduleId: string): string {
+/** The code of an inline module: a rawscript's content, or the identity module's. */
+export function moduleSource(root: string, flowPath: string, moduleId: string): string {
   const { flow } = loadFlow(root, flowPath);
   const module = allModules(flow).find((m) => m.id === moduleId);
   if (module?.value.type === 'rawscript') return module.value.content;
@@ -42,7 +42,7 @@ export function stepSource(root: string, flowPath: string, moduleId: string): st
   return '';
 }
 
-/** The job a runScript / runFlow call or a flow step becomes: checked as a root job would be. */
+/** The job a runScript / runFlow call or a flow module becomes: checked as a root job would be. */
 export function pathChildTarget(root: string, call: PathChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
   const args = Object.fromEntries(Object.entries(call.args as Record<string, Json>).map(([k, v]) => [k, decode(v)]));
   switch (call.kind) {
@@ -50,10 +50,10 @@ export function pathChildTarget(root: string, call: PathChildCall): Pick<JobSpec
       const spec = flowJobSpec(root, { path: call.scriptPath, args, kind: 'flow' });
       return { kind: 'flow', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: spec.entrypoint, args: spec.args };
     }
-    case 'flowstep': {
-      const script = resolveStepScript(root, call.scriptPath);
+    case 'flowmodule': {
+      const script = resolveModuleScript(root, call.scriptPath);
       const spec = scriptJobSpec(root, { path: script.path, args });
-      return { kind: 'flowstep', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: call.name, args: spec.args };
+      return { kind: 'flowmodule', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: call.name, args: spec.args };
     }
     default: {
       const spec = scriptJobSpec(root, { path: call.scriptPath, args });
@@ -65,6 +65,6 @@ export function pathChildTarget(root: string, call: PathChildCall): Pick<JobSpec
 /** The script or flow a child job of any kind runs, as the server checks a worker's call. */
 export function childScript(root: string, kind: string, path: string): { path: string; hash: string } {
   if (kind === 'flow') return resolveFlow(root, path);
-  if (kind === 'flowstep') return resolveStepScript(root, path);
+  if (kind === 'flowmodule') return resolveModuleScript(root, path);
   return resolveScript(root, path);
 }

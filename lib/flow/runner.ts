@@ -1,6 +1,6 @@
 /**
  * The built-in script a flow job runs on an executor thread (see run-request.ts). It reads
- * the flow at the job's path and interprets it; its steps are child jobs of the flow job.
+ * the flow at the job's path and interprets it; its modules are child jobs of the flow job.
  */
 import { workerData } from 'node:worker_threads';
 import { MillraceError } from '../errors.js';

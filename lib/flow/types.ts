@@ -17,7 +17,7 @@ export interface Flow {
   schema: JsonSchema;
 }
 
-/** How a step's argument is computed: a fixed value or a JavaScript expression. */
+/** How a module's argument is computed: a fixed value or a JavaScript expression. */
 export type InputTransform = { type: 'static'; value: Json } | { type: 'javascript'; expr: string };
 
 /** Windmill's retry forms, as written in the flow. */
@@ -35,7 +35,7 @@ export interface FlowModule {
   /** Skip this module when the expression is true. */
   skipIf: { expr: string } | undefined;
   retry: FlowRetry | undefined;
-  /** Seconds a step may run. */
+  /** Seconds a module may run. */
   timeout: number | undefined;
 }
 
@@ -72,7 +72,7 @@ export interface ModuleStatus {
   id: string;
   type: ModuleState;
   module_type: ModuleType;
-  /** The child job that ran this step (script, rawscript, identity). */
+  /** The child job that ran this module (script, rawscript, identity). */
   job?: string;
   /** Jobs of failed attempts are not listed: the job keeps its attempts. */
   started_at?: number;

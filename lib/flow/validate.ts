@@ -75,7 +75,7 @@ class Validator {
     if (isObj(value.failure_module) && typeof value.failure_module.id === 'string') this.allIds.add(value.failure_module.id);
     flow.modules = this.modules(value.modules, 'value.modules', { before: new Set(), inLoop: false });
     if (value.failure_module !== undefined && value.failure_module !== null) {
-      // The failure module runs after any step: it may read every result that exists by then.
+      // The failure module runs after any module: it may read every result that exists by then.
       const all = new Set(this.allIds);
       if (isObj(value.failure_module) && typeof value.failure_module.id === 'string') all.delete(value.failure_module.id);
       flow.failureModule = this.module(value.failure_module, 'value.failure_module', { before: all, inLoop: false });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServerUnreachableError } from './client.js';
+import { ServerUnreachableError } from './api-client.js';
 
 /**
  * How long a client keeps trying to reach a server it lost (a restart, a deploy) before it

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { request } from 'undici';
 import { ConfigError } from '../errors.js';
-import { parseServerUrl, ServerUnreachableError } from './client.js';
+import { parseServerUrl, ServerUnreachableError } from './api-client.js';
 import { IDENTITY_PATH, identityProof, rootId, type IdentityReply } from './identity.js';
 import { readTokenFile, tokenFilePath } from './token-file.js';
 import type { ServerToken } from './token-source.js';

@@ -100,7 +100,7 @@ export function toWindmillJob(job: JobRecord, lines: LogLine[], children: JobRec
     root_job: job.rootJob === job.id ? null : job.rootJob,
     script_path: job.scriptPath,
     script_hash: job.scriptHash,
-    job_kind: job.kind === 'flow' ? 'flow' : job.kind === 'flowstep' ? 'flowscript' : 'script',
+    job_kind: job.kind === 'flow' ? 'flow' : job.kind === 'flowmodule' ? 'flowscript' : 'script',
     tag: job.tag,
     args: plain(job.args),
     created_at: iso(job.createdAt)!,

@@ -39,7 +39,7 @@ export interface ClaimReply {
 export type ReportEvent = { job_id: string; attempt: number } & (
   | { type: 'started'; at: number }
   | { type: 'logs'; lines: NewLogLine[] }
-  | { type: 'complete'; outcome: Outcome; at: number }
+  | { type: 'finish'; outcome: Outcome; at: number }
   /** A running job back to the queue through no fault of its own. */
   | { type: 'release'; error: ErrorRecord; at: number }
   /** A flow job's flow status (see docs/flows.md). */
@@ -127,11 +127,11 @@ export interface StepReply {
   job: JobRecord;
 }
 
-// `jobs/run/workflow_as_code/{parent}/{entrypoint}`: task calls (and durable sleeps,
+// `jobs/run/workflow_as_code/{parent}/{task}`: task calls (and durable sleeps,
 // runScript, runFlow, a flow's steps) from a job.
 
 /** The kinds of child a job submits through workflow_as_code; `task` when none is given. */
-export type TaskCallKind = 'task' | 'sleep' | 'script' | 'flow' | 'flowstep';
+export type TaskCallKind = 'task' | 'sleep' | 'script' | 'flow' | 'flowmodule';
 
 /** One call: the fields that differ between the calls of a batch. */
 export interface TaskCall {

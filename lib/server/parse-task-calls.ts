@@ -4,7 +4,7 @@ import { MAX_DELAY_SECS, MAX_TIMEOUT_SECS } from './limits.js';
 import { array, numberIn, object, optionalNumberIn, optionalString, retryOptions, storableValue, string } from './validate.js';
 
 /**
- * The body of `jobs/run/workflow_as_code/{parent}/{entrypoint}`, checked in three parts
+ * The body of `jobs/run/workflow_as_code/{parent}/{task}`, checked in three parts
  * because the route checks the lease and the script between them (a caller that does not
  * hold the parent's lease hears so before anything about its calls): who calls, the script
  * all the calls share, then the calls. Each returns the typed part of http/wire.ts or throws
@@ -13,11 +13,11 @@ import { array, numberIn, object, optionalNumberIn, optionalString, retryOptions
 
 type Obj = Record<string, unknown>;
 
-const KINDS: readonly TaskCallKind[] = ['task', 'sleep', 'script', 'flow', 'flowstep'];
+const KINDS: readonly TaskCallKind[] = ['task', 'sleep', 'script', 'flow', 'flowmodule'];
 
 /** Whether the calls name a script, flow or flow step by path, with args by name (runScript, runFlow, a flow's step). */
 export function byPath(kind: TaskCallKind): boolean {
-  return kind === 'script' || kind === 'flow' || kind === 'flowstep';
+  return kind === 'script' || kind === 'flow' || kind === 'flowmodule';
 }
 
 /** The worker that holds the parent's lease, and its attempt, when the caller names them. */
@@ -33,7 +33,7 @@ export function parseTaskCallScript(body: Obj): Required<TaskCallScript> {
   const scriptHash = string(body, 'script_hash');
   const kind = optionalString(body, 'kind') ?? 'task';
   if (!(KINDS as readonly string[]).includes(kind)) {
-    throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, script, flow or flowstep, got ${JSON.stringify(kind)}`);
+    throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, script, flow or flowmodule, got ${JSON.stringify(kind)}`);
   }
   return { script_path: scriptPath, script_hash: scriptHash, kind: kind as TaskCallKind };
 }

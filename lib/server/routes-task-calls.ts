@@ -1,7 +1,6 @@
-import { isFinished } from '../engine/coordinator.js';
 import type { TaskCall, TaskCallsReply } from '../http/wire.js';
 import { resolveScript } from '../loader/paths.js';
-import type { JobRecord, JobSpec } from '../types.js';
+import { isFinished, type JobRecord, type JobSpec } from '../types.js';
 import { childScript } from '../flow/run-request.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
@@ -40,7 +39,7 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
   if (script.hash !== scriptHash) {
     throw new HttpError(409, 'SCRIPT_HASH_MISMATCH', `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`);
   }
-  const specs = parseTaskCalls(body, kind).map((call) => childSpec(call, { parent, scriptPath: script.path, scriptHash, entrypoint: ctx.params.entrypoint }));
+  const specs = parseTaskCalls(body, kind).map((call) => childSpec(call, { parent, scriptPath: script.path, scriptHash, entrypoint: ctx.params.task }));
   if (Array.isArray(body.calls)) {
     const jobs = await Promise.all(specs.map((spec) => deps.coordinator.submit(spec)));
     const reply: TaskCallsReply = { ids: jobs.map((j) => j.id) };
@@ -70,5 +69,5 @@ function childSpec(call: TaskCall, of: { parent: JobRecord; scriptPath: string; 
 
 /** The route of task calls from jobs; worker tokens reach it, but only for a parent whose lease the worker holds. */
 export const taskCallRoutes: readonly RouteEntry[] = [
-  { method: 'POST', pattern: '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{entrypoint}', audience: 'worker', handler: workflowAsCode },
+  { method: 'POST', pattern: '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{task}', audience: 'worker', handler: workflowAsCode },
 ];

@@ -1,9 +1,8 @@
-import { isFinished } from '../engine/coordinator.js';
 import { scriptJobSpec } from '../engine/submission.js';
 import type { CancelJobBody } from '../http/wire.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
 import { decode } from '../serialize.js';
-import type { JobRecord, JobStatus } from '../types.js';
+import { isFinished, type JobRecord, type JobStatus } from '../types.js';
 import { flowJobSpec } from '../flow/submission.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';

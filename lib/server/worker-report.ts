@@ -55,7 +55,7 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
     if (!e) continue;
     const why = ended.has(e.job.id) ? `job ${e.job.id} has an event after its end in this report` : whyNotHeld(e.job, { workerId, attempt: e.attempt });
     if (why && !notHeld.has(e.job.id)) notHeld.set(e.job.id, why);
-    if (e.type === 'complete' || e.type === 'release') ended.add(e.job.id);
+    if (e.type === 'finish' || e.type === 'release') ended.add(e.job.id);
   }
 
   const { coordinator } = deps;
@@ -75,7 +75,7 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
         case 'logs':
           await coordinator.appendLogs(e.job.id, e.lines);
           break;
-        case 'complete':
+        case 'finish':
           await coordinator.finish(e.job.id, e.outcome, e.at);
           break;
         case 'release':
@@ -112,20 +112,20 @@ function parseEvent(event: Record<string, unknown>, field: string, job: JobRecor
       });
       return { ...base, type: 'logs', lines };
     }
-    case 'complete': {
+    case 'finish': {
       const outcome = object(event.outcome, `${field}.outcome`) as unknown as Outcome;
       if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
         throw new HttpError(400, 'BAD_REQUEST', `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
       }
       if (outcome.status === 'success') storableValue(outcome.result ?? null, `${field}.outcome.result`);
       else errorRecord(outcome.error, `${field}.outcome.error`);
-      return { ...base, type: 'complete', outcome, at: time(event, 'at', `${field}.at`) };
+      return { ...base, type: 'finish', outcome, at: time(event, 'at', `${field}.at`) };
     }
     case 'release':
       return { ...base, type: 'release', error: errorRecord(event.error, `${field}.error`), at: time(event, 'at', `${field}.at`) };
     case 'flow_status':
       return { ...base, type: 'flow_status', status: storableValue(object(event.status, `${field}.status`), `${field}.status`) as Json };
     default:
-      throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, complete, release or flow_status, got ${JSON.stringify(event.type)}`);
+      throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, finish, release or flow_status, got ${JSON.stringify(event.type)}`);
   }
 }

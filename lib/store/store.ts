@@ -112,7 +112,7 @@ export interface Store {
    * Records how a running job ended. Returns the record, or undefined when the job had
    * already finished (a canceled job whose worker reports late, say): the first word stands.
    */
-  complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined>;
+  finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined>;
 
   /** Puts a running job back in the queue for its next attempt, after a failed one. */
   retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined>;

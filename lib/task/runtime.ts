@@ -45,7 +45,7 @@ export type ChildOutcome = Outcome & {
  * modules). Args are by name, encoded.
  */
 export interface PathCall {
-  kind: 'script' | 'flow' | 'flowstep';
+  kind: 'script' | 'flow' | 'flowmodule';
   path: string;
   /** The child's name on the timeline: a flow step's module id. */
   name?: string;

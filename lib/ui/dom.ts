@@ -35,15 +35,6 @@ export function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-/** What a job is called in lists: a task's (or step's, flow step's) name, else its script path. */
-export function jobName(job: JobRecord): string {
-  return job.kind === 'script' || job.kind === 'flow' ? job.scriptPath : job.entrypoint;
-}
-
-export function isFinished(status: JobStatus): boolean {
-  return status === 'success' || status === 'failure' || status === 'canceled';
-}
-
 export function statusBadge(status: JobStatus): HTMLElement {
   return el('span', { class: `badge st-${status}`, 'data-status': status }, status);
 }

@@ -1,5 +1,5 @@
-import type { JobRecord } from '../types.js';
-import { el, formatDuration, formatTime, jobName, replace, shortId } from './dom.js';
+import { jobName, type JobRecord } from '../types.js';
+import { el, formatDuration, formatTime, replace, shortId } from './dom.js';
 
 /**
  * The run as a Gantt chart: one row per descendant, nested ones indented under their parent;

@@ -1,5 +1,5 @@
-import type { JobRecord } from '../types.js';
-import { el, formatDuration, jobLink, jobName, runningTime, statusBadge } from './dom.js';
+import { jobName, type JobRecord } from '../types.js';
+import { el, formatDuration, jobLink, runningTime, statusBadge } from './dom.js';
 
 /** Above this many descendants the tree shows the first ones and a button for the rest. */
 const FIRST_NODES = 300;

@@ -166,7 +166,7 @@ async function runJob(req: RunRequest): Promise<void> {
       if (jobs.get(jobId) !== state) return;
       jobs.delete(jobId);
       capture.flush(jobId);
-      post({ type: 'done', jobId, outcome, at: Date.now() });
+      post({ type: 'finish', jobId, outcome, at: Date.now() });
     },
   };
   jobs.set(jobId, state);

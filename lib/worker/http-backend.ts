@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { LeaseNotHeldError, TooLargeError } from '../errors.js';
 import { toErrorRecord } from '../error-record.js';
-import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/client.js';
+import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/api-client.js';
 import type { CancelBody, ChildBody, ChildReply, ClaimBody, ClaimReply, HeartbeatBody, HeartbeatReply, JobBody, JobReply, ReportEvent } from '../http/wire.js';
 import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply, WaitBody, WaitReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
@@ -151,13 +151,13 @@ export class HttpBackend implements WorkerBackend {
   async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
     const attempt = this.leases.get(jobId);
     try {
-      await this.report({ type: 'complete', job_id: jobId, outcome, at }, { ends: true });
+      await this.report({ type: 'finish', job_id: jobId, outcome, at }, { ends: true });
     } catch (err) {
       if (!tooLarge(err) || outcome.status !== 'success' || attempt === undefined) throw err;
       const size = Buffer.byteLength(JSON.stringify(outcome.result) ?? '');
       const error = new TooLargeError(`The result of job ${jobId}`, size, serverLimit(err) ?? size - 1);
       this.leases.set(jobId, attempt);
-      await this.report({ type: 'complete', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at }, { ends: true });
+      await this.report({ type: 'finish', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at }, { ends: true });
     }
   }
 
@@ -377,7 +377,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /**
  * The kind of child a job's call submits: only the kinds a job makes through submitChild
- * (task, sleep, script, flow, flowstep) reach this backend; steps are recorded through
+ * (task, sleep, script, flow, flowmodule) reach this backend; steps are recorded through
  * recordStep and roots are submitted by clients.
  */
 function callKind(spec: JobSpec): TaskCallKind {

@@ -25,7 +25,7 @@ export interface ChildCall {
    * What the child is: a task call, a durable sleep, or (runScript, runFlow, a flow's module)
    * a script, flow or flow step by path.
    */
-  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowstep';
+  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowmodule';
   /** A task's defining module's script path (a sleep: the sleeping job's); a script's, flow's or flow step's path. */
   scriptPath: string;
   /** The task's name; 'sleep' for a sleep. */
@@ -75,7 +75,7 @@ export type ThreadMessage =
    * (cancelJob). Answered with callDone.
    */
   | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string }
-  | { type: 'done'; jobId: string; outcome: Outcome; at: number }
+  | { type: 'finish'; jobId: string; outcome: Outcome; at: number }
   /**
    * The thread cannot give this job its code (it holds its most versions of the project's
    * modules, or a CommonJS module it holds changed): retire the thread (no new jobs; it ends

@@ -1,4 +1,4 @@
-import { FLOW_RUNNER_FILE, resolveStepScript } from '../flow/run-request.js';
+import { FLOW_RUNNER_FILE, resolveModuleScript } from '../flow/run-request.js';
 import { resolveFlow } from '../flow/files.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
@@ -20,7 +20,7 @@ export function runRequest(root: string, runner: string, job: JobRecord): RunReq
     return { context: jobContext(job), file: FLOW_RUNNER_FILE, hash: 'millrace-flow-runner', entrypoint: 'main', kind: 'script', args: [job.args] };
   }
   // A flow step's inline code is written out first when this machine lacks it.
-  const script = job.kind === 'flowstep' ? resolveStepScript(root, job.scriptPath) : resolveScript(root, job.scriptPath);
+  const script = job.kind === 'flowmodule' ? resolveModuleScript(root, job.scriptPath) : resolveScript(root, job.scriptPath);
   checkScriptHash(runner, job, { path: job.scriptPath, hash: script.hash });
   let args: (Json | undefined)[];
   if (job.kind === 'task') {

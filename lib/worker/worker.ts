@@ -258,7 +258,7 @@ export class Worker {
         this.onCall(msg.callId, msg.parentId, () => this.calls.jobOp(op, jobId, reason));
         break;
       }
-      case 'done': {
+      case 'finish': {
         // A stopped job's code unwound in time: its thread stays; its end was already recorded.
         if (this.stops.settle(msg.jobId)) break;
         const running = this.running.get(msg.jobId);

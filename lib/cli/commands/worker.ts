@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiClient } from '../../http/client.js';
+import { ApiClient } from '../../http/api-client.js';
 import { HttpBackend } from '../../worker/http-backend.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { collect, positiveInt, projectRoot, serverToken, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';

@@ -4,7 +4,7 @@ import { toJobRecord, type JobRow } from '../rows.js';
 import type { ExpiredLeases } from '../store.js';
 import type { Change } from './notifications.js';
 import { one, type Tx } from './query.js';
-import { ATTEMPT_DONE_SQL, COMPLETE_SQL, COUNT_LOST_LEASES_SQL, REQUEUE_SQL } from './sql.js';
+import { ATTEMPT_DONE_SQL, FINISH_SQL, COUNT_LOST_LEASES_SQL, REQUEUE_SQL } from './sql.js';
 
 // Jobs whose holder let go of them: given back by their worker (release), or lost with it
 // (expireLeases). Each runs inside the store's transaction, and reports what it changed.
@@ -35,7 +35,7 @@ export async function expireLeases(tx: Tx, notify: (change: Change) => void, now
       out.requeued.push(toJobRecord((await one<JobRow>(tx, REQUEUE_SQL, [job.id, now]))!));
     } else {
       const error = JSON.stringify(leaseLimitError(lost, lostSoFar));
-      out.failed.push(toJobRecord((await one<JobRow>(tx, COMPLETE_SQL, [job.id, 'failure', null, error, now]))!));
+      out.failed.push(toJobRecord((await one<JobRow>(tx, FINISH_SQL, [job.id, 'failure', null, error, now]))!));
     }
   }
   if (out.requeued.length > 0) notify({ k: 'q', due: now });

@@ -128,6 +128,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = true WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 5,
+    name: 'a flow module job is of kind flowmodule',
+    sql: `
+      -- Flow modules and durable steps were both called "step"; a flow module's job was of kind
+      -- flowstep. It is flowmodule now.
+      UPDATE jobs SET kind = 'flowmodule' WHERE kind = 'flowstep';
+    `,
+  },
 ];
 
 /** The latest schema version this millrace knows. */

@@ -185,7 +185,7 @@ export class PgStore implements Store {
     return jobIds.filter((id) => !mine.has(id));
   }
 
-  async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
+  async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
     const { result, error } = outcomeColumns(outcome);
     const { rows } = await this.pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [jobId, outcome.status, result, error, at]);
     if (!rows[0]) return undefined;

@@ -63,7 +63,7 @@ export const INSERT_BATCH_SQL = `
   RETURNING *`;
 
 /** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
-export const COMPLETE_SQL = `
+export const FINISH_SQL = `
   UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
                   duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $5 - started_at END
   WHERE id = $1 AND status IN ('queued', 'running')
@@ -131,9 +131,9 @@ export const MARK_STARTED_SQL = `
   attempt AS (UPDATE attempts t SET started_at = $2 FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
   SELECT id FROM job, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`;
 
-/** COMPLETE_SQL's parameters: the job's end and its attempt's, in one statement (one round trip). */
+/** FINISH_SQL's parameters: the job's end and its attempt's, in one statement (one round trip). */
 export const COMPLETE_WITH_ATTEMPT_SQL = `
-  WITH done AS (${COMPLETE_SQL}),
+  WITH done AS (${FINISH_SQL}),
   attempt AS (
     UPDATE attempts t SET status = $2, error = $4, completed_at = $5
     FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'

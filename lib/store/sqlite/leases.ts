@@ -30,7 +30,7 @@ export function expireLeases(stmt: Statements, now: number, maxLostLeases: numbe
       out.requeued.push(toJobRecord(stmt.requeue.get({ id: job.id, scheduled_for: now }) as JobRow));
     } else {
       const error = JSON.stringify(leaseLimitError(lost, lostSoFar));
-      const row = stmt.complete.get({ id: job.id, status: 'failure', result: null, error, at: now });
+      const row = stmt.finish.get({ id: job.id, status: 'failure', result: null, error, at: now });
       out.failed.push(toJobRecord(row as JobRow));
     }
   }

@@ -124,4 +124,13 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = 1 WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 6,
+    name: 'a flow module job is of kind flowmodule',
+    sql: `
+      -- Flow modules and durable steps were both called "step"; a flow module's job was of kind
+      -- flowstep. It is flowmodule now.
+      UPDATE jobs SET kind = 'flowmodule' WHERE kind = 'flowstep';
+    `,
+  },
 ];

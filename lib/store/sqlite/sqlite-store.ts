@@ -108,7 +108,7 @@ export class SqliteStore implements Store {
       if (existing) return { job: toJobRecord(existing), created: false };
       const job = this.insertJob(spec, 'running');
       this.stmt.firstAttempt.run({ id: job.id, at: startedAt });
-      const row = this.stmt.complete.get({ id: job.id, status: outcome.status, ...outcomeColumns(outcome), at }) as JobRow;
+      const row = this.stmt.finish.get({ id: job.id, status: outcome.status, ...outcomeColumns(outcome), at }) as JobRow;
       return { job: toJobRecord(row), created: true };
     });
   }
@@ -192,10 +192,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  async complete(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
+  async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
     const { result, error } = outcomeColumns(outcome);
     return this.write(() => {
-      const row = this.stmt.complete.get({ id: jobId, status: outcome.status, result, error, at }) as JobRow | undefined;
+      const row = this.stmt.finish.get({ id: jobId, status: outcome.status, result, error, at }) as JobRow | undefined;
       if (!row) return undefined;
       this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at });
       this.places.forget(jobId);

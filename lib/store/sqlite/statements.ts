@@ -61,7 +61,7 @@ const STATEMENT_SQL = {
     WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`,
   stillMine: `
     SELECT id FROM jobs WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`,
-  complete: `
+  finish: `
     UPDATE jobs SET status = @status, result = @result, error = @error, completed_at = @at, lease_until = NULL,
                     duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
     WHERE id = @id AND ${UNFINISHED}

@@ -1,6 +1,7 @@
 import type { TreeReply } from '../../http/wire.js';
 import { ApiError, cancelJob, getTree } from '../api.js';
-import { el, formatDuration, formatTime, isFinished, jobLink, jobName, jsonBlock, replace, runningTime, shortId, statusBadge } from '../dom.js';
+import { isFinished, jobName } from '../../types.js';
+import { el, formatDuration, formatTime, jobLink, jsonBlock, replace, runningTime, shortId, statusBadge } from '../dom.js';
 import { flowModules, flowModulesView } from '../flow-modules.js';
 import { LogView } from '../log-view.js';
 import { Timeline } from '../timeline.js';
@@ -56,7 +57,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
 
   const draw = (t: TreeReply) => {
     const { job, descendants } = t;
-    const going = !isFinished(job.status);
+    const going = !isFinished(job);
     const fact = (k: string, v: string | Node, cls = 'fact') => el('div', { class: cls }, el('div', { class: 'muted' }, k), el('div', {}, v));
     replace(
       facts,
@@ -120,7 +121,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       if (stopped) return;
       problem.textContent = '';
       draw(t);
-      const going = !isFinished(t.job.status) || t.descendants.some((d) => !isFinished(d.status));
+      const going = !isFinished(t.job) || t.descendants.some((d) => !isFinished(d));
       if (going) timer = setTimeout(() => void load(), refreshAfter(t.descendants.length));
     } catch (err) {
       if (stopped) return;

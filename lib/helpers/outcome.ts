@@ -1,6 +1,6 @@
 import { CanceledError, TaskError } from '../errors.js';
 import { decode } from '../serialize.js';
-import type { JobRecord } from '../types.js';
+import { jobName, type JobRecord } from '../types.js';
 
 /** A finished job's result, decoded; a failed job throws a TaskError, a canceled one a CanceledError. */
 export function resultOf(job: JobRecord): unknown {
@@ -12,7 +12,7 @@ export function resultOf(job: JobRecord): unknown {
     default:
       throw new TaskError({
         jobId: job.id,
-        taskName: job.kind === 'task' || job.kind === 'flowstep' ? job.entrypoint : job.scriptPath,
+        taskName: jobName(job),
         tag: job.tag,
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,

@@ -1,12 +1,12 @@
 import { CanceledError, JobNotFinishedError, TaskError } from '../errors.js';
 import { resolve } from 'node:path';
-import { ApiClient, ApiError } from '../http/client.js';
+import { ApiClient, ApiError } from '../http/api-client.js';
 import { resolveServerToken } from '../http/server-token.js';
 import type { ServerToken } from '../http/token-source.js';
 import type { WindmillJob } from '../http/windmill.js';
 import { encode } from '../serialize.js';
 import type { ErrorRecord, Json, JobStatus } from '../types.js';
-import type { ClientOptions, JobsClient, RunOptions } from './client.js';
+import type { ConnectOptions, Connection, RunOptions } from './connection.js';
 
 interface ResultMaybe {
   completed: boolean;
@@ -16,25 +16,25 @@ interface ResultMaybe {
 }
 
 /**
- * The helpers' client on a server, through Windmill's job routes only (docs/windmill.md), so it
+ * The helpers' connection to a server, through Windmill's job routes only (docs/windmill.md), so it
  * works against a millrace server and a Windmill one alike. Results are plain JSON, as
  * those routes give them.
  */
-export class HttpClient implements JobsClient {
+export class ServerConnection implements Connection {
   private readonly api: ApiClient;
 
   /**
-   * A client of `options.server` with its token: configure({ token }) > MILLRACE_TOKEN > the
+   * A connection to `options.server` with its token: configure({ token }) > MILLRACE_TOKEN > the
    * token file of the root (configure({ root }) > MILLRACE_ROOT > the current directory) when
    * the server is on this machine and serves that root.
    */
-  static async open(options: ClientOptions & { server: string }): Promise<HttpClient> {
+  static async open(options: ConnectOptions & { server: string }): Promise<ServerConnection> {
     const fromEnv = process.env.MILLRACE_TOKEN || undefined;
     const given: ServerToken | undefined =
       options.token !== undefined ? { token: options.token, source: { kind: 'configure' } } : fromEnv ? { token: fromEnv, source: { kind: 'env' } } : undefined;
     const root = resolve(options.root ?? (process.env.MILLRACE_ROOT || process.cwd()));
     const token = await resolveServerToken({ server: options.server, given, root, howToPass: 'configure({ token }) or MILLRACE_TOKEN' });
-    return new HttpClient({ server: options.server, workspace: options.workspace, token });
+    return new ServerConnection({ server: options.server, workspace: options.workspace, token });
   }
 
   private constructor(options: { server: string; workspace?: string; token: ServerToken }) {

@@ -1,7 +1,7 @@
 import type { JobStatus } from '../types.js';
 
 /** What the public helpers ask of an engine when they run outside a job. */
-export interface JobsClient {
+export interface Connection {
   /** Persists a root job running the script or flow at `path`; resolves with its id. */
   submit(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions): Promise<string>;
   /** Resolves with the job's result once it has finished; rejects with a TaskError when it failed. */
@@ -27,7 +27,7 @@ export interface RunOptions {
 }
 
 /** Where the helpers send work from outside a job: a server, or (by default) an embedded engine. */
-export interface ClientOptions {
+export interface ConnectOptions {
   /** A millrace (or Windmill) server's base URL. @default $MILLRACE_SERVER; unset, the embedded engine */
   server?: string;
   /** @default $MILLRACE_TOKEN */

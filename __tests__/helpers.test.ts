@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { cancelJob, configure, getJobStatus, getResult, runFlow, runFlowAsync, runScript, runScriptAsync, waitJob } from '../lib/client/helpers.js';
+import { cancelJob, configure, getJobStatus, getResult, runFlow, runFlowAsync, runScript, runScriptAsync, waitJob } from '../lib/helpers/helpers.js';
 import { TaskError } from '../lib/errors.js';
 import { REPO_ROOT, tempDb } from './helpers/engine.js';
 

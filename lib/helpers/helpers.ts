@@ -4,60 +4,60 @@ import { checkValueSize } from '../limits.js';
 import { decode, encode } from '../serialize.js';
 import { runtime, type ChildOutcome, type JobScope } from '../task/runtime.js';
 import type { JobRecord, JobStatus, Json } from '../types.js';
-import type { ClientOptions, JobsClient, RunOptions } from './client.js';
+import type { ConnectOptions, Connection, RunOptions } from './connection.js';
 import { resultOf } from './outcome.js';
 
 /**
  * runScript / runFlow and their async variants, and the job helpers. Inside a job they make
  * child jobs of the calling job, as a task call does (recorded link, log lines forwarded,
- * a call key for durable replay). Outside a job they are a client of the configured engine:
+ * a call key for durable replay). Outside a job they go through the connection configured:
  * the embedded one by default, or a server (MILLRACE_SERVER / MILLRACE_TOKEN, or configure()).
  */
 
-/** A handle on the configured client; close it so that the process can exit. */
-export interface ClientHandle {
+/** A handle on the configured connection; close it so that the process can exit. */
+export interface ConnectionHandle {
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-// One client per process, even when this module is loaded twice (the CLI's copy and a script's).
-const KEY = Symbol.for('millrace.client.v1');
-const holder = globalThis as unknown as { [KEY]?: { client: JobsClient | undefined; options: ClientOptions } };
-const state = (holder[KEY] ??= { client: undefined, options: {} });
+// One connection per process, even when this module is loaded twice (the CLI's copy and a script's).
+const KEY = Symbol.for('millrace.connection.v1');
+const holder = globalThis as unknown as { [KEY]?: { connection: Connection | undefined; options: ConnectOptions } };
+const state = (holder[KEY] ??= { connection: undefined, options: {} });
 
 /**
  * Sets where the helpers send work from outside a job. Without a server (here or in
- * MILLRACE_SERVER) that is an embedded engine in this process. A client already open is closed.
+ * MILLRACE_SERVER) that is an embedded engine in this process. A connection already open is closed.
  */
-export function configure(options: ClientOptions = {}): ClientHandle {
-  const previous = state.client;
-  state.client = undefined;
+export function configure(options: ConnectOptions = {}): ConnectionHandle {
+  const previous = state.connection;
+  state.connection = undefined;
   state.options = { ...options };
   void previous?.close();
   const close = () => disconnect();
   return { close, [Symbol.asyncDispose]: close };
 }
 
-/** Closes the client the helpers use outside a job (an embedded engine's threads, a server's sockets). */
+/** Closes the connection the helpers use outside a job (an embedded engine's threads, a server's sockets). */
 export async function disconnect(): Promise<void> {
-  const client = state.client;
-  state.client = undefined;
-  await client?.close();
+  const open = state.connection;
+  state.connection = undefined;
+  await open?.close();
 }
 
-/** The configured client, made on first use (its module loaded then: a script that only defines tasks does not pay for it). */
-async function client(): Promise<JobsClient> {
-  if (state.client) return state.client;
+/** The configured connection, made on first use (its module loaded then: a script that only defines tasks does not pay for it). */
+async function connection(): Promise<Connection> {
+  if (state.connection) return state.connection;
   const server = state.options.server ?? (process.env.MILLRACE_SERVER || undefined);
   const made = server
-    ? await (await import('./http-client.js')).HttpClient.open({ ...state.options, server })
-    : new (await import('./embedded-client.js')).EmbeddedClient(state.options);
+    ? await (await import('./server-connection.js')).ServerConnection.open({ ...state.options, server })
+    : new (await import('./embedded-connection.js')).EmbeddedConnection(state.options);
   // Two first calls at once: the first one made is kept.
-  if (state.client) {
+  if (state.connection) {
     void made.close();
-    return state.client;
+    return state.connection;
   }
-  state.client = made;
+  state.connection = made;
   return made;
 }
 
@@ -84,14 +84,14 @@ export async function runFlowAsync(path: string, args: Record<string, unknown> =
 /** Resolves with the job's result once it has finished; rejects with a TaskError when it failed. */
 export async function waitJob(jobId: string): Promise<unknown> {
   const scope = jobScope();
-  if (!scope) return (await client()).wait(jobId);
+  if (!scope) return (await connection()).wait(jobId);
   return fromOutcome(await scope.jobOp('wait', jobId), jobId);
 }
 
 /** The result of a finished job; rejects when it has not finished yet, or failed. */
 export async function getResult(jobId: string): Promise<unknown> {
   const scope = jobScope();
-  if (!scope) return (await client()).result(jobId);
+  if (!scope) return (await connection()).result(jobId);
   const job = await readJob(scope, jobId);
   if (job.status === 'queued' || job.status === 'running') throw new JobNotFinishedError(jobId, job.status);
   return resultOf(job);
@@ -100,14 +100,14 @@ export async function getResult(jobId: string): Promise<unknown> {
 /** Where the job is: 'queued' | 'running' | 'success' | 'failure' | 'canceled'. */
 export async function getJobStatus(jobId: string): Promise<JobStatus> {
   const scope = jobScope();
-  if (!scope) return (await client()).status(jobId);
+  if (!scope) return (await connection()).status(jobId);
   return (await readJob(scope, jobId)).status;
 }
 
 /** Cancels the job and its unfinished descendants. */
 export async function cancelJob(jobId: string, reason = 'canceled'): Promise<void> {
   const scope = jobScope();
-  if (!scope) return (await client()).cancel(jobId, reason);
+  if (!scope) return (await connection()).cancel(jobId, reason);
   const outcome = await scope.jobOp('cancel', jobId, reason);
   if (outcome.status !== 'success') throw fromErrorRecord(outcome.error);
 }
@@ -121,7 +121,7 @@ async function run(kind: 'script' | 'flow', path: string, args: Record<string, u
     );
   }
   if (!scope) {
-    const c = await client();
+    const c = await connection();
     const id = await c.submit(kind, path, args, options);
     return detach ? id : c.wait(id);
   }

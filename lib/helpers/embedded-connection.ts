@@ -1,16 +1,15 @@
 import { resolve } from 'node:path';
 import { JobNotFinishedError, UnknownJobError } from '../errors.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
-import { isFinished } from '../engine/coordinator.js';
-import type { JobStatus } from '../types.js';
-import type { ClientOptions, JobsClient, RunOptions } from './client.js';
+import { isFinished, type JobStatus } from '../types.js';
+import type { ConnectOptions, Connection, RunOptions } from './connection.js';
 import { resultOf } from './outcome.js';
 
-/** The helpers' client on an embedded engine in this process: its worker runs what they submit. */
-export class EmbeddedClient implements JobsClient {
+/** The helpers' connection to an embedded engine in this process: its worker runs what they submit. */
+export class EmbeddedConnection implements Connection {
   readonly engine: EmbeddedEngine;
 
-  constructor(options: ClientOptions) {
+  constructor(options: ConnectOptions) {
     this.engine = new EmbeddedEngine({ root: resolve(options.root ?? process.env.MILLRACE_ROOT ?? process.cwd()), db: options.db });
   }
 
