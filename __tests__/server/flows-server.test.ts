@@ -106,7 +106,7 @@ describe('flows through a millrace server', () => {
 
   it('the failure module gets the failing step’s id on the remote worker', async () => {
     const id = await wmill.runFlowAsync('examples/flows/orders', { items: ITEMS, fail_on: 'c' });
-    await expect(wmill.waitJob(id)).rejects.toThrow(/Step \\"line\\".*no price for c.*The failure module \\"on_failure\\" ran and returned/);
+    await expect(wmill.waitJob(id)).rejects.toThrow(/Module \\"line\\".*no price for c.*The failure module \\"on_failure\\" ran and returned/);
     const status = (await getJob(id)).flow_status!;
     expect(status.failure_module).toMatchObject({ id: 'on_failure', type: 'Success' });
     expect(await getResult(status.failure_module!.job!)).toEqual({ step_id: 'line', message: 'no price for c' });
