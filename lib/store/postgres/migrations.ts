@@ -1,12 +1,14 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
+import { flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, POSTGRES, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration, MigrationReport } from '../store.js';
 
 /**
  * PostgreSQL's numbered migrations, applied in order, one transaction each, by whichever
  * server starts first (the others wait on an advisory lock). Never edit one that has shipped:
  * add the next number. Times are epoch milliseconds (BIGINT); JSON is kept as the text the
- * engine wrote, so both stores give back exactly what they were given.
+ * engine wrote, so both stores give back exactly what they were given. The tables both stores
+ * share are written once, in ../schema.ts.
  */
 export const PG_MIGRATIONS: readonly Migration[] = [
   {
@@ -15,36 +17,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE jobs (
         -- Insertion order: claims take the oldest due job first, lists show the newest first.
-        seq BIGSERIAL NOT NULL UNIQUE,
-        -- "C": ids compare byte by byte, so a prefix search is an index range.
-        id TEXT COLLATE "C" PRIMARY KEY,
-        workspace TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        script_path TEXT NOT NULL,
-        script_hash TEXT NOT NULL,
-        entrypoint TEXT NOT NULL,
-        args TEXT NOT NULL,
-        tag TEXT NOT NULL,
-        status TEXT NOT NULL,
-        parent_job TEXT COLLATE "C",
-        root_job TEXT COLLATE "C" NOT NULL,
-        path TEXT COLLATE "C" NOT NULL,
-        call_key TEXT,
-        attempt INTEGER NOT NULL DEFAULT 0,
-        max_attempts INTEGER NOT NULL DEFAULT 1,
-        retry TEXT,
-        timeout_s DOUBLE PRECISION,
-        created_at BIGINT NOT NULL,
-        scheduled_for BIGINT NOT NULL,
-        started_at BIGINT,
-        completed_at BIGINT,
-        duration_ms BIGINT,
-        worker TEXT,
-        lease_until BIGINT,
-        result TEXT,
-        error TEXT,
-        cancel_reason TEXT,
-        canceled_by TEXT
+        seq BIGSERIAL NOT NULL UNIQUE,${jobColumns(POSTGRES)}
       );
       -- Claims read the due queued jobs in order straight off this (small) index.
       CREATE INDEX jobs_queue ON jobs (scheduled_for, seq) WHERE status = 'queued';
@@ -54,89 +27,14 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_lease ON jobs (lease_until) WHERE status = 'running';
       CREATE INDEX jobs_worker ON jobs (worker) WHERE status = 'running';
       CREATE UNIQUE INDEX jobs_call_key ON jobs (parent_job, call_key) WHERE call_key IS NOT NULL;
-
-      CREATE TABLE logs (
-        seq BIGSERIAL PRIMARY KEY,
-        job_id TEXT COLLATE "C" NOT NULL,
-        ts BIGINT NOT NULL,
-        stream TEXT NOT NULL,
-        line TEXT NOT NULL,
-        src_job TEXT,
-        src_name TEXT
-      );
-      CREATE INDEX logs_job ON logs (job_id, seq);
-
-      CREATE TABLE attempts (
-        job_id TEXT COLLATE "C" NOT NULL,
-        attempt INTEGER NOT NULL,
-        worker TEXT NOT NULL,
-        claimed_at BIGINT NOT NULL,
-        started_at BIGINT,
-        completed_at BIGINT,
-        status TEXT NOT NULL,
-        error TEXT,
-        PRIMARY KEY (job_id, attempt)
-      );
-
-      CREATE TABLE tokens (
-        token_hash TEXT PRIMARY KEY,
-        workspace TEXT NOT NULL,
-        scope TEXT NOT NULL,
-        label TEXT NOT NULL,
-        created_at BIGINT NOT NULL
-      );
-
-      CREATE TABLE workers (
-        id TEXT PRIMARY KEY,
-        workspace TEXT NOT NULL,
-        tags TEXT NOT NULL,
-        hostname TEXT NOT NULL,
-        started_at BIGINT NOT NULL,
-        last_seen BIGINT NOT NULL
-      );
+      ${logsAndAttempts(POSTGRES)}
+      ${tokensAndWorkers(POSTGRES)}
     `,
   },
-  {
-    version: 2,
-    name: 'idempotency keys',
-    sql: `
-      ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
-      CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (workspace, idempotency_key) WHERE idempotency_key IS NOT NULL;
-    `,
-  },
-  {
-    version: 3,
-    name: 'flow status',
-    sql: `
-      CREATE TABLE flow_status (
-        job_id TEXT PRIMARY KEY,
-        status TEXT NOT NULL,
-        updated_at BIGINT NOT NULL
-      );
-    `,
-  },
-  {
-    version: 4,
-    name: 'token prefixes, last use and revocation',
-    sql: `
-      ALTER TABLE tokens ADD COLUMN prefix TEXT;
-      ALTER TABLE tokens ADD COLUMN from_env BOOLEAN NOT NULL DEFAULT false;
-      ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;
-      ALTER TABLE tokens ADD COLUMN revoked_at BIGINT;
-      -- The admin token a server made from MILLRACE_TOKEN before this column: the next start
-      -- with another MILLRACE_TOKEN revokes it too.
-      UPDATE tokens SET from_env = true WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
-    `,
-  },
-  {
-    version: 5,
-    name: 'a flow module job is of kind flowmodule',
-    sql: `
-      -- Flow modules and durable steps were both called "step"; a flow module's job was of kind
-      -- flowstep. It is flowmodule now.
-      UPDATE jobs SET kind = 'flowmodule' WHERE kind = 'flowstep';
-    `,
-  },
+  { version: 2, name: 'idempotency keys', sql: idempotencyKeys() },
+  { version: 3, name: 'flow status', sql: flowStatus(POSTGRES) },
+  { version: 4, name: 'token prefixes, last use and revocation', sql: tokenPrefixes(POSTGRES) },
+  { version: 5, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
 ];
 
 /** The latest schema version this millrace knows. */

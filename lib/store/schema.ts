@@ -1,0 +1,138 @@
+/**
+ * The schema both stores share, written once: each table as SQL over a Dialect, the few
+ * column types in which SQLite and PostgreSQL differ. Each store's migrations.ts lists its own
+ * numbered migrations (their numbers differ: SQLite's first schema came in two steps) and
+ * builds them from these, adding what is its own (PostgreSQL's insertion-order column, each
+ * one's claim index). A migration that has shipped never changes: what these functions return
+ * for it stays the same SQL.
+ */
+
+export interface Dialect {
+  /** Epoch milliseconds, counts: 64-bit integers. */
+  int64: string;
+  float: string;
+  /** An id other rows point to: PostgreSQL compares them byte by byte ("C"), so a prefix search is an index range. */
+  id: string;
+  /** A log line's sequence number: an auto-increment primary key. */
+  serialKey: string;
+  bool: string;
+  true: string;
+  false: string;
+}
+
+export const SQLITE: Dialect = {
+  int64: 'INTEGER',
+  float: 'REAL',
+  id: 'TEXT',
+  serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  bool: 'INTEGER',
+  true: '1',
+  false: '0',
+};
+
+export const POSTGRES: Dialect = {
+  int64: 'BIGINT',
+  float: 'DOUBLE PRECISION',
+  id: 'TEXT COLLATE "C"',
+  serialKey: 'BIGSERIAL PRIMARY KEY',
+  bool: 'BOOLEAN',
+  true: 'true',
+  false: 'false',
+};
+
+/** The jobs table's columns, after any a store puts first. */
+export const jobColumns = (d: Dialect) => `
+        id ${d.id} PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        script_path TEXT NOT NULL,
+        script_hash TEXT NOT NULL,
+        entrypoint TEXT NOT NULL,
+        args TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        status TEXT NOT NULL,
+        parent_job ${d.id},
+        root_job ${d.id} NOT NULL,
+        path ${d.id} NOT NULL,
+        call_key TEXT,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 1,
+        retry TEXT,
+        timeout_s ${d.float},
+        created_at ${d.int64} NOT NULL,
+        scheduled_for ${d.int64} NOT NULL,
+        started_at ${d.int64},
+        completed_at ${d.int64},
+        duration_ms ${d.int64},
+        worker TEXT,
+        lease_until ${d.int64},
+        result TEXT,
+        error TEXT,
+        cancel_reason TEXT,
+        canceled_by TEXT`;
+
+/** The log lines and the attempts of jobs. */
+export const logsAndAttempts = (d: Dialect) => `
+      CREATE TABLE logs (
+        seq ${d.serialKey},
+        job_id ${d.id} NOT NULL,
+        ts ${d.int64} NOT NULL,
+        stream TEXT NOT NULL,
+        line TEXT NOT NULL,
+        src_job TEXT,
+        src_name TEXT
+      );
+      CREATE INDEX logs_job ON logs (job_id, seq);
+
+      CREATE TABLE attempts (
+        job_id ${d.id} NOT NULL,
+        attempt INTEGER NOT NULL,
+        worker TEXT NOT NULL,
+        claimed_at ${d.int64} NOT NULL,
+        started_at ${d.int64},
+        completed_at ${d.int64},
+        status TEXT NOT NULL,
+        error TEXT,
+        PRIMARY KEY (job_id, attempt)
+      );`;
+
+export const tokensAndWorkers = (d: Dialect) => `
+      CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at ${d.int64} NOT NULL
+      );
+      CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        started_at ${d.int64} NOT NULL,
+        last_seen ${d.int64} NOT NULL
+      );`;
+
+export const idempotencyKeys = () => `
+      ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
+      CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (workspace, idempotency_key) WHERE idempotency_key IS NOT NULL;`;
+
+export const flowStatus = (d: Dialect) => `
+      CREATE TABLE flow_status (
+        job_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        updated_at ${d.int64} NOT NULL
+      );`;
+
+export const tokenPrefixes = (d: Dialect) => `
+      ALTER TABLE tokens ADD COLUMN prefix TEXT;
+      ALTER TABLE tokens ADD COLUMN from_env ${d.bool} NOT NULL DEFAULT ${d.false};
+      ALTER TABLE tokens ADD COLUMN last_used_at ${d.int64};
+      ALTER TABLE tokens ADD COLUMN revoked_at ${d.int64};
+      -- The admin token a server made from MILLRACE_TOKEN before this column: the next start
+      -- with another MILLRACE_TOKEN revokes it too.
+      UPDATE tokens SET from_env = ${d.true} WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';`;
+
+/** Flow modules and durable steps were both called "step"; a flow module's job was of kind flowstep. */
+export const flowModuleKind = () => `
+      UPDATE jobs SET kind = 'flowmodule' WHERE kind = 'flowstep';`;
