@@ -6,6 +6,7 @@ import { describeValue } from '../describe.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
+import { moduleFile, moduleUrlOfFrame } from './module-identity.js';
 import { resolveTaskName } from './registry.js';
 import { runtime, type TaskDef } from './runtime.js';
 
@@ -120,8 +121,11 @@ function callerLocation(): { moduleUrl: string | undefined; definedAt: string } 
     const frame = holder.stack?.[0];
     const file = frame?.getFileName() ?? undefined;
     if (!file) return { moduleUrl: undefined, definedAt: '<unknown>' };
-    const moduleUrl = file.startsWith('file:') ? file : pathToFileURL(file).href;
-    return { moduleUrl, definedAt: `${moduleUrl.replace(/\?.*$/, '')}:${sourceLine(file, frame!)}` };
+    // The module instance, as its loader named it (a file: URL, a path, or tsx's data: URL for a
+    // CommonJS module an ES module imported): see module-identity.ts.
+    const moduleUrl = moduleUrlOfFrame(file);
+    const where = moduleUrl ? pathToFileURL(moduleFile(moduleUrl)).href : file;
+    return { moduleUrl, definedAt: `${where}:${sourceLine(file, frame!)}` };
   } finally {
     Error.prepareStackTrace = previous;
   }
