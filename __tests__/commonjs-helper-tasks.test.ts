@@ -100,6 +100,24 @@ describe('a .ts helper of a project without "type": "module"', () => {
     }
   });
 
+  it('two tasks of one name in such a helper fail the .mts script with a TaskDefinitionError naming the file', async () => {
+    root = project();
+    writeFileSync(
+      join(root, 'lib/dup.ts'),
+      `import { task } from 'millrace';\nexport const a = task(async () => 1, { name: 'same' });\nexport const b = task(async () => 2, { name: 'same' });\n`,
+    );
+    writeFileSync(join(root, 'scripts/dup.mts'), `import { a } from '../lib/dup.ts';\nexport async function main() {\n  return a();\n}\n`);
+    engine = new EmbeddedEngine({ root, db: tempDb(), threads: 1, concurrency: 1 });
+    const done = await engine.wait((await engine.submit({ path: 'scripts/dup', args: {} })).id);
+    expect(done.status).toBe('failure');
+    expect(done.error).toMatchObject({ code: 'TASK_DEFINITION', name: 'TaskDefinitionError' });
+    // The file, not the data: URL it was compiled under (whose line numbers are the compiled code's).
+    expect(done.error!.message).toBe(
+      `Two tasks are named "same" in ${join(root, 'lib/dup.ts')}: one defined at file://${join(root, 'lib/dup.ts')}, one at file://${join(root, 'lib/dup.ts')}. ` +
+        'Task names must be unique per module; pass { name } to tell them apart.',
+    );
+  });
+
   it('an edited helper runs at its new content, from an .mts script, on the same engine', async () => {
     root = project();
     engine = new EmbeddedEngine({ root, db: tempDb(), threads: 1, concurrency: 1 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { TaskDefinitionError } from '../lib/errors.js';
-import { moduleExports, moduleFile, moduleUrlOfFrame } from '../lib/task/module-identity.js';
+import { isTsxDataModule, moduleExports, moduleFile, moduleUrlOfFrame } from '../lib/task/module-identity.js';
 
 // The forms under which a module that calls task() can appear in a stack frame, and the file
 // each names (see lib/task/module-identity.ts). The data: URL is tsx's, as it hands Node a
@@ -28,6 +28,14 @@ describe('moduleUrlOfFrame', () => {
     expect(moduleUrlOfFrame('evalmachine.<anonymous>')).toBeUndefined();
     expect(moduleUrlOfFrame('data:text/javascript,export%20const%20a%3D1')).toBeUndefined();
     expect(moduleUrlOfFrame(`data:text/javascript,${code}?filePath=relative.ts`)).toBeUndefined();
+  });
+});
+
+describe('isTsxDataModule', () => {
+  it('is true for tsx’s data: URL of a file, and for nothing else', () => {
+    expect(isTsxDataModule(tsxData('/p/lib/helper.ts?millrace-version=2'))).toBe(true);
+    expect(isTsxDataModule('data:text/javascript,export%20const%20a%3D1')).toBe(false);
+    expect(isTsxDataModule('file:///p/lib/helper.ts')).toBe(false);
   });
 });
 

@@ -35,10 +35,15 @@ const TSX_VIRTUAL_QUERY = 'tsx-commonjs-virtual-query';
 
 const require = createRequire(import.meta.url);
 
+/** Whether a module URL (or a frame's file name) is tsx's data: URL of a CommonJS module. */
+export function isTsxDataModule(moduleUrl: string): boolean {
+  return moduleUrl.startsWith(TSX_COMMONJS_DATA) && dataUrlFile(moduleUrl) !== undefined;
+}
+
 /** The module URL of a stack frame's file name, or undefined when it names no file of a module. */
 export function moduleUrlOfFrame(fileName: string): string | undefined {
   if (fileName.startsWith('file:')) return fileName;
-  if (fileName.startsWith(TSX_COMMONJS_DATA)) return dataUrlFile(fileName) === undefined ? undefined : fileName;
+  if (fileName.startsWith(TSX_COMMONJS_DATA)) return isTsxDataModule(fileName) ? fileName : undefined;
   if (isAbsolute(fileName)) return pathToFileURL(fileName).href;
   // node:internal/…, evalmachine.<anonymous>, a data: URL of the user's own: no file to run.
   return undefined;
