@@ -113,7 +113,7 @@ describe('a .ts helper of a project without "type": "module"', () => {
     expect(done.error).toMatchObject({ code: 'TASK_DEFINITION', name: 'TaskDefinitionError' });
     // The file, not the data: URL it was compiled under (whose line numbers are the compiled code's).
     expect(done.error!.message).toBe(
-      `Two tasks are named "same" in ${join(root, 'lib/dup.ts')}: one defined at file://${join(root, 'lib/dup.ts')}, one at file://${join(root, 'lib/dup.ts')}. ` +
+      `Two tasks are named "same" in file://${join(root, 'lib/dup.ts')}: one defined at file://${join(root, 'lib/dup.ts')}, one at file://${join(root, 'lib/dup.ts')}. ` +
         'Task names must be unique per module; pass { name } to tell them apart.',
     );
   });

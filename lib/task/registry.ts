@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { TaskDefinitionError, UnknownTaskError } from '../errors.js';
 import { moduleExports, moduleFile } from './module-identity.js';
 import { runtime, type TaskDef } from './runtime.js';
@@ -41,7 +42,7 @@ export function resolveModule(moduleUrl: string, exports: Record<string, unknown
     const other = byName.get(name);
     if (other) {
       throw new TaskDefinitionError(
-        `Two tasks are named "${name}" in ${moduleFile(moduleUrl)}: one defined at ${other.definedAt}, one at ${def.definedAt}. ` +
+        `Two tasks are named "${name}" in ${pathToFileURL(moduleFile(moduleUrl)).href}: one defined at ${other.definedAt}, one at ${def.definedAt}. ` +
           'Task names must be unique per module; pass { name } to tell them apart.',
       );
     }
