@@ -9,6 +9,11 @@
  * a line `[compute <id>] … in job <the same id>` shows that the task ran as a child job, in its
  * own context, and that its line reached the root's log.
  *
+ * In the projects without "type": "module", a `.ts` helper module (CommonJS there) defines a task
+ * that scripts of every extension import and call: an `.mts` or `.mjs` script gets the helper
+ * from tsx under a data: URL, a `.ts`, `.cts` or `.cjs` one through require (see
+ * lib/task/module-identity.ts).
+ *
  * One `npm i` for all: installing does not depend on the project's "type" or tsconfig, and it
  * compiles better-sqlite3 from source (minutes on a busy machine). The other projects get a
  * copy of that node_modules.
@@ -102,6 +107,24 @@ function scripts(kind: 'commonjs' | 'module'): Record<string, string> {
   };
 }
 
+/**
+ * A helper module of a CommonJS project (a .ts file there is CommonJS) that defines a task, and
+ * a script per extension that imports it and calls the task.
+ */
+const GREET = {
+  'lib/greet.ts': `import { task, currentJob } from 'millrace';
+export const greet = task(async function greet(word: string) {
+  console.log(\`greet(\${word}) in job \${currentJob().id}\`);
+  return \`hello \${word}\`;
+});
+`,
+  'greet-mts.mts': `import { greet } from './lib/greet.ts';\nexport async function main(word: string) {\n  return greet(word);\n}\n`,
+  'greet-mjs.mjs': `import { greet } from './lib/greet.ts';\nexport async function main(word) {\n  return greet(word);\n}\n`,
+  'greet-ts.ts': `import { greet } from './lib/greet';\nexport async function main(word: string) {\n  return greet(word);\n}\n`,
+  'greet-cts.cts': `import { greet } from './lib/greet';\nexport async function main(word: string) {\n  return greet(word);\n}\n`,
+  'greet-cjs.cjs': `const { greet } = require('./lib/greet.ts');\nasync function main(word) {\n  return greet(word);\n}\nmodule.exports = { main };\n`,
+};
+
 /** Plain Node programs that run a script (argv[2]) with args (argv[3], JSON) through runScript, outside any job. */
 const PROGRAMS = {
   'program.cjs': `const { runScript, disconnect } = require('millrace');
@@ -150,7 +173,7 @@ beforeAll(async () => {
   }
 
   for (const name of ['plain', 'commonjs', 'module', 'paths']) write(project(name), { ...LOCAL_PACKAGES, ...PROGRAMS });
-  write(project('plain'), { ...scripts('commonjs'), 'heavy.ts': readFileSync(join(REPO_ROOT, 'examples/heavy.ts'), 'utf8') });
+  write(project('plain'), { ...scripts('commonjs'), ...GREET, 'heavy.ts': readFileSync(join(REPO_ROOT, 'examples/heavy.ts'), 'utf8') });
   write(project('commonjs'), scripts('commonjs'));
   write(project('module'), scripts('module'));
   // The paths project: a tsconfig.json whose alias @lib/* reaches src/lib, where a helper
@@ -164,9 +187,10 @@ export const shout = task(async function shout(word: string) {
 }, 'io');
 `,
     'scripts/aliased-ts.ts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
-    // CommonJS importing a .ts helper: its require must go through tsx's hook too. (An .mts
-    // script here is left out: in a CommonJS project it loads the helper through a data: URL,
-    // and the helper's tasks cannot be found by their module; see docs/getting-started.md.)
+    // An ES module importing the helper (CommonJS: this project has no "type") by name: tsx
+    // hands it to Node under a data: URL, whose task must still be found and run as a child.
+    'scripts/aliased-mts.mts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
+    // CommonJS importing a .ts helper: its require must go through tsx's hook too.
     'scripts/aliased-cts.cts': `import { shout } from '@lib/shout';\nexport async function main(word: string) {\n  return shout(word);\n}\n`,
   });
   // Somewhere else to start from, whose own tsconfig.json maps the alias to nowhere.
@@ -246,6 +270,22 @@ describe.each([
   }, RUN_TIMEOUT);
 });
 
+describe('a helper module’s task, in an npm init -y project (CommonJS)', () => {
+  it.each(['greet-mts.mts', 'greet-mjs.mjs', 'greet-ts.ts', 'greet-cts.cts', 'greet-cjs.cjs'])('npx millrace run %s calls the task of lib/greet.ts as a child job', async (script) => {
+    const dir = project('plain');
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type).not.toBe('module');
+    const run = await sh('npx', ['millrace', 'run', script, '--word', 'you'], dir);
+    if (run.code !== 0) throw new Error(`millrace run ${script} in the plain project exited with ${run.code}:\n${run.stderr}`);
+    expect(JSON.parse(run.stdout)).toBe('hello you');
+    const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
+    const line = run.stderr.match(/^\[greet ([0-9a-z]{8})\] greet\(you\) in job ([0-9a-z]{20})$/m);
+    expect(line).not.toBeNull();
+    expect(line![2].startsWith(line![1])).toBe(true);
+    const child = await expectChild(dir, rootId, 'greet', /^greet\(you\) in job [0-9a-z]{20}$/);
+    expect(child).toMatchObject({ id: line![2], scriptPath: 'lib/greet' });
+  }, RUN_TIMEOUT);
+});
+
 describe('the README’s first command, in a fresh npm init -y project', () => {
   it('npx millrace run heavy.ts --n 3 prints the result, with every task’s line', async () => {
     const run = await sh('npx', ['millrace', 'run', 'heavy.ts', '--n', '3'], project('plain'));
@@ -257,7 +297,7 @@ describe('the README’s first command, in a fresh npm init -y project', () => {
 });
 
 describe('a project with its own tsconfig.json and a paths alias', () => {
-  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-cts.cts'])('npx millrace run %s in the project resolves the alias to the helper module', async (script) => {
+  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])('npx millrace run %s in the project resolves the alias to the helper module', async (script) => {
     const dir = project('paths');
     const run = await sh('npx', ['millrace', 'run', script, '--word', 'hi'], dir);
     if (run.code !== 0) throw new Error(`millrace run ${script} exited with ${run.code}:\n${run.stderr}`);
@@ -267,7 +307,7 @@ describe('a project with its own tsconfig.json and a paths alias', () => {
     expect(child).toMatchObject({ scriptPath: 'src/lib/shout', tag: 'io' });
   }, RUN_TIMEOUT);
 
-  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-cts.cts'])('run from another directory with --root, %s takes the root’s tsconfig.json, not the working directory’s', async (script) => {
+  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])('run from another directory with --root, %s takes the root’s tsconfig.json, not the working directory’s', async (script) => {
     const dir = project('paths');
     const run = await sh(process.execPath, [millraceBin(dir), 'run', '--root', dir, script, '--word', 'there'], project('elsewhere'));
     if (run.code !== 0) throw new Error(`millrace run --root ${dir} ${script} exited with ${run.code}:\n${run.stderr}`);

@@ -1,4 +1,6 @@
+import { pathToFileURL } from 'node:url';
 import { TaskDefinitionError, UnknownTaskError } from '../errors.js';
+import { moduleExports, moduleFile } from './module-identity.js';
 import { runtime, type TaskDef } from './runtime.js';
 
 /**
@@ -15,7 +17,7 @@ export async function resolveTaskName(def: TaskDef): Promise<{ name: string; mod
     );
   }
   if (!runtime.resolved.has(def.moduleUrl)) {
-    resolveModule(def.moduleUrl, (await import(def.moduleUrl)) as Record<string, unknown>);
+    resolveModule(def.moduleUrl, await moduleExports(def.moduleUrl));
   }
   return { name: def.name!, moduleUrl: def.moduleUrl };
 }
@@ -40,7 +42,7 @@ export function resolveModule(moduleUrl: string, exports: Record<string, unknown
     const other = byName.get(name);
     if (other) {
       throw new TaskDefinitionError(
-        `Two tasks are named "${name}" in ${moduleUrl.replace(/\?.*$/, '')}: one defined at ${other.definedAt}, one at ${def.definedAt}. ` +
+        `Two tasks are named "${name}" in ${pathToFileURL(moduleFile(moduleUrl)).href}: one defined at ${other.definedAt}, one at ${def.definedAt}. ` +
           'Task names must be unique per module; pass { name } to tell them apart.',
       );
     }

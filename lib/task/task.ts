@@ -6,6 +6,7 @@ import { describeValue } from '../describe.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
+import { isTsxDataModule, moduleFile, moduleUrlOfFrame } from './module-identity.js';
 import { resolveTaskName } from './registry.js';
 import { runtime, type TaskDef } from './runtime.js';
 
@@ -120,19 +121,28 @@ function callerLocation(): { moduleUrl: string | undefined; definedAt: string } 
     const frame = holder.stack?.[0];
     const file = frame?.getFileName() ?? undefined;
     if (!file) return { moduleUrl: undefined, definedAt: '<unknown>' };
-    const moduleUrl = file.startsWith('file:') ? file : pathToFileURL(file).href;
-    return { moduleUrl, definedAt: `${moduleUrl.replace(/\?.*$/, '')}:${sourceLine(file, frame!)}` };
+    // The module instance, as its loader named it (a file: URL, a path, or tsx's data: URL for a
+    // CommonJS module an ES module imported): see module-identity.ts.
+    const moduleUrl = moduleUrlOfFrame(file);
+    const where = moduleUrl ? pathToFileURL(moduleFile(moduleUrl)).href : file;
+    const line = sourceLine(file, frame!);
+    return { moduleUrl, definedAt: line === undefined ? where : `${where}:${line}` };
   } finally {
     Error.prepareStackTrace = previous;
   }
 }
 
-/** The line in the original source (the loader may have transpiled it), 1-based. */
-function sourceLine(file: string, frame: NodeJS.CallSite): number | string {
+/**
+ * The line in the original source (the loader may have transpiled it), 1-based. Undefined for
+ * a module compiled under tsx's data: URL that Node keeps no source map of (Node 20): its
+ * lines are the compiled code's, so none is better than a wrong one.
+ */
+function sourceLine(file: string, frame: NodeJS.CallSite): number | string | undefined {
   const line = frame.getLineNumber();
   const column = frame.getColumnNumber();
   if (line === null || column === null) return '?';
   const entry = findSourceMap(file)?.findEntry(line - 1, column - 1) as { originalLine?: number } | undefined;
-  return entry?.originalLine !== undefined ? entry.originalLine + 1 : line;
+  if (entry?.originalLine !== undefined) return entry.originalLine + 1;
+  return isTsxDataModule(file) ? undefined : line;
 }
 

@@ -13,6 +13,7 @@ import { toErrorRecord } from '../error-record.js';
 import { checkValueSize, cutErrorRecord, cutLogLine } from '../limits.js';
 import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
+import { moduleFile } from '../task/module-identity.js';
 import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
@@ -256,7 +257,8 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
       return keyed.then(({ name, moduleUrl, callKey }) =>
         call({
           kind: 'task',
-          scriptPath: scriptPathOf(root, moduleUrl),
+          // The defining module's file (its URL may be tsx's data: URL, see task/module-identity.ts).
+          scriptPath: scriptPathOf(root, moduleFile(moduleUrl)),
           name,
           tag: options.tag ?? DEFAULT_TAG,
           args: task.args,

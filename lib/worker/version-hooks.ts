@@ -22,6 +22,7 @@ import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import { hashFile } from '../loader/paths.js';
+import { moduleFile } from '../task/module-identity.js';
 
 /** The URL parameter that names a version. */
 export const VERSION_PARAM = 'millrace-version';
@@ -131,7 +132,7 @@ export async function resolve(specifier: string, context: { parentURL?: string }
   const version = versionOf(context.parentURL);
   if (version === undefined || !resolved.url.startsWith('file:') || versionOf(resolved.url) !== undefined) return resolved;
   const url = new URL(resolved.url);
-  if (!isProjectFile(projectRoot, fileURLToPath(url))) return resolved;
+  if (!isProjectFile(projectRoot, moduleFile(url.href))) return resolved;
   url.searchParams.set(VERSION_PARAM, String(version));
   return { ...resolved, url: url.href };
 }
@@ -143,7 +144,9 @@ type NextLoad = (url: string, context: LoadContext) => Promise<Loaded_>;
 export async function load(url: string, context: LoadContext, next: NextLoad): Promise<Loaded_> {
   const version = versionOf(url);
   if (version === undefined) return next(url, context);
-  const file = fileURLToPath(url);
+  // Not fileURLToPath: tsx names a CommonJS file that an ES module imports by name with its query
+  // in the path (`helper.ts%3F…?tsx-commonjs-virtual-query=1`), see task/module-identity.ts.
+  const file = moduleFile(url);
   const v = record(version);
   const source = readFileSync(file);
   const hash = createHash('sha256').update(source).digest('hex');
