@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { JobNotFinishedError, UnknownJobError } from '../errors.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { isFinished } from '../engine/coordinator.js';
-import type { JobStatus } from '../types.js';
+import { encode } from '../serialize.js';
+import type { EventSent, JobStatus } from '../types.js';
 import type { ClientOptions, JobsClient, RunOptions } from './client.js';
 import { resultOf } from './outcome.js';
 
@@ -37,6 +38,10 @@ export class EmbeddedClient implements JobsClient {
 
   async cancel(jobId: string, reason: string): Promise<void> {
     await this.engine.cancel(jobId, reason);
+  }
+
+  sendEvent(jobId: string, name: string, payload: unknown): Promise<EventSent> {
+    return this.engine.sendEvent(jobId, name, encode(payload, 'payload'));
   }
 
   async close(): Promise<void> {

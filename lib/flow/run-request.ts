@@ -21,7 +21,7 @@ export const FLOW_RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.ur
 
 /** A call by path (runScript, runFlow, a flow step) as a running job made it. */
 export interface PathChildCall {
-  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowstep';
+  kind: 'task' | 'sleep' | 'wait' | 'script' | 'flow' | 'flowstep';
   scriptPath: string;
   /** A flow step's module id. */
   name: string;

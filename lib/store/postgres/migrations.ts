@@ -128,6 +128,27 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = true WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 5,
+    name: 'events sent to jobs, and the key that signs resume URLs',
+    sql: `
+      CREATE TABLE events (
+        seq BIGSERIAL PRIMARY KEY,
+        job_id TEXT COLLATE "C" NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at BIGINT NOT NULL,
+        -- The wait child that took it; NULL while it is kept for the next wait of its name.
+        wait_job TEXT COLLATE "C"
+      );
+      CREATE INDEX events_by_job ON events (job_id, name, seq);
+      CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The latest schema version this millrace knows. */

@@ -124,4 +124,25 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = 1 WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 6,
+    name: 'events sent to jobs, and the key that signs resume URLs',
+    sql: `
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        -- The wait child that took it; NULL while it is kept for the next wait of its name.
+        wait_job TEXT
+      );
+      CREATE INDEX events_by_job ON events (job_id, name, seq);
+      CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
