@@ -41,7 +41,7 @@ describe('waitForEvent', () => {
     expect(quick.status).toBe('success');
     expect((await engine.get(waiting.id))!.status).toBe('running');
     const at = new Date('2026-01-02T03:04:05Z');
-    expect(await engine.sendEvent(waiting.id, 'go', encode({ n: 1, at }))).toEqual({ status: 'delivered', waitJob: wait.id });
+    expect(await engine.sendEvent(waiting.id, 'go', encode({ n: 1, at }, 'payload'))).toEqual({ status: 'delivered', waitJob: wait.id });
     const done = await engine.wait(waiting.id);
     expect(done.status).toBe('success');
     // The payload follows the serialisation contract: a Date comes back a Date.
@@ -54,9 +54,9 @@ describe('waitForEvent', () => {
     engine = openTestEngine();
     const job = await engine.submit({ path: FIXTURE, args: { which: 'gate' } });
     // The job waits for 'gate' first, so its wait for 'go' has not begun: 'go' is kept.
-    expect(await engine.sendEvent(job.id, 'go', encode('early'))).toEqual({ status: 'kept', waitJob: null });
+    expect(await engine.sendEvent(job.id, 'go', encode('early', 'payload'))).toEqual({ status: 'kept', waitJob: null });
     await waitingFor(job.id, 'gate');
-    expect((await engine.sendEvent(job.id, 'gate', encode(1))).status).toBe('delivered');
+    expect((await engine.sendEvent(job.id, 'gate', encode(1, 'payload'))).status).toBe('delivered');
     const done = await engine.wait(job.id);
     expect(decode(done.result!)).toEqual({ gate: 1, go: 'early' });
     const events = await engine.store.events(job.id);
