@@ -79,6 +79,23 @@ export function eventsConformance(name: string, makeStore: () => Promise<Store>)
       expect((await store.get(wait.id))!.status).toBe('running');
     });
 
+    it('runs again a wait that timed out, for a retried parent, with its whole timeout from now', async () => {
+      const { job } = await store.enqueue({ kind: 'script', scriptPath: 's', scriptHash: 'h', entrypoint: 'main', args: {}, maxAttempts: 2 });
+      await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: 60_000 });
+      const spec = waitSpec(job.id, 'late', '@wait:late:0', { scheduledFor: undefined, delayMs: 3_600_000 });
+      const { job: wait } = await store.enqueue(spec);
+      await store.complete(wait.id, { status: 'failure', error: { name: 'WaitTimeoutError', code: 'WAIT_TIMEOUT', message: 'timed out' } }, Date.now());
+      // The parent failed of its own error: its retry runs its failed calls again.
+      await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now());
+      await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: 60_000 });
+      const before = Date.now();
+      const { job: again, created } = await store.enqueue(spec);
+      expect(created).toBe(true);
+      expect(again).toMatchObject({ id: wait.id, status: 'queued' });
+      expect(again.scheduledFor).toBeGreaterThanOrEqual(before + 3_600_000);
+      expect(again.scheduledFor).toBeLessThanOrEqual(Date.now() + 3_600_000);
+    });
+
     it('makes one signing secret and gives it back every time', async () => {
       const secret = await store.signingSecret();
       expect(secret).toMatch(/^[0-9a-f]{64}$/);
