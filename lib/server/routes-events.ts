@@ -32,7 +32,12 @@ async function sendEvent(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 async function resumeUrls(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const key = asBadRequest(() => checkResumeKey(ctx.params.resume_id, 'The resume id in the path'));
   const job = await jobInWorkspace(deps, ctx);
-  return { status: 200, json: await deps.coordinator.resumeUrls(job.id, key) };
+  const urls = await deps.coordinator.resumeUrls(job.id, key);
+  // Windmill's `?approver=`: the URLs carry it, and the approval records it.
+  const approver = ctx.query.get('approver');
+  if (approver === null) return { status: 200, json: urls };
+  const q = `?approver=${encodeURIComponent(approver)}`;
+  return { status: 200, json: { ...urls, resume: `${urls.resume}${q}`, cancel: `${urls.cancel}${q}` } };
 }
 
 /** `GET|POST jobs_u/resume/{id}/{resume_id}/{signature}`: approves, with `?payload=` (GET) or the body (POST) as the value. */
