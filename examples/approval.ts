@@ -2,8 +2,8 @@ import { getResumeUrls, task, waitForApproval, waitForEvent, WaitTimeoutError } 
 
 /**
  * An order that waits on the outside world: a payment webhook (an event) and a manager's
- * approval. Run it under a server (`millrace dev`, then `millrace run examples/approval --server …`):
- * it prints its approval page; `millrace send <id> paid --payload '{"amount": 120}'` pays.
+ * approval. Run it under a server (`millrace dev`, then `millrace run --server URL examples/approval`):
+ * it prints its approval page once paid; `millrace send <id> paid --payload '{"amount": 120}'` pays.
  */
 
 export const ship = task(async function ship(order: string, note: string) {
