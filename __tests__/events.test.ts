@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { configure, sendEvent } from '../lib/client/helpers.js';
 import type { EmbeddedEngine } from '../lib/engine/embedded.js';
-import { JobFinishedError, UnknownJobError, TaskDefinitionError } from '../lib/errors.js';
+import { JobFinishedError, UnknownJobError } from '../lib/errors.js';
 import { decode, encode } from '../lib/serialize.js';
 import { openTestEngine, REPO_ROOT, tempDb } from './helpers/engine.js';
 import { runToEnd as runCommand } from './helpers/processes.js';
@@ -96,7 +95,21 @@ describe('waitForEvent', () => {
 });
 
 describe('sending', () => {
-  it('from the helpers (an embedded client on the same database) and from the CLI', async () => {
+  it('from the helpers inside a job: the event goes through its worker, payload types kept', async () => {
+    engine = openTestEngine();
+    const target = await engine.submit({ path: FIXTURE, args: { which: 'wait' } });
+    const wait = await waitingFor(target.id, 'go');
+    const sender = await engine.wait((await engine.submit({ path: FIXTURE, args: { which: 'send', counter: target.id } })).id);
+    expect(sender.status).toBe('success');
+    expect(decode(sender.result!)).toEqual({ status: 'delivered', waitJob: wait.id });
+    const done = await engine.wait(target.id);
+    expect(decode(done.result!)).toEqual({ payload: { n: 5, at: new Date('2026-05-06T07:08:09Z') }, isDate: true });
+    // To a job that does not exist: the sender's own code gets UnknownJobError.
+    const lost = await engine.wait((await engine.submit({ path: FIXTURE, args: { which: 'send', counter: 'nosuchjob' } })).id);
+    expect(lost).toMatchObject({ status: 'failure', error: { name: 'UnknownJobError', code: 'UNKNOWN_JOB' } });
+  });
+
+  it('from the helpers in an embedded program (another process on the same database), and from the CLI', async () => {
     const db = tempDb();
     engine = openTestEngine({ db });
     const viaHelper = await engine.submit({ path: FIXTURE, args: { which: 'wait' } });
@@ -104,13 +117,19 @@ describe('sending', () => {
     await waitingFor(viaHelper.id, 'go');
     await waitingFor(viaCli.id, 'go');
 
-    const client = configure({ root: REPO_ROOT, db });
-    try {
-      await expect(sendEvent(viaHelper.id, 'bad name!', 1)).rejects.toThrow(TaskDefinitionError);
-      expect((await sendEvent(viaHelper.id, 'go', { n: 2 })).status).toBe('delivered');
-    } finally {
-      await client.close();
-    }
+    // A program of its own, as a webhook handler would be: the public API from the build.
+    const program = [
+      `const { configure, sendEvent } = await import(${JSON.stringify(join(REPO_ROOT, 'dist/index.js'))});`,
+      `const client = configure({ root: ${JSON.stringify(REPO_ROOT)}, db: ${JSON.stringify(db)} });`,
+      `try { await sendEvent(${JSON.stringify(viaHelper.id)}, 'bad name!', 1); } catch (err) { console.log(err.code); }`,
+      `console.log(JSON.stringify(await sendEvent(${JSON.stringify(viaHelper.id)}, 'go', { n: 2 })));`,
+      'await client.close();',
+    ].join('\n');
+    const helper = await runCommand(process.execPath, ['--input-type=module', '-e', program], { cwd: REPO_ROOT, env: { ...process.env } });
+    expect(helper.stderr).toBe('');
+    const [code, sent] = helper.stdout.trim().split('\n');
+    expect(code).toBe('TASK_DEFINITION');
+    expect(JSON.parse(sent)).toMatchObject({ status: 'delivered' });
     const cli = await runCommand(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id.slice(0, 8), 'go', '--payload', '{"n":3}', '--db', db], {
       cwd: REPO_ROOT,
       env: { ...process.env, NO_COLOR: '1' },
@@ -119,6 +138,10 @@ describe('sending', () => {
 
     const results = await Promise.all([viaHelper, viaCli].map(async (j) => decode((await engine!.wait(j.id)).result!) as { payload: unknown }));
     expect(results.map((r) => r.payload)).toEqual([{ n: 2 }, { n: 3 }]);
+    // `show` draws the wait as a child, named after its event, like a sleep.
+    const show = await runCommand(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), 'show', viaCli.id, '--db', db], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/└─ ✔ go\s+[0-9a-z]{8}\s+success\s+default\s/);
 
     const bad = await runCommand(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id, 'go', '--payload', '{oops', '--db', db], {
       cwd: REPO_ROOT,

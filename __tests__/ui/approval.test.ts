@@ -77,6 +77,12 @@ describe('approvals in the web UI', () => {
     const done = await engine.wait(job.id);
     expect(decode(done.result!)).toEqual({ approved: true, value: { amount: 12.5, note: 'looks fine' }, approver: null });
 
+    // The run's timeline has the wait, named after its approval.
+    const runPage = await freshPage();
+    await runPage.goto(`${url}/#/run/${job.id}`);
+    await runPage.waitForSelector('#timeline .tl-row[data-name="@approval:approval"][data-status="success"]');
+    await runPage.context().close();
+
     // The same URL again: answered already, no buttons.
     await page.goto('about:blank');
     await page.goto(pageUrl);
