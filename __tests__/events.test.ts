@@ -158,3 +158,23 @@ describe('sending', () => {
   });
 });
 
+describe('getResumeUrls on the embedded engine', () => {
+  it('has no server to point at: the job fails with a ConfigError saying what to set, unless the engine was given a public URL', async () => {
+    engine = openTestEngine();
+    const failed = await engine.wait((await engine.submit({ path: '__tests__/fixtures/approval', args: {} })).id);
+    expect(failed).toMatchObject({ status: 'failure', error: { name: 'ConfigError', code: 'CONFIG' } });
+    expect(failed.error!.message).toContain('run it under `millrace dev` or `millrace server`');
+    await engine.close();
+
+    engine = openTestEngine({ publicUrl: 'https://millrace.example.com/' });
+    const job = await engine.submit({ path: '__tests__/fixtures/approval', args: { key: 'k1' } });
+    const wait = await waitingFor(job.id, '@approval:k1');
+    const lines: string[] = [];
+    for await (const l of engine.logs(job.id)) lines.push(l.line);
+    const sig = /\/([0-9a-f]{64})$/.exec(lines.find((l) => l.startsWith('resume '))!)![1];
+    expect(lines).toContain(`resume https://millrace.example.com/api/w/default/jobs_u/resume/${job.id}/k1/${sig}`);
+    expect(lines).toContain(`page https://millrace.example.com/#/approve/default/${job.id}/k1/${sig}`);
+    expect(wait.args).toEqual([{ form: expect.objectContaining({ required: ['amount'] }), key: 'k1' }]);
+    await engine.cancel(job.id, 'done looking');
+  });
+});
