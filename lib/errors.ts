@@ -330,3 +330,41 @@ export class UnknownTokenError extends MillraceError {
 export class LeaseNotHeldError extends MillraceError {
   static override readonly code = 'LEASE_NOT_HELD';
 }
+
+/** `waitForEvent` / `waitForApproval` whose timeout ran out before the event came. The job may catch it. */
+export class WaitTimeoutError extends MillraceError {
+  static override readonly code = 'WAIT_TIMEOUT';
+}
+
+/** An event (or an approval) sent to a job that has finished: nothing waits for it any more (HTTP 409). */
+export class JobFinishedError extends MillraceError {
+  static override readonly code = 'JOB_FINISHED';
+  readonly jobId: string;
+  constructor(jobId: string, status: string, what: string) {
+    super(`Job ${jobId} has finished (${status}): ${what} can no longer reach it`);
+    this.jobId = jobId;
+  }
+}
+
+/** A resume or cancel URL whose signature is not this store's for that job and resume id (HTTP 401). */
+export class BadSignatureError extends MillraceError {
+  static override readonly code = 'BAD_SIGNATURE';
+}
+
+/**
+ * A resume or cancel URL used again after it was used once, or an approval for a job that is
+ * not waiting for it (HTTP 409).
+ */
+export class ApprovalStateError extends MillraceError {
+  static override readonly code = 'APPROVAL_STATE';
+}
+
+/** The value an approver sent does not fit the approval's form (its JSON schema). `problems` name the fields (HTTP 400). */
+export class ApprovalFormError extends MillraceError {
+  static override readonly code = 'APPROVAL_FORM';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`The approval's value does not fit its form: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+}

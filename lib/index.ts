@@ -2,6 +2,7 @@
 export { task, type Task } from './task/task.js';
 export { currentJob, tryCurrentJob, type CurrentJob } from './task/context.js';
 export { step, sleep } from './task/durable.js';
+export { waitForEvent, waitForApproval, getResumeUrls, type WaitOptions, type ApprovalOptions } from './task/wait.js';
 export {
   runScript,
   runScriptAsync,
@@ -11,6 +12,7 @@ export {
   getResult,
   getJobStatus,
   cancelJob,
+  sendEvent,
   configure,
   disconnect,
   type ConnectionHandle,
@@ -52,6 +54,11 @@ export {
   FlowModuleError,
   JobNotFinishedError,
   ScriptSyntaxError,
+  WaitTimeoutError,
+  JobFinishedError,
+  BadSignatureError,
+  ApprovalStateError,
+  ApprovalFormError,
 } from './errors.js';
 export { encode, decode, MAX_DEPTH } from './serialize.js';
 export { EmbeddedEngine, type EmbeddedEngineOptions } from './engine/embedded.js';
@@ -78,4 +85,7 @@ export {
   type Json,
   type TaskOptions,
   type RetryOptions,
+  type EventSent,
+  type ResumeUrls,
+  type Approval,
 } from './types.js';

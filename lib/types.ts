@@ -31,12 +31,58 @@ export function isFinished(job: { status: JobStatus }): boolean {
 /**
  * - step: the recorded result of `step(name, fn)`: finished when it is recorded, never run by a worker.
  * - sleep: a durable `sleep(seconds)`: due when the sleep ends; a worker finishes it when it claims it.
+ * - wait: a `waitForEvent(name)` (or `waitForApproval`): finished by the event sent to its parent;
+ *   due when its timeout ends, and a worker that claims it then fails it with WaitTimeoutError.
  */
-export type JobKind = 'script' | 'task' | 'flow' | 'flowmodule' | 'step' | 'sleep';
+export type JobKind = 'script' | 'task' | 'flow' | 'flowmodule' | 'step' | 'sleep' | 'wait';
 
-/** How a job is named in logs, trees and timelines: a script or flow by its path; any other kind (a task, a flow module, a step, a sleep) by its entrypoint, which holds its name. */
+/** How a job is named in logs, trees and timelines: a script or flow by its path; any other kind (a task, a flow module, a step, a sleep, a wait) by its entrypoint, which holds its name. */
 export function jobName(job: { kind: JobKind; entrypoint: string; scriptPath: string }): string {
   return job.kind === 'script' || job.kind === 'flow' ? job.scriptPath : job.entrypoint;
+}
+
+/**
+ * The due time of a wait without a timeout (the last instant a Date can hold): never claimed,
+ * so only its event (or a cancel) ends it. A stored time like any other, so a clock moved by
+ * the store (tests) moves nothing here by mistake.
+ */
+export const NEVER_DUE = 8_640_000_000_000_000;
+
+/** An event sent to a job (`sendEvent`), as the store keeps it. */
+export interface EventRecord {
+  jobId: string;
+  name: string;
+  /** Encoded, as task args are (serialize.ts). */
+  payload: Json;
+  sentAt: number;
+  /** The wait child that took it; null while it is kept for the next wait of its name. */
+  waitJob: string | null;
+}
+
+/** What became of an event sent with `sendEvent`: a waiting wait took it, or it is kept for the next. */
+export interface EventSent {
+  status: 'delivered' | 'kept';
+  /** The wait child that took it (when delivered). */
+  waitJob: string | null;
+}
+
+/** `getResumeUrls()`: absolute, signed URLs of one approval of a job; they work without a token. */
+export interface ResumeUrls {
+  /** The web UI's page: the run, the form, Approve and Reject. */
+  approvalPage: string;
+  /** GET (`?payload=` URL-encoded JSON) or POST (a JSON body): approves, with that value. */
+  resume: string;
+  /** GET or POST: rejects. */
+  cancel: string;
+}
+
+/** What `waitForApproval` resolves with. */
+export interface Approval<T = unknown> {
+  approved: boolean;
+  /** The value sent with the approval (checked against the form), or null. */
+  value: T;
+  /** Who approved, when the URL was given `?approver=`; null otherwise. */
+  approver: string | null;
 }
 
 /** The tag a job gets when nobody names one. */

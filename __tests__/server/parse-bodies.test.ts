@@ -43,10 +43,10 @@ describe('parse-task-calls', () => {
 
   it('keeps the messages of a bad kind, bad args and a missing attempt', () => {
     expect(badField(() => parseTaskCallScript({ script_path: 'a', script_hash: 'h', kind: 'x' })).message).toBe(
-      'body.kind: expected task, sleep, script, flow or flowmodule, got "x"',
+      'body.kind: expected task, sleep, wait, script, flow or flowmodule, got "x"',
     );
     expect(badField(() => parseTaskCalls({ calls: [{ args: [], kind: 'flow' }] }, 'task')).message).toBe(
-      'body.calls[0].kind: expected "task" or "sleep" in a batch of kind "task", got "flow"',
+      'body.calls[0].kind: expected "task", "sleep" or "wait" in a batch of kind "task", got "flow"',
     );
     expect(badField(() => parseTaskCalls({ args: [] }, 'script')).message).toMatch(/^body\.args: expected a JSON object/);
     expect(parseTaskCallCaller({})).toEqual({});

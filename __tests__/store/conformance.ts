@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Store } from '../../lib/store/store.js';
 import type { JobSpec, TokenRecord } from '../../lib/types.js';
+import { eventsConformance } from './events-conformance.js';
 
 /**
  * The store conformance suite: every Store implementation must pass it.
@@ -479,4 +480,5 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(await store.getFlowStatus(other.id)).toBeUndefined();
     });
   });
+  eventsConformance(name, makeStore);
 }

@@ -8,6 +8,7 @@ import { jobsCommand } from './commands/jobs.js';
 import { logsCommand } from './commands/logs.js';
 import { migrateCommand } from './commands/migrate.js';
 import { resumeCommand, runCommand } from './commands/run.js';
+import { sendCommand } from './commands/send.js';
 import { serverCommand } from './commands/server.js';
 import { showCommand } from './commands/show.js';
 import { tokenCommand } from './commands/token.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   logsCommand(program);
   showCommand(program);
   cancelCommand(program);
+  sendCommand(program);
   serverCommand(program);
   workerCommand(program);
   devCommand(program);

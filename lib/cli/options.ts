@@ -91,6 +91,18 @@ export async function openEngine(options: EngineOptions & { worker: boolean; con
   });
 }
 
+/** An http(s) URL (`--public-url`). */
+export function httpUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new InvalidArgumentError(`expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
+  return value.replace(/\/+$/, '');
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(value)}`);

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { NonDeterminismError, UnknownJobError } from '../errors.js';
+import { UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
 import { longTimeout, type LongTimer } from '../timers.js';
 import {
@@ -12,10 +12,16 @@ import {
   type LogLine,
   type NewLogLine,
   type Outcome,
+  type ResumeUrls,
   type RetryOptions,
+  type EventSent,
+  NEVER_DUE,
 } from '../types.js';
 import type { WorkerBackend } from '../worker/backend.js';
+import { sendEvent, takeKeptEvent, waitDue } from './events.js';
 import { Hub } from './hub.js';
+import { resumeUrls } from './resume-urls.js';
+import { checkSameCall } from './same-call.js';
 import { followLogPages, type FollowLogsOptions } from './log-pages.js';
 
 export interface CoordinatorOptions {
@@ -35,6 +41,8 @@ export interface CoordinatorOptions {
    * run, rather than sending those jobs to other workers at once. @default 0
    */
   firstSweepDelayMs?: number;
+  /** The address users reach this coordinator's server at: the base of resume URLs (approvals). */
+  publicUrl?: string;
 }
 
 /**
@@ -52,7 +60,7 @@ export class Coordinator implements WorkerBackend {
 
   constructor(
     readonly store: Store,
-    private readonly options: CoordinatorOptions = {},
+    readonly options: CoordinatorOptions = {},
   ) {
     this.firstSweep = setTimeout(() => {
       this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 5000);
@@ -69,8 +77,11 @@ export class Coordinator implements WorkerBackend {
    * at the key is a NonDeterminismError.
    */
   async submit(spec: JobSpec): Promise<JobRecord> {
-    const { job, created } = await this.store.enqueue(spec);
-    if (created) this.announceLater(job, job.scheduledFor - Date.now());
+    const { job, created } = await this.store.enqueue(waitDue(spec));
+    // A wait takes the event that came before it; one still waiting is due at its timeout.
+    const taken = created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job) : undefined;
+    if (taken) return taken;
+    if (created && job.scheduledFor < NEVER_DUE) this.announceLater(job, job.scheduledFor - Date.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
   }
@@ -169,6 +180,18 @@ export class Coordinator implements WorkerBackend {
       this.hub.emit(`finished:${c.id}`, c);
     }
     return canceled;
+  }
+
+  /** Sends an event to a job (see engine/events.ts); UnknownJobError, or JobFinishedError once it has finished. */
+  sendEvent(jobId: string, name: string, payload: Json, what?: string): Promise<EventSent> {
+    return sendEvent(this.store, this.hub, jobId, name, payload, what);
+  }
+
+  /** The signed URLs of approval `resumeId` of a job, under `options.publicUrl` (set by a server once it listens). */
+  async resumeUrls(jobId: string, resumeId: string): Promise<ResumeUrls> {
+    const job = await this.store.get(jobId);
+    if (!job) throw new UnknownJobError(jobId);
+    return resumeUrls(this.store, this.options.publicUrl, job, resumeId);
   }
 
   onCanceled(listener: (jobId: string) => void): () => void {
@@ -350,32 +373,6 @@ export class Coordinator implements WorkerBackend {
 /** Errors that no further attempt can cure. */
 // TOO_LARGE: a result over the limit is made by the code, and would be made again.
 const NOT_RETRIED = new Set(['NON_RETRYABLE', 'NON_DETERMINISM', 'TOO_LARGE']);
-
-/** A replayed call must be the call recorded at its key: same task, same args. */
-function checkSameCall(recorded: JobRecord, spec: JobSpec): void {
-  const sameTarget = recorded.kind === spec.kind && recorded.entrypoint === spec.entrypoint && recorded.scriptPath === spec.scriptPath;
-  if (sameTarget && canonical(recorded.args) === canonical(spec.args)) return;
-  const was = `${recorded.kind} ${recorded.entrypoint}(${preview(recorded.args)})`;
-  const now = `${spec.kind} ${spec.entrypoint}(${preview(spec.args)})`;
-  throw new NonDeterminismError(
-    `Job ${spec.parentJob} ran again and made a different call at ${spec.callKey}: it recorded ${was} (job ${recorded.id}), ` +
-      `and now calls ${now}. A job must make the same calls, in the same order, with the same args, each time it runs; ` +
-      'wrap values that change between runs (the time, random numbers, reads of outside state) in step().',
-  );
-}
-
-/** JSON with sorted keys: equal values give equal text, whatever their keys' order. */
-function canonical(value: Json): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-  );
-}
-
-function preview(args: Json): string {
-  const text = JSON.stringify(args);
-  const inner = Array.isArray(args) ? text.slice(1, -1) : text;
-  return inner.length > 80 ? `${inner.slice(0, 77)}...` : inner;
-}
 
 /** The wait before attempt `attempt + 1`, after attempt `attempt` failed. */
 export function backoffMs(retry: RetryOptions | null, attempt: number): number {

@@ -8,7 +8,8 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
-import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, EventSent, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import { checkEventName } from '../wait-names.js';
 import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js';
 import { Worker } from '../worker/worker.js';
 import { Coordinator } from './coordinator.js';
@@ -35,6 +36,11 @@ export interface EmbeddedEngineOptions {
   worker?: boolean;
   /** Jobs the worker claims ahead of free slots (see WorkerOptions.prefetch). @default 4 × concurrency */
   prefetch?: number;
+  /**
+   * The base of resume URLs (approvals, getResumeUrls): the address of a server that answers
+   * them on this engine's database. Unset, getResumeUrls throws: an embedded engine serves no URLs.
+   */
+  publicUrl?: string;
 }
 
 /**
@@ -57,7 +63,7 @@ export class EmbeddedEngine implements Engine {
     this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs });
     // Another process may write to the same file (`millrace cancel` from a second terminal):
     // waits also look at the store now and then, since its events do not reach this process.
-    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200 });
+    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200, publicUrl: options.publicUrl });
     this.worker = runsJobs
       ? new Worker({
           backend: this.coordinator,
@@ -187,6 +193,10 @@ export class EmbeddedEngine implements Engine {
     if (!this.worker) return [];
     const now = Date.now();
     return [{ id: this.worker.id, workspace: 'default', tags: 'all', hostname: hostname(), startedAt: now, lastSeen: now, jobs: this.worker.jobIds }];
+  }
+
+  sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent> {
+    return this.coordinator.sendEvent(jobId, checkEventName(name, 'sendEvent(jobId, name)'), payload);
   }
 
   cancel(jobId: string, reason: string): Promise<JobRecord[]> {

@@ -1,5 +1,5 @@
 import type { Signature } from '../loader/signature.js';
-import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, EventSent, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
 
 /** What a caller asks to run: a script (or, later, a flow) by path, with args by name. */
 export interface SubmitRequest {
@@ -51,6 +51,8 @@ export interface Engine {
   flowStatus(jobId: string): Promise<Json | undefined>;
   /** Cancels the job and its unfinished descendants; returns the jobs canceled. */
   cancel(jobId: string, reason: string): Promise<JobRecord[]>;
+  /** Sends an event to a job (payload encoded): a wait of its name takes it, else it is kept for the next one. */
+  sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

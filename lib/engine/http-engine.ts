@@ -1,10 +1,11 @@
 import { UnknownJobError } from '../errors.js';
-import { ApiClient, ApiError, ServerUnreachableError, type ApiClientOptions } from '../http/api-client.js';
+import { ApiClient, ApiError, JsonText, ServerUnreachableError, type ApiClientOptions } from '../http/api-client.js';
 import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
-import type { LogEvent, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
+import type { LogEvent, SendEventReply, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import { isFinished, type AttemptRecord, type JobFilter, type JobRecord, type Json, type LogLine, type WorkerRecord } from '../types.js';
+import { isFinished, type AttemptRecord, type EventSent, type JobFilter, type JobRecord, type Json, type LogLine, type WorkerRecord } from '../types.js';
+import { checkEventName } from '../wait-names.js';
 import { isFlowRequest } from '../flow/submission.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
 
@@ -122,6 +123,12 @@ export class HttpEngine implements Engine {
   async flowStatus(jobId: string): Promise<Json | undefined> {
     const job = await this.client.json<{ flow_status?: Json }>('GET', this.client.ws(`jobs_u/get/${encodeURIComponent(jobId)}`));
     return job.flow_status;
+  }
+
+  async sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent> {
+    const path = this.client.ws(`jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(checkEventName(name, 'sendEvent(jobId, name)'))}`);
+    const reply = await this.client.json<SendEventReply>('POST', path, new JsonText(JSON.stringify(payload)));
+    return { status: reply.status, waitJob: reply.wait_job };
   }
 
   async cancel(jobId: string, reason: string): Promise<JobRecord[]> {

@@ -21,7 +21,7 @@ export const FLOW_RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.ur
 
 /** A call by path (runScript, runFlow, a flow module) as a running job made it. */
 export interface PathChildCall {
-  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowmodule';
+  kind: 'task' | 'sleep' | 'wait' | 'script' | 'flow' | 'flowmodule';
   scriptPath: string;
   /** A flow module's module id. */
   name: string;

@@ -1,4 +1,4 @@
-import type { JobStatus } from '../types.js';
+import type { EventSent, JobStatus } from '../types.js';
 
 /** What the public helpers ask of an engine when they run outside a job. */
 export interface Connection {
@@ -10,6 +10,8 @@ export interface Connection {
   result(jobId: string): Promise<unknown>;
   status(jobId: string): Promise<JobStatus>;
   cancel(jobId: string, reason: string): Promise<void>;
+  /** Sends an event (payload not yet encoded) to a job. */
+  sendEvent(jobId: string, name: string, payload: unknown): Promise<EventSent>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { JobNotFinishedError, UnknownJobError } from '../errors.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
-import { isFinished, type JobStatus } from '../types.js';
+import { encode } from '../serialize.js';
+import { isFinished, type EventSent, type JobStatus } from '../types.js';
 import type { ConnectOptions, Connection, RunOptions } from './connection.js';
 import { resultOf } from './outcome.js';
 
@@ -36,6 +37,10 @@ export class EmbeddedConnection implements Connection {
 
   async cancel(jobId: string, reason: string): Promise<void> {
     await this.engine.cancel(jobId, reason);
+  }
+
+  sendEvent(jobId: string, name: string, payload: unknown): Promise<EventSent> {
+    return this.engine.sendEvent(jobId, name, encode(payload, 'payload'));
   }
 
   async close(): Promise<void> {

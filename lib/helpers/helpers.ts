@@ -3,7 +3,9 @@ import { fromErrorRecord } from '../error-record.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encode } from '../serialize.js';
 import { runtime, type ChildOutcome, type JobScope } from '../task/runtime.js';
-import type { JobRecord, JobStatus, Json } from '../types.js';
+import { sendEventFromJob } from '../task/wait.js';
+import type { EventSent, JobRecord, JobStatus, Json } from '../types.js';
+import { checkEventName } from '../wait-names.js';
 import type { ConnectOptions, Connection, RunOptions } from './connection.js';
 import { resultOf } from './outcome.js';
 
@@ -110,6 +112,19 @@ export async function cancelJob(jobId: string, reason = 'canceled'): Promise<voi
   if (!scope) return (await connection()).cancel(jobId, reason);
   const outcome = await scope.jobOp('cancel', jobId, reason);
   if (outcome.status !== 'success') throw fromErrorRecord(outcome.error);
+}
+
+/**
+ * Sends an event to a job: its `waitForEvent(name)` resolves with `payload` (which follows the
+ * serialisation contract of task args). An event sent before the wait began is kept for it.
+ * Rejects with UnknownJobError for no such job, JobFinishedError for one that has finished.
+ */
+export async function sendEvent(jobId: string, name: string, payload: unknown = null): Promise<EventSent> {
+  checkEventName(name, 'sendEvent(jobId, name)');
+  if (typeof jobId !== 'string' || jobId === '') throw new MillraceError(`sendEvent(jobId): expected a job id, got ${JSON.stringify(jobId)}`);
+  const scope = jobScope();
+  if (!scope) return (await connection()).sendEvent(jobId, name, payload);
+  return (await sendEventFromJob(scope, jobId, name, payload)) as unknown as EventSent;
 }
 
 async function run(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions, detach: boolean): Promise<unknown> {

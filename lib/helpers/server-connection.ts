@@ -1,11 +1,13 @@
 import { CanceledError, JobNotFinishedError, TaskError } from '../errors.js';
 import { resolve } from 'node:path';
-import { ApiClient, ApiError } from '../http/api-client.js';
+import { ApiClient, ApiError, JsonText } from '../http/api-client.js';
 import { resolveServerToken } from '../http/server-token.js';
 import type { ServerToken } from '../http/token-source.js';
 import type { WindmillJob } from '../http/windmill.js';
 import { encode } from '../serialize.js';
-import type { ErrorRecord, Json, JobStatus } from '../types.js';
+import type { ErrorRecord, EventSent, Json, JobStatus } from '../types.js';
+import type { SendEventReply } from '../http/wire.js';
+import { checkEventName } from '../wait-names.js';
 import type { ConnectOptions, Connection, RunOptions } from './connection.js';
 
 interface ResultMaybe {
@@ -86,6 +88,12 @@ export class ServerConnection implements Connection {
     if (job.type === 'QueuedJob') return job.running ? 'running' : 'queued';
     if (job.canceled) return 'canceled';
     return job.success ? 'success' : 'failure';
+  }
+
+  async sendEvent(jobId: string, name: string, payload: unknown): Promise<EventSent> {
+    const path = this.api.ws(`jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(checkEventName(name, 'sendEvent(jobId, name)'))}`);
+    const reply = await this.api.json<SendEventReply>('POST', path, new JsonText(JSON.stringify(encode(payload, 'payload'))));
+    return { status: reply.status, waitJob: reply.wait_job };
   }
 
   async cancel(jobId: string, reason: string): Promise<void> {

@@ -131,7 +131,7 @@ export interface StepReply {
 // runScript, runFlow, a flow's steps) from a job.
 
 /** The kinds of child a job submits through workflow_as_code; `task` when none is given. */
-export type TaskCallKind = 'task' | 'sleep' | 'script' | 'flow' | 'flowmodule';
+export type TaskCallKind = 'task' | 'sleep' | 'wait' | 'script' | 'flow' | 'flowmodule';
 
 /** One call: the fields that differ between the calls of a batch. */
 export interface TaskCall {
@@ -206,3 +206,29 @@ export interface WorkersReply {
 
 /** One line of the NDJSON stream of `jobs_u/logs/{id}`. */
 export type LogEvent = { line: LogLine } | { end: true };
+
+// Events and approvals (docs/waits.md).
+
+/** `POST jobs/{id}/events/{name}`: what became of the event. */
+export interface SendEventReply {
+  status: 'delivered' | 'kept';
+  /** The wait child that took it, when delivered. */
+  wait_job: string | null;
+}
+
+/** `GET jobs_u/approval/{id}/{resume_id}/{signature}`: what the approval page shows (signed: no token). */
+export interface ApprovalInfoReply {
+  job: JobRecord;
+  resume_id: string;
+  /** The form (a JSON schema) of the approval the job waits for now; null when it gave none. */
+  form: Json | null;
+  /** The job waits for this approval now (its wait child is queued). */
+  waiting: boolean;
+  /** The URL was used already (approved or rejected). */
+  used: boolean;
+}
+
+/** `GET jobs/waiting`: jobs waiting for an event or an approval now, newest first. */
+export interface WaitingReply {
+  waiting: { job: JobRecord; wait: JobRecord; event: string; approval: string | null; due_at: number | null }[];
+}

@@ -13,7 +13,7 @@ import { array, numberIn, object, optionalNumberIn, optionalString, retryOptions
 
 type Obj = Record<string, unknown>;
 
-const KINDS: readonly TaskCallKind[] = ['task', 'sleep', 'script', 'flow', 'flowmodule'];
+const KINDS: readonly TaskCallKind[] = ['task', 'sleep', 'wait', 'script', 'flow', 'flowmodule'];
 
 /** Whether the calls name a script, flow or flow step by path, with args by name (runScript, runFlow, a flow's step). */
 export function byPath(kind: TaskCallKind): boolean {
@@ -33,7 +33,7 @@ export function parseTaskCallScript(body: Obj): Required<TaskCallScript> {
   const scriptHash = string(body, 'script_hash');
   const kind = optionalString(body, 'kind') ?? 'task';
   if (!(KINDS as readonly string[]).includes(kind)) {
-    throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, script, flow or flowmodule, got ${JSON.stringify(kind)}`);
+    throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, wait, script, flow or flowmodule, got ${JSON.stringify(kind)}`);
   }
   return { script_path: scriptPath, script_hash: scriptHash, kind: kind as TaskCallKind };
 }
@@ -51,8 +51,8 @@ export function parseTaskCalls(body: Obj, kind: TaskCallKind): TaskCall[] {
 function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCall {
   const retry = call.retry === undefined ? undefined : retryOptions(call.retry, `${field}.retry`);
   const kind = (optionalString(call, 'kind', `${field}.kind`) ?? bodyKind) as TaskCallKind;
-  if (kind !== bodyKind && (byPath(bodyKind) || (kind !== 'task' && kind !== 'sleep'))) {
-    throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task" or "sleep" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
+  if (kind !== bodyKind && (byPath(bodyKind) || byPath(kind))) {
+    throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task", "sleep" or "wait" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
   }
   const delaySecs = optionalNumberIn(call, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS }, `${field}.scheduled_in_secs`);
   const args = storableValue(!byPath(bodyKind) ? array(call, 'args', `${field}.args`) : object(call.args, `${field}.args`), `${field}.args`);

@@ -18,8 +18,11 @@ export interface RouteContext {
 export type Reply = { status: number; json: unknown } | { status: number; text: string } | undefined;
 export type Handler = (ctx: RouteContext) => Promise<Reply>;
 
-/** Which tokens may use a route: any token of the workspace, or worker tokens too. */
-export type Audience = 'user' | 'worker';
+/**
+ * Which tokens may use a route: any token of the workspace, or worker tokens too; or none at all
+ * (`signed`: the URL carries its own permission, a signature the handler checks).
+ */
+export type Audience = 'user' | 'worker' | 'signed';
 
 interface Route {
   method: string;

@@ -5,7 +5,7 @@ import { BODY_LIMIT } from '../limits.js';
 import type { Store } from '../store/store.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
-import { createToken, hashToken, newToken, reaches, TokenCache } from './auth.js';
+import { createToken, hashToken, newToken, reaches, TokenCache, type Principal } from './auth.js';
 import { IDENTITY_PATH, rootId } from '../http/identity.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { identityReply } from './identity-route.js';
@@ -15,6 +15,7 @@ import { millraceRoutes } from './routes-millrace.js';
 import { taskCallRoutes } from './routes-task-calls.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { tokenRoutes } from './routes-tokens.js';
+import { eventRoutes } from './routes-events.js';
 import { workerRoutes } from './routes-worker.js';
 import { installEnvToken } from './token-admin.js';
 import { isUiRequest, serveUi } from './static-ui.js';
@@ -56,6 +57,11 @@ export interface ServerOptions {
    * `millrace dev`, which listens on 127.0.0.1 only. @default false
    */
   uiSession?: boolean;
+  /**
+   * The address users reach this server at (behind a proxy, a public name): the base of the
+   * resume URLs of approvals. @default the address it listens on
+   */
+  publicUrl?: string;
 }
 
 export interface ServerHandle {
@@ -111,6 +117,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   mountRoutes(router, deps, millraceRoutes);
   mountRoutes(router, deps, workerRoutes);
   mountRoutes(router, deps, tokenRoutes);
+  mountRoutes(router, deps, eventRoutes);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
@@ -137,8 +144,10 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
         res.setHeader('Allow', found.allowed.join(', '));
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
       }
-      const principal = await principals.authenticate(req.headers.authorization);
       const { route, params } = found;
+      // A signed URL (an approval's) is its own permission: its handler checks the signature.
+      const principal: Principal =
+        route.audience === 'signed' ? { workspace: params.ws ?? DEFAULT_WORKSPACE, scope: 'user', label: 'signed URL' } : await principals.authenticate(req.headers.authorization);
       checkNoNul(params, url.searchParams);
       if (params.ws !== undefined && !reaches(principal, params.ws)) {
         throw new HttpError(404, 'NOT_FOUND', `No workspace "${params.ws}" for this token`);
@@ -175,6 +184,8 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Resume URLs (approvals) are made under the address users reach: the one configured, else this one.
+  coordinator.options.publicUrl = options.publicUrl ?? `http://${host}:${address.port}`;
   const close = async () => {
     await coordinator.close();
     server.closeAllConnections();

@@ -136,3 +136,21 @@ export const tokenPrefixes = (d: Dialect) => `
 /** Flow modules and durable steps were both called "step"; a flow module's job was of kind flowstep. */
 export const flowModuleKind = () => `
       UPDATE jobs SET kind = 'flowmodule' WHERE kind = 'flowstep';`;
+
+/** Events sent to jobs (kept until a wait of their name takes them), and the key that signs resume URLs. */
+export const eventsAndSecrets = (d: Dialect) => `
+      CREATE TABLE events (
+        seq ${d.serialKey},
+        job_id ${d.id} NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at ${d.int64} NOT NULL,
+        -- The wait child that took it; NULL while it is kept for the next wait of its name.
+        wait_job ${d.id}
+      );
+      CREATE INDEX events_by_job ON events (job_id, name, seq);
+      CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at ${d.int64} NOT NULL
+      );`;

@@ -1,4 +1,4 @@
-import type { AttemptRecord, ErrorRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { AttemptRecord, ErrorRecord, EventRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
 
 /** Which jobs a worker may claim. */
 export interface ClaimRequest {
@@ -55,6 +55,17 @@ export type StoreChange =
   | { kind: 'finished'; jobIds: readonly string[] }
   /** The feed of changes was interrupted (a lost connection): anything may have changed. */
   | { kind: 'resync' };
+
+/** What became of an event sent to a job (`Store.sendEvent`). */
+export type EventDelivery =
+  /** A wait of its name was queued: it took the event and is now finished (its result is the payload). */
+  | { status: 'delivered'; wait: JobRecord }
+  /** No wait of its name yet: kept for the next one. */
+  | { status: 'kept' }
+  /** There is no such job. */
+  | { status: 'unknown' }
+  /** The job has finished: nothing was recorded. */
+  | { status: 'finished'; job: JobRecord };
 
 /** A numbered schema change. Never edit one that has shipped: add the next number. */
 export interface Migration {
@@ -162,6 +173,25 @@ export interface Store {
   setFlowStatus(jobId: string, status: Json): Promise<void>;
   /** A flow job's recorded flow status; undefined when none was recorded. */
   getFlowStatus(jobId: string): Promise<Json | undefined>;
+
+  /**
+   * Sends an event to a job, in one transaction that the job's other event verbs serialise
+   * with: the oldest queued wait child of that name takes it (finished with the payload as its
+   * result), else it is kept for the next wait of that name.
+   */
+  sendEvent(jobId: string, name: string, payload: Json, at: number): Promise<EventDelivery>;
+  /**
+   * For a wait child just queued: takes the oldest event of its name kept for its parent, and
+   * finishes the wait with it. Undefined when none was kept (or the wait is no longer queued).
+   */
+  takeEvent(waitJobId: string, at: number): Promise<JobRecord | undefined>;
+  /** The events sent to a job, taken or kept, oldest first. */
+  events(jobId: string): Promise<EventRecord[]>;
+  /**
+   * The key that signs resume URLs (approvals): made at random the first time it is asked
+   * for, then the same for every server on this database.
+   */
+  signingSecret(): Promise<string>;
 
   /** Stores a token (its hash only). */
   createToken(token: TokenRecord): Promise<void>;

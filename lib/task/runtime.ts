@@ -79,6 +79,16 @@ export interface JobScope {
   jobOp(op: 'wait' | 'get' | 'cancel', jobId: string, reason?: string): Promise<ChildOutcome>;
   /** Records a flow job's flow status (the flow runner's only). */
   setFlowStatus(status: Json): void;
+  /**
+   * waitForEvent / waitForApproval: a wait child of the job, finished by the event sent to it
+   * (its result is the payload) or failed with WaitTimeoutError when `timeout` seconds pass.
+   * Optional: an executor of an older millrace copy has none.
+   */
+  waitEvent?(wait: { name: string; timeout?: number; args: Json[] }): Promise<ChildOutcome>;
+  /** getResumeUrls: the signed URLs of approval `resumeId` of this job (the outcome's result). */
+  resumeUrls?(resumeId: string): Promise<ChildOutcome>;
+  /** sendEvent inside a job: an event to another job (the outcome's result is an EventSent). */
+  sendEvent?(jobId: string, name: string, payload: Json): Promise<ChildOutcome>;
 }
 
 interface Runtime {

@@ -1,4 +1,4 @@
-import type { LogEvent, TreeReply, WorkersReply } from '../http/wire.js';
+import type { LogEvent, TreeReply, WaitingReply, WorkersReply } from '../http/wire.js';
 import type { JsonSchema } from '../loader/signature.js';
 import type { JobRecord, JobStatus, LogLine } from '../types.js';
 
@@ -124,6 +124,11 @@ export function cancelJob(id: string): Promise<{ canceled: JobRecord[] }> {
 
 export function listWorkers(): Promise<WorkersReply> {
   return json(call('GET', '/api/w/{ws}/workers'));
+}
+
+/** Jobs waiting now for an event or an approval. */
+export function listWaiting(): Promise<WaitingReply> {
+  return json(call('GET', '/api/w/{ws}/jobs/waiting'));
 }
 
 export interface RunnableList {

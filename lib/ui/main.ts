@@ -4,6 +4,8 @@ import { runPage } from './pages/run.js';
 import { runFormPage } from './pages/run-form.js';
 import { runsPage } from './pages/runs.js';
 import { workersPage } from './pages/workers.js';
+import { approvePage } from './pages/approve.js';
+import { waitingPage } from './pages/waiting.js';
 
 /**
  * The web UI: one page whose routes live after `#` (`#/runs`, `#/run/<id>`, `#/new`,
@@ -13,7 +15,7 @@ import { workersPage } from './pages/workers.js';
 
 export type Page = (root: HTMLElement, params: URLSearchParams, arg: string | undefined) => () => void;
 
-const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage };
+const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage, waiting: waitingPage };
 
 const app = document.getElementById('app')!;
 const logout = document.getElementById('logout')!;
@@ -29,6 +31,12 @@ function render(): void {
   stop();
   stop = () => {};
   app.replaceChildren();
+  // An approval page is opened from a signed URL, by an approver who may have no token.
+  const { name: route, arg: signed, params: query } = parseHash();
+  if (route === 'approve') {
+    stop = approvePage(app, query, signed);
+    return;
+  }
   if (!session()) {
     logout.hidden = true;
     stop = loginPage(app, '', () => render());

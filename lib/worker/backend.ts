@@ -1,5 +1,5 @@
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, EventSent, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
 
 /**
  * What a worker needs from the place its jobs come from: the local coordinator (embedded,
@@ -35,4 +35,8 @@ export interface WorkerBackend {
   cancelJob(jobId: string, reason: string): Promise<void>;
   /** Records a flow job's flow status (what its runner knows of its modules). */
   setFlowStatus(jobId: string, status: Json): Promise<void>;
+  /** Sends an event to a job (sendEvent inside a job). */
+  sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent>;
+  /** The signed URLs of approval `resumeId` of a job (getResumeUrls). */
+  resumeUrls(jobId: string, resumeId: string): Promise<ResumeUrls>;
 }

@@ -5,7 +5,7 @@ import type { ChildOutcome } from '../task/runtime.js';
 import type { JobRecord, JobSpec, Json } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import type { LogBuffer } from './log-buffer.js';
-import type { ChildCall, HostMessage, StepRequest } from './protocol.js';
+import type { ChildCall, HostMessage, StepRequest, ThreadMessage } from './protocol.js';
 
 export interface ChildCallsOptions {
   backend: WorkerBackend;
@@ -76,6 +76,18 @@ export class ChildCalls {
     }
   }
 
+  /** sendEvent and getResumeUrls called by a running job: the outcome's result is their answer. */
+  async eventOp(op: Extract<ThreadMessage, { type: 'eventOp' }>): Promise<ChildOutcome> {
+    const { backend } = this.options;
+    const base = { jobId: op.jobId, tag: '', attempt: 0, maxAttempts: 1 };
+    try {
+      const result = op.op === 'send' ? await backend.sendEvent(op.jobId, op.name, op.payload) : await backend.resumeUrls(op.jobId, op.resumeId);
+      return { ...base, status: 'success', result: { ...result } };
+    } catch (err) {
+      return { ...base, status: 'failure', error: toErrorRecord(err) };
+    }
+  }
+
   /** A step's recorded result, or the recording of one: the answer to send to the thread. */
   async step(parent: JobRecord, callId: number, step: StepRequest): Promise<HostMessage & { type: 'stepDone' }> {
     const { backend, logs } = this.options;
@@ -109,13 +121,15 @@ export class ChildCalls {
   }
 }
 
-/** What a call makes: a task of a module, a sleep of the calling job, or a script, flow or flow step by path. */
+/** What a call makes: a task of a module, a sleep or wait of the calling job, or a script, flow or flow step by path. */
 function childTarget(root: string, parent: JobRecord, call: ChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
   switch (call.kind) {
     case 'task': {
       const script = resolveScript(root, call.scriptPath);
       return { kind: 'task', scriptPath: script.path, scriptHash: script.hash, entrypoint: call.name, args: call.args };
     }
+    case 'wait':
+      return { kind: 'wait', scriptPath: parent.scriptPath, scriptHash: parent.scriptHash, entrypoint: call.name, args: call.args };
     case 'sleep':
       return { kind: 'sleep', scriptPath: parent.scriptPath, scriptHash: parent.scriptHash, entrypoint: call.name, args: call.args };
     default:

@@ -207,7 +207,7 @@ async function runJob(req: RunRequest): Promise<void> {
 
 function makeScope(req: RunRequest, state: JobState): JobScope {
   const parentId = req.context.id;
-  // Call keys: a task's name (or '@step:<name>', '@sleep', '@script:<path>', '@flow:<path>',
+  // Call keys: a task's name (or '@step:<name>', '@sleep', '@wait:<event>', '@script:<path>', '@flow:<path>',
   // '@module:<id>') plus its occurrence index. Task names cannot start with '@', so the kinds
   // cannot collide.
   const occurrences = new Map<string, number>();
@@ -302,6 +302,23 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
         ...(path.retry !== undefined && { retry: path.retry }),
         ...(path.detach && { detach: true }),
       });
+    },
+    waitEvent({ name, timeout, args }): Promise<ChildOutcome> {
+      return call({
+        kind: 'wait',
+        scriptPath: req.context.script,
+        name,
+        tag: req.context.tag,
+        args,
+        callKey: nextKey(`@wait:${name}`),
+        ...(timeout !== undefined && { seconds: timeout }),
+      });
+    },
+    resumeUrls(resumeId: string): Promise<ChildOutcome> {
+      return track((callId) => post({ type: 'eventOp', callId, parentId, op: 'resumeUrls', jobId: parentId, resumeId }));
+    },
+    sendEvent(jobId: string, name: string, payload: Json): Promise<ChildOutcome> {
+      return track((callId) => post({ type: 'eventOp', callId, parentId, op: 'send', jobId, name, payload }));
     },
     jobOp(op, jobId, reason): Promise<ChildOutcome> {
       return track((callId) => post({ type: 'jobOp', callId, parentId, op, jobId, ...(reason !== undefined && { reason }) }));

@@ -4,9 +4,10 @@ import { toErrorRecord } from '../error-record.js';
 import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/api-client.js';
 import type { CancelBody, ChildBody, ChildReply, ClaimBody, ClaimReply, HeartbeatBody, HeartbeatReply, JobBody, JobReply, ReportEvent } from '../http/wire.js';
 import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply, WaitBody, WaitReply } from '../http/wire.js';
+import type { SendEventReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, EventSent, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
 import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
@@ -136,6 +137,17 @@ export class HttpBackend implements WorkerBackend {
   async cancelJob(jobId: string, reason: string): Promise<void> {
     const body: CancelBody = { job_id: jobId, reason };
     await this.untilAnswered(() => this.client.json('POST', this.client.ws('worker/cancel'), body));
+  }
+
+  async sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent> {
+    const path = this.client.ws(`jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(name)}`);
+    const reply = await this.untilAnswered(() => this.client.json<SendEventReply>('POST', path, new JsonText(JSON.stringify(payload))));
+    return { status: reply.status, waitJob: reply.wait_job };
+  }
+
+  resumeUrls(jobId: string, resumeId: string): Promise<ResumeUrls> {
+    const path = this.client.ws(`jobs/resume_urls/${encodeURIComponent(jobId)}/${encodeURIComponent(resumeId)}`);
+    return this.untilAnswered(() => this.client.json<ResumeUrls>('GET', path));
   }
 
   setFlowStatus(jobId: string, status: Json): Promise<void> {
@@ -377,7 +389,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /**
  * The kind of child a job's call submits: only the kinds a job makes through submitChild
- * (task, sleep, script, flow, flowmodule) reach this backend; steps are recorded through
+ * (task, sleep, wait, script, flow, flowmodule) reach this backend; steps are recorded through
  * recordStep and roots are submitted by clients.
  */
 function callKind(spec: JobSpec): TaskCallKind {

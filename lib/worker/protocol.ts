@@ -25,7 +25,7 @@ export interface ChildCall {
    * What the child is: a task call, a durable sleep, or (runScript, runFlow, a flow's module)
    * a script, flow or flow step by path.
    */
-  kind: 'task' | 'sleep' | 'script' | 'flow' | 'flowmodule';
+  kind: 'task' | 'sleep' | 'wait' | 'script' | 'flow' | 'flowmodule';
   /** A task's defining module's script path (a sleep: the sleeping job's); a script's, flow's or flow step's path. */
   scriptPath: string;
   /** The task's name; 'sleep' for a sleep. */
@@ -37,7 +37,7 @@ export interface ChildCall {
   callKey: string;
   timeout?: number;
   retry?: RetryOptions;
-  /** For a sleep: its length. */
+  /** For a sleep: its length; for a wait: its timeout (none: it waits until its event comes). */
   seconds?: number;
   /** Resolve once the child is persisted (runScriptAsync), not when it has finished. */
   detach?: boolean;
@@ -75,6 +75,13 @@ export type ThreadMessage =
    * (cancelJob). Answered with callDone.
    */
   | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string }
+  /**
+   * An event to a job (sendEvent inside a job), or the resume URLs of an approval of the job
+   * itself (getResumeUrls). Answered with callDone: the outcome's result is an EventSent or
+   * the ResumeUrls.
+   */
+  | { type: 'eventOp'; callId: number; parentId: string; op: 'send'; jobId: string; name: string; payload: Json }
+  | { type: 'eventOp'; callId: number; parentId: string; op: 'resumeUrls'; jobId: string; resumeId: string }
   | { type: 'finish'; jobId: string; outcome: Outcome; at: number }
   /**
    * The thread cannot give this job its code (it holds its most versions of the project's

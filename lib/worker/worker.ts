@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { CanceledError, ConfigError, ReleasedError, TimeoutError } from '../errors.js';
+import { CanceledError, ConfigError, ReleasedError, TimeoutError, WaitTimeoutError } from '../errors.js';
 import { errorRecordOf, toErrorRecord } from '../error-record.js';
 import { newJobId } from '../ids.js';
+import { approvalKeyOf } from '../wait-names.js';
 import { longTimeout, type LongTimer } from '../timers.js';
 import type { ChildOutcome } from '../task/runtime.js';
 import { jobName, type ErrorRecord, type JobRecord, type Outcome } from '../types.js';
@@ -165,6 +166,12 @@ export class Worker {
       void this.finish(job.id, { status: 'success', result: null }, at);
       return;
     }
+    if (job.kind === 'wait') {
+      // A wait is claimed only once it is due: its timeout ran out before its event came.
+      void this.backend.started(job.id, Date.now()).catch((err) => this.warn(`recording the start of ${job.id}`, err));
+      void this.finish(job.id, { status: 'failure', error: waitTimedOut(job) });
+      return;
+    }
     let request: RunRequest;
     try {
       request = runRequest(this.options.root, `Worker ${this.id}`, job);
@@ -253,6 +260,9 @@ export class Worker {
         this.logs.then(() => this.backend.setFlowStatus(jobId, status).catch((err) => this.warn(`recording the flow status of ${jobId}`, err)));
         break;
       }
+      case 'eventOp':
+        this.onCall(msg.callId, msg.parentId, () => this.calls.eventOp(msg));
+        break;
       case 'jobOp': {
         const { op, jobId, reason } = msg;
         this.onCall(msg.callId, msg.parentId, () => this.calls.jobOp(op, jobId, reason));
@@ -374,4 +384,12 @@ export class Worker {
   private warn(what: string, err: unknown): void {
     if (!this.abort.signal.aborted) console.error(`millrace worker ${this.id}: ${what} failed: ${(err as Error).message}`);
   }
+}
+
+/** The error of a wait whose timeout ran out: the job's `await` throws it, and may catch it. */
+function waitTimedOut(wait: JobRecord): ErrorRecord {
+  const seconds = Math.round(wait.scheduledFor - wait.createdAt) / 1000;
+  const key = approvalKeyOf(wait.entrypoint);
+  const what = key === undefined ? `The event "${wait.entrypoint}"` : `The approval "${key}"`;
+  return errorRecordOf(WaitTimeoutError, `${what} did not come to job ${wait.parentJob} within its timeout of ${seconds}s`);
 }

@@ -5,7 +5,7 @@ import { openStore } from '../../store/open.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
 import { devAdminToken, keepAdminToken } from '../admin-token.js';
-import { positiveInt, projectRoot, withRootAndStore, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
+import { httpUrl, positiveInt, projectRoot, withRootAndStore, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { untilSignal } from './server.js';
 
 interface DevOptions {
@@ -16,6 +16,7 @@ interface DevOptions {
   concurrency?: number;
   threads?: number;
   maxVersions?: number;
+  publicUrl?: string;
 }
 
 export function devCommand(program: Command): void {
@@ -27,12 +28,13 @@ export function devCommand(program: Command): void {
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
       .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
       .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
+      .option('--public-url <url>', 'the address users reach this server at: the base of approvals\' resume URLs (default: the listening address)', httpUrl)
       .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt),
   ).action(async (options: DevOptions) => {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const admin = devAdminToken(root);
-    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: admin.token, adminTokenLabel: admin.label });
+    const server = await startServer({ store, root, host: '127.0.0.1', port: options.port, uiSession: true, adminToken: admin.token, adminTokenLabel: admin.label, publicUrl: options.publicUrl });
     // Written before the first line is printed: whoever waits for that line finds the file.
     const tokenFile = admin.keepInFile && admin.token ? keepAdminToken({ root, token: admin.token, url: server.url, command: 'dev' }) : undefined;
     if (admin.note && tokenFile) process.stderr.write(`millrace dev: ${admin.note}\n`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { keepAdminToken, serverAdminToken } from '../admin-token.js';
-import { nonNegativeInt, positiveInt, projectRoot, withRootAndStore } from '../options.js';
+import { httpUrl, nonNegativeInt, positiveInt, projectRoot, withRootAndStore } from '../options.js';
 
 interface ServerOptions {
   host: string;
@@ -13,6 +13,7 @@ interface ServerOptions {
   bodyLimit?: number;
   sweepMs?: number;
   restartGraceMs?: number;
+  publicUrl?: string;
 }
 
 export function serverCommand(program: Command): void {
@@ -31,6 +32,7 @@ export function serverCommand(program: Command): void {
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
       .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt)
       .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt)
+      .option('--public-url <url>', 'the address users reach this server at: the base of approvals\' resume URLs (default: the listening address)', httpUrl)
       .option('--restart-grace-ms <ms>', 'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)', nonNegativeInt),
   ).action(async (options: ServerOptions) => {
     const root = projectRoot(options);
@@ -44,6 +46,7 @@ export function serverCommand(program: Command): void {
       bodyLimit: options.bodyLimit,
       sweepIntervalMs: options.sweepMs,
       restartGraceMs: options.restartGraceMs,
+      publicUrl: options.publicUrl,
       adminToken: admin.token,
       adminTokenLabel: admin.label,
     });

@@ -4,6 +4,7 @@ import { newJobId } from '../../ids.js';
 import type {
   AttemptRecord,
   ErrorRecord,
+  EventRecord,
   JobFilter,
   JobRecord,
   JobSpec,
@@ -16,8 +17,9 @@ import type {
 } from '../../types.js';
 import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
-import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, MigrationReport, Store, StoreChange } from '../store.js';
+import type { CancelRequest, ClaimRequest, EnqueueResult, EventDelivery, ExpiredLeases, MigrationReport, Store, StoreChange } from '../store.js';
 import { cancelTree } from './cancel.js';
+import { listEvents, sendEvent, signingSecret, takeEvent } from './events.js';
 import { JobInserts } from './inserts.js';
 import { expireLeases, release } from './leases.js';
 import { appendLogs, readLogs } from './logs.js';
@@ -63,6 +65,7 @@ export class PgStore implements Store {
   private readonly changes: ChangeListener;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private closed = false;
+  private secret: Promise<string> | undefined;
   private readonly places = new PlaceCache();
 
   private constructor(options: PgStoreOptions, schema: string, poolSize: number) {
@@ -288,6 +291,23 @@ export class PgStore implements Store {
   async getFlowStatus(jobId: string): Promise<Json | undefined> {
     const row = await one<{ status: string }>(this.pool, 'SELECT status FROM flow_status WHERE job_id = $1', [jobId]);
     return row ? (JSON.parse(row.status) as Json) : undefined;
+  }
+
+  sendEvent(jobId: string, name: string, payload: Json, at: number): Promise<EventDelivery> {
+    return this.transaction((tx, notify) => sendEvent(tx, notify, jobId, name, payload, at));
+  }
+
+  takeEvent(waitJobId: string, at: number): Promise<JobRecord | undefined> {
+    return this.transaction((tx, notify) => takeEvent(tx, notify, waitJobId, at));
+  }
+
+  events(jobId: string): Promise<EventRecord[]> {
+    return listEvents(this.pool, jobId);
+  }
+
+  /** Read once per store: it never changes once made. */
+  signingSecret(): Promise<string> {
+    return (this.secret ??= signingSecret(this.pool));
   }
 
   countTokens(): Promise<number> {

@@ -1,4 +1,4 @@
-import type { JobFilter } from '../../types.js';
+import { NEVER_DUE, type JobFilter } from '../../types.js';
 import { listQuery, type ListTerm } from '../policy.js';
 
 /**
@@ -77,7 +77,9 @@ export const REQUEUE_SQL = `
 
 /** $1 job, $2 attempts allowed from here, $3 now: a failed or canceled call, run again (see policy.runsAgain). */
 export const RUN_AGAIN_SQL = `
-  UPDATE jobs SET status = 'queued', max_attempts = attempt + $2, scheduled_for = $3, worker = NULL,
+  UPDATE jobs SET status = 'queued', max_attempts = attempt + $2, worker = NULL,
+                  -- A wait run again waits its whole timeout again (a wait without one, still never due).
+                  scheduled_for = CASE WHEN kind = 'wait' THEN LEAST($3 + (scheduled_for - created_at), ${NEVER_DUE}) ELSE $3 END,
                   lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
                   result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
   WHERE id = $1

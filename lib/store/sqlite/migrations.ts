@@ -1,4 +1,4 @@
-import { flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, SQLITE, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, SQLITE, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration } from '../store.js';
 
 /**
@@ -28,4 +28,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'flow status', sql: flowStatus(SQLITE) },
   { version: 5, name: 'token prefixes, last use and revocation', sql: tokenPrefixes(SQLITE) },
   { version: 6, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
+  { version: 7, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(SQLITE) },
 ];

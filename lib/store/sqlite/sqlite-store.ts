@@ -5,6 +5,7 @@ import {
   DEFAULT_WORKSPACE,
   type AttemptRecord,
   type ErrorRecord,
+  type EventRecord,
   type JobFilter,
   type JobRecord,
   type JobSpec,
@@ -33,8 +34,9 @@ import {
   type JobRow,
   type WorkerRow,
 } from '../rows.js';
-import type { CancelRequest, ClaimRequest, EnqueueResult, ExpiredLeases, MigrationReport, Store } from '../store.js';
+import type { CancelRequest, ClaimRequest, EnqueueResult, EventDelivery, ExpiredLeases, MigrationReport, Store } from '../store.js';
 import { cancelTree } from './cancel.js';
+import { SqliteEvents } from './events.js';
 import { expireLeases, releaseJob } from './leases.js';
 import { insertLogLines, readLogLines } from './logs.js';
 import { schemaVersion } from './migrate.js';
@@ -56,6 +58,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
   private readonly tokens: SqliteTokens;
+  private readonly eventStatements: SqliteEvents;
   /** `list` builds its SQL from the filter; each shape is prepared once. */
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly commits: TickCommit;
@@ -66,6 +69,7 @@ export class SqliteStore implements Store {
     ({ db: this.db, readOnly: this.readOnly } = openSqliteFile(options.file, options));
     this.stmt = prepareStatements(this.db);
     this.tokens = new SqliteTokens(this.db);
+    this.eventStatements = new SqliteEvents(this.db);
     this.commits = new TickCommit(this.db);
   }
 
@@ -294,6 +298,22 @@ export class SqliteStore implements Store {
   async getFlowStatus(jobId: string): Promise<Json | undefined> {
     const row = this.stmt.getFlowStatus.get(jobId) as { status: string } | undefined;
     return row ? (JSON.parse(row.status) as Json) : undefined;
+  }
+
+  async sendEvent(jobId: string, name: string, payload: Json, at: number): Promise<EventDelivery> {
+    return this.write(() => this.eventStatements.send(jobId, name, payload, at));
+  }
+
+  async takeEvent(waitJobId: string, at: number): Promise<JobRecord | undefined> {
+    return this.write(() => this.eventStatements.take(waitJobId, at));
+  }
+
+  async events(jobId: string): Promise<EventRecord[]> {
+    return this.eventStatements.list(jobId);
+  }
+
+  async signingSecret(): Promise<string> {
+    return this.eventStatements.secret() ?? (await this.write(() => this.eventStatements.makeSecret(Date.now())));
   }
 
   async countTokens(): Promise<number> {

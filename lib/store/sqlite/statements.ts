@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { JobFilter } from '../../types.js';
+import { NEVER_DUE, type JobFilter } from '../../types.js';
 import { listQuery, type ListTerm } from '../policy.js';
 
 /**
@@ -28,7 +28,9 @@ const STATEMENT_SQL = {
     ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
   getFlowStatus: 'SELECT status FROM flow_status WHERE job_id = ?',
   runAgain: `
-    UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, scheduled_for = @now, worker = NULL,
+    UPDATE jobs SET status = 'queued', max_attempts = attempt + @extra, worker = NULL,
+                    -- A wait run again waits its whole timeout again (a wait without one, still never due).
+                    scheduled_for = CASE WHEN kind = 'wait' THEN min(@now + (scheduled_for - created_at), ${NEVER_DUE}) ELSE @now END,
                     lease_until = NULL, started_at = NULL, completed_at = NULL, duration_ms = NULL,
                     result = NULL, error = NULL, cancel_reason = NULL, canceled_by = NULL
     WHERE id = @id
