@@ -257,3 +257,32 @@ export interface WorkerRecord {
   /** The jobs it runs now. */
   jobs: string[];
 }
+
+/**
+ * A schedule: a script or flow run at each slot of a cron expression. A slot is one time
+ * the cron names (ms since the epoch); each slot runs once, whichever server fires it.
+ */
+export interface ScheduleRecord {
+  id: string;
+  workspace: string;
+  /** Unique in its workspace; what the commands and routes take. */
+  name: string;
+  /** The script or flow path run at each slot. */
+  path: string;
+  /** Five fields, or six with seconds first. */
+  cron: string;
+  /** The IANA time zone the cron reads in, e.g. Europe/Paris. */
+  timezone: string;
+  /** The args of every run, by parameter name, encoded (serialisation contract). */
+  args: Record<string, Json>;
+  paused: boolean;
+  createdAt: number;
+  /** Slots after this time may run: the creation, or the last resume (slots while paused never run). */
+  activeSince: number;
+  /** The latest slot that ran, and its run; null before the first. */
+  lastSlot: number | null;
+  lastJob: string | null;
+}
+
+/** What creating a schedule takes; the store fills in the rest. */
+export type NewSchedule = Pick<ScheduleRecord, 'workspace' | 'name' | 'path' | 'cron' | 'timezone' | 'args'>;

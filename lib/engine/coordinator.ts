@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { NonDeterminismError, UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
-import { longTimeout, type LongTimer } from '../timers.js';
+import { realClock, type Clock, type ClockTimer } from '../clock.js';
 import {
   FINISHED_STATUSES,
   type ErrorRecord,
@@ -34,6 +34,11 @@ export interface CoordinatorOptions {
    * run, rather than sending those jobs to other workers at once. @default 0
    */
   firstSweepDelayMs?: number;
+  /**
+   * The engine's time: due times of retries and sleeps, and lease sweeps, follow it (a test
+   * moves it; see millrace/testing). Use the store's clock. @default realClock
+   */
+  clock?: Clock;
 }
 
 /**
@@ -43,9 +48,10 @@ export interface CoordinatorOptions {
  */
 export class Coordinator implements WorkerBackend {
   readonly hub = new Hub();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly firstSweep: NodeJS.Timeout;
-  private readonly retryTimers = new Set<LongTimer>();
+  readonly clock: Clock;
+  private sweepTimer: ClockTimer | undefined;
+  private readonly firstSweep: ClockTimer;
+  private readonly retryTimers = new Set<ClockTimer>();
   private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -53,11 +59,10 @@ export class Coordinator implements WorkerBackend {
     readonly store: Store,
     private readonly options: CoordinatorOptions = {},
   ) {
-    this.firstSweep = setTimeout(() => {
-      this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 5000);
-      this.sweepTimer.unref();
-    }, options.firstSweepDelayMs ?? 0);
-    this.firstSweep.unref();
+    this.clock = options.clock ?? realClock;
+    this.firstSweep = this.clock.timeout(options.firstSweepDelayMs ?? 0, () => {
+      this.sweepTimer = this.clock.interval(options.sweepIntervalMs ?? 5000, () => void this.sweep());
+    });
     // A shared store (PostgreSQL) reports what other servers write: their events wake ours.
     this.unsubscribe = store.subscribe?.((change) => this.onStoreChange(change));
   }
@@ -69,7 +74,7 @@ export class Coordinator implements WorkerBackend {
    */
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(spec);
-    if (created) this.announceLater(job, job.scheduledFor - Date.now());
+    if (created) this.announceLater(job, job.scheduledFor - this.clock.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
   }
@@ -267,9 +272,9 @@ export class Coordinator implements WorkerBackend {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.firstSweep);
+    this.firstSweep.clear();
     this.unsubscribe?.();
-    clearInterval(this.sweepTimer);
+    this.sweepTimer?.clear();
     for (const t of this.retryTimers) t.clear();
     this.hub.emit('queued');
   }
@@ -277,7 +282,7 @@ export class Coordinator implements WorkerBackend {
   /** Returns jobs of dead workers to the queue; fails those with no attempts left. */
   async sweep(): Promise<void> {
     if (this.closed) return;
-    const { requeued, failed } = await this.store.expireLeases(Date.now(), this.options.maxLostLeases ?? 3);
+    const { requeued, failed } = await this.store.expireLeases(this.clock.now(), this.options.maxLostLeases ?? 3);
     for (const job of requeued) this.hub.emit('queued', job);
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
   }
@@ -286,7 +291,7 @@ export class Coordinator implements WorkerBackend {
   private onStoreChange(change: StoreChange): void {
     switch (change.kind) {
       case 'queued':
-        this.announceLater(undefined, change.dueAt - Date.now());
+        this.announceLater(undefined, change.dueAt - this.clock.now());
         return;
       case 'started':
         for (const id of change.jobIds) this.hub.emit(`started:${id}`);
@@ -324,15 +329,11 @@ export class Coordinator implements WorkerBackend {
       this.hub.emit('queued', job);
       return;
     }
-    // Chained: a retry delay or a scheduled start may lie more than 24.9 days ahead.
-    const timer = longTimeout(
-      delayMs,
-      () => {
-        this.retryTimers.delete(timer);
-        this.hub.emit('queued', job);
-      },
-      { ref: false },
-    );
+    // The clock's timers hold any length: a retry delay or a scheduled start may lie more than 24.9 days ahead.
+    const timer = this.clock.timeout(delayMs, () => {
+      this.retryTimers.delete(timer);
+      this.hub.emit('queued', job);
+    });
     this.retryTimers.add(timer);
   }
 

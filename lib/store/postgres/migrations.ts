@@ -128,6 +128,27 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = true WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 5,
+    name: 'schedules',
+    sql: `
+      CREATE TABLE schedules (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        args TEXT NOT NULL,
+        paused BOOLEAN NOT NULL DEFAULT false,
+        created_at BIGINT NOT NULL,
+        active_since BIGINT NOT NULL,
+        last_slot BIGINT,
+        last_job TEXT COLLATE "C"
+      );
+      CREATE UNIQUE INDEX schedules_name ON schedules (workspace, name);
+    `,
+  },
 ];
 
 /** The latest schema version this millrace knows. */

@@ -124,4 +124,25 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = 1 WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 6,
+    name: 'schedules',
+    sql: `
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        args TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        active_since INTEGER NOT NULL,
+        last_slot INTEGER,
+        last_job TEXT
+      );
+      CREATE UNIQUE INDEX schedules_name ON schedules (workspace, name);
+    `,
+  },
 ];
