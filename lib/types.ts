@@ -286,3 +286,18 @@ export interface ScheduleRecord {
 
 /** What creating a schedule takes; the store fills in the rest. */
 export type NewSchedule = Pick<ScheduleRecord, 'workspace' | 'name' | 'path' | 'cron' | 'timezone' | 'args'>;
+
+/** A schedule as the commands, routes and UI show it: its record, its next slot and its latest runs. */
+export interface ScheduleView extends ScheduleRecord {
+  /** The next slot it will run at; null when paused, or when the cron names no more. */
+  nextSlot: number | null;
+  /** Its latest runs, newest first (at most 5). */
+  lastRuns: ScheduleRun[];
+}
+
+/** One run of a schedule, as a listing shows it. */
+export interface ScheduleRun {
+  id: string;
+  status: JobStatus;
+  createdAt: number;
+}
