@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { Clock } from '../clock.js';
 import { resolve } from 'node:path';
 import { ReleasedError, UnknownJobError } from '../errors.js';
 import { errorRecordOf } from '../error-record.js';
@@ -35,6 +36,11 @@ export interface EmbeddedEngineOptions {
   worker?: boolean;
   /** Jobs the worker claims ahead of free slots (see WorkerOptions.prefetch). @default 4 × concurrency */
   prefetch?: number;
+  /**
+   * The engine's time: due times of sleeps and retries, leases, and the recorded start and end
+   * times follow it. millrace/testing passes a clock the test moves. @default realClock
+   */
+  clock?: Clock;
 }
 
 /**
@@ -54,10 +60,10 @@ export class EmbeddedEngine implements Engine {
     const runsJobs = options.worker ?? true;
     // An engine without a worker mostly reads (`jobs`, `logs`, `show`): a file this user may
     // not write is still readable then, and `cancel` gets a clear refusal.
-    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs });
+    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs, clock: options.clock });
     // Another process may write to the same file (`millrace cancel` from a second terminal):
     // waits also look at the store now and then, since its events do not reach this process.
-    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200 });
+    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200, clock: options.clock });
     this.worker = runsJobs
       ? new Worker({
           backend: this.coordinator,
@@ -68,6 +74,7 @@ export class EmbeddedEngine implements Engine {
           threads: options.threads,
           maxVersions: options.maxVersions,
           prefetch: options.prefetch,
+          clock: options.clock,
         })
       : undefined;
   }

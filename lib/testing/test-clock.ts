@@ -44,12 +44,22 @@ export class TestClock implements Clock {
     return next;
   }
 
-  /**
-   * Sets the time to `at` (never backwards) and fires, in time order, every timer due by
-   * then: one-shot timers once, intervals once each. Returns how many fired.
-   */
-  moveTo(at: number): number {
+  /** Sets the time to `at` (never backwards), firing nothing yet. */
+  set(at: number): void {
     if (at > this.current) this.current = at;
+  }
+
+  /** Sets the time to `at` and fires what is due by then (see fireDue). */
+  moveTo(at: number): number {
+    this.set(at);
+    return this.fireDue();
+  }
+
+  /**
+   * Fires, in time order, every timer due by now: one-shot timers once, intervals once each.
+   * Returns how many fired.
+   */
+  fireDue(): number {
     const due = [...this.timers].filter((t) => t.at <= this.current).sort((a, b) => a.at - b.at || a.seq - b.seq);
     for (const t of due) {
       if (t.cleared) continue;

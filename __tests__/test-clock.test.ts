@@ -1,0 +1,146 @@
+import { describe, expect, test } from '@jest/globals';
+import { testEngine } from '../lib/testing.js';
+import { TestClock } from '../lib/testing/test-clock.js';
+import { durationMs } from '../lib/testing/duration.js';
+import { ConfigError } from '../lib/errors.js';
+import { decode } from '../lib/serialize.js';
+import { REPO_ROOT } from './helpers/engine.js';
+
+const DAY = 86_400_000;
+
+describe('TestClock', () => {
+  test('fires one-shot timers in time order as it moves, and nothing before', () => {
+    const clock = new TestClock(1000);
+    const fired: string[] = [];
+    clock.timeout(300, () => fired.push('c'));
+    clock.timeout(100, () => fired.push('a'));
+    clock.timeout(200, () => fired.push('b'));
+    const cleared = clock.timeout(150, () => fired.push('never'));
+    cleared.clear();
+    clock.moveTo(1099);
+    expect(fired).toEqual([]);
+    expect(clock.nextDue()).toBe(1100);
+    clock.moveTo(1250);
+    expect(fired).toEqual(['a', 'b']);
+    clock.moveTo(5000);
+    expect(fired).toEqual(['a', 'b', 'c']);
+    expect(clock.now()).toBe(5000);
+    expect(clock.nextDue()).toBeUndefined();
+  });
+
+  test('an interval fires once per move however many periods it passed, and never sets a step', () => {
+    const clock = new TestClock(0);
+    let n = 0;
+    clock.interval(10, () => n++);
+    expect(clock.nextDue()).toBeUndefined();
+    clock.moveTo(1_000_000);
+    expect(n).toBe(1);
+    clock.moveTo(1_000_005);
+    expect(n).toBe(1);
+    clock.moveTo(1_000_010);
+    expect(n).toBe(2);
+  });
+
+  test('never goes backwards', () => {
+    const clock = new TestClock(500);
+    clock.moveTo(100);
+    expect(clock.now()).toBe(500);
+  });
+});
+
+describe('durations', () => {
+  test.each([
+    ['3d', 3 * DAY],
+    ['1h30m', 90 * 60_000],
+    ['90s', 90_000],
+    ['250ms', 250],
+    ['2w', 14 * DAY],
+    [1234, 1234],
+  ])('%p is %p ms', (text, ms) => {
+    expect(durationMs(text)).toBe(ms);
+  });
+
+  test.each(['3 days', '', '-1d', 'd3', -5, Number.NaN])('%p is refused with a ConfigError saying what is expected', (bad) => {
+    expect(() => durationMs(bad)).toThrow(ConfigError);
+    expect(() => durationMs(bad)).toThrow(/expected a number of milliseconds ≥ 0 or a text such as '3d'/);
+  });
+});
+
+describe('testEngine', () => {
+  test("a workflow that sleeps three days completes under advance('3d') in under a second of wall time", async () => {
+    await using t = await testEngine({ root: REPO_ROOT, threads: 1, concurrency: 2 });
+    const startedAt = t.now();
+    const job = await t.submit({ path: '__tests__/fixtures/three-days', args: { who: 'ada' } });
+    // The run reaches its sleep: nothing more happens until the clock moves.
+    await t.settled();
+    const sleeping = (await t.engine.descendants(job.id)).find((d) => d.kind === 'sleep')!;
+    expect(sleeping.status).toBe('queued');
+    expect(sleeping.scheduledFor).toBe(startedAt + 3 * DAY);
+    expect((await t.engine.get(job.id))!.status).toBe('running');
+
+    // A day short, it still sleeps.
+    await t.advance('2d23h');
+    expect((await t.engine.get(job.id))!.status).toBe('running');
+
+    const wall = performance.now();
+    await t.advance('1h');
+    const elapsed = performance.now() - wall;
+    const done = (await t.engine.get(job.id))!;
+    expect(done.status).toBe('success');
+    expect(decode(done.result!)).toBe('reminded ada');
+    expect(elapsed).toBeLessThan(1000);
+    // Its times are the engine's: the run ended three days after it began.
+    expect(done.completedAt! - done.createdAt).toBeGreaterThanOrEqual(3 * DAY);
+    expect(t.now()).toBe(startedAt + 3 * DAY);
+  });
+
+  test("a cron schedule '0 9 * * 1-5' fires five times across an advanced week, each slot once", async () => {
+    // Sunday 2026-01-04 00:00 UTC.
+    await using t = await testEngine({ root: REPO_ROOT, threads: 1, concurrency: 2, start: '2026-01-04T00:00:00Z' });
+    const created = await t.schedules.create({ name: 'weekday-9', path: '__tests__/fixtures/tick', cron: '0 9 * * 1-5', args: { label: 'morning' } });
+    expect(new Date(created.nextSlot!).toISOString()).toBe('2026-01-05T09:00:00.000Z');
+    await t.advance('7d');
+    const [view] = await t.schedules.list();
+    const runs = await t.engine.store.scheduleRuns(view, 100);
+    expect(runs).toHaveLength(5);
+    expect(runs.every((r) => r.status === 'success' && decode(r.result!) === 'morning')).toBe(true);
+    // One run per weekday at 09:00, created at its slot.
+    expect(runs.map((r) => new Date(r.createdAt).toISOString()).sort()).toEqual([
+      '2026-01-05T09:00:00.000Z',
+      '2026-01-06T09:00:00.000Z',
+      '2026-01-07T09:00:00.000Z',
+      '2026-01-08T09:00:00.000Z',
+      '2026-01-09T09:00:00.000Z',
+    ]);
+    expect(new Date(view.lastSlot!).toISOString()).toBe('2026-01-09T09:00:00.000Z');
+    expect(new Date(view.nextSlot!).toISOString()).toBe('2026-01-12T09:00:00.000Z');
+  });
+
+  test('a cron reads in its time zone', async () => {
+    await using t = await testEngine({ root: REPO_ROOT, threads: 1, start: '2026-07-01T00:00:00Z' });
+    const s = await t.schedules.create({ path: '__tests__/fixtures/tick', cron: '0 9 * * *', timezone: 'Europe/Paris' });
+    // 09:00 in Paris in summer is 07:00 UTC.
+    expect(new Date(s.nextSlot!).toISOString()).toBe('2026-07-01T07:00:00.000Z');
+    expect(s.name).toBe('__tests__-fixtures-tick'.replace(/^[^A-Za-z0-9]+/, ''));
+  });
+
+  test('pause stops the slots; resume goes on from the next slot, without the ones missed while paused', async () => {
+    await using t = await testEngine({ root: REPO_ROOT, threads: 1, start: '2026-01-01T00:00:00Z' });
+    await t.schedules.create({ name: 'hourly', path: '__tests__/fixtures/tick', cron: '0 * * * *' });
+    const runs = async () => t.engine.store.scheduleRuns((await t.schedules.get('hourly')), 1000);
+    await t.advance('3h');
+    expect(await runs()).toHaveLength(3);
+    await t.schedules.setPaused('hourly', true);
+    expect((await t.schedules.get('hourly')).nextSlot).toBeNull();
+    await t.advance('5h');
+    expect(await runs()).toHaveLength(3);
+    await t.schedules.setPaused('hourly', false);
+    await t.settled();
+    // Nothing of the paused hours runs on resume.
+    expect(await runs()).toHaveLength(3);
+    await t.advance('2h');
+    const after = await runs();
+    expect(after).toHaveLength(5);
+    expect(after.map((r) => new Date(r.createdAt).toISOString()).sort().slice(3)).toEqual(['2026-01-01T09:00:00.000Z', '2026-01-01T10:00:00.000Z']);
+  });
+});
