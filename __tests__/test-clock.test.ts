@@ -4,7 +4,7 @@ import { TestClock } from '../lib/testing/test-clock.js';
 import { durationMs } from '../lib/testing/duration.js';
 import { ConfigError } from '../lib/errors.js';
 import { decode } from '../lib/serialize.js';
-import { REPO_ROOT } from './helpers/engine.js';
+import { REPO_ROOT, tempDb } from './helpers/engine.js';
 
 const DAY = 86_400_000;
 
@@ -142,5 +142,41 @@ describe('testEngine', () => {
     const after = await runs();
     expect(after).toHaveLength(5);
     expect(after.map((r) => new Date(r.createdAt).toISOString()).sort().slice(3)).toEqual(['2026-01-01T09:00:00.000Z', '2026-01-01T10:00:00.000Z']);
+  });
+});
+
+describe('slots missed while no engine ran', () => {
+  test('a restart runs the latest missed slot once, then goes on; the slots in between never run', async () => {
+    const db = tempDb();
+    const hourly = { name: 'hourly', path: '__tests__/fixtures/tick', cron: '0 * * * *' };
+    {
+      await using first = await testEngine({ root: REPO_ROOT, threads: 1, db, start: '2026-01-01T00:00:00Z' });
+      await first.schedules.create(hourly);
+      await first.advance('2h30m');
+    }
+    // Everything is down from 02:30 to 05:40: the slots of 03:00, 04:00 and 05:00 are missed.
+    {
+      await using second = await testEngine({ root: REPO_ROOT, threads: 1, db, start: '2026-01-01T05:40:00Z' });
+      await second.settled();
+      const slotsRun = async () =>
+        (await second.engine.store.scheduleRuns(await second.schedules.get('hourly'), 100)).map((r) => new Date(r.createdAt).toISOString()).sort();
+      // 05:00 ran once, at the start (at 05:40).
+      expect(await slotsRun()).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z', '2026-01-01T05:40:00.000Z']);
+      const view = await second.schedules.get('hourly');
+      expect(new Date(view.lastSlot!).toISOString()).toBe('2026-01-01T05:00:00.000Z');
+      const runs = await second.engine.store.scheduleRuns(view, 100);
+      expect(runs.map((r) => r.idempotencyKey!.split(':')[2]).map(Number).sort()).toEqual(
+        ['01:00', '02:00', '05:00'].map((h) => Date.parse(`2026-01-01T${h}:00.000Z`)),
+      );
+      await second.advance('1h');
+      expect(await slotsRun()).toHaveLength(4);
+      expect(new Date((await second.schedules.get('hourly')).lastSlot!).toISOString()).toBe('2026-01-01T06:00:00.000Z');
+    }
+    // A second restart within the same hour finds nothing missed.
+    {
+      await using third = await testEngine({ root: REPO_ROOT, threads: 1, db, start: '2026-01-01T06:20:00Z' });
+      await third.settled();
+      expect(await third.engine.store.scheduleRuns(await third.schedules.get('hourly'), 100)).toHaveLength(4);
+    }
   });
 });
