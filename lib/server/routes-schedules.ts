@@ -1,4 +1,4 @@
-import { ScheduleError } from '../errors.js';
+import { ArgsError, ScheduleError } from '../errors.js';
 import { isFlowRequest } from '../flow/submission.js';
 import { StoreSchedules } from '../engine/schedules.js';
 import { toWireSchedule } from '../http/schedules.js';
@@ -21,6 +21,8 @@ async function asBadRequest<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
+    // Args that do not fit the script's main are the body's args, refused before anything is stored.
+    if (err instanceof ArgsError) throw new HttpError(400, err.code, `body.args: ${err.message}`, err.problems);
     if (!(err instanceof ScheduleError)) throw err;
     const field = `body.${WIRE_FIELD[err.field] ?? err.field}`;
     throw new HttpError(400, err.code, err.message.replace(new RegExp(`^${err.field}:`), `${field}:`));
