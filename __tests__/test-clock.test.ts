@@ -70,7 +70,7 @@ describe('testEngine', () => {
   test("a workflow that sleeps three days completes under advance('3d') in under a second of wall time", async () => {
     await using t = await testEngine({ root: REPO_ROOT, threads: 1, concurrency: 2 });
     const startedAt = t.now();
-    const job = await t.submit({ path: '__tests__/fixtures/three-days', args: { who: 'ada' } });
+    const job = await t.submit({ path: 'examples/reminder', args: { who: 'ada' } });
     // The run reaches its sleep: nothing more happens until the clock moves.
     await t.settled();
     const sleeping = (await t.engine.descendants(job.id)).find((d) => d.kind === 'sleep')!;
