@@ -3,6 +3,8 @@ import { testEngine } from '../lib/testing.js';
 import { TestClock } from '../lib/testing/test-clock.js';
 import { durationMs } from '../lib/testing/duration.js';
 import { ConfigError } from '../lib/errors.js';
+import { Coordinator } from '../lib/engine/coordinator.js';
+import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 import { decode } from '../lib/serialize.js';
 import { REPO_ROOT, tempDb } from './helpers/engine.js';
 
@@ -177,6 +179,48 @@ describe('slots missed while no engine ran', () => {
       await using third = await testEngine({ root: REPO_ROOT, threads: 1, db, start: '2026-01-01T06:20:00Z' });
       await third.settled();
       expect(await third.engine.store.scheduleRuns(await third.schedules.get('hourly'), 100)).toHaveLength(4);
+    }
+  });
+});
+
+describe('what follows the clock besides sleeps', () => {
+  test("a retry's backoff of an hour passes under advance('1h')", async () => {
+    await using t = await testEngine({ root: REPO_ROOT, threads: 1, concurrency: 2 });
+    const job = await t.submit({ path: '__tests__/fixtures/hour-retry' });
+    await t.settled();
+    const [flaky] = await t.engine.descendants(job.id);
+    expect(flaky).toMatchObject({ status: 'queued', attempt: 1 });
+    expect(flaky.scheduledFor).toBe(t.now() + 3_600_000);
+    await t.advance('59m');
+    expect((await t.engine.get(flaky.id))!.status).toBe('queued');
+    await t.advance('1m');
+    const done = (await t.engine.get(job.id))!;
+    expect(done.status).toBe('success');
+    expect(decode(done.result!)).toBe('ok on attempt 2');
+  });
+
+  test('a lease runs out when the clock passes its end, and the sweep requeues the job', async () => {
+    const clock = new TestClock(1_000_000);
+    const store = new SqliteStore({ file: ':memory:', clock });
+    const coordinator = new Coordinator(store, { clock, sweepIntervalMs: 5000 });
+    try {
+      const job = await coordinator.submit({ kind: 'script', scriptPath: 'examples/heavy', scriptHash: 'abc', entrypoint: 'main', args: {} });
+      const [claimed] = await store.claim({ workerId: 'gone', tags: 'all', limit: 1, leaseMs: 30_000 });
+      expect(claimed.id).toBe(job.id);
+      const requeued = new Promise<void>((resolve) => coordinator.onQueued((j) => j?.id === job.id && resolve()));
+      // The first sweep runs at the first move and arms the next, 5 s later; 29 s on, the lease still holds.
+      clock.moveTo(1_029_000);
+      await new Promise((r) => setImmediate(r));
+      await store.expireLeases(clock.now(), 3).then((r) => expect(r.requeued).toEqual([]));
+      expect((await store.get(job.id))!.status).toBe('running');
+      // The next sweep, at 1_034_000, finds it past its end (1_030_000).
+      clock.moveTo(1_034_000);
+      await requeued;
+      expect(await store.get(job.id)).toMatchObject({ status: 'queued', scheduledFor: 1_034_000 });
+      expect((await store.attempts(job.id))[0]).toMatchObject({ status: 'failure', completedAt: 1_034_000, error: { code: 'LEASE_EXPIRED' } });
+    } finally {
+      await coordinator.close();
+      await store.close();
     }
   });
 });
