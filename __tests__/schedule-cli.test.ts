@@ -13,21 +13,21 @@ describe('millrace schedule', () => {
     const db = ['--db', tempDb()];
     const created = await millrace(['schedule', 'create', '__tests__/fixtures/tick', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Paris', '--args', '{"label":"am"}', '--json', ...db]);
     expect(created.code).toBe(0);
-    expect(JSON.parse(created.out)).toMatchObject({ name: 'tests__-fixtures-tick', path: '__tests__/fixtures/tick', cron: '0 9 * * 1-5', timezone: 'Europe/Paris', args: { label: 'am' }, paused: false });
+    expect(JSON.parse(created.out)).toMatchObject({ name: '__tests__/fixtures/tick', path: '__tests__/fixtures/tick', cron: '0 9 * * 1-5', timezone: 'Europe/Paris', args: { label: 'am' }, paused: false });
 
     const listed = await millrace(['schedule', 'list', ...db]);
     expect(listed.code).toBe(0);
-    expect(listed.out).toMatch(/^tests__-fixtures-tick {2}__tests__\/fixtures\/tick {2}'0 9 \* \* 1-5' Europe\/Paris {2}next .* {2}no runs yet\n$/);
+    expect(listed.out).toMatch(/^__tests__\/fixtures\/tick {2}__tests__\/fixtures\/tick {2}'0 9 \* \* 1-5' Europe\/Paris {2}next .* {2}no runs yet\n$/);
 
-    const paused = await millrace(['schedule', 'pause', 'tests__-fixtures-tick', ...db]);
+    const paused = await millrace(['schedule', 'pause', '__tests__/fixtures/tick', ...db]);
     expect(paused.code).toBe(0);
-    expect(paused.out).toContain('paused schedule tests__-fixtures-tick:');
+    expect(paused.out).toContain('paused schedule __tests__/fixtures/tick:');
     expect(paused.out).toContain("Europe/Paris  paused  no runs yet");
-    const resumed = await millrace(['schedule', 'resume', 'tests__-fixtures-tick', '--json', ...db]);
+    const resumed = await millrace(['schedule', 'resume', '__tests__/fixtures/tick', '--json', ...db]);
     expect(JSON.parse(resumed.out)).toMatchObject({ paused: false });
     expect(JSON.parse(resumed.out).nextSlot).toBeGreaterThan(Date.now());
 
-    expect(await millrace(['schedule', 'delete', 'tests__-fixtures-tick', ...db])).toEqual({ code: 0, out: 'deleted schedule tests__-fixtures-tick\n' });
+    expect(await millrace(['schedule', 'delete', '__tests__/fixtures/tick', ...db])).toEqual({ code: 0, out: 'deleted schedule __tests__/fixtures/tick\n' });
     expect(await millrace(['schedule', 'list', ...db])).toEqual({ code: 0, out: 'no schedules\n' });
   });
 

@@ -123,7 +123,7 @@ describe('testEngine', () => {
     const s = await t.schedules.create({ path: '__tests__/fixtures/tick', cron: '0 9 * * *', timezone: 'Europe/Paris' });
     // 09:00 in Paris in summer is 07:00 UTC.
     expect(new Date(s.nextSlot!).toISOString()).toBe('2026-07-01T07:00:00.000Z');
-    expect(s.name).toBe('tests__-fixtures-tick');
+    expect(s.name).toBe('__tests__/fixtures/tick');
   });
 
   test('pause stops the slots; resume goes on from the next slot, without the ones missed while paused', async () => {

@@ -75,7 +75,8 @@ describe('the schedule routes', () => {
     ['an unknown time zone', { ...good, timezone: 'Mars/Olympus' }, 400, 'BAD_SCHEDULE', /^body\.timezone: expected an IANA time zone name such as Europe\/Paris or UTC, got "Mars\/Olympus"/],
     ['args that are not an object', { ...good, args: [1] }, 400, 'BAD_SCHEDULE', /^body\.args: expected a JSON object/],
     ['args that do not fit main', { ...good, args: { label: 5 } }, 400, 'BAD_ARGS', /^body\.args: .*label: expected a string, got number 5/],
-    ['a name with a space', { ...good, path: 'two words' }, 400, 'BAD_SCHEDULE', /^body\.path: expected 1 to 100 letters, digits/],
+    ['a name with a space', { ...good, path: 'two words' }, 400, 'BAD_SCHEDULE', /^body\.path: expected up to 200 letters, digits/],
+    ['a name with an empty segment', { ...good, path: 'f//x' }, 400, 'BAD_SCHEDULE', /^body\.path: expected .* got string "f\/\/x"/],
     ['no cron', { ...good, schedule: undefined }, 400, 'BAD_REQUEST', /^body\.schedule: expected a non-empty string/],
     ['an unknown script', { ...good, script_path: 'nope/nothing' }, 404, 'UNKNOWN_SCRIPT', /nope\/nothing/],
   ];

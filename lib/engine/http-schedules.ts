@@ -14,8 +14,8 @@ export class HttpSchedules implements Schedules {
   async create(request: CreateScheduleRequest): Promise<ScheduleView> {
     const args: Record<string, Json> = {};
     for (const [k, v] of Object.entries(request.args ?? {})) if (v !== undefined) args[k] = encode(v, `args.${k}`);
-    // The server names a schedule after its path when no name is given; Windmill's body needs one.
-    const name = request.name ?? request.path.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+    // A schedule is named after its path when no name is given; Windmill's body needs one.
+    const name = request.name ?? request.path;
     const body: NewScheduleBody = {
       path: name,
       schedule: request.cron,
@@ -34,15 +34,20 @@ export class HttpSchedules implements Schedules {
   }
 
   async get(name: string): Promise<ScheduleView> {
-    return fromWireSchedule(await this.client.json<WireSchedule>('GET', this.client.ws(`schedules/get/${encodeURIComponent(name)}`)), this.workspace);
+    return fromWireSchedule(await this.client.json<WireSchedule>('GET', this.client.ws(`schedules/get/${namePath(name)}`)), this.workspace);
   }
 
   async setPaused(name: string, paused: boolean): Promise<ScheduleView> {
-    const wire = await this.client.json<WireSchedule>('POST', this.client.ws(`schedules/setenabled/${encodeURIComponent(name)}`), { enabled: !paused });
+    const wire = await this.client.json<WireSchedule>('POST', this.client.ws(`schedules/setenabled/${namePath(name)}`), { enabled: !paused });
     return fromWireSchedule(wire, this.workspace);
   }
 
   async delete(name: string): Promise<void> {
-    await this.client.json<string>('DELETE', this.client.ws(`schedules/delete/${encodeURIComponent(name)}`));
+    await this.client.json<string>('DELETE', this.client.ws(`schedules/delete/${namePath(name)}`));
   }
+}
+
+/** A name keeps its slashes in the URL (the routes take the rest of the path). */
+function namePath(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
 }

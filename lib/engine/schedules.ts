@@ -17,7 +17,7 @@ export interface CreateScheduleRequest {
   timezone?: string;
   /** The args of every run, by parameter name; checked against the script's main now. @default {} */
   args?: Record<string, unknown>;
-  /** Unique in the workspace: letters, digits, `_`, `.`, `-`. @default the path, with every other character as `-` */
+  /** Unique in the workspace: letters, digits, `_`, `.`, `-` and `/` (Windmill's `f/folder/name` form). @default the path */
   name?: string;
   /** A script or a flow. Unset, as for `run`: a path ending in .flow.yaml / .flow.json, or a flow found at the path. */
   kind?: 'script' | 'flow';
@@ -35,7 +35,8 @@ export interface Schedules {
 
 /** The runs a listing shows per schedule. */
 const LAST_RUNS = 5;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+/** Segments of letters, digits, `_`, `.`, `-`, joined by `/`: a name is a URL path in the routes. */
+const NAME = /^(?=.{1,200}$)[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 
 export interface StoreSchedulesOptions {
   store: Store;
@@ -63,9 +64,9 @@ export class StoreSchedules implements Schedules {
     if (typeof path !== 'string' || path === '') throw new ScheduleError('path', `path: expected a script or flow path such as examples/heavy, got ${describeValue(path)}`);
     const timezone = checkTimezone(request.timezone ?? 'UTC');
     new CronSlots(cron, timezone);
-    const name = request.name ?? path.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+    const name = request.name ?? path;
     if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new ScheduleError('name', `name: expected 1 to 100 letters, digits, "_", "." or "-", starting with a letter or digit, got ${describeValue(name)}`);
+      throw new ScheduleError('name', `name: expected up to 200 letters, digits, "_", "." or "-", in segments joined by "/" (f/reports/nightly), got ${describeValue(name)}`);
     }
     const args = request.args ?? {};
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {

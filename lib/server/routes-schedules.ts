@@ -75,7 +75,7 @@ async function remove(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 export const scheduleRoutes: readonly RouteEntry[] = [
   { method: 'POST', pattern: '/api/w/{ws}/schedules/create', audience: 'user', handler: create },
   { method: 'GET', pattern: '/api/w/{ws}/schedules/list', audience: 'user', handler: list },
-  { method: 'GET', pattern: '/api/w/{ws}/schedules/get/{name}', audience: 'user', handler: get },
-  { method: 'POST', pattern: '/api/w/{ws}/schedules/setenabled/{name}', audience: 'user', handler: setEnabled },
-  { method: 'DELETE', pattern: '/api/w/{ws}/schedules/delete/{name}', audience: 'user', handler: remove },
+  { method: 'GET', pattern: '/api/w/{ws}/schedules/get/{name*}', audience: 'user', handler: get },
+  { method: 'POST', pattern: '/api/w/{ws}/schedules/setenabled/{name*}', audience: 'user', handler: setEnabled },
+  { method: 'DELETE', pattern: '/api/w/{ws}/schedules/delete/{name*}', audience: 'user', handler: remove },
 ];

@@ -192,5 +192,5 @@ export function listSchedules(): Promise<WireSchedule[]> {
 }
 
 export function setScheduleEnabled(name: string, enabled: boolean): Promise<WireSchedule> {
-  return json(call('POST', `/api/w/{ws}/schedules/setenabled/${enc(name)}`, { body: { enabled } }));
+  return json(call('POST', `/api/w/{ws}/schedules/setenabled/${encPath(name)}`, { body: { enabled } }));
 }

@@ -90,7 +90,7 @@ export function scheduleCommand(program: Command): void {
       .requiredOption('--cron <expr>', "five fields ('0 9 * * 1-5'), or six with seconds first ('*/10 * * * * *')")
       .option('--tz <zone>', 'the IANA time zone the cron reads in (default: UTC)')
       .option('--args <json>', 'the args of every run, as a JSON object by parameter name')
-      .option('--name <name>', 'the schedule\'s name (default: the path, with "/" as "-")'),
+      .option('--name <name>', 'the schedule\'s name (default: the path)'),
   ).action(async (path: string, options: CreateOptions) => {
     const args = parseArgs(options.args);
     await withSchedules(options, async (schedules) => {
