@@ -16,6 +16,9 @@
  * - server: the HTTP API and web UI in front of a store.
  * - engine: what the CLI and the public helpers talk to: embedded (store + worker in this
  *   process) or HTTP (a server).
+ * - schedule: a script or flow run at each slot of a cron expression, by name.
+ * - slot: one time a schedule's cron names; each slot runs once (its run's idempotency key).
+ * - clock: the engine's time (lib/clock.ts); the real one, or a test's that moves on advance().
  */
 
 /** A closed union: a job is in exactly one of these states. */
