@@ -12,3 +12,4 @@ export { TestClock } from './testing/test-clock.js';
 export { durationMs } from './testing/duration.js';
 export type { Clock, ClockTimer } from './clock.js';
 export type { Schedules, CreateScheduleRequest } from './engine/schedules.js';
+export type { ScheduleRecord, ScheduleView, ScheduleRun } from './types.js';
