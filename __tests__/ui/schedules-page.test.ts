@@ -58,4 +58,13 @@ describe('the schedules page', () => {
     await page.click('nav a[data-nav="schedules"]');
     expect(await page.$eval('nav a[data-nav="schedules"]', (a) => a.classList.contains('active'))).toBe(true);
   });
+
+  it('stays within a narrow window', async () => {
+    const narrow = await page.context().newPage();
+    await narrow.setViewportSize({ width: 390, height: 800 });
+    await narrow.goto(`${url}/#/schedules`);
+    await narrow.waitForSelector('#schedules tbody tr');
+    expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await narrow.close();
+  });
 });
