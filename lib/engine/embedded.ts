@@ -106,7 +106,7 @@ export class EmbeddedEngine implements Engine {
     if (!root) throw new UnknownJobError(rootId);
     if (root.parentJob !== null) throw new UnknownJobError(rootId, `it is not a run's root; its root is ${root.rootJob}`);
     this.roots.add(rootId);
-    const at = Date.now();
+    const at = this.coordinator.clock.now();
     const error = errorRecordOf(ReleasedError, 'its run was resumed by another process (millrace resume)');
     for (const job of [root, ...(await this.store.descendants(rootId))]) {
       if (job.status === 'running') await this.coordinator.release(job.id, error, at);
