@@ -5,7 +5,6 @@ import { ScheduleError } from '../../errors.js';
 import { ApiClient } from '../../http/client.js';
 import { openStore } from '../../store/open.js';
 import { DEFAULT_WORKSPACE, type ScheduleView } from '../../types.js';
-import { formatTime } from '../format.js';
 import { positiveInt, projectRoot, serverToken, serverUrl, type EngineOptions } from '../options.js';
 
 interface ScheduleOptions extends EngineOptions {
@@ -66,8 +65,13 @@ function parseArgs(text: string | undefined): Record<string, unknown> | undefine
   return value as Record<string, unknown>;
 }
 
+/** A slot may be days away: its date too, in UTC as the ISO form writes it (2026-01-05T09:00:00Z). */
+function slotTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
+
 function line(s: ScheduleView): string {
-  const next = s.paused ? 'paused' : s.nextSlot === null ? 'no next slot' : `next ${formatTime(s.nextSlot)}`;
+  const next = s.paused ? 'paused' : s.nextSlot === null ? 'no next slot' : `next ${slotTime(s.nextSlot)}`;
   const last = s.lastRuns[0] ? `last run ${s.lastRuns[0].id} ${s.lastRuns[0].status}` : 'no runs yet';
   return `${s.name}  ${s.path}  '${s.cron}' ${s.timezone}  ${next}  ${last}`;
 }
