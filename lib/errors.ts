@@ -368,3 +368,29 @@ export class ApprovalFormError extends MillraceError {
     this.problems = problems;
   }
 }
+
+/** A schedule's cron, time zone, args or name is not valid. `field` names which (`cron`, `timezone`, `args`, `name`, `path`). */
+export class ScheduleError extends MillraceError {
+  static override readonly code = 'BAD_SCHEDULE';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** No schedule of that name in the workspace. */
+export class UnknownScheduleError extends MillraceError {
+  static override readonly code = 'UNKNOWN_SCHEDULE';
+  constructor(name: string) {
+    super(`No schedule named "${name}": see the names with millrace schedule list`);
+  }
+}
+
+/** A schedule of that name exists already in the workspace. */
+export class ScheduleExistsError extends MillraceError {
+  static override readonly code = 'SCHEDULE_EXISTS';
+  constructor(name: string) {
+    super(`A schedule named "${name}" exists already: delete it first (millrace schedule delete ${name}) or pick another --name`);
+  }
+}

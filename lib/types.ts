@@ -16,6 +16,9 @@
  * - server: the HTTP API and web UI in front of a store.
  * - engine: what the CLI and the public helpers talk to: embedded (store + worker in this
  *   process) or HTTP (a server).
+ * - schedule: a script or flow run at each slot of a cron expression, by name.
+ * - slot: one time a schedule's cron names; each slot runs once (its run's idempotency key).
+ * - clock: the engine's time (lib/clock.ts); the real one, or a test's that moves on advance().
  */
 
 /** A closed union: a job is in exactly one of these states. */
@@ -304,4 +307,48 @@ export interface WorkerRecord {
   lastSeen: number;
   /** The jobs it runs now. */
   jobs: string[];
+}
+
+/**
+ * A schedule: a script or flow run at each slot of a cron expression. A slot is one time
+ * the cron names (ms since the epoch); each slot runs once, whichever server fires it.
+ */
+export interface ScheduleRecord {
+  id: string;
+  workspace: string;
+  /** Unique in its workspace; what the commands and routes take. */
+  name: string;
+  /** The script or flow path run at each slot. */
+  path: string;
+  /** Five fields, or six with seconds first. */
+  cron: string;
+  /** The IANA time zone the cron reads in, e.g. Europe/Paris. */
+  timezone: string;
+  /** The args of every run, by parameter name, encoded (serialisation contract). */
+  args: Record<string, Json>;
+  paused: boolean;
+  createdAt: number;
+  /** Slots after this time may run: the creation, or the last resume (slots while paused never run). */
+  activeSince: number;
+  /** The latest slot that ran, and its run; null before the first. */
+  lastSlot: number | null;
+  lastJob: string | null;
+}
+
+/** What creating a schedule takes; the store fills in the rest. */
+export type NewSchedule = Pick<ScheduleRecord, 'workspace' | 'name' | 'path' | 'cron' | 'timezone' | 'args'>;
+
+/** A schedule as the commands, routes and UI show it: its record, its next slot and its latest runs. */
+export interface ScheduleView extends ScheduleRecord {
+  /** The next slot it will run at; null when paused, or when the cron names no more. */
+  nextSlot: number | null;
+  /** Its latest runs, newest first (at most 5). */
+  lastRuns: ScheduleRun[];
+}
+
+/** One run of a schedule, as a listing shows it. */
+export interface ScheduleRun {
+  id: string;
+  status: JobStatus;
+  createdAt: number;
 }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Store } from '../../lib/store/store.js';
 import type { JobSpec, TokenRecord } from '../../lib/types.js';
 import { eventsConformance } from './events-conformance.js';
+import { scheduleConformance } from './conformance-schedules.js';
 
 /**
  * The store conformance suite: every Store implementation must pass it.
@@ -479,6 +480,8 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const { job: other } = await store.enqueue(spec({ kind: 'flow', scriptPath: 'f/flow', entrypoint: 'flow' }));
       expect(await store.getFlowStatus(other.id)).toBeUndefined();
     });
+
+    scheduleConformance(() => store);
   });
   eventsConformance(name, makeStore);
 }

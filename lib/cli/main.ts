@@ -10,6 +10,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { resumeCommand, runCommand } from './commands/run.js';
 import { sendCommand } from './commands/send.js';
 import { serverCommand } from './commands/server.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { showCommand } from './commands/show.js';
 import { tokenCommand } from './commands/token.js';
 import { workerCommand } from './commands/worker.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   workersCommand(program);
   tokenCommand(program);
   migrateCommand(program);
+  scheduleCommand(program);
   return program;
 }
 

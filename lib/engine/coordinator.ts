@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
-import { longTimeout, type LongTimer } from '../timers.js';
+import { realClock, type Clock, type ClockTimer } from '../clock.js';
 import {
   FINISHED_STATUSES,
   isFinished,
@@ -43,6 +43,11 @@ export interface CoordinatorOptions {
   firstSweepDelayMs?: number;
   /** The address users reach this coordinator's server at: the base of resume URLs (approvals). */
   publicUrl?: string;
+  /**
+   * The engine's time: due times of retries and sleeps, and lease sweeps, follow it (a test
+   * moves it; see millrace/testing). Use the store's clock. @default realClock
+   */
+  clock?: Clock;
 }
 
 /**
@@ -52,9 +57,10 @@ export interface CoordinatorOptions {
  */
 export class Coordinator implements WorkerBackend {
   readonly hub = new Hub();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly firstSweep: NodeJS.Timeout;
-  private readonly retryTimers = new Set<LongTimer>();
+  readonly clock: Clock;
+  private sweepTimer: ClockTimer | undefined;
+  private readonly firstSweep: ClockTimer;
+  private readonly retryTimers = new Set<ClockTimer>();
   private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -62,11 +68,10 @@ export class Coordinator implements WorkerBackend {
     readonly store: Store,
     readonly options: CoordinatorOptions = {},
   ) {
-    this.firstSweep = setTimeout(() => {
-      this.sweepTimer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 5000);
-      this.sweepTimer.unref();
-    }, options.firstSweepDelayMs ?? 0);
-    this.firstSweep.unref();
+    this.clock = options.clock ?? realClock;
+    this.firstSweep = this.clock.timeout(options.firstSweepDelayMs ?? 0, () => {
+      this.sweepTimer = this.clock.interval(options.sweepIntervalMs ?? 5000, () => void this.sweep());
+    });
     // A shared store (PostgreSQL) reports what other servers write: their events wake ours.
     this.unsubscribe = store.subscribe?.((change) => this.onStoreChange(change));
   }
@@ -79,9 +84,9 @@ export class Coordinator implements WorkerBackend {
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(waitDue(spec));
     // A wait takes the event that came before it; one still waiting is due at its timeout.
-    const taken = created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job) : undefined;
+    const taken = created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
     if (taken) return taken;
-    if (created && job.scheduledFor < NEVER_DUE) this.announceLater(job, job.scheduledFor - Date.now());
+    if (created && job.scheduledFor < NEVER_DUE) this.announceLater(job, job.scheduledFor - this.clock.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
   }
@@ -184,7 +189,7 @@ export class Coordinator implements WorkerBackend {
 
   /** Sends an event to a job (see engine/events.ts); UnknownJobError, or JobFinishedError once it has finished. */
   sendEvent(jobId: string, name: string, payload: Json, what?: string): Promise<EventSent> {
-    return sendEvent(this.store, this.hub, jobId, name, payload, what);
+    return sendEvent(this.store, this.hub, jobId, name, payload, this.clock.now(), what);
   }
 
   /** The signed URLs of approval `resumeId` of a job, under `options.publicUrl` (set by a server once it listens). */
@@ -291,9 +296,9 @@ export class Coordinator implements WorkerBackend {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.firstSweep);
+    this.firstSweep.clear();
     this.unsubscribe?.();
-    clearInterval(this.sweepTimer);
+    this.sweepTimer?.clear();
     for (const t of this.retryTimers) t.clear();
     this.hub.emit('queued');
   }
@@ -301,7 +306,7 @@ export class Coordinator implements WorkerBackend {
   /** Returns jobs of dead workers to the queue; fails those with no attempts left. */
   async sweep(): Promise<void> {
     if (this.closed) return;
-    const { requeued, failed } = await this.store.expireLeases(Date.now(), this.options.maxLostLeases ?? 3);
+    const { requeued, failed } = await this.store.expireLeases(this.clock.now(), this.options.maxLostLeases ?? 3);
     for (const job of requeued) this.hub.emit('queued', job);
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
   }
@@ -310,7 +315,7 @@ export class Coordinator implements WorkerBackend {
   private onStoreChange(change: StoreChange): void {
     switch (change.kind) {
       case 'queued':
-        this.announceLater(undefined, change.dueAt - Date.now());
+        this.announceLater(undefined, change.dueAt - this.clock.now());
         return;
       case 'started':
         for (const id of change.jobIds) this.hub.emit(`started:${id}`);
@@ -348,15 +353,11 @@ export class Coordinator implements WorkerBackend {
       this.hub.emit('queued', job);
       return;
     }
-    // Chained: a retry delay or a scheduled start may lie more than 24.9 days ahead.
-    const timer = longTimeout(
-      delayMs,
-      () => {
-        this.retryTimers.delete(timer);
-        this.hub.emit('queued', job);
-      },
-      { ref: false },
-    );
+    // The clock's timers hold any length: a retry delay or a scheduled start may lie more than 24.9 days ahead.
+    const timer = this.clock.timeout(delayMs, () => {
+      this.retryTimers.delete(timer);
+      this.hub.emit('queued', job);
+    });
     this.retryTimers.add(timer);
   }
 

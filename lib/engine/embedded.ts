@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { Clock } from '../clock.js';
 import { resolve } from 'node:path';
 import { ReleasedError, UnknownJobError } from '../errors.js';
 import { errorRecordOf } from '../error-record.js';
@@ -41,6 +42,11 @@ export interface EmbeddedEngineOptions {
    * them on this engine's database. Unset, getResumeUrls throws: an embedded engine serves no URLs.
    */
   publicUrl?: string;
+  /**
+   * The engine's time: due times of sleeps and retries, leases, and the recorded start and end
+   * times follow it. millrace/testing passes a clock the test moves. @default realClock
+   */
+  clock?: Clock;
 }
 
 /**
@@ -60,10 +66,10 @@ export class EmbeddedEngine implements Engine {
     const runsJobs = options.worker ?? true;
     // An engine without a worker mostly reads (`jobs`, `logs`, `show`): a file this user may
     // not write is still readable then, and `cancel` gets a clear refusal.
-    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs });
+    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs, clock: options.clock });
     // Another process may write to the same file (`millrace cancel` from a second terminal):
     // waits also look at the store now and then, since its events do not reach this process.
-    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200, publicUrl: options.publicUrl });
+    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200, publicUrl: options.publicUrl, clock: options.clock });
     this.worker = runsJobs
       ? new Worker({
           backend: this.coordinator,
@@ -74,6 +80,7 @@ export class EmbeddedEngine implements Engine {
           threads: options.threads,
           maxVersions: options.maxVersions,
           prefetch: options.prefetch,
+          clock: options.clock,
         })
       : undefined;
   }
@@ -105,7 +112,7 @@ export class EmbeddedEngine implements Engine {
     if (!root) throw new UnknownJobError(rootId);
     if (root.parentJob !== null) throw new UnknownJobError(rootId, `it is not a run's root; its root is ${root.rootJob}`);
     this.roots.add(rootId);
-    const at = Date.now();
+    const at = this.coordinator.clock.now();
     const error = errorRecordOf(ReleasedError, 'its run was resumed by another process (millrace resume)');
     for (const job of [root, ...(await this.store.descendants(rootId))]) {
       if (job.status === 'running') await this.coordinator.release(job.id, error, at);

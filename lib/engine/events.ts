@@ -10,10 +10,10 @@ import type { Hub } from './hub.js';
  * Hub events, so that the parent awaiting a wait wakes.
  */
 
-/** Sends an event to a job: delivered to its waiting wait of that name, else kept for the next. */
-export async function sendEvent(store: Store, hub: Hub, jobId: string, name: string, payload: Json, what = `the event "${name}"`): Promise<EventSent> {
+/** Sends an event to a job at `now` (the engine's clock): delivered to its waiting wait of that name, else kept for the next. */
+export async function sendEvent(store: Store, hub: Hub, jobId: string, name: string, payload: Json, now: number, what = `the event "${name}"`): Promise<EventSent> {
   checkValueSize(payload, `The payload of event "${name}" for job ${jobId}`);
-  const delivery = await store.sendEvent(jobId, name, payload, Date.now());
+  const delivery = await store.sendEvent(jobId, name, payload, now);
   switch (delivery.status) {
     case 'unknown':
       throw new UnknownJobError(jobId);
@@ -34,8 +34,8 @@ export function waitDue(spec: JobSpec): JobSpec {
 }
 
 /** A wait just queued takes the event kept for it, if one came first; the finished wait, or undefined. */
-export async function takeKeptEvent(store: Store, hub: Hub, wait: JobRecord): Promise<JobRecord | undefined> {
-  const taken = await store.takeEvent(wait.id, Date.now());
+export async function takeKeptEvent(store: Store, hub: Hub, wait: JobRecord, now: number): Promise<JobRecord | undefined> {
+  const taken = await store.takeEvent(wait.id, now);
   if (taken) hub.emit(`finished:${taken.id}`, taken);
   return taken;
 }

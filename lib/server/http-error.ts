@@ -14,6 +14,8 @@ import {
   JobFinishedError,
   ApprovalStateError,
   ApprovalFormError,
+  UnknownScheduleError,
+  ScheduleExistsError,
 } from '../errors.js';
 
 /** An error with the HTTP status it answers with; its body is `{ error: { code, message } }`. */
@@ -36,6 +38,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof UnknownScriptError || err instanceof UnknownJobError) return new HttpError(404, err.code, err.message);
   if (err instanceof UnknownTokenError) return new HttpError(404, err.code, err.message);
   if (err instanceof UnknownFlowError) return new HttpError(404, err.code, err.message);
+  if (err instanceof UnknownScheduleError) return new HttpError(404, err.code, err.message);
+  if (err instanceof ScheduleExistsError) return new HttpError(409, err.code, err.message);
   if (err instanceof FlowValidationError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof ArgsError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof NoMainError || err instanceof SerializationError || err instanceof ScriptSyntaxError) return new HttpError(422, err.code, err.message);

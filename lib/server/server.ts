@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Coordinator } from '../engine/coordinator.js';
+import { Scheduler } from '../engine/scheduler.js';
+import { scriptJobSpec } from '../engine/submission.js';
+import { flowJobSpec, isFlowRequest } from '../flow/submission.js';
+import type { Clock } from '../clock.js';
 import { BODY_LIMIT } from '../limits.js';
 import type { Store } from '../store/store.js';
 import { ConfigError } from '../errors.js';
@@ -17,6 +21,7 @@ import { windmillRoutes } from './routes-windmill.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { eventRoutes } from './routes-events.js';
 import { workerRoutes } from './routes-worker.js';
+import { scheduleRoutes } from './routes-schedules.js';
 import { installEnvToken } from './token-admin.js';
 import { isUiRequest, serveUi } from './static-ui.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -62,12 +67,20 @@ export interface ServerOptions {
    * resume URLs of approvals. @default the address it listens on
    */
   publicUrl?: string;
+  /** Fire the database's schedules (every server of a database may: each slot runs once). @default true */
+  schedules?: boolean;
+  /** How often schedules made or changed by other processes are looked for. @default 5000 */
+  scheduleRefreshMs?: number;
+  /** The engine's time (a test's clock); use the store's. @default realClock */
+  clock?: Clock;
 }
 
 export interface ServerHandle {
   url: string;
   port: number;
   coordinator: Coordinator;
+  /** What fires the schedules; undefined when `schedules: false`. */
+  scheduler: Scheduler | undefined;
   /** The admin token created at this start, when the store had none. */
   createdAdminToken: string | undefined;
   close(): Promise<void>;
@@ -81,6 +94,8 @@ export interface ServerDeps {
   root: string;
   /** The principals of the tokens seen: a token revoked by the admin's route is forgotten here at once. */
   tokens: TokenCache;
+  /** Told of schedules made, paused, resumed or deleted through this server. */
+  scheduler?: Scheduler;
 }
 
 
@@ -108,9 +123,19 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const coordinator = new Coordinator(store, {
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
+    ...(options.clock && { clock: options.clock }),
   });
+  const scheduler =
+    options.schedules === false
+      ? undefined
+      : new Scheduler({
+          store,
+          clock: coordinator.clock,
+          refreshMs: options.scheduleRefreshMs,
+          submit: (request) => coordinator.submit(isFlowRequest(request, options.root) ? flowJobSpec(options.root, request) : scriptJobSpec(options.root, request)),
+        });
   const principals = new TokenCache(store);
-  const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals };
+  const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals, scheduler };
   const router = new Router();
   mountRoutes(router, deps, windmillRoutes);
   mountRoutes(router, deps, taskCallRoutes);
@@ -118,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   mountRoutes(router, deps, workerRoutes);
   mountRoutes(router, deps, tokenRoutes);
   mountRoutes(router, deps, eventRoutes);
+  mountRoutes(router, deps, scheduleRoutes);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
@@ -186,7 +212,10 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   // Resume URLs (approvals) are made under the address users reach: the one configured, else this one.
   coordinator.options.publicUrl = options.publicUrl ?? `http://${host}:${address.port}`;
+  // Slots missed while no server ran are submitted now (the rule: see engine/scheduler.ts).
+  await scheduler?.start();
   const close = async () => {
+    await scheduler?.close();
     await coordinator.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -195,6 +224,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     url: `http://${host}:${address.port}`,
     port: address.port,
     coordinator,
+    scheduler,
     createdAdminToken,
     close,
     [Symbol.asyncDispose]: close,

@@ -154,3 +154,21 @@ export const eventsAndSecrets = (d: Dialect) => `
         value TEXT NOT NULL,
         created_at ${d.int64} NOT NULL
       );`;
+
+/** Schedules: a cron in its time zone, what it runs, and the last slot fired (engine/scheduler.ts). */
+export const schedules = (d: Dialect) => `
+      CREATE TABLE schedules (
+        id ${d.id} PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        args TEXT NOT NULL,
+        paused ${d.bool} NOT NULL DEFAULT ${d.false},
+        created_at ${d.int64} NOT NULL,
+        active_since ${d.int64} NOT NULL,
+        last_slot ${d.int64},
+        last_job ${d.id}
+      );
+      CREATE UNIQUE INDEX schedules_name ON schedules (workspace, name);`;

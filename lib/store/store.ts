@@ -1,4 +1,5 @@
 import type { AttemptRecord, ErrorRecord, EventRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { NewSchedule, ScheduleRecord } from '../types.js';
 
 /** Which jobs a worker may claim. */
 export interface ClaimRequest {
@@ -210,6 +211,23 @@ export interface Store {
   touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void>;
   /** Workers heard from since `since`, each with the jobs it runs now. */
   listWorkers(workspace: string, since: number): Promise<WorkerRecord[]>;
+
+  /** Records a new schedule, active from `at`. ScheduleExistsError when its name is taken in its workspace. */
+  createSchedule(schedule: NewSchedule, at: number): Promise<ScheduleRecord>;
+  getSchedule(workspace: string, name: string): Promise<ScheduleRecord | undefined>;
+  /** The schedules of a workspace (of every workspace when undefined), by name. */
+  listSchedules(workspace?: string): Promise<ScheduleRecord[]>;
+  /**
+   * Pauses or resumes a schedule; a resume makes it active from `at`, so that the slots
+   * while it was paused never run. Undefined when there is no such schedule.
+   */
+  setSchedulePaused(workspace: string, name: string, paused: boolean, at: number): Promise<ScheduleRecord | undefined>;
+  /** False when there was no such schedule. Its runs stay. */
+  deleteSchedule(workspace: string, name: string): Promise<boolean>;
+  /** Records that the schedule's `slot` ran as `jobId`, unless a later slot is recorded already. */
+  recordScheduleSlot(scheduleId: string, slot: number, jobId: string): Promise<void>;
+  /** A schedule's runs (the jobs of its slot keys, see schedule/slot-key.ts), newest first. */
+  scheduleRuns(schedule: ScheduleRecord, limit: number): Promise<JobRecord[]>;
 
   /**
    * Optional: tells `listener` of changes written through OTHER Store instances sharing this

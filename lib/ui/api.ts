@@ -1,4 +1,5 @@
 import type { LogEvent, TreeReply, WaitingReply, WorkersReply } from '../http/wire.js';
+import type { WireSchedule } from '../http/schedules.js';
 import type { JsonSchema } from '../loader/signature.js';
 import type { JobRecord, JobStatus, LogLine } from '../types.js';
 
@@ -189,4 +190,12 @@ export async function followLog(id: string, handlers: { onLines(lines: LogLine[]
       return;
     }
   }
+}
+
+export function listSchedules(): Promise<WireSchedule[]> {
+  return json(call('GET', '/api/w/{ws}/schedules/list'));
+}
+
+export function setScheduleEnabled(name: string, enabled: boolean): Promise<WireSchedule> {
+  return json(call('POST', `/api/w/{ws}/schedules/setenabled/${encPath(name)}`, { body: { enabled } }));
 }

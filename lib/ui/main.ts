@@ -6,16 +6,17 @@ import { runsPage } from './pages/runs.js';
 import { workersPage } from './pages/workers.js';
 import { approvePage } from './pages/approve.js';
 import { waitingPage } from './pages/waiting.js';
+import { schedulesPage } from './pages/schedules.js';
 
 /**
  * The web UI: one page whose routes live after `#` (`#/runs`, `#/run/<id>`, `#/new`,
- * `#/workers`), so the server serves one file. Each page mounts into #app and returns how to
+ * `#/workers`, `#/schedules`), so the server serves one file. Each page mounts into #app and returns how to
  * stop it (timers, live streams).
  */
 
 export type Page = (root: HTMLElement, params: URLSearchParams, arg: string | undefined) => () => void;
 
-const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage, waiting: waitingPage };
+const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage, waiting: waitingPage, schedules: schedulesPage };
 
 const app = document.getElementById('app')!;
 const logout = document.getElementById('logout')!;

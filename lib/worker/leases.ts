@@ -36,7 +36,8 @@ export class Leases {
     clearInterval(this.timer);
   }
 
-  private async renew(): Promise<void> {
+  /** Renews now (the timer calls this too). */
+  async renew(): Promise<void> {
     const { backend, workerId, leaseMs } = this.options;
     try {
       const lost = await backend.renewLeases(workerId, this.options.held(), leaseMs);

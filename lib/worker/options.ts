@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import type { WorkerBackend } from './backend.js';
 
 /** See WorkerOptions.maxVersions; measured in docs/performance.md. */
@@ -41,4 +42,9 @@ export interface WorkerOptions {
    * @default 4 × concurrency
    */
   prefetch?: number;
+  /**
+   * The engine's clock, for the start and end times recorded (a test's clock: see
+   * millrace/testing). Code on executor threads keeps real time. @default the threads' real time
+   */
+  clock?: Clock;
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
-import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, POSTGRES, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, POSTGRES, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration, MigrationReport } from '../store.js';
 
 /**
@@ -36,6 +36,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'token prefixes, last use and revocation', sql: tokenPrefixes(POSTGRES) },
   { version: 5, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
   { version: 6, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(POSTGRES) },
+  { version: 7, name: 'schedules', sql: schedules(POSTGRES) },
 ];
 
 /** The latest schema version this millrace knows. */

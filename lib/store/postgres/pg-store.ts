@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { realClock, type Clock } from '../../clock.js';
 import { ConfigError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import type {
@@ -14,6 +15,8 @@ import type {
   Outcome,
   TokenRecord,
   WorkerRecord,
+  NewSchedule,
+  ScheduleRecord,
 } from '../../types.js';
 import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
@@ -29,6 +32,7 @@ import { one, rowCount, transaction, type Tx } from './query.js';
 import { CLAIM_SQL, COMPLETE_WITH_ATTEMPT_SQL, listStatement, MARK_STARTED_SQL, RETRY_SQL } from './sql.js';
 import { enqueue, record, type SubmitContext } from './submit.js';
 import { PgTokens } from './tokens.js';
+import { PgSchedules } from './schedules.js';
 import { checkPostgresUrl, checkSchemaName, connectionConfig, DEFAULT_POOL_SIZE, redact } from './url.js';
 import { listWorkers, touchWorker } from './workers.js';
 
@@ -46,6 +50,8 @@ export interface PgStoreOptions {
    * command (`millrace token create`, `migrate`) needs none. @default true
    */
   listen?: boolean;
+  /** The time of created, due, claimed and leased-until stamps. @default realClock */
+  clock?: Clock;
 }
 
 /**
@@ -59,6 +65,7 @@ export class PgStore implements Store {
   readonly poolSize: number;
   private readonly pool: pg.Pool;
   private readonly tokens: PgTokens;
+  private readonly schedules: PgSchedules;
   private readonly announcer: Announcer;
   /** What enqueue and record use (submit.ts). */
   private readonly submit: SubmitContext;
@@ -67,17 +74,20 @@ export class PgStore implements Store {
   private closed = false;
   private secret: Promise<string> | undefined;
   private readonly places = new PlaceCache();
+  private readonly clock: Clock;
 
   private constructor(options: PgStoreOptions, schema: string, poolSize: number) {
     this.url = options.url;
+    this.clock = options.clock ?? realClock;
     this.schema = schema;
     this.poolSize = poolSize;
     const channel = `millrace.${schema}`;
     const origin = newJobId();
     this.pool = new pg.Pool({ ...connectionConfig(options.url, schema), max: poolSize });
     this.tokens = new PgTokens(this.pool);
+    this.schedules = new PgSchedules(this.pool);
     this.announcer = new Announcer(this.pool, channel, origin);
-    this.submit = { pool: this.pool, inserts: new JobInserts(this.pool), announce: (change) => this.announcer.announce(change) };
+    this.submit = { pool: this.pool, inserts: new JobInserts(this.pool), announce: (change) => this.announcer.announce(change), clock: this.clock };
     this.changes = new ChangeListener({ url: options.url, schema, channel, origin }, (change) => {
       for (const listener of [...this.listeners]) listener(change);
     });
@@ -159,7 +169,7 @@ export class PgStore implements Store {
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
     if (request.limit <= 0) return [];
-    const now = Date.now();
+    const now = this.clock.now();
     const { rows } = await this.pool.query<JobRow>(CLAIM_SQL, [
       now,
       request.tags === 'all',
@@ -182,7 +192,7 @@ export class PgStore implements Store {
     if (jobIds.length === 0) return [];
     const { rows } = await this.pool.query<{ id: string }>(
       `UPDATE jobs SET lease_until = $3 WHERE worker = $1 AND status = 'running' AND id = ANY($2::text[]) RETURNING id`,
-      [workerId, [...jobIds], Date.now() + leaseMs],
+      [workerId, [...jobIds], this.clock.now() + leaseMs],
     );
     const mine = new Set(rows.map((r) => r.id));
     return jobIds.filter((id) => !mine.has(id));
@@ -198,14 +208,14 @@ export class PgStore implements Store {
   }
 
   async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
-    const { rows } = await this.pool.query<JobRow>(RETRY_SQL, [jobId, scheduledFor, JSON.stringify(error), Date.now()]);
+    const { rows } = await this.pool.query<JobRow>(RETRY_SQL, [jobId, scheduledFor, JSON.stringify(error), this.clock.now()]);
     if (!rows[0]) return undefined;
     this.announcer.announce({ k: 'q', due: scheduledFor });
     return toJobRecord(rows[0]);
   }
 
   cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
-    const at = Date.now();
+    const at = this.clock.now();
     return this.transaction((tx, notify) => cancelTree(tx, notify, jobId, request, at));
   }
 
@@ -284,7 +294,7 @@ export class PgStore implements Store {
     await this.pool.query(
       `INSERT INTO flow_status (job_id, status, updated_at) VALUES ($1, $2, $3)
        ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
-      [jobId, JSON.stringify(status), Date.now()],
+      [jobId, JSON.stringify(status), this.clock.now()],
     );
   }
 
@@ -312,6 +322,34 @@ export class PgStore implements Store {
 
   countTokens(): Promise<number> {
     return this.tokens.countAll();
+  }
+
+  createSchedule(schedule: NewSchedule, at: number): Promise<ScheduleRecord> {
+    return this.schedules.create(schedule, at);
+  }
+
+  getSchedule(workspace: string, name: string): Promise<ScheduleRecord | undefined> {
+    return this.schedules.get(workspace, name);
+  }
+
+  listSchedules(workspace?: string): Promise<ScheduleRecord[]> {
+    return this.schedules.list(workspace);
+  }
+
+  setSchedulePaused(workspace: string, name: string, paused: boolean, at: number): Promise<ScheduleRecord | undefined> {
+    return this.schedules.setPaused(workspace, name, paused, at);
+  }
+
+  deleteSchedule(workspace: string, name: string): Promise<boolean> {
+    return this.schedules.delete(workspace, name);
+  }
+
+  recordScheduleSlot(scheduleId: string, slot: number, jobId: string): Promise<void> {
+    return this.schedules.recordSlot(scheduleId, slot, jobId);
+  }
+
+  scheduleRuns(schedule: ScheduleRecord, limit: number): Promise<JobRecord[]> {
+    return this.schedules.lastRuns(schedule, limit);
   }
 
   touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {

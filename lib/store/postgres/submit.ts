@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Clock } from '../../clock.js';
 import { ConfigError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
@@ -15,6 +16,7 @@ export interface SubmitContext {
   pool: pg.Pool;
   inserts: JobInserts;
   announce: (change: Change) => void;
+  clock: Clock;
 }
 
 /**
@@ -46,7 +48,7 @@ async function byIdempotencyKey(pool: pg.Pool, spec: JobSpec): Promise<JobRecord
 }
 
 async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult> {
-  const now = Date.now();
+  const now = ctx.clock.now();
   const scheduledFor = spec.scheduledFor ?? now + (spec.delayMs ?? 0);
   const c = newJobColumns(spec, spec.id ?? newJobId());
   // In INSERT_COLUMN_TYPES' order.

@@ -1,4 +1,4 @@
-import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, SQLITE, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, SQLITE, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration } from '../store.js';
 
 /**
@@ -29,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'token prefixes, last use and revocation', sql: tokenPrefixes(SQLITE) },
   { version: 6, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
   { version: 7, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(SQLITE) },
+  { version: 8, name: 'schedules', sql: schedules(SQLITE) },
 ];

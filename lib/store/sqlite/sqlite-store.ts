@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { realClock, type Clock } from '../../clock.js';
 import { ConfigError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import {
@@ -15,6 +16,8 @@ import {
   type Outcome,
   type TokenRecord,
   type WorkerRecord,
+  type NewSchedule,
+  type ScheduleRecord,
 } from '../../types.js';
 import {
   attemptsAllowed,
@@ -44,10 +47,13 @@ import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-
 import { listStatement, prepareStatements, type Statements } from './statements.js';
 import { TickCommit } from './tick-commit.js';
 import { SqliteTokens } from './tokens.js';
+import { SqliteSchedules } from './schedules.js';
 
 export interface SqliteStoreOptions extends OpenSqliteOptions {
   /** A file path, or ':memory:'. The file's directory is created when missing. */
   file: string;
+  /** The time of created, due, claimed and leased-until stamps. @default realClock */
+  clock?: Clock;
 }
 
 /** The embedded store: one SQLite file in WAL mode, written by this process. */
@@ -59,17 +65,21 @@ export class SqliteStore implements Store {
   private readonly stmt: Statements;
   private readonly tokens: SqliteTokens;
   private readonly eventStatements: SqliteEvents;
+  private readonly schedules: SqliteSchedules;
   /** `list` builds its SQL from the filter; each shape is prepared once. */
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly commits: TickCommit;
   private readonly places = new PlaceCache();
+  private readonly clock: Clock;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
+    this.clock = options.clock ?? realClock;
     ({ db: this.db, readOnly: this.readOnly } = openSqliteFile(options.file, options));
     this.stmt = prepareStatements(this.db);
     this.tokens = new SqliteTokens(this.db);
     this.eventStatements = new SqliteEvents(this.db);
+    this.schedules = new SqliteSchedules(this.db);
     this.commits = new TickCommit(this.db);
   }
 
@@ -92,7 +102,7 @@ export class SqliteStore implements Store {
       if (spec.parentJob && spec.callKey) {
         const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
         if (existing && runsAgain(existing, this.parentReplays(spec.parentJob))) {
-          const again = this.stmt.runAgain.get({ id: existing.id, extra: attemptsAllowed(spec), now: Date.now() }) as JobRow;
+          const again = this.stmt.runAgain.get({ id: existing.id, extra: attemptsAllowed(spec), now: this.clock.now() }) as JobRow;
           return { job: toJobRecord(again), created: true };
         }
         if (existing) return { job: toJobRecord(existing), created: false };
@@ -133,7 +143,7 @@ export class SqliteStore implements Store {
       rootJob = parent.root_job;
       path = `${parent.path}/${id}`;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     const row = this.stmt.insert.get({
       ...newJobColumns(spec, id),
       status,
@@ -153,7 +163,7 @@ export class SqliteStore implements Store {
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
     if (request.limit <= 0) return [];
-    const now = Date.now();
+    const now = this.clock.now();
     return this.write(() => {
       // Select first, then claim each by id: an UPDATE over a subquery costs a write even
       // when it finds nothing, and most wake-ups of an idle worker find nothing.
@@ -190,7 +200,7 @@ export class SqliteStore implements Store {
     if (jobIds.length === 0) return [];
     const ids = JSON.stringify(jobIds);
     return this.write(() => {
-      this.stmt.renew.run({ worker: workerId, ids, lease_until: Date.now() + leaseMs });
+      this.stmt.renew.run({ worker: workerId, ids, lease_until: this.clock.now() + leaseMs });
       const mine = new Set((this.stmt.stillMine.all({ worker: workerId, ids }) as { id: string }[]).map((r) => r.id));
       return jobIds.filter((id) => !mine.has(id));
     });
@@ -208,7 +218,7 @@ export class SqliteStore implements Store {
   }
 
   async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
-    const at = Date.now();
+    const at = this.clock.now();
     return this.write(() => {
       const row = this.stmt.requeue.get({ id: jobId, scheduled_for: scheduledFor }) as JobRow | undefined;
       if (!row) return undefined;
@@ -222,7 +232,7 @@ export class SqliteStore implements Store {
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
-    const at = Date.now();
+    const at = this.clock.now();
     return this.write(() => cancelTree(this.stmt, jobId, request, at));
   }
 
@@ -292,7 +302,7 @@ export class SqliteStore implements Store {
   }
 
   async setFlowStatus(jobId: string, status: Json): Promise<void> {
-    await this.write(() => this.stmt.setFlowStatus.run({ job_id: jobId, status: JSON.stringify(status), now: Date.now() }));
+    await this.write(() => this.stmt.setFlowStatus.run({ job_id: jobId, status: JSON.stringify(status), now: this.clock.now() }));
   }
 
   async getFlowStatus(jobId: string): Promise<Json | undefined> {
@@ -334,6 +344,34 @@ export class SqliteStore implements Store {
 
   async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
     return (this.stmt.listWorkers.all({ workspace, since }) as WorkerRow[]).map(toWorkerRecord);
+  }
+
+  async createSchedule(schedule: NewSchedule, at: number): Promise<ScheduleRecord> {
+    return this.write(() => this.schedules.create(schedule, at));
+  }
+
+  async getSchedule(workspace: string, name: string): Promise<ScheduleRecord | undefined> {
+    return this.schedules.get(workspace, name);
+  }
+
+  async listSchedules(workspace?: string): Promise<ScheduleRecord[]> {
+    return this.schedules.list(workspace);
+  }
+
+  async setSchedulePaused(workspace: string, name: string, paused: boolean, at: number): Promise<ScheduleRecord | undefined> {
+    return this.write(() => this.schedules.setPaused(workspace, name, paused, at));
+  }
+
+  async deleteSchedule(workspace: string, name: string): Promise<boolean> {
+    return this.write(() => this.schedules.delete(workspace, name));
+  }
+
+  async recordScheduleSlot(scheduleId: string, slot: number, jobId: string): Promise<void> {
+    await this.write(() => this.schedules.recordSlot(scheduleId, slot, jobId));
+  }
+
+  async scheduleRuns(schedule: ScheduleRecord, limit: number): Promise<JobRecord[]> {
+    return this.schedules.lastRuns(schedule, limit);
   }
 
   async close(): Promise<void> {
