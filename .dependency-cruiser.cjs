@@ -71,7 +71,8 @@ module.exports = {
     },
     {
       name: 'types-ts-holds-only-types',
-      comment: 'types.ts is the glossary, and the one runtime import of the browser code: it imports nothing at run time.',
+      comment:
+        'types.ts is the glossary, and the one runtime import of the browser code: it imports nothing at run time.',
       severity: 'error',
       from: { path: '^lib/types\\.ts$' },
       to: { dependencyTypesNot: ['type-only'] },
@@ -185,7 +186,11 @@ module.exports = {
         "PostgreSQL's store (and so pg) is loaded only for a postgres:// URL: outside store/postgres/, only a dynamic import() reaches it.",
       severity: 'error',
       from: { path: '^lib/', pathNot: '^lib/store/postgres/' },
-      to: { path: '^lib/store/postgres/', pathNot: POSTGRES_URL, dependencyTypesNot: ['dynamic-import', 'type-only', 'type-import'] },
+      to: {
+        path: '^lib/store/postgres/',
+        pathNot: POSTGRES_URL,
+        dependencyTypesNot: ['dynamic-import', 'type-only', 'type-import'],
+      },
     },
     {
       name: 'cli-holds-no-sql',
@@ -197,10 +202,10 @@ module.exports = {
     {
       name: 'server-meets-client-in-wire',
       comment:
-        'Client and server meet only in http/wire.ts, http/windmill.ts and http/identity.ts: server/ imports no other file of http/.',
+        'Client and server meet only in http/wire.ts, http/windmill.ts and http/identity.ts: server/ imports no other file of http/, and nothing of client/.',
       severity: 'error',
       from: { path: '^lib/server/' },
-      to: { path: '^lib/http/', pathNot: '^lib/http/(wire|windmill|identity)\\.ts$' },
+      to: { path: ['^lib/http/', '^lib/client/'], pathNot: '^lib/http/(wire|windmill|identity)\\.ts$' },
     },
     {
       name: 'server-only-for-cli',
@@ -232,7 +237,8 @@ module.exports = {
     },
     {
       name: 'ui-no-node-modules',
-      comment: "lib/ui runs in the browser: it imports no Node built-in (its esbuild script build.mjs runs in Node and may).",
+      comment:
+        'lib/ui runs in the browser: it imports no Node built-in (its esbuild script build.mjs runs in Node and may).',
       severity: 'error',
       from: { path: UI_BROWSER, pathNot: UI_NODE },
       to: { dependencyTypes: ['core'] },
@@ -240,7 +246,7 @@ module.exports = {
     {
       name: 'ui-reads-only-the-http-api',
       comment:
-        "The web UI reads only the HTTP API: of the rest of lib/ it imports types only (erased by the bundler), and at run time types.ts alone (JOB_STATUSES).",
+        'The web UI reads only the HTTP API: of the rest of lib/ it imports types only (erased by the bundler), and at run time types.ts alone (JOB_STATUSES).',
       severity: 'error',
       from: { path: UI_BROWSER, pathNot: UI_NODE },
       to: { path: '^lib/(?!ui/|types\\.ts$)', dependencyTypesNot: ['type-only'] },
@@ -250,7 +256,10 @@ module.exports = {
       comment: 'The UI bundle is our code alone: no npm package at run time.',
       severity: 'error',
       from: { path: UI_BROWSER, pathNot: UI_NODE },
-      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg'], dependencyTypesNot: ['type-only'] },
+      to: {
+        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg'],
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'no-unresolvable',
@@ -266,6 +275,9 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     // Type-only imports count: a layer that names a higher layer's types depends on it.
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };
