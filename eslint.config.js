@@ -24,6 +24,8 @@ const NODE_GLOBALS = Object.fromEntries(
 
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', '.millrace/', '**/node_modules/'] },
+  // A disable comment that no longer silences anything is stale: it fails the lint.
+  { linterOptions: { reportUnusedDisableDirectives: 'error' } },
 
   // TypeScript: typescript-eslint's recommended rules with type information, each file checked
   // with the tsconfig.json nearest to it (the root one; lib/ui's, with DOM types; __tests__/types').
