@@ -1,4 +1,4 @@
-// ESLint finds problems; Prettier (.prettierrc.json) owns the format, so no stylistic rule is on
+// ESLint finds problems; Prettier (.prettierrc) owns the format, so no stylistic rule is on
 // here. `npm run lint` runs this, `prettier --check .` and the layer check (.dependency-cruiser.cjs).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
