@@ -165,7 +165,7 @@ describe('jobs, logs and show over the same store', () => {
     expect(show.code).toBe(0);
     const lines = show.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^job\s+id\s+status\s+tag\s+queued\s+started\s+duration$/);
-    expect(lines[1]).toMatch(new RegExp(`^✔ examples/heavy\\s+${id.slice(0, 8)}\\s+success\\s+default\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d+m?s`));
+    expect(lines[1]).toMatch(new RegExp(`^✔ examples/heavy\\s+${id.slice(0, 8)}\\s+success\\s+default\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+(\\d+ms|\\d+\\.\\d\\ds)`));
     expect(lines.slice(2).map((l) => l.replace(/\s+.*/, ''))).toEqual(['├─', '├─', '└─']);
     expect(lines.filter((l) => /[├└]─ ✔ heavyCompute\s+[0-9a-z]{8}\s+success\s+cpu\s/.test(l))).toHaveLength(2);
     expect(lines[4]).toMatch(/└─ ✔ sendResult/);
