@@ -165,7 +165,7 @@ describe('jobs, logs and show over the same store', () => {
     expect(show.code).toBe(0);
     const lines = show.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^job\s+id\s+status\s+tag\s+queued\s+started\s+duration$/);
-    expect(lines[1]).toMatch(new RegExp(`^✔ examples/heavy\\s+${id.slice(0, 8)}\\s+success\\s+default\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d+m?s`));
+    expect(lines[1]).toMatch(new RegExp(`^✔ examples/heavy\\s+${id.slice(0, 8)}\\s+success\\s+default\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+(\\d+ms|\\d+\\.\\d\\ds)`));
     expect(lines.slice(2).map((l) => l.replace(/\s+.*/, ''))).toEqual(['├─', '├─', '└─']);
     expect(lines.filter((l) => /[├└]─ ✔ heavyCompute\s+[0-9a-z]{8}\s+success\s+cpu\s/.test(l))).toHaveLength(2);
     expect(lines[4]).toMatch(/└─ ✔ sendResult/);
@@ -187,8 +187,8 @@ describe('jobs, logs and show over the same store', () => {
     expect(show.code).toBe(0);
     const out = show.stdout;
     const attempts = out.slice(out.indexOf('\nattempts:\n'));
-    expect(attempts).toMatch(/ thirdTime:\n    attempt 1 on \S+ at [\d:.]+: failure, Error: attempt 1 fails\n    attempt 2 on \S+ at [\d:.]+: failure, Error: attempt 2 fails\n    attempt 3 on \S+ at [\d:.]+: success\n/);
-    expect(attempts).toMatch(/ alwaysFails:\n(    attempt \d on .*: failure, Error: attempt \d fails\n){3}/);
+    expect(attempts).toMatch(/ thirdTime:\n {4}attempt 1 on \S+ at [\d:.]+: failure, Error: attempt 1 fails\n {4}attempt 2 on \S+ at [\d:.]+: failure, Error: attempt 2 fails\n {4}attempt 3 on \S+ at [\d:.]+: success\n/);
+    expect(attempts).toMatch(/ alwaysFails:\n( {4}attempt \d on .*: failure, Error: attempt \d fails\n){3}/);
     // refuses failed on its first attempt: no retries to list.
     expect(attempts).not.toMatch(/refuses/);
     expect(out).toMatch(/refuses: NonRetryableError: the card was declined/);

@@ -10,7 +10,7 @@ import { expectExitIsolated, expectSizesKept } from './helpers/limits.js';
 
 /** Sizes, process.exit and long timeouts, embedded; and the size rules themselves. */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 let engine: EmbeddedEngine | undefined;
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

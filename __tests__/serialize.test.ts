@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { SerializationError } from '../lib/errors.js';
 import { decode, encode, encodeArgs, roundTrip } from '../lib/serialize.js';
 import { task } from '../lib/task/task.js';
+import type { Json } from '../lib/types.js';
 
 describe('serialisation: supported values come back as the same types', () => {
   const cases: [string, unknown][] = [
@@ -30,7 +31,7 @@ describe('serialisation: supported values come back as the same types', () => {
       const wire = encode(value, 'result');
       // What goes on the wire is JSON: it survives JSON text unchanged.
       expect(JSON.parse(JSON.stringify(wire))).toEqual(wire);
-      const back = decode(JSON.parse(JSON.stringify(wire)));
+      const back = decode(JSON.parse(JSON.stringify(wire)) as Json);
       expect(back).toEqual(value);
       if (value !== null && typeof value === 'object') expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(value) ?? Object.prototype);
     });

@@ -52,7 +52,7 @@ async function main(dir: string): Promise<void> {
     const engine = new EmbeddedEngine({ root: ROOT, db: join(dir, 'embedded.db') });
     try {
       const rows = await measure(engine);
-      table(`embedded engine, SQLite file (${summary.cpus} executor threads)`, rows);
+      table(`embedded engine, SQLite file (${String(summary.cpus)} executor threads)`, rows);
       summary.embedded = rows;
       summary.embeddedPeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     } finally {

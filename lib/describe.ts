@@ -20,6 +20,7 @@ export function describeValue(value: unknown, options: DescribeOptions = {}): st
   if (typeof value === 'string' && value.includes('\0')) return `a string with a NUL character (${JSON.stringify(value.slice(0, 40))})`;
   if (typeof value === 'object') return 'an object';
   // JSON.stringify throws on a bigint and gives undefined for a function or a symbol.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were answered above: String() sees a function or a symbol
   const text = typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? String(value));
   const max = options.maxChars ?? 60;
   return `${typeof value} ${text.length > max ? `${text.slice(0, max)}…` : text}`;

@@ -102,7 +102,7 @@ function encodeObject(obj: object, path: string, ancestors: object[]): Json {
     if (obj.stack !== undefined) record.stack = obj.stack;
     return tagged({ [TAG]: 'Error', value: record });
   }
-  const proto = Object.getPrototypeOf(obj);
+  const proto: unknown = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) {
     return fail(path, describeInstance(obj));
   }

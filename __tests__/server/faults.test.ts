@@ -10,7 +10,7 @@ import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type
 
 /** Fault injection with real processes: kill -9 of workers and of the server. */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -12,7 +12,7 @@ import { expectExitIsolated, expectSizesKept } from '../helpers/limits.js';
  * its job; a timeout longer than setTimeout can hold does not fire at once.
  */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

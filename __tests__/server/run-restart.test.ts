@@ -10,7 +10,7 @@ import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type
  * job id first, reconnects, follows the log from its cursor and exits by the run's outcome.
  */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -13,7 +13,7 @@ import { REPO_ROOT, tempDb } from '../helpers/engine.js';
  */
 
 const TOKEN = 'mr_worker_report_admin';
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

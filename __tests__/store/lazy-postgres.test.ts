@@ -33,7 +33,7 @@ process.on('exit', () => {
         env: { ...process.env, NO_COLOR: '1', MILLRACE_DB: '', DATABASE_URL: '' },
       });
       let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stderr }));
     });

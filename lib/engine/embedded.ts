@@ -15,7 +15,7 @@ import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js
 import { Worker } from '../worker/worker.js';
 import { Coordinator } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
-import { scriptJobSpec } from './submission.js';
+import { scriptJobSpec } from '../loader/script-job.js';
 
 export interface EmbeddedEngineOptions {
   /** Scripts are resolved under this directory. @default process.cwd() */

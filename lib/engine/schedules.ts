@@ -5,7 +5,7 @@ import { flowJobSpec, isFlowRequest } from '../flow/submission.js';
 import { checkTimezone, CronSlots } from '../schedule/cron.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_WORKSPACE, type ScheduleRecord, type ScheduleView } from '../types.js';
-import { scriptJobSpec } from './submission.js';
+import { scriptJobSpec } from '../loader/script-job.js';
 
 /** What `millrace schedule create` and the create route take. */
 export interface CreateScheduleRequest {

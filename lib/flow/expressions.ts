@@ -102,8 +102,8 @@ export function readsIter(expr: string): boolean {
 function toJsonText(names: ExpressionNames): string {
   return JSON.stringify(names, (_key, v: unknown) => {
     if (typeof v === 'bigint') return v.toString();
-    if (v instanceof Map) return Object.fromEntries(v);
-    if (v instanceof Set) return [...v];
+    if (v instanceof Map) return Object.fromEntries(v as Map<PropertyKey, unknown>);
+    if (v instanceof Set) return [...(v as Set<unknown>)];
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
     if (v instanceof Error) return { name: v.name, message: v.message };
     return v;

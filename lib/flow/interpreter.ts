@@ -142,7 +142,10 @@ export class FlowInterpreter {
       this.mark(st, 'Success');
       if (m.stopAfterIf) {
         const stopNames = { ...names(frame), results: { ...frame.results, [m.id]: value }, result: value };
-        if (truthy(evaluate(m.stopAfterIf.expr, stopNames, { moduleId: m.id, where: 'stop_after_if' }))) throw new Stop(value);
+        if (truthy(evaluate(m.stopAfterIf.expr, stopNames, { moduleId: m.id, where: 'stop_after_if' }))) {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- Stop is a signal the loop catches, not a failure
+          throw new Stop(value);
+        }
       }
       return value;
     } catch (err) {

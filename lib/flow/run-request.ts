@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { scriptJobSpec } from '../engine/submission.js';
+import { scriptJobSpec } from '../loader/script-job.js';
 import { resolveScript, type ScriptFile } from '../loader/paths.js';
 import { decode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';

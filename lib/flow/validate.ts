@@ -223,7 +223,7 @@ class Validator {
         return { type, branches, parallel: raw.parallel === true };
       }
       default: {
-        const hint = UNSUPPORTED_TYPES.includes(String(type)) ? `Windmill's ${type} modules are not supported by millrace` : 'unknown module type';
+        const hint = UNSUPPORTED_TYPES.includes(String(type)) ? `Windmill's ${String(type)} modules are not supported by millrace` : 'unknown module type';
         this.problem(`${at}.type`, `${hint} ${describeValue(type)}; supported: ${MODULE_TYPES.join(', ')}`);
         return undefined;
       }

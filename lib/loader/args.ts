@@ -151,7 +151,10 @@ export function parseCliArgs(sig: Signature, argv: readonly string[]): { args: R
     }
     if (!param) {
       const camel = camelCase(key);
-      if (params.has(camel)) ((key = camel), (param = params.get(camel)));
+      if (params.has(camel)) {
+        key = camel;
+        param = params.get(camel);
+      }
     }
     if (!param) {
       problems.push(`unknown arg --${key} (main takes ${sig.params.length ? sig.params.map((p) => `--${p.name}`).join(', ') : 'no args'})`);

@@ -1,4 +1,4 @@
-import { scriptJobSpec } from '../engine/submission.js';
+import { scriptJobSpec } from '../loader/script-job.js';
 import type { CancelJobBody } from '../http/wire.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
 import { decode } from '../serialize.js';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Coordinator } from '../engine/coordinator.js';
 import { Scheduler } from '../engine/scheduler.js';
-import { scriptJobSpec } from '../engine/submission.js';
+import { scriptJobSpec } from '../loader/script-job.js';
 import { flowJobSpec, isFlowRequest } from '../flow/submission.js';
 import type { Clock } from '../clock.js';
 import { BODY_LIMIT } from '../limits.js';

@@ -114,6 +114,7 @@ function normaliseOptions(tagOrOptions: string | TaskOptions | undefined): TaskO
 /** The module that called task(), from a structured stack trace. */
 function callerLocation(): { moduleUrl: string | undefined; definedAt: string } {
   const holder: { stack?: NodeJS.CallSite[] } = {};
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- V8's hook, put back as it was in the finally below
   const previous = Error.prepareStackTrace;
   Error.prepareStackTrace = (_err, frames) => frames;
   try {

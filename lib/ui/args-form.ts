@@ -78,7 +78,7 @@ function field(param: MainParam): Field {
     if (initial !== undefined) input.value = JSON.stringify(initial);
   } else {
     input = el('input', { type: 'text', id, name, inputmode: kind === 'string' ? undefined : 'decimal', autocomplete: 'off' });
-    if (initial !== undefined) input.value = String(initial);
+    if (initial !== undefined) input.value = typeof initial === 'string' ? initial : JSON.stringify(initial);
   }
   const element = el(
     'div',

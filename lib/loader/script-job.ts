@@ -1,16 +1,28 @@
 import { ArgsError, NoMainError } from '../errors.js';
-import { checkArgs, typedValue } from '../loader/args.js';
-import { resolveScript } from '../loader/paths.js';
-import { inferSignatureOfFile } from '../loader/signature.js';
 import { encode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';
-import type { SubmitRequest } from './engine.js';
+import { checkArgs, typedValue } from './args.js';
+import { resolveScript } from './paths.js';
+import { inferSignatureOfFile } from './signature.js';
+
+/**
+ * What scriptJobSpec reads of a request: the fields of the engines' SubmitRequest and of flow/'s
+ * PathRequest that make a script's job. Declared here, not imported, because loader/ sits below
+ * engine/ and flow/, which both build script jobs with it.
+ */
+export interface ScriptRequest {
+  path: string;
+  args?: Record<string, unknown>;
+  tag?: string;
+  workspace?: string;
+  idempotencyKey?: string;
+}
 
 /**
  * Turns a request to run a script into a job spec, refusing it before any job exists when
  * the script is unknown, has no `main`, or the args do not fit main's signature (invariant 8).
  */
-export function scriptJobSpec(root: string, request: SubmitRequest): JobSpec {
+export function scriptJobSpec(root: string, request: ScriptRequest): JobSpec {
   const script = resolveScript(root, request.path);
   const sig = inferSignatureOfFile(script.file, script.hash);
   if (!sig.hasMain) throw new NoMainError(script.path, sig.exports);
