@@ -1,3 +1,4 @@
+import { describeValue } from './describe.js';
 import { TaskDefinitionError } from './errors.js';
 
 /**
@@ -41,5 +42,5 @@ export function approvalKeyOf(eventName: string): string | undefined {
 export function checkWaitTimeout(seconds: unknown, where: string): number | undefined {
   if (seconds === undefined) return undefined;
   if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0) return seconds;
-  throw new TaskDefinitionError(`${where}: options.timeout must be a number of seconds > 0, got ${JSON.stringify(seconds) ?? String(seconds)}`);
+  throw new TaskDefinitionError(`${where}: options.timeout must be a number of seconds > 0, got ${describeValue(seconds)}`);
 }

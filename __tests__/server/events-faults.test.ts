@@ -8,7 +8,7 @@ import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type
 
 /** A job waiting for an event survives kill -9 of every process (docs/waits.md). */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
