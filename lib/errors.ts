@@ -330,3 +330,13 @@ export class UnknownTokenError extends MillraceError {
 export class LeaseNotHeldError extends MillraceError {
   static override readonly code = 'LEASE_NOT_HELD';
 }
+
+/** A progress report that is not a whole percentage from 0 to 100 (or whose message is not a string). */
+export class ProgressError extends MillraceError {
+  static override readonly code = 'BAD_PROGRESS';
+}
+
+/** The server is shutting down (SIGTERM): it takes no new work; ask another server, or again once it is back. */
+export class ShuttingDownError extends MillraceError {
+  static override readonly code = 'SHUTTING_DOWN';
+}

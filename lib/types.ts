@@ -257,3 +257,15 @@ export interface WorkerRecord {
   /** The jobs it runs now. */
   jobs: string[];
 }
+
+/**
+ * How far along a job says it is (`setProgress` inside the job; Windmill's job_metrics routes).
+ * The last report stands; a job that never reported has none.
+ */
+export interface JobProgress {
+  /** 0 to 100, a whole number. */
+  percent: number;
+  /** What the job is doing now, or null. */
+  message: string | null;
+  updatedAt: number;
+}

@@ -128,6 +128,20 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = true WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 5,
+    name: 'job progress; finished runs by end time (prune)',
+    sql: `
+      CREATE TABLE job_progress (
+        job_id TEXT COLLATE "C" PRIMARY KEY,
+        percent INTEGER NOT NULL,
+        message TEXT,
+        updated_at BIGINT NOT NULL
+      );
+      -- Prune looks for root jobs finished before a time, oldest first.
+      CREATE INDEX jobs_root_completed ON jobs (completed_at) WHERE parent_job IS NULL;
+    `,
+  },
 ];
 
 /** The latest schema version this millrace knows. */

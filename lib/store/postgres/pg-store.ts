@@ -13,6 +13,7 @@ import type {
   Outcome,
   TokenRecord,
   WorkerRecord,
+  JobProgress,
 } from '../../types.js';
 import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
@@ -29,6 +30,8 @@ import { enqueue, record, type SubmitContext } from './submit.js';
 import { PgTokens } from './tokens.js';
 import { checkPostgresUrl, checkSchemaName, connectionConfig, DEFAULT_POOL_SIZE, redact } from './url.js';
 import { listWorkers, touchWorker } from './workers.js';
+import * as ops from './operations.js';
+import type { LiveCount, PruneReport, PruneRequest, SchemaState } from '../operations.js';
 
 export interface PgStoreOptions {
   /** A connection URL: postgres://user:password@host:port/database */
@@ -300,6 +303,26 @@ export class PgStore implements Store {
 
   listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
     return listWorkers(this.pool, workspace, since);
+  }
+
+  countLive(): Promise<LiveCount[]> {
+    return ops.countLive(this.pool);
+  }
+
+  schemaState(): Promise<SchemaState> {
+    return ops.schemaState(this.pool, this.schema);
+  }
+
+  setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>, at: number): Promise<boolean> {
+    return ops.setProgress(this.pool, jobId, progress, at);
+  }
+
+  getProgress(jobId: string): Promise<JobProgress | undefined> {
+    return ops.getProgress(this.pool, jobId);
+  }
+
+  pruneRuns(request: PruneRequest): Promise<PruneReport> {
+    return ops.pruneRuns(this.pool, request);
   }
 
   async close(): Promise<void> {

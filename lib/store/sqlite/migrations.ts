@@ -124,4 +124,18 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = 1 WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 6,
+    name: 'job progress; finished runs by end time (prune)',
+    sql: `
+      CREATE TABLE job_progress (
+        job_id TEXT PRIMARY KEY,
+        percent INTEGER NOT NULL,
+        message TEXT,
+        updated_at INTEGER NOT NULL
+      );
+      -- Prune looks for root jobs finished before a time, oldest first.
+      CREATE INDEX jobs_root_completed ON jobs (completed_at) WHERE parent_job IS NULL;
+    `,
+  },
 ];

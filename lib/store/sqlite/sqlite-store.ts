@@ -14,6 +14,7 @@ import {
   type Outcome,
   type TokenRecord,
   type WorkerRecord,
+  type JobProgress,
 } from '../../types.js';
 import {
   attemptsAllowed,
@@ -41,6 +42,9 @@ import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
 import { listStatement, prepareStatements, type Statements } from './statements.js';
 import { TickCommit } from './tick-commit.js';
+import { SqliteOperations } from './operations.js';
+import { pruneSqlite } from './prune.js';
+import type { LiveCount, PruneReport, PruneRequest, SchemaState } from '../operations.js';
 import { SqliteTokens } from './tokens.js';
 
 export interface SqliteStoreOptions extends OpenSqliteOptions {
@@ -60,6 +64,7 @@ export class SqliteStore implements Store {
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly commits: TickCommit;
   private readonly places = new PlaceCache();
+  private readonly ops: SqliteOperations;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -67,6 +72,7 @@ export class SqliteStore implements Store {
     this.stmt = prepareStatements(this.db);
     this.tokens = new SqliteTokens(this.db);
     this.commits = new TickCommit(this.db);
+    this.ops = new SqliteOperations(this.db);
   }
 
   /** Applies pending migrations to the file and closes it: `millrace migrate`. */
@@ -314,6 +320,26 @@ export class SqliteStore implements Store {
 
   async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
     return (this.stmt.listWorkers.all({ workspace, since }) as WorkerRow[]).map(toWorkerRecord);
+  }
+
+  async countLive(): Promise<LiveCount[]> {
+    return this.ops.countLive();
+  }
+
+  async schemaState(): Promise<SchemaState> {
+    return this.ops.schemaState();
+  }
+
+  async setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>, at: number): Promise<boolean> {
+    return this.write(() => this.ops.setProgress(jobId, progress, at));
+  }
+
+  async getProgress(jobId: string): Promise<JobProgress | undefined> {
+    return this.ops.getProgress(jobId);
+  }
+
+  async pruneRuns(request: PruneRequest): Promise<PruneReport> {
+    return pruneSqlite({ db: this.db, write: (fn) => this.write(fn) }, request);
   }
 
   async close(): Promise<void> {
