@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { NonDeterminismError, UnknownJobError } from '../errors.js';
+import { UnknownJobError } from '../errors.js';
 import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
 import { longTimeout, type LongTimer } from '../timers.js';
 import {
@@ -16,6 +16,8 @@ import {
 import type { WorkerBackend } from '../worker/backend.js';
 import { Hub } from './hub.js';
 import { followLogPages, type FollowLogsOptions } from './log-pages.js';
+import { notifyObservers, type CoordinatorObserver } from './observer.js';
+import { checkSameCall } from './same-call.js';
 
 export interface CoordinatorOptions {
   /** How often expired leases are looked for. @default 5000 */
@@ -34,6 +36,8 @@ export interface CoordinatorOptions {
    * run, rather than sending those jobs to other workers at once. @default 0
    */
   firstSweepDelayMs?: number;
+  /** Told of jobs finished, retried, released and of expired leases (metrics, traces). */
+  observers?: readonly CoordinatorObserver[];
 }
 
 /**
@@ -81,6 +85,7 @@ export class Coordinator implements WorkerBackend {
   /** Records a step's result once; a step already recorded at the key keeps its first result. */
   async recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord> {
     const { job, created } = await this.store.record(spec, outcome, startedAt, at);
+    if (created) this.observe((o) => o.finished?.(job));
     if (created) this.hub.emit(`finished:${job.id}`, job);
     else checkSameCall(job, spec);
     return job;
@@ -89,7 +94,9 @@ export class Coordinator implements WorkerBackend {
   /** Puts a running job back in the queue through no fault of its own (see Store.release). */
   async release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
     const job = await this.store.release(jobId, error, at);
-    if (job) this.hub.emit('queued', job);
+    if (!job) return;
+    this.hub.emit('queued', job);
+    this.observe((o) => o.released?.(job));
   }
 
   async submitChild(spec: JobSpec): Promise<string> {
@@ -137,6 +144,7 @@ export class Coordinator implements WorkerBackend {
         const delayMs = backoffMs(job.retry, job.attempt);
         const requeued = await this.store.retry(jobId, outcome.error, at + delayMs);
         if (requeued) {
+          this.observe((o) => o.retried?.(requeued));
           this.announceLater(requeued, delayMs);
           return;
         }
@@ -144,6 +152,7 @@ export class Coordinator implements WorkerBackend {
     }
     const job = await this.store.complete(jobId, outcome, at);
     if (!job) return;
+    this.observe((o) => o.finished?.(job));
     this.hub.emit(`finished:${jobId}`, job);
     // A job that failed for good leaves nothing of its own running: children it started and
     // did not await are canceled.
@@ -153,20 +162,14 @@ export class Coordinator implements WorkerBackend {
   private async cancelDescendants(job: JobRecord): Promise<void> {
     const reason = `its parent job ${job.id} ${job.status === 'canceled' ? 'was canceled' : 'failed'}`;
     const canceled = await this.store.cancel(job.id, { reason, by: `parent ${job.id}` });
-    for (const c of canceled) {
-      this.hub.emit('canceled', c);
-      this.hub.emit(`finished:${c.id}`, c);
-    }
+    this.announceCanceled(canceled);
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const job = await this.store.get(jobId);
     if (!job) throw new UnknownJobError(jobId);
     const canceled = await this.store.cancel(jobId, request);
-    for (const c of canceled) {
-      this.hub.emit('canceled', c);
-      this.hub.emit(`finished:${c.id}`, c);
-    }
+    this.announceCanceled(canceled);
     return canceled;
   }
 
@@ -175,7 +178,6 @@ export class Coordinator implements WorkerBackend {
   }
 
   // Typed events, for users outside engine/: they never spell the Hub's topics.
-
   /** `listener` gets job `jobId`'s record when it finishes. Returns the unsubscribe. */
   onFinished(jobId: string, listener: (job: JobRecord) => void): () => void {
     return this.hub.on<JobRecord>(`finished:${jobId}`, listener);
@@ -278,8 +280,21 @@ export class Coordinator implements WorkerBackend {
   async sweep(): Promise<void> {
     if (this.closed) return;
     const { requeued, failed } = await this.store.expireLeases(Date.now(), this.options.maxLostLeases ?? 3);
+    if (requeued.length + failed.length > 0) this.observe((o) => o.leasesExpired?.({ requeued, failed }));
     for (const job of requeued) this.hub.emit('queued', job);
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
+  }
+
+  private announceCanceled(canceled: readonly JobRecord[]): void {
+    for (const c of canceled) {
+      this.observe((o) => o.finished?.(c));
+      this.hub.emit('canceled', c);
+      this.hub.emit(`finished:${c.id}`, c);
+    }
+  }
+
+  private observe(fn: (o: CoordinatorObserver) => void): void {
+    notifyObservers(this.options.observers ?? [], fn);
   }
 
   /** Turns a change another server wrote into this process's events. */
@@ -349,32 +364,6 @@ export class Coordinator implements WorkerBackend {
 /** Errors that no further attempt can cure. */
 // TOO_LARGE: a result over the limit is made by the code, and would be made again.
 const NOT_RETRIED = new Set(['NON_RETRYABLE', 'NON_DETERMINISM', 'TOO_LARGE']);
-
-/** A replayed call must be the call recorded at its key: same task, same args. */
-function checkSameCall(recorded: JobRecord, spec: JobSpec): void {
-  const sameTarget = recorded.kind === spec.kind && recorded.entrypoint === spec.entrypoint && recorded.scriptPath === spec.scriptPath;
-  if (sameTarget && canonical(recorded.args) === canonical(spec.args)) return;
-  const was = `${recorded.kind} ${recorded.entrypoint}(${preview(recorded.args)})`;
-  const now = `${spec.kind} ${spec.entrypoint}(${preview(spec.args)})`;
-  throw new NonDeterminismError(
-    `Job ${spec.parentJob} ran again and made a different call at ${spec.callKey}: it recorded ${was} (job ${recorded.id}), ` +
-      `and now calls ${now}. A job must make the same calls, in the same order, with the same args, each time it runs; ` +
-      'wrap values that change between runs (the time, random numbers, reads of outside state) in step().',
-  );
-}
-
-/** JSON with sorted keys: equal values give equal text, whatever their keys' order. */
-function canonical(value: Json): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-  );
-}
-
-function preview(args: Json): string {
-  const text = JSON.stringify(args);
-  const inner = Array.isArray(args) ? text.slice(1, -1) : text;
-  return inner.length > 80 ? `${inner.slice(0, 77)}...` : inner;
-}
 
 export function isFinished(job: JobRecord): boolean {
   return FINISHED_STATUSES.includes(job.status);

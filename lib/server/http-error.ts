@@ -10,6 +10,7 @@ import {
   TooLargeError,
   UnknownFlowError,
   ScriptSyntaxError,
+  ShuttingDownError,
 } from '../errors.js';
 
 /** An error with the HTTP status it answers with; its body is `{ error: { code, message } }`. */
@@ -35,6 +36,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof FlowValidationError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof ArgsError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof NoMainError || err instanceof SerializationError || err instanceof ScriptSyntaxError) return new HttpError(422, err.code, err.message);
+  if (err instanceof ShuttingDownError) return new HttpError(503, err.code, err.message);
   if (err instanceof TooLargeError) return new HttpError(413, err.code, err.message);
   if (err instanceof MillraceError) return new HttpError(400, err.code, err.message);
   return new HttpError(500, 'INTERNAL', `Internal error: ${err instanceof Error ? err.message : String(err)}`);

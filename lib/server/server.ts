@@ -20,6 +20,12 @@ import { installEnvToken } from './token-admin.js';
 import { isUiRequest, serveUi } from './static-ui.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { checkNoNul } from './validate.js';
+import { healthz, readyz } from './health.js';
+import { InFlight } from './in-flight.js';
+import { ServerMetrics } from './metrics.js';
+import { authorizeMetrics } from './metrics-auth.js';
+import { timedStore } from './timed-store.js';
+import type { CoordinatorObserver } from '../engine/observer.js';
 
 export interface ServerOptions {
   store: Store;
@@ -56,6 +62,15 @@ export interface ServerOptions {
    * `millrace dev`, which listens on 127.0.0.1 only. @default false
    */
   uiSession?: boolean;
+  /**
+   * A token that reaches GET /metrics and nothing else, for a Prometheus scraper; any token of
+   * the server (not a worker-only one) reaches it too. @default none
+   */
+  metricsToken?: string;
+  /** More observers of the coordinator (traces). */
+  observers?: readonly CoordinatorObserver[];
+  /** On close, how long requests under way have to finish after long polls were answered. @default 5000 */
+  closeGraceMs?: number;
 }
 
 export interface ServerHandle {
@@ -80,7 +95,9 @@ export interface ServerDeps {
 
 /** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
-  const { store } = options;
+  // Every verb is timed for /metrics' store latency.
+  const metrics = new ServerMetrics(options.store);
+  const store = timedStore(options.store, metrics.storeSeconds);
   // Before anything starts: a revoked MILLRACE_TOKEN stops the start here.
   let createdAdminToken: string | undefined;
   const fileLabel = options.adminTokenLabel !== 'MILLRACE_TOKEN' ? options.adminTokenLabel : undefined;
@@ -102,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const coordinator = new Coordinator(store, {
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
+    observers: [metrics.observer, ...(options.observers ?? [])],
   });
   const principals = new TokenCache(store);
   const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals };
@@ -120,12 +138,33 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // long polls and streams stay open as long as they need
 
+  const inFlight = new InFlight();
+  let shuttingDown = false;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
-    res.on('close', () => abort.abort('closed'));
+    const answered = inFlight.add(abort);
+    res.on('close', () => {
+      answered();
+      abort.abort('closed');
+    });
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      // Load balancers ask these without a token (docs/operations.md).
+      if (url.pathname === '/healthz') return send(res, healthz());
+      if (url.pathname === '/readyz') return send(res, await readyz(store, shuttingDown));
+      if (shuttingDown) {
+        res.setHeader('Connection', 'close');
+        throw new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down: it takes no new requests');
+      }
+      if (url.pathname === '/metrics') {
+        await authorizeMetrics(req, { metricsToken: options.metricsToken, principals });
+        const { contentType, text } = await metrics.render();
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
       if (isUiRequest(req.method ?? 'GET', url.pathname)) return await serveUi(req, res, url.pathname);
       if (url.pathname === '/api/ui/session') return send(res, uiSession(req, uiSessionToken));
       if (url.pathname === IDENTITY_PATH) {
@@ -175,11 +214,19 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const close = async () => {
-    await coordinator.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
+  // Graceful: no new requests (503), long polls answered at once, requests under way given
+  // `closeGraceMs` to finish, then the connections close. The caller closes the store after.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await inFlight.drain(options.closeGraceMs ?? 5000);
+      await coordinator.close();
+      server.closeAllConnections();
+      await closed;
+    })());
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
