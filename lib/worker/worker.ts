@@ -17,6 +17,8 @@ import type { RunRequest, ThreadMessage } from './protocol.js';
 import { runRequest } from './run-request.js';
 import { Slots, type SlotHolder, type SlotUse } from './slots.js';
 import { Stops } from './stops.js';
+import { drainWorker, type DrainReport } from './drain.js';
+import { IdleWatch } from './idle.js';
 
 export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
@@ -54,6 +56,9 @@ export class Worker {
   private readonly leases: Leases;
   private readonly stops: Stops;
   private readonly abort = new AbortController();
+  /** Stops claiming alone (a drain), where `abort` also ends the waits of running jobs. */
+  private readonly claimsStop = new AbortController();
+  private readonly idle = new IdleWatch(() => this.running.size === 0);
   private readonly claims: ClaimLoop;
   /** Threads being replaced, with why: the jobs on them go back to the queue. */
   private readonly replacing = new Map<ExecutorThread, string>();
@@ -92,7 +97,7 @@ export class Worker {
         this.slots.ready.push(...jobs);
         this.pump();
       },
-      signal: this.abort.signal,
+      signal: this.claimsStop.signal,
     });
     this.leases = new Leases({
       backend: this.backend,
@@ -116,7 +121,25 @@ export class Worker {
     return [...this.running.keys()];
   }
 
+  /** Stops claiming, releases jobs claimed ahead, lets running ones finish for `graceMs`, releases the rest (drain.ts). Then close(). */
+  drain(graceMs: number): Promise<DrainReport> {
+    return drainWorker(
+      {
+        workerId: this.id,
+        stopClaiming: () => (this.claimsStop.abort(), this.claims.done),
+        // Jobs claimed ahead wait here until a slot frees; taken, no slot starts them.
+        takeClaimed: () => this.slots.ready.splice(0),
+        running: () => this.jobIds,
+        whenIdle: () => this.idle.idle(),
+        stopJob: (jobId, error) => this.stop(this.running.get(jobId)!, error),
+        release: (jobId, error) => this.logs.flushed().then(() => this.backend.release(jobId, error, Date.now())),
+      },
+      graceMs,
+    );
+  }
+
   async close(): Promise<void> {
+    this.claimsStop.abort();
     this.abort.abort();
     this.leases.close();
     this.offCanceled?.();
@@ -213,6 +236,7 @@ export class Worker {
     running.thread.jobs--;
     this.running.delete(running.job.id);
     this.pool.settle(running.thread);
+    this.idle.check();
   }
 
   private replaceThread(thread: ExecutorThread, why: string): void {
@@ -315,13 +339,9 @@ export class Worker {
     });
   }
 
-  private async finish(jobId: string, outcome: Outcome, at = Date.now()): Promise<void> {
-    try {
-      await this.logs.flushed();
-      await this.backend.finish(jobId, outcome, at);
-    } catch (err) {
-      this.warn(`recording the end of ${jobId}`, err);
-    }
+  private finish(jobId: string, outcome: Outcome, at = Date.now()): Promise<void> {
+    const end = this.logs.flushed().then(() => this.backend.finish(jobId, outcome, at));
+    return this.idle.track(end.catch((err: unknown) => this.warn(`recording the end of ${jobId}`, err)));
   }
 
   /**

@@ -33,6 +33,8 @@ export function serverCommand(program: Command): void {
       .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt)
       .option('--restart-grace-ms <ms>', 'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)', nonNegativeInt),
   ).action(async (options: ServerOptions) => {
+    // Listened for from the start: a signal before the listener would end the process at once.
+    const signaled = untilSignal();
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const admin = await serverAdminToken(root, store);
@@ -55,7 +57,7 @@ export function serverCommand(program: Command): void {
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     if (tokenFile) process.stdout.write(`admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`);
     process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${label})\n`);
-    await untilSignal();
+    await signaled;
     await server.close();
     await store.close();
   });
