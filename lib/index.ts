@@ -16,6 +16,7 @@ export {
   type ClientHandle,
 } from './client/helpers.js';
 export type { ClientOptions, RunOptions } from './client/client.js';
+export { setProgress, getProgress } from './client/progress.js';
 export type { FlowStatus, ModuleStatus, ModuleState, IterationStatus, BranchStatus } from './flow/types.js';
 export {
   MillraceError,
@@ -45,6 +46,8 @@ export {
   FlowStepError,
   JobNotFinishedError,
   ScriptSyntaxError,
+  ProgressError,
+  ShuttingDownError,
 } from './errors.js';
 export { encode, decode, MAX_DEPTH } from './serialize.js';
 export { EmbeddedEngine, type EmbeddedEngineOptions } from './engine/embedded.js';
@@ -71,4 +74,5 @@ export {
   type Json,
   type TaskOptions,
   type RetryOptions,
+  type JobProgress,
 } from './types.js';

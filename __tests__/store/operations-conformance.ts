@@ -64,6 +64,11 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       expect(await store.getProgress(job.id)).toEqual({ percent: 55, message: null, updatedAt: 2000 });
       expect(await store.setProgress('nosuchjob0000000000', { percent: 1, message: null }, 1)).toBe(false);
       expect(await store.getProgress('nosuchjob0000000000')).toBeUndefined();
+      const { job: other } = await store.enqueue(spec());
+      await store.setProgress(other.id, { percent: 0, message: 'starting' }, 3000);
+      const many = await store.listProgress([job.id, other.id, 'nosuchjob0000000000']);
+      expect(Object.fromEntries(many)).toEqual({ [job.id]: { percent: 55, message: null, updatedAt: 2000 }, [other.id]: { percent: 0, message: 'starting', updatedAt: 3000 } });
+      expect((await store.listProgress([])).size).toBe(0);
     });
 
     it('pruneRuns deletes exactly the 200 finished runs, counted per table, in batches, and leaves a running run whole', async () => {

@@ -1,4 +1,4 @@
-import type { JobStatus } from '../types.js';
+import type { JobProgress, JobStatus } from '../types.js';
 
 /** What the public helpers ask of an engine when they run outside a job. */
 export interface JobsClient {
@@ -10,6 +10,8 @@ export interface JobsClient {
   result(jobId: string): Promise<unknown>;
   status(jobId: string): Promise<JobStatus>;
   cancel(jobId: string, reason: string): Promise<void>;
+  /** A job's last progress report; undefined when it made none. */
+  progress(jobId: string): Promise<JobProgress | undefined>;
   close(): Promise<void>;
 }
 

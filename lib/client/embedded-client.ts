@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { JobNotFinishedError, UnknownJobError } from '../errors.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { isFinished } from '../engine/coordinator.js';
-import type { JobStatus } from '../types.js';
+import type { JobProgress, JobStatus } from '../types.js';
 import type { ClientOptions, JobsClient, RunOptions } from './client.js';
 import { resultOf } from './outcome.js';
 
@@ -37,6 +37,11 @@ export class EmbeddedClient implements JobsClient {
 
   async cancel(jobId: string, reason: string): Promise<void> {
     await this.engine.cancel(jobId, reason);
+  }
+
+  async progress(jobId: string): Promise<JobProgress | undefined> {
+    if (!(await this.engine.get(jobId))) throw new UnknownJobError(jobId);
+    return this.engine.store.getProgress(jobId);
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,8 @@ export async function disconnect(): Promise<void> {
   await client?.close();
 }
 
+export { client as jobsClient };
+
 /** The configured client, made on first use (its module loaded then: a script that only defines tasks does not pay for it). */
 async function client(): Promise<JobsClient> {
   if (state.client) return state.client;

@@ -5,7 +5,7 @@ import { resolveServerToken } from '../http/server-token.js';
 import type { ServerToken } from '../http/token-source.js';
 import type { WindmillJob } from '../http/windmill.js';
 import { encode } from '../serialize.js';
-import type { ErrorRecord, Json, JobStatus } from '../types.js';
+import type { ErrorRecord, JobProgress, Json, JobStatus } from '../types.js';
 import type { ClientOptions, JobsClient, RunOptions } from './client.js';
 
 interface ResultMaybe {
@@ -90,6 +90,10 @@ export class HttpClient implements JobsClient {
 
   async cancel(jobId: string, reason: string): Promise<void> {
     await this.api.json('POST', this.api.ws(`jobs_u/queue/cancel/${encodeURIComponent(jobId)}`), { reason });
+  }
+
+  async progress(jobId: string): Promise<JobProgress | undefined> {
+    return (await this.api.json<JobProgress | null>('GET', this.api.ws(`jobs_u/progress/${encodeURIComponent(jobId)}`))) ?? undefined;
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import {
   type ErrorRecord,
   type JobRecord,
   type JobSpec,
+  type JobProgress,
   type Json,
   type LogLine,
   type NewLogLine,
@@ -218,6 +219,14 @@ export class Coordinator implements WorkerBackend {
 
   async setFlowStatus(jobId: string, status: Json): Promise<void> {
     await this.store.setFlowStatus(jobId, status);
+  }
+
+  async setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void> {
+    if (!(await this.store.setProgress(jobId, progress, Date.now()))) throw new UnknownJobError(jobId);
+  }
+
+  getProgress(jobId: string): Promise<JobProgress | undefined> {
+    return this.store.getProgress(jobId);
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {

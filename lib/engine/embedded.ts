@@ -8,7 +8,7 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
-import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, JobFilter, JobProgress, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
 import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js';
 import { Worker } from '../worker/worker.js';
 import { Coordinator } from './coordinator.js';
@@ -177,6 +177,11 @@ export class EmbeddedEngine implements Engine {
       const script = resolveScript(this.root, path);
       return { path: script.path, hash: script.hash, signature: inferSignatureOfFile(script.file, script.hash) };
     });
+  }
+
+  async progress(jobId: string): Promise<Record<string, JobProgress>> {
+    const descendants = await this.store.descendants(jobId);
+    return Object.fromEntries(await this.store.listProgress([jobId, ...descendants.map((d) => d.id)]));
   }
 
   async flowStatus(jobId: string): Promise<Json | undefined> {

@@ -4,7 +4,7 @@ import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
 import type { LogEvent, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, JobFilter, JobProgress, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
 import { isFlowRequest } from '../flow/submission.js';
 import { isFinished } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
@@ -79,6 +79,10 @@ export class HttpEngine implements Engine {
 
   async descendants(jobId: string): Promise<JobRecord[]> {
     return (await this.tree(jobId)).descendants;
+  }
+
+  async progress(jobId: string): Promise<Record<string, JobProgress>> {
+    return (await this.tree(jobId)).progress ?? {};
   }
 
   async attempts(jobId: string): Promise<AttemptRecord[]> {

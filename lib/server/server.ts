@@ -15,6 +15,7 @@ import { millraceRoutes } from './routes-millrace.js';
 import { taskCallRoutes } from './routes-task-calls.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { tokenRoutes } from './routes-tokens.js';
+import { progressRoutes } from './routes-progress.js';
 import { workerRoutes } from './routes-worker.js';
 import { installEnvToken } from './token-admin.js';
 import { isUiRequest, serveUi } from './static-ui.js';
@@ -129,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   mountRoutes(router, deps, millraceRoutes);
   mountRoutes(router, deps, workerRoutes);
   mountRoutes(router, deps, tokenRoutes);
+  mountRoutes(router, deps, progressRoutes);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;

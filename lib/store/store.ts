@@ -201,6 +201,8 @@ export interface Store {
   setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>, at: number): Promise<boolean>;
   /** A job's last progress report; undefined when it made none. */
   getProgress(jobId: string): Promise<JobProgress | undefined>;
+  /** The last progress report of each of these jobs that made one (a run's page shows a bar per job). */
+  listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>>;
   /**
    * Deletes whole finished runs (the root and every descendant, with their logs, attempts,
    * flow status and progress) whose root finished before `request.finishedBefore`, in batches

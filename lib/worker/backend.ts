@@ -1,5 +1,5 @@
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
+import type { ErrorRecord, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 
 /**
  * What a worker needs from the place its jobs come from: the local coordinator (embedded,
@@ -35,4 +35,8 @@ export interface WorkerBackend {
   cancelJob(jobId: string, reason: string): Promise<void>;
   /** Records a flow job's flow status (what its runner knows of its modules). */
   setFlowStatus(jobId: string, status: Json): Promise<void>;
+  /** Records how far along a job is (setProgress inside it). */
+  setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void>;
+  /** A job's last progress report (getProgress inside a job); undefined when it made none. */
+  getProgress(jobId: string): Promise<JobProgress | undefined>;
 }

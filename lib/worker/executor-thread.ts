@@ -307,6 +307,9 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
     setFlowStatus(status): void {
       post({ type: 'flowStatus', jobId: parentId, status });
     },
+    setProgress(percent, message): void {
+      post({ type: 'progress', jobId: parentId, percent, message });
+    },
   };
 }
 

@@ -74,7 +74,7 @@ export type ThreadMessage =
    * (getJobStatus, getResult; the outcome's result is the JobRecord, or null) or cancel it
    * (cancelJob). Answered with callDone.
    */
-  | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string }
+  | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel' | 'progress'; jobId: string; reason?: string }
   | { type: 'done'; jobId: string; outcome: Outcome; at: number }
   /**
    * The thread cannot give this job its code (it holds its most versions of the project's
@@ -82,7 +82,9 @@ export type ThreadMessage =
    * once its jobs have) and run the job on another.
    */
   | { type: 'refused'; jobId: string; reason: string }
-  | { type: 'flowStatus'; jobId: string; status: Json };
+  | { type: 'flowStatus'; jobId: string; status: Json }
+  /** How far along the job is (setProgress); recorded in line with its log. */
+  | { type: 'progress'; jobId: string; percent: number; message: string | null };
 
 /** Data each executor thread starts with. */
 export interface ThreadData {

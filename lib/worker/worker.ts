@@ -19,6 +19,7 @@ import { Slots, type SlotHolder, type SlotUse } from './slots.js';
 import { Stops } from './stops.js';
 import { drainWorker, type DrainReport } from './drain.js';
 import { IdleWatch } from './idle.js';
+import { inLineReport } from './in-line-reports.js';
 
 export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
@@ -270,11 +271,11 @@ export class Worker {
         if (running) void this.calls.step(running.job, msg.callId, msg.step).then((answer) => thread.send(answer));
         break;
       }
-      case 'flowStatus': {
-        // In line with the job's log, so that the last status is stored before the job's end.
-        const { jobId, status } = msg;
-        if (!this.running.has(jobId)) break;
-        this.logs.then(() => this.backend.setFlowStatus(jobId, status).catch((err) => this.warn(`recording the flow status of ${jobId}`, err)));
+      case 'flowStatus':
+      case 'progress': {
+        // In line with the job's log, so that the last one is stored before the job's end.
+        if (!this.running.has(msg.jobId)) break;
+        this.logs.then(() => inLineReport(this.backend, msg).catch((err) => this.warn(`recording the ${msg.type} of ${msg.jobId}`, err)));
         break;
       }
       case 'jobOp': {

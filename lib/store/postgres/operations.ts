@@ -36,6 +36,14 @@ export async function getProgress(pool: pg.Pool, jobId: string): Promise<JobProg
   return row && { percent: row.percent, message: row.message, updatedAt: Number(row.updated_at) };
 }
 
+export async function listProgress(pool: pg.Pool, jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
+  const { rows } = await pool.query<{ job_id: string; percent: number; message: string | null; updated_at: string }>(
+    'SELECT job_id, percent, message, updated_at FROM job_progress WHERE job_id = ANY($1::text[])',
+    [jobIds],
+  );
+  return new Map(rows.map((r) => [r.job_id, { percent: r.percent, message: r.message, updatedAt: Number(r.updated_at) }]));
+}
+
 /**
  * The tables that hold a run's rows, each deleted by the ids of the run's jobs ($1: the roots).
  * THE place to add a table keyed by job (schedules' and event waits' rows, cache entries, on the

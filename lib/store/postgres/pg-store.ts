@@ -321,6 +321,10 @@ export class PgStore implements Store {
     return ops.getProgress(this.pool, jobId);
   }
 
+  listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
+    return ops.listProgress(this.pool, jobIds);
+  }
+
   pruneRuns(request: PruneRequest): Promise<PruneReport> {
     return ops.pruneRuns(this.pool, request);
   }

@@ -9,6 +9,7 @@ export class SqliteOperations {
   private readonly putProgress: Database.Statement;
   private readonly readProgress: Database.Statement;
   private readonly jobExists: Database.Statement;
+  private readonly manyProgress: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     // Off the jobs_claim index (status, scheduled_for): no scan of finished jobs.
@@ -19,6 +20,7 @@ export class SqliteOperations {
     );
     this.readProgress = db.prepare('SELECT percent, message, updated_at FROM job_progress WHERE job_id = ?');
     this.jobExists = db.prepare('SELECT 1 FROM jobs WHERE id = ?');
+    this.manyProgress = db.prepare('SELECT job_id, percent, message, updated_at FROM job_progress WHERE job_id IN (SELECT value FROM json_each(?))');
   }
 
   countLive(): LiveCount[] {
@@ -34,6 +36,11 @@ export class SqliteOperations {
     if (!this.jobExists.get(jobId)) return false;
     this.putProgress.run({ job_id: jobId, percent: progress.percent, message: progress.message, at });
     return true;
+  }
+
+  listProgress(jobIds: readonly string[]): Map<string, JobProgress> {
+    const rows = this.manyProgress.all(JSON.stringify(jobIds)) as { job_id: string; percent: number; message: string | null; updated_at: number }[];
+    return new Map(rows.map((r) => [r.job_id, { percent: r.percent, message: r.message, updatedAt: r.updated_at }]));
   }
 
   getProgress(jobId: string): JobProgress | undefined {

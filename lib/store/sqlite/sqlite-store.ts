@@ -338,6 +338,10 @@ export class SqliteStore implements Store {
     return this.ops.getProgress(jobId);
   }
 
+  async listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
+    return this.ops.listProgress(jobIds);
+  }
+
   async pruneRuns(request: PruneRequest): Promise<PruneReport> {
     return pruneSqlite({ db: this.db, write: (fn) => this.write(fn) }, request);
   }
