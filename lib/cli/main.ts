@@ -7,6 +7,7 @@ import { devCommand } from './commands/dev.js';
 import { jobsCommand } from './commands/jobs.js';
 import { logsCommand } from './commands/logs.js';
 import { migrateCommand } from './commands/migrate.js';
+import { pruneCommand } from './commands/prune.js';
 import { resumeCommand, runCommand } from './commands/run.js';
 import { serverCommand } from './commands/server.js';
 import { showCommand } from './commands/show.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   workersCommand(program);
   tokenCommand(program);
   migrateCommand(program);
+  pruneCommand(program);
   return program;
 }
 

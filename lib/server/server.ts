@@ -26,6 +26,8 @@ import { InFlight } from './in-flight.js';
 import { ServerMetrics } from './metrics.js';
 import { authorizeMetrics } from './metrics-auth.js';
 import { timedStore } from './timed-store.js';
+import { Retention } from './retention.js';
+import { describePrune } from '../store/prune-report.js';
 import type { CoordinatorObserver } from '../engine/observer.js';
 
 export interface ServerOptions {
@@ -70,6 +72,10 @@ export interface ServerOptions {
   metricsToken?: string;
   /** More observers of the coordinator (traces). */
   observers?: readonly CoordinatorObserver[];
+  /** Delete finished runs older than this, on a timer (retention.ts). 0 keeps everything. @default 0 */
+  retainMs?: number;
+  /** How often retention looks for old runs. @default 3600000 (one hour) */
+  retentionIntervalMs?: number;
   /** On close, how long requests under way have to finish after long polls were answered. @default 5000 */
   closeGraceMs?: number;
 }
@@ -140,6 +146,12 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // long polls and streams stay open as long as they need
 
+  const retention = new Retention({
+    store,
+    retainMs: options.retainMs ?? 0,
+    intervalMs: options.retentionIntervalMs,
+    onPruned: (report) => console.log(`millrace server: retention ${describePrune(report)}`),
+  });
   const inFlight = new InFlight();
   let shuttingDown = false;
 
@@ -222,6 +234,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
+      await retention.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await inFlight.drain(options.closeGraceMs ?? 5000);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { keepAdminToken, serverAdminToken } from '../admin-token.js';
+import { parseDuration } from '../duration.js';
 import { nonNegativeInt, positiveInt, projectRoot, withRootAndStore } from '../options.js';
 
 interface ServerOptions {
@@ -13,7 +14,12 @@ interface ServerOptions {
   bodyLimit?: number;
   sweepMs?: number;
   restartGraceMs?: number;
+  retain: number;
+  metricsToken?: string;
 }
+
+/** `--retain`'s default: finished runs are kept 30 days. */
+export const DEFAULT_RETAIN_MS = 30 * 86_400_000;
 
 export function serverCommand(program: Command): void {
   withRootAndStore(
@@ -31,6 +37,8 @@ export function serverCommand(program: Command): void {
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
       .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt)
       .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt)
+      .option('--retain <duration>', 'delete finished runs older than this, checked every hour (0 keeps everything)', parseDuration, DEFAULT_RETAIN_MS)
+      .option('--metrics-token <token>', 'a token that reaches GET /metrics only, for a Prometheus scraper (env MILLRACE_METRICS_TOKEN)')
       .option('--restart-grace-ms <ms>', 'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)', nonNegativeInt),
   ).action(async (options: ServerOptions) => {
     // Listened for from the start: a signal before the listener would end the process at once.
@@ -46,6 +54,8 @@ export function serverCommand(program: Command): void {
       bodyLimit: options.bodyLimit,
       sweepIntervalMs: options.sweepMs,
       restartGraceMs: options.restartGraceMs,
+      retainMs: options.retain,
+      metricsToken: options.metricsToken ?? (process.env.MILLRACE_METRICS_TOKEN || undefined),
       adminToken: admin.token,
       adminTokenLabel: admin.label,
     });
