@@ -340,3 +340,8 @@ export class ProgressError extends MillraceError {
 export class ShuttingDownError extends MillraceError {
   static override readonly code = 'SHUTTING_DOWN';
 }
+
+/** A `traceparent` sent with a run that is not a W3C trace context header. */
+export class TraceparentError extends MillraceError {
+  static override readonly code = 'BAD_TRACEPARENT';
+}

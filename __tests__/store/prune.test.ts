@@ -45,7 +45,7 @@ describe('prune on SQLite', () => {
 
     const dry = await millrace(['prune', '--older-than', '0s', '--dry-run', '--json', '--db', file]);
     expect(dry.code).toBe(0);
-    const rows = { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0 };
+    const rows = { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0, traces: 0 };
     expect(JSON.parse(dry.stdout)).toEqual({ dryRun: true, runs: 200, rows, batches: 4 });
     expect(sizeOf(file)).toBeGreaterThanOrEqual(before);
 
@@ -103,7 +103,7 @@ describe('prune on PostgreSQL', () => {
     try {
       const going = await fill(store, 200);
       const report = await store.pruneRuns({ finishedBefore: Date.now() + 1, batchSize: 50 });
-      expect(report).toEqual({ dryRun: false, runs: 200, rows: { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0 }, batches: 4 });
+      expect(report).toEqual({ dryRun: false, runs: 200, rows: { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0, traces: 0 }, batches: 4 });
       expect((await store.list({ limit: 1000 })).map((j) => j.id)).toEqual([going]);
       expect((await store.readLogs(going)).map((l) => l.line)).toEqual(['still going']);
     } finally {

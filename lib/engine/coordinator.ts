@@ -8,6 +8,7 @@ import {
   type JobRecord,
   type JobSpec,
   type JobProgress,
+  type RunTrace,
   type Json,
   type LogLine,
   type NewLogLine,
@@ -74,6 +75,7 @@ export class Coordinator implements WorkerBackend {
    */
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(spec);
+    if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     if (created) this.announceLater(job, job.scheduledFor - Date.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
@@ -227,6 +229,10 @@ export class Coordinator implements WorkerBackend {
 
   getProgress(jobId: string): Promise<JobProgress | undefined> {
     return this.store.getProgress(jobId);
+  }
+
+  getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return this.store.getRunTrace(rootJob);
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {

@@ -28,7 +28,14 @@ async function progressRecord(ctx: RouteContext, deps: ServerDeps): Promise<Repl
   return { status: 200, json: (await deps.coordinator.getProgress(job.id)) ?? null };
 }
 
+/** The caller's trace a run joined (traceparent at submission), or null: for workers with tracing on. */
+async function runTrace(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await jobInWorkspace(deps, ctx);
+  return { status: 200, json: (await deps.store.getRunTrace(job.id)) ?? null };
+}
+
 export const progressRoutes: readonly RouteEntry[] = [
+  { method: 'GET', pattern: '/api/w/{ws}/jobs_u/trace/{id}', audience: 'worker', handler: runTrace },
   { method: 'POST', pattern: '/api/w/{ws}/job_metrics/set_progress/{id}', audience: 'user', handler: setProgress },
   { method: 'GET', pattern: '/api/w/{ws}/job_metrics/get_progress/{id}', audience: 'user', handler: getProgress },
   { method: 'GET', pattern: '/api/w/{ws}/jobs_u/progress/{id}', audience: 'worker', handler: progressRecord },

@@ -27,6 +27,7 @@ import { ServerMetrics } from './metrics.js';
 import { authorizeMetrics } from './metrics-auth.js';
 import { timedStore } from './timed-store.js';
 import { Retention } from './retention.js';
+import { tracingEnabled } from '../tracing/sdk.js';
 import { describePrune } from '../store/prune-report.js';
 import type { CoordinatorObserver } from '../engine/observer.js';
 
@@ -123,10 +124,12 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     createdAdminToken = (await createToken(store, { scope: 'admin', label: 'admin (first start)' })).token;
   }
 
+  // With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set: a span per job (tracing/job-spans.ts); the SDK is loaded only then.
+  const spans = tracingEnabled() ? await (await import('../tracing/job-spans.js')).JobSpans.open(store, 'millrace-server') : undefined;
   const coordinator = new Coordinator(store, {
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
-    observers: [metrics.observer, ...(options.observers ?? [])],
+    observers: [metrics.observer, ...(spans ? [spans.observer] : []), ...(options.observers ?? [])],
   });
   const principals = new TokenCache(store);
   const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals };
@@ -241,6 +244,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
       await coordinator.close();
       server.closeAllConnections();
       await closed;
+      await spans?.close();
     })());
   return {
     url: `http://${host}:${address.port}`,

@@ -36,6 +36,8 @@ export interface PrunedRows {
   attempts: number;
   flowStatus: number;
   progress: number;
+  /** Runs' recorded traces (a traceparent at submission). */
+  traces: number;
 }
 
 /** What `pruneRuns` did. */
@@ -51,7 +53,7 @@ export interface PruneReport {
 export const DEFAULT_PRUNE_BATCH = 50;
 
 export function emptyPrunedRows(): PrunedRows {
-  return { jobs: 0, logs: 0, attempts: 0, flowStatus: 0, progress: 0 };
+  return { jobs: 0, logs: 0, attempts: 0, flowStatus: 0, progress: 0, traces: 0 };
 }
 
 export function addPrunedRows(into: PrunedRows, more: PrunedRows): void {
@@ -60,4 +62,5 @@ export function addPrunedRows(into: PrunedRows, more: PrunedRows): void {
   into.attempts += more.attempts;
   into.flowStatus += more.flowStatus;
   into.progress += more.progress;
+  into.traces += more.traces;
 }

@@ -1,5 +1,5 @@
 import type { LiveCount, PruneReport, PruneRequest, SchemaState } from './operations.js';
-import type { JobProgress, AttemptRecord, ErrorRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { RunTrace, JobProgress, AttemptRecord, ErrorRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
 
 /** Which jobs a worker may claim. */
 export interface ClaimRequest {
@@ -203,6 +203,10 @@ export interface Store {
   getProgress(jobId: string): Promise<JobProgress | undefined>;
   /** The last progress report of each of these jobs that made one (a run's page shows a bar per job). */
   listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>>;
+  /** Records the caller's trace of a run (its root job); the first record stands. */
+  setRunTrace(rootJob: string, trace: RunTrace): Promise<void>;
+  /** The caller's trace of a run, if its submission gave one. */
+  getRunTrace(rootJob: string): Promise<RunTrace | undefined>;
   /**
    * Deletes whole finished runs (the root and every descendant, with their logs, attempts,
    * flow status and progress) whose root finished before `request.finishedBefore`, in batches

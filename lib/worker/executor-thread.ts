@@ -17,6 +17,7 @@ import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
+import { inJobSpan, startThreadTracing } from '../tracing/thread.js';
 import { guardProcessExit } from './exit-guard.js';
 import { ModuleVersions } from './module-versions.js';
 import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
@@ -109,6 +110,8 @@ function stop(jobId: string, error: ErrorRecord): void {
   job.calls.clear();
 }
 
+// With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set, jobs' code runs in their spans (tracing/thread.ts).
+await startThreadTracing();
 post({ type: 'ready' });
 
 /**
@@ -173,7 +176,7 @@ async function runJob(req: RunRequest): Promise<void> {
   const scope = makeScope(req, state);
   let outcome: Outcome;
   let refused = false;
-  await runtime.als.run(scope, async () => {
+  await runtime.als.run(scope, () => inJobSpan(req.trace, async () => {
     try {
       const loaded = await load(req);
       if (!loaded) {
@@ -195,7 +198,7 @@ async function runJob(req: RunRequest): Promise<void> {
     } catch (err) {
       outcome = { status: 'failure', error: cutErrorRecord(toErrorRecord(err)) };
     }
-  });
+  }));
   if (refused) {
     // The host places it on another thread: this one reports no end for it.
     if (jobs.get(jobId) === state) jobs.delete(jobId);

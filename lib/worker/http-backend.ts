@@ -6,7 +6,7 @@ import type { CancelBody, ChildBody, ChildReply, ClaimBody, ClaimReply, Heartbea
 import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply, WaitBody, WaitReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
+import type { RunTrace, ErrorRecord, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
 import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
@@ -144,6 +144,10 @@ export class HttpBackend implements WorkerBackend {
 
   setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void> {
     return this.report({ type: 'progress', job_id: jobId, ...progress });
+  }
+
+  async getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return (await this.untilAnswered(() => this.client.json<RunTrace | null>('GET', this.client.ws(`jobs_u/trace/${encodeURIComponent(rootJob)}`)))) ?? undefined;
   }
 
   async getProgress(jobId: string): Promise<JobProgress | undefined> {

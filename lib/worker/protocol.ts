@@ -1,4 +1,5 @@
 import type { ChildOutcome } from '../task/runtime.js';
+import type { JobTraceContext } from '../tracing/ids.js';
 import type { ErrorRecord, Json, JobContext, LogStream, Outcome, RetryOptions } from '../types.js';
 
 /**
@@ -17,6 +18,8 @@ export interface RunRequest {
   kind: 'script' | 'task';
   /** Positional arguments, encoded (undefined leaves a parameter's default in place). */
   args: (Json | undefined)[];
+  /** The job's span context, with tracing on: its code runs inside it (tracing/thread.ts). */
+  trace?: JobTraceContext;
 }
 
 /** A task call (or a durable sleep) made by a running job, to become its child job. */

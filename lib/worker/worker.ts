@@ -20,6 +20,7 @@ import { Stops } from './stops.js';
 import { drainWorker, type DrainReport } from './drain.js';
 import { IdleWatch } from './idle.js';
 import { inLineReport } from './in-line-reports.js';
+import { RunTraces, sendRun, tracingEnabled } from './run-traces.js';
 
 export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
@@ -60,6 +61,7 @@ export class Worker {
   /** Stops claiming alone (a drain), where `abort` also ends the waits of running jobs. */
   private readonly claimsStop = new AbortController();
   private readonly idle = new IdleWatch(() => this.running.size === 0);
+  private readonly traces: RunTraces | undefined;
   private readonly claims: ClaimLoop;
   /** Threads being replaced, with why: the jobs on them go back to the queue. */
   private readonly replacing = new Map<ExecutorThread, string>();
@@ -67,6 +69,7 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     this.backend = options.backend;
+    this.traces = tracingEnabled() ? new RunTraces(this.backend) : undefined;
     this.id = options.id ?? `${hostname()}-${newJobId().slice(0, 6)}`;
     this.concurrency = options.concurrency ?? availableParallelism();
     this.prefetch = options.prefetch ?? 4 * this.concurrency;
@@ -128,7 +131,6 @@ export class Worker {
       {
         workerId: this.id,
         stopClaiming: () => (this.claimsStop.abort(), this.claims.done),
-        // Jobs claimed ahead wait here until a slot frees; taken, no slot starts them.
         takeClaimed: () => this.slots.ready.splice(0),
         running: () => this.jobIds,
         whenIdle: () => this.idle.idle(),
@@ -204,7 +206,7 @@ export class Worker {
     if (job.timeout !== null) {
       running.timer = longTimeout(job.timeout * 1000, () => this.timedOut(running), { ref: false });
     }
-    thread.send({ type: 'run', job: request });
+    sendRun(thread, request, job, this.traces);
   }
 
   /** The job ran past its timeout: the attempt fails with a TimeoutError and its code is stopped. */
@@ -322,7 +324,7 @@ export class Worker {
     running.thread = next;
     next.jobs++;
     if (running.slot) next.working++;
-    next.send({ type: 'run', job: request });
+    sendRun(next, request, running.job, this.traces);
   }
 
   /** A call the job awaits (a child, or an operation on a job): its slot is free meanwhile. */

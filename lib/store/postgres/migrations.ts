@@ -140,6 +140,12 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
       -- Prune looks for root jobs finished before a time, oldest first.
       CREATE INDEX jobs_root_completed ON jobs (completed_at) WHERE parent_job IS NULL;
+      -- The caller's trace of a run submitted with a traceparent (job_id: the root job).
+      CREATE TABLE run_traces (
+        job_id TEXT COLLATE "C" PRIMARY KEY,
+        trace_id TEXT NOT NULL,
+        parent_span_id TEXT NOT NULL
+      );
     `,
   },
 ];

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { JobProgress } from '../../types.js';
+import type { JobProgress, RunTrace } from '../../types.js';
 import { addPrunedRows, DEFAULT_PRUNE_BATCH, emptyPrunedRows, type LiveCount, type PrunedRows, type PruneReport, type PruneRequest, type SchemaState } from '../operations.js';
 import { PG_SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import { one, rowCount } from './query.js';
@@ -36,6 +36,15 @@ export async function getProgress(pool: pg.Pool, jobId: string): Promise<JobProg
   return row && { percent: row.percent, message: row.message, updatedAt: Number(row.updated_at) };
 }
 
+export async function setRunTrace(pool: pg.Pool, rootJob: string, trace: RunTrace): Promise<void> {
+  await pool.query('INSERT INTO run_traces (job_id, trace_id, parent_span_id) VALUES ($1, $2, $3) ON CONFLICT (job_id) DO NOTHING', [rootJob, trace.traceId, trace.parentSpanId]);
+}
+
+export async function getRunTrace(pool: pg.Pool, rootJob: string): Promise<RunTrace | undefined> {
+  const row = await one<{ trace_id: string; parent_span_id: string }>(pool, 'SELECT trace_id, parent_span_id FROM run_traces WHERE job_id = $1', [rootJob]);
+  return row && { traceId: row.trace_id, parentSpanId: row.parent_span_id };
+}
+
 export async function listProgress(pool: pg.Pool, jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
   const { rows } = await pool.query<{ job_id: string; percent: number; message: string | null; updated_at: string }>(
     'SELECT job_id, percent, message, updated_at FROM job_progress WHERE job_id = ANY($1::text[])',
@@ -54,6 +63,7 @@ const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
   { key: 'attempts', sql: 'DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
   { key: 'flowStatus', sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
   { key: 'progress', sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
+  { key: 'traces', sql: 'DELETE FROM run_traces WHERE job_id = ANY($1::text[])' },
   { key: 'jobs', sql: 'DELETE FROM jobs WHERE root_job = ANY($1::text[])' },
 ];
 const RUN_COUNTS = RUN_TABLES.map(({ key, sql }) => ({ key, sql: sql.replace(/^DELETE FROM/, 'SELECT count(*) AS n FROM') }));

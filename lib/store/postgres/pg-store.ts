@@ -14,6 +14,7 @@ import type {
   TokenRecord,
   WorkerRecord,
   JobProgress,
+  RunTrace,
 } from '../../types.js';
 import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
@@ -323,6 +324,14 @@ export class PgStore implements Store {
 
   listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
     return ops.listProgress(this.pool, jobIds);
+  }
+
+  setRunTrace(rootJob: string, trace: RunTrace): Promise<void> {
+    return ops.setRunTrace(this.pool, rootJob, trace);
+  }
+
+  getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return ops.getRunTrace(this.pool, rootJob);
   }
 
   pruneRuns(request: PruneRequest): Promise<PruneReport> {

@@ -136,6 +136,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       -- Prune looks for root jobs finished before a time, oldest first.
       CREATE INDEX jobs_root_completed ON jobs (completed_at) WHERE parent_job IS NULL;
+      -- The caller's trace of a run submitted with a traceparent (job_id: the root job).
+      CREATE TABLE run_traces (
+        job_id TEXT PRIMARY KEY,
+        trace_id TEXT NOT NULL,
+        parent_span_id TEXT NOT NULL
+      );
     `,
   },
 ];

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { JobProgress } from '../../types.js';
+import type { JobProgress, RunTrace } from '../../types.js';
 import type { LiveCount, SchemaState } from '../operations.js';
 import { schemaVersion, SQLITE_SCHEMA_VERSION } from './migrate.js';
 
@@ -10,6 +10,8 @@ export class SqliteOperations {
   private readonly readProgress: Database.Statement;
   private readonly jobExists: Database.Statement;
   private readonly manyProgress: Database.Statement;
+  private readonly putTrace: Database.Statement;
+  private readonly readTrace: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     // Off the jobs_claim index (status, scheduled_for): no scan of finished jobs.
@@ -20,6 +22,8 @@ export class SqliteOperations {
     );
     this.readProgress = db.prepare('SELECT percent, message, updated_at FROM job_progress WHERE job_id = ?');
     this.jobExists = db.prepare('SELECT 1 FROM jobs WHERE id = ?');
+    this.putTrace = db.prepare('INSERT INTO run_traces (job_id, trace_id, parent_span_id) VALUES (?, ?, ?) ON CONFLICT (job_id) DO NOTHING');
+    this.readTrace = db.prepare('SELECT trace_id, parent_span_id FROM run_traces WHERE job_id = ?');
     this.manyProgress = db.prepare('SELECT job_id, percent, message, updated_at FROM job_progress WHERE job_id IN (SELECT value FROM json_each(?))');
   }
 
@@ -36,6 +40,16 @@ export class SqliteOperations {
     if (!this.jobExists.get(jobId)) return false;
     this.putProgress.run({ job_id: jobId, percent: progress.percent, message: progress.message, at });
     return true;
+  }
+
+  /** Runs inside a write of the store's tick transaction. */
+  setRunTrace(rootJob: string, trace: RunTrace): void {
+    this.putTrace.run(rootJob, trace.traceId, trace.parentSpanId);
+  }
+
+  getRunTrace(rootJob: string): RunTrace | undefined {
+    const row = this.readTrace.get(rootJob) as { trace_id: string; parent_span_id: string } | undefined;
+    return row && { traceId: row.trace_id, parentSpanId: row.parent_span_id };
   }
 
   listProgress(jobIds: readonly string[]): Map<string, JobProgress> {

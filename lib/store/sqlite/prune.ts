@@ -11,6 +11,7 @@ const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
   { key: 'attempts', sql: 'DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
   { key: 'flowStatus', sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
   { key: 'progress', sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
+  { key: 'traces', sql: 'DELETE FROM run_traces WHERE job_id IN (SELECT value FROM json_each(?))' },
   { key: 'jobs', sql: 'DELETE FROM jobs WHERE root_job IN (SELECT value FROM json_each(?))' },
 ];
 

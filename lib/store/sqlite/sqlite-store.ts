@@ -15,6 +15,7 @@ import {
   type TokenRecord,
   type WorkerRecord,
   type JobProgress,
+  type RunTrace,
 } from '../../types.js';
 import {
   attemptsAllowed,
@@ -340,6 +341,14 @@ export class SqliteStore implements Store {
 
   async listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
     return this.ops.listProgress(jobIds);
+  }
+
+  async setRunTrace(rootJob: string, trace: RunTrace): Promise<void> {
+    await this.write(() => this.ops.setRunTrace(rootJob, trace));
+  }
+
+  async getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return this.ops.getRunTrace(rootJob);
   }
 
   async pruneRuns(request: PruneRequest): Promise<PruneReport> {
