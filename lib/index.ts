@@ -48,6 +48,7 @@ export {
   ScriptSyntaxError,
   ProgressError,
   ShuttingDownError,
+  TraceparentError,
 } from './errors.js';
 export { encode, decode, MAX_DEPTH } from './serialize.js';
 export { EmbeddedEngine, type EmbeddedEngineOptions } from './engine/embedded.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Coordinator } from '../engine/coordinator.js';
 import { BODY_LIMIT } from '../limits.js';
 import type { Store } from '../store/store.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ShuttingDownError } from '../errors.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
 import { createToken, hashToken, newToken, reaches, TokenCache } from './auth.js';
 import { IDENTITY_PATH, rootId } from '../http/identity.js';
@@ -173,7 +173,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
       if (url.pathname === '/readyz') return send(res, await readyz(store, shuttingDown));
       if (shuttingDown) {
         res.setHeader('Connection', 'close');
-        throw new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down: it takes no new requests');
+        throw new ShuttingDownError('The server is shutting down: it takes no new requests; send it to another server, or again once this one is back');
       }
       if (url.pathname === '/metrics') {
         await authorizeMetrics(req, { metricsToken: options.metricsToken, principals });
