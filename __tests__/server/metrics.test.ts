@@ -150,6 +150,67 @@ describe('GET /metrics, /healthz and /readyz', () => {
     expect(sampleValue(after, 'millrace_store_seconds_count', { verb: 'complete' })).toBeGreaterThanOrEqual(N);
   });
 
+  it('retries and lease expiries are counted', async () => {
+    const before = await scrape();
+    const id = await run('__tests__/fixtures/retries', { which: 'all' });
+    expect((await server.coordinator.waitFinished(id)).status).toBe('success');
+    // Every failed attempt that was not a job's last was a retry.
+    let retried = 0;
+    for (const job of await store.descendants(id)) {
+      const attempts = await store.attempts(job.id);
+      retried += attempts.slice(0, -1).filter((a) => a.status === 'failure').length;
+    }
+    expect(retried).toBe(4);
+    const after = await scrape();
+    const retries = (samples: Sample[]) => sampleValue(samples, 'millrace_job_retries_total', { tag: 'default', kind: 'task' });
+    expect(retries(after) - retries(before)).toBe(retried);
+
+    // A job claimed by a worker that then vanishes: its lease runs out and the sweep requeues it.
+    await run('__tests__/fixtures/say', {}, 'lost');
+    const [claimed] = await store.claim({ workerId: 'vanished', tags: ['lost'], limit: 1, leaseMs: 1 });
+    expect(claimed.tag).toBe('lost');
+    const expired = (samples: Sample[]) => sampleValue(samples, 'millrace_lease_expiries_total', { outcome: 'requeued' });
+    const was = expired(after);
+    // Sweeps until the 1 ms lease has passed: a condition, not a time.
+    for (;;) {
+      await server.coordinator.sweep();
+      if ((await store.get(claimed.id))?.status === 'queued') break;
+    }
+    expect(expired(await scrape()) - was).toBe(1);
+  });
+
+  it('/readyz is 503 SCHEMA_NOT_CURRENT when the store is behind, and STORE_UNAVAILABLE when it does not answer', async () => {
+    let state: 'behind' | 'down' = 'behind';
+    const lagging = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'schemaState') {
+          return async () => {
+            if (state === 'down') throw new Error('connection refused');
+            return { version: 3, latest: 6 };
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const other = await startServer({ store: lagging, root: REPO_ROOT, port: 0, adminToken: TOKEN, restartGraceMs: 0 });
+    try {
+      const ask = async () => {
+        const res = await request(`${other.url}/readyz`);
+        return { status: res.statusCode, body: (await res.body.json()) as { error: { code: string; message: string } } };
+      };
+      expect(await ask()).toEqual({
+        status: 503,
+        body: { error: { code: 'SCHEMA_NOT_CURRENT', message: "The store's schema is at version 3, this millrace needs 6: run `millrace migrate`" } },
+      });
+      state = 'down';
+      expect(await ask()).toEqual({ status: 503, body: { error: { code: 'STORE_UNAVAILABLE', message: 'The store does not answer: connection refused' } } });
+      expect((await request(`${other.url}/healthz`)).statusCode).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('the queued and running gauges match the store during a run', async () => {
     // Two runs held on the gate (each: a root awaiting its task, and the task), and three jobs of a tag nobody serves.
     const bothHeld = new Promise<void>((resolve) => (onHeld = () => held.length === 2 && resolve()));

@@ -8,7 +8,7 @@ import { NotInJobError, ProgressError } from '../../lib/errors.js';
 import { checkProgress } from '../../lib/progress.js';
 import { launchChromium } from '../helpers/browser.js';
 import { REPO_ROOT, tempDb } from '../helpers/engine.js';
-import { apiCaller, runToEnd, startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
+import { apiCaller, runToEnd, startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 /**
  * Job progress against `millrace dev` (a server and a worker): windmill-client's setProgress
@@ -87,6 +87,30 @@ describe('job progress', () => {
     expect(done.job.status).toBe('success');
     // getProgress inside the job read what it had reported.
     expect(done.job.result).toMatchObject({ percent: 75, message: 'three quarters' });
+  });
+
+  it('through a remote worker: the report goes in worker/report, and getProgress inside the job reads it back over HTTP', async () => {
+    const server = await startServerProcess();
+    const worker = await startWorkerProcess(server.url, ['--tag', 'default']);
+    try {
+      const remote = apiCaller(() => server.url);
+      waiting.clear();
+      arrived.clear();
+      const id = await remote<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/progress', { server: server.url, token: TEST_TOKEN, gate: gateUrl });
+      await reached('1');
+      expect(await remote('GET', `/api/w/default/job_metrics/get_progress/${id}`)).toBe(42);
+      release('1');
+      await reached('2');
+      expect(await remote('GET', `/api/w/default/jobs_u/progress/${id}`)).toMatchObject({ percent: 75, message: 'three quarters' });
+      release('2');
+      await remote<string>('GET', `/api/w/default/jobs_u/logs/${id}?follow=true`);
+      const done = await remote<{ job: { status: string; worker: string; result: unknown }; progress: Record<string, unknown> }>('GET', `/api/w/default/jobs_u/tree/${id}`);
+      expect(done.job).toMatchObject({ status: 'success', worker: worker.id, result: { percent: 75, message: 'three quarters' } });
+      expect(done.progress[id]).toMatchObject({ percent: 75 });
+    } finally {
+      await worker.proc.kill();
+      await server.proc.kill();
+    }
   });
 
   it('a bad report is a typed error: over HTTP a 400 naming what was expected; outside a job, NotInJobError', async () => {
