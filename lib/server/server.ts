@@ -71,7 +71,7 @@ export interface ServerOptions {
    * the server (not a worker-only one) reaches it too. @default none
    */
   metricsToken?: string;
-  /** More observers of the coordinator (traces). */
+  /** More observers of the coordinator, beside the metrics' and the traces' (an embedder's own). */
   observers?: readonly CoordinatorObserver[];
   /** Delete finished runs older than this, on a timer (retention.ts). 0 keeps everything. @default 0 */
   retainMs?: number;
@@ -149,12 +149,6 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // long polls and streams stay open as long as they need
 
-  const retention = new Retention({
-    store,
-    retainMs: options.retainMs ?? 0,
-    intervalMs: options.retentionIntervalMs,
-    onPruned: (report) => console.log(`millrace server: retention ${describePrune(report)}`),
-  });
   const inFlight = new InFlight();
   let shuttingDown = false;
 
@@ -225,12 +219,26 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    // A port in use, say: what started is stopped, so the process can report and exit.
+    await coordinator.close();
+    await spans?.close();
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Started once listening: a server that failed to start leaves no timer behind.
+  const retention = new Retention({
+    store,
+    retainMs: options.retainMs ?? 0,
+    intervalMs: options.retentionIntervalMs,
+    onPruned: (report) => console.log(`millrace server: retention ${describePrune(report)}`),
+  });
   // Graceful: no new requests (503), long polls answered at once, requests under way given
   // `closeGraceMs` to finish, then the connections close. The caller closes the store after.
   let closing: Promise<void> | undefined;
