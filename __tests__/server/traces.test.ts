@@ -95,6 +95,20 @@ describe('OpenTelemetry traces', () => {
     expect(run.filter((s) => s.name === 'heavyCompute').map((s) => s.parentSpanId)).toEqual([spanIdOf(id), spanIdOf(id), spanIdOf(id)]);
   });
 
+  it('a retried job has one span, with an event per failed attempt, and a failed one has status ERROR', async () => {
+    const id = await api<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/retries', { which: 'all' });
+    const { descendants } = await finished(id);
+    const third = descendants.find((j) => j.entrypoint === 'thirdTime')!;
+    const always = descendants.find((j) => j.entrypoint === 'alwaysFails')!;
+    const all = await received((s) => [third.id, always.id, id].every((j) => s.some((x) => jobIdOf(x) === j)));
+    const thirdSpans = all.filter((s) => jobIdOf(s) === third.id);
+    expect(thirdSpans).toHaveLength(1);
+    expect(thirdSpans[0].events!.map((e) => e.name)).toEqual(['retry', 'retry']);
+    const alwaysSpan = all.find((s) => jobIdOf(s) === always.id)! as OtlpSpan & { status?: { code?: number } };
+    expect(alwaysSpan.status?.code).toBe(2); // STATUS_CODE_ERROR
+    expect(alwaysSpan.parentSpanId).toBe(spanIdOf(id));
+  });
+
   it("a span made in a task's code is a child of the task's job span", async () => {
     const id = await api<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/traced', {});
     const { job, descendants } = await finished(id);

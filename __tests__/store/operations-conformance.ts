@@ -108,6 +108,19 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       expect((await store.pruneRuns({ finishedBefore: before })).runs).toBe(0);
     });
 
+    it('run traces: the first record stands, none for a run without one, and prune deletes it with its run', async () => {
+      const { job } = await store.enqueue(spec({ trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' } }));
+      expect(await store.getRunTrace(job.id)).toBeUndefined(); // the store records it when asked; the Coordinator asks
+      await store.setRunTrace(job.id, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' });
+      await store.setRunTrace(job.id, { traceId: 'ffffffffffffffffffffffffffffffff', parentSpanId: 'ffffffffffffffff' });
+      expect(await store.getRunTrace(job.id)).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' });
+      await claim(1);
+      await done(job);
+      const report = await store.pruneRuns({ finishedBefore: Date.now() + 1 });
+      expect(report.rows).toMatchObject({ jobs: 1, traces: 1 });
+      expect(await store.getRunTrace(job.id)).toBeUndefined();
+    });
+
     it('pruneRuns keeps runs that finished at or after the cutoff', async () => {
       const id = await finishedRun(1);
       const finishedAt = (await store.get(id))!.completedAt!;
