@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'undici';
 import type { TreeReply } from '../../lib/http/wire.js';
 import { spanIdOf } from '../../lib/tracing/ids.js';
-import { tempDb } from '../helpers/engine.js';
+import { openTestEngine, tempDb } from '../helpers/engine.js';
 import { apiCaller, startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 /** A span as the OTLP/HTTP JSON encoding carries it (ids in hex). */
@@ -145,5 +145,26 @@ describe('OpenTelemetry traces', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(await bad.body.json()).toEqual({ error: { code: 'BAD_TRACEPARENT', message: expect.stringContaining('traceparent: expected 00-<32 hex digits') } });
+  });
+
+  it('the embedded engine (millrace run) traces its runs too', async () => {
+    const saved = { ...process.env };
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
+    const engine = openTestEngine({ threads: 1 });
+    try {
+      const job = await engine.submit({ path: 'examples/heavy', args: { n: 2 } });
+      expect((await engine.wait(job.id)).status).toBe('success');
+      const jobs = [job, ...(await engine.descendants(job.id))];
+      expect(jobs).toHaveLength(4);
+      const all = await received((s) => jobs.every((j) => s.some((x) => jobIdOf(x) === j.id)));
+      for (const j of jobs) {
+        expect(all.find((s) => jobIdOf(s) === j.id)!.parentSpanId || undefined).toBe(j.parentJob ? spanIdOf(j.parentJob) : undefined);
+      }
+    } finally {
+      await engine.close();
+      process.env = saved;
+    }
   });
 });

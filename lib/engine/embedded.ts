@@ -5,6 +5,7 @@ import { errorRecordOf } from '../error-record.js';
 import { newJobId } from '../ids.js';
 import { defaultDbFile } from '../store/sqlite/open-file.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { lazyJobSpans, type LazyJobSpans } from '../tracing/lazy-spans.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
@@ -46,6 +47,7 @@ export class EmbeddedEngine implements Engine {
   readonly store: SqliteStore;
   readonly coordinator: Coordinator;
   readonly worker: Worker | undefined;
+  private readonly spans: LazyJobSpans | undefined;
   private readonly roots = new Set<string>();
   private readonly forgetting = new Set<Promise<void>>();
 
@@ -57,7 +59,9 @@ export class EmbeddedEngine implements Engine {
     this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs });
     // Another process may write to the same file (`millrace cancel` from a second terminal):
     // waits also look at the store now and then, since its events do not reach this process.
-    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200 });
+    // With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set, a span per job it runs (docs/operations.md).
+    this.spans = runsJobs ? lazyJobSpans(this.store, 'millrace') : undefined;
+    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200, observers: this.spans ? [this.spans.observer] : [] });
     this.worker = runsJobs
       ? new Worker({
           backend: this.coordinator,
@@ -201,6 +205,7 @@ export class EmbeddedEngine implements Engine {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.coordinator.close();
+    await this.spans?.close();
     await this.store.close();
   }
 

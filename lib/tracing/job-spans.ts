@@ -1,8 +1,15 @@
-import type { CoordinatorObserver } from '../engine/observer.js';
 import type { Store } from '../store/store.js';
 import { jobName, type JobRecord, type RunTrace } from '../types.js';
 import { jobTraceContext, spanIdOf } from './ids.js';
 import { openTracer, type ChosenIds, type OpenTracer } from './sdk.js';
+
+/**
+ * What JobSpans needs to hear (a CoordinatorObserver's `finished`, said here so that tracing/
+ * imports nothing of engine/).
+ */
+export interface JobEndObserver {
+  finished(job: JobRecord): void;
+}
 
 /** Runs whose recorded trace is remembered (a run's jobs end close together). */
 const RUN_TRACE_CACHE = 1000;
@@ -16,7 +23,7 @@ const RUN_TRACE_CACHE = 1000;
  */
 export class JobSpans {
   /** The observer to give the Coordinator. */
-  readonly observer: CoordinatorObserver;
+  readonly observer: JobEndObserver;
   private readonly runTraces = new Map<string, RunTrace | null>();
   private readonly pending = new Set<Promise<void>>();
 
