@@ -394,3 +394,18 @@ export class ScheduleExistsError extends MillraceError {
     super(`A schedule named "${name}" exists already: delete it first (millrace schedule delete ${name}) or pick another --name`);
   }
 }
+
+/** A progress report that is not a whole percentage from 0 to 100 (or whose message is not a string). */
+export class ProgressError extends MillraceError {
+  static override readonly code = 'BAD_PROGRESS';
+}
+
+/** The server is shutting down (SIGTERM): it takes no new work; ask another server, or again once it is back. */
+export class ShuttingDownError extends MillraceError {
+  static override readonly code = 'SHUTTING_DOWN';
+}
+
+/** A `traceparent` sent with a run that is not a W3C trace context header. */
+export class TraceparentError extends MillraceError {
+  static override readonly code = 'BAD_TRACEPARENT';
+}

@@ -25,6 +25,7 @@ export type {
   ConnectOptions as ClientOptions,
   RunOptions,
 } from './helpers/connection.js';
+export { setProgress, getProgress } from './helpers/progress.js';
 export type { FlowStatus, ModuleStatus, ModuleState, IterationStatus, BranchStatus } from './flow/types.js';
 export {
   MillraceError,
@@ -59,6 +60,9 @@ export {
   BadSignatureError,
   ApprovalStateError,
   ApprovalFormError,
+  ProgressError,
+  ShuttingDownError,
+  TraceparentError,
 } from './errors.js';
 export { encode, decode, MAX_DEPTH } from './serialize.js';
 export { EmbeddedEngine, type EmbeddedEngineOptions } from './engine/embedded.js';
@@ -88,4 +92,5 @@ export {
   type EventSent,
   type ResumeUrls,
   type Approval,
+  type JobProgress,
 } from './types.js';

@@ -220,6 +220,16 @@ export interface JobSpec {
    * submitted first, whatever its state (a client retrying a request it got no answer to).
    */
   idempotencyKey?: string;
+  /** A root job's place in its caller's trace (a `traceparent` sent with the run): the run joins that trace. */
+  trace?: RunTrace;
+}
+
+/** The trace a run belongs to, when its caller gave one (W3C trace context): see docs/operations.md. */
+export interface RunTrace {
+  /** 32 lowercase hex digits. */
+  traceId: string;
+  /** The caller's span, the parent of the root job's span: 16 lowercase hex digits. */
+  parentSpanId: string;
 }
 
 export type LogStream = 'stdout' | 'stderr';
@@ -351,4 +361,16 @@ export interface ScheduleRun {
   id: string;
   status: JobStatus;
   createdAt: number;
+}
+
+/**
+ * How far along a job says it is (`setProgress` inside the job; Windmill's job_metrics routes).
+ * The last report stands; a job that never reported has none.
+ */
+export interface JobProgress {
+  /** 0 to 100, a whole number. */
+  percent: number;
+  /** What the job is doing now, or null. */
+  message: string | null;
+  updatedAt: number;
 }

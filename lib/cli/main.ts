@@ -7,6 +7,7 @@ import { devCommand } from './commands/dev.js';
 import { jobsCommand } from './commands/jobs.js';
 import { logsCommand } from './commands/logs.js';
 import { migrateCommand } from './commands/migrate.js';
+import { pruneCommand } from './commands/prune.js';
 import { resumeCommand, runCommand } from './commands/run.js';
 import { sendCommand } from './commands/send.js';
 import { serverCommand } from './commands/server.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   tokenCommand(program);
   migrateCommand(program);
   scheduleCommand(program);
+  pruneCommand(program);
   return program;
 }
 

@@ -8,6 +8,8 @@ import {
   type ErrorRecord,
   type JobRecord,
   type JobSpec,
+  type JobProgress,
+  type RunTrace,
   type Json,
   type LogLine,
   type NewLogLine,
@@ -23,6 +25,7 @@ import { Hub } from './hub.js';
 import { resumeUrls } from './resume-urls.js';
 import { checkSameCall } from './same-call.js';
 import { followLogPages, type FollowLogsOptions } from './log-pages.js';
+import { notifyObservers, type CoordinatorObserver } from './observer.js';
 
 export interface CoordinatorOptions {
   /** How often expired leases are looked for. @default 5000 */
@@ -48,6 +51,8 @@ export interface CoordinatorOptions {
    * moves it; see millrace/testing). Use the store's clock. @default realClock
    */
   clock?: Clock;
+  /** Told of jobs finished, retried, released and of expired leases (metrics, traces). */
+  observers?: readonly CoordinatorObserver[];
 }
 
 /**
@@ -83,6 +88,7 @@ export class Coordinator implements WorkerBackend {
    */
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(waitDue(spec));
+    if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     // A wait takes the event that came before it; one still waiting is due at its timeout.
     const taken = created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
     if (taken) return taken;
@@ -98,6 +104,7 @@ export class Coordinator implements WorkerBackend {
   /** Records a step's result once; a step already recorded at the key keeps its first result. */
   async recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord> {
     const { job, created } = await this.store.record(spec, outcome, startedAt, at);
+    if (created) this.observe((o) => o.finished?.(job));
     if (created) this.hub.emit(`finished:${job.id}`, job);
     else checkSameCall(job, spec);
     return job;
@@ -106,7 +113,9 @@ export class Coordinator implements WorkerBackend {
   /** Puts a running job back in the queue through no fault of its own (see Store.release). */
   async release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
     const job = await this.store.release(jobId, error, at);
-    if (job) this.hub.emit('queued', job);
+    if (!job) return;
+    this.hub.emit('queued', job);
+    this.observe((o) => o.released?.(job));
   }
 
   async submitChild(spec: JobSpec): Promise<string> {
@@ -154,6 +163,7 @@ export class Coordinator implements WorkerBackend {
         const delayMs = backoffMs(job.retry, job.attempt);
         const requeued = await this.store.retry(jobId, outcome.error, at + delayMs);
         if (requeued) {
+          this.observe((o) => o.retried?.(requeued));
           this.announceLater(requeued, delayMs);
           return;
         }
@@ -161,6 +171,7 @@ export class Coordinator implements WorkerBackend {
     }
     const job = await this.store.finish(jobId, outcome, at);
     if (!job) return;
+    this.observe((o) => o.finished?.(job));
     this.hub.emit(`finished:${jobId}`, job);
     // A job that failed for good leaves nothing of its own running: children it started and
     // did not await are canceled.
@@ -170,20 +181,14 @@ export class Coordinator implements WorkerBackend {
   private async cancelDescendants(job: JobRecord): Promise<void> {
     const reason = `its parent job ${job.id} ${job.status === 'canceled' ? 'was canceled' : 'failed'}`;
     const canceled = await this.store.cancel(job.id, { reason, by: `parent ${job.id}` });
-    for (const c of canceled) {
-      this.hub.emit('canceled', c);
-      this.hub.emit(`finished:${c.id}`, c);
-    }
+    this.announceCanceled(canceled);
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const job = await this.store.get(jobId);
     if (!job) throw new UnknownJobError(jobId);
     const canceled = await this.store.cancel(jobId, request);
-    for (const c of canceled) {
-      this.hub.emit('canceled', c);
-      this.hub.emit(`finished:${c.id}`, c);
-    }
+    this.announceCanceled(canceled);
     return canceled;
   }
 
@@ -204,7 +209,6 @@ export class Coordinator implements WorkerBackend {
   }
 
   // Typed events, for users outside engine/: they never spell the Hub's topics.
-
   /** `listener` gets job `jobId`'s record when it finishes. Returns the unsubscribe. */
   onFinished(jobId: string, listener: (job: JobRecord) => void): () => void {
     return this.hub.on<JobRecord>(`finished:${jobId}`, listener);
@@ -245,6 +249,18 @@ export class Coordinator implements WorkerBackend {
 
   async setFlowStatus(jobId: string, status: Json): Promise<void> {
     await this.store.setFlowStatus(jobId, status);
+  }
+
+  async setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void> {
+    if (!(await this.store.setProgress(jobId, progress, Date.now()))) throw new UnknownJobError(jobId);
+  }
+
+  getProgress(jobId: string): Promise<JobProgress | undefined> {
+    return this.store.getProgress(jobId);
+  }
+
+  getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return this.store.getRunTrace(rootJob);
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -307,8 +323,21 @@ export class Coordinator implements WorkerBackend {
   async sweep(): Promise<void> {
     if (this.closed) return;
     const { requeued, failed } = await this.store.expireLeases(this.clock.now(), this.options.maxLostLeases ?? 3);
+    if (requeued.length + failed.length > 0) this.observe((o) => o.leasesExpired?.({ requeued, failed }));
     for (const job of requeued) this.hub.emit('queued', job);
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
+  }
+
+  private announceCanceled(canceled: readonly JobRecord[]): void {
+    for (const c of canceled) {
+      this.observe((o) => o.finished?.(c));
+      this.hub.emit('canceled', c);
+      this.hub.emit(`finished:${c.id}`, c);
+    }
+  }
+
+  private observe(fn: (o: CoordinatorObserver) => void): void {
+    notifyObservers(this.options.observers ?? [], fn);
   }
 
   /** Turns a change another server wrote into this process's events. */

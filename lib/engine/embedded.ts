@@ -6,10 +6,11 @@ import { errorRecordOf } from '../error-record.js';
 import { newJobId } from '../ids.js';
 import { defaultDbFile } from '../store/sqlite/open-file.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { lazyJobSpans, type LazyJobSpans } from '../tracing/lazy-spans.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
-import type { AttemptRecord, EventSent, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, EventSent, JobFilter, JobProgress, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
 import { checkEventName } from '../wait-names.js';
 import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js';
 import { Worker } from '../worker/worker.js';
@@ -58,6 +59,7 @@ export class EmbeddedEngine implements Engine {
   readonly store: SqliteStore;
   readonly coordinator: Coordinator;
   readonly worker: Worker | undefined;
+  private readonly spans: LazyJobSpans | undefined;
   private readonly roots = new Set<string>();
   private readonly forgetting = new Set<Promise<void>>();
 
@@ -69,7 +71,14 @@ export class EmbeddedEngine implements Engine {
     this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs, clock: options.clock });
     // Another process may write to the same file (`millrace cancel` from a second terminal):
     // waits also look at the store now and then, since its events do not reach this process.
-    this.coordinator = new Coordinator(this.store, { externalWritersPollMs: runsJobs ? 1000 : 200, publicUrl: options.publicUrl, clock: options.clock });
+    // With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set, a span per job it runs (docs/operations.md).
+    this.spans = runsJobs ? lazyJobSpans(this.store, 'millrace') : undefined;
+    this.coordinator = new Coordinator(this.store, {
+      externalWritersPollMs: runsJobs ? 1000 : 200,
+      publicUrl: options.publicUrl,
+      clock: options.clock,
+      observers: this.spans ? [this.spans.observer] : [],
+    });
     this.worker = runsJobs
       ? new Worker({
           backend: this.coordinator,
@@ -192,6 +201,11 @@ export class EmbeddedEngine implements Engine {
     });
   }
 
+  async progress(jobId: string): Promise<Record<string, JobProgress>> {
+    const descendants = await this.store.descendants(jobId);
+    return Object.fromEntries(await this.store.listProgress([jobId, ...descendants.map((d) => d.id)]));
+  }
+
   async flowStatus(jobId: string): Promise<Json | undefined> {
     return this.store.getFlowStatus(jobId);
   }
@@ -213,6 +227,7 @@ export class EmbeddedEngine implements Engine {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.coordinator.close();
+    await this.spans?.close();
     await this.store.close();
   }
 

@@ -1,5 +1,5 @@
 import type { Signature } from '../loader/signature.js';
-import type { AttemptRecord, EventSent, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, EventSent, JobFilter, JobProgress, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
 
 /** What a caller asks to run: a script (or, later, a flow) by path, with args by name. */
 export interface SubmitRequest {
@@ -49,6 +49,8 @@ export interface Engine {
   workers(): Promise<WorkerRecord[]>;
   /** A flow job's flow status (its modules' states); undefined for other jobs. */
   flowStatus(jobId: string): Promise<Json | undefined>;
+  /** The last progress report of the job and of each descendant that made one, by job id. */
+  progress(jobId: string): Promise<Record<string, JobProgress>>;
   /** Cancels the job and its unfinished descendants; returns the jobs canceled. */
   cancel(jobId: string, reason: string): Promise<JobRecord[]>;
   /** Sends an event to a job (payload encoded): a wait of its name takes it, else it is kept for the next one. */

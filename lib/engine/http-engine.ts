@@ -4,7 +4,7 @@ import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
 import type { LogEvent, SendEventReply, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import { isFinished, type AttemptRecord, type EventSent, type JobFilter, type JobRecord, type Json, type LogLine, type WorkerRecord } from '../types.js';
+import { isFinished, type AttemptRecord, type EventSent, type JobFilter, type JobProgress, type JobRecord, type Json, type LogLine, type WorkerRecord } from '../types.js';
 import { checkEventName } from '../wait-names.js';
 import { isFlowRequest } from '../flow/submission.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
@@ -79,6 +79,10 @@ export class HttpEngine implements Engine {
 
   async descendants(jobId: string): Promise<JobRecord[]> {
     return (await this.tree(jobId)).descendants;
+  }
+
+  async progress(jobId: string): Promise<Record<string, JobProgress>> {
+    return (await this.tree(jobId)).progress ?? {};
   }
 
   async attempts(jobId: string): Promise<AttemptRecord[]> {

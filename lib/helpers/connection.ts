@@ -1,4 +1,4 @@
-import type { EventSent, JobStatus } from '../types.js';
+import type { EventSent, JobProgress, JobStatus } from '../types.js';
 
 /** What the public helpers ask of an engine when they run outside a job. */
 export interface Connection {
@@ -12,6 +12,8 @@ export interface Connection {
   cancel(jobId: string, reason: string): Promise<void>;
   /** Sends an event (payload not yet encoded) to a job. */
   sendEvent(jobId: string, name: string, payload: unknown): Promise<EventSent>;
+  /** A job's last progress report; undefined when it made none. */
+  progress(jobId: string): Promise<JobProgress | undefined>;
   close(): Promise<void>;
 }
 

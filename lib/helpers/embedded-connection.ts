@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { JobNotFinishedError, UnknownJobError } from '../errors.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { encode } from '../serialize.js';
-import { isFinished, type EventSent, type JobStatus } from '../types.js';
+import { isFinished, type EventSent, type JobProgress, type JobStatus } from '../types.js';
 import type { ConnectOptions, Connection, RunOptions } from './connection.js';
 import { resultOf } from './outcome.js';
 
@@ -41,6 +41,11 @@ export class EmbeddedConnection implements Connection {
 
   sendEvent(jobId: string, name: string, payload: unknown): Promise<EventSent> {
     return this.engine.sendEvent(jobId, name, encode(payload, 'payload'));
+  }
+
+  async progress(jobId: string): Promise<JobProgress | undefined> {
+    if (!(await this.engine.get(jobId))) throw new UnknownJobError(jobId);
+    return this.engine.store.getProgress(jobId);
   }
 
   async close(): Promise<void> {

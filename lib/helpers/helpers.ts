@@ -47,6 +47,9 @@ export async function disconnect(): Promise<void> {
   await open?.close();
 }
 
+// getProgress (progress.ts) reads through the same connection.
+export { connection };
+
 /** The configured connection, made on first use (its module loaded then: a script that only defines tasks does not pay for it). */
 async function connection(): Promise<Connection> {
   if (state.connection) return state.connection;

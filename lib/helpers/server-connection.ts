@@ -5,7 +5,7 @@ import { resolveServerToken } from '../http/server-token.js';
 import type { ServerToken } from '../http/token-source.js';
 import type { WindmillJob } from '../http/windmill.js';
 import { encode } from '../serialize.js';
-import type { ErrorRecord, EventSent, Json, JobStatus } from '../types.js';
+import type { ErrorRecord, EventSent, JobProgress, Json, JobStatus } from '../types.js';
 import type { SendEventReply } from '../http/wire.js';
 import { checkEventName } from '../wait-names.js';
 import type { ConnectOptions, Connection, RunOptions } from './connection.js';
@@ -98,6 +98,10 @@ export class ServerConnection implements Connection {
 
   async cancel(jobId: string, reason: string): Promise<void> {
     await this.api.json('POST', this.api.ws(`jobs_u/queue/cancel/${encodeURIComponent(jobId)}`), { reason });
+  }
+
+  async progress(jobId: string): Promise<JobProgress | undefined> {
+    return (await this.api.json<JobProgress | null>('GET', this.api.ws(`jobs_u/progress/${encodeURIComponent(jobId)}`))) ?? undefined;
   }
 
   async close(): Promise<void> {

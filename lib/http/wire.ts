@@ -1,4 +1,4 @@
-import type { AttemptRecord, ErrorRecord, JobRecord, Json, LogLine, NewLogLine, Outcome, RetryOptions, WorkerRecord } from '../types.js';
+import type { AttemptRecord, ErrorRecord, JobProgress, JobRecord, Json, LogLine, NewLogLine, Outcome, RetryOptions, WorkerRecord } from '../types.js';
 
 /**
  * The shapes that cross HTTP between millrace's server and its clients (the HTTP engine and
@@ -44,6 +44,8 @@ export type ReportEvent = { job_id: string; attempt: number } & (
   | { type: 'release'; error: ErrorRecord; at: number }
   /** A flow job's flow status (see docs/flows.md). */
   | { type: 'flow_status'; status: Json }
+  /** How far along the job is (setProgress inside it; docs/operations.md). */
+  | { type: 'progress'; percent: number; message: string | null }
 );
 
 
@@ -198,6 +200,8 @@ export interface TreeReply {
   descendants: JobRecord[];
   /** A flow job's recorded flow status (its modules' states; see docs/flows.md). */
   flow_status?: Json;
+  /** The last progress report of each job of the tree that made one, by job id (docs/operations.md). */
+  progress?: Record<string, JobProgress>;
 }
 
 export interface WorkersReply {

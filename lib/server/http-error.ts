@@ -16,6 +16,7 @@ import {
   ApprovalFormError,
   UnknownScheduleError,
   ScheduleExistsError,
+  ShuttingDownError,
 } from '../errors.js';
 
 /** An error with the HTTP status it answers with; its body is `{ error: { code, message } }`. */
@@ -46,6 +47,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof BadSignatureError) return new HttpError(401, err.code, err.message);
   if (err instanceof JobFinishedError || err instanceof ApprovalStateError) return new HttpError(409, err.code, err.message);
   if (err instanceof ApprovalFormError) return new HttpError(400, err.code, err.message, err.problems);
+  if (err instanceof ShuttingDownError) return new HttpError(503, err.code, err.message);
   if (err instanceof TooLargeError) return new HttpError(413, err.code, err.message);
   if (err instanceof MillraceError) return new HttpError(400, err.code, err.message);
   return new HttpError(500, 'INTERNAL', `Internal error: ${err instanceof Error ? err.message : String(err)}`);

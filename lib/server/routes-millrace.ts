@@ -37,7 +37,14 @@ async function tree(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
     store.descendants(job.id),
     job.kind === 'flow' ? store.getFlowStatus(job.id) : undefined,
   ]);
-  const reply: TreeReply = { job, attempts, descendants, ...(flowStatus !== undefined && { flow_status: flowStatus }) };
+  const progress = await store.listProgress([job.id, ...descendants.map((d) => d.id)]);
+  const reply: TreeReply = {
+    job,
+    attempts,
+    descendants,
+    ...(flowStatus !== undefined && { flow_status: flowStatus }),
+    ...(progress.size > 0 && { progress: Object.fromEntries(progress) }),
+  };
   return { status: 200, json: reply };
 }
 

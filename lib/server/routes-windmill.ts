@@ -1,3 +1,4 @@
+import { parseTraceparent } from '../tracing/ids.js';
 import { scriptJobSpec } from '../loader/script-job.js';
 import type { CancelJobBody } from '../http/wire.js';
 import { logText, toWindmillJob, windmillResult } from '../http/windmill.js';
@@ -160,6 +161,9 @@ async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof 
     if (key.length === 0 || key.length > 255) throw new HttpError(400, 'BAD_REQUEST', `idempotency key: expected 1 to 255 characters, got ${key.length}`);
     spec.idempotencyKey = key;
   }
+  // A W3C traceparent: the run joins the caller's trace (docs/operations.md).
+  const traceparent = ctx.req.headers.traceparent;
+  if (typeof traceparent === 'string') spec.trace = parseTraceparent(traceparent);
   const id = q.get('job_id');
   if (id) {
     if (!/^[\w-]{1,64}$/.test(id)) throw new HttpError(400, 'BAD_REQUEST', `query job_id: expected letters, digits, - or _, got ${JSON.stringify(id)}`);

@@ -7,7 +7,7 @@ import { flowJobSpec, isFlowRequest } from '../flow/submission.js';
 import type { Clock } from '../clock.js';
 import { BODY_LIMIT } from '../limits.js';
 import type { Store } from '../store/store.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ShuttingDownError } from '../errors.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
 import { createToken, hashToken, newToken, reaches, TokenCache, type Principal } from './auth.js';
 import { IDENTITY_PATH, rootId } from '../http/identity.js';
@@ -20,12 +20,22 @@ import { taskCallRoutes } from './routes-task-calls.js';
 import { windmillRoutes } from './routes-windmill.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { eventRoutes } from './routes-events.js';
+import { progressRoutes } from './routes-progress.js';
 import { workerRoutes } from './routes-worker.js';
 import { scheduleRoutes } from './routes-schedules.js';
 import { installEnvToken } from './token-admin.js';
 import { isUiRequest, serveUi } from './static-ui.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { checkNoNul } from './validate.js';
+import { healthz, readyz } from './health.js';
+import { InFlight } from './in-flight.js';
+import { ServerMetrics } from './metrics.js';
+import { authorizeMetrics } from './metrics-auth.js';
+import { timedStore } from './timed-store.js';
+import { Retention } from './retention.js';
+import { tracingEnabled } from '../tracing/sdk.js';
+import { describePrune } from '../store/prune-report.js';
+import type { CoordinatorObserver } from '../engine/observer.js';
 
 export interface ServerOptions {
   store: Store;
@@ -73,6 +83,19 @@ export interface ServerOptions {
   scheduleRefreshMs?: number;
   /** The engine's time (a test's clock); use the store's. @default realClock */
   clock?: Clock;
+  /**
+   * A token that reaches GET /metrics and nothing else, for a Prometheus scraper; any token of
+   * the server (not a worker-only one) reaches it too. @default none
+   */
+  metricsToken?: string;
+  /** More observers of the coordinator, beside the metrics' and the traces' (an embedder's own). */
+  observers?: readonly CoordinatorObserver[];
+  /** Delete finished runs older than this, on a timer (retention.ts). 0 keeps everything. @default 0 */
+  retainMs?: number;
+  /** How often retention looks for old runs. @default 3600000 (one hour) */
+  retentionIntervalMs?: number;
+  /** On close, how long requests under way have to finish after long polls were answered. @default 5000 */
+  closeGraceMs?: number;
 }
 
 export interface ServerHandle {
@@ -101,7 +124,9 @@ export interface ServerDeps {
 
 /** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
-  const { store } = options;
+  // Every verb is timed for /metrics' store latency.
+  const metrics = new ServerMetrics(options.store);
+  const store = timedStore(options.store, metrics.storeSeconds);
   // Before anything starts: a revoked MILLRACE_TOKEN stops the start here.
   let createdAdminToken: string | undefined;
   const fileLabel = options.adminTokenLabel !== 'MILLRACE_TOKEN' ? options.adminTokenLabel : undefined;
@@ -120,10 +145,13 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     createdAdminToken = (await createToken(store, { scope: 'admin', label: 'admin (first start)' })).token;
   }
 
+  // With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set: a span per job (tracing/job-spans.ts); the SDK is loaded only then.
+  const spans = tracingEnabled() ? await (await import('../tracing/job-spans.js')).JobSpans.open(store, 'millrace-server') : undefined;
   const coordinator = new Coordinator(store, {
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
     ...(options.clock && { clock: options.clock }),
+    observers: [metrics.observer, ...(spans ? [spans.observer] : []), ...(options.observers ?? [])],
   });
   const scheduler =
     options.schedules === false
@@ -144,6 +172,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   mountRoutes(router, deps, tokenRoutes);
   mountRoutes(router, deps, eventRoutes);
   mountRoutes(router, deps, scheduleRoutes);
+  mountRoutes(router, deps, progressRoutes);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
@@ -153,12 +182,33 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // long polls and streams stay open as long as they need
 
+  const inFlight = new InFlight();
+  let shuttingDown = false;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
-    res.on('close', () => abort.abort('closed'));
+    const answered = inFlight.add(abort);
+    res.on('close', () => {
+      answered();
+      abort.abort('closed');
+    });
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      // Load balancers ask these without a token (docs/operations.md).
+      if (url.pathname === '/healthz') return send(res, healthz());
+      if (url.pathname === '/readyz') return send(res, await readyz(store, shuttingDown));
+      if (shuttingDown) {
+        res.setHeader('Connection', 'close');
+        throw new ShuttingDownError('The server is shutting down: it takes no new requests; send it to another server, or again once this one is back');
+      }
+      if (url.pathname === '/metrics') {
+        await authorizeMetrics(req, { metricsToken: options.metricsToken, principals });
+        const { contentType, text } = await metrics.render();
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
       if (isUiRequest(req.method ?? 'GET', url.pathname)) return await serveUi(req, res, url.pathname);
       if (url.pathname === '/api/ui/session') return send(res, uiSession(req, uiSessionToken));
       if (url.pathname === IDENTITY_PATH) {
@@ -204,22 +254,46 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    // A port in use, say: what started is stopped, so the process can report and exit.
+    await coordinator.close();
+    await spans?.close();
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   // Resume URLs (approvals) are made under the address users reach: the one configured, else this one.
   coordinator.options.publicUrl = options.publicUrl ?? `http://${host}:${address.port}`;
   // Slots missed while no server ran are submitted now (the rule: see engine/scheduler.ts).
   await scheduler?.start();
-  const close = async () => {
-    await scheduler?.close();
-    await coordinator.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
+  // Started once listening: a server that failed to start leaves no timer behind.
+  const retention = new Retention({
+    store,
+    retainMs: options.retainMs ?? 0,
+    intervalMs: options.retentionIntervalMs,
+    onPruned: (report) => console.log(`millrace server: retention ${describePrune(report)}`),
+  });
+  // Graceful: no new requests (503), long polls answered at once, requests under way given
+  // `closeGraceMs` to finish, then the connections close. The caller closes the store after.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      await scheduler?.close();
+      await retention.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await inFlight.drain(options.closeGraceMs ?? 5000);
+      await coordinator.close();
+      server.closeAllConnections();
+      await closed;
+      await spans?.close();
+    })());
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,

@@ -1,3 +1,4 @@
+import { checkProgress } from '../progress.js';
 import { MillraceError } from '../errors.js';
 import type { ReportEvent, ReportReply } from '../http/wire.js';
 import { cutLogLine } from '../limits.js';
@@ -84,6 +85,9 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
         case 'flow_status':
           await coordinator.setFlowStatus(e.job.id, e.status);
           break;
+        case 'progress':
+          await coordinator.setProgress(e.job.id, { percent: e.percent, message: e.message });
+          break;
       }
     } catch (err) {
       if (!ownFault(err)) throw err;
@@ -125,7 +129,11 @@ function parseEvent(event: Record<string, unknown>, field: string, job: JobRecor
       return { ...base, type: 'release', error: errorRecord(event.error, `${field}.error`), at: time(event, 'at', `${field}.at`) };
     case 'flow_status':
       return { ...base, type: 'flow_status', status: storableValue(object(event.status, `${field}.status`), `${field}.status`) as Json };
+    case 'progress': {
+      const progress = checkProgress(event.percent, event.message);
+      return { ...base, type: 'progress', ...progress };
+    }
     default:
-      throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, finish, release or flow_status, got ${JSON.stringify(event.type)}`);
+      throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, finish, release, flow_status or progress, got ${JSON.stringify(event.type)}`);
   }
 }

@@ -172,3 +172,20 @@ export const schedules = (d: Dialect) => `
         last_job ${d.id}
       );
       CREATE UNIQUE INDEX schedules_name ON schedules (workspace, name);`;
+
+/** Job progress (setProgress); finished roots by end time (prune); the caller's trace of a run (a traceparent). */
+export const progressAndTraces = (d: Dialect) => `
+      CREATE TABLE job_progress (
+        job_id ${d.id} PRIMARY KEY,
+        percent INTEGER NOT NULL,
+        message TEXT,
+        updated_at ${d.int64} NOT NULL
+      );
+      -- Prune looks for root jobs finished before a time, oldest first.
+      CREATE INDEX jobs_root_completed ON jobs (completed_at) WHERE parent_job IS NULL;
+      -- The caller's trace of a run submitted with a traceparent (job_id: the root job).
+      CREATE TABLE run_traces (
+        job_id ${d.id} PRIMARY KEY,
+        trace_id TEXT NOT NULL,
+        parent_span_id TEXT NOT NULL
+      );`;

@@ -1,4 +1,5 @@
-import type { AttemptRecord, ErrorRecord, EventRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { LiveCount, PruneReport, PruneRequest, SchemaState } from './operations.js';
+import type { RunTrace, JobProgress, AttemptRecord, ErrorRecord, EventRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
 import type { NewSchedule, ScheduleRecord } from '../types.js';
 
 /** Which jobs a worker may claim. */
@@ -237,6 +238,29 @@ export interface Store {
    * writes (SQLite) leaves it out. Returns a function that unsubscribes.
    */
   subscribe?(listener: (change: StoreChange) => void): () => void;
+
+  // Running for months (store/operations.ts, docs/operations.md).
+
+  /** Jobs queued and running now, per tag (the gauges of /metrics). */
+  countLive(): Promise<LiveCount[]>;
+  /** The schema's migration state (GET /readyz); a failing query rejects. */
+  schemaState(): Promise<SchemaState>;
+  /** Records a job's progress, replacing the last report. False when there is no such job. */
+  setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>, at: number): Promise<boolean>;
+  /** A job's last progress report; undefined when it made none. */
+  getProgress(jobId: string): Promise<JobProgress | undefined>;
+  /** The last progress report of each of these jobs that made one (a run's page shows a bar per job). */
+  listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>>;
+  /** Records the caller's trace of a run (its root job); the first record stands. */
+  setRunTrace(rootJob: string, trace: RunTrace): Promise<void>;
+  /** The caller's trace of a run, if its submission gave one. */
+  getRunTrace(rootJob: string): Promise<RunTrace | undefined>;
+  /**
+   * Deletes whole finished runs (the root and every descendant, with their logs, attempts,
+   * flow status and progress) whose root finished before `request.finishedBefore`, in batches
+   * of one transaction each. A run with any job queued or running is never touched.
+   */
+  pruneRuns(request: PruneRequest): Promise<PruneReport>;
 
   close(): Promise<void>;
 }

@@ -76,7 +76,7 @@ export interface JobScope {
    * Waits for a job (a child submitted with `detach`, or any job), reads it (the outcome's
    * result is its JobRecord, or null when there is none), or cancels it.
    */
-  jobOp(op: 'wait' | 'get' | 'cancel', jobId: string, reason?: string): Promise<ChildOutcome>;
+  jobOp(op: 'wait' | 'get' | 'cancel' | 'progress', jobId: string, reason?: string): Promise<ChildOutcome>;
   /** Records a flow job's flow status (the flow runner's only). */
   setFlowStatus(status: Json): void;
   /**
@@ -89,6 +89,8 @@ export interface JobScope {
   resumeUrls?(resumeId: string): Promise<ChildOutcome>;
   /** sendEvent inside a job: an event to another job (the outcome's result is an EventSent). */
   sendEvent?(jobId: string, name: string, payload: Json): Promise<ChildOutcome>;
+  /** Records how far along the job is (setProgress), in line with its log. */
+  setProgress(percent: number, message: string | null): void;
 }
 
 interface Runtime {

@@ -1,5 +1,5 @@
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, EventSent, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
+import type { RunTrace, ErrorRecord, EventSent, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
 
 /**
  * What a worker needs from the place its jobs come from: the local coordinator (embedded,
@@ -39,4 +39,10 @@ export interface WorkerBackend {
   sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent>;
   /** The signed URLs of approval `resumeId` of a job (getResumeUrls). */
   resumeUrls(jobId: string, resumeId: string): Promise<ResumeUrls>;
+  /** Records how far along a job is (setProgress inside it). */
+  setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void>;
+  /** A job's last progress report (getProgress inside a job); undefined when it made none. */
+  getProgress(jobId: string): Promise<JobProgress | undefined>;
+  /** The caller's trace a run joined (a traceparent at submission), with tracing on. */
+  getRunTrace?(rootJob: string): Promise<RunTrace | undefined>;
 }

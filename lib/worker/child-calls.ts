@@ -58,7 +58,7 @@ export class ChildCalls {
   }
 
   /** waitJob, getJobStatus / getResult and cancelJob called by a running job. */
-  async jobOp(op: 'wait' | 'get' | 'cancel', jobId: string, reason?: string): Promise<ChildOutcome> {
+  async jobOp(op: 'wait' | 'get' | 'cancel' | 'progress', jobId: string, reason?: string): Promise<ChildOutcome> {
     const { backend, signal } = this.options;
     const base = { jobId, tag: '', attempt: 0, maxAttempts: 1 };
     try {
@@ -70,6 +70,8 @@ export class ChildCalls {
         case 'cancel':
           await backend.cancelJob(jobId, reason ?? 'canceled');
           return { ...base, status: 'success', result: null };
+        case 'progress':
+          return { ...base, status: 'success', result: ((await backend.getProgress(jobId)) ?? null) as unknown as Json };
       }
     } catch (err) {
       return { ...base, status: 'failure', error: toErrorRecord(err) };

@@ -18,6 +18,7 @@ import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
 import { captureConsole } from './console-capture.js';
+import { inJobSpan, startThreadTracing } from '../tracing/thread.js';
 import { guardProcessExit } from './exit-guard.js';
 import { ModuleVersions } from './module-versions.js';
 import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
@@ -110,6 +111,8 @@ function stop(jobId: string, error: ErrorRecord): void {
   job.calls.clear();
 }
 
+// With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set, jobs' code runs in their spans (tracing/thread.ts).
+await startThreadTracing();
 post({ type: 'ready' });
 
 /**
@@ -174,7 +177,7 @@ async function runJob(req: RunRequest): Promise<void> {
   const scope = makeScope(req, state);
   let outcome: Outcome;
   let refused = false;
-  await runtime.als.run(scope, async () => {
+  await runtime.als.run(scope, () => inJobSpan(req.trace, async () => {
     try {
       const loaded = await load(req);
       if (!loaded) {
@@ -196,7 +199,7 @@ async function runJob(req: RunRequest): Promise<void> {
     } catch (err) {
       outcome = { status: 'failure', error: cutErrorRecord(toErrorRecord(err)) };
     }
-  });
+  }));
   if (refused) {
     // The host places it on another thread: this one reports no end for it.
     if (jobs.get(jobId) === state) jobs.delete(jobId);
@@ -325,6 +328,9 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
     },
     setFlowStatus(status): void {
       post({ type: 'flowStatus', jobId: parentId, status });
+    },
+    setProgress(percent, message): void {
+      post({ type: 'progress', jobId: parentId, percent, message });
     },
   };
 }

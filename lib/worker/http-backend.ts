@@ -7,7 +7,7 @@ import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCall
 import type { SendEventReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
-import type { ErrorRecord, EventSent, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
+import type { RunTrace, ErrorRecord, EventSent, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
 import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
@@ -152,6 +152,19 @@ export class HttpBackend implements WorkerBackend {
 
   setFlowStatus(jobId: string, status: Json): Promise<void> {
     return this.report({ type: 'flow_status', job_id: jobId, status });
+  }
+
+  setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void> {
+    return this.report({ type: 'progress', job_id: jobId, ...progress });
+  }
+
+  async getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return (await this.untilAnswered(() => this.client.json<RunTrace | null>('GET', this.client.ws(`jobs_u/trace/${encodeURIComponent(rootJob)}`)))) ?? undefined;
+  }
+
+  async getProgress(jobId: string): Promise<JobProgress | undefined> {
+    const reply = await this.untilAnswered(() => this.client.json<JobProgress | null>('GET', this.client.ws(`jobs_u/progress/${encodeURIComponent(jobId)}`)));
+    return reply ?? undefined;
   }
 
   /**

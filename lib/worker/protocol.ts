@@ -1,4 +1,5 @@
 import type { ChildOutcome } from '../task/runtime.js';
+import type { JobTraceContext } from '../tracing/ids.js';
 import type { ErrorRecord, Json, JobContext, LogStream, Outcome, RetryOptions } from '../types.js';
 
 /**
@@ -17,6 +18,8 @@ export interface RunRequest {
   kind: 'script' | 'task';
   /** Positional arguments, encoded (undefined leaves a parameter's default in place). */
   args: (Json | undefined)[];
+  /** The job's span context, with tracing on: its code runs inside it (tracing/thread.ts). */
+  trace?: JobTraceContext;
 }
 
 /** A task call (or a durable sleep) made by a running job, to become its child job. */
@@ -74,7 +77,7 @@ export type ThreadMessage =
    * (getJobStatus, getResult; the outcome's result is the JobRecord, or null) or cancel it
    * (cancelJob). Answered with callDone.
    */
-  | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel'; jobId: string; reason?: string }
+  | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel' | 'progress'; jobId: string; reason?: string }
   /**
    * An event to a job (sendEvent inside a job), or the resume URLs of an approval of the job
    * itself (getResumeUrls). Answered with callDone: the outcome's result is an EventSent or
@@ -89,7 +92,9 @@ export type ThreadMessage =
    * once its jobs have) and run the job on another.
    */
   | { type: 'refused'; jobId: string; reason: string }
-  | { type: 'flowStatus'; jobId: string; status: Json };
+  | { type: 'flowStatus'; jobId: string; status: Json }
+  /** How far along the job is (setProgress); recorded in line with its log. */
+  | { type: 'progress'; jobId: string; percent: number; message: string | null };
 
 /** Data each executor thread starts with. */
 export interface ThreadData {

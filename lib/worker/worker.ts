@@ -18,6 +18,10 @@ import type { RunRequest, ThreadMessage } from './protocol.js';
 import { runRequest } from './run-request.js';
 import { Slots, type SlotHolder, type SlotUse } from './slots.js';
 import { Stops } from './stops.js';
+import { drainWorker, type DrainReport } from './drain.js';
+import { IdleWatch } from './idle.js';
+import { inLineReport } from './in-line-reports.js';
+import { RunTraces, sendRun, tracingEnabled } from './run-traces.js';
 
 export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
@@ -55,6 +59,10 @@ export class Worker {
   private readonly leases: Leases;
   private readonly stops: Stops;
   private readonly abort = new AbortController();
+  /** Stops claiming alone (a drain), where `abort` also ends the waits of running jobs. */
+  private readonly claimsStop = new AbortController();
+  private readonly idle = new IdleWatch(() => this.running.size === 0);
+  private readonly traces: RunTraces | undefined;
   private readonly claims: ClaimLoop;
   /** Threads being replaced, with why: the jobs on them go back to the queue. */
   private readonly replacing = new Map<ExecutorThread, string>();
@@ -62,6 +70,7 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     this.backend = options.backend;
+    this.traces = tracingEnabled() ? new RunTraces(this.backend) : undefined;
     this.id = options.id ?? `${hostname()}-${newJobId().slice(0, 6)}`;
     this.concurrency = options.concurrency ?? availableParallelism();
     this.prefetch = options.prefetch ?? 4 * this.concurrency;
@@ -93,7 +102,7 @@ export class Worker {
         this.slots.ready.push(...jobs);
         this.pump();
       },
-      signal: this.abort.signal,
+      signal: this.claimsStop.signal,
     });
     this.leases = new Leases({
       backend: this.backend,
@@ -127,7 +136,24 @@ export class Worker {
     return this.options.clock ? this.options.clock.now() : at;
   }
 
+  /** Stops claiming, releases jobs claimed ahead, lets running ones finish for `graceMs`, releases the rest (drain.ts). Then close(). */
+  drain(graceMs: number): Promise<DrainReport> {
+    return drainWorker(
+      {
+        workerId: this.id,
+        stopClaiming: () => (this.claimsStop.abort(), this.claims.done),
+        takeClaimed: () => this.slots.ready.splice(0),
+        running: () => this.jobIds,
+        whenIdle: () => this.idle.idle(),
+        stopJob: (jobId, error) => this.stop(this.running.get(jobId)!, error),
+        release: (jobId, error) => this.logs.flushed().then(() => this.backend.release(jobId, error, this.stamp(Date.now()))),
+      },
+      graceMs,
+    );
+  }
+
   async close(): Promise<void> {
+    this.claimsStop.abort();
     this.abort.abort();
     this.leases.close();
     this.offCanceled?.();
@@ -197,7 +223,7 @@ export class Worker {
     if (job.timeout !== null) {
       running.timer = longTimeout(job.timeout * 1000, () => this.timedOut(running), { ref: false });
     }
-    thread.send({ type: 'run', job: request });
+    sendRun(thread, request, job, this.traces);
   }
 
   /** The job ran past its timeout: the attempt fails with a TimeoutError and its code is stopped. */
@@ -230,6 +256,7 @@ export class Worker {
     running.thread.jobs--;
     this.running.delete(running.job.id);
     this.pool.settle(running.thread);
+    this.idle.check();
   }
 
   private replaceThread(thread: ExecutorThread, why: string): void {
@@ -263,11 +290,11 @@ export class Worker {
         if (running) void this.calls.step(running.job, msg.callId, msg.step).then((answer) => thread.send(answer));
         break;
       }
-      case 'flowStatus': {
-        // In line with the job's log, so that the last status is stored before the job's end.
-        const { jobId, status } = msg;
-        if (!this.running.has(jobId)) break;
-        this.logs.then(() => this.backend.setFlowStatus(jobId, status).catch((err) => this.warn(`recording the flow status of ${jobId}`, err)));
+      case 'flowStatus':
+      case 'progress': {
+        // In line with the job's log, so that the last one is stored before the job's end.
+        if (!this.running.has(msg.jobId)) break;
+        this.logs.then(() => inLineReport(this.backend, msg).catch((err) => this.warn(`recording the ${msg.type} of ${msg.jobId}`, err)));
         break;
       }
       case 'eventOp':
@@ -317,7 +344,7 @@ export class Worker {
     running.thread = next;
     next.jobs++;
     if (running.slot) next.working++;
-    next.send({ type: 'run', job: request });
+    sendRun(next, request, running.job, this.traces);
   }
 
   /** A call the job awaits (a child, or an operation on a job): its slot is free meanwhile. */
@@ -335,13 +362,9 @@ export class Worker {
     });
   }
 
-  private async finish(jobId: string, outcome: Outcome, at = this.stamp(Date.now())): Promise<void> {
-    try {
-      await this.logs.flushed();
-      await this.backend.finish(jobId, outcome, at);
-    } catch (err) {
-      this.warn(`recording the end of ${jobId}`, err);
-    }
+  private finish(jobId: string, outcome: Outcome, at = this.stamp(Date.now())): Promise<void> {
+    const end = this.logs.flushed().then(() => this.backend.finish(jobId, outcome, at));
+    return this.idle.track(end.catch((err: unknown) => this.warn(`recording the end of ${jobId}`, err)));
   }
 
   /**

@@ -7,6 +7,7 @@ import { DEFAULT_WORKSPACE } from '../../types.js';
 import { devAdminToken, keepAdminToken } from '../admin-token.js';
 import { httpUrl, positiveInt, projectRoot, withRootAndStore, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { untilSignal } from './server.js';
+import { formatDuration, parseDuration } from '../duration.js';
 
 interface DevOptions {
   port: number;
@@ -17,6 +18,7 @@ interface DevOptions {
   threads?: number;
   maxVersions?: number;
   publicUrl?: string;
+  grace: number;
 }
 
 export function devCommand(program: Command): void {
@@ -29,8 +31,11 @@ export function devCommand(program: Command): void {
       .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
       .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
       .option('--public-url <url>', 'the address users reach this server at: the base of approvals\' resume URLs (default: the listening address)', httpUrl)
-      .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt),
+      .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt)
+      .option('--grace <duration>', 'on SIGTERM or SIGINT, how long running jobs have to finish before they are released back to the queue', parseDuration, 30_000),
   ).action(async (options: DevOptions) => {
+    // Listened for from the start: a signal before the listener would end the process at once.
+    const signaled = untilSignal();
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const admin = devAdminToken(root);
@@ -53,8 +58,12 @@ export function devCommand(program: Command): void {
     } else if (!admin.keepInFile) {
       process.stdout.write('admin token: MILLRACE_TOKEN (no token file written)\n');
     }
-    await untilSignal();
+    await signaled;
     clearInterval(heartbeat);
+    // The worker drains first (its jobs report through this server's coordinator), then the server closes.
+    process.stdout.write(`millrace dev: stopping; running jobs have ${formatDuration(options.grace)} to finish\n`);
+    const report = await worker.drain(options.grace);
+    process.stdout.write(`millrace dev: worker stopped (released ${report.releasedClaimed.length} claimed ahead, ${report.releasedRunning.length} still running)\n`);
     await worker.close();
     await server.close();
     await store.close();

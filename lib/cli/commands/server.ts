@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { keepAdminToken, serverAdminToken } from '../admin-token.js';
+import { parseDuration } from '../duration.js';
 import { httpUrl, nonNegativeInt, positiveInt, projectRoot, withRootAndStore } from '../options.js';
 
 interface ServerOptions {
@@ -14,7 +15,12 @@ interface ServerOptions {
   sweepMs?: number;
   restartGraceMs?: number;
   publicUrl?: string;
+  retain: number;
+  metricsToken?: string;
 }
+
+/** `--retain`'s default: finished runs are kept 30 days. */
+export const DEFAULT_RETAIN_MS = 30 * 86_400_000;
 
 export function serverCommand(program: Command): void {
   withRootAndStore(
@@ -33,8 +39,12 @@ export function serverCommand(program: Command): void {
       .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt)
       .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt)
       .option('--public-url <url>', 'the address users reach this server at: the base of approvals\' resume URLs (default: the listening address)', httpUrl)
+      .option('--retain <duration>', 'delete finished runs older than this, checked every hour (0 keeps everything)', parseDuration, DEFAULT_RETAIN_MS)
+      .option('--metrics-token <token>', 'a token that reaches GET /metrics only, for a Prometheus scraper (env MILLRACE_METRICS_TOKEN)')
       .option('--restart-grace-ms <ms>', 'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)', nonNegativeInt),
   ).action(async (options: ServerOptions) => {
+    // Listened for from the start: a signal before the listener would end the process at once.
+    const signaled = untilSignal();
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const admin = await serverAdminToken(root, store);
@@ -47,6 +57,8 @@ export function serverCommand(program: Command): void {
       sweepIntervalMs: options.sweepMs,
       restartGraceMs: options.restartGraceMs,
       publicUrl: options.publicUrl,
+      retainMs: options.retain,
+      metricsToken: options.metricsToken ?? (process.env.MILLRACE_METRICS_TOKEN || undefined),
       adminToken: admin.token,
       adminTokenLabel: admin.label,
     });
@@ -58,7 +70,7 @@ export function serverCommand(program: Command): void {
     if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
     if (tokenFile) process.stdout.write(`admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`);
     process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${label})\n`);
-    await untilSignal();
+    await signaled;
     await server.close();
     await store.close();
   });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { AttemptRecord } from '../../types.js';
 import { formatFlowStatus } from '../flow-status.js';
+import { formatProgress } from '../progress-format.js';
 import { formatTree, painter } from '../format.js';
 import { openEngine, withEngineOptions, type EngineOptions } from '../options.js';
 
@@ -18,14 +19,17 @@ export function showCommand(program: Command): void {
       const job = (await engine.get(id))!;
       const descendants = await engine.descendants(id);
       const flowStatus = job.kind === 'flow' ? await engine.flowStatus(id) : undefined;
+      const progress = await engine.progress(id);
       if (options.json) {
         const attempts = await engine.attempts(id);
-        process.stdout.write(`${JSON.stringify({ job, attempts, descendants, ...(flowStatus !== undefined && { flow_status: flowStatus }) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ job, attempts, descendants, ...(flowStatus !== undefined && { flow_status: flowStatus }), progress }, null, 2)}\n`);
       } else {
         const attempts = new Map<string, AttemptRecord[]>();
         for (const j of [job, ...descendants].filter((j) => j.attempt > 1)) attempts.set(j.id, await engine.attempts(j.id));
         process.stdout.write(`${formatTree(job, descendants, painter(process.stdout), attempts)}\n`);
         if (flowStatus !== undefined) process.stdout.write(`${formatFlowStatus(flowStatus)}\n`);
+        const bars = formatProgress([job, ...descendants], progress);
+        if (bars) process.stdout.write(`${bars}\n`);
       }
     } finally {
       await engine.close();

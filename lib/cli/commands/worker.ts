@@ -4,6 +4,7 @@ import { HttpBackend } from '../../worker/http-backend.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { collect, positiveInt, projectRoot, serverToken, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
 import { untilSignal } from './server.js';
+import { formatDuration, parseDuration } from '../duration.js';
 
 interface WorkerOptions {
   server?: string;
@@ -16,6 +17,7 @@ interface WorkerOptions {
   root?: string;
   leaseMs?: number;
   prefetch?: number;
+  grace: number;
 }
 
 export function workerCommand(program: Command): void {
@@ -41,7 +43,10 @@ export function workerCommand(program: Command): void {
       'jobs claimed ahead of free slots, so a freed slot starts the next job at once (default: 4 × concurrency; 0 leaves every queued job to whichever worker frees a slot first)',
       (v) => (v === '0' ? 0 : positiveInt(v)),
     )
+    .option('--grace <duration>', 'on SIGTERM or SIGINT, how long running jobs have to finish before they are released back to the queue', parseDuration, 30_000)
     .action(async (options: WorkerOptions) => {
+      // Listened for from the start: a signal before the listener would end the process at once.
+      const signaled = untilSignal();
       const server = options.server ?? process.env.MILLRACE_SERVER ?? '';
       const { token, source } = await serverToken({ server, token: options.token, root: options.root });
       const client = new ApiClient({
@@ -64,7 +69,13 @@ export function workerCommand(program: Command): void {
         workspace: client.workspace,
       });
       process.stdout.write(`millrace worker ${worker.id} serving ${tags.join(', ')} for ${client.server} (workspace ${client.workspace})\n`);
-      await untilSignal();
+      await signaled;
+      // Graceful: no more claims, jobs claimed ahead released now, running ones given the grace period.
+      process.stdout.write(`millrace worker ${worker.id}: stopping; running jobs have ${formatDuration(options.grace)} to finish\n`);
+      const report = await worker.drain(options.grace);
+      process.stdout.write(
+        `millrace worker ${worker.id}: stopped (released ${report.releasedClaimed.length} claimed ahead, ${report.releasedRunning.length} still running)\n`,
+      );
       await worker.close();
       await backend.close();
     });

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
-import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, POSTGRES, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, POSTGRES, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration, MigrationReport } from '../store.js';
 
 /**
@@ -37,6 +37,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
   { version: 6, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(POSTGRES) },
   { version: 7, name: 'schedules', sql: schedules(POSTGRES) },
+  { version: 8, name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces(POSTGRES) },
 ];
 
 /** The latest schema version this millrace knows. */

@@ -17,6 +17,8 @@ import type {
   WorkerRecord,
   NewSchedule,
   ScheduleRecord,
+  JobProgress,
+  RunTrace,
 } from '../../types.js';
 import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
@@ -35,6 +37,8 @@ import { PgTokens } from './tokens.js';
 import { PgSchedules } from './schedules.js';
 import { checkPostgresUrl, checkSchemaName, connectionConfig, DEFAULT_POOL_SIZE, redact } from './url.js';
 import { listWorkers, touchWorker } from './workers.js';
+import * as ops from './operations.js';
+import type { LiveCount, PruneReport, PruneRequest, SchemaState } from '../operations.js';
 
 export interface PgStoreOptions {
   /** A connection URL: postgres://user:password@host:port/database */
@@ -358,6 +362,38 @@ export class PgStore implements Store {
 
   listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
     return listWorkers(this.pool, workspace, since);
+  }
+
+  countLive(): Promise<LiveCount[]> {
+    return ops.countLive(this.pool);
+  }
+
+  schemaState(): Promise<SchemaState> {
+    return ops.schemaState(this.pool, this.schema);
+  }
+
+  setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>, at: number): Promise<boolean> {
+    return ops.setProgress(this.pool, jobId, progress, at);
+  }
+
+  getProgress(jobId: string): Promise<JobProgress | undefined> {
+    return ops.getProgress(this.pool, jobId);
+  }
+
+  listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
+    return ops.listProgress(this.pool, jobIds);
+  }
+
+  setRunTrace(rootJob: string, trace: RunTrace): Promise<void> {
+    return ops.setRunTrace(this.pool, rootJob, trace);
+  }
+
+  getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return ops.getRunTrace(this.pool, rootJob);
+  }
+
+  pruneRuns(request: PruneRequest): Promise<PruneReport> {
+    return ops.pruneRuns(this.pool, request);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, SQLITE, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, SQLITE, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration } from '../store.js';
 
 /**
@@ -30,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
   { version: 7, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(SQLITE) },
   { version: 8, name: 'schedules', sql: schedules(SQLITE) },
+  { version: 9, name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces(SQLITE) },
 ];

@@ -34,6 +34,10 @@ export function openSqliteFile(
     if (readOnly) return { db: openReadOnly(file), readOnly, applied: [] };
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file);
+    // Pruned runs give their pages back to the file system (prune.ts); this can be chosen only
+    // before the first table is made, so a new file gets it and an older one is converted once
+    // by its first prune.
+    if (schemaVersion(db) === null) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');

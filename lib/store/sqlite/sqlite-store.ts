@@ -18,6 +18,8 @@ import {
   type WorkerRecord,
   type NewSchedule,
   type ScheduleRecord,
+  type JobProgress,
+  type RunTrace,
 } from '../../types.js';
 import {
   attemptsAllowed,
@@ -46,6 +48,9 @@ import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
 import { listStatement, prepareStatements, type Statements } from './statements.js';
 import { TickCommit } from './tick-commit.js';
+import { SqliteOperations } from './operations.js';
+import { pruneSqlite } from './prune.js';
+import type { LiveCount, PruneReport, PruneRequest, SchemaState } from '../operations.js';
 import { SqliteTokens } from './tokens.js';
 import { SqliteSchedules } from './schedules.js';
 
@@ -71,6 +76,7 @@ export class SqliteStore implements Store {
   private readonly commits: TickCommit;
   private readonly places = new PlaceCache();
   private readonly clock: Clock;
+  private readonly ops: SqliteOperations;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -81,6 +87,7 @@ export class SqliteStore implements Store {
     this.eventStatements = new SqliteEvents(this.db);
     this.schedules = new SqliteSchedules(this.db);
     this.commits = new TickCommit(this.db);
+    this.ops = new SqliteOperations(this.db);
   }
 
   /** Applies pending migrations to the file and closes it: `millrace migrate`. */
@@ -372,6 +379,38 @@ export class SqliteStore implements Store {
 
   async scheduleRuns(schedule: ScheduleRecord, limit: number): Promise<JobRecord[]> {
     return this.schedules.lastRuns(schedule, limit);
+  }
+
+  async countLive(): Promise<LiveCount[]> {
+    return this.ops.countLive();
+  }
+
+  async schemaState(): Promise<SchemaState> {
+    return this.ops.schemaState();
+  }
+
+  async setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>, at: number): Promise<boolean> {
+    return this.write(() => this.ops.setProgress(jobId, progress, at));
+  }
+
+  async getProgress(jobId: string): Promise<JobProgress | undefined> {
+    return this.ops.getProgress(jobId);
+  }
+
+  async listProgress(jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
+    return this.ops.listProgress(jobIds);
+  }
+
+  async setRunTrace(rootJob: string, trace: RunTrace): Promise<void> {
+    await this.write(() => this.ops.setRunTrace(rootJob, trace));
+  }
+
+  async getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
+    return this.ops.getRunTrace(rootJob);
+  }
+
+  async pruneRuns(request: PruneRequest): Promise<PruneReport> {
+    return pruneSqlite({ db: this.db, write: (fn) => this.write(fn) }, request);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { flowModules, flowModulesView } from '../flow-modules.js';
 import { LogView } from '../log-view.js';
 import { Timeline } from '../timeline.js';
 import { treeView } from '../tree-view.js';
+import { progressView } from '../progress-view.js';
 
 const REFRESH_MS = 1000;
 /** A big run's tree is megabytes of JSON: it is fetched less often, up to every 10 s. */
@@ -26,12 +27,13 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   const facts = el('div', { class: 'facts' });
   const values = el('div', { class: 'values' });
   const flow = el('div');
+  const bars = el('div');
   const timeline = new Timeline();
   const log = new LogView(id);
   const tree = el('div');
   const problem = el('p', { class: 'error', role: 'alert' });
   const timelineHead = el('div', { class: 'section-head', hidden: true }, el('h2', {}, 'Timeline'));
-  root.append(head, problem, facts, values, flow, timelineHead, timeline.element, log.element, tree);
+  root.append(head, problem, facts, bars, values, flow, timelineHead, timeline.element, log.element, tree);
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
@@ -41,6 +43,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   // tree or selecting a result is not interrupted every second.
   let drawnKey = '';
   let drawnFlowKey = '';
+  let drawnProgressKey = '';
 
   const cancel = async () => {
     if (!confirm(`Cancel job ${shortId(id)} and everything it started?`)) return;
@@ -84,6 +87,11 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       drawnFlowKey = flowKey;
       const modules = flowModules(job, t.flow_status);
       replace(flow, modules && flowModulesView(modules));
+    }
+    const progressKey = JSON.stringify(t.progress ?? null);
+    if (progressKey !== drawnProgressKey) {
+      drawnProgressKey = progressKey;
+      replace(bars, progressView(job, descendants, t.progress));
     }
     const key = `${job.status}|${job.attempt}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}`;
     if (key === drawnKey) return;
