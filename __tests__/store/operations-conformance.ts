@@ -86,7 +86,7 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       const before = Date.now() + 1;
 
       const dry = await store.pruneRuns({ finishedBefore: before, dryRun: true, batchSize: 64 });
-      const expected = { jobs: 400, logs: 600, attempts: 400, flowStatus: 200, progress: 200, traces: 0 };
+      const expected = { jobs: 400, logs: 600, attempts: 400, flowStatus: 200, progress: 200, traces: 0, events: 0 };
       expect(dry).toEqual({ dryRun: true, runs: 200, rows: expected, batches: 4 });
       expect(await store.get(pruned[0])).toBeDefined();
 

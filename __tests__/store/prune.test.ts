@@ -45,13 +45,13 @@ describe('prune on SQLite', () => {
 
     const dry = await millrace(['prune', '--older-than', '0s', '--dry-run', '--json', '--db', file]);
     expect(dry.code).toBe(0);
-    const rows = { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0, traces: 0 };
+    const rows = { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0, traces: 0, events: 0 };
     expect(JSON.parse(dry.stdout)).toEqual({ dryRun: true, runs: 200, rows, batches: 4 });
     expect(sizeOf(file)).toBeGreaterThanOrEqual(before);
 
     const pruned = await millrace(['prune', '--older-than', '0s', '--db', file]);
     expect(pruned.code).toBe(0);
-    expect(pruned.stdout).toBe(`${file}: pruned 200 runs: 400 jobs, 8000 log lines, 400 attempts, 0 flow statuses, 0 progress reports, in 4 batches\n`);
+    expect(pruned.stdout).toBe(`${file}: pruned 200 runs: 400 jobs, 8000 log lines, 400 attempts, 0 flow statuses, 0 progress reports, 0 events, in 4 batches\n`);
     const after = sizeOf(file);
     expect(after).toBeLessThan(before / 10);
 
@@ -103,7 +103,7 @@ describe('prune on PostgreSQL', () => {
     try {
       const going = await fill(store, 200);
       const report = await store.pruneRuns({ finishedBefore: Date.now() + 1, batchSize: 50 });
-      expect(report).toEqual({ dryRun: false, runs: 200, rows: { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0, traces: 0 }, batches: 4 });
+      expect(report).toEqual({ dryRun: false, runs: 200, rows: { jobs: 400, logs: 8000, attempts: 400, flowStatus: 0, progress: 0, traces: 0, events: 0 }, batches: 4 });
       expect((await store.list({ limit: 1000 })).map((j) => j.id)).toEqual([going]);
       expect((await store.readLogs(going)).map((l) => l.line)).toEqual(['still going']);
     } finally {

@@ -38,6 +38,8 @@ export interface PrunedRows {
   progress: number;
   /** Runs' recorded traces (a traceparent at submission). */
   traces: number;
+  /** Events sent to the run's jobs (taken by a wait, or kept for one). */
+  events: number;
 }
 
 /** What `pruneRuns` did. */
@@ -53,7 +55,7 @@ export interface PruneReport {
 export const DEFAULT_PRUNE_BATCH = 50;
 
 export function emptyPrunedRows(): PrunedRows {
-  return { jobs: 0, logs: 0, attempts: 0, flowStatus: 0, progress: 0, traces: 0 };
+  return { jobs: 0, logs: 0, attempts: 0, flowStatus: 0, progress: 0, traces: 0, events: 0 };
 }
 
 export function addPrunedRows(into: PrunedRows, more: PrunedRows): void {
@@ -63,4 +65,5 @@ export function addPrunedRows(into: PrunedRows, more: PrunedRows): void {
   into.flowStatus += more.flowStatus;
   into.progress += more.progress;
   into.traces += more.traces;
+  into.events += more.events;
 }

@@ -55,8 +55,8 @@ export async function listProgress(pool: pg.Pool, jobIds: readonly string[]): Pr
 
 /**
  * The tables that hold a run's rows, each deleted by the ids of the run's jobs ($1: the roots).
- * THE place to add a table keyed by job (schedules' and event waits' rows, cache entries, on the
- * branches that add them): prune deletes a run across every table listed here, `jobs` last.
+ * THE place to add a table keyed by job: prune deletes a run across every table listed here, `jobs`
+ * last. (Schedules are not a run's: a schedule's `last_job` may name a pruned run.)
  */
 const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
   { key: 'logs', sql: 'DELETE FROM logs WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
@@ -64,6 +64,7 @@ const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
   { key: 'flowStatus', sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
   { key: 'progress', sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
   { key: 'traces', sql: 'DELETE FROM run_traces WHERE job_id = ANY($1::text[])' },
+  { key: 'events', sql: 'DELETE FROM events WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
   { key: 'jobs', sql: 'DELETE FROM jobs WHERE root_job = ANY($1::text[])' },
 ];
 const RUN_COUNTS = RUN_TABLES.map(({ key, sql }) => ({ key, sql: sql.replace(/^DELETE FROM/, 'SELECT count(*) AS n FROM') }));

@@ -3,8 +3,8 @@ import { addPrunedRows, DEFAULT_PRUNE_BATCH, emptyPrunedRows, type PrunedRows, t
 
 /**
  * The tables that hold a run's rows, each deleted by the ids of the run's jobs. THE place to add
- * a table keyed by job (schedules' and event waits' rows, cache entries, on the branches that
- * add them): prune deletes a run across every table listed here, `jobs` last.
+ * a table keyed by job: prune deletes a run across every table listed here, `jobs` last.
+ * (Schedules are not a run's: a schedule's `last_job` may name a pruned run.)
  */
 const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
   { key: 'logs', sql: 'DELETE FROM logs WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
@@ -12,6 +12,7 @@ const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
   { key: 'flowStatus', sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
   { key: 'progress', sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
   { key: 'traces', sql: 'DELETE FROM run_traces WHERE job_id IN (SELECT value FROM json_each(?))' },
+  { key: 'events', sql: 'DELETE FROM events WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
   { key: 'jobs', sql: 'DELETE FROM jobs WHERE root_job IN (SELECT value FROM json_each(?))' },
 ];
 
