@@ -121,6 +121,17 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       expect(await store.getRunTrace(job.id)).toBeUndefined();
     });
 
+    it('prune deletes the events sent to the jobs of a run, and counts them', async () => {
+      const { job } = await store.enqueue(spec());
+      await claim(1);
+      expect((await store.sendEvent(job.id, 'paid', { amount: 3 }, 1)).status).toBe('kept');
+      await done(job);
+      expect(await store.events(job.id)).toHaveLength(1);
+      const report = await store.pruneRuns({ finishedBefore: Date.now() + 1 });
+      expect(report.rows).toMatchObject({ jobs: 1, events: 1 });
+      expect(await store.events(job.id)).toEqual([]);
+    });
+
     it('pruneRuns keeps runs that finished at or after the cutoff', async () => {
       const id = await finishedRun(1);
       const finishedAt = (await store.get(id))!.completedAt!;
