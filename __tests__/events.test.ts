@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { EmbeddedEngine } from '../lib/engine/embedded.js';
-import { JobFinishedError, UnknownJobError } from '../lib/errors.js';
+import { UnknownJobError } from '../lib/errors.js';
+import { JobFinishedError } from '../lib/errors-operations.js';
 import { decode, encode } from '../lib/serialize.js';
 import { openTestEngine, REPO_ROOT, tempDb } from './helpers/engine.js';
 import { runToEnd as runCommand } from './helpers/processes.js';

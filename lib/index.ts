@@ -55,15 +55,20 @@ export {
   FlowModuleError,
   JobNotFinishedError,
   ScriptSyntaxError,
+} from './errors.js';
+export {
   WaitTimeoutError,
   JobFinishedError,
   BadSignatureError,
   ApprovalStateError,
   ApprovalFormError,
+  ScheduleError,
+  UnknownScheduleError,
+  ScheduleExistsError,
   ProgressError,
   ShuttingDownError,
   TraceparentError,
-} from './errors.js';
+} from './errors-operations.js';
 export { encode, decode, MAX_DEPTH } from './serialize.js';
 export { EmbeddedEngine, type EmbeddedEngineOptions } from './engine/embedded.js';
 export { defaultDbFile } from './store/sqlite/open-file.js';

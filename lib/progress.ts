@@ -1,4 +1,4 @@
-import { ProgressError } from './errors.js';
+import { ProgressError } from './errors-operations.js';
 import { describeValue } from './describe.js';
 import type { JobProgress } from './types.js';
 

@@ -1,5 +1,5 @@
 import { expect, it } from '@jest/globals';
-import { ScheduleExistsError } from '../../lib/errors.js';
+import { ScheduleExistsError } from '../../lib/errors-operations.js';
 import { slotKey } from '../../lib/schedule/slot-key.js';
 import type { Store } from '../../lib/store/store.js';
 import type { JobSpec, NewSchedule } from '../../lib/types.js';

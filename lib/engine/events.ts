@@ -1,4 +1,5 @@
-import { JobFinishedError, UnknownJobError } from '../errors.js';
+import { UnknownJobError } from '../errors.js';
+import { JobFinishedError } from '../errors-operations.js';
 import { checkValueSize } from '../limits.js';
 import type { Store } from '../store/store.js';
 import { type EventSent, type JobRecord, type JobSpec, type Json, NEVER_DUE } from '../types.js';

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { BadSignatureError, ConfigError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { BadSignatureError } from '../errors-operations.js';
 import type { Store } from '../store/store.js';
 import type { JobRecord, ResumeUrls } from '../types.js';
 

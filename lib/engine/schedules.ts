@@ -1,6 +1,6 @@
 import { realClock, type Clock } from '../clock.js';
 import { describeValue } from '../describe.js';
-import { ScheduleError, UnknownScheduleError } from '../errors.js';
+import { ScheduleError, UnknownScheduleError } from '../errors-operations.js';
 import { flowJobSpec, isFlowRequest } from '../flow/submission.js';
 import { checkTimezone, CronSlots } from '../schedule/cron.js';
 import type { Store } from '../store/store.js';

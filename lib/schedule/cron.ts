@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { describeValue } from '../describe.js';
-import { ScheduleError } from '../errors.js';
+import { ScheduleError } from '../errors-operations.js';
 
 /**
  * A schedule's cron expression read in its time zone (croner does the parsing). Five

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ApprovalFormError } from '../errors.js';
+import { ApprovalFormError } from '../errors-operations.js';
 import type { Json } from '../types.js';
 
 /**

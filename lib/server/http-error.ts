@@ -1,23 +1,5 @@
-import {
-  ArgsError,
-  MillraceError,
-  NoMainError,
-  UnknownJobError,
-  UnknownTokenError,
-  UnknownScriptError,
-  SerializationError,
-  FlowValidationError,
-  TooLargeError,
-  UnknownFlowError,
-  ScriptSyntaxError,
-  BadSignatureError,
-  JobFinishedError,
-  ApprovalStateError,
-  ApprovalFormError,
-  UnknownScheduleError,
-  ScheduleExistsError,
-  ShuttingDownError,
-} from '../errors.js';
+import { ArgsError, MillraceError, NoMainError, UnknownJobError, UnknownTokenError, UnknownScriptError, SerializationError, FlowValidationError, TooLargeError, UnknownFlowError, ScriptSyntaxError } from '../errors.js';
+import { BadSignatureError, JobFinishedError, ApprovalStateError, ApprovalFormError, UnknownScheduleError, ScheduleExistsError, ShuttingDownError } from '../errors-operations.js';
 
 /** An error with the HTTP status it answers with; its body is `{ error: { code, message } }`. */
 export class HttpError extends Error {

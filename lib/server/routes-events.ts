@@ -1,6 +1,7 @@
 import type { ApprovalInfoReply, SendEventReply, WaitingReply } from '../http/wire.js';
 import { checkResumeSignature } from '../engine/resume-urls.js';
-import { ApprovalStateError, JobFinishedError, MillraceError } from '../errors.js';
+import { MillraceError } from '../errors.js';
+import { ApprovalStateError, JobFinishedError } from '../errors-operations.js';
 import { FINISHED_STATUSES, NEVER_DUE, type JobRecord, type Json } from '../types.js';
 import { approvalEventName, approvalKeyOf, checkEventName, checkResumeKey } from '../wait-names.js';
 import { checkApprovalValue } from './approval-form.js';

@@ -1,4 +1,5 @@
-import { ArgsError, ScheduleError } from '../errors.js';
+import { ArgsError } from '../errors.js';
+import { ScheduleError } from '../errors-operations.js';
 import { isFlowRequest } from '../flow/submission.js';
 import { StoreSchedules } from '../engine/schedules.js';
 import { toWireSchedule } from '../http/schedules.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TraceparentError } from '../errors.js';
+import { TraceparentError } from '../errors-operations.js';
 import type { RunTrace } from '../types.js';
 
 /**

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { CanceledError, ConfigError, ReleasedError, TimeoutError, WaitTimeoutError } from '../errors.js';
+import { CanceledError, ConfigError, ReleasedError, TimeoutError } from '../errors.js';
+import { WaitTimeoutError } from '../errors-operations.js';
 import { errorRecordOf, toErrorRecord } from '../error-record.js';
 import { newJobId } from '../ids.js';
 import { approvalKeyOf } from '../wait-names.js';

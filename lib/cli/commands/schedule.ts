@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HttpSchedules } from '../../engine/http-schedules.js';
 import { StoreSchedules, type Schedules } from '../../engine/schedules.js';
-import { ScheduleError } from '../../errors.js';
+import { ScheduleError } from '../../errors-operations.js';
 import { ApiClient } from '../../http/api-client.js';
 import { openStore } from '../../store/open.js';
 import { DEFAULT_WORKSPACE, type ScheduleView } from '../../types.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ScheduleExistsError } from '../../errors.js';
+import { ScheduleExistsError } from '../../errors-operations.js';
 import { newJobId } from '../../ids.js';
 import { slotKeyPrefix } from '../../schedule/slot-key.js';
 import type { JobRecord, NewSchedule, ScheduleRecord } from '../../types.js';
