@@ -83,6 +83,48 @@ export interface TaskOptions {
   timeout?: number;
   /** Retries with backoff. */
   retry?: RetryOptions;
+  /** At most `limit` jobs of a key at once, or with `window` at most `limit` starts per window (docs/flow-control.md). */
+  concurrency?: TaskConcurrency;
+  /** At most `limit` starts per `per` seconds for a key, spread out evenly. */
+  rateLimit?: TaskRateLimit;
+  /** Higher runs first within a tag; a waiting job gains one point per minute (no starvation). @default 0 */
+  priority?: number;
+  /** Seconds during which a call with equal args resolves with the recorded result, without running. */
+  cacheTtl?: number;
+}
+
+/** A key as a task option: a string, or a function of the call's args that returns one. */
+export type TaskKey = string | ((...args: never[]) => string);
+
+export interface TaskConcurrency {
+  /** Jobs of the key that may run at once (with `window`: that may start per window). A positive integer. */
+  limit: number;
+  /** @default the task's name */
+  key?: TaskKey;
+  /** Seconds: turns the limit into "at most `limit` starts per window". */
+  window?: number;
+}
+
+export interface TaskRateLimit {
+  /** Starts allowed per `per` seconds. A positive integer. */
+  limit: number;
+  /** Seconds. */
+  per: number;
+  /** @default the task's name */
+  key?: TaskKey;
+}
+
+/**
+ * Flow control of one job, as stored: keys already resolved. Limits and waits are enforced by
+ * the store's claim, so they hold across every worker and server on one database.
+ */
+export interface FlowControl {
+  /** @default 0 */
+  priority?: number;
+  concurrency?: { key: string; limit: number; windowMs?: number };
+  rateLimit?: { key: string; limit: number; perMs: number };
+  /** Milliseconds a recorded result of an equal call may be reused. */
+  cacheTtlMs?: number;
 }
 
 /** What `currentJob()` returns inside a job. */
@@ -139,6 +181,12 @@ export interface JobRecord {
   canceledBy: string | null;
   /** The caller's key for a root job submitted at most once (see JobSpec.idempotencyKey). */
   idempotencyKey: string | null;
+  /** Higher runs first within a tag (see FlowControl). */
+  priority: number;
+  /** The job's limits and cache, when it has any. */
+  flowControl: FlowControl | null;
+  /** A job that did not run: it resolved with the result of this earlier job (the cache). */
+  cachedFrom: string | null;
 }
 
 /** What a caller gives to create a job. */
@@ -169,6 +217,8 @@ export interface JobSpec {
    * submitted first, whatever its state (a client retrying a request it got no answer to).
    */
   idempotencyKey?: string;
+  /** Concurrency, rate limit, priority and cache (docs/flow-control.md). */
+  flowControl?: FlowControl;
 }
 
 export type LogStream = 'stdout' | 'stderr';
@@ -256,4 +306,26 @@ export interface WorkerRecord {
   lastSeen: number;
   /** The jobs it runs now. */
   jobs: string[];
+}
+
+/** What waits and runs, per tag and per flow-control key (`millrace queue`, `GET /api/w/{ws}/queue`). */
+export interface QueueSummary {
+  tags: { tag: string; queued: number; running: number }[];
+  keys: QueueKey[];
+}
+
+/** A concurrency or rate key with unfinished jobs. */
+export interface QueueKey {
+  kind: 'concurrency' | 'rate';
+  key: string;
+  queued: number;
+  running: number;
+  /** The key's limit (the highest its jobs ask for). */
+  limit: number;
+  /** A concurrency window, in ms. */
+  windowMs?: number;
+  /** A rate limit's period, in ms. */
+  perMs?: number;
+  /** A rate key's earliest next start (epoch ms). */
+  nextStart?: number;
 }

@@ -8,6 +8,7 @@ import type { StoreChange } from '../../lib/store/store.js';
 import type { JobSpec, LogLine } from '../../lib/types.js';
 import { dropSchemas, freshSchema, testPgUrl } from '../helpers/pg.js';
 import { storeConformance } from './conformance.js';
+import { flowControlConformance } from './flow-control-conformance.js';
 
 const schemas: string[] = [];
 afterAll(() => dropSchemas(schemas));
@@ -20,6 +21,7 @@ async function openStore(options: Partial<PgStoreOptions> = {}): Promise<PgStore
 }
 
 storeConformance('postgres', () => openStore());
+flowControlConformance('postgres', () => openStore());
 
 const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
   kind: 'script',

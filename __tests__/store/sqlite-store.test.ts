@@ -6,9 +6,11 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';
 import { MIGRATIONS } from '../../lib/store/sqlite/migrations.js';
 import { storeConformance } from './conformance.js';
+import { flowControlConformance } from './flow-control-conformance.js';
 
 storeConformance('sqlite (file)', async () => new SqliteStore({ file: join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db') }));
 storeConformance('sqlite (:memory:)', async () => new SqliteStore({ file: ':memory:' }));
+flowControlConformance('sqlite', async () => new SqliteStore({ file: ':memory:' }));
 
 describe('SqliteStore', () => {
   it('uses WAL mode and records its migrations', async () => {

@@ -69,7 +69,9 @@ export class Coordinator implements WorkerBackend {
    */
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(spec);
-    if (created) this.announceLater(job, job.scheduledFor - Date.now());
+    // A cached call is recorded already succeeded (its cachedFrom the job it reused).
+    if (created && job.status === 'success') this.hub.emit(`finished:${job.id}`, job);
+    else if (created) this.announceLater(job, job.scheduledFor - Date.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
   }
@@ -100,7 +102,8 @@ export class Coordinator implements WorkerBackend {
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
     while (!signal.aborted && !this.closed) {
       const wake = this.hub.next(['queued'], signal);
-      const jobs = await this.store.claim(request);
+      // Jobs a rate limit or a full window holds back are due later: claims wake then.
+      const jobs = await this.store.claim({ ...request, onDeferred: (dueAt) => this.announceLater(undefined, dueAt - Date.now()) });
       if (jobs.length > 0) {
         wake.cancel();
         return jobs;
@@ -137,6 +140,7 @@ export class Coordinator implements WorkerBackend {
         const delayMs = backoffMs(job.retry, job.attempt);
         const requeued = await this.store.retry(jobId, outcome.error, at + delayMs);
         if (requeued) {
+          this.freedSlot(requeued);
           this.announceLater(requeued, delayMs);
           return;
         }
@@ -145,6 +149,7 @@ export class Coordinator implements WorkerBackend {
     const job = await this.store.complete(jobId, outcome, at);
     if (!job) return;
     this.hub.emit(`finished:${jobId}`, job);
+    this.freedSlot(job);
     // A job that failed for good leaves nothing of its own running: children it started and
     // did not await are canceled.
     if (outcome.status !== 'success') await this.cancelDescendants(job);
@@ -166,6 +171,7 @@ export class Coordinator implements WorkerBackend {
     for (const c of canceled) {
       this.hub.emit('canceled', c);
       this.hub.emit(`finished:${c.id}`, c);
+      this.freedSlot(c);
     }
     return canceled;
   }
@@ -279,7 +285,15 @@ export class Coordinator implements WorkerBackend {
     if (this.closed) return;
     const { requeued, failed } = await this.store.expireLeases(Date.now(), this.options.maxLostLeases ?? 3);
     for (const job of requeued) this.hub.emit('queued', job);
-    for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
+    for (const job of failed) {
+      this.hub.emit(`finished:${job.id}`, job);
+      this.freedSlot(job);
+    }
+  }
+
+  /** A job of a concurrency key stopped running: the jobs waiting on its key may be claimed now. */
+  private freedSlot(job: JobRecord): void {
+    if (job.flowControl?.concurrency) this.hub.emit('queued');
   }
 
   /** Turns a change another server wrote into this process's events. */

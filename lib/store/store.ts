@@ -1,4 +1,4 @@
-import type { AttemptRecord, ErrorRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { AttemptRecord, ErrorRecord, JobFilter, QueueSummary, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
 
 /** Which jobs a worker may claim. */
 export interface ClaimRequest {
@@ -19,6 +19,12 @@ export interface ClaimRequest {
    * in this process dies with it, so it need not wait.
    */
   durable?: boolean;
+  /**
+   * Hears of jobs the claim held back until a time (a rate limit, a full concurrency window):
+   * their new due time, so the caller can wake its claims then. Jobs held back by a running
+   * limit need no call: a job that finishes wakes the claims.
+   */
+  onDeferred?: (dueAt: number) => void;
 }
 
 export interface EnqueueResult {
@@ -99,7 +105,13 @@ export interface Store {
    */
   record(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<EnqueueResult>;
 
-  /** Claims up to `limit` due queued jobs, oldest first, marks them running and leases them. */
+  /**
+   * Claims up to `limit` due queued jobs, marks them running and leases them. Order: highest
+   * priority first (a job gains a point per minute waited), then oldest. Jobs whose
+   * concurrency key is at its limit, or whose rate key or window forbids a start now, are
+   * skipped, atomically with taking the others: limits hold across every claimer of the
+   * database (docs/flow-control.md).
+   */
   claim(request: ClaimRequest): Promise<JobRecord[]>;
 
   /** Records when an executor actually began the job. */
@@ -157,6 +169,9 @@ export interface Store {
    * until a page comes back empty; it never holds more than one page.
    */
   readLogs(jobId: string, options?: { after?: number; limit?: number; ownOnly?: boolean }): Promise<LogLine[]>;
+
+  /** Queued and running counts per tag and per flow-control key of a workspace. */
+  queue(workspace: string): Promise<QueueSummary>;
 
   /** Records what a flow job knows of its modules (its flow status), replacing what was recorded. */
   setFlowStatus(jobId: string, status: Json): Promise<void>;

@@ -6,6 +6,7 @@ import { describeValue } from '../describe.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
+import { callFlowControl, checkFlowOptions } from './flow-options.js';
 import { resolveTaskName } from './registry.js';
 import { runtime, type TaskDef } from './runtime.js';
 
@@ -34,12 +35,14 @@ export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions
   const proxy = async (...args: A): Promise<Awaited<R>> => {
     const scope = runtime.als.getStore();
     if (!scope) return runInline(fn, args);
+    // A key function runs on the caller's args: one that fails fails this call only, before it is submitted.
+    const flowControl = callFlowControl(options, args, options.name ?? fn.name ?? '(anonymous)');
     const encoded = encodeArgs(args);
     // Checked here, in the caller: too large args fail this call, not the request carrying it.
     checkValueSize(encoded, `The args of a call to task ${options.name ?? fn.name ?? '(anonymous)'}`);
     // Handed over unresolved and at once: the call's key follows the order of the calls.
     const naming = resolveTaskName(def);
-    const outcome = await scope.callTask({ def, naming, args: encoded });
+    const outcome = await scope.callTask({ def, naming, args: encoded, ...(flowControl && { flowControl }) });
     const { name } = await naming;
     switch (outcome.status) {
       case 'success':
@@ -107,6 +110,7 @@ function normaliseOptions(tagOrOptions: string | TaskOptions | undefined): TaskO
       }
     }
   }
+  checkFlowOptions(tagOrOptions);
   return { ...tagOrOptions };
 }
 

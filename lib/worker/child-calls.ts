@@ -41,6 +41,7 @@ export class ChildCalls {
         callKey: call.callKey,
         timeout: call.timeout,
         retry: call.retry,
+        ...(call.flowControl && { flowControl: call.flowControl }),
         ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
       });
       if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };

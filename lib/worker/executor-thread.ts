@@ -13,6 +13,7 @@ import { toErrorRecord } from '../error-record.js';
 import { checkValueSize, cutErrorRecord, cutLogLine } from '../limits.js';
 import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
+import { withTaskName } from '../task/flow-options.js';
 import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
@@ -263,6 +264,7 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
           callKey,
           ...(options.timeout !== undefined && { timeout: options.timeout }),
           ...(options.retry !== undefined && { retry: options.retry }),
+          ...(task.flowControl && { flowControl: withTaskName(task.flowControl, name) }),
         }),
       );
     },

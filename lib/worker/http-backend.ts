@@ -7,6 +7,7 @@ import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCall
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { ErrorRecord, JobRecord, JobSpec, Json, NewLogLine, Outcome } from '../types.js';
+import { toFlowFields } from '../http/flow-control-wire.js';
 import type { WorkerBackend } from './backend.js';
 import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
 import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
@@ -104,6 +105,7 @@ export class HttpBackend implements WorkerBackend {
         tag: spec.tag,
         timeout: spec.timeout,
         retry: spec.retry,
+        ...toFlowFields(spec.flowControl),
         ...(spec.kind !== 'task' && { kind: callKind(spec) }),
         ...(delay !== undefined && { scheduled_in_secs: delay }),
       };

@@ -128,6 +128,34 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = true WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 5,
+    name: 'flow control: priority, concurrency and rate keys, result cache',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
+      ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER;
+      ALTER TABLE jobs ADD COLUMN concurrency_window_ms BIGINT;
+      ALTER TABLE jobs ADD COLUMN rate_key TEXT;
+      ALTER TABLE jobs ADD COLUMN rate_limit INTEGER;
+      ALTER TABLE jobs ADD COLUMN rate_per_ms BIGINT;
+      ALTER TABLE jobs ADD COLUMN cache_key TEXT;
+      ALTER TABLE jobs ADD COLUMN cache_ttl_ms BIGINT;
+      -- The job whose result a cached job reused (it never ran).
+      ALTER TABLE jobs ADD COLUMN cached_from TEXT;
+      -- A claim counts the running jobs of a key, and a window's recent starts, off this index.
+      CREATE INDEX jobs_concurrency ON jobs (workspace, concurrency_key, status) WHERE concurrency_key IS NOT NULL;
+      -- A cached call finds the latest successful run of an equal call.
+      CREATE INDEX jobs_cache ON jobs (cache_key, completed_at) WHERE cache_key IS NOT NULL AND status = 'success';
+      -- A rate key's earliest next start: a claim that starts a job of the key moves it on.
+      CREATE TABLE rate_limits (
+        workspace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        next_start BIGINT NOT NULL,
+        PRIMARY KEY (workspace, key)
+      );
+    `,
+  },
 ];
 
 /** The latest schema version this millrace knows. */

@@ -124,4 +124,32 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE tokens SET from_env = 1 WHERE label = 'MILLRACE_TOKEN' AND scope = 'admin';
     `,
   },
+  {
+    version: 6,
+    name: 'flow control: priority, concurrency and rate keys, result cache',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
+      ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER;
+      ALTER TABLE jobs ADD COLUMN concurrency_window_ms INTEGER;
+      ALTER TABLE jobs ADD COLUMN rate_key TEXT;
+      ALTER TABLE jobs ADD COLUMN rate_limit INTEGER;
+      ALTER TABLE jobs ADD COLUMN rate_per_ms INTEGER;
+      ALTER TABLE jobs ADD COLUMN cache_key TEXT;
+      ALTER TABLE jobs ADD COLUMN cache_ttl_ms INTEGER;
+      -- The job whose result a cached job reused (it never ran).
+      ALTER TABLE jobs ADD COLUMN cached_from TEXT;
+      -- A claim counts the running jobs of a key, and a window's recent starts, off this index.
+      CREATE INDEX jobs_concurrency ON jobs (workspace, concurrency_key, status) WHERE concurrency_key IS NOT NULL;
+      -- A cached call finds the latest successful run of an equal call.
+      CREATE INDEX jobs_cache ON jobs (cache_key, completed_at) WHERE cache_key IS NOT NULL AND status = 'success';
+      -- A rate key's earliest next start: a claim that starts a job of the key moves it on.
+      CREATE TABLE rate_limits (
+        workspace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        next_start INTEGER NOT NULL,
+        PRIMARY KEY (workspace, key)
+      );
+    `,
+  },
 ];
