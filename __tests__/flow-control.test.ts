@@ -143,15 +143,15 @@ describe('bad options', () => {
   });
 
   it('refuses a limit that is not a positive integer, a negative TTL, a bad key, at definition', () => {
-    refused({ concurrency: { limit: 0 } }, /options\.concurrency\.limit must be a positive integer, got 0/);
-    refused({ concurrency: { limit: 2.5 } }, /options\.concurrency\.limit must be a positive integer, got 2\.5/);
-    refused({ rateLimit: { limit: '5', per: 1 } }, /options\.rateLimit\.limit must be a positive integer, got "5"/);
-    refused({ rateLimit: { limit: 5, per: 0 } }, /options\.rateLimit\.per must be a positive number of seconds, got 0/);
+    refused({ concurrency: { limit: 0 } }, /options\.concurrency\.limit must be a positive integer, got number 0/);
+    refused({ concurrency: { limit: 2.5 } }, /options\.concurrency\.limit must be a positive integer, got number 2\.5/);
+    refused({ rateLimit: { limit: '5', per: 1 } }, /options\.rateLimit\.limit must be a positive integer, got string "5"/);
+    refused({ rateLimit: { limit: 5, per: 0 } }, /options\.rateLimit\.per must be a positive number of seconds, got number 0/);
     refused({ concurrency: { limit: 1, window: -1 } }, /options\.concurrency\.window must be a positive number of seconds/);
-    refused({ cacheTtl: -1 }, /options\.cacheTtl must be a number of seconds ≥ 0, got -1/);
+    refused({ cacheTtl: -1 }, /options\.cacheTtl must be a number of seconds ≥ 0, got number -1/);
     refused({ priority: 1.5 }, /options\.priority must be an integer/);
-    refused({ concurrency: { limit: 1, key: 42 } }, /options\.concurrency\.key must be a string or a function .* got 42/);
-    refused({ concurrency: { limit: 1, key: () => 7 } }, /options\.concurrency\.key: the key function must return a non-empty string, got 7/);
+    refused({ concurrency: { limit: 1, key: 42 } }, /options\.concurrency\.key must be a string or a function .* got number 42/);
+    refused({ concurrency: { limit: 1, key: () => 7 } }, /options\.concurrency\.key: the key function must return a non-empty string, got number 7/);
     refused({
       rateLimit: {
         limit: 1,
