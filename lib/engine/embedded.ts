@@ -8,7 +8,7 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
-import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import { DEFAULT_WORKSPACE, type AttemptRecord, type JobFilter, type JobRecord, type Json, type LogLine, type QueueSummary, type WorkerRecord } from '../types.js';
 import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js';
 import { Worker } from '../worker/worker.js';
 import { Coordinator } from './coordinator.js';
@@ -187,6 +187,10 @@ export class EmbeddedEngine implements Engine {
     if (!this.worker) return [];
     const now = Date.now();
     return [{ id: this.worker.id, workspace: 'default', tags: 'all', hostname: hostname(), startedAt: now, lastSeen: now, jobs: this.worker.jobIds }];
+  }
+
+  queue(): Promise<QueueSummary> {
+    return this.store.queue(DEFAULT_WORKSPACE);
   }
 
   cancel(jobId: string, reason: string): Promise<JobRecord[]> {

@@ -4,7 +4,7 @@ import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
 import type { LogEvent, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, JobFilter, JobRecord, Json, LogLine, QueueSummary, WorkerRecord } from '../types.js';
 import { isFlowRequest } from '../flow/submission.js';
 import { isFinished } from './coordinator.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
@@ -114,6 +114,10 @@ export class HttpEngine implements Engine {
 
   async signature(path: string): Promise<{ path: string; hash: string; signature: Signature }> {
     return this.client.json('GET', this.client.ws(`scripts/signature/${scriptUrlPath(path)}`));
+  }
+
+  queue(): Promise<QueueSummary> {
+    return this.client.json<QueueSummary>('GET', this.client.ws('queue'));
   }
 
   async workers(): Promise<WorkerRecord[]> {

@@ -4,6 +4,7 @@ import { runPage } from './pages/run.js';
 import { runFormPage } from './pages/run-form.js';
 import { runsPage } from './pages/runs.js';
 import { workersPage } from './pages/workers.js';
+import { queuePage } from './pages/queue.js';
 
 /**
  * The web UI: one page whose routes live after `#` (`#/runs`, `#/run/<id>`, `#/new`,
@@ -13,7 +14,7 @@ import { workersPage } from './pages/workers.js';
 
 export type Page = (root: HTMLElement, params: URLSearchParams, arg: string | undefined) => () => void;
 
-const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage };
+const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage, queue: queuePage };
 
 const app = document.getElementById('app')!;
 const logout = document.getElementById('logout')!;
