@@ -87,7 +87,7 @@ export interface TaskOptions {
   concurrency?: TaskConcurrency;
   /** At most `limit` starts per `per` seconds for a key, spread out evenly. */
   rateLimit?: TaskRateLimit;
-  /** Higher runs first within a tag; a waiting job gains one point per minute (no starvation). @default 0 */
+  /** Higher runs first within a tag; within a priority, the oldest first. @default 0 */
   priority?: number;
   /** Seconds during which a call with equal args resolves with the recorded result, without running. */
   cacheTtl?: number;

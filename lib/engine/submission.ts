@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { ArgsError, NoMainError } from '../errors.js';
 import { checkArgs, typedValue } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
+import { scriptFlowControl } from '../loader/script-config.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
 import { encode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';
@@ -24,7 +26,10 @@ export function scriptJobSpec(root: string, request: SubmitRequest): JobSpec {
     const typed = p.name in args ? typedValue(p.schema, args[p.name]) : undefined;
     if (typed !== undefined) args[p.name] = encode(typed, `args.${p.name}`);
   }
+  // Its exported config's limits (docs/flow-control.md), checked here: a bad one refuses the run.
+  const flowControl = scriptFlowControl(readFileSync(script.file, 'utf8'), script.hash, script.path);
   return {
+    ...(flowControl && { flowControl }),
     kind: 'script',
     scriptPath: script.path,
     scriptHash: script.hash,

@@ -8,9 +8,6 @@ import type { FlowControl, JobSpec, QueueSummary } from '../types.js';
  * under the keys' advisory locks), then applies `admit` and writes what it decided.
  */
 
-/** A job gains one point of priority per this many ms it has waited: nothing starves. */
-export const AGING_MS = 60_000;
-
 /** The flow-control columns of a new job row, in the order both stores insert them. */
 export interface FlowColumns {
   priority: number;

@@ -107,7 +107,7 @@ export interface Store {
 
   /**
    * Claims up to `limit` due queued jobs, marks them running and leases them. Order: highest
-   * priority first (a job gains a point per minute waited), then oldest. Jobs whose
+   * priority first, then oldest (first due, then first submitted). Jobs whose
    * concurrency key is at its limit, or whose rate key or window forbids a start now, are
    * skipped, atomically with taking the others: limits hold across every claimer of the
    * database (docs/flow-control.md).

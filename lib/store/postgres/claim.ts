@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { JobRecord, QueueSummary } from '../../types.js';
-import { admit, AGING_MS, keyId, queueKeys, type Candidate, type CountRow, type KeyStates } from '../flow-control.js';
+import { admit, keyId, queueKeys, type Candidate, type CountRow, type KeyStates } from '../flow-control.js';
 import { toJobRecord, type JobRow } from '../rows.js';
 import type { ClaimRequest } from '../store.js';
 import type { Change } from './notifications.js';
@@ -29,11 +29,11 @@ export async function claimJobs(pool: pg.Pool, announce: (change: Change) => voi
     request.rootJobs ? [...request.rootJobs] : null,
     request.workspace ?? null,
   ];
-  const { rows } = await pool.query<JobRow & { keyed_found: boolean }>(CLAIM_SQL, [...scope, request.limit, request.workerId, now + request.leaseMs, AGING_MS]);
+  const { rows } = await pool.query<JobRow & { keyed_found: boolean }>(CLAIM_SQL, [...scope, request.limit, request.workerId, now + request.leaseMs]);
   if (!rows.some((r) => r.keyed_found)) return rows.filter((r) => r.id !== null).map(toJobRecord);
   return transaction(pool, announce, async (tx, notify) => {
     const page = Math.max(request.limit * 8, 500);
-    const { rows: due } = await tx.query<Candidate>(KEYED_CANDIDATES_SQL, [...scope, page, AGING_MS]);
+    const { rows: due } = await tx.query<Candidate>(KEYED_CANDIDATES_SQL, [...scope, page]);
     const ckeys = uniqueKeys(due, (c) => c.concurrency_key);
     const rkeys = uniqueKeys(due, (c) => c.rate_key);
     // PostgreSQL's text holds no NUL: a lock's name is the key as JSON.
@@ -111,14 +111,14 @@ async function loadStates(tx: pg.PoolClient, ckeys: [string, string][], rkeys: [
   return states;
 }
 
-/** $1..$5 CLAIM_SQL's scope, $6 how many, $7 aging: the due rows in claim order, locked, with their keys. */
+/** $1..$5 CLAIM_SQL's scope, $6 how many: the due rows in claim order, locked, with their keys. */
 const KEYED_CANDIDATES_SQL = `
   SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM jobs
   WHERE status = 'queued' AND scheduled_for <= $1
     AND ($2::boolean OR tag = ANY($3::text[]))
     AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
     AND ($5::text IS NULL OR workspace = $5::text)
-  ORDER BY priority + ($1::bigint - created_at) / $7::bigint DESC, scheduled_for, seq
+  ORDER BY priority DESC, scheduled_for, seq
   LIMIT $6
   FOR UPDATE SKIP LOCKED`;
 

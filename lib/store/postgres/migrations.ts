@@ -143,6 +143,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN cache_ttl_ms BIGINT;
       -- The job whose result a cached job reused (it never ran).
       ALTER TABLE jobs ADD COLUMN cached_from TEXT;
+      -- Claims read the due queued jobs in (priority, scheduled_for, seq) order straight off this index.
+      CREATE INDEX jobs_queue_priority ON jobs (priority DESC, scheduled_for, seq) WHERE status = 'queued';
       -- A claim counts the running jobs of a key, and a window's recent starts, off this index.
       CREATE INDEX jobs_concurrency ON jobs (workspace, concurrency_key, status) WHERE concurrency_key IS NOT NULL;
       -- A cached call finds the latest successful run of an equal call.

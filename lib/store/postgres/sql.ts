@@ -114,8 +114,8 @@ export const RECORD_SQL = `
 
 /**
  * $1 now, $2 all tags, $3 tags, $4 roots or null, $5 workspace or null, $6 limit, $7 worker,
- * $8 lease end, $9 aging ms. One statement: lock the first due rows no other claim holds (highest
- * priority, plus a point per $9 ms waited, then oldest), take them, record the attempts. A
+ * $8 lease end. One statement: lock the first due rows no other claim holds (highest priority,
+ * then oldest), take them, record the attempts. A
  * concurrent claim on another server skips the locked rows instead of waiting. If one of
  * them has a concurrency or rate key, it takes nothing and says so (`keyed_found`): the keyed
  * claim (claim.ts) decides under the keys' locks.
@@ -130,7 +130,7 @@ export const CLAIM_SQL = `
       AND ($2::boolean OR tag = ANY($3::text[]))
       AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
       AND ($5::text IS NULL OR workspace = $5::text)
-    ORDER BY priority + ($1::bigint - created_at) / $9::bigint DESC, scheduled_for, seq
+    ORDER BY priority DESC, scheduled_for, seq
     LIMIT $6
     FOR UPDATE SKIP LOCKED
   ), plain AS (
@@ -145,7 +145,7 @@ export const CLAIM_SQL = `
   )
   SELECT claimed.*, NOT plain.ok AS keyed_found
   FROM plain LEFT JOIN claimed ON true, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
-  ORDER BY claimed.priority + ($1::bigint - claimed.created_at) / $9::bigint DESC, claimed.scheduled_for, claimed.seq`;
+  ORDER BY claimed.priority DESC, claimed.scheduled_for, claimed.seq`;
 
 /** $1 job, $2 at. Only a timestamp: nothing depends on it being on disk before the job goes on. */
 export const MARK_STARTED_SQL = `

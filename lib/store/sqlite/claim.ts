@@ -1,5 +1,5 @@
 import type { JobRecord, QueueSummary } from '../../types.js';
-import { admit, AGING_MS, isKeyed, keyId, queueKeys, type Candidate, type CountRow, type KeyStates } from '../flow-control.js';
+import { admit, isKeyed, keyId, queueKeys, type Candidate, type CountRow, type KeyStates } from '../flow-control.js';
 import { toJobRecord, type JobRow } from '../rows.js';
 import type { ClaimRequest } from '../store.js';
 import type { Statements } from './statements.js';
@@ -25,7 +25,6 @@ export function claimJobs(stmt: Statements, request: ClaimRequest, now: number):
   for (let offset = 0; claimed.length < request.limit; offset += page) {
     const due = stmt.due.all({
       now,
-      aging_ms: AGING_MS,
       all_tags: request.tags === 'all' ? 1 : 0,
       tags: JSON.stringify(request.tags === 'all' ? [] : request.tags),
       roots: request.rootJobs ? JSON.stringify([...request.rootJobs]) : null,

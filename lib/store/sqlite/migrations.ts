@@ -139,6 +139,8 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN cache_ttl_ms INTEGER;
       -- The job whose result a cached job reused (it never ran).
       ALTER TABLE jobs ADD COLUMN cached_from TEXT;
+      -- Claims read queued jobs in (priority, scheduled_for, rowid) order straight off this index.
+      CREATE INDEX jobs_claim_priority ON jobs (status, priority DESC, scheduled_for);
       -- A claim counts the running jobs of a key, and a window's recent starts, off this index.
       CREATE INDEX jobs_concurrency ON jobs (workspace, concurrency_key, status) WHERE concurrency_key IS NOT NULL;
       -- A cached call finds the latest successful run of an equal call.

@@ -104,7 +104,8 @@ export class SqliteStore implements Store {
   private insertOrReuse(spec: JobSpec): JobRecord {
     const job = this.insertJob(spec, 'queued');
     const ttl = spec.flowControl?.cacheTtlMs;
-    if (ttl === undefined || ttl <= 0) return job;
+    // Calls only (a child at its call key), as on PostgreSQL.
+    if (ttl === undefined || ttl <= 0 || !spec.parentJob || !spec.callKey) return job;
     const key = flowColumns(spec).cache_key;
     const hit = this.stmt.cached.get(key, job.createdAt - ttl) as JobRow | undefined;
     if (!hit) return job;

@@ -41,14 +41,16 @@ const STATEMENT_SQL = {
   placeAndName: 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?',
   get: 'SELECT * FROM jobs WHERE id = ?',
   matchIds: 'SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit',
-  // Priority first, a point more per AGING_MS waited (no starvation), then age (store/flow-control.ts).
+  // Priority first, then age: within a priority, first due first, then first submitted. The
+  // rows come in that order off jobs_claim_priority and the LIMIT stops the read; `+` keeps the
+  // planner from taking jobs_claim's range on scheduled_for instead, which sorts the whole queue.
   due: `
     SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM jobs
-    WHERE status = 'queued' AND scheduled_for <= @now
+    WHERE status = 'queued' AND +scheduled_for <= @now
       AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
       AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
       AND (@workspace IS NULL OR workspace = @workspace)
-    ORDER BY priority + (@now - created_at) / @aging_ms DESC, scheduled_for, rowid
+    ORDER BY priority DESC, scheduled_for, rowid
     LIMIT @limit OFFSET @offset`,
   runningOfKey: `SELECT count(*) AS n FROM jobs WHERE workspace = ? AND concurrency_key = ? AND status = 'running'`,
   startsOfKey: `
