@@ -53,6 +53,25 @@ describe('concurrency limits', () => {
   });
 });
 
+describe("a script's exported config", () => {
+  it('limits its runs: 3 runs with limit 1 never overlap; the key is the script path', async () => {
+    engine = openTestEngine({ concurrency: 4 });
+    const jobs = await Promise.all([0, 1, 2].map(() => engine!.submit({ path: '__tests__/fixtures/flow-config', args: { ms: 100 } })));
+    const done = await Promise.all(jobs.map((j) => engine!.wait(j.id)));
+    expect(done.map((j) => j.status)).toEqual(['success', 'success', 'success']);
+    expect(done[0].flowControl).toEqual({ priority: 3, concurrency: { key: '__tests__/fixtures/flow-config', limit: 1 } });
+    expect(done[0].priority).toBe(3);
+    expect(maxOverlap(done)).toBe(1);
+  });
+
+  it('refuses a run of a script whose config is bad, naming the option', async () => {
+    engine = openTestEngine();
+    await expect(engine.submit({ path: '__tests__/fixtures/flow-config-bad' })).rejects.toThrow(
+      /__tests__\/fixtures\/flow-config-bad: config\.concurrency\.limit must be a positive integer, got number 0/,
+    );
+  });
+});
+
 describe('rate limits', () => {
   it('5 per second over 20 calls takes at least 3 s, with no more than 5 starts in any second', async () => {
     const db = tempDb();
