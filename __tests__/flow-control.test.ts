@@ -142,6 +142,33 @@ describe('the result cache', () => {
   });
 });
 
+describe('flow modules', () => {
+  it("take Windmill's concurrency_limit, concurrency_key, priority and cache_ttl", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mr-flow-cache-')), 'runs.txt');
+    engine = openTestEngine();
+    const first = await runToEnd(engine, '__tests__/fixtures/flows/flow-control.flow.yaml', { file });
+    expect(first.root.status).toBe('success');
+    const limited = first.descendants.find((j) => j.entrypoint === 'limited')!;
+    expect(limited.flowControl).toEqual({ priority: 4, concurrency: { key: 'flows:echo', limit: 2 } });
+    const second = await runToEnd(engine, '__tests__/fixtures/flows/flow-control.flow.yaml', { file });
+    const cached = second.descendants.find((j) => j.entrypoint === 'cached')!;
+    expect(cached).toMatchObject({ status: 'success', result: 'computed', cachedFrom: first.descendants.find((j) => j.entrypoint === 'cached')!.id });
+    expect(readFileSync(file, 'utf8')).toBe('ran\n');
+  });
+
+  it('refuses a bad module option, naming the field', async () => {
+    engine = openTestEngine();
+    const root = mkdtempSync(join(tmpdir(), 'mr-flow-bad-'));
+    writeFileSync(
+      join(root, 'bad.flow.yaml'),
+      'summary: bad\nschema: { type: object }\nvalue:\n  modules:\n    - id: a\n      concurrency_limit: 0\n      value: { type: identity }\n',
+    );
+    await engine.close();
+    engine = openTestEngine({ root });
+    await expect(engine.submit({ path: 'bad.flow.yaml' })).rejects.toThrow(/value\.modules\[0\] \(id "a"\)\.concurrency_limit: expected a positive integer, got number 0/);
+  });
+});
+
 describe('bad options', () => {
   const fn = async (x: string) => x;
   const refused = (options: object, message: RegExp) => {

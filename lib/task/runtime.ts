@@ -59,6 +59,8 @@ export interface PathCall {
   retry?: RetryOptions;
   /** Resolve once the child is persisted (its id is the outcome's jobId), not when it finishes. */
   detach?: boolean;
+  /** A flow module's concurrency, priority and cache, keys resolved. */
+  flowControl?: FlowControl;
 }
 
 /** What the executor puts in the async context for each job it runs. */

@@ -300,6 +300,7 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
         callKey: nextKey(path.key),
         ...(path.timeout !== undefined && { timeout: path.timeout }),
         ...(path.retry !== undefined && { retry: path.retry }),
+        ...(path.flowControl && { flowControl: path.flowControl }),
         ...(path.detach && { detach: true }),
       });
     },
