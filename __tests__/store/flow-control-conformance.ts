@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ClaimRequest, Store } from '../../lib/store/store.js';
-import type { FlowControl, JobSpec } from '../../lib/types.js';
+import type { FlowControl, JobRecord, JobSpec } from '../../lib/types.js';
 
 /**
  * Flow control as every store must apply it in its claim (docs/flow-control.md): priority,
@@ -44,7 +44,7 @@ export function flowControlConformance(name: string, makeStore: () => Promise<St
 
     it('never runs more jobs of a concurrency key than its limit, and skips to the jobs behind', async () => {
       const a = { concurrency: { key: 'api:a', limit: 2 } };
-      const aJobs = [];
+      const aJobs: JobRecord[] = [];
       for (let i = 0; i < 4; i++) aJobs.push((await store.enqueue(spec(a))).job);
       const plain = (await store.enqueue(spec(undefined))).job;
       const b = (await store.enqueue(spec({ concurrency: { key: 'api:b', limit: 2 } }))).job;
@@ -66,7 +66,7 @@ export function flowControlConformance(name: string, makeStore: () => Promise<St
 
     it('a window limit allows `limit` starts per window and defers the rest to when the window frees', async () => {
       const w = { concurrency: { key: 'win', limit: 2, windowMs: 60_000 } };
-      const jobs = [];
+      const jobs: JobRecord[] = [];
       for (let i = 0; i < 3; i++) jobs.push((await store.enqueue(spec(w))).job);
       const deferred: number[] = [];
       const first = await claim(10, { onDeferred: (at) => deferred.push(at) });
@@ -83,7 +83,7 @@ export function flowControlConformance(name: string, makeStore: () => Promise<St
 
     it('a rate limit spreads starts out: one per `per / limit`, the next deferred to its time', async () => {
       const r = { rateLimit: { key: 'rate', limit: 5, perMs: 1000 } };
-      const jobs = [];
+      const jobs: JobRecord[] = [];
       for (let i = 0; i < 3; i++) jobs.push((await store.enqueue(spec(r))).job);
       const first = await claim(10);
       expect(first).toHaveLength(1);
