@@ -73,7 +73,8 @@ export interface RetryOptions {
   maxDelay?: number;
 }
 
-export interface TaskOptions {
+/** `A`: the task's parameters, which a key function receives. */
+export interface TaskOptions<A extends unknown[] = never[]> {
   /** The tag that routes this task to workers. @default 'default' */
   tag?: string;
   /** The task's name, the second half of its identity (script, name). Wins over the export
@@ -84,9 +85,9 @@ export interface TaskOptions {
   /** Retries with backoff. */
   retry?: RetryOptions;
   /** At most `limit` jobs of a key at once, or with `window` at most `limit` starts per window (docs/flow-control.md). */
-  concurrency?: TaskConcurrency;
+  concurrency?: TaskConcurrency<A>;
   /** At most `limit` starts per `per` seconds for a key, spread out evenly. */
-  rateLimit?: TaskRateLimit;
+  rateLimit?: TaskRateLimit<A>;
   /** Higher runs first within a tag; within a priority, the oldest first. @default 0 */
   priority?: number;
   /** Seconds during which a call with equal args resolves with the recorded result, without running. */
@@ -94,24 +95,24 @@ export interface TaskOptions {
 }
 
 /** A key as a task option: a string, or a function of the call's args that returns one. */
-export type TaskKey = string | ((...args: never[]) => string);
+export type TaskKey<A extends unknown[] = never[]> = string | ((...args: A) => string);
 
-export interface TaskConcurrency {
+export interface TaskConcurrency<A extends unknown[] = never[]> {
   /** Jobs of the key that may run at once (with `window`: that may start per window). A positive integer. */
   limit: number;
   /** @default the task's name */
-  key?: TaskKey;
+  key?: TaskKey<A>;
   /** Seconds: turns the limit into "at most `limit` starts per window". */
   window?: number;
 }
 
-export interface TaskRateLimit {
+export interface TaskRateLimit<A extends unknown[] = never[]> {
   /** Starts allowed per `per` seconds. A positive integer. */
   limit: number;
   /** Seconds. */
   per: number;
   /** @default the task's name */
-  key?: TaskKey;
+  key?: TaskKey<A>;
 }
 
 /**

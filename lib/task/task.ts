@@ -24,11 +24,12 @@ export type Task<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
  * export const heavy = task(async function heavy(n: number) { ... }, 'cpu');
  * ```
  */
-export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions): Task<A, R> {
+export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions<A>): Task<A, R> {
   if (typeof fn !== 'function') {
     throw new TaskDefinitionError(`task() expects a function as its first argument, got ${describeValue(fn)}`);
   }
-  const options = normaliseOptions(tagOrOptions);
+  // Stored without the parameters' type: a key function is called with the call's args only.
+  const options = normaliseOptions(tagOrOptions as string | TaskOptions | undefined);
   const { moduleUrl, definedAt } = callerLocation();
   const def: TaskDef = { fn: fn as TaskDef['fn'], options, moduleUrl, definedAt };
 
