@@ -24,7 +24,9 @@ export type Task<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
  * export const heavy = task(async function heavy(n: number) { ... }, 'cpu');
  * ```
  */
-export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions<A>): Task<A, R> {
+// The options' `A` is a conditional type so that it is not an inference site: A comes from fn
+// alone, and a key function's parameters are typed by it (not the other way round).
+export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions<A extends unknown[] ? A : never>): Task<A, R> {
   if (typeof fn !== 'function') {
     throw new TaskDefinitionError(`task() expects a function as its first argument, got ${describeValue(fn)}`);
   }

@@ -31,33 +31,30 @@ export async function claimJobs(pool: pg.Pool, announce: (change: Change) => voi
   ];
   const { rows } = await pool.query<JobRow & { keyed_found: boolean }>(CLAIM_SQL, [...scope, request.limit, request.workerId, now + request.leaseMs]);
   if (!rows.some((r) => r.keyed_found)) return rows.filter((r) => r.id !== null).map(toJobRecord);
+  // Three statements: the candidates locked with their keys' locks, the keys' state, the writes.
   return transaction(pool, announce, async (tx, notify) => {
     const page = Math.max(request.limit * 8, 500);
     const { rows: due } = await tx.query<Candidate>(KEYED_CANDIDATES_SQL, [...scope, page]);
     const ckeys = uniqueKeys(due, (c) => c.concurrency_key);
     const rkeys = uniqueKeys(due, (c) => c.rate_key);
-    // PostgreSQL's text holds no NUL: a lock's name is the key as JSON.
-    const locks = [...new Set([...ckeys.map((k) => JSON.stringify(['c', ...k])), ...rkeys.map((k) => JSON.stringify(['r', ...k]))])].sort();
-    await tx.query(`SELECT count(pg_advisory_xact_lock(hashtextextended('millrace.key' || k, 0))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted`, [locks]);
     const states = await loadStates(tx, ckeys, rkeys, due, now);
     const decided = admit(due, states, now, request.limit);
-    const { rows: claimed } = await tx.query<JobRow>(CLAIM_IDS_SQL, [decided.claim, request.workerId, now + request.leaseMs, now]);
+    const rate = [...decided.rateNext].map(([k, next]) => [...k.split('\0'), next] as const);
+    const { rows: claimed } = await tx.query<JobRow>(CLAIM_IDS_SQL, [
+      decided.claim,
+      request.workerId,
+      now + request.leaseMs,
+      now,
+      decided.defer.map((d) => d.id),
+      decided.defer.map((d) => d.until),
+      rate.map((e) => e[0]),
+      rate.map((e) => e[1]),
+      rate.map((e) => e[2]),
+    ]);
     if (decided.defer.length > 0) {
-      await tx.query(`UPDATE jobs SET scheduled_for = d.until FROM unnest($1::text[], $2::bigint[]) AS d(id, until) WHERE jobs.id = d.id AND jobs.status = 'queued'`, [
-        decided.defer.map((d) => d.id),
-        decided.defer.map((d) => d.until),
-      ]);
       const first = Math.min(...decided.defer.map((d) => d.until));
       notify({ k: 'q', due: first });
       request.onDeferred?.(first);
-    }
-    if (decided.rateNext.size > 0) {
-      const entries = [...decided.rateNext].map(([k, next]) => [...k.split('\0'), next] as const);
-      await tx.query(
-        `INSERT INTO rate_limits (workspace, key, next_start) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-         ON CONFLICT (workspace, key) DO UPDATE SET next_start = excluded.next_start`,
-        [entries.map((e) => e[0]), entries.map((e) => e[1]), entries.map((e) => e[2])],
-      );
     }
     const order = new Map(decided.claim.map((id, i) => [id, i]));
     return claimed.map(toJobRecord).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
@@ -74,57 +71,82 @@ function uniqueKeys(due: readonly Candidate[], keyOf: (c: Candidate) => string |
   return [...seen.values()];
 }
 
+/** The keys' running counts, recent starts and next rate starts, in one statement (after the keys' locks). */
 async function loadStates(tx: pg.PoolClient, ckeys: [string, string][], rkeys: [string, string][], due: readonly Candidate[], now: number): Promise<KeyStates> {
   const states: KeyStates = { running: new Map(), starts: new Map(), rateNext: new Map() };
-  if (ckeys.length > 0) {
-    const ws = ckeys.map((k) => k[0]);
-    const keys = ckeys.map((k) => k[1]);
-    const { rows } = await tx.query<{ workspace: string; key: string; n: number }>(
-      `SELECT j.workspace, j.concurrency_key AS key, count(*)::int AS n
-       FROM jobs j JOIN unnest($1::text[], $2::text[]) AS k(ws, key) ON j.workspace = k.ws AND j.concurrency_key = k.key
-       WHERE j.status = 'running' GROUP BY 1, 2`,
-      [ws, keys],
-    );
-    for (const r of rows) states.running.set(keyId(r.workspace, r.key), r.n);
-    const longest = Math.max(0, ...due.map((c) => Number(c.concurrency_window_ms ?? 0)));
-    if (longest > 0) {
-      const { rows: starts } = await tx.query<{ workspace: string; key: string; t: string }>(
-        `SELECT j.workspace, j.concurrency_key AS key, a.claimed_at AS t
-         FROM jobs j JOIN unnest($1::text[], $2::text[]) AS k(ws, key) ON j.workspace = k.ws AND j.concurrency_key = k.key
-         JOIN attempts a ON a.job_id = j.id
-         WHERE j.status <> 'queued' AND a.claimed_at > $3`,
-        [ws, keys, now - longest],
-      );
-      for (const s of starts) {
-        const k = keyId(s.workspace, s.key);
-        states.starts.set(k, [...(states.starts.get(k) ?? []), Number(s.t)]);
-      }
-    }
-  }
-  if (rkeys.length > 0) {
-    const { rows } = await tx.query<{ workspace: string; key: string; next_start: string }>(
-      `SELECT r.workspace, r.key, r.next_start FROM rate_limits r JOIN unnest($1::text[], $2::text[]) AS k(ws, key) ON r.workspace = k.ws AND r.key = k.key`,
-      [rkeys.map((k) => k[0]), rkeys.map((k) => k[1])],
-    );
-    for (const r of rows) states.rateNext.set(keyId(r.workspace, r.key), Number(r.next_start));
+  const longest = Math.max(0, ...due.map((c) => Number(c.concurrency_window_ms ?? 0)));
+  const { rows } = await tx.query<{ kind: 'running' | 'start' | 'rate'; workspace: string; key: string; v: string }>(KEY_STATES_SQL, [
+    ckeys.map((k) => k[0]),
+    ckeys.map((k) => k[1]),
+    longest > 0 ? now - longest : null,
+    rkeys.map((k) => k[0]),
+    rkeys.map((k) => k[1]),
+  ]);
+  for (const r of rows) {
+    const k = keyId(r.workspace, r.key);
+    if (r.kind === 'running') states.running.set(k, Number(r.v));
+    else if (r.kind === 'rate') states.rateNext.set(k, Number(r.v));
+    else states.starts.set(k, [...(states.starts.get(k) ?? []), Number(r.v)]);
   }
   return states;
 }
 
-/** $1..$5 CLAIM_SQL's scope, $6 how many: the due rows in claim order, locked, with their keys. */
+/**
+ * $1..$5 CLAIM_SQL's scope, $6 how many: the due rows in claim order, locked, with their
+ * keys; then, in the same statement, each key's advisory transaction lock, taken in sorted
+ * order (a lock's name is the key as JSON: PostgreSQL's text holds no NUL). The keys' state is
+ * read by the next statement, whose snapshot comes after these locks.
+ */
 const KEYED_CANDIDATES_SQL = `
-  SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM jobs
-  WHERE status = 'queued' AND scheduled_for <= $1
-    AND ($2::boolean OR tag = ANY($3::text[]))
-    AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
-    AND ($5::text IS NULL OR workspace = $5::text)
-  ORDER BY priority DESC, scheduled_for, seq
-  LIMIT $6
-  FOR UPDATE SKIP LOCKED`;
+  WITH cand AS (
+    SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms,
+           priority, scheduled_for, seq FROM jobs
+    WHERE status = 'queued' AND scheduled_for <= $1
+      AND ($2::boolean OR tag = ANY($3::text[]))
+      AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
+      AND ($5::text IS NULL OR workspace = $5::text)
+    ORDER BY priority DESC, scheduled_for, seq
+    LIMIT $6
+    FOR UPDATE SKIP LOCKED
+  ), keys AS (
+    SELECT DISTINCT json_build_array('c', workspace, concurrency_key)::text AS k FROM cand WHERE concurrency_key IS NOT NULL
+    UNION
+    SELECT DISTINCT json_build_array('r', workspace, rate_key)::text FROM cand WHERE rate_key IS NOT NULL
+    ORDER BY k
+  ), locked AS (
+    SELECT count(pg_advisory_xact_lock(hashtextextended('millrace.key' || k, 0))) AS n FROM keys
+  )
+  SELECT cand.id, cand.workspace, cand.concurrency_key, cand.concurrency_limit, cand.concurrency_window_ms, cand.rate_key,
+         cand.rate_limit, cand.rate_per_ms
+  FROM cand, locked
+  ORDER BY cand.priority DESC, cand.scheduled_for, cand.seq`;
 
-/** $1 ids, $2 worker, $3 lease end, $4 now: the admitted jobs taken, their attempts recorded. */
+/** $1, $2 concurrency keys (workspaces, keys), $3 window start or null, $4, $5 rate keys: their state. */
+const KEY_STATES_SQL = `
+  SELECT 'running' AS kind, j.workspace, j.concurrency_key AS key, count(*)::bigint AS v
+  FROM jobs j JOIN unnest($1::text[], $2::text[]) AS k(ws, key) ON j.workspace = k.ws AND j.concurrency_key = k.key
+  WHERE j.status = 'running' GROUP BY 2, 3
+  UNION ALL
+  SELECT 'start', j.workspace, j.concurrency_key, a.claimed_at
+  FROM jobs j JOIN unnest($1::text[], $2::text[]) AS k(ws, key) ON j.workspace = k.ws AND j.concurrency_key = k.key
+  JOIN attempts a ON a.job_id = j.id
+  WHERE $3::bigint IS NOT NULL AND j.status <> 'queued' AND a.claimed_at > $3::bigint
+  UNION ALL
+  SELECT 'rate', r.workspace, r.key, r.next_start
+  FROM rate_limits r JOIN unnest($4::text[], $5::text[]) AS k(ws, key) ON r.workspace = k.ws AND r.key = k.key`;
+
+/**
+ * $1 ids, $2 worker, $3 lease end, $4 now: the admitted jobs taken, their attempts recorded;
+ * $5, $6 the deferred jobs and their new due times; $7, $8, $9 the rate keys' next starts.
+ */
 const CLAIM_IDS_SQL = `
-  WITH claimed AS (
+  WITH deferred AS (
+    UPDATE jobs SET scheduled_for = d.until FROM unnest($5::text[], $6::bigint[]) AS d(id, until)
+    WHERE jobs.id = d.id AND jobs.status = 'queued'
+  ), rated AS (
+    INSERT INTO rate_limits (workspace, key, next_start) SELECT * FROM unnest($7::text[], $8::text[], $9::bigint[])
+    ON CONFLICT (workspace, key) DO UPDATE SET next_start = excluded.next_start
+  ), claimed AS (
     UPDATE jobs j SET status = 'running', worker = $2, lease_until = $3, attempt = j.attempt + 1, started_at = NULL
     WHERE j.id = ANY($1::text[]) AND j.status = 'queued'
     RETURNING j.*

@@ -22,7 +22,7 @@ export function claimJobs(stmt: Statements, request: ClaimRequest, now: number):
   // Pages of candidates: a key at its limit holds back its jobs, and the jobs behind them
   // must still be reached. Without keys the first page is the claim (the common case).
   const page = Math.max(request.limit, 64);
-  for (let offset = 0; claimed.length < request.limit; offset += page) {
+  for (let offset = 0; claimed.length < request.limit; ) {
     const due = stmt.due.all({
       now,
       all_tags: request.tags === 'all' ? 1 : 0,
@@ -45,6 +45,8 @@ export function claimJobs(stmt: Statements, request: ClaimRequest, now: number):
       stmt.setRateNext.run({ workspace, key, next });
     }
     if (due.length < page) break;
+    // The jobs taken or deferred left the due queue: the next page starts after the ones held back.
+    offset += due.length - decided.claim.length - decided.defer.length;
   }
   if (deferredUntil !== Infinity) request.onDeferred?.(deferredUntil);
   return claimed;
