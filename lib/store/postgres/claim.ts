@@ -33,7 +33,9 @@ export async function claimJobs(pool: pg.Pool, announce: (change: Change) => voi
   if (!rows.some((r) => r.keyed_found)) return rows.filter((r) => r.id !== null).map(toJobRecord);
   // Three statements: the candidates locked with their keys' locks, the keys' state, the writes.
   return transaction(pool, announce, async (tx, notify) => {
-    const page = Math.max(request.limit * 8, 500);
+    // Enough rows to reach past a key at its limit, few enough that locking them stays cheap:
+    // a claim held up by more blocked jobs than this takes the ones behind them at a later claim.
+    const page = Math.max(request.limit * 4, 100);
     const { rows: due } = await tx.query<Candidate>(KEYED_CANDIDATES_SQL, [...scope, page]);
     const ckeys = uniqueKeys(due, (c) => c.concurrency_key);
     const rkeys = uniqueKeys(due, (c) => c.rate_key);
