@@ -69,8 +69,7 @@ export class Coordinator implements WorkerBackend {
    */
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(spec);
-    // A cached call is recorded already succeeded (its cachedFrom the job it reused).
-    if (created && job.status === 'success') this.hub.emit(`finished:${job.id}`, job);
+    if (created && job.status === 'success') this.hub.emit(`finished:${job.id}`, job); // cached: recorded succeeded
     else if (created) this.announceLater(job, job.scheduledFor - Date.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
@@ -102,8 +101,7 @@ export class Coordinator implements WorkerBackend {
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
     while (!signal.aborted && !this.closed) {
       const wake = this.hub.next(['queued'], signal);
-      // Jobs a rate limit or a full window holds back are due later: claims wake then.
-      const jobs = await this.store.claim({ ...request, onDeferred: (dueAt) => this.announceLater(undefined, dueAt - Date.now()) });
+      const jobs = await this.store.claim({ ...request, onDeferred: (dueAt) => this.announceLater(undefined, dueAt - Date.now()) }); // held back until dueAt
       if (jobs.length > 0) {
         wake.cancel();
         return jobs;
@@ -171,8 +169,8 @@ export class Coordinator implements WorkerBackend {
     for (const c of canceled) {
       this.hub.emit('canceled', c);
       this.hub.emit(`finished:${c.id}`, c);
-      this.freedSlot(c);
     }
+    canceled.forEach((c) => this.freedSlot(c));
     return canceled;
   }
 
@@ -285,10 +283,8 @@ export class Coordinator implements WorkerBackend {
     if (this.closed) return;
     const { requeued, failed } = await this.store.expireLeases(Date.now(), this.options.maxLostLeases ?? 3);
     for (const job of requeued) this.hub.emit('queued', job);
-    for (const job of failed) {
-      this.hub.emit(`finished:${job.id}`, job);
-      this.freedSlot(job);
-    }
+    for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
+    failed.forEach((job) => this.freedSlot(job));
   }
 
   /** A job of a concurrency key stopped running: the jobs waiting on its key may be claimed now. */
