@@ -25,7 +25,7 @@ import { appendLogs, readLogs } from './logs.js';
 import { migratePg, PG_SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import { Announcer, ChangeListener, type Change } from './notifications.js';
 import { one, rowCount, transaction, type Tx } from './query.js';
-import { claimJobs, queueSummary } from './claim.js';
+import { claimJobs, queueSummary, type ClaimMemo } from './claim.js';
 import { COMPLETE_WITH_ATTEMPT_SQL, listStatement, MARK_STARTED_SQL, RETRY_SQL } from './sql.js';
 import { enqueue, record, type SubmitContext } from './submit.js';
 import { PgTokens } from './tokens.js';
@@ -66,6 +66,7 @@ export class PgStore implements Store {
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private closed = false;
   private readonly places = new PlaceCache();
+  private readonly claimMemo: ClaimMemo = { keyed: false };
 
   private constructor(options: PgStoreOptions, schema: string, poolSize: number) {
     this.url = options.url;
@@ -158,7 +159,7 @@ export class PgStore implements Store {
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
     if (request.limit <= 0) return [];
-    return claimJobs(this.pool, this.submit.announce, request, Date.now());
+    return claimJobs(this.pool, this.submit.announce, request, Date.now(), this.claimMemo);
   }
 
   queue(workspace: string): Promise<QueueSummary> {
