@@ -9,7 +9,7 @@
 
 // The foundation: the glossary, errors and value contract, plus task/, which knows nothing of
 // stores, threads or HTTP. index.ts is the top, not the foundation.
-const FOUNDATION = '^lib/(task/|(types|errors|errors-operations|error-record|describe|serialize|limits|timers|clock|wait-names|ids|tick-batch)\\.ts$)';
+const FOUNDATION = '^lib/(task/|(types|errors|errors-operations|error-record|describe|serialize|limits|timers|clock|wait-names|flow-options|wait-reason|ids|tick-batch)\\.ts$)';
 /** A lib/ folder by name, as the start of a path. */
 const folders = (...names) => `^lib/(${names.join('|')})/`;
 const pkg = (...names) => `node_modules/(${names.join('|')})/`;
@@ -202,10 +202,10 @@ module.exports = {
     {
       name: 'server-meets-client-in-wire',
       comment:
-        'Client and server meet only in http/wire.ts, http/windmill.ts, http/schedules.ts and http/identity.ts: server/ imports no other file of http/, and nothing of helpers/.',
+        'Client and server meet only in http/wire.ts, http/windmill.ts, http/schedules.ts, http/flow-control-wire.ts and http/identity.ts: server/ imports no other file of http/, and nothing of helpers/.',
       severity: 'error',
       from: { path: '^lib/server/' },
-      to: { path: ['^lib/http/', '^lib/helpers/'], pathNot: '^lib/http/(wire|windmill|schedules|identity)\\.ts$' },
+      to: { path: ['^lib/http/', '^lib/helpers/'], pathNot: '^lib/http/(wire|windmill|schedules|flow-control-wire|identity)\\.ts$' },
     },
     {
       name: 'server-only-for-cli',
@@ -246,10 +246,10 @@ module.exports = {
     {
       name: 'ui-reads-only-the-http-api',
       comment:
-        'The web UI reads only the HTTP API: of the rest of lib/ it imports types only (erased by the bundler), and at run time types.ts alone (JOB_STATUSES).',
+        'The web UI reads only the HTTP API: of the rest of lib/ it imports types only (erased by the bundler), and at run time types.ts (jobName, isFinished) and wait-reason.ts (the words of why a job waits), both pure.',
       severity: 'error',
       from: { path: UI_BROWSER, pathNot: UI_NODE },
-      to: { path: '^lib/(?!ui/|types\\.ts$)', dependencyTypesNot: ['type-only'] },
+      to: { path: '^lib/(?!ui/|types\\.ts$|wait-reason\\.ts$)', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'ui-no-packages',

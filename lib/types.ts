@@ -124,7 +124,8 @@ export interface RetryOptions {
   maxDelay?: number;
 }
 
-export interface TaskOptions {
+/** `A`: the task's parameters, which a key function receives. */
+export interface TaskOptions<A extends unknown[] = never[]> {
   /** The tag that routes this task to workers. @default 'default' */
   tag?: string;
   /** The task's name, the second half of its identity (script, name). Wins over the export
@@ -134,6 +135,48 @@ export interface TaskOptions {
   timeout?: number;
   /** Retries with backoff. */
   retry?: RetryOptions;
+  /** At most `limit` jobs of a key at once, or with `window` at most `limit` starts per window (docs/flow-control.md). */
+  concurrency?: TaskConcurrency<A>;
+  /** At most `limit` starts per `per` seconds for a key, spread out evenly. */
+  rateLimit?: TaskRateLimit<A>;
+  /** Higher runs first within a tag; within a priority, the oldest first. @default 0 */
+  priority?: number;
+  /** Seconds during which a call with equal args resolves with the recorded result, without running. */
+  cacheTtl?: number;
+}
+
+/** A key as a task option: a string, or a function of the call's args that returns one. */
+export type TaskKey<A extends unknown[] = never[]> = string | ((...args: A) => string);
+
+export interface TaskConcurrency<A extends unknown[] = never[]> {
+  /** Jobs of the key that may run at once (with `window`: that may start per window). A positive integer. */
+  limit: number;
+  /** @default the task's name */
+  key?: TaskKey<A>;
+  /** Seconds: turns the limit into "at most `limit` starts per window". */
+  window?: number;
+}
+
+export interface TaskRateLimit<A extends unknown[] = never[]> {
+  /** Starts allowed per `per` seconds. A positive integer. */
+  limit: number;
+  /** Seconds. */
+  per: number;
+  /** @default the task's name */
+  key?: TaskKey<A>;
+}
+
+/**
+ * Flow control of one job, as stored: keys already resolved. Limits and waits are enforced by
+ * the store's claim, so they hold across every worker and server on one database.
+ */
+export interface FlowControl {
+  /** @default 0 */
+  priority?: number;
+  concurrency?: { key: string; limit: number; windowMs?: number };
+  rateLimit?: { key: string; limit: number; perMs: number };
+  /** Milliseconds a recorded result of an equal call may be reused. */
+  cacheTtlMs?: number;
 }
 
 /** What `currentJob()` returns inside a job. */
@@ -190,6 +233,12 @@ export interface JobRecord {
   canceledBy: string | null;
   /** The caller's key for a root job submitted at most once (see JobSpec.idempotencyKey). */
   idempotencyKey: string | null;
+  /** Higher runs first within a tag (see FlowControl). */
+  priority: number;
+  /** The job's limits and cache, when it has any. */
+  flowControl: FlowControl | null;
+  /** A job that did not run: it resolved with the result of this earlier job (the cache). */
+  cachedFrom: string | null;
 }
 
 /** What a caller gives to create a job. */
@@ -222,6 +271,8 @@ export interface JobSpec {
   idempotencyKey?: string;
   /** A root job's place in its caller's trace (a `traceparent` sent with the run): the run joins that trace. */
   trace?: RunTrace;
+  /** Concurrency, rate limit, priority and cache (docs/flow-control.md). */
+  flowControl?: FlowControl;
 }
 
 /** The trace a run belongs to, when its caller gave one (W3C trace context): see docs/operations.md. */
@@ -373,4 +424,26 @@ export interface JobProgress {
   /** What the job is doing now, or null. */
   message: string | null;
   updatedAt: number;
+}
+
+/** What waits and runs, per tag and per flow-control key (`millrace queue`, `GET /api/w/{ws}/queue`). */
+export interface QueueSummary {
+  tags: { tag: string; queued: number; running: number }[];
+  keys: QueueKey[];
+}
+
+/** A concurrency or rate key with unfinished jobs. */
+export interface QueueKey {
+  kind: 'concurrency' | 'rate';
+  key: string;
+  queued: number;
+  running: number;
+  /** The key's limit (the highest its jobs ask for). */
+  limit: number;
+  /** A concurrency window, in ms. */
+  windowMs?: number;
+  /** A rate limit's period, in ms. */
+  perMs?: number;
+  /** A rate key's earliest next start (epoch ms). */
+  nextStart?: number;
 }

@@ -9,6 +9,7 @@ import type { JobSpec, LogLine } from '../../lib/types.js';
 import { dropSchemas, freshSchema, testPgUrl } from '../helpers/pg.js';
 import { storeConformance } from './conformance.js';
 import { operationsConformance } from './operations-conformance.js';
+import { flowControlConformance } from './flow-control-conformance.js';
 
 const schemas: string[] = [];
 afterAll(() => dropSchemas(schemas));
@@ -22,6 +23,7 @@ async function openStore(options: Partial<PgStoreOptions> = {}): Promise<PgStore
 
 storeConformance('postgres', () => openStore());
 operationsConformance('postgres', () => openStore());
+flowControlConformance('postgres', () => openStore());
 
 const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
   kind: 'script',

@@ -7,11 +7,13 @@ import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';
 import { MIGRATIONS } from '../../lib/store/sqlite/migrations.js';
 import { storeConformance } from './conformance.js';
 import { operationsConformance } from './operations-conformance.js';
+import { flowControlConformance } from './flow-control-conformance.js';
 
 storeConformance('sqlite (file)', async () => new SqliteStore({ file: join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db') }));
 storeConformance('sqlite (:memory:)', async () => new SqliteStore({ file: ':memory:' }));
 operationsConformance('sqlite (file)', async () => new SqliteStore({ file: join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db') }));
 operationsConformance('sqlite (:memory:)', async () => new SqliteStore({ file: ':memory:' }));
+flowControlConformance('sqlite', async () => new SqliteStore({ file: ':memory:' }));
 
 describe('SqliteStore', () => {
   it('uses WAL mode and records its migrations', async () => {

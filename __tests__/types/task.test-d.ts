@@ -14,7 +14,19 @@ const identity = task(async function identity<T>(value: T): Promise<T> {
   return value;
 });
 
+// A key function gets the task's own parameters.
+const charge = task(async function charge(account: string, cents: number) {
+  return cents;
+}, { concurrency: { limit: 3, key: (account) => `stripe:${account.toUpperCase()}` }, rateLimit: { limit: 5, per: 1, key: (_a, cents) => String(cents.toFixed(0)) }, priority: 2, cacheTtl: 60 });
+// @ts-expect-error a key function returns a string
+task(async (a: string) => a, { concurrency: { limit: 1, key: (a: string) => a.length } });
+// @ts-expect-error a key function's parameters are the task's
+task(async (a: string) => a, { concurrency: { limit: 1, key: (a: number) => String(a) } });
+// @ts-expect-error an option task() does not know
+task(async (a: string) => a, { concurency: { limit: 1 } });
+
 async function checks() {
+  const cents: number = await charge('acct', 100);
   // Parameters are fn's own; the result is fn's, awaited and wrapped in a Promise.
   const sum: number = await add(1, 2);
   const s: Promise<string> = greet('x');

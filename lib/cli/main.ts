@@ -16,6 +16,7 @@ import { showCommand } from './commands/show.js';
 import { tokenCommand } from './commands/token.js';
 import { workerCommand } from './commands/worker.js';
 import { workersCommand } from './commands/workers.js';
+import { queueCommand } from './commands/queue.js';
 import { painter } from './format.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   workerCommand(program);
   devCommand(program);
   workersCommand(program);
+  queueCommand(program);
   tokenCommand(program);
   migrateCommand(program);
   scheduleCommand(program);

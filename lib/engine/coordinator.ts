@@ -89,6 +89,10 @@ export class Coordinator implements WorkerBackend {
   async submit(spec: JobSpec): Promise<JobRecord> {
     const { job, created } = await this.store.enqueue(waitDue(spec));
     if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
+    if (created && job.status === 'success') {
+      this.hub.emit(`finished:${job.id}`, job); // cached: recorded succeeded
+      return job;
+    }
     // A wait takes the event that came before it; one still waiting is due at its timeout.
     const taken = created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
     if (taken) return taken;
@@ -126,7 +130,7 @@ export class Coordinator implements WorkerBackend {
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
     while (!signal.aborted && !this.closed) {
       const wake = this.hub.next(['queued'], signal);
-      const jobs = await this.store.claim(request);
+      const jobs = await this.store.claim({ ...request, onDeferred: (dueAt) => this.announceLater(undefined, dueAt - Date.now()) }); // held back until dueAt
       if (jobs.length > 0) {
         wake.cancel();
         return jobs;
@@ -164,6 +168,7 @@ export class Coordinator implements WorkerBackend {
         const requeued = await this.store.retry(jobId, outcome.error, at + delayMs);
         if (requeued) {
           this.observe((o) => o.retried?.(requeued));
+          this.freedSlot(requeued);
           this.announceLater(requeued, delayMs);
           return;
         }
@@ -173,6 +178,7 @@ export class Coordinator implements WorkerBackend {
     if (!job) return;
     this.observe((o) => o.finished?.(job));
     this.hub.emit(`finished:${jobId}`, job);
+    this.freedSlot(job);
     // A job that failed for good leaves nothing of its own running: children it started and
     // did not await are canceled.
     if (outcome.status !== 'success') await this.cancelDescendants(job);
@@ -189,6 +195,7 @@ export class Coordinator implements WorkerBackend {
     if (!job) throw new UnknownJobError(jobId);
     const canceled = await this.store.cancel(jobId, request);
     this.announceCanceled(canceled);
+    canceled.forEach((c) => this.freedSlot(c));
     return canceled;
   }
 
@@ -326,6 +333,12 @@ export class Coordinator implements WorkerBackend {
     if (requeued.length + failed.length > 0) this.observe((o) => o.leasesExpired?.({ requeued, failed }));
     for (const job of requeued) this.hub.emit('queued', job);
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
+    failed.forEach((job) => this.freedSlot(job));
+  }
+
+  /** A job of a concurrency key stopped running: the jobs waiting on its key may be claimed now. */
+  private freedSlot(job: JobRecord): void {
+    if (job.flowControl?.concurrency) this.hub.emit('queued');
   }
 
   private announceCanceled(canceled: readonly JobRecord[]): void {

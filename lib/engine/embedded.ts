@@ -10,7 +10,7 @@ import { lazyJobSpans, type LazyJobSpans } from '../tracing/lazy-spans.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
-import type { AttemptRecord, EventSent, JobFilter, JobProgress, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import { DEFAULT_WORKSPACE, type AttemptRecord, type EventSent, type JobFilter, type JobProgress, type JobRecord, type Json, type LogLine, type QueueSummary, type WorkerRecord } from '../types.js';
 import { checkEventName } from '../wait-names.js';
 import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js';
 import { Worker } from '../worker/worker.js';
@@ -218,6 +218,10 @@ export class EmbeddedEngine implements Engine {
 
   sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent> {
     return this.coordinator.sendEvent(jobId, checkEventName(name, 'sendEvent(jobId, name)'), payload);
+  }
+
+  queue(): Promise<QueueSummary> {
+    return this.store.queue(DEFAULT_WORKSPACE);
   }
 
   cancel(jobId: string, reason: string): Promise<JobRecord[]> {

@@ -1,5 +1,5 @@
 import type { Signature } from '../loader/signature.js';
-import type { AttemptRecord, EventSent, JobFilter, JobProgress, JobRecord, Json, LogLine, WorkerRecord } from '../types.js';
+import type { AttemptRecord, EventSent, JobFilter, JobProgress, JobRecord, Json, LogLine, QueueSummary, WorkerRecord } from '../types.js';
 
 /** What a caller asks to run: a script (or, later, a flow) by path, with args by name. */
 export interface SubmitRequest {
@@ -47,6 +47,8 @@ export interface Engine {
   signature(path: string): Promise<{ path: string; hash: string; signature: Signature }>;
   /** The workers that are live now, their tags and their jobs. */
   workers(): Promise<WorkerRecord[]>;
+  /** Queued and running counts per tag and per flow-control key (`millrace queue`). */
+  queue(): Promise<QueueSummary>;
   /** A flow job's flow status (its modules' states); undefined for other jobs. */
   flowStatus(jobId: string): Promise<Json | undefined>;
   /** The last progress report of the job and of each descendant that made one, by job id. */

@@ -4,7 +4,7 @@ import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
 import type { LogEvent, SendEventReply, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import { isFinished, type AttemptRecord, type EventSent, type JobFilter, type JobProgress, type JobRecord, type Json, type LogLine, type WorkerRecord } from '../types.js';
+import { isFinished, type AttemptRecord, type EventSent, type JobFilter, type JobProgress, type JobRecord, type Json, type LogLine, type QueueSummary, type WorkerRecord } from '../types.js';
 import { checkEventName } from '../wait-names.js';
 import { isFlowRequest } from '../flow/submission.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
@@ -118,6 +118,10 @@ export class HttpEngine implements Engine {
 
   async signature(path: string): Promise<{ path: string; hash: string; signature: Signature }> {
     return this.client.json('GET', this.client.ws(`scripts/signature/${scriptUrlPath(path)}`));
+  }
+
+  queue(): Promise<QueueSummary> {
+    return this.client.json<QueueSummary>('GET', this.client.ws('queue'));
   }
 
   async workers(): Promise<WorkerRecord[]> {

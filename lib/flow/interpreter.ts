@@ -8,6 +8,7 @@ import { evaluate, truthy, type ExpressionNames } from './expressions.js';
 import { moduleScriptPath } from './files.js';
 import { IDENTITY_SOURCE } from './identity.js';
 import type { Flow, FlowModule, FlowRetry, FlowStatus, ModuleState, ModuleStatus } from './types.js';
+import { withTaskName } from '../flow-options.js';
 
 /** How long status changes are gathered before they are recorded. */
 const STATUS_DELAY_MS = 100;
@@ -186,6 +187,7 @@ export class FlowInterpreter {
       key: `@module:${frame.keyPrefix}${m.id}`,
       ...(m.timeout !== undefined && { timeout: m.timeout }),
       ...(m.retry && { retry: retryOptions(m.retry) }),
+      ...(m.flowControl && { flowControl: withTaskName(m.flowControl, path) }),
       detach: true,
     });
     if (submitted.status !== 'success') throw new ModuleFailure(m.id, submitted.error, undefined);

@@ -1,5 +1,5 @@
 import type { JsonSchema } from '../loader/signature.js';
-import type { Json } from '../types.js';
+import type { FlowControl, Json } from '../types.js';
 
 /**
  * The subset of Windmill's OpenFlow that millrace runs (docs/flows.md has the table). A flow
@@ -37,6 +37,8 @@ export interface FlowModule {
   retry: FlowRetry | undefined;
   /** Seconds a module may run. */
   timeout: number | undefined;
+  /** concurrency_limit / _key / _time_window_s, priority, cache_ttl (docs/flow-control.md); a key '' is the step's path. */
+  flowControl: FlowControl | undefined;
 }
 
 export type ModuleValue =

@@ -7,6 +7,7 @@ import { readsIter, referencedResults, syntaxProblem } from './expressions.js';
 import { readFlowFile } from './parse.js';
 import { resolveFlow } from './files.js';
 import { MODULE_TYPES, TYPESCRIPT_LANGUAGES, type Flow, type FlowModule, type FlowRetry, type InputTransform, type ModuleValue } from './types.js';
+import { moduleFlowControl } from './module-flow-control.js';
 
 /**
  * Checks an OpenFlow value and turns it into a Flow, or refuses it with every problem found:
@@ -28,7 +29,7 @@ export function loadFlow(root: string, input: string): { flow: Flow; hash: strin
 }
 
 /** Module options of Windmill's that millrace does not run; a flow that sets one is refused. */
-const UNSUPPORTED_OPTIONS = ['sleep', 'suspend', 'cache_ttl', 'mock', 'stop_after_all_iters_if', 'continue_on_error', 'priority', 'delete_after_use', 'delete_after_secs'];
+const UNSUPPORTED_OPTIONS = ['sleep', 'suspend', 'mock', 'stop_after_all_iters_if', 'continue_on_error', 'delete_after_use', 'delete_after_secs'];
 /** Module types of Windmill's that millrace does not run. */
 const UNSUPPORTED_TYPES = ['flow', 'whileloopflow', 'aiagent'];
 
@@ -139,6 +140,7 @@ class Validator {
       skipIf: this.condition(raw.skip_if, `${where}.skip_if`, scope),
       retry: this.retry(raw.retry, `${where}.retry`),
       timeout: this.timeout(raw.timeout, `${where}.timeout`),
+      flowControl: moduleFlowControl(raw, where, (at, message) => this.problem(at, message)),
     };
     const value = this.value(raw.value, `${where}.value`, id, scope);
     if (value) module.value = value;

@@ -1,4 +1,5 @@
 import type { AttemptRecord, ErrorRecord, JobProgress, JobRecord, Json, LogLine, NewLogLine, Outcome, RetryOptions, WorkerRecord } from '../types.js';
+import type { FlowControlFields } from './flow-control-wire.js';
 
 /**
  * The shapes that cross HTTP between millrace's server and its clients (the HTTP engine and
@@ -135,8 +136,8 @@ export interface StepReply {
 /** The kinds of child a job submits through workflow_as_code; `task` when none is given. */
 export type TaskCallKind = 'task' | 'sleep' | 'wait' | 'script' | 'flow' | 'flowmodule';
 
-/** One call: the fields that differ between the calls of a batch. */
-export interface TaskCall {
+/** One call: the fields that differ between the calls of a batch; flow control in Windmill's names. */
+export interface TaskCall extends FlowControlFields {
   /** Encoded args: positional (an array) for a task, an object by name for a script, flow or flow step (`kind`). */
   args: Json;
   tag?: string;

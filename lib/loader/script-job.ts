@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { ArgsError, NoMainError } from '../errors.js';
+import { scriptFlowControl } from './script-config.js';
 import { encode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';
 import { checkArgs, typedValue } from './args.js';
@@ -36,7 +38,10 @@ export function scriptJobSpec(root: string, request: ScriptRequest): JobSpec {
     const typed = p.name in args ? typedValue(p.schema, args[p.name]) : undefined;
     if (typed !== undefined) args[p.name] = encode(typed, `args.${p.name}`);
   }
+  // Its exported config's limits (docs/flow-control.md), checked here: a bad one refuses the run.
+  const flowControl = scriptFlowControl(readFileSync(script.file, 'utf8'), script.hash, script.path);
   return {
+    ...(flowControl && { flowControl }),
     kind: 'script',
     scriptPath: script.path,
     scriptHash: script.hash,

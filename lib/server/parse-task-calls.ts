@@ -1,5 +1,6 @@
 import type { TaskCall, TaskCallCaller, TaskCallKind, TaskCallScript } from '../http/wire.js';
 import { HttpError } from './http-error.js';
+import { parseFlowFields } from './parse-flow-control.js';
 import { MAX_DELAY_SECS, MAX_TIMEOUT_SECS } from './limits.js';
 import { array, numberIn, object, optionalNumberIn, optionalString, retryOptions, storableValue, string } from './validate.js';
 
@@ -60,6 +61,7 @@ function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCa
   const callKey = optionalString(call, 'call_key', `${field}.call_key`);
   const timeout = optionalNumberIn(call, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS }, `${field}.timeout`);
   return {
+    ...parseFlowFields(call, field),
     args,
     kind,
     ...(retry !== undefined && { retry }),

@@ -3,7 +3,7 @@ import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
 import { pathSignature } from '../flow/submission.js';
 import type { CancelJobReply, ResolveReply, TreeReply, WorkersReply } from '../http/wire.js';
-import { JOB_STATUSES, type JobStatus } from '../types.js';
+import { JOB_STATUSES, type JobStatus, type QueueSummary } from '../types.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { listRunnables } from './script-list.js';
@@ -117,6 +117,12 @@ async function workers(ctx: RouteContext, { store }: ServerDeps): Promise<Reply>
   return { status: 200, json: reply };
 }
 
+/** What waits and runs in the workspace, per tag and per flow-control key. */
+async function queue(ctx: RouteContext, { store }: ServerDeps): Promise<Reply> {
+  const reply: QueueSummary = await store.queue(ctx.params.ws);
+  return { status: 200, json: reply };
+}
+
 /** millrace's own routes: what the HTTP engine needs beyond Windmill's shapes. */
 export const millraceRoutes: readonly RouteEntry[] = [
   { method: 'GET', pattern: '/api/version', audience: 'worker', handler: version },
@@ -129,4 +135,5 @@ export const millraceRoutes: readonly RouteEntry[] = [
   { method: 'GET', pattern: '/api/w/{ws}/scripts/signature/{path*}', audience: 'user', handler: signature },
   { method: 'GET', pattern: '/api/w/{ws}/scripts/list', audience: 'user', handler: scripts },
   { method: 'GET', pattern: '/api/w/{ws}/workers', audience: 'user', handler: workers },
+  { method: 'GET', pattern: '/api/w/{ws}/queue', audience: 'user', handler: queue },
 ];

@@ -1,6 +1,7 @@
 import type { TaskCall, TaskCallsReply } from '../http/wire.js';
 import { resolveScript } from '../loader/paths.js';
-import { isFinished, type JobRecord, type JobSpec } from '../types.js';
+import { isFinished, type FlowControl, type JobRecord, type JobSpec } from '../types.js';
+import { fromFlowFields } from '../http/flow-control-wire.js';
 import { childScript } from '../flow/run-request.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
@@ -64,7 +65,13 @@ function childSpec(call: TaskCall, of: { parent: JobRecord; scriptPath: string; 
     callKey: call.call_key,
     timeout: call.timeout,
     retry: call.retry,
+    // A key left out is the task's name (the route's entrypoint), as task() makes it.
+    ...flowSpec(fromFlowFields(call, of.entrypoint)),
   };
+}
+
+function flowSpec(flowControl: FlowControl | undefined): Pick<JobSpec, 'flowControl'> {
+  return flowControl ? { flowControl } : {};
 }
 
 /** The route of task calls from jobs; worker tokens reach it, but only for a parent whose lease the worker holds. */

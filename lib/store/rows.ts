@@ -1,5 +1,7 @@
 import { DEFAULT_TAG, DEFAULT_WORKSPACE, type AttemptRecord, type TokenRecord, type WorkerRecord, type ErrorRecord, type JobKind, type JobRecord, type JobSpec, type JobStatus, type Json, type LogLine, type LogStream, type Outcome, type RetryOptions } from '../types.js';
 
+import { flowControlOf } from './flow-control.js';
+
 /** A jobs row as SQL stores it: snake_case, JSON as text, times as epoch ms. Shared by the stores. */
 export interface JobRow {
   id: string;
@@ -29,6 +31,16 @@ export interface JobRow {
   error: string | null;
   canceled_by: string | null;
   idempotency_key: string | null;
+  /** Flow control (store/flow-control.ts); absent in rows read before its migration. */
+  priority?: number | string;
+  concurrency_key?: string | null;
+  concurrency_limit?: number | string | null;
+  concurrency_window_ms?: number | string | null;
+  rate_key?: string | null;
+  rate_limit?: number | string | null;
+  rate_per_ms?: number | string | null;
+  cache_ttl_ms?: number | string | null;
+  cached_from?: string | null;
 }
 
 export interface LogRow {
@@ -84,6 +96,9 @@ export function toJobRecord(row: JobRow): JobRecord {
     path: row.path,
     canceledBy: row.canceled_by ?? null,
     idempotencyKey: row.idempotency_key ?? null,
+    priority: row.priority === undefined ? 0 : num(row.priority),
+    flowControl: flowControlOf(row),
+    cachedFrom: row.cached_from ?? null,
   };
 }
 

@@ -189,3 +189,29 @@ export const progressAndTraces = (d: Dialect) => `
         trace_id TEXT NOT NULL,
         parent_span_id TEXT NOT NULL
       );`;
+
+/** Flow control (docs/flow-control.md): the columns of a job's limits and cache, and each store's claim index. */
+export const flowControl = (d: Dialect, claimIndex: string) => `
+      ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
+      ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER;
+      ALTER TABLE jobs ADD COLUMN concurrency_window_ms ${d.int64};
+      ALTER TABLE jobs ADD COLUMN rate_key TEXT;
+      ALTER TABLE jobs ADD COLUMN rate_limit INTEGER;
+      ALTER TABLE jobs ADD COLUMN rate_per_ms ${d.int64};
+      ALTER TABLE jobs ADD COLUMN cache_key TEXT;
+      ALTER TABLE jobs ADD COLUMN cache_ttl_ms ${d.int64};
+      -- The job whose result a cached job reused (it never ran).
+      ALTER TABLE jobs ADD COLUMN cached_from TEXT;
+      ${claimIndex}
+      -- A claim counts the running jobs of a key, and a window's recent starts, off this index.
+      CREATE INDEX jobs_concurrency ON jobs (workspace, concurrency_key, status) WHERE concurrency_key IS NOT NULL;
+      -- A cached call finds the latest successful run of an equal call.
+      CREATE INDEX jobs_cache ON jobs (cache_key, completed_at) WHERE cache_key IS NOT NULL AND status = 'success';
+      -- A rate key's earliest next start: a claim that starts a job of the key moves it on.
+      CREATE TABLE rate_limits (
+        workspace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        next_start ${d.int64} NOT NULL,
+        PRIMARY KEY (workspace, key)
+      );`;

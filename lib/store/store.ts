@@ -1,5 +1,5 @@
 import type { LiveCount, PruneReport, PruneRequest, SchemaState } from './operations.js';
-import type { RunTrace, JobProgress, AttemptRecord, ErrorRecord, EventRecord, JobFilter, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
+import type { RunTrace, JobProgress, AttemptRecord, ErrorRecord, EventRecord, JobFilter, QueueSummary, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
 import type { NewSchedule, ScheduleRecord } from '../types.js';
 
 /** Which jobs a worker may claim. */
@@ -21,6 +21,12 @@ export interface ClaimRequest {
    * in this process dies with it, so it need not wait.
    */
   durable?: boolean;
+  /**
+   * Hears of jobs the claim held back until a time (a rate limit, a full concurrency window):
+   * their new due time, so the caller can wake its claims then. Jobs held back by a running
+   * limit need no call: a job that finishes wakes the claims.
+   */
+  onDeferred?: (dueAt: number) => void;
 }
 
 export interface EnqueueResult {
@@ -112,7 +118,13 @@ export interface Store {
    */
   record(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<EnqueueResult>;
 
-  /** Claims up to `limit` due queued jobs, oldest first, marks them running and leases them. */
+  /**
+   * Claims up to `limit` due queued jobs, marks them running and leases them. Order: highest
+   * priority first, then oldest (first due, then first submitted). Jobs whose
+   * concurrency key is at its limit, or whose rate key or window forbids a start now, are
+   * skipped, atomically with taking the others: limits hold across every claimer of the
+   * database (docs/flow-control.md).
+   */
   claim(request: ClaimRequest): Promise<JobRecord[]>;
 
   /** Records when an executor actually began the job. */
@@ -170,6 +182,9 @@ export interface Store {
    * until a page comes back empty; it never holds more than one page.
    */
   readLogs(jobId: string, options?: { after?: number; limit?: number; ownOnly?: boolean }): Promise<LogLine[]>;
+
+  /** Queued and running counts per tag and per flow-control key of a workspace. */
+  queue(workspace: string): Promise<QueueSummary>;
 
   /** Records what a flow job knows of its modules (its flow status), replacing what was recorded. */
   setFlowStatus(jobId: string, status: Json): Promise<void>;

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Json, JobContext, Outcome, RetryOptions, TaskOptions } from '../types.js';
+import type { FlowControl, Json, JobContext, Outcome, RetryOptions, TaskOptions } from '../types.js';
 
 /**
  * The state every copy of this module shares. A user's script imports `millrace` through
@@ -30,6 +30,8 @@ export interface TaskCall {
    */
   naming: Promise<{ name: string; moduleUrl: string }>;
   args: Json[];
+  /** The call's limits and cache (its key functions already run); a key '' is the task's name. */
+  flowControl?: FlowControl;
 }
 
 /** A finished child, as the caller's side sees it. */
@@ -57,6 +59,8 @@ export interface PathCall {
   retry?: RetryOptions;
   /** Resolve once the child is persisted (its id is the outcome's jobId), not when it finishes. */
   detach?: boolean;
+  /** A flow module's concurrency, priority and cache, keys resolved. */
+  flowControl?: FlowControl;
 }
 
 /** What the executor puts in the async context for each job it runs. */

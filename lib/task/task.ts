@@ -7,6 +7,7 @@ import { checkValueSize } from '../limits.js';
 import { decode, encodeArgs, roundTrip } from '../serialize.js';
 import type { TaskOptions } from '../types.js';
 import { isTsxDataModule, moduleFile, moduleUrlOfFrame } from './module-identity.js';
+import { callFlowControl, checkFlowOptions } from '../flow-options.js';
 import { resolveTaskName } from './registry.js';
 import { runtime, type TaskDef } from './runtime.js';
 
@@ -24,23 +25,28 @@ export type Task<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
  * export const heavy = task(async function heavy(n: number) { ... }, 'cpu');
  * ```
  */
-export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions): Task<A, R> {
+// The options' `A` is a conditional type so that it is not an inference site: A comes from fn
+// alone, and a key function's parameters are typed by it (not the other way round).
+export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions<A extends unknown[] ? A : never>): Task<A, R> {
   if (typeof fn !== 'function') {
     throw new TaskDefinitionError(`task() expects a function as its first argument, got ${describeValue(fn)}`);
   }
-  const options = normaliseOptions(tagOrOptions);
+  // Stored without the parameters' type: a key function is called with the call's args only.
+  const options = normaliseOptions(tagOrOptions as string | TaskOptions | undefined);
   const { moduleUrl, definedAt } = callerLocation();
   const def: TaskDef = { fn: fn as TaskDef['fn'], options, moduleUrl, definedAt };
 
   const proxy = async (...args: A): Promise<Awaited<R>> => {
     const scope = runtime.als.getStore();
     if (!scope) return runInline(fn, args);
+    // A key function runs on the caller's args: one that fails fails this call only, before it is submitted.
+    const flowControl = callFlowControl(options, args, options.name ?? fn.name ?? '(anonymous)');
     const encoded = encodeArgs(args);
     // Checked here, in the caller: too large args fail this call, not the request carrying it.
     checkValueSize(encoded, `The args of a call to task ${options.name ?? fn.name ?? '(anonymous)'}`);
     // Handed over unresolved and at once: the call's key follows the order of the calls.
     const naming = resolveTaskName(def);
-    const outcome = await scope.callTask({ def, naming, args: encoded });
+    const outcome = await scope.callTask({ def, naming, args: encoded, ...(flowControl && { flowControl }) });
     const { name } = await naming;
     switch (outcome.status) {
       case 'success':
@@ -108,6 +114,7 @@ function normaliseOptions(tagOrOptions: string | TaskOptions | undefined): TaskO
       }
     }
   }
+  checkFlowOptions(tagOrOptions);
   return { ...tagOrOptions };
 }
 

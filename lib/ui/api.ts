@@ -1,7 +1,7 @@
 import type { LogEvent, TreeReply, WaitingReply, WorkersReply } from '../http/wire.js';
 import type { WireSchedule } from '../http/schedules.js';
 import type { JsonSchema } from '../loader/signature.js';
-import type { JobRecord, JobStatus, LogLine } from '../types.js';
+import type { JobRecord, JobStatus, LogLine, QueueSummary } from '../types.js';
 
 /**
  * The UI's only way to the server: the public HTTP API, with the token kept for this browser
@@ -121,6 +121,10 @@ export function getTree(id: string): Promise<TreeReply> {
 
 export function cancelJob(id: string): Promise<{ canceled: JobRecord[] }> {
   return json(call('POST', `/api/w/{ws}/jobs_u/cancel/${enc(id)}`, { body: { reason: 'canceled from the web UI' } }));
+}
+
+export function getQueue(): Promise<QueueSummary> {
+  return json(call('GET', '/api/w/{ws}/queue'));
 }
 
 export function listWorkers(): Promise<WorkersReply> {

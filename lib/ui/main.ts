@@ -7,6 +7,7 @@ import { workersPage } from './pages/workers.js';
 import { approvePage } from './pages/approve.js';
 import { waitingPage } from './pages/waiting.js';
 import { schedulesPage } from './pages/schedules.js';
+import { queuePage } from './pages/queue.js';
 
 /**
  * The web UI: one page whose routes live after `#` (`#/runs`, `#/run/<id>`, `#/new`,
@@ -16,7 +17,7 @@ import { schedulesPage } from './pages/schedules.js';
 
 export type Page = (root: HTMLElement, params: URLSearchParams, arg: string | undefined) => () => void;
 
-const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage, waiting: waitingPage, schedules: schedulesPage };
+const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage, waiting: waitingPage, schedules: schedulesPage, queue: queuePage };
 
 const app = document.getElementById('app')!;
 const logout = document.getElementById('logout')!;

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { toErrorRecord } from '../error-record.js';
 import { pathChildTarget } from '../flow/run-request.js';
 import { resolveScript } from '../loader/paths.js';
+import { scriptFlowControl } from '../loader/script-config.js';
 import type { ChildOutcome } from '../task/runtime.js';
 import type { JobRecord, JobSpec, Json } from '../types.js';
 import type { WorkerBackend } from './backend.js';
@@ -33,14 +35,16 @@ export class ChildCalls {
     try {
       // The parent's lines so far go to the store before its child exists, so logs read in order.
       await logs.flushed();
+      const target = childTarget(root, parent, call);
       childId = await backend.submitChild({
-        ...childTarget(root, parent, call),
+        ...target,
         tag: call.tag,
         workspace: parent.workspace,
         parentJob: parent.id,
         callKey: call.callKey,
         timeout: call.timeout,
         retry: call.retry,
+        ...flowControlOf(root, call, target.scriptPath),
         ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
       });
       if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };
@@ -137,6 +141,15 @@ function childTarget(root: string, parent: JobRecord, call: ChildCall): Pick<Job
     default:
       return pathChildTarget(root, call);
   }
+}
+
+/** A task call's flow control, or a script's by path (runScript): its exported config's. */
+function flowControlOf(root: string, call: ChildCall, scriptPath: string): Pick<JobSpec, 'flowControl'> {
+  if (call.flowControl) return { flowControl: call.flowControl };
+  if (call.kind !== 'script') return {};
+  const script = resolveScript(root, scriptPath);
+  const flowControl = scriptFlowControl(readFileSync(script.file, 'utf8'), script.hash, script.path);
+  return flowControl ? { flowControl } : {};
 }
 
 /** A finished child as the calling job's awaited outcome. */

@@ -14,6 +14,7 @@ import { checkValueSize, cutErrorRecord, cutLogLine } from '../limits.js';
 import { scriptPathOf } from '../loader/paths.js';
 import { decode, encode } from '../serialize.js';
 import { moduleFile } from '../task/module-identity.js';
+import { withTaskName } from '../flow-options.js';
 import { findTask } from '../task/registry.js';
 import { runtime, type ChildOutcome, type JobScope, type PathCall, type TaskCall } from '../task/runtime.js';
 import { DEFAULT_TAG, type ErrorRecord, type Json, type Outcome } from '../types.js';
@@ -268,6 +269,7 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
           callKey,
           ...(options.timeout !== undefined && { timeout: options.timeout }),
           ...(options.retry !== undefined && { retry: options.retry }),
+          ...(task.flowControl && { flowControl: withTaskName(task.flowControl, name) }),
         }),
       );
     },
@@ -303,6 +305,7 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
         callKey: nextKey(path.key),
         ...(path.timeout !== undefined && { timeout: path.timeout }),
         ...(path.retry !== undefined && { retry: path.retry }),
+        ...(path.flowControl && { flowControl: path.flowControl }),
         ...(path.detach && { detach: true }),
       });
     },

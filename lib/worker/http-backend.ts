@@ -8,6 +8,7 @@ import type { SendEventReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
 import type { RunTrace, ErrorRecord, EventSent, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
+import { toFlowFields } from '../http/flow-control-wire.js';
 import type { WorkerBackend } from './backend.js';
 import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
 import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
@@ -105,6 +106,7 @@ export class HttpBackend implements WorkerBackend {
         tag: spec.tag,
         timeout: spec.timeout,
         retry: spec.retry,
+        ...toFlowFields(spec.flowControl),
         ...(spec.kind !== 'task' && { kind: callKind(spec) }),
         ...(delay !== undefined && { scheduled_in_secs: delay }),
       };

@@ -1,6 +1,6 @@
 import type { ChildOutcome } from '../task/runtime.js';
 import type { JobTraceContext } from '../tracing/ids.js';
-import type { ErrorRecord, Json, JobContext, LogStream, Outcome, RetryOptions } from '../types.js';
+import type { ErrorRecord, FlowControl, Json, JobContext, LogStream, Outcome, RetryOptions } from '../types.js';
 
 /**
  * Messages between a worker (the host, on the main thread) and its executor threads.
@@ -44,6 +44,8 @@ export interface ChildCall {
   seconds?: number;
   /** Resolve once the child is persisted (runScriptAsync), not when it has finished. */
   detach?: boolean;
+  /** Concurrency, rate limit, priority and cache, keys resolved (docs/flow-control.md). */
+  flowControl?: FlowControl;
 }
 
 /** What a step asks of the host: its recorded result, or to record one. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
-import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, POSTGRES, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import { eventsAndSecrets, flowControl, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, POSTGRES, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration, MigrationReport } from '../store.js';
 
 /**
@@ -38,6 +38,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(POSTGRES) },
   { version: 7, name: 'schedules', sql: schedules(POSTGRES) },
   { version: 8, name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces(POSTGRES) },
+  {
+    version: 9,
+    name: 'flow control: priority, concurrency and rate keys, result cache',
+    sql: flowControl(
+      POSTGRES,
+      `-- Claims read the due queued jobs in (priority, scheduled_for, seq) order straight off this index.
+      CREATE INDEX jobs_queue_priority ON jobs (priority DESC, scheduled_for, seq) WHERE status = 'queued';`,
+    ),
+  },
 ];
 
 /** The latest schema version this millrace knows. */

@@ -13,6 +13,7 @@ import type {
   LogLine,
   NewLogLine,
   Outcome,
+  QueueSummary,
   TokenRecord,
   WorkerRecord,
   NewSchedule,
@@ -31,7 +32,8 @@ import { appendLogs, readLogs } from './logs.js';
 import { migratePg, PG_SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import { Announcer, ChangeListener, type Change } from './notifications.js';
 import { one, rowCount, transaction, type Tx } from './query.js';
-import { CLAIM_SQL, COMPLETE_WITH_ATTEMPT_SQL, listStatement, MARK_STARTED_SQL, RETRY_SQL } from './sql.js';
+import { claimJobs, queueSummary, type ClaimMemo } from './claim.js';
+import { COMPLETE_WITH_ATTEMPT_SQL, listStatement, MARK_STARTED_SQL, RETRY_SQL } from './sql.js';
 import { enqueue, record, type SubmitContext } from './submit.js';
 import { PgTokens } from './tokens.js';
 import { PgSchedules } from './schedules.js';
@@ -79,6 +81,7 @@ export class PgStore implements Store {
   private secret: Promise<string> | undefined;
   private readonly places = new PlaceCache();
   private readonly clock: Clock;
+  private readonly claimMemo: ClaimMemo = { keyed: false };
 
   private constructor(options: PgStoreOptions, schema: string, poolSize: number) {
     this.url = options.url;
@@ -173,18 +176,11 @@ export class PgStore implements Store {
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
     if (request.limit <= 0) return [];
-    const now = this.clock.now();
-    const { rows } = await this.pool.query<JobRow>(CLAIM_SQL, [
-      now,
-      request.tags === 'all',
-      request.tags === 'all' ? [] : [...request.tags],
-      request.rootJobs ? [...request.rootJobs] : null,
-      request.workspace ?? null,
-      request.limit,
-      request.workerId,
-      now + request.leaseMs,
-    ]);
-    return rows.map(toJobRecord);
+    return claimJobs(this.pool, this.submit.announce, request, this.clock.now(), this.claimMemo);
+  }
+
+  queue(workspace: string): Promise<QueueSummary> {
+    return queueSummary(this.pool, workspace);
   }
 
   async markStarted(jobId: string, at: number): Promise<void> {
@@ -207,6 +203,8 @@ export class PgStore implements Store {
     const { rows } = await this.pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [jobId, outcome.status, result, error, at]);
     if (!rows[0]) return undefined;
     this.announcer.announce({ k: 'f', ids: [jobId] });
+    // A slot of its concurrency key is free: other servers' claims look again.
+    if (rows[0].concurrency_key) this.announcer.announce({ k: 'q', due: at });
     this.places.forget(jobId);
     return toJobRecord(rows[0]);
   }
@@ -218,9 +216,11 @@ export class PgStore implements Store {
     return toJobRecord(rows[0]);
   }
 
-  cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
+  async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const at = this.clock.now();
-    return this.transaction((tx, notify) => cancelTree(tx, notify, jobId, request, at));
+    const canceled = await this.transaction((tx, notify) => cancelTree(tx, notify, jobId, request, at));
+    if (canceled.some((c) => c.flowControl?.concurrency)) this.announcer.announce({ k: 'q', due: at });
+    return canceled;
   }
 
   expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {

@@ -25,7 +25,19 @@ export const INSERT_COLUMN_TYPES = [
   'bigint', // 14 created_at
   'bigint', // 15 scheduled_for
   'text', // 16 idempotency_key
+  'int', // 17 priority
+  'text', // 18 concurrency_key
+  'int', // 19 concurrency_limit
+  'bigint', // 20 concurrency_window_ms
+  'text', // 21 rate_key
+  'int', // 22 rate_limit
+  'bigint', // 23 rate_per_ms
+  'text', // 24 cache_key
+  'bigint', // 25 cache_ttl_ms
 ] as const;
+
+/** The flow-control columns (store/flow-control.ts), values 17 to 25 of a new job. */
+const FLOW_COLUMNS = 'priority, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms, cache_key, cache_ttl_ms';
 
 /** One new job, its root and path taken from its parent (none: the parent is missing or the call recorded). */
 export const INSERT_SQL = `
@@ -37,8 +49,9 @@ export const INSERT_SQL = `
   ),
   inserted AS (
     INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $16 FROM place
+                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS})
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $16,
+           $17, $18, $19, $20, $21, $22, $23, $24, $25 FROM place
     ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
     RETURNING *
   )
@@ -49,13 +62,16 @@ export const INSERT_BATCH_SQL = `
   WITH input AS (
     SELECT * FROM unnest(${INSERT_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
       WITH ORDINALITY AS i(id, workspace, kind, script_path, script_hash, entrypoint, args, tag, parent_job, call_key,
-                           max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, n)
+                           max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key,
+                           ${FLOW_COLUMNS}, n)
   )
   INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                    path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+                    path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS})
   SELECT i.id, i.workspace, i.kind, i.script_path, i.script_hash, i.entrypoint, i.args, i.tag, 'queued', i.parent_job,
          coalesce(p.root_job, i.id), CASE WHEN p.path IS NULL THEN i.id ELSE p.path || '/' || i.id END,
-         i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key
+         i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key,
+         i.priority, i.concurrency_key, i.concurrency_limit, i.concurrency_window_ms, i.rate_key, i.rate_limit, i.rate_per_ms,
+         i.cache_key, i.cache_ttl_ms
   FROM input i LEFT JOIN jobs p ON p.id = i.parent_job
   WHERE i.parent_job IS NULL OR p.path IS NOT NULL
   ORDER BY i.n
@@ -100,32 +116,38 @@ export const RECORD_SQL = `
 
 /**
  * $1 now, $2 all tags, $3 tags, $4 roots or null, $5 workspace or null, $6 limit, $7 worker,
- * $8 lease end. One statement: lock the oldest due rows no other claim holds, take them, record
- * the attempts. A concurrent claim on another server skips the locked rows instead of waiting.
+ * $8 lease end. One statement: lock the first due rows no other claim holds (highest priority,
+ * then oldest), take them, record the attempts. A
+ * concurrent claim on another server skips the locked rows instead of waiting. If one of
+ * them has a concurrency or rate key, it takes nothing and says so (`keyed_found`): the keyed
+ * claim (claim.ts) decides under the keys' locks.
  * It commits without waiting for the disk: a claim lost in a crash of the database leaves the
  * job queued, as if never claimed, and its worker hears at its next heartbeat that the job is
  * not its own (as with SQLite, whose claims do not wait for their commit either).
  */
 export const CLAIM_SQL = `
   WITH due AS (
-    SELECT id FROM jobs
+    SELECT id, (concurrency_key IS NOT NULL OR rate_key IS NOT NULL) AS keyed FROM jobs
     WHERE status = 'queued' AND scheduled_for <= $1
       AND ($2::boolean OR tag = ANY($3::text[]))
       AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
       AND ($5::text IS NULL OR workspace = $5::text)
-    ORDER BY scheduled_for, seq
+    ORDER BY priority DESC, scheduled_for, seq
     LIMIT $6
     FOR UPDATE SKIP LOCKED
+  ), plain AS (
+    SELECT NOT EXISTS (SELECT 1 FROM due WHERE keyed) AS ok
   ), claimed AS (
     UPDATE jobs j SET status = 'running', worker = $7, lease_until = $8, attempt = j.attempt + 1, started_at = NULL
-    FROM due WHERE j.id = due.id
+    FROM due, plain WHERE j.id = due.id AND plain.ok
     RETURNING j.*
   ), recorded AS (
     INSERT INTO attempts (job_id, attempt, worker, claimed_at, status)
     SELECT id, attempt, $7, $1, 'running' FROM claimed
   )
-  SELECT claimed.* FROM claimed, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
-  ORDER BY scheduled_for, seq`;
+  SELECT claimed.*, NOT plain.ok AS keyed_found
+  FROM plain LEFT JOIN claimed ON true, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
+  ORDER BY claimed.priority DESC, claimed.scheduled_for, claimed.seq`;
 
 /** $1 job, $2 at. Only a timestamp: nothing depends on it being on disk before the job goes on. */
 export const MARK_STARTED_SQL = `

@@ -3,6 +3,7 @@ import type { Clock } from '../../clock.js';
 import { ConfigError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
+import { flowColumns } from '../flow-control.js';
 import { attemptsAllowed, replays, runsAgain } from '../policy.js';
 import { newJobColumns, outcomeColumns, toJobRecord, type JobRow, type NewJobColumns } from '../rows.js';
 import type { EnqueueResult } from '../store.js';
@@ -49,6 +50,13 @@ async function byIdempotencyKey(pool: pg.Pool, spec: JobSpec): Promise<JobRecord
 
 async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult> {
   const now = ctx.clock.now();
+  // A cached call is recorded already succeeded; one whose call key is taken goes the usual way
+  // (replay, or a failed call run again).
+  const hit = spec.parentJob && spec.callKey ? await cacheHit(ctx.pool, spec, now) : undefined;
+  if (hit) {
+    const cached = await record(ctx, { ...spec, parentJob: spec.parentJob!, callKey: spec.callKey! }, { status: 'success', result: JSON.parse(hit.result!) }, now, now, hit.id);
+    if (cached.created) return cached;
+  }
   const scheduledFor = spec.scheduledFor ?? now + (spec.delayMs ?? 0);
   const c = newJobColumns(spec, spec.id ?? newJobId());
   // In INSERT_COLUMN_TYPES' order.
@@ -62,6 +70,7 @@ async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult>
     now,
     scheduledFor,
     spec.idempotencyKey ?? null,
+    ...Object.values(flowColumns(spec)),
   ];
   // The common case in one statement: a new job, its place taken from its parent. Nothing
   // inserted means the call is already recorded, or the parent is missing: the slow path
@@ -96,6 +105,8 @@ export async function record(
   outcome: Outcome,
   startedAt: number,
   at: number,
+  /** The job whose result this one reuses (the cache). */
+  cachedFrom?: string,
 ): Promise<EnqueueResult> {
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
     const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [spec.parentJob]);
@@ -116,7 +127,16 @@ export async function record(
     ]);
     if (inserted) {
       notify({ k: 'f', ids: [inserted.id] });
-      return { job: toJobRecord(inserted), created: true };
+      if (cachedFrom === undefined) return { job: toJobRecord(inserted), created: true };
+      const f = flowColumns(spec);
+      const marked = await one<JobRow>(
+        tx,
+        `UPDATE jobs SET cached_from = $2, priority = $3, concurrency_key = $4, concurrency_limit = $5, concurrency_window_ms = $6,
+                         rate_key = $7, rate_limit = $8, rate_per_ms = $9, cache_key = $10, cache_ttl_ms = $11
+         WHERE id = $1 RETURNING *`,
+        [inserted.id, cachedFrom, ...Object.values(f)],
+      );
+      return { job: toJobRecord(marked!), created: true };
     }
     const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [spec.parentJob, spec.callKey]);
     return { job: toJobRecord(existing!), created: false };
@@ -126,4 +146,19 @@ export async function record(
 /** A new job's first eight values, in INSERT_COLUMN_TYPES' (and RECORD_SQL's) order. */
 function leadingValues(c: NewJobColumns): unknown[] {
   return [c.id, c.workspace, c.kind, c.script_path, c.script_hash, c.entrypoint, c.args, c.tag];
+}
+
+/**
+ * The latest successful run of an equal call within the TTL (store/flow-control.ts cacheKey),
+ * for a spec that asks for the cache; undefined otherwise.
+ */
+async function cacheHit(pool: pg.Pool, spec: JobSpec, now: number): Promise<JobRow | undefined> {
+  const ttl = spec.flowControl?.cacheTtlMs;
+  if (ttl === undefined || ttl <= 0) return undefined;
+  return one<JobRow>(
+    pool,
+    `SELECT * FROM jobs WHERE cache_key = $1 AND status = 'success' AND cached_from IS NULL AND completed_at >= $2
+     ORDER BY completed_at DESC LIMIT 1`,
+    [flowColumns(spec).cache_key, now - ttl],
+  );
 }

@@ -1,4 +1,4 @@
-import { eventsAndSecrets, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, SQLITE, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import { eventsAndSecrets, flowControl, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, SQLITE, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
 import type { Migration } from '../store.js';
 
 /**
@@ -31,4 +31,13 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(SQLITE) },
   { version: 8, name: 'schedules', sql: schedules(SQLITE) },
   { version: 9, name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces(SQLITE) },
+  {
+    version: 10,
+    name: 'flow control: priority, concurrency and rate keys, result cache',
+    sql: flowControl(
+      SQLITE,
+      `-- Claims read queued jobs in (priority, scheduled_for, rowid) order straight off this index.
+      CREATE INDEX jobs_claim_priority ON jobs (status, priority DESC, scheduled_for);`,
+    ),
+  },
 ];

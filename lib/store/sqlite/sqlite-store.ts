@@ -14,6 +14,7 @@ import {
   type LogLine,
   type NewLogLine,
   type Outcome,
+  type QueueSummary,
   type TokenRecord,
   type WorkerRecord,
   type NewSchedule,
@@ -42,6 +43,8 @@ import {
 import type { CancelRequest, ClaimRequest, EnqueueResult, EventDelivery, ExpiredLeases, MigrationReport, Store } from '../store.js';
 import { cancelTree } from './cancel.js';
 import { SqliteEvents } from './events.js';
+import { claimJobs, queueSummary } from './claim.js';
+import { flowColumns } from '../flow-control.js';
 import { expireLeases, releaseJob } from './leases.js';
 import { insertLogLines, readLogLines } from './logs.js';
 import { schemaVersion } from './migrate.js';
@@ -114,8 +117,21 @@ export class SqliteStore implements Store {
         }
         if (existing) return { job: toJobRecord(existing), created: false };
       }
-      return { job: this.insertJob(spec, 'queued'), created: true };
+      return { job: this.insertOrReuse(spec), created: true };
     });
+  }
+
+  /** Inserts a job; a call whose equal earlier call succeeded within its cache TTL is recorded already succeeded, from that one. */
+  private insertOrReuse(spec: JobSpec): JobRecord {
+    const job = this.insertJob(spec, 'queued');
+    const ttl = spec.flowControl?.cacheTtlMs;
+    // Calls only (a child at its call key), as on PostgreSQL.
+    if (ttl === undefined || ttl <= 0 || !spec.parentJob || !spec.callKey) return job;
+    const key = flowColumns(spec).cache_key;
+    const hit = this.stmt.cached.get(key, job.createdAt - ttl) as JobRow | undefined;
+    if (!hit) return job;
+    const row = this.stmt.insertCached.get({ id: job.id, result: hit.result, from: hit.id, now: job.createdAt }) as JobRow;
+    return toJobRecord(row);
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
@@ -164,6 +180,7 @@ export class SqliteStore implements Store {
       timeout_s: spec.timeout ?? null,
       created_at: now,
       scheduled_for: spec.scheduledFor ?? now + (spec.delayMs ?? 0),
+      ...flowColumns(spec),
     }) as JobRow;
     return toJobRecord(row);
   }
@@ -171,28 +188,12 @@ export class SqliteStore implements Store {
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
     if (request.limit <= 0) return [];
     const now = this.clock.now();
-    return this.write(() => {
-      // Select first, then claim each by id: an UPDATE over a subquery costs a write even
-      // when it finds nothing, and most wake-ups of an idle worker find nothing.
-      const due = this.stmt.due.all({
-        now,
-        all_tags: request.tags === 'all' ? 1 : 0,
-        tags: JSON.stringify(request.tags === 'all' ? [] : request.tags),
-        roots: request.rootJobs ? JSON.stringify([...request.rootJobs]) : null,
-        workspace: request.workspace ?? null,
-        limit: request.limit,
-      }) as { id: string }[];
-      const claimed: JobRecord[] = [];
-      for (const { id } of due) {
-        const row = this.stmt.claimOne.get({ id, worker: request.workerId, lease_until: now + request.leaseMs }) as JobRow | undefined;
-        if (!row) continue;
-        this.stmt.insertAttempt.run({ job_id: row.id, attempt: row.attempt, worker: request.workerId, claimed_at: now });
-        claimed.push(toJobRecord(row));
-      }
-      return claimed;
+    return this.write(
+      () => claimJobs(this.stmt, request, now),
       // A claim lost in a crash before its commit leaves the job queued, as if never claimed:
       // a claimer in this process, lost with it, need not wait for the commit.
-    }, { awaitCommit: request.durable === true });
+      { awaitCommit: request.durable === true },
+    );
   }
 
   async markStarted(jobId: string, at: number): Promise<void> {
@@ -310,6 +311,10 @@ export class SqliteStore implements Store {
 
   async setFlowStatus(jobId: string, status: Json): Promise<void> {
     await this.write(() => this.stmt.setFlowStatus.run({ job_id: jobId, status: JSON.stringify(status), now: this.clock.now() }));
+  }
+
+  async queue(workspace: string): Promise<QueueSummary> {
+    return queueSummary(this.stmt, workspace);
   }
 
   async getFlowStatus(jobId: string): Promise<Json | undefined> {

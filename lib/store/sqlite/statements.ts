@@ -14,9 +14,13 @@ const UNFINISHED = `status IN ('queued', 'running')`;
 const STATEMENT_SQL = {
   insert: `
     INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key)
+                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key,
+                      priority, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms,
+                      cache_key, cache_ttl_ms)
     VALUES (@id, @workspace, @kind, @script_path, @script_hash, @entrypoint, @args, @tag, @status, @parent_job, @root_job,
-            @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for, @idempotency_key)
+            @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for, @idempotency_key,
+            @priority, @concurrency_key, @concurrency_limit, @concurrency_window_ms, @rate_key, @rate_limit, @rate_per_ms,
+            @cache_key, @cache_ttl_ms)
     RETURNING *`,
   byCallKey: 'SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?',
   previousAttemptError: `
@@ -39,14 +43,47 @@ const STATEMENT_SQL = {
   placeAndName: 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?',
   get: 'SELECT * FROM jobs WHERE id = ?',
   matchIds: 'SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit',
+  // Priority first, then age: within a priority, first due first, then first submitted. The
+  // rows come in that order off jobs_claim_priority and the LIMIT stops the read; `+` keeps the
+  // planner from taking jobs_claim's range on scheduled_for instead, which sorts the whole queue.
   due: `
-    SELECT id FROM jobs
-    WHERE status = 'queued' AND scheduled_for <= @now
+    SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM jobs
+    WHERE status = 'queued' AND +scheduled_for <= @now
       AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
       AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
       AND (@workspace IS NULL OR workspace = @workspace)
-    ORDER BY scheduled_for, rowid
-    LIMIT @limit`,
+    ORDER BY priority DESC, scheduled_for, rowid
+    LIMIT @limit OFFSET @offset`,
+  runningOfKey: `SELECT count(*) AS n FROM jobs WHERE workspace = ? AND concurrency_key = ? AND status = 'running'`,
+  startsOfKey: `
+    SELECT a.claimed_at AS t FROM jobs j JOIN attempts a ON a.job_id = j.id
+    WHERE j.workspace = @workspace AND j.concurrency_key = @key AND j.status IN ('running', 'success', 'failure', 'canceled')
+      AND a.claimed_at > @since`,
+  rateNext: 'SELECT next_start FROM rate_limits WHERE workspace = ? AND key = ?',
+  setRateNext: `
+    INSERT INTO rate_limits (workspace, key, next_start) VALUES (@workspace, @key, @next)
+    ON CONFLICT (workspace, key) DO UPDATE SET next_start = excluded.next_start`,
+  defer: `UPDATE jobs SET scheduled_for = @until WHERE id = @id AND status = 'queued'`,
+  cached: `
+    SELECT * FROM jobs WHERE cache_key = ? AND status = 'success' AND cached_from IS NULL AND completed_at >= ?
+    ORDER BY completed_at DESC LIMIT 1`,
+  insertCached: `
+    UPDATE jobs SET status = 'success', result = @result, cached_from = @from, attempt = 1, started_at = @now,
+                    completed_at = @now, duration_ms = 0
+    WHERE id = @id
+    RETURNING *`,
+  queueByTag: `
+    SELECT tag AS name, sum(status = 'queued') AS queued, sum(status = 'running') AS running FROM jobs
+    WHERE workspace = ? AND status IN ('queued', 'running') GROUP BY tag ORDER BY tag`,
+  queueByConcurrencyKey: `
+    SELECT concurrency_key AS name, sum(status = 'queued') AS queued, sum(status = 'running') AS running,
+           max(concurrency_limit) AS lim, max(concurrency_window_ms) AS window_ms FROM jobs
+    WHERE workspace = ? AND concurrency_key IS NOT NULL AND status IN ('queued', 'running') GROUP BY concurrency_key ORDER BY concurrency_key`,
+  queueByRateKey: `
+    SELECT j.rate_key AS name, sum(j.status = 'queued') AS queued, sum(j.status = 'running') AS running,
+           max(j.rate_limit) AS lim, max(j.rate_per_ms) AS per_ms, max(r.next_start) AS next_start FROM jobs j
+    LEFT JOIN rate_limits r ON r.workspace = j.workspace AND r.key = j.rate_key
+    WHERE j.workspace = ? AND j.rate_key IS NOT NULL AND j.status IN ('queued', 'running') GROUP BY j.rate_key ORDER BY j.rate_key`,
   claimOne: `
     UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
                     started_at = NULL

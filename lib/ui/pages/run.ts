@@ -1,6 +1,7 @@
 import type { TreeReply } from '../../http/wire.js';
-import { ApiError, cancelJob, getTree } from '../api.js';
-import { isFinished, jobName } from '../../types.js';
+import { waitReason } from '../../wait-reason.js';
+import { isFinished, jobName, type QueueSummary } from '../../types.js';
+import { ApiError, cancelJob, getQueue, getTree } from '../api.js';
 import { el, formatDuration, formatTime, jobLink, jsonBlock, replace, runningTime, shortId, statusBadge } from '../dom.js';
 import { flowModules, flowModulesView } from '../flow-modules.js';
 import { LogView } from '../log-view.js';
@@ -58,7 +59,7 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
     void load();
   };
 
-  const draw = (t: TreeReply) => {
+  const draw = (t: TreeReply, queue: QueueSummary | undefined) => {
     const { job, descendants } = t;
     const going = !isFinished(job);
     const fact = (k: string, v: string | Node, cls = 'fact') => el('div', { class: cls }, el('div', { class: 'muted' }, k), el('div', {}, v));
@@ -93,7 +94,9 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       drawnProgressKey = progressKey;
       replace(bars, progressView(job, descendants, t.progress));
     }
-    const key = `${job.status}|${job.attempt}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}`;
+    // Why it waits (a concurrency key, a rate limit) or did not run (the cache): docs/flow-control.md.
+    const reason = waitReason(job, queue, Date.now(), (ms) => new Date(ms).toLocaleTimeString());
+    const key = `${job.status}|${job.attempt}|${canceling}|${descendants.length}|${descendants.map((d) => d.status).join()}|${reason}`;
     if (key === drawnKey) return;
     drawnKey = key;
     replace(
@@ -116,7 +119,8 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
           job.error.stack && el('pre', { class: 'stack' }, job.error.stack),
         ),
       t.attempts.length > 1 && attemptsCard(t),
-      going && job.status === 'queued' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Waiting for a worker.')),
+      reason !== undefined && el('section', { class: 'card', id: 'wait-reason' }, el('h2', {}, job.cachedFrom ? 'Cached' : 'Waiting'), el('p', {}, reason)),
+      going && job.status === 'queued' && reason === undefined && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Waiting for a worker.')),
       going && job.status === 'running' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Running…')),
     );
     replace(tree, treeView(job, descendants));
@@ -126,9 +130,11 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
     clearTimeout(timer);
     try {
       const t = await getTree(id);
+      // The keys' running counts, only for a job that waits on one.
+      const queue = t.job.status === 'queued' && t.job.flowControl?.concurrency ? await getQueue() : undefined;
       if (stopped) return;
       problem.textContent = '';
-      draw(t);
+      draw(t, queue);
       const going = !isFinished(t.job) || t.descendants.some((d) => !isFinished(d));
       if (going) timer = setTimeout(() => void load(), refreshAfter(t.descendants.length));
     } catch (err) {
