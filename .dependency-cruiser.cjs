@@ -9,7 +9,8 @@
 
 // The foundation: the glossary, errors and value contract, plus task/, which knows nothing of
 // stores, threads or HTTP. index.ts is the top, not the foundation.
-const FOUNDATION = '^lib/(task/|(types|errors|errors-operations|error-record|describe|serialize|limits|timers|clock|wait-names|flow-options|wait-reason|ids|tick-batch)\\.ts$)';
+const FOUNDATION =
+  '^lib/(task/|(types|errors|errors-operations|error-record|describe|serialize|limits|timers|clock|wait-names|flow-options|wait-reason|ids|tick-batch)\\.ts$)';
 /** A lib/ folder by name, as the start of a path. */
 const folders = (...names) => `^lib/(${names.join('|')})/`;
 const pkg = (...names) => `node_modules/(${names.join('|')})/`;
@@ -205,7 +206,10 @@ module.exports = {
         'Client and server meet only in http/wire.ts, http/windmill.ts, http/schedules.ts, http/flow-control-wire.ts and http/identity.ts: server/ imports no other file of http/, and nothing of helpers/.',
       severity: 'error',
       from: { path: '^lib/server/' },
-      to: { path: ['^lib/http/', '^lib/helpers/'], pathNot: '^lib/http/(wire|windmill|schedules|flow-control-wire|identity)\\.ts$' },
+      to: {
+        path: ['^lib/http/', '^lib/helpers/'],
+        pathNot: '^lib/http/(wire|windmill|schedules|flow-control-wire|identity)\\.ts$',
+      },
     },
     {
       name: 'server-only-for-cli',

@@ -36,10 +36,15 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
 }
 
 const waitingFor = (id: string, event: string) =>
-  until(() => engine.descendants(id), (d) => d.some((j) => j.kind === 'wait' && j.entrypoint === event && j.status === 'queued'));
+  until(
+    () => engine.descendants(id),
+    (d) => d.some((j) => j.kind === 'wait' && j.entrypoint === event && j.status === 'queued'),
+  );
 
 /** Starts the approval fixture; resolves once it waits, with the URLs it printed. */
-async function approvalJob(key = 'approval'): Promise<{ job: JobRecord; page: string; resume: string; cancel: string }> {
+async function approvalJob(
+  key = 'approval',
+): Promise<{ job: JobRecord; page: string; resume: string; cancel: string }> {
   const job = await engine.submit({ path: '__tests__/fixtures/approval', args: { key } });
   const urls: Record<string, string> = {};
   for await (const { line } of engine.logs(job.id, { follow: true })) {
@@ -52,8 +57,19 @@ async function approvalJob(key = 'approval'): Promise<{ job: JobRecord; page: st
 }
 
 /** A request with no token at all: a signed URL is its own permission. */
-async function call(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: { error?: { code: string; message: string; problems?: string[] } } & Record<string, unknown> }> {
-  const res = await request(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function call(
+  method: 'GET' | 'POST',
+  url: string,
+  body?: unknown,
+): Promise<{
+  status: number;
+  json: { error?: { code: string; message: string; problems?: string[] } } & Record<string, unknown>;
+}> {
+  const res = await request(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.statusCode, json: (await res.body.json()) as never };
 }
 
@@ -66,9 +82,15 @@ describe('approvals', () => {
     expect(page).toBe(`${server.url}/#/approve/default/${job.id}/approval/${sig}`);
 
     const wrongType = await call('POST', resume, { amount: 'five' });
-    expect(wrongType).toMatchObject({ status: 400, json: { error: { code: 'APPROVAL_FORM', problems: ['value.amount: must be number'] } } });
+    expect(wrongType).toMatchObject({
+      status: 400,
+      json: { error: { code: 'APPROVAL_FORM', problems: ['value.amount: must be number'] } },
+    });
     const missing = await call('POST', resume, { note: 'no amount' });
-    expect(missing).toMatchObject({ status: 400, json: { error: { code: 'APPROVAL_FORM', problems: ['value.amount: is required'] } } });
+    expect(missing).toMatchObject({
+      status: 400,
+      json: { error: { code: 'APPROVAL_FORM', problems: ['value.amount: is required'] } },
+    });
     expect((await engine.get(job.id))!.status).toBe('running'); // refused values changed nothing
 
     const ok = await call('POST', `${resume}?approver=ann`, { amount: 5, note: 'fine' });
@@ -87,7 +109,11 @@ describe('approvals', () => {
     const { job, resume } = await approvalJob('by-get');
     const res = await call('GET', `${resume}?payload=${encodeURIComponent(JSON.stringify({ amount: 7 }))}`);
     expect(res.status).toBe(200);
-    expect(decode((await engine.wait(job.id)).result!)).toEqual({ approved: true, value: { amount: 7 }, approver: null });
+    expect(decode((await engine.wait(job.id)).result!)).toEqual({
+      approved: true,
+      value: { amount: 7 },
+      approver: null,
+    });
   });
 
   it('the cancel URL rejects', async () => {
@@ -107,7 +133,14 @@ describe('approvals', () => {
       const res = await call('POST', url, { amount: 1 });
       expect(res).toMatchObject({ status: 401, json: { error: { code: 'BAD_SIGNATURE' } } });
     }
-    expect((await call('GET', b.cancel.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')))).status).toBe(401);
+    expect(
+      (
+        await call(
+          'GET',
+          b.cancel.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')),
+        )
+      ).status,
+    ).toBe(401);
     expect((await engine.get(a.job.id))!.status).toBe('running');
     expect((await engine.get(b.job.id))!.status).toBe('running');
     for (const j of [a, b]) await call('GET', j.cancel);
@@ -119,11 +152,16 @@ describe('the events route', () => {
   it('POST /api/w/{ws}/jobs/{id}/events/{name} delivers the JSON body; 404, 409 and 400 for bad targets and names', async () => {
     const job = await engine.submit({ path: '__tests__/fixtures/events', args: { which: 'wait' } });
     await waitingFor(job.id, 'go');
-    const sent = await api<{ status: string; wait_job: string }>('POST', `/api/w/default/jobs/${job.id}/events/go`, { n: 4 });
+    const sent = await api<{ status: string; wait_job: string }>('POST', `/api/w/default/jobs/${job.id}/events/go`, {
+      n: 4,
+    });
     expect(sent.status).toBe('delivered');
     const done = await engine.wait(job.id);
     expect(decode(done.result!)).toEqual({ payload: { n: 4 }, isDate: false });
-    expect((await engine.descendants(job.id)).find((j) => j.id === sent.wait_job)).toMatchObject({ kind: 'wait', status: 'success' });
+    expect((await engine.descendants(job.id)).find((j) => j.id === sent.wait_job)).toMatchObject({
+      kind: 'wait',
+      status: 'success',
+    });
 
     const post = async (path: string, body: unknown) => {
       const res = await request(`${server.url}${path}`, {
@@ -133,11 +171,23 @@ describe('the events route', () => {
       });
       return { status: res.statusCode, json: (await res.body.json()) as { error: { code: string; message: string } } };
     };
-    expect(await post(`/api/w/default/jobs/${job.id}/events/go`, 1)).toMatchObject({ status: 409, json: { error: { code: 'JOB_FINISHED' } } });
-    expect(await post('/api/w/default/jobs/nosuchjob/events/go', 1)).toMatchObject({ status: 404, json: { error: { code: 'UNKNOWN_JOB' } } });
+    expect(await post(`/api/w/default/jobs/${job.id}/events/go`, 1)).toMatchObject({
+      status: 409,
+      json: { error: { code: 'JOB_FINISHED' } },
+    });
+    expect(await post('/api/w/default/jobs/nosuchjob/events/go', 1)).toMatchObject({
+      status: 404,
+      json: { error: { code: 'UNKNOWN_JOB' } },
+    });
     const badName = await post(`/api/w/default/jobs/${job.id}/events/${encodeURIComponent('@approval:x')}`, 1);
-    expect(badName).toMatchObject({ status: 400, json: { error: { code: 'BAD_REQUEST', message: expect.stringContaining('expected an event name') } } });
-    const noToken = await request(`${server.url}/api/w/default/jobs/${job.id}/events/go`, { method: 'POST', body: '1' });
+    expect(badName).toMatchObject({
+      status: 400,
+      json: { error: { code: 'BAD_REQUEST', message: expect.stringContaining('expected an event name') } },
+    });
+    const noToken = await request(`${server.url}/api/w/default/jobs/${job.id}/events/go`, {
+      method: 'POST',
+      body: '1',
+    });
     expect(noToken.statusCode).toBe(401);
     await noToken.body.dump();
   });
@@ -145,7 +195,9 @@ describe('the events route', () => {
   it('lists the jobs waiting now, with what they wait for', async () => {
     const job = await engine.submit({ path: '__tests__/fixtures/events', args: { which: 'wait' } });
     await waitingFor(job.id, 'go');
-    const { waiting } = await api<{ waiting: { job: JobRecord; event: string; approval: string | null; due_at: number | null }[] }>('GET', '/api/w/default/jobs/waiting');
+    const { waiting } = await api<{
+      waiting: { job: JobRecord; event: string; approval: string | null; due_at: number | null }[];
+    }>('GET', '/api/w/default/jobs/waiting');
     expect(waiting.find((w) => w.job.id === job.id)).toMatchObject({ event: 'go', approval: null, due_at: null });
     await api('POST', `/api/w/default/jobs/${job.id}/events/go`, { n: 0 });
     expect((await engine.wait(job.id)).status).toBe('success');

@@ -14,7 +14,8 @@ import { runToEnd, type Result } from './helpers/processes.js';
 /** Runs the built CLI; `asUser` runs it as that user (tests run as root, to whom every file is writable). */
 function millrace(args: string[], options: { cwd: string; asUser?: string }): Promise<Result> {
   const argv = [process.execPath, join(REPO_ROOT, 'bin/millrace.js'), ...args];
-  const [cmd, ...rest] = options.asUser && process.getuid?.() === 0 ? ['runuser', '-u', options.asUser, '--', ...argv] : argv;
+  const [cmd, ...rest] =
+    options.asUser && process.getuid?.() === 0 ? ['runuser', '-u', options.asUser, '--', ...argv] : argv;
   return runToEnd(cmd, rest, { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', MILLRACE_DB: '' } });
 }
 
@@ -56,7 +57,14 @@ async function project(): Promise<{ root: string; db: string; jobId: string }> {
   writeFileSync(join(root, 's.ts'), 'export async function main(n?: unknown) {\n  return n;\n}\n');
   const db = join(root, '.millrace', 'millrace.db');
   const store = new SqliteStore({ file: db });
-  const { job } = await store.enqueue({ kind: 'script', scriptPath: 's', scriptHash: 'h', entrypoint: 'main', args: { n: 1 }, workspace: 'default' });
+  const { job } = await store.enqueue({
+    kind: 'script',
+    scriptPath: 's',
+    scriptHash: 'h',
+    entrypoint: 'main',
+    args: { n: 1 },
+    workspace: 'default',
+  });
   await store.close();
   return { root, db, jobId: job.id };
 }
@@ -83,30 +91,45 @@ describe('the CLI answers bad input and damaged files with a clear error', () =>
     const { root, db } = await project();
     const notADb = join(root, 'garbage.db');
     writeFileSync(notADb, Buffer.alloc(8192, 0x5a));
-    expectCleanError(await millrace(['jobs', '--db', notADb], { cwd: root }), /The SQLite store at .*garbage\.db is not a SQLite database .* Move it aside/);
+    expectCleanError(
+      await millrace(['jobs', '--db', notADb], { cwd: root }),
+      /The SQLite store at .*garbage\.db is not a SQLite database .* Move it aside/,
+    );
     // A file whose header is sound but whose pages are not: the damage shows in the first query that reads them.
     const { readFileSync } = await import('node:fs');
     const image = readFileSync(db);
     image.fill(0xff, 4096, image.length);
     const damaged = join(root, 'damaged.db');
     writeFileSync(damaged, image);
-    expectCleanError(await millrace(['jobs', '--db', damaged], { cwd: root }), /The SQLite store at .*damaged\.db (is damaged|is not a SQLite database) .* Move it aside/);
+    expectCleanError(
+      await millrace(['jobs', '--db', damaged], { cwd: root }),
+      /The SQLite store at .*damaged\.db (is damaged|is not a SQLite database) .* Move it aside/,
+    );
   });
 
   it('refuses --args nested 20,000 deep with the documented limit', async () => {
     const { root } = await project();
     const deep = `{"n":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
-    expectCleanError(await millrace(['run', 's', '--args', deep], { cwd: root }), /--args n\[0\].* is nested deeper than 256 levels/);
+    expectCleanError(
+      await millrace(['run', 's', '--args', deep], { cwd: root }),
+      /--args n\[0\].* is nested deeper than 256 levels/,
+    );
   });
 
   it('refuses jobs --limit 1e20 with the range', async () => {
     const { root } = await project();
-    expectCleanError(await millrace(['jobs', '--limit', '1e20'], { cwd: root }), /--limit <n>' argument '1e20' is invalid\. expected an integer from 1 to 10000/);
+    expectCleanError(
+      await millrace(['jobs', '--limit', '1e20'], { cwd: root }),
+      /--limit <n>' argument '1e20' is invalid\. expected an integer from 1 to 10000/,
+    );
   });
 
   it('refuses --threads 100000 with the documented maximum', async () => {
     const { root } = await project();
-    expectCleanError(await millrace(['run', '--threads', '100000', 's'], { cwd: root }), /--threads <n>' argument '100000' is invalid\. expected an integer from 1 to 256/);
+    expectCleanError(
+      await millrace(['run', '--threads', '100000', 's'], { cwd: root }),
+      /--threads <n>' argument '100000' is invalid\. expected an integer from 1 to 256/,
+    );
   });
 
   it('reports a syntax error in a script with file:line, not a made-up parameter', async () => {

@@ -84,21 +84,31 @@ async function run(e: EmbeddedEngine, path: string, word: string, v: number): Pr
   // The line, logged in the child's own context, is in its log, and in the root's marked as the child's.
   expect((await lines(e, loud.id)).map((l) => l.line)).toEqual([`shout(${word}) v${v} in job ${loud.id}`]);
   expect(await lines(e, job.id)).toContainEqual(
-    expect.objectContaining({ line: `shout(${word}) v${v} in job ${loud.id}`, source: { jobId: loud.id, name: 'loud' } }),
+    expect.objectContaining({
+      line: `shout(${word}) v${v} in job ${loud.id}`,
+      source: { jobId: loud.id, name: 'loud' },
+    }),
   );
   return decode(done.result!);
 }
 
 describe('a .ts helper of a project without "type": "module"', () => {
-  it.each([1, 2])('its tasks run as child jobs from .mts, .mjs, .ts, .cts and .cjs scripts, one engine, %i thread(s)', async (threads) => {
-    root = project();
-    engine = new EmbeddedEngine({ root, db: tempDb(), threads, concurrency: threads });
-    // .ts first: the helper is required (by file name) before the .mts script imports it by
-    // name under a data: URL, so a thread holds both instances.
-    for (const ext of ['ts', 'mts', 'mjs', 'cts', 'cjs', 'mts']) {
-      expect(await run(engine, `scripts/call-${ext}`, `Hey-${ext}`, 1)).toEqual([`HEY-${ext.toUpperCase()}-v1`, `hey-${ext}`, `(Hey-${ext})`]);
-    }
-  });
+  it.each([1, 2])(
+    'its tasks run as child jobs from .mts, .mjs, .ts, .cts and .cjs scripts, one engine, %i thread(s)',
+    async (threads) => {
+      root = project();
+      engine = new EmbeddedEngine({ root, db: tempDb(), threads, concurrency: threads });
+      // .ts first: the helper is required (by file name) before the .mts script imports it by
+      // name under a data: URL, so a thread holds both instances.
+      for (const ext of ['ts', 'mts', 'mjs', 'cts', 'cjs', 'mts']) {
+        expect(await run(engine, `scripts/call-${ext}`, `Hey-${ext}`, 1)).toEqual([
+          `HEY-${ext.toUpperCase()}-v1`,
+          `hey-${ext}`,
+          `(Hey-${ext})`,
+        ]);
+      }
+    },
+  );
 
   it('two tasks of one name in such a helper fail the .mts script with a TaskDefinitionError naming the file', async () => {
     root = project();
@@ -106,7 +116,10 @@ describe('a .ts helper of a project without "type": "module"', () => {
       join(root, 'lib/dup.ts'),
       `import { task } from 'millrace';\nexport const a = task(async () => 1, { name: 'same' });\nexport const b = task(async () => 2, { name: 'same' });\n`,
     );
-    writeFileSync(join(root, 'scripts/dup.mts'), `import { a } from '../lib/dup.ts';\nexport async function main() {\n  return a();\n}\n`);
+    writeFileSync(
+      join(root, 'scripts/dup.mts'),
+      `import { a } from '../lib/dup.ts';\nexport async function main() {\n  return a();\n}\n`,
+    );
     engine = new EmbeddedEngine({ root, db: tempDb(), threads: 1, concurrency: 1 });
     const done = await engine.wait((await engine.submit({ path: 'scripts/dup', args: {} })).id);
     expect(done.status).toBe('failure');

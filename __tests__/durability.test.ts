@@ -38,10 +38,11 @@ async function holdingServer(body: string) {
       released = true;
       for (const res of held.splice(0)) res.end(body);
     },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -57,12 +58,18 @@ describe('retries', () => {
     const result = decode(root.result!) as Record<string, { value?: string; error?: string; message?: string }>;
     expect(result.thirdTime).toEqual({ value: 'ok on attempt 3' });
     expect(result.alwaysFails.error).toBe('TaskError');
-    expect(result.alwaysFails.message).toMatch(/alwaysFails, tag default\) failed on attempt 3 of 3: Error: attempt 3 fails/);
+    expect(result.alwaysFails.message).toMatch(
+      /alwaysFails, tag default\) failed on attempt 3 of 3: Error: attempt 3 fails/,
+    );
     expect(result.refuses.error).toBe('TaskError');
     expect(result.refuses.message).toMatch(/failed on attempt 1 of 3: NonRetryableError: the card was declined/);
 
     const [third] = byName(descendants, 'thirdTime');
-    expect(await attemptsOf(third)).toEqual([[1, 'failure', 'attempt 1 fails'], [2, 'failure', 'attempt 2 fails'], [3, 'success', null]]);
+    expect(await attemptsOf(third)).toEqual([
+      [1, 'failure', 'attempt 1 fails'],
+      [2, 'failure', 'attempt 2 fails'],
+      [3, 'success', null],
+    ]);
     const attempts = await engine.attempts(third.id);
     // Backoff: 10 ms, then 20 ms, between an attempt's end and the next one's claim.
     expect(attempts[1].claimedAt - attempts[0].completedAt!).toBeGreaterThanOrEqual(10);
@@ -151,7 +158,11 @@ describe('cancellation', () => {
       const canceled = await engine.coordinator.cancel(job.id, { reason: 'changed my mind', by: 'the test' });
       expect(canceled).toHaveLength(52);
       const root = await engine.wait(job.id);
-      expect(root).toMatchObject({ status: 'canceled', canceledBy: 'the test', error: { name: 'CanceledError', message: 'changed my mind' } });
+      expect(root).toMatchObject({
+        status: 'canceled',
+        canceledBy: 'the test',
+        error: { name: 'CanceledError', message: 'changed my mind' },
+      });
       await engine.drained();
       const all = await engine.descendants(job.id);
       expect(all.map((j) => j.status)).toEqual(Array(51).fill('canceled'));
@@ -198,7 +209,12 @@ describe('durable replay', () => {
     expect(replayer.attempt).toBe(2);
     const result = decode(root.result!) as { stamp: { at: number; r: number }; c: number };
     const [stamp] = descendants.filter((j) => j.kind === 'step');
-    expect(stamp).toMatchObject({ entrypoint: 'stamp', status: 'success', parentJob: replayer.id, callKey: '@step:stamp:0' });
+    expect(stamp).toMatchObject({
+      entrypoint: 'stamp',
+      status: 'success',
+      parentJob: replayer.id,
+      callKey: '@step:stamp:0',
+    });
     expect(result.stamp).toEqual(decode(stamp.result!));
     expect(result.c).toBe(10);
     // The step's body and the child's body ran once each, over two attempts.
@@ -218,7 +234,9 @@ describe('durable replay', () => {
       const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/fan-out', { children: 100 });
       expect(root.status).toBe('success');
       expect(descendants).toHaveLength(100);
-      const misplaced = descendants.filter((j) => j.callKey !== `leaf:${(j.args as number[])[0]}`).map((j) => [j.callKey, j.args]);
+      const misplaced = descendants
+        .filter((j) => j.callKey !== `leaf:${(j.args as number[])[0]}`)
+        .map((j) => [j.callKey, j.args]);
       expect(misplaced).toEqual([]);
       await engine.close();
       engine = undefined;
@@ -232,7 +250,9 @@ describe('durable replay', () => {
     const [drifts] = byName(descendants, 'drifts');
     expect(drifts.status).toBe('failure');
     expect(drifts.error!.name).toBe('NonDeterminismError');
-    expect(drifts.error!.message).toMatch(/made a different call at child:0: it recorded task child\(1,".*"\).* and now calls task child\(2,/);
+    expect(drifts.error!.message).toMatch(
+      /made a different call at child:0: it recorded task child\(1,".*"\).* and now calls task child\(2,/,
+    );
     expect(drifts.attempt).toBe(2);
     expect(readFileSync(counter, 'utf8')).toBe('child 1\n');
   });
@@ -258,8 +278,16 @@ describe('durable replay', () => {
 describe('idempotency', () => {
   it('returns the job first submitted with a key', async () => {
     engine = openTestEngine();
-    const first = await engine.submit({ path: '__tests__/fixtures/retries', args: { which: 'all' }, idempotencyKey: 'nightly-2026-11-25' });
-    const again = await engine.submit({ path: '__tests__/fixtures/retries', args: { which: 'all' }, idempotencyKey: 'nightly-2026-11-25' });
+    const first = await engine.submit({
+      path: '__tests__/fixtures/retries',
+      args: { which: 'all' },
+      idempotencyKey: 'nightly-2026-11-25',
+    });
+    const again = await engine.submit({
+      path: '__tests__/fixtures/retries',
+      args: { which: 'all' },
+      idempotencyKey: 'nightly-2026-11-25',
+    });
     expect(again.id).toBe(first.id);
     expect((await engine.wait(first.id)).status).toBe('success');
     expect(await engine.list({ rootsOnly: true })).toHaveLength(1);

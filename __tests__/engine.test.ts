@@ -123,7 +123,14 @@ describe('the embedded engine', () => {
       viaPLimit: string[];
       children: Record<string, unknown>[];
     };
-    expect(result.self).toMatchObject({ id: root.id, rootId: root.id, script: '__tests__/fixtures/context', tag: 'default', attempt: 1, workspace: 'default' });
+    expect(result.self).toMatchObject({
+      id: root.id,
+      rootId: root.id,
+      script: '__tests__/fixtures/context',
+      tag: 'default',
+      attempt: 1,
+      workspace: 'default',
+    });
     expect(result.self.parentId).toBeUndefined();
     expect(result.viaPLimit).toEqual([root.id, root.id, root.id]);
     expect(descendants).toHaveLength(2);
@@ -139,11 +146,27 @@ describe('the embedded engine', () => {
     const { root } = await runToEnd(engine, '__tests__/fixtures/values');
     expect(root.status).toBe('success');
     const back = decode(root.result!) as { seen: string; sameType: boolean; value: unknown }[];
-    expect(back.map((b) => b.seen)).toEqual(['Date', 'bigint', 'Map', 'Set', 'Uint8Array', 'undefined', 'number', 'number', 'Error', 'object']);
+    expect(back.map((b) => b.seen)).toEqual([
+      'Date',
+      'bigint',
+      'Map',
+      'Set',
+      'Uint8Array',
+      'undefined',
+      'number',
+      'number',
+      'Error',
+      'object',
+    ]);
     expect(back.every((b) => b.sameType)).toBe(true);
     expect(back[0].value).toEqual(new Date('2024-01-02T03:04:05.000Z'));
     expect(back[1].value).toBe(12345678901234567890n);
-    expect(back[2].value).toEqual(new Map<unknown, unknown>([['a', 1], [2, new Set([3])]]));
+    expect(back[2].value).toEqual(
+      new Map<unknown, unknown>([
+        ['a', 1],
+        [2, new Set([3])],
+      ]),
+    );
     expect(back[4].value).toEqual(new Uint8Array([1, 2, 255]));
     expect(back[6].value).toBeNaN();
     expect(back[7].value).toBe(Infinity);
@@ -174,7 +197,9 @@ describe('task failures', () => {
       errorMessage: 'cannot handle caught',
       after: 'still fine',
     });
-    expect(r.message).toBe(`Job ${failed.id} (explode, tag default) failed on attempt 1 of 1: TypeError: cannot handle caught`);
+    expect(r.message).toBe(
+      `Job ${failed.id} (explode, tag default) failed on attempt 1 of 1: TypeError: cannot handle caught`,
+    );
     // The child's stack points at the line of the .ts source that threw (source maps).
     expect(r.errorStack).toMatch(/fixtures\/failing\.ts:5:\d+/);
     expect(descendants.find((d) => d.entrypoint === 'fine')!.status).toBe('success');
@@ -208,14 +233,27 @@ describe('task failures', () => {
     engine = openTestEngine();
     const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/uses-helper', { n: 21 });
     expect(root.result).toBe(42);
-    expect(descendants[0]).toMatchObject({ kind: 'task', scriptPath: '__tests__/fixtures/helper-module', entrypoint: 'double', status: 'success' });
+    expect(descendants[0]).toMatchObject({
+      kind: 'task',
+      scriptPath: '__tests__/fixtures/helper-module',
+      entrypoint: 'double',
+      status: 'success',
+    });
   });
 
   it('refuses duplicate and nameless tasks, and unserialisable args before submitting', async () => {
     engine = openTestEngine();
     for (const [script, which, pattern] of [
-      ['duplicate-tasks', undefined, /Two tasks are named "same" in .*duplicate-tasks\.ts: one defined at .*duplicate-tasks\.ts:3, one at .*duplicate-tasks\.ts:4/],
-      ['nameless-task', 'nameless', /The task defined at .*nameless-task\.ts:3 has no name\. Export it, give its function a name/],
+      [
+        'duplicate-tasks',
+        undefined,
+        /Two tasks are named "same" in .*duplicate-tasks\.ts: one defined at .*duplicate-tasks\.ts:3, one at .*duplicate-tasks\.ts:4/,
+      ],
+      [
+        'nameless-task',
+        'nameless',
+        /The task defined at .*nameless-task\.ts:3 has no name\. Export it, give its function a name/,
+      ],
       ['nameless-task', 'function-arg', /args\[0\] is a function/],
     ] as const) {
       const { root, descendants } = await runToEnd(engine, `__tests__/fixtures/${script}`, which ? { which } : {});
@@ -234,7 +272,10 @@ describe('task failures', () => {
     const { job: orphan } = await engine.store.enqueue({
       kind: 'task',
       scriptPath: '__tests__/fixtures/helper-module',
-      scriptHash: (await import('../lib/loader/paths.js')).resolveScript(engine.root, '__tests__/fixtures/helper-module').hash,
+      scriptHash: (await import('../lib/loader/paths.js')).resolveScript(
+        engine.root,
+        '__tests__/fixtures/helper-module',
+      ).hash,
       entrypoint: 'triple',
       args: [1],
       id: 'orphan-task-job',

@@ -13,7 +13,8 @@ import {
 import { errorRecordOf, fromErrorRecord, toErrorRecord } from '../lib/error-record.js';
 
 const classes = Object.values(errors).filter(
-  (value): value is typeof MillraceError => typeof value === 'function' && Object.prototype.isPrototypeOf.call(MillraceError, value),
+  (value): value is typeof MillraceError =>
+    typeof value === 'function' && Object.prototype.isPrototypeOf.call(MillraceError, value),
 );
 
 describe('error records', () => {
@@ -22,27 +23,51 @@ describe('error records', () => {
     expect(new Set(classes.map((c) => c.code)).size).toBe(classes.length);
   });
 
-  it.each(classes.map((cls) => [cls.name, cls] as const))('%s survives a round trip with its class, name, message, code and stack', (_name, cls) => {
-    const record = errorRecordOf(cls, `a ${cls.name}`);
-    expect(record).toEqual({ name: cls.name, code: cls.code, message: `a ${cls.name}` });
-    const back = fromErrorRecord({ ...record, stack: `${cls.name}: a ${cls.name}\n    at somewhere` });
-    expect(back).toBeInstanceOf(cls);
-    expect(back).toBeInstanceOf(MillraceError);
-    expect(back).toBeInstanceOf(Error);
-    expect(back).toMatchObject({ name: cls.name, code: cls.code, message: `a ${cls.name}`, stack: `${cls.name}: a ${cls.name}\n    at somewhere` });
-    expect(toErrorRecord(back)).toEqual({ ...record, stack: back.stack });
-  });
+  it.each(classes.map((cls) => [cls.name, cls] as const))(
+    '%s survives a round trip with its class, name, message, code and stack',
+    (_name, cls) => {
+      const record = errorRecordOf(cls, `a ${cls.name}`);
+      expect(record).toEqual({ name: cls.name, code: cls.code, message: `a ${cls.name}` });
+      const back = fromErrorRecord({ ...record, stack: `${cls.name}: a ${cls.name}\n    at somewhere` });
+      expect(back).toBeInstanceOf(cls);
+      expect(back).toBeInstanceOf(MillraceError);
+      expect(back).toBeInstanceOf(Error);
+      expect(back).toMatchObject({
+        name: cls.name,
+        code: cls.code,
+        message: `a ${cls.name}`,
+        stack: `${cls.name}: a ${cls.name}\n    at somewhere`,
+      });
+      expect(toErrorRecord(back)).toEqual({ ...record, stack: back.stack });
+    },
+  );
 
   it('builds the records millrace writes itself with the codes stored before', () => {
     expect(errorRecordOf(ReleasedError, 'm')).toEqual({ name: 'ReleasedError', code: 'RELEASED', message: 'm' });
     expect(errorRecordOf(CanceledError, 'm')).toEqual({ name: 'CanceledError', code: 'CANCELED', message: 'm' });
-    expect(errorRecordOf(LeaseExpiredError, 'm')).toEqual({ name: 'LeaseExpiredError', code: 'LEASE_EXPIRED', message: 'm' });
+    expect(errorRecordOf(LeaseExpiredError, 'm')).toEqual({
+      name: 'LeaseExpiredError',
+      code: 'LEASE_EXPIRED',
+      message: 'm',
+    });
   });
 
   it('records a thrown error with its code, and a TaskError with its job', () => {
     const thrown = new NonDeterminismError('different call');
-    expect(toErrorRecord(thrown)).toEqual({ name: 'NonDeterminismError', code: 'NON_DETERMINISM', message: 'different call', stack: thrown.stack });
-    const failed = new TaskError({ jobId: 'j1', taskName: 't', tag: 'default', attempt: 1, maxAttempts: 1, error: { name: 'Error', message: 'boom' } });
+    expect(toErrorRecord(thrown)).toEqual({
+      name: 'NonDeterminismError',
+      code: 'NON_DETERMINISM',
+      message: 'different call',
+      stack: thrown.stack,
+    });
+    const failed = new TaskError({
+      jobId: 'j1',
+      taskName: 't',
+      tag: 'default',
+      attempt: 1,
+      maxAttempts: 1,
+      error: { name: 'Error', message: 'boom' },
+    });
     expect(toErrorRecord(failed)).toMatchObject({ name: 'TaskError', code: 'TASK_FAILED', jobId: 'j1' });
     expect(toErrorRecord('oops')).toEqual({ name: 'Error', message: 'A non-Error value was thrown: "oops"' });
   });

@@ -27,9 +27,10 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
 
 /** The job's queued wait child for `event`, once the job has begun waiting. */
 const waitingFor = (id: string, event: string) =>
-  until(() => engine!.descendants(id), (d) => d.some((j) => j.kind === 'wait' && j.entrypoint === event && j.status === 'queued')).then(
-    (d) => d.find((j) => j.kind === 'wait' && j.entrypoint === event)!,
-  );
+  until(
+    () => engine!.descendants(id),
+    (d) => d.some((j) => j.kind === 'wait' && j.entrypoint === event && j.status === 'queued'),
+  ).then((d) => d.find((j) => j.kind === 'wait' && j.entrypoint === event)!);
 
 describe('waitForEvent', () => {
   it('holds no slot: on a single-slot worker another run completes while one waits; the event resumes it with its payload', async () => {
@@ -41,13 +42,22 @@ describe('waitForEvent', () => {
     expect(quick.status).toBe('success');
     expect((await engine.get(waiting.id))!.status).toBe('running');
     const at = new Date('2026-01-02T03:04:05Z');
-    expect(await engine.sendEvent(waiting.id, 'go', encode({ n: 1, at }, 'payload'))).toEqual({ status: 'delivered', waitJob: wait.id });
+    expect(await engine.sendEvent(waiting.id, 'go', encode({ n: 1, at }, 'payload'))).toEqual({
+      status: 'delivered',
+      waitJob: wait.id,
+    });
     const done = await engine.wait(waiting.id);
     expect(done.status).toBe('success');
     // The payload follows the serialisation contract: a Date comes back a Date.
     expect(decode(done.result!)).toEqual({ payload: { n: 1, at }, isDate: true });
     const recorded = (await engine.descendants(waiting.id)).find((j) => j.id === wait.id)!;
-    expect(recorded).toMatchObject({ kind: 'wait', entrypoint: 'go', callKey: '@wait:go:0', status: 'success', parentJob: waiting.id });
+    expect(recorded).toMatchObject({
+      kind: 'wait',
+      entrypoint: 'go',
+      callKey: '@wait:go:0',
+      status: 'success',
+      parentJob: waiting.id,
+    });
   });
 
   it('keeps an event sent before its wait begins; the wait takes it', async () => {
@@ -90,7 +100,9 @@ describe('waitForEvent', () => {
     expect((await engine.wait(job.id)).status).toBe('canceled');
     expect((await engine.get(wait.id))!.status).toBe('canceled');
     await expect(engine.sendEvent(job.id, 'go', null)).rejects.toThrow(JobFinishedError);
-    await expect(engine.sendEvent(job.id, 'go', null)).rejects.toThrow(`Job ${job.id} has finished (canceled): the event "go" can no longer reach it`);
+    await expect(engine.sendEvent(job.id, 'go', null)).rejects.toThrow(
+      `Job ${job.id} has finished (canceled): the event "go" can no longer reach it`,
+    );
     await expect(engine.sendEvent('nosuchjob', 'go', null)).rejects.toThrow(UnknownJobError);
   });
 });
@@ -100,13 +112,17 @@ describe('sending', () => {
     engine = openTestEngine();
     const target = await engine.submit({ path: FIXTURE, args: { which: 'wait' } });
     const wait = await waitingFor(target.id, 'go');
-    const sender = await engine.wait((await engine.submit({ path: FIXTURE, args: { which: 'send', counter: target.id } })).id);
+    const sender = await engine.wait(
+      (await engine.submit({ path: FIXTURE, args: { which: 'send', counter: target.id } })).id,
+    );
     expect(sender.status).toBe('success');
     expect(decode(sender.result!)).toEqual({ status: 'delivered', waitJob: wait.id });
     const done = await engine.wait(target.id);
     expect(decode(done.result!)).toEqual({ payload: { n: 5, at: new Date('2026-05-06T07:08:09Z') }, isDate: true });
     // To a job that does not exist: the sender's own code gets UnknownJobError.
-    const lost = await engine.wait((await engine.submit({ path: FIXTURE, args: { which: 'send', counter: 'nosuchjob' } })).id);
+    const lost = await engine.wait(
+      (await engine.submit({ path: FIXTURE, args: { which: 'send', counter: 'nosuchjob' } })).id,
+    );
     expect(lost).toMatchObject({ status: 'failure', error: { name: 'UnknownJobError', code: 'UNKNOWN_JOB' } });
   });
 
@@ -126,34 +142,58 @@ describe('sending', () => {
       `console.log(JSON.stringify(await sendEvent(${JSON.stringify(viaHelper.id)}, 'go', { n: 2 })));`,
       'await client.close();',
     ].join('\n');
-    const helper = await runCommand(process.execPath, ['--input-type=module', '-e', program], { cwd: REPO_ROOT, env: { ...process.env } });
+    const helper = await runCommand(process.execPath, ['--input-type=module', '-e', program], {
+      cwd: REPO_ROOT,
+      env: { ...process.env },
+    });
     expect(helper.stderr).toBe('');
     const [code, sent] = helper.stdout.trim().split('\n');
     expect(code).toBe('TASK_DEFINITION');
     expect(JSON.parse(sent)).toMatchObject({ status: 'delivered' });
-    const cli = await runCommand(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id.slice(0, 8), 'go', '--payload', '{"n":3}', '--db', db], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
+    const cli = await runCommand(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id.slice(0, 8), 'go', '--payload', '{"n":3}', '--db', db],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
+    expect(cli).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^event "go" delivered to job \w{8} \(wait \w{8}\)\n$/),
     });
-    expect(cli).toMatchObject({ code: 0, stdout: expect.stringMatching(/^event "go" delivered to job \w{8} \(wait \w{8}\)\n$/) });
 
-    const results = await Promise.all([viaHelper, viaCli].map(async (j) => decode((await engine!.wait(j.id)).result!) as { payload: unknown }));
+    const results = await Promise.all(
+      [viaHelper, viaCli].map(async (j) => decode((await engine!.wait(j.id)).result!) as { payload: unknown }),
+    );
     expect(results.map((r) => r.payload)).toEqual([{ n: 2 }, { n: 3 }]);
     // `show` draws the wait as a child, named after its event, like a sleep.
-    const show = await runCommand(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), 'show', viaCli.id, '--db', db], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    const show = await runCommand(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/millrace.js'), 'show', viaCli.id, '--db', db],
+      { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } },
+    );
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/└─ ✔ go\s+[0-9a-z]{8}\s+success\s+default\s/);
 
-    const bad = await runCommand(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id, 'go', '--payload', '{oops', '--db', db], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const bad = await runCommand(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id, 'go', '--payload', '{oops', '--db', db],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--payload: expected JSON, got "\{oops"/);
-    const finished = await runCommand(process.execPath, [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id, 'go', '--db', db], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const finished = await runCommand(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/millrace.js'), 'send', viaCli.id, 'go', '--db', db],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     expect(finished.code).toBe(2);
     expect(finished.stderr).toContain(`Job ${viaCli.id} has finished (success)`);
   });

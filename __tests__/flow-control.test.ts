@@ -56,10 +56,15 @@ describe('concurrency limits', () => {
 describe("a script's exported config", () => {
   it('limits its runs: 3 runs with limit 1 never overlap; the key is the script path', async () => {
     engine = openTestEngine({ concurrency: 4 });
-    const jobs = await Promise.all([0, 1, 2].map(() => engine!.submit({ path: '__tests__/fixtures/flow-config', args: { ms: 100 } })));
+    const jobs = await Promise.all(
+      [0, 1, 2].map(() => engine!.submit({ path: '__tests__/fixtures/flow-config', args: { ms: 100 } })),
+    );
     const done = await Promise.all(jobs.map((j) => engine!.wait(j.id)));
     expect(done.map((j) => j.status)).toEqual(['success', 'success', 'success']);
-    expect(done[0].flowControl).toEqual({ priority: 3, concurrency: { key: '__tests__/fixtures/flow-config', limit: 1 } });
+    expect(done[0].flowControl).toEqual({
+      priority: 3,
+      concurrency: { key: '__tests__/fixtures/flow-config', limit: 1 },
+    });
     expect(done[0].priority).toBe(3);
     expect(maxOverlap(done)).toBe(1);
   });
@@ -152,7 +157,11 @@ describe('flow modules', () => {
     expect(limited.flowControl).toEqual({ priority: 4, concurrency: { key: 'flows:echo', limit: 2 } });
     const second = await runToEnd(engine, '__tests__/fixtures/flows/flow-control.flow.yaml', { file });
     const cached = second.descendants.find((j) => j.entrypoint === 'cached')!;
-    expect(cached).toMatchObject({ status: 'success', result: 'computed', cachedFrom: first.descendants.find((j) => j.entrypoint === 'cached')!.id });
+    expect(cached).toMatchObject({
+      status: 'success',
+      result: 'computed',
+      cachedFrom: first.descendants.find((j) => j.entrypoint === 'cached')!.id,
+    });
     expect(readFileSync(file, 'utf8')).toBe('ran\n');
   });
 
@@ -165,7 +174,9 @@ describe('flow modules', () => {
     );
     await engine.close();
     engine = openTestEngine({ root });
-    await expect(engine.submit({ path: 'bad.flow.yaml' })).rejects.toThrow(/value\.modules\[0\] \(id "a"\)\.concurrency_limit: expected a positive integer, got number 0/);
+    await expect(engine.submit({ path: 'bad.flow.yaml' })).rejects.toThrow(
+      /value\.modules\[0\] \(id "a"\)\.concurrency_limit: expected a positive integer, got number 0/,
+    );
   });
 });
 
@@ -191,22 +202,40 @@ describe('bad options', () => {
   it('refuses a limit that is not a positive integer, a negative TTL, a bad key, at definition', () => {
     refused({ concurrency: { limit: 0 } }, /options\.concurrency\.limit must be a positive integer, got number 0/);
     refused({ concurrency: { limit: 2.5 } }, /options\.concurrency\.limit must be a positive integer, got number 2\.5/);
-    refused({ rateLimit: { limit: '5', per: 1 } }, /options\.rateLimit\.limit must be a positive integer, got string "5"/);
-    refused({ rateLimit: { limit: 5, per: 0 } }, /options\.rateLimit\.per must be a positive number of seconds, got number 0/);
-    refused({ concurrency: { limit: 1, window: -1 } }, /options\.concurrency\.window must be a positive number of seconds/);
+    refused(
+      { rateLimit: { limit: '5', per: 1 } },
+      /options\.rateLimit\.limit must be a positive integer, got string "5"/,
+    );
+    refused(
+      { rateLimit: { limit: 5, per: 0 } },
+      /options\.rateLimit\.per must be a positive number of seconds, got number 0/,
+    );
+    refused(
+      { concurrency: { limit: 1, window: -1 } },
+      /options\.concurrency\.window must be a positive number of seconds/,
+    );
     refused({ cacheTtl: -1 }, /options\.cacheTtl must be a number of seconds ≥ 0, got number -1/);
     refused({ priority: 1.5 }, /options\.priority must be an integer/);
-    refused({ concurrency: { limit: 1, key: 42 } }, /options\.concurrency\.key must be a string or a function .* got number 42/);
-    refused({ concurrency: { limit: 1, key: () => 7 } }, /options\.concurrency\.key: the key function must return a non-empty string, got number 7/);
-    refused({
-      rateLimit: {
-        limit: 1,
-        per: 1,
-        key: () => {
-          throw new Error('no key');
+    refused(
+      { concurrency: { limit: 1, key: 42 } },
+      /options\.concurrency\.key must be a string or a function .* got number 42/,
+    );
+    refused(
+      { concurrency: { limit: 1, key: () => 7 } },
+      /options\.concurrency\.key: the key function must return a non-empty string, got number 7/,
+    );
+    refused(
+      {
+        rateLimit: {
+          limit: 1,
+          per: 1,
+          key: () => {
+            throw new Error('no key');
+          },
         },
       },
-    }, /options\.rateLimit\.key: the key function threw: no key/);
+      /options\.rateLimit\.key: the key function threw: no key/,
+    );
   });
 
   it('a key function that fails at call time fails that call only', async () => {
@@ -215,7 +244,9 @@ describe('bad options', () => {
     expect(root.status).toBe('success');
     expect(root.result).toEqual({
       ok: 'fine',
-      failed: expect.stringMatching(/^TaskDefinitionError: task picky: options\.concurrency\.key threw for this call: .*no is not a function/),
+      failed: expect.stringMatching(
+        /^TaskDefinitionError: task picky: options\.concurrency\.key threw for this call: .*no is not a function/,
+      ),
     });
     // The failed call was never submitted.
     expect(descendants).toHaveLength(1);

@@ -31,7 +31,11 @@ describe('a bad flow is refused before it runs, with every problem listed', () =
   });
 
   it('a duplicate id, nested ones included', () => {
-    expect(problems(`value:\n  modules:${step('a')}\n    - id: loop\n      value:\n        type: forloopflow\n        iterator: { type: javascript, expr: "[1]" }\n        modules:${step('a').replace(/\n {4}/g, '\n          ')}`)).toEqual([
+    expect(
+      problems(
+        `value:\n  modules:${step('a')}\n    - id: loop\n      value:\n        type: forloopflow\n        iterator: { type: javascript, expr: "[1]" }\n        modules:${step('a').replace(/\n {4}/g, '\n          ')}`,
+      ),
+    ).toEqual([
       'value.modules[1] (id "loop").value.modules[0] (id "a"): duplicate id "a": value.modules[0] has it too; module ids must be unique in a flow',
     ]);
   });
@@ -55,19 +59,31 @@ describe('a bad flow is refused before it runs, with every problem listed', () =
   });
 
   it('an unknown script path', () => {
-    const [problem] = problems(`value:\n  modules:\n    - id: a\n      value: { type: script, path: f/does/not/exist }`);
-    expect(problem).toMatch(/^value\.modules\[0\] \(id "a"\)\.value\.path: unknown script path "f\/does\/not\/exist": Unknown script/);
+    const [problem] = problems(
+      `value:\n  modules:\n    - id: a\n      value: { type: script, path: f/does/not/exist }`,
+    );
+    expect(problem).toMatch(
+      /^value\.modules\[0\] \(id "a"\)\.value\.path: unknown script path "f\/does\/not\/exist": Unknown script/,
+    );
   });
 
   it('invalid YAML, with its line; invalid JSON, with its line', () => {
     const [yaml] = problems('summary: ok\nvalue:\n  modules: [\n    - id: a\n');
     expect(yaml).toMatch(/^invalid YAML at line \d+, column \d+: /);
-    expect(problems('summary: x\nsummary: y\nvalue: { modules: [] }')).toEqual([expect.stringMatching(/^invalid YAML at line 2, column 1: Map keys must be unique/)]);
-    expect(problems('{\n  "value": {\n    "modules": [,]\n  }\n}', 'json')).toEqual([expect.stringMatching(/^invalid JSON at line 3: /)]);
+    expect(problems('summary: x\nsummary: y\nvalue: { modules: [] }')).toEqual([
+      expect.stringMatching(/^invalid YAML at line 2, column 1: Map keys must be unique/),
+    ]);
+    expect(problems('{\n  "value": {\n    "modules": [,]\n  }\n}', 'json')).toEqual([
+      expect.stringMatching(/^invalid JSON at line 3: /),
+    ]);
   });
 
   it('a rawscript in a language other than TypeScript, or without main', () => {
-    expect(problems(`value:\n  modules:\n    - id: a\n      value: { type: rawscript, language: python3, content: "def main(): pass" }`)).toEqual([
+    expect(
+      problems(
+        `value:\n  modules:\n    - id: a\n      value: { type: rawscript, language: python3, content: "def main(): pass" }`,
+      ),
+    ).toEqual([
       'value.modules[0] (id "a").value.language: the language string "python3" is not supported: millrace runs TypeScript only (language bun, deno, nativets, typescript)',
       'value.modules[0] (id "a").value.content: the inline script has no exported function main: add `export async function main(...) { ... }`',
     ]);
@@ -86,7 +102,9 @@ describe('a bad flow is refused before it runs, with every problem listed', () =
     expect(problems(text)).toEqual([
       'value.modules[0] (id "a").sleep: the module option sleep is not supported',
       'value.modules[0] (id "a").skip_if: the expression "flow_input.iter.index > 0" reads flow_input.iter, which exists only inside a forloopflow',
-      expect.stringMatching(/^value\.modules\[1\] \(id "b"\)\.stop_after_if: the expression "result ===" does not compile: Unexpected token/),
+      expect.stringMatching(
+        /^value\.modules\[1\] \(id "b"\)\.stop_after_if: the expression "result ===" does not compile: Unexpected token/,
+      ),
     ]);
   });
 
@@ -116,12 +134,18 @@ describe('flow expressions', () => {
   it('read only the documented names', () => {
     expect(evaluate('flow_input.n * results.a.x', names, site)).toBe(10);
     expect(evaluate('previous_result + flow_input.items.length', names, site)).toBe('p2');
-    expect(evaluate('typeof process + typeof require + typeof setTimeout', names, site)).toBe('undefinedundefinedundefined');
+    expect(evaluate('typeof process + typeof require + typeof setTimeout', names, site)).toBe(
+      'undefinedundefinedundefined',
+    );
   });
 
   it('cannot reach the host through constructors: code generation from strings is off', () => {
-    expect(() => evaluate("this.constructor.constructor('return process')()", names, site)).toThrow(FlowExpressionError);
-    expect(() => evaluate("results.constructor.constructor('return process')()", names, site)).toThrow(/Code generation from strings disallowed/);
+    expect(() => evaluate("this.constructor.constructor('return process')()", names, site)).toThrow(
+      FlowExpressionError,
+    );
+    expect(() => evaluate("results.constructor.constructor('return process')()", names, site)).toThrow(
+      /Code generation from strings disallowed/,
+    );
   });
 
   it('stop after the time limit, with an error naming the module and the expression', () => {

@@ -22,7 +22,9 @@ describe('flows on the embedded engine', () => {
     expect(root.kind).toBe('flow');
     expect(root.status).toBe('success');
     expect(root.result).toBe('review 130');
-    expect(descendants.every((j) => j.kind === 'flowmodule' && j.parentJob === root.id && j.rootJob === root.id)).toBe(true);
+    expect(descendants.every((j) => j.kind === 'flowmodule' && j.parentJob === root.id && j.rootJob === root.id)).toBe(
+      true,
+    );
     expect(descendants.map((j) => j.entrypoint).sort()).toEqual(['line', 'line', 'line', 'review', 'total']);
     // The loop's iterations ran at the same time: their recorded intervals overlap.
     const lines = descendants.filter((j) => j.entrypoint === 'line');
@@ -31,7 +33,12 @@ describe('flows on the embedded engine', () => {
     // The steps' log lines reach the flow job's log, marked with the step.
     const log = [];
     for await (const l of engine.logs(root.id)) log.push(l);
-    expect(log.filter((l) => l.source?.name === 'line').map((l) => l.line).sort()).toEqual(['priced a', 'priced b', 'priced c']);
+    expect(
+      log
+        .filter((l) => l.source?.name === 'line')
+        .map((l) => l.line)
+        .sort(),
+    ).toEqual(['priced a', 'priced b', 'priced c']);
     expect(log.find((l) => l.source?.name === 'total')?.line).toBe('adding 3 values');
 
     const status = (await engine.flowStatus(root.id)) as unknown as FlowStatus;
@@ -55,13 +62,23 @@ describe('flows on the embedded engine', () => {
 
   it('takes the default branch (an identity step) when no branch expression holds', async () => {
     engine = openTestEngine();
-    const { root, descendants } = await runToEnd(engine, 'examples/flows/orders.flow.yaml', { items: [{ sku: 'x', qty: 1, price: 7 }] });
+    const { root, descendants } = await runToEnd(engine, 'examples/flows/orders.flow.yaml', {
+      items: [{ sku: 'x', qty: 1, price: 7 }],
+    });
     expect(root.status).toBe('success');
     expect(root.result).toBe(7);
     const status = (await engine.flowStatus(root.id)) as unknown as FlowStatus;
     expect(status.modules[2].branch_chosen).toEqual({ type: 'default' });
-    expect(status.modules[2].branches![0].modules[0]).toMatchObject({ id: 'accept', type: 'Success', module_type: 'identity' });
-    expect(descendants.find((j) => j.entrypoint === 'accept')).toMatchObject({ kind: 'flowmodule', status: 'success', result: 7 });
+    expect(status.modules[2].branches![0].modules[0]).toMatchObject({
+      id: 'accept',
+      type: 'Success',
+      module_type: 'identity',
+    });
+    expect(descendants.find((j) => j.entrypoint === 'accept')).toMatchObject({
+      kind: 'flowmodule',
+      status: 'success',
+      result: 7,
+    });
   });
 
   it('gives the failure module the failing step’s id and error; the flow fails', async () => {
@@ -69,7 +86,9 @@ describe('flows on the embedded engine', () => {
     const { root, descendants } = await runToEnd(engine, 'examples/flows/orders', { items: ITEMS, fail_on: 'b' });
     expect(root.status).toBe('failure');
     expect(root.error).toMatchObject({ name: 'FlowModuleError', code: 'FLOW_MODULE_FAILED' });
-    expect(root.error!.message).toMatch(/^Module "line" \(job \w+\) failed: Error: no price for b\. The failure module "on_failure" ran/);
+    expect(root.error!.message).toMatch(
+      /^Module "line" \(job \w+\) failed: Error: no price for b\. The failure module "on_failure" ran/,
+    );
     const handler = descendants.find((j) => j.entrypoint === 'on_failure')!;
     expect(handler.status).toBe('success');
     expect(handler.args).toEqual({ message: 'no price for b', step_id: 'line' });
@@ -81,7 +100,10 @@ describe('flows on the embedded engine', () => {
 
   it('applies static and javascript transforms, skip_if, retry (constant and exponential), branchall with skip_failure, a loop with skip_failures, stop_after_if', async () => {
     engine = openTestEngine();
-    const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/flows/options.flow.yaml', { n: 3, stop: true });
+    const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/flows/options.flow.yaml', {
+      n: 3,
+      stop: true,
+    });
     expect(root.status).toBe('success');
     const each = [0.25, { error: { name: 'Error', message: 'cannot invert item 1', step_id: 'invert' } }, 0.5];
     // stop_after_if held at "stopper": its result (the loop's, through an identity step) is the flow's.
@@ -121,12 +143,17 @@ describe('flows on the embedded engine', () => {
     engine = openTestEngine();
     const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/flows/options', { n: 3, stop: false });
     expect(root.status).toBe('failure');
-    expect(root.error!.message).toMatch(/^Module "slow" \(job \S+\) failed: TimeoutError: Job \S+ \(slow\) ran past its timeout of 1s on attempt 1 of 1$/);
+    expect(root.error!.message).toMatch(
+      /^Module "slow" \(job \S+\) failed: TimeoutError: Job \S+ \(slow\) ran past its timeout of 1s on attempt 1 of 1$/,
+    );
     // The step's job is stopped by its worker, not left to run on.
     const slow = descendants.find((j) => j.entrypoint === 'slow')!;
     expect(slow).toMatchObject({ status: 'failure', timeout: 1, error: { name: 'TimeoutError' } });
     const status = (await engine.flowStatus(root.id)) as unknown as FlowStatus;
-    expect(status.modules.find((s) => s.id === 'slow')).toMatchObject({ type: 'Failure', error: { name: 'TimeoutError' } });
+    expect(status.modules.find((s) => s.id === 'slow')).toMatchObject({
+      type: 'Failure',
+      error: { name: 'TimeoutError' },
+    });
   });
 
   it('fails with an error naming the module and the expression when an expression throws', async () => {
@@ -143,7 +170,9 @@ describe('flows on the embedded engine', () => {
     await expect(engine.submit({ path: 'examples/flows/orders.flow.yaml', args: { items: 'nope' } })).rejects.toThrow(
       /Bad args for flow examples\/flows\/orders: items: expected an array/,
     );
-    await expect(engine.submit({ path: 'examples/flows/orders.flow.yaml', args: {} })).rejects.toThrow(/items is required/);
+    await expect(engine.submit({ path: 'examples/flows/orders.flow.yaml', args: {} })).rejects.toThrow(
+      /items is required/,
+    );
     expect(await engine.list({})).toHaveLength(0);
   });
 
@@ -159,7 +188,10 @@ describe('flows on the embedded engine', () => {
       ['flow', '__tests__/fixtures/flows/options'],
       ['script', '__tests__/fixtures/flows/echo'],
     ]);
-    expect(children.map((j) => j.callKey).sort()).toEqual(['@flow:__tests__/fixtures/flows/options:0', '@script:__tests__/fixtures/flows/echo:0']);
+    expect(children.map((j) => j.callKey).sort()).toEqual([
+      '@flow:__tests__/fixtures/flows/options:0',
+      '@script:__tests__/fixtures/flows/echo:0',
+    ]);
     const flowJob = children.find((j) => j.kind === 'flow')!;
     expect(descendants.filter((j) => j.parentJob === flowJob.id).every((j) => j.kind === 'flowmodule')).toBe(true);
     const log = [];
@@ -173,6 +205,11 @@ describe('flows on the embedded engine', () => {
     const { root, descendants } = await runToEnd(engine, 'examples/run-other', {});
     expect(root.status).toBe('success');
     expect(root.result).toEqual({ subtotal: 100, routed: 'review 100' });
-    expect(descendants.filter((j) => j.parentJob === root.id).map((j) => j.kind).sort()).toEqual(['flow', 'script']);
+    expect(
+      descendants
+        .filter((j) => j.parentJob === root.id)
+        .map((j) => j.kind)
+        .sort(),
+    ).toEqual(['flow', 'script']);
   });
 });

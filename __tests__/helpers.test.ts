@@ -1,5 +1,15 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { cancelJob, configure, getJobStatus, getResult, runFlow, runFlowAsync, runScript, runScriptAsync, waitJob } from '../lib/helpers/helpers.js';
+import {
+  cancelJob,
+  configure,
+  getJobStatus,
+  getResult,
+  runFlow,
+  runFlowAsync,
+  runScript,
+  runScriptAsync,
+  waitJob,
+} from '../lib/helpers/helpers.js';
 import { TaskError } from '../lib/errors.js';
 import { REPO_ROOT, tempDb } from './helpers/engine.js';
 
@@ -9,7 +19,10 @@ describe('runScript / runFlow outside a job, embedded', () => {
   afterAll(() => client.close());
 
   it('runScript and runFlow resolve with results; the async variants with ids', async () => {
-    expect(await runScript('__tests__/fixtures/flows/echo', { label: 'a', value: 1 })).toEqual({ label: 'a', value: 1 });
+    expect(await runScript('__tests__/fixtures/flows/echo', { label: 'a', value: 1 })).toEqual({
+      label: 'a',
+      value: 1,
+    });
     expect(await runFlow('examples/flows/orders', { items: [{ sku: 'x', qty: 2, price: 4 }] })).toBe(8);
     const id = await runFlowAsync('examples/flows/orders', { items: [{ sku: 'x', qty: 30, price: 4 }] });
     expect(id).toMatch(/^[0-9a-z]{20}$/);
@@ -20,7 +33,10 @@ describe('runScript / runFlow outside a job, embedded', () => {
 
   it('a failed run rejects with a TaskError; getJobStatus says failure', async () => {
     const id = await runScriptAsync('__tests__/fixtures/failing', { catchIt: false });
-    const err = await waitJob(id).then(() => undefined, (e: unknown) => e);
+    const err = await waitJob(id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TaskError);
     expect((err as TaskError).jobId).toBe(id);
     expect(await getJobStatus(id)).toBe('failure');
@@ -36,17 +52,33 @@ describe('runScript / runFlow outside a job, embedded', () => {
 
   it('submits at most once with an idempotency key', async () => {
     const key = `order-${Date.now()}`;
-    const first = await runScriptAsync('__tests__/fixtures/flows/echo', { label: 'once', value: 1 }, { idempotencyKey: key });
-    const again = await runScriptAsync('__tests__/fixtures/flows/echo', { label: 'once', value: 1 }, { idempotencyKey: key });
+    const first = await runScriptAsync(
+      '__tests__/fixtures/flows/echo',
+      { label: 'once', value: 1 },
+      { idempotencyKey: key },
+    );
+    const again = await runScriptAsync(
+      '__tests__/fixtures/flows/echo',
+      { label: 'once', value: 1 },
+      { idempotencyKey: key },
+    );
     expect(again).toBe(first);
-    const other = await runScriptAsync('__tests__/fixtures/flows/echo', { label: 'once', value: 1 }, { idempotencyKey: `${key}-b` });
+    const other = await runScriptAsync(
+      '__tests__/fixtures/flows/echo',
+      { label: 'once', value: 1 },
+      { idempotencyKey: `${key}-b` },
+    );
     expect(other).not.toBe(first);
     expect(await waitJob(first)).toEqual({ label: 'once', value: 1 });
   });
 
   it('refuses bad input with a clear error', async () => {
-    await expect(runScript('__tests__/fixtures/flows/echo', { label: 1 })).rejects.toThrow(/Bad args for __tests__\/fixtures\/flows\/echo: label: expected a string/);
-    await expect(runScriptAsync('__tests__/fixtures/flows/echo', {}, { idempotencyKey: '' })).rejects.toThrow(/options.idempotencyKey must be a string of 1 to 255 characters, got 0 characters/);
+    await expect(runScript('__tests__/fixtures/flows/echo', { label: 1 })).rejects.toThrow(
+      /Bad args for __tests__\/fixtures\/flows\/echo: label: expected a string/,
+    );
+    await expect(runScriptAsync('__tests__/fixtures/flows/echo', {}, { idempotencyKey: '' })).rejects.toThrow(
+      /options.idempotencyKey must be a string of 1 to 255 characters, got 0 characters/,
+    );
     await expect(runFlow('no/such/flow')).rejects.toThrow(/Unknown flow "no\/such\/flow"/);
   });
 });

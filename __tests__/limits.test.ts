@@ -3,7 +3,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EmbeddedEngine } from '../lib/engine/embedded.js';
 import { TooLargeError } from '../lib/errors.js';
-import { checkValueSize, cutErrorRecord, cutLogLine, ERROR_TEXT_LIMIT, LOG_LINE_LIMIT, REPORT_BUDGET, VALUE_LIMIT, BODY_LIMIT } from '../lib/limits.js';
+import {
+  checkValueSize,
+  cutErrorRecord,
+  cutLogLine,
+  ERROR_TEXT_LIMIT,
+  LOG_LINE_LIMIT,
+  REPORT_BUDGET,
+  VALUE_LIMIT,
+  BODY_LIMIT,
+} from '../lib/limits.js';
 import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from '../lib/worker/report-batches.js';
 import { openTestEngine, runToEnd } from './helpers/engine.js';
 import { expectExitIsolated, expectSizesKept } from './helpers/limits.js';
@@ -53,20 +62,34 @@ describe('the size rules', () => {
   it('cutErrorRecord cuts a huge message and stack, and leaves others as they are', () => {
     const small = { name: 'Error', message: 'm', stack: 's' };
     expect(cutErrorRecord(small)).toBe(small);
-    const huge = cutErrorRecord({ name: 'Error', message: 'm'.repeat(ERROR_TEXT_LIMIT * 2), stack: 's'.repeat(ERROR_TEXT_LIMIT * 2) });
+    const huge = cutErrorRecord({
+      name: 'Error',
+      message: 'm'.repeat(ERROR_TEXT_LIMIT * 2),
+      stack: 's'.repeat(ERROR_TEXT_LIMIT * 2),
+    });
     expect(Buffer.byteLength(huge.message)).toBeLessThanOrEqual(ERROR_TEXT_LIMIT);
     expect(huge.stack).toMatch(/… \[cut \d+ bytes\]$/);
   });
 
   it('packs reports in order into bodies under the budget; one too large goes alone', () => {
-    const item = (bytes: number): EncodedReport => ({ jobId: 'j', text: JSON.stringify('x'.repeat(bytes - 2)), bytes, resolve() {}, reject() {} });
+    const item = (bytes: number): EncodedReport => ({
+      jobId: 'j',
+      text: JSON.stringify('x'.repeat(bytes - 2)),
+      bytes,
+      resolve() {},
+      reject() {},
+    });
     const items = [item(40), item(40), item(40), item(200), item(40)];
     const packs = packReports(items, 100);
     expect(packs.map((p) => p.length)).toEqual([2, 1, 1, 1]);
     expect(packs.flat()).toEqual(items);
     const idField = '"worker_id":"w1",'.length;
-    for (const p of packs) if (p.length > 1) expect(Buffer.byteLength(reportBody('w1', p)) - idField).toBeLessThanOrEqual(100);
-    expect(JSON.parse(reportBody('w1', packs[0]))).toEqual({ worker_id: 'w1', events: ['x'.repeat(38), 'x'.repeat(38)] });
+    for (const p of packs)
+      if (p.length > 1) expect(Buffer.byteLength(reportBody('w1', p)) - idField).toBeLessThanOrEqual(100);
+    expect(JSON.parse(reportBody('w1', packs[0]))).toEqual({
+      worker_id: 'w1',
+      events: ['x'.repeat(38), 'x'.repeat(38)],
+    });
   });
 
   it('splits a job’s lines into runs that fit, in order, none lost', () => {
@@ -83,7 +106,10 @@ describe('task calls', () => {
     const call = (n: number) => ({ n, body: { args: ['a'.repeat(4 * 1024 * 1024)] } });
     const calls = [call(0), call(1), call(2), { n: 3, body: { args: [1] } }];
     const runs = callRuns(calls, 9 * 1024 * 1024);
-    expect(runs.map((r) => r.map((c) => c.n))).toEqual([[0, 1], [2, 3]]);
+    expect(runs.map((r) => r.map((c) => c.n))).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
   });
 });
 
@@ -103,8 +129,14 @@ describe('limits, embedded', () => {
     const server = createServer((_req, res) => res.end('answered'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-    const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/long-timeout', { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` });
-    expect({ status: root.status, result: root.result, error: root.error?.message }).toEqual({ status: 'success', result: 'patient: answered', error: undefined });
+    const { root, descendants } = await runToEnd(engine, '__tests__/fixtures/long-timeout', {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    });
+    expect({ status: root.status, result: root.result, error: root.error?.message }).toEqual({
+      status: 'success',
+      result: 'patient: answered',
+      error: undefined,
+    });
     expect(descendants[0]).toMatchObject({ entrypoint: 'patient', timeout: 2_200_000, status: 'success', attempt: 1 });
   });
 });

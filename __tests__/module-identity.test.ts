@@ -6,7 +6,9 @@ import { isTsxDataModule, moduleExports, moduleFile, moduleUrlOfFrame } from '..
 // each names (see lib/task/module-identity.ts). The data: URL is tsx's, as it hands Node a
 // CommonJS .ts module that an .mts script imports by name in a project without "type": "module".
 
-const code = encodeURIComponent('__filename="/p/lib/helper.ts";(()=>{ const q = a ? b : c; /* ?filePath=/elsewhere.ts */ })()\n');
+const code = encodeURIComponent(
+  '__filename="/p/lib/helper.ts";(()=>{ const q = a ? b : c; /* ?filePath=/elsewhere.ts */ })()\n',
+);
 const tsxData = (filePath: string) => `data:text/javascript,${code}?filePath=${encodeURIComponent(filePath)}`;
 
 describe('moduleUrlOfFrame', () => {
@@ -52,7 +54,8 @@ describe('moduleFile', () => {
   });
 
   it('is the file of tsx’s virtual-query URL, whose path carries the query', () => {
-    const url = 'file:///p/lib/helper.ts%3Ftsx-commonjs-export-preparse=1?tsx-commonjs-export-preparse=1&tsx-commonjs-virtual-query=1&millrace-version=1';
+    const url =
+      'file:///p/lib/helper.ts%3Ftsx-commonjs-export-preparse=1?tsx-commonjs-export-preparse=1&tsx-commonjs-virtual-query=1&millrace-version=1';
     expect(moduleFile(url)).toBe('/p/lib/helper.ts');
   });
 

@@ -30,11 +30,11 @@ import { runToEnd, type Result } from './helpers/processes.js';
 const INSTALL_TIMEOUT = 45 * 60_000;
 const RUN_TIMEOUT = 5 * 60_000;
 
-
 /** Runs a command to its end. The test's own MILLRACE_* settings do not leak into it. */
 function sh(command: string, args: string[], cwd: string): Promise<Result> {
   const env: NodeJS.ProcessEnv = { NO_COLOR: '1' };
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MILLRACE_') && k !== 'NODE_OPTIONS' && k !== 'TSX_TSCONFIG_PATH') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('MILLRACE_') && k !== 'NODE_OPTIONS' && k !== 'TSX_TSCONFIG_PATH') env[k] = v;
   return runToEnd(command, args, { cwd, env });
 }
 
@@ -52,7 +52,12 @@ function write(dir: string, files: Record<string, string>): void {
 
 /** Two packages a script may import: one that is only an ES module, one that is only CommonJS. */
 const LOCAL_PACKAGES = {
-  'node_modules/esm-only/package.json': JSON.stringify({ name: 'esm-only', version: '1.0.0', type: 'module', exports: './index.js' }),
+  'node_modules/esm-only/package.json': JSON.stringify({
+    name: 'esm-only',
+    version: '1.0.0',
+    type: 'module',
+    exports: './index.js',
+  }),
   'node_modules/esm-only/index.js': 'export function double(n) {\n  return n * 2;\n}\n',
   'node_modules/cjs-only/package.json': JSON.stringify({ name: 'cjs-only', version: '1.0.0', main: 'index.js' }),
   'node_modules/cjs-only/index.js': 'exports.triple = (n) => n * 3;\n',
@@ -157,7 +162,9 @@ beforeAll(async () => {
   mkdirSync(plain);
   must('npm init -y', await sh('npm', ['init', '-y'], plain));
   must('npm i <tarball>', await sh('npm', ['i', '--no-audit', '--no-fund', tarball], plain));
-  const installed = JSON.parse(readFileSync(join(plain, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const installed = JSON.parse(readFileSync(join(plain, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
 
   const kinds: Record<string, Record<string, unknown>> = {
     commonjs: { type: 'commonjs' },
@@ -167,19 +174,34 @@ beforeAll(async () => {
   for (const [name, fields] of Object.entries(kinds)) {
     const dir = project(name);
     mkdirSync(dir);
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', ...fields, dependencies: installed.dependencies }, null, 2));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name, version: '1.0.0', ...fields, dependencies: installed.dependencies }, null, 2),
+    );
     cpSync(join(plain, 'package-lock.json'), join(dir, 'package-lock.json'));
     cpSync(join(plain, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   }
 
   for (const name of ['plain', 'commonjs', 'module', 'paths']) write(project(name), { ...LOCAL_PACKAGES, ...PROGRAMS });
-  write(project('plain'), { ...scripts('commonjs'), ...GREET, 'heavy.ts': readFileSync(join(REPO_ROOT, 'examples/heavy.ts'), 'utf8') });
+  write(project('plain'), {
+    ...scripts('commonjs'),
+    ...GREET,
+    'heavy.ts': readFileSync(join(REPO_ROOT, 'examples/heavy.ts'), 'utf8'),
+  });
   write(project('commonjs'), scripts('commonjs'));
   write(project('module'), scripts('module'));
   // The paths project: a tsconfig.json whose alias @lib/* reaches src/lib, where a helper
   // module defines the task the scripts call.
   write(project('paths'), {
-    'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', strict: true, baseUrl: '.', paths: { '@lib/*': ['src/lib/*'] } } }),
+    'tsconfig.json': JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        strict: true,
+        baseUrl: '.',
+        paths: { '@lib/*': ['src/lib/*'] },
+      },
+    }),
     'src/lib/shout.ts': `import { task, currentJob } from 'millrace';
 export const shout = task(async function shout(word: string) {
   console.log(\`shout(\${word}) in job \${currentJob().id}\`);
@@ -237,7 +259,8 @@ async function expectChild(dir: string, rootId: string, taskName: string, line: 
 async function expectScriptRuns(name: string, script: string): Promise<void> {
   const dir = project(name);
   const run = await sh('npx', ['millrace', 'run', script, '--n', '3'], dir);
-  if (run.code !== 0) throw new Error(`millrace run ${script} in the ${name} project exited with ${run.code}:\n${run.stderr}`);
+  if (run.code !== 0)
+    throw new Error(`millrace run ${script} in the ${name} project exited with ${run.code}:\n${run.stderr}`);
   expect(JSON.parse(run.stdout)).toEqual({ script, total: 15 });
   const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
   const line = run.stderr.match(/^\[compute ([0-9a-z]{8})\] compute\(3\) in job ([0-9a-z]{20}) \((.*)\)$/m);
@@ -254,76 +277,117 @@ describe.each([
   ['commonjs', '"type": "commonjs"'],
   ['module', '"type": "module"'],
 ])('a project with %s', (name, what) => {
-  it.each(EXTENSIONS)(`${what}: npx millrace run calc-%s runs the script and its task as a child job`, async (ext) => {
-    await expectScriptRuns(name, `calc-${ext}.${ext}`);
-  }, RUN_TIMEOUT);
+  it.each(EXTENSIONS)(
+    `${what}: npx millrace run calc-%s runs the script and its task as a child job`,
+    async (ext) => {
+      await expectScriptRuns(name, `calc-${ext}.${ext}`);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it.each(['program.cjs', 'program.mjs'])(`${what}: a plain Node program (%s) runs a script through runScript`, async (program) => {
-    const dir = project(name);
-    const before = await runIds(dir);
-    const run = await sh(process.execPath, [program, 'calc-ts', '{"n":4}'], dir);
-    if (run.code !== 0) throw new Error(`node ${program} exited with ${run.code}:\n${run.stderr}`);
-    expect(JSON.parse(run.stdout)).toEqual({ script: 'calc-ts.ts', total: 20 });
-    const roots = (await withStore(dir, (s) => s.list({ rootsOnly: true, limit: 1000 }))).filter((j) => !before.has(j.id));
-    expect(roots.map((r) => r.scriptPath)).toEqual(['calc-ts']);
-    await expectChild(dir, roots[0].id, 'compute', /^compute\(4\) in job [0-9a-z]{20} \(calc-ts\.ts\)$/);
-  }, RUN_TIMEOUT);
+  it.each(['program.cjs', 'program.mjs'])(
+    `${what}: a plain Node program (%s) runs a script through runScript`,
+    async (program) => {
+      const dir = project(name);
+      const before = await runIds(dir);
+      const run = await sh(process.execPath, [program, 'calc-ts', '{"n":4}'], dir);
+      if (run.code !== 0) throw new Error(`node ${program} exited with ${run.code}:\n${run.stderr}`);
+      expect(JSON.parse(run.stdout)).toEqual({ script: 'calc-ts.ts', total: 20 });
+      const roots = (await withStore(dir, (s) => s.list({ rootsOnly: true, limit: 1000 }))).filter(
+        (j) => !before.has(j.id),
+      );
+      expect(roots.map((r) => r.scriptPath)).toEqual(['calc-ts']);
+      await expectChild(dir, roots[0].id, 'compute', /^compute\(4\) in job [0-9a-z]{20} \(calc-ts\.ts\)$/);
+    },
+    RUN_TIMEOUT,
+  );
 });
 
 describe('a helper module’s task, in an npm init -y project (CommonJS)', () => {
-  it.each(['greet-mts.mts', 'greet-mjs.mjs', 'greet-ts.ts', 'greet-cts.cts', 'greet-cjs.cjs'])('npx millrace run %s calls the task of lib/greet.ts as a child job', async (script) => {
-    const dir = project('plain');
-    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type).not.toBe('module');
-    const run = await sh('npx', ['millrace', 'run', script, '--word', 'you'], dir);
-    if (run.code !== 0) throw new Error(`millrace run ${script} in the plain project exited with ${run.code}:\n${run.stderr}`);
-    expect(JSON.parse(run.stdout)).toBe('hello you');
-    const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
-    const line = run.stderr.match(/^\[greet ([0-9a-z]{8})\] greet\(you\) in job ([0-9a-z]{20})$/m);
-    expect(line).not.toBeNull();
-    expect(line![2].startsWith(line![1])).toBe(true);
-    const child = await expectChild(dir, rootId, 'greet', /^greet\(you\) in job [0-9a-z]{20}$/);
-    expect(child).toMatchObject({ id: line![2], scriptPath: 'lib/greet' });
-  }, RUN_TIMEOUT);
+  it.each(['greet-mts.mts', 'greet-mjs.mjs', 'greet-ts.ts', 'greet-cts.cts', 'greet-cjs.cjs'])(
+    'npx millrace run %s calls the task of lib/greet.ts as a child job',
+    async (script) => {
+      const dir = project('plain');
+      expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type).not.toBe('module');
+      const run = await sh('npx', ['millrace', 'run', script, '--word', 'you'], dir);
+      if (run.code !== 0)
+        throw new Error(`millrace run ${script} in the plain project exited with ${run.code}:\n${run.stderr}`);
+      expect(JSON.parse(run.stdout)).toBe('hello you');
+      const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
+      const line = run.stderr.match(/^\[greet ([0-9a-z]{8})\] greet\(you\) in job ([0-9a-z]{20})$/m);
+      expect(line).not.toBeNull();
+      expect(line![2].startsWith(line![1])).toBe(true);
+      const child = await expectChild(dir, rootId, 'greet', /^greet\(you\) in job [0-9a-z]{20}$/);
+      expect(child).toMatchObject({ id: line![2], scriptPath: 'lib/greet' });
+    },
+    RUN_TIMEOUT,
+  );
 });
 
 describe('the README’s first command, in a fresh npm init -y project', () => {
-  it('npx millrace run heavy.ts --n 3 prints the result, with every task’s line', async () => {
-    const run = await sh('npx', ['millrace', 'run', 'heavy.ts', '--n', '3'], project('plain'));
-    expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toBe('OK');
-    for (const n of [0, 1, 2]) expect(run.stderr).toMatch(new RegExp(`^\\[heavyCompute [0-9a-z]{8}\\] heavyCompute\\(${n}\\): summed 100×4 samples to `, 'm'));
-    expect(run.stderr).toMatch(/^\[sendResult [0-9a-z]{8}\] Sending result -?[\d.e-]+ to me@example\.com$/m);
-  }, RUN_TIMEOUT);
+  it(
+    'npx millrace run heavy.ts --n 3 prints the result, with every task’s line',
+    async () => {
+      const run = await sh('npx', ['millrace', 'run', 'heavy.ts', '--n', '3'], project('plain'));
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toBe('OK');
+      for (const n of [0, 1, 2])
+        expect(run.stderr).toMatch(
+          new RegExp(`^\\[heavyCompute [0-9a-z]{8}\\] heavyCompute\\(${n}\\): summed 100×4 samples to `, 'm'),
+        );
+      expect(run.stderr).toMatch(/^\[sendResult [0-9a-z]{8}\] Sending result -?[\d.e-]+ to me@example\.com$/m);
+    },
+    RUN_TIMEOUT,
+  );
 });
 
 describe('a project with its own tsconfig.json and a paths alias', () => {
-  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])('npx millrace run %s in the project resolves the alias to the helper module', async (script) => {
-    const dir = project('paths');
-    const run = await sh('npx', ['millrace', 'run', script, '--word', 'hi'], dir);
-    if (run.code !== 0) throw new Error(`millrace run ${script} exited with ${run.code}:\n${run.stderr}`);
-    expect(JSON.parse(run.stdout)).toBe('HI');
-    const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
-    const child = await expectChild(dir, rootId, 'shout', /^shout\(hi\) in job [0-9a-z]{20}$/);
-    expect(child).toMatchObject({ scriptPath: 'src/lib/shout', tag: 'io' });
-  }, RUN_TIMEOUT);
+  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])(
+    'npx millrace run %s in the project resolves the alias to the helper module',
+    async (script) => {
+      const dir = project('paths');
+      const run = await sh('npx', ['millrace', 'run', script, '--word', 'hi'], dir);
+      if (run.code !== 0) throw new Error(`millrace run ${script} exited with ${run.code}:\n${run.stderr}`);
+      expect(JSON.parse(run.stdout)).toBe('HI');
+      const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
+      const child = await expectChild(dir, rootId, 'shout', /^shout\(hi\) in job [0-9a-z]{20}$/);
+      expect(child).toMatchObject({ scriptPath: 'src/lib/shout', tag: 'io' });
+    },
+    RUN_TIMEOUT,
+  );
 
-  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])('run from another directory with --root, %s takes the root’s tsconfig.json, not the working directory’s', async (script) => {
-    const dir = project('paths');
-    const run = await sh(process.execPath, [millraceBin(dir), 'run', '--root', dir, script, '--word', 'there'], project('elsewhere'));
-    if (run.code !== 0) throw new Error(`millrace run --root ${dir} ${script} exited with ${run.code}:\n${run.stderr}`);
-    expect(JSON.parse(run.stdout)).toBe('THERE');
-    const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
-    await expectChild(dir, rootId, 'shout', /^shout\(there\) in job [0-9a-z]{20}$/);
-  }, RUN_TIMEOUT);
+  it.each(['scripts/aliased-ts.ts', 'scripts/aliased-mts.mts', 'scripts/aliased-cts.cts'])(
+    'run from another directory with --root, %s takes the root’s tsconfig.json, not the working directory’s',
+    async (script) => {
+      const dir = project('paths');
+      const run = await sh(
+        process.execPath,
+        [millraceBin(dir), 'run', '--root', dir, script, '--word', 'there'],
+        project('elsewhere'),
+      );
+      if (run.code !== 0)
+        throw new Error(`millrace run --root ${dir} ${script} exited with ${run.code}:\n${run.stderr}`);
+      expect(JSON.parse(run.stdout)).toBe('THERE');
+      const rootId = run.stderr.match(/^job ([0-9a-z]{20}) /m)![1];
+      await expectChild(dir, rootId, 'shout', /^shout\(there\) in job [0-9a-z]{20}$/);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it.each(['program.cjs', 'program.mjs'])('a plain Node program (%s) in the project runs an aliased script through runScript', async (program) => {
-    const dir = project('paths');
-    const before = await runIds(dir);
-    const run = await sh(process.execPath, [program, 'scripts/aliased-ts', '{"word":"yo"}'], dir);
-    if (run.code !== 0) throw new Error(`node ${program} exited with ${run.code}:\n${run.stderr}`);
-    expect(JSON.parse(run.stdout)).toBe('YO');
-    const roots = (await withStore(dir, (s) => s.list({ rootsOnly: true, limit: 1000 }))).filter((j) => !before.has(j.id));
-    expect(roots.map((r) => r.scriptPath)).toEqual(['scripts/aliased-ts']);
-    await expectChild(dir, roots[0].id, 'shout', /^shout\(yo\) in job [0-9a-z]{20}$/);
-  }, RUN_TIMEOUT);
+  it.each(['program.cjs', 'program.mjs'])(
+    'a plain Node program (%s) in the project runs an aliased script through runScript',
+    async (program) => {
+      const dir = project('paths');
+      const before = await runIds(dir);
+      const run = await sh(process.execPath, [program, 'scripts/aliased-ts', '{"word":"yo"}'], dir);
+      if (run.code !== 0) throw new Error(`node ${program} exited with ${run.code}:\n${run.stderr}`);
+      expect(JSON.parse(run.stdout)).toBe('YO');
+      const roots = (await withStore(dir, (s) => s.list({ rootsOnly: true, limit: 1000 }))).filter(
+        (j) => !before.has(j.id),
+      );
+      expect(roots.map((r) => r.scriptPath)).toEqual(['scripts/aliased-ts']);
+      await expectChild(dir, roots[0].id, 'shout', /^shout\(yo\) in job [0-9a-z]{20}$/);
+    },
+    RUN_TIMEOUT,
+  );
 });

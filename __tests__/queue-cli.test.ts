@@ -9,8 +9,16 @@ describe('millrace queue', () => {
   it('shows the counts per tag and per concurrency and rate key, with their limits', async () => {
     const db = tempDb();
     const store = new SqliteStore({ file: db });
-    const spec = (over: Partial<JobSpec>): JobSpec => ({ kind: 'script', scriptPath: 's', scriptHash: 'h', entrypoint: 'main', args: {}, ...over });
-    for (let i = 0; i < 3; i++) await store.enqueue(spec({ tag: 'io', flowControl: { concurrency: { key: 'api:stripe', limit: 2 } } }));
+    const spec = (over: Partial<JobSpec>): JobSpec => ({
+      kind: 'script',
+      scriptPath: 's',
+      scriptHash: 'h',
+      entrypoint: 'main',
+      args: {},
+      ...over,
+    });
+    for (let i = 0; i < 3; i++)
+      await store.enqueue(spec({ tag: 'io', flowControl: { concurrency: { key: 'api:stripe', limit: 2 } } }));
     await store.enqueue(spec({ flowControl: { rateLimit: { key: 'geo', limit: 5, perMs: 1000 } } }));
     await store.claim({ workerId: 'w', tags: ['io'], limit: 10, leaseMs: 60_000 });
     await store.close();

@@ -26,14 +26,23 @@ describe('millrace resume', () => {
     await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
     const gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/`;
     try {
-      const run = startMillrace(['run', '--db', db, '__tests__/fixtures/three-levels.ts', '--gate', gateUrl, '--counter', counter]);
+      const run = startMillrace([
+        'run',
+        '--db',
+        db,
+        '__tests__/fixtures/three-levels.ts',
+        '--gate',
+        gateUrl,
+        '--counter',
+        counter,
+      ]);
       const [, id] = await run.waitFor(/job ([0-9a-z]{20})/);
       await atGate;
       // Leaf 1.1 is held at the gate; the other leaves go on. Kill once one of them has finished
       // (recorded), so the resume has finished work that it must not run again.
       const watcher = new EmbeddedEngine({ root: REPO_ROOT, db, worker: false });
       try {
-        for (const deadline = Date.now() + 30_000; ; ) {
+        for (const deadline = Date.now() + 30_000; ;) {
           const finished = (await watcher.descendants(id)).filter((j) => j.status === 'success');
           if (finished.length > 0) break;
           if (Date.now() > deadline) throw new Error('no leaf finished within 30 s while leaf 1.1 was held');
@@ -58,10 +67,17 @@ describe('millrace resume', () => {
 
       const resume = startMillrace(['resume', '--db', db, '--json', id.slice(0, 8)]);
       expect(await resume.exited).toBe(0);
-      expect(JSON.parse(resume.output().trim().split('\n').at(-1)!)).toMatchObject({ job_id: id, status: 'success', result: 99 });
+      expect(JSON.parse(resume.output().trim().split('\n').at(-1)!)).toMatchObject({
+        job_id: id,
+        status: 'success',
+        result: 99,
+      });
 
       const bodies = readFileSync(counter, 'utf8').trim().split('\n');
-      const label = (j: JobRecord) => (j.entrypoint === 'leaf' ? `leaf ${(j.args as number[])[0]}.${(j.args as number[])[1]}` : `middle ${(j.args as number[])[0]}`);
+      const label = (j: JobRecord) =>
+        j.entrypoint === 'leaf'
+          ? `leaf ${(j.args as number[])[0]}.${(j.args as number[])[1]}`
+          : `middle ${(j.args as number[])[0]}`;
       const doneAtKill = atKill.filter((j) => j.status === 'success');
       expect(doneAtKill.length).toBeGreaterThan(0);
       for (const j of doneAtKill) expect(bodies.filter((b) => b === label(j))).toHaveLength(1);

@@ -101,9 +101,12 @@ describe('a CommonJS project', () => {
 describe('millrace dev, one executor thread', () => {
   it('runs each edit as edited and does not serve a fixed import error again', async () => {
     const project = editedProject();
-    dev = startMillrace(['dev', '--port', '0', '--root', project.root, '--db', tempDb(), '--threads', '1', '--concurrency', '1'], {
-      MILLRACE_TOKEN: TEST_TOKEN,
-    });
+    dev = startMillrace(
+      ['dev', '--port', '0', '--root', project.root, '--db', tempDb(), '--threads', '1', '--concurrency', '1'],
+      {
+        MILLRACE_TOKEN: TEST_TOKEN,
+      },
+    );
     const [, url] = await dev.waitFor(/millrace dev on (http:\/\/[\d.]+:\d+)/);
     const api = apiCaller(() => url);
     const runMain = () => api<string>('POST', '/api/w/default/jobs/run_wait_result/p/main', {});

@@ -15,7 +15,13 @@ describe('serialisation: supported values come back as the same types', () => {
     ['object without prototype', Object.assign(Object.create(null) as object, { x: 1 })],
     ['Date', new Date('2020-02-29T12:00:00.000Z')],
     ['bigint', -(2n ** 70n)],
-    ['Map', new Map<unknown, unknown>([['k', 1], [{ o: 1 }, [2]]])],
+    [
+      'Map',
+      new Map<unknown, unknown>([
+        ['k', 1],
+        [{ o: 1 }, [2]],
+      ]),
+    ],
     ['Set', new Set([1, 'two', new Date(5)])],
     ['Uint8Array', new Uint8Array([0, 1, 254, 255])],
     ['undefined', undefined],
@@ -33,7 +39,8 @@ describe('serialisation: supported values come back as the same types', () => {
       expect(JSON.parse(JSON.stringify(wire))).toEqual(wire);
       const back = decode(JSON.parse(JSON.stringify(wire)) as Json);
       expect(back).toEqual(value);
-      if (value !== null && typeof value === 'object') expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(value) ?? Object.prototype);
+      if (value !== null && typeof value === 'object')
+        expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(value) ?? Object.prototype);
     });
   }
 

@@ -12,14 +12,26 @@ describe("inferring main's signature", () => {
     `);
     expect(sig.hasMain).toBe(true);
     expect(sig.params.map((p) => [p.name, p.required])).toEqual([
-      ['n', true], ['name', true], ['flag', true], ['mode', true], ['tags', true],
-      ['opts', true], ['when', true], ['maybe', false], ['count', false], ['anything', false],
+      ['n', true],
+      ['name', true],
+      ['flag', true],
+      ['mode', true],
+      ['tags', true],
+      ['opts', true],
+      ['when', true],
+      ['maybe', false],
+      ['count', false],
+      ['anything', false],
     ]);
     const props = sig.schema.properties!;
     expect(props.n).toEqual({ type: 'number' });
     expect(props.mode).toEqual({ type: 'string', enum: ['fast', 'slow'] });
     expect(props.tags).toEqual({ type: 'array', items: { type: 'string' } });
-    expect(props.opts).toEqual({ type: 'object', properties: { depth: { type: 'number' }, label: { type: 'string' } }, required: ['depth'] });
+    expect(props.opts).toEqual({
+      type: 'object',
+      properties: { depth: { type: 'number' }, label: { type: 'string' } },
+      required: ['depth'],
+    });
     expect(props.when).toEqual({ type: 'string', format: 'date-time' });
     expect(props.count).toEqual({ type: 'number', default: 3 });
     expect(props.anything).toEqual({});
@@ -28,17 +40,28 @@ describe("inferring main's signature", () => {
 
   it('finds main as an exported arrow function or a re-exported local', () => {
     expect(inferSignature('export const main = async (x: number) => x;').params.map((p) => p.name)).toEqual(['x']);
-    expect(inferSignature('async function run(y: string) {}\nexport { run as main };').params.map((p) => p.name)).toEqual(['y']);
+    expect(
+      inferSignature('async function run(y: string) {}\nexport { run as main };').params.map((p) => p.name),
+    ).toEqual(['y']);
   });
 
   it('finds main in a CommonJS script: exports.main, module.exports.main, module.exports = { … }', () => {
     const names = (source: string) => inferSignature(source, 'script.cjs').params.map((p) => [p.name, p.required]);
-    expect(names('exports.main = async function main(n = 2, word) {};')).toEqual([['n', false], ['word', true]]);
+    expect(names('exports.main = async function main(n = 2, word) {};')).toEqual([
+      ['n', false],
+      ['word', true],
+    ]);
     expect(names('module.exports.main = async (x) => x;')).toEqual([['x', true]]);
-    expect(names('function run(a, b = true) {}\nmodule.exports = { main: run, other: 1 };')).toEqual([['a', true], ['b', false]]);
+    expect(names('function run(a, b = true) {}\nmodule.exports = { main: run, other: 1 };')).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
     expect(names('async function main(words = []) {}\nmodule.exports = { main };')).toEqual([['words', false]]);
     expect(names("module.exports = { async main(name = 'x') {} };")).toEqual([['name', false]]);
-    const sig = inferSignature("const { task } = require('millrace');\nexports.count = task(async (w) => w.length);\nfunction main() {}", 'script.js');
+    const sig = inferSignature(
+      "const { task } = require('millrace');\nexports.count = task(async (w) => w.length);\nfunction main() {}",
+      'script.js',
+    );
     expect(sig).toMatchObject({ hasMain: false, exports: ['count'] });
   });
 
@@ -59,19 +82,27 @@ describe('args for main', () => {
       args: { n: 3, name: 'x', dryRun: true, tags: ['a', 'b'], level: 'b' },
       problems: [],
     });
-    expect(parseCliArgs(sig, ['--no-dryRun', '--n', '-2.5', '--name', '']).args).toEqual({ dryRun: false, n: -2.5, name: '' });
+    expect(parseCliArgs(sig, ['--no-dryRun', '--n', '-2.5', '--name', '']).args).toEqual({
+      dryRun: false,
+      n: -2.5,
+      name: '',
+    });
     expect(parseCliArgs(sig, ['--no-dry-run']).args).toEqual({ dryRun: false });
     expect(parseCliArgs(sig, ['4', 'bob']).args).toEqual({ n: 4, name: 'bob' });
   });
 
   it('takes --args as one JSON object', () => {
     expect(parseCliArgs(sig, ['--args', '{"n":3,"name":"j"}'])).toEqual({ args: { n: 3, name: 'j' }, problems: [] });
-    expect(parseCliArgs(sig, ['--args', '[1]']).problems).toEqual([`--args: expected a JSON object such as '{"n":3}', got "[1]"`]);
+    expect(parseCliArgs(sig, ['--args', '[1]']).problems).toEqual([
+      `--args: expected a JSON object such as '{"n":3}', got "[1]"`,
+    ]);
   });
 
   it('names the arg, the expected type and what came', () => {
     expect(parseCliArgs(sig, ['--n', 'abc']).problems).toEqual(['--n: expected a number, got "abc"']);
-    expect(parseCliArgs(sig, ['--tags', 'a,b']).problems).toEqual(['--tags: expected an array of strings as JSON, got "a,b"']);
+    expect(parseCliArgs(sig, ['--tags', 'a,b']).problems).toEqual([
+      '--tags: expected an array of strings as JSON, got "a,b"',
+    ]);
     expect(parseCliArgs(sig, ['--bogus', '1']).problems).toEqual([
       'unknown arg --bogus (main takes --n, --name, --dryRun, --tags, --level)',
     ]);
@@ -86,14 +117,24 @@ describe('args for main', () => {
       'name is required (a string)',
       'level: expected one of "a", "b", got string "c"',
     ]);
-    expect(checkArgs(sig, { n: 1, name: 'x', tags: ['a', 2] } as never)).toEqual(['tags[1]: expected a string, got number 2']);
+    expect(checkArgs(sig, { n: 1, name: 'x', tags: ['a', 2] } as never)).toEqual([
+      'tags[1]: expected a string, got number 2',
+    ]);
   });
 
   it('checks Date and bigint parameters, from JSON or as the values themselves', () => {
     const typed = inferSignature('export async function main(when: Date, big: bigint) {}');
-    expect(typed.schema.properties).toEqual({ when: { type: 'string', format: 'date-time' }, big: { type: 'integer', format: 'bigint' } });
+    expect(typed.schema.properties).toEqual({
+      when: { type: 'string', format: 'date-time' },
+      big: { type: 'integer', format: 'bigint' },
+    });
     expect(checkArgs(typed, { when: '2024-01-02T00:00:00Z', big: '123456789012345678901' })).toEqual([]);
-    expect(checkArgs(typed, { when: { __millrace: 'Date', value: '2024-01-02T00:00:00.000Z' }, big: { __millrace: 'bigint', value: '1' } })).toEqual([]);
+    expect(
+      checkArgs(typed, {
+        when: { __millrace: 'Date', value: '2024-01-02T00:00:00.000Z' },
+        big: { __millrace: 'bigint', value: '1' },
+      }),
+    ).toEqual([]);
     expect(checkArgs(typed, { when: 'never', big: 1.5 })).toEqual([
       'when: expected a date-time string, got string "never"',
       'big: expected an integer, got number 1.5',

@@ -62,10 +62,13 @@ describe('durations', () => {
     expect(durationMs(text)).toBe(ms);
   });
 
-  test.each(['3 days', '', '-1d', 'd3', -5, Number.NaN])('%p is refused with a ConfigError saying what is expected', (bad) => {
-    expect(() => durationMs(bad)).toThrow(ConfigError);
-    expect(() => durationMs(bad)).toThrow(/expected a number of milliseconds ≥ 0 or a text such as '3d'/);
-  });
+  test.each(['3 days', '', '-1d', 'd3', -5, Number.NaN])(
+    '%p is refused with a ConfigError saying what is expected',
+    (bad) => {
+      expect(() => durationMs(bad)).toThrow(ConfigError);
+      expect(() => durationMs(bad)).toThrow(/expected a number of milliseconds ≥ 0 or a text such as '3d'/);
+    },
+  );
 });
 
 describe('testEngine', () => {
@@ -99,7 +102,12 @@ describe('testEngine', () => {
   test("a cron schedule '0 9 * * 1-5' fires five times across an advanced week, each slot once", async () => {
     // Sunday 2026-01-04 00:00 UTC.
     await using t = await testEngine({ root: REPO_ROOT, threads: 1, concurrency: 2, start: '2026-01-04T00:00:00Z' });
-    const created = await t.schedules.create({ name: 'weekday-9', path: '__tests__/fixtures/tick', cron: '0 9 * * 1-5', args: { label: 'morning' } });
+    const created = await t.schedules.create({
+      name: 'weekday-9',
+      path: '__tests__/fixtures/tick',
+      cron: '0 9 * * 1-5',
+      args: { label: 'morning' },
+    });
     expect(new Date(created.nextSlot!).toISOString()).toBe('2026-01-05T09:00:00.000Z');
     await t.advance('7d');
     const [view] = await t.schedules.list();
@@ -120,7 +128,11 @@ describe('testEngine', () => {
 
   test('a cron reads in its time zone', async () => {
     await using t = await testEngine({ root: REPO_ROOT, threads: 1, start: '2026-07-01T00:00:00Z' });
-    const s = await t.schedules.create({ path: '__tests__/fixtures/tick', cron: '0 9 * * *', timezone: 'Europe/Paris' });
+    const s = await t.schedules.create({
+      path: '__tests__/fixtures/tick',
+      cron: '0 9 * * *',
+      timezone: 'Europe/Paris',
+    });
     // 09:00 in Paris in summer is 07:00 UTC.
     expect(new Date(s.nextSlot!).toISOString()).toBe('2026-07-01T07:00:00.000Z');
     expect(s.name).toBe('__tests__/fixtures/tick');
@@ -129,7 +141,7 @@ describe('testEngine', () => {
   test('pause stops the slots; resume goes on from the next slot, without the ones missed while paused', async () => {
     await using t = await testEngine({ root: REPO_ROOT, threads: 1, start: '2026-01-01T00:00:00Z' });
     await t.schedules.create({ name: 'hourly', path: '__tests__/fixtures/tick', cron: '0 * * * *' });
-    const runs = async () => t.engine.store.scheduleRuns((await t.schedules.get('hourly')), 1000);
+    const runs = async () => t.engine.store.scheduleRuns(await t.schedules.get('hourly'), 1000);
     await t.advance('3h');
     expect(await runs()).toHaveLength(3);
     await t.schedules.setPaused('hourly', true);
@@ -143,7 +155,12 @@ describe('testEngine', () => {
     await t.advance('2h');
     const after = await runs();
     expect(after).toHaveLength(5);
-    expect(after.map((r) => new Date(r.createdAt).toISOString()).sort().slice(3)).toEqual(['2026-01-01T09:00:00.000Z', '2026-01-01T10:00:00.000Z']);
+    expect(
+      after
+        .map((r) => new Date(r.createdAt).toISOString())
+        .sort()
+        .slice(3),
+    ).toEqual(['2026-01-01T09:00:00.000Z', '2026-01-01T10:00:00.000Z']);
   });
 });
 
@@ -161,15 +178,24 @@ describe('slots missed while no engine ran', () => {
       await using second = await testEngine({ root: REPO_ROOT, threads: 1, db, start: '2026-01-01T05:40:00Z' });
       await second.settled();
       const slotsRun = async () =>
-        (await second.engine.store.scheduleRuns(await second.schedules.get('hourly'), 100)).map((r) => new Date(r.createdAt).toISOString()).sort();
+        (await second.engine.store.scheduleRuns(await second.schedules.get('hourly'), 100))
+          .map((r) => new Date(r.createdAt).toISOString())
+          .sort();
       // 05:00 ran once, at the start (at 05:40).
-      expect(await slotsRun()).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z', '2026-01-01T05:40:00.000Z']);
+      expect(await slotsRun()).toEqual([
+        '2026-01-01T01:00:00.000Z',
+        '2026-01-01T02:00:00.000Z',
+        '2026-01-01T05:40:00.000Z',
+      ]);
       const view = await second.schedules.get('hourly');
       expect(new Date(view.lastSlot!).toISOString()).toBe('2026-01-01T05:00:00.000Z');
       const runs = await second.engine.store.scheduleRuns(view, 100);
-      expect(runs.map((r) => r.idempotencyKey!.split(':')[2]).map(Number).sort()).toEqual(
-        ['01:00', '02:00', '05:00'].map((h) => Date.parse(`2026-01-01T${h}:00.000Z`)),
-      );
+      expect(
+        runs
+          .map((r) => r.idempotencyKey!.split(':')[2])
+          .map(Number)
+          .sort(),
+      ).toEqual(['01:00', '02:00', '05:00'].map((h) => Date.parse(`2026-01-01T${h}:00.000Z`)));
       await second.advance('1h');
       expect(await slotsRun()).toHaveLength(4);
       expect(new Date((await second.schedules.get('hourly')).lastSlot!).toISOString()).toBe('2026-01-01T06:00:00.000Z');
@@ -204,7 +230,13 @@ describe('what follows the clock besides sleeps', () => {
     const store = new SqliteStore({ file: ':memory:', clock });
     const coordinator = new Coordinator(store, { clock, sweepIntervalMs: 5000 });
     try {
-      const job = await coordinator.submit({ kind: 'script', scriptPath: 'examples/heavy', scriptHash: 'abc', entrypoint: 'main', args: {} });
+      const job = await coordinator.submit({
+        kind: 'script',
+        scriptPath: 'examples/heavy',
+        scriptHash: 'abc',
+        entrypoint: 'main',
+        args: {},
+      });
       const [claimed] = await store.claim({ workerId: 'gone', tags: 'all', limit: 1, leaseMs: 30_000 });
       expect(claimed.id).toBe(job.id);
       const requeued = new Promise<void>((resolve) => coordinator.onQueued((j) => j?.id === job.id && resolve()));
@@ -217,7 +249,11 @@ describe('what follows the clock besides sleeps', () => {
       clock.moveTo(1_034_000);
       await requeued;
       expect(await store.get(job.id)).toMatchObject({ status: 'queued', scheduledFor: 1_034_000 });
-      expect((await store.attempts(job.id))[0]).toMatchObject({ status: 'failure', completedAt: 1_034_000, error: { code: 'LEASE_EXPIRED' } });
+      expect((await store.attempts(job.id))[0]).toMatchObject({
+        status: 'failure',
+        completedAt: 1_034_000,
+        error: { code: 'LEASE_EXPIRED' },
+      });
     } finally {
       await coordinator.close();
       await store.close();

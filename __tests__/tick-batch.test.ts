@@ -36,6 +36,11 @@ describe('TickBatch', () => {
     batch.add('a', 2);
     batch.add('b', 3);
     await nextTurn();
-    expect(flushed).toEqual([[['b', [1, 3]], ['a', [2]]]]);
+    expect(flushed).toEqual([
+      [
+        ['b', [1, 3]],
+        ['a', [2]],
+      ],
+    ]);
   });
 });

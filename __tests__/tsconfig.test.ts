@@ -33,6 +33,8 @@ describe('the tsconfig.json that applies to a project', () => {
     expect(projectTsconfig(root, { TSX_TSCONFIG_PATH: other })).toBe(other);
     const missing = () => projectTsconfig(root, { TSX_TSCONFIG_PATH: join(top, 'nope.json') });
     expect(missing).toThrow(ConfigError);
-    expect(missing).toThrow(/TSX_TSCONFIG_PATH names ".*nope\.json", but there is no such file .* unset it to use the nearest tsconfig\.json at or above the project root/);
+    expect(missing).toThrow(
+      /TSX_TSCONFIG_PATH names ".*nope\.json", but there is no such file .* unset it to use the nearest tsconfig\.json at or above the project root/,
+    );
   });
 });

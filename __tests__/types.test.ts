@@ -8,7 +8,9 @@ it('task() keeps the wrapped signature: the type tests compile, every @ts-expect
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   let output = '';
   try {
-    execFileSync(process.execPath, [tsc, '--noEmit', '-p', join(REPO_ROOT, '__tests__/types/tsconfig.json')], { encoding: 'utf8' });
+    execFileSync(process.execPath, [tsc, '--noEmit', '-p', join(REPO_ROOT, '__tests__/types/tsconfig.json')], {
+      encoding: 'utf8',
+    });
   } catch (err) {
     output = String((err as { stdout?: string }).stdout ?? err);
   }

@@ -15,8 +15,16 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-function start(root: string, args: string[], env: Record<string, string>): { child: ChildProcess; line: (re: RegExp) => Promise<string> } {
-  const child = spawn(process.execPath, [join(root, 'bin/millrace.js'), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(
+  root: string,
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; line: (re: RegExp) => Promise<string> } {
+  const child = spawn(process.execPath, [join(root, 'bin/millrace.js'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   const waiters: { re: RegExp; resolve: (s: string) => void }[] = [];
   child.stdout!.on('data', (d: Buffer) => {

@@ -15,9 +15,12 @@ import { decode } from '../lib/serialize.js';
 import { DEFAULT_MAX_VERSIONS } from '../lib/worker/worker.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: flags } = parseArgs({ options: { edits: { type: 'string', default: '200' }, json: { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({
+  options: { edits: { type: 'string', default: '200' }, json: { type: 'boolean', default: false } },
+});
 const edits = Number(flags.edits);
-if (!Number.isInteger(edits) || edits < 1) throw new Error(`--edits takes a positive integer, got ${JSON.stringify(flags.edits)}`);
+if (!Number.isInteger(edits) || edits < 1)
+  throw new Error(`--edits takes a positive integer, got ${JSON.stringify(flags.edits)}`);
 
 interface Figures {
   maxVersions: number;
@@ -36,8 +39,14 @@ function project(): string {
   mkdirSync(join(root, 'node_modules'));
   symlinkSync(REPO, join(root, 'node_modules', 'millrace'), 'dir');
   writeFileSync(join(root, 'package.json'), '{"type":"module"}');
-  const fns = Array.from({ length: 300 }, (_, i) => `export function f${i}(x: number): number { return x * ${i} + ${i % 7}; }`);
-  writeFileSync(join(root, 'lib.ts'), `${fns.join('\n')}\nexport const table = ${JSON.stringify(Array.from({ length: 2000 }, (_, i) => `row-${i}`))};\n`);
+  const fns = Array.from(
+    { length: 300 },
+    (_, i) => `export function f${i}(x: number): number { return x * ${i} + ${i % 7}; }`,
+  );
+  writeFileSync(
+    join(root, 'lib.ts'),
+    `${fns.join('\n')}\nexport const table = ${JSON.stringify(Array.from({ length: 2000 }, (_, i) => `row-${i}`))};\n`,
+  );
   return root;
 }
 

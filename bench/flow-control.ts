@@ -18,7 +18,13 @@ import { startCluster } from './cluster.js';
 import { percentile, round } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: flags } = parseArgs({ options: { json: { type: 'boolean', default: false }, pg: { type: 'string' }, rounds: { type: 'string', default: '5' } } });
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    pg: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
+  },
+});
 const pgUrl = flags.pg ?? process.env.MILLRACE_BENCH_PG_URL ?? process.env.MILLRACE_TEST_PG_URL;
 const rounds = Number(flags.rounds);
 const say = (text: string) => {
@@ -33,7 +39,12 @@ interface Figures {
   fanoutPerSec: { unlimited: number; limited: number; ratio: number };
 }
 
-async function run(engine: Engine, kind: string, shape: string, count: number): Promise<{ calls: number[]; wallMs: number }> {
+async function run(
+  engine: Engine,
+  kind: string,
+  shape: string,
+  count: number,
+): Promise<{ calls: number[]; wallMs: number }> {
   const job = await engine.submit({ path: 'bench/scripts/limited', args: { kind, shape, count } });
   const done = await engine.wait(job.id);
   if (done.status !== 'success') throw new Error(`bench ${kind} ${shape}: ${done.status} ${done.error?.message}`);
@@ -51,9 +62,19 @@ async function measure(where: string, engine: Engine): Promise<Figures> {
     }
   }
   const med = (v: number[]) => percentile(v, 50);
-  const s = { unlimited: round(med(seq.unlimited), 3), limited: round(med(seq.limited), 3), ratio: round(med(seq.limited) / med(seq.unlimited), 3) };
-  const f = { unlimited: round(med(fan.unlimited), 0), limited: round(med(fan.limited), 0), ratio: round(med(fan.limited) / med(fan.unlimited), 3) };
-  say(`${where.padEnd(34)} sequential p50 ${s.unlimited} → ${s.limited} ms (×${s.ratio})   fan-out ${f.unlimited} → ${f.limited} tasks/s (×${f.ratio})`);
+  const s = {
+    unlimited: round(med(seq.unlimited), 3),
+    limited: round(med(seq.limited), 3),
+    ratio: round(med(seq.limited) / med(seq.unlimited), 3),
+  };
+  const f = {
+    unlimited: round(med(fan.unlimited), 0),
+    limited: round(med(fan.limited), 0),
+    ratio: round(med(fan.limited) / med(fan.unlimited), 3),
+  };
+  say(
+    `${where.padEnd(34)} sequential p50 ${s.unlimited} → ${s.limited} ms (×${s.ratio})   fan-out ${f.unlimited} → ${f.limited} tasks/s (×${f.ratio})`,
+  );
   return { where, sequentialP50Ms: s, fanoutPerSec: f };
 }
 

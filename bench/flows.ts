@@ -42,8 +42,12 @@ try {
   if (flags.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
   else {
     process.stdout.write(`flow steps, embedded engine, SQLite file (median of 3)\n`);
-    process.stdout.write(`  sequential loop: ${sequential.steps} steps in ${sequential.wallMs} ms = ${figures.sequential.msPerStep} ms per step\n`);
-    process.stdout.write(`  parallel loop:   ${parallel.steps} steps in ${parallel.wallMs} ms = ${figures.parallel.stepsPerSec} steps/s\n`);
+    process.stdout.write(
+      `  sequential loop: ${sequential.steps} steps in ${sequential.wallMs} ms = ${figures.sequential.msPerStep} ms per step\n`,
+    );
+    process.stdout.write(
+      `  parallel loop:   ${parallel.steps} steps in ${parallel.wallMs} ms = ${figures.parallel.stepsPerSec} steps/s\n`,
+    );
   }
 } finally {
   await engine.close();

@@ -16,7 +16,9 @@ import { runLoad } from './load.js';
 import { runShape, SHAPES, type ShapeFigures } from './shapes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: flags } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values: flags } = parseArgs({
+  options: { json: { type: 'boolean', default: false }, only: { type: 'string' } },
+});
 const json = flags.json;
 const only = flags.only;
 if (only !== undefined && only !== 'embedded' && only !== 'server' && only !== 'load') {
@@ -46,7 +48,10 @@ function table(title: string, rows: ShapeFigures[]): void {
 
 async function main(dir: string): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  const summary: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).availableParallelism() };
+  const summary: Record<string, unknown> = {
+    node: process.version,
+    cpus: (await import('node:os')).availableParallelism(),
+  };
 
   if (only === undefined || only === 'embedded') {
     const engine = new EmbeddedEngine({ root: ROOT, db: join(dir, 'embedded.db') });
@@ -79,17 +84,25 @@ async function main(dir: string): Promise<void> {
     say('\nserver ÷ embedded');
     const ratios = embedded.map((e, i) => ({
       shape: e.shape,
-      overheadP50: server[i].overheadP50Ms !== null && e.overheadP50Ms ? round2(server[i].overheadP50Ms! / e.overheadP50Ms) : null,
+      overheadP50:
+        server[i].overheadP50Ms !== null && e.overheadP50Ms ? round2(server[i].overheadP50Ms! / e.overheadP50Ms) : null,
       tasksPerSec: round2(server[i].tasksPerSec / e.tasksPerSec),
     }));
-    for (const r of ratios) say(`${r.shape.padEnd(7)} overhead p50 ×${r.overheadP50 ?? '-'}   throughput ×${r.tasksPerSec}`);
+    for (const r of ratios)
+      say(`${r.shape.padEnd(7)} overhead p50 ×${r.overheadP50 ?? '-'}   throughput ×${r.tasksPerSec}`);
     summary.serverOverEmbedded = ratios;
   }
   if (only === undefined || only === 'load') {
     const load = await runLoad(ROOT, join(dir, 'load.db'));
-    say(`\nload: ${load.jobs} queued jobs, ${load.followers} log followers, ${load.workers} worker processes, through a server`);
-    say(`  submitted ${load.submitPerSec} jobs/s; drained ${load.completedPerSec} jobs/s; followers saw ${load.followedLines} lines`);
-    say(`  server RSS MiB at 0/25/50/75/100% done: ${load.serverRssMb.join(' / ')}; after a second round of as many: ${load.serverRssAfterSecondRoundMb}; peak ${load.serverPeakRssMb}`);
+    say(
+      `\nload: ${load.jobs} queued jobs, ${load.followers} log followers, ${load.workers} worker processes, through a server`,
+    );
+    say(
+      `  submitted ${load.submitPerSec} jobs/s; drained ${load.completedPerSec} jobs/s; followers saw ${load.followedLines} lines`,
+    );
+    say(
+      `  server RSS MiB at 0/25/50/75/100% done: ${load.serverRssMb.join(' / ')}; after a second round of as many: ${load.serverRssAfterSecondRoundMb}; peak ${load.serverPeakRssMb}`,
+    );
     summary.load = load;
   }
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -34,7 +34,13 @@ function memory(pid: number): { rss: number; peak: number } {
  * 10,000 queued jobs drained by 2 workers while 50 clients follow logs: every job must
  * complete, and the server's memory must level off rather than grow with the jobs done.
  */
-export async function runLoad(root: string, db: string, jobs = 10_000, followers = 50, workers = 2): Promise<LoadFigures> {
+export async function runLoad(
+  root: string,
+  db: string,
+  jobs = 10_000,
+  followers = 50,
+  workers = 2,
+): Promise<LoadFigures> {
   const cluster = await startCluster(root, db, 0);
   const engine = new HttpEngine({ server: cluster.url, token: cluster.token });
   const client = new ApiClient({ server: cluster.url, token: cluster.token });
@@ -43,7 +49,12 @@ export async function runLoad(root: string, db: string, jobs = 10_000, followers
     // The same again on the same server: a server whose memory grows with the jobs it has
     // done would end this round well above the first.
     await round(cluster, engine, client, jobs, followers, async () => {});
-    return { ...first, workers, serverRssAfterSecondRoundMb: mb(memory(cluster.serverPid).rss), serverPeakRssMb: mb(memory(cluster.serverPid).peak) };
+    return {
+      ...first,
+      workers,
+      serverRssAfterSecondRoundMb: mb(memory(cluster.serverPid).rss),
+      serverPeakRssMb: mb(memory(cluster.serverPid).peak),
+    };
   } finally {
     await client.close();
     await engine.close();
@@ -83,7 +94,10 @@ async function round(
     const remaining = new Set(ids);
     let nextMark = 0.25;
     while (remaining.size > 0) {
-      const reply = await client.json<WaitReply>('POST', client.ws('worker/wait'), { ids: [...remaining].slice(0, 100), wait_ms: 25_000 });
+      const reply = await client.json<WaitReply>('POST', client.ws('worker/wait'), {
+        ids: [...remaining].slice(0, 100),
+        wait_ms: 25_000,
+      });
       for (const job of reply.finished) {
         if (job.status !== 'success') throw new Error(`load job ${job.id} ended ${job.status}: ${job.error?.message}`);
         remaining.delete(job.id);

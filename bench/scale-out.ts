@@ -32,12 +32,15 @@ interface Config {
 }
 
 /** A new database on the PostgreSQL server, for one configuration; `settings` are set on it. */
-async function freshPgDatabase(settings: Record<string, string> = {}): Promise<{ url: string; drop: () => Promise<void> }> {
+async function freshPgDatabase(
+  settings: Record<string, string> = {},
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `millrace_bench_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: pgUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
-  for (const [key, value] of Object.entries(settings)) await admin.query(`ALTER DATABASE ${name} SET ${key} = ${value}`);
+  for (const [key, value] of Object.entries(settings))
+    await admin.query(`ALTER DATABASE ${name} SET ${key} = ${value}`);
   await admin.end();
   const url = new URL(pgUrl!);
   url.pathname = `/${name}`;
@@ -53,7 +56,11 @@ async function freshPgDatabase(settings: Record<string, string> = {}): Promise<{
 }
 
 const CONFIGS: Config[] = [
-  { name: 'SQLite, 1 server', servers: 1, db: async (dir) => ({ url: join(dir, 'server.db'), drop: async () => undefined }) },
+  {
+    name: 'SQLite, 1 server',
+    servers: 1,
+    db: async (dir) => ({ url: join(dir, 'server.db'), drop: async () => undefined }),
+  },
   { name: 'PostgreSQL, 1 server', servers: 1, db: () => freshPgDatabase() },
   { name: 'PostgreSQL, 2 servers', servers: 2, db: () => freshPgDatabase() },
   // Commits that do not wait for the disk: about what SQLite's synchronous = NORMAL gives.
@@ -91,7 +98,10 @@ async function main(dir: string): Promise<void> {
     });
     say(`${SHAPES[i].name.padEnd(7)} ${cells.join('')}`);
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify({ node: process.version, cpus: availableParallelism(), results }, null, 2)}\n`);
+  if (flags.json)
+    process.stdout.write(
+      `${JSON.stringify({ node: process.version, cpus: availableParallelism(), results }, null, 2)}\n`,
+    );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'millrace-bench-'));

@@ -14,10 +14,31 @@ export interface Shape {
 }
 
 export const SHAPES: Shape[] = [
-  { name: 'noop', what: '300 sequential awaited no-op tasks', mode: 'sequential', n: -1, count: 300, target: 'p50 overhead ≤ 1 ms embedded, ≤ 5 ms through a server' },
+  {
+    name: 'noop',
+    what: '300 sequential awaited no-op tasks',
+    mode: 'sequential',
+    n: -1,
+    count: 300,
+    target: 'p50 overhead ≤ 1 ms embedded, ≤ 5 ms through a server',
+  },
   { name: 'light', what: '40 sequential light tasks, fibo(10) each', mode: 'sequential', n: 10, count: 40 },
-  { name: 'heavy', what: '10 sequential heavy tasks, fibo(33) each', mode: 'sequential', n: 33, count: 10, target: 'within 10% of plain calls' },
-  { name: 'fanout', what: '1,000-wide Promise.all of no-op tasks', mode: 'fanout', n: -1, count: 1000, target: '≥ 2,000 tasks/s embedded, ≥ 1,000 through a server' },
+  {
+    name: 'heavy',
+    what: '10 sequential heavy tasks, fibo(33) each',
+    mode: 'sequential',
+    n: 33,
+    count: 10,
+    target: 'within 10% of plain calls',
+  },
+  {
+    name: 'fanout',
+    what: '1,000-wide Promise.all of no-op tasks',
+    mode: 'fanout',
+    n: -1,
+    count: 1000,
+    target: '≥ 2,000 tasks/s embedded, ≥ 1,000 through a server',
+  },
 ];
 
 export interface ShapeFigures {
@@ -36,7 +57,10 @@ export interface ShapeFigures {
 }
 
 export async function runShape(engine: Engine, shape: Shape): Promise<ShapeFigures> {
-  const job = await engine.submit({ path: 'bench/scripts/shapes', args: { shape: shape.mode, n: shape.n, count: shape.count } });
+  const job = await engine.submit({
+    path: 'bench/scripts/shapes',
+    args: { shape: shape.mode, n: shape.n, count: shape.count },
+  });
   const done = await engine.wait(job.id);
   if (done.status !== 'success') throw new Error(`bench shape ${shape.name} ${done.status}: ${done.error?.message}`);
   const r = done.result as unknown as ShapeResult;

@@ -41,11 +41,15 @@ interface UiFigures {
 }
 
 async function main(dir: string): Promise<void> {
-  const dev = spawn(process.execPath, [join(ROOT, 'bin/millrace.js'), 'dev', '--port', '0', '--db', join(dir, 'ui.db')], {
-    cwd: ROOT,
-    env: { ...process.env, MILLRACE_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const dev = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/millrace.js'), 'dev', '--port', '0', '--db', join(dir, 'ui.db')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, MILLRACE_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((res, rej) => {
     let out = '';
     dev.stdout.on('data', (d: Buffer) => {
@@ -60,7 +64,13 @@ async function main(dir: string): Promise<void> {
   const figures: UiFigures[] = [];
   try {
     for (const children of SIZES) {
-      const id = await (await fetch(`${url}/api/w/default/jobs/run/p/__tests__/fixtures/fan-out`, { method: 'POST', headers, body: JSON.stringify({ children }) })).text();
+      const id = await (
+        await fetch(`${url}/api/w/default/jobs/run/p/__tests__/fixtures/fan-out`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ children }),
+        })
+      ).text();
       await (await fetch(`${url}/api/w/default/jobs_u/logs/${id}?follow=true`, { headers })).text(); // ends with the run
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       const started = performance.now();
@@ -72,7 +82,11 @@ async function main(dir: string): Promise<void> {
       const metric = async () => {
         const { metrics: m } = await cdp.send('Performance.getMetrics');
         const get = (name: string) => m.find((x) => x.name === name)?.value ?? 0;
-        return { script: get('ScriptDuration'), layout: get('LayoutDuration') + get('RecalcStyleDuration'), heap: get('JSHeapUsedSize') };
+        return {
+          script: get('ScriptDuration'),
+          layout: get('LayoutDuration') + get('RecalcStyleDuration'),
+          heap: get('JSHeapUsedSize'),
+        };
       };
       const before = await metric();
       // Scroll one screen at a time; each step waits for the frame that draws the new rows.
@@ -81,7 +95,9 @@ async function main(dir: string): Promise<void> {
         const times: number[] = [];
         // Tasks over 50 ms are what a user feels as a stuck tab.
         const longTasks: number[] = [];
-        const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => longTasks.push(e.duration)));
+        const observer = new PerformanceObserver((list) =>
+          list.getEntries().forEach((e) => longTasks.push(e.duration)),
+        );
         observer.observe({ type: 'longtask' });
         while (scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 1) {
           const t = performance.now();
@@ -119,7 +135,9 @@ async function main(dir: string): Promise<void> {
     await browser.close();
     dev.kill('SIGTERM');
   }
-  say('children  first draw ms  scroll steps  step p50 ms  step max ms  script/step ms  layout/step ms  long tasks  longest ms  rows in DOM  DOM nodes  JS heap MB');
+  say(
+    'children  first draw ms  scroll steps  step p50 ms  step max ms  script/step ms  layout/step ms  long tasks  longest ms  rows in DOM  DOM nodes  JS heap MB',
+  );
   const cell = (v: number, w: number) => String(v).padStart(w);
   for (const f of figures) {
     say(

@@ -23,7 +23,11 @@ export async function main(order = 'A-1') {
   console.log(`approve or reject at ${urls.approvalPage}`);
   const approval = await waitForApproval<{ note: string }>({
     timeout: 7 * 24 * 3600,
-    form: { type: 'object', properties: { note: { type: 'string', title: 'Note for the warehouse' } }, required: ['note'] },
+    form: {
+      type: 'object',
+      properties: { note: { type: 'string', title: 'Note for the warehouse' } },
+      required: ['note'],
+    },
   });
   if (!approval.approved) return `order ${order} (${payment.amount}) rejected`;
   return ship(order, approval.value.note);

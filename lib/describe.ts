@@ -17,7 +17,8 @@ export function describeValue(value: unknown, options: DescribeOptions = {}): st
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   // PostgreSQL's text cannot hold a NUL, so the routes refuse it: say so, not just "a string".
-  if (typeof value === 'string' && value.includes('\0')) return `a string with a NUL character (${JSON.stringify(value.slice(0, 40))})`;
+  if (typeof value === 'string' && value.includes('\0'))
+    return `a string with a NUL character (${JSON.stringify(value.slice(0, 40))})`;
   if (typeof value === 'object') return 'an object';
   // JSON.stringify throws on a bigint and gives undefined for a function or a symbol.
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were answered above: String() sees a function or a symbol

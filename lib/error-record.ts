@@ -15,7 +15,10 @@ type ErrorClass = { readonly code: string; readonly name: string; readonly proto
 const BY_CODE: ReadonlyMap<string, ErrorClass> = new Map(
   (Object.values(errors) as unknown[])
     // Not `instanceof`: MillraceError's checks a brand that only instances carry.
-    .filter((value): value is ErrorClass => typeof value === 'function' && Object.prototype.isPrototypeOf.call(MillraceError, value))
+    .filter(
+      (value): value is ErrorClass =>
+        typeof value === 'function' && Object.prototype.isPrototypeOf.call(MillraceError, value),
+    )
     .map((cls) => [cls.code, cls]),
 );
 

@@ -64,7 +64,9 @@ export class UnknownScheduleError extends MillraceError {
 export class ScheduleExistsError extends MillraceError {
   static override readonly code = 'SCHEDULE_EXISTS';
   constructor(name: string) {
-    super(`A schedule named "${name}" exists already: delete it first (millrace schedule delete ${name}) or pick another --name`);
+    super(
+      `A schedule named "${name}" exists already: delete it first (millrace schedule delete ${name}) or pick another --name`,
+    );
   }
 }
 

@@ -260,7 +260,9 @@ export class FlowValidationError extends MillraceError {
   readonly flow: string;
   readonly problems: string[];
   constructor(flow: string, problems: string[]) {
-    super(`Flow "${flow}" cannot run (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    super(
+      `Flow "${flow}" cannot run (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.flow = flow;
     this.problems = problems;
   }

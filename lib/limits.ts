@@ -56,5 +56,7 @@ export function cutLogLine(line: string, limit = LOG_LINE_LIMIT): string {
 export function cutErrorRecord(error: ErrorRecord): ErrorRecord {
   const message = cutLogLine(error.message, ERROR_TEXT_LIMIT);
   const stack = error.stack === undefined ? undefined : cutLogLine(error.stack, ERROR_TEXT_LIMIT);
-  return message === error.message && stack === error.stack ? error : { ...error, message, ...(stack !== undefined && { stack }) };
+  return message === error.message && stack === error.stack
+    ? error
+    : { ...error, message, ...(stack !== undefined && { stack }) };
 }

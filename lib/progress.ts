@@ -14,7 +14,11 @@ export function checkProgress(percent: unknown, message?: unknown): Omit<JobProg
   if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
     throw new ProgressError(`Progress: expected a percentage from 0 to 100, got ${describeValue(percent)}`);
   }
-  if (message !== undefined && message !== null && (typeof message !== 'string' || message.length > MAX_PROGRESS_MESSAGE)) {
+  if (
+    message !== undefined &&
+    message !== null &&
+    (typeof message !== 'string' || message.length > MAX_PROGRESS_MESSAGE)
+  ) {
     throw new ProgressError(
       `Progress message: expected a string of at most ${MAX_PROGRESS_MESSAGE} characters, got ${typeof message === 'string' ? `${message.length} characters` : describeValue(message)}`,
     );

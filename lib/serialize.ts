@@ -95,7 +95,10 @@ function encodeObject(obj: object, path: string, ancestors: object[]): Json {
     return tagged({ [TAG]: 'Set', value: items });
   }
   if (obj instanceof Uint8Array) {
-    return tagged({ [TAG]: 'Uint8Array', value: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64') });
+    return tagged({
+      [TAG]: 'Uint8Array',
+      value: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64'),
+    });
   }
   if (obj instanceof Error) {
     const record: { name: string; message: string; stack?: string } = { name: obj.name, message: obj.message };
@@ -182,13 +185,17 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 function decodeTagged(t: { [key: string]: Json }, tag: string, path: string, depth: number): unknown {
   const value = t.value;
   const malformed = (expected: string): never =>
-    fail(path, `is a malformed {"${TAG}":"${tag}"} value: expected "value" to be ${expected}, got ${describeValue(value, { maxChars: 40 })}`);
+    fail(
+      path,
+      `is a malformed {"${TAG}":"${tag}"} value: expected "value" to be ${expected}, got ${describeValue(value, { maxChars: 40 })}`,
+    );
   const inner = `${path}.value`;
   switch (tag) {
     case 'undefined':
       return undefined;
     case 'number':
-      if (value !== 'NaN' && value !== 'Infinity' && value !== '-Infinity') malformed('"NaN", "Infinity" or "-Infinity"');
+      if (value !== 'NaN' && value !== 'Infinity' && value !== '-Infinity')
+        malformed('"NaN", "Infinity" or "-Infinity"');
       return Number(value);
     case 'bigint':
       if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value)) malformed('a string of decimal digits');
@@ -200,9 +207,13 @@ function decodeTagged(t: { [key: string]: Json }, tag: string, path: string, dep
       return date;
     }
     case 'Map':
-      if (!Array.isArray(value) || !value.every((e) => Array.isArray(e) && e.length === 2)) malformed('an array of [key, value] pairs');
+      if (!Array.isArray(value) || !value.every((e) => Array.isArray(e) && e.length === 2))
+        malformed('an array of [key, value] pairs');
       return new Map(
-        (value as [Json, Json][]).map(([k, v], i) => [decodeAt(k, `${inner}[${i}][0]`, depth + 1), decodeAt(v, `${inner}[${i}][1]`, depth + 1)]),
+        (value as [Json, Json][]).map(([k, v], i) => [
+          decodeAt(k, `${inner}[${i}][0]`, depth + 1),
+          decodeAt(v, `${inner}[${i}][1]`, depth + 1),
+        ]),
       );
     case 'Set':
       if (!Array.isArray(value)) malformed('an array');
@@ -231,7 +242,8 @@ function decodeTagged(t: { [key: string]: Json }, tag: string, path: string, dep
       // 'object': a plain object that has a `__millrace` key of its own.
       if (value === null || typeof value !== 'object' || Array.isArray(value)) malformed('an object');
       const out: Record<string, unknown> = {};
-      for (const [key, v] of Object.entries(value as { [key: string]: Json })) out[key] = decodeAt(v, `${inner}${propertyPath(key)}`, depth + 1);
+      for (const [key, v] of Object.entries(value as { [key: string]: Json }))
+        out[key] = decodeAt(v, `${inner}${propertyPath(key)}`, depth + 1);
       return out;
     }
   }

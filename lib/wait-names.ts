@@ -25,7 +25,9 @@ export function checkEventName(name: unknown, where: string): string {
 /** Throws unless `key` is a valid approval key (it is the resume id of the approval's URLs). */
 export function checkResumeKey(key: unknown, where: string): string {
   if (typeof key === 'string' && RESUME_KEY.test(key)) return key;
-  throw new TaskDefinitionError(`${where}: expected a key of 1 to 64 letters, digits, "_" or "-", got ${JSON.stringify(key) ?? String(key)}`);
+  throw new TaskDefinitionError(
+    `${where}: expected a key of 1 to 64 letters, digits, "_" or "-", got ${JSON.stringify(key) ?? String(key)}`,
+  );
 }
 
 /** The event an approval with this key waits for. */
@@ -42,5 +44,7 @@ export function approvalKeyOf(eventName: string): string | undefined {
 export function checkWaitTimeout(seconds: unknown, where: string): number | undefined {
   if (seconds === undefined) return undefined;
   if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0) return seconds;
-  throw new TaskDefinitionError(`${where}: options.timeout must be a number of seconds > 0, got ${describeValue(seconds)}`);
+  throw new TaskDefinitionError(
+    `${where}: options.timeout must be a number of seconds > 0, got ${describeValue(seconds)}`,
+  );
 }

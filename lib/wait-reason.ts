@@ -16,7 +16,8 @@ export function waitReason(
   if (job.status !== 'queued' || !job.flowControl) return undefined;
   const { concurrency, rateLimit } = job.flowControl;
   if (job.scheduledFor > now) {
-    if (rateLimit) return `rate limited until ${clock(job.scheduledFor)} (key \`${rateLimit.key}\`, ${rateLimit.limit} per ${rateLimit.perMs / 1000} s)`;
+    if (rateLimit)
+      return `rate limited until ${clock(job.scheduledFor)} (key \`${rateLimit.key}\`, ${rateLimit.limit} per ${rateLimit.perMs / 1000} s)`;
     if (concurrency?.windowMs !== undefined) {
       return `waiting for concurrency key \`${concurrency.key}\` until ${clock(job.scheduledFor)} (${concurrency.limit} starts per ${concurrency.windowMs / 1000} s)`;
     }
@@ -25,7 +26,8 @@ export function waitReason(
   if (concurrency && concurrency.windowMs === undefined) {
     const key = queue?.keys.find((k) => k.kind === 'concurrency' && k.key === concurrency.key);
     const running = key?.running ?? 0;
-    if (running >= concurrency.limit) return `waiting for concurrency key \`${concurrency.key}\` (${running} of ${concurrency.limit} running)`;
+    if (running >= concurrency.limit)
+      return `waiting for concurrency key \`${concurrency.key}\` (${running} of ${concurrency.limit} running)`;
   }
   return undefined;
 }

@@ -21,7 +21,15 @@ export interface ChromiumInstall {
   env?: Record<string, string>;
 }
 
-const ARGS = ['--no-sandbox', '--no-zygote', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--no-sandbox',
+  '--no-zygote',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 export async function launchChromium(): Promise<Browser> {
   const install = await chromiumInstall();
@@ -29,10 +37,17 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export async function chromiumInstall(): Promise<ChromiumInstall> {
-  const variable = process.env.MILLRACE_TEST_CHROMIUM ? 'MILLRACE_TEST_CHROMIUM' : process.env.MILLRACE_CHROMIUM ? 'MILLRACE_CHROMIUM' : undefined;
+  const variable = process.env.MILLRACE_TEST_CHROMIUM
+    ? 'MILLRACE_TEST_CHROMIUM'
+    : process.env.MILLRACE_CHROMIUM
+      ? 'MILLRACE_CHROMIUM'
+      : undefined;
   if (variable) {
     const system = process.env[variable]!;
-    if (!existsSync(system)) throw new Error(`${variable} names ${system}, which does not exist: expected the path of a Chromium executable, or unset it to use the one from npm (@sparticuz/chromium)`);
+    if (!existsSync(system))
+      throw new Error(
+        `${variable} names ${system}, which does not exist: expected the path of a Chromium executable, or unset it to use the one from npm (@sparticuz/chromium)`,
+      );
     return { executablePath: system };
   }
   const dir = await unpackedChromium();
@@ -67,7 +82,11 @@ async function unpackedChromium(): Promise<string> {
 
   const staging = await mkdtemp(join(tmpdir(), 'millrace-chromium-unpack-'));
   try {
-    await pipeline(createReadStream(join(bin, 'chromium.br')), createBrotliDecompress(), createWriteStream(join(staging, 'chromium'), { mode: 0o755 }));
+    await pipeline(
+      createReadStream(join(bin, 'chromium.br')),
+      createBrotliDecompress(),
+      createWriteStream(join(staging, 'chromium'), { mode: 0o755 }),
+    );
     await untarBrotli(join(bin, 'fonts.tar.br'), staging); // fonts/Open_Sans/*.ttf (and their fonts.conf, replaced below)
     await mkdir(join(staging, 'al2023'));
     await untarBrotli(join(bin, 'al2023.tar.br'), join(staging, 'al2023')); // lib/libnss3.so, libnspr4.so, libexpat.so.1, …

@@ -23,7 +23,10 @@ export function editedProject(options: { commonjs?: boolean } = {}): EditedProje
   const root = mkdtempSync(join(tmpdir(), 'millrace-edits-'));
   mkdirSync(join(root, 'node_modules'));
   symlinkSync(REPO_ROOT, join(root, 'node_modules', 'millrace'), 'dir');
-  writeFileSync(join(root, 'package.json'), JSON.stringify(options.commonjs ? { name: 'edits' } : { name: 'edits', type: 'module' }));
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify(options.commonjs ? { name: 'edits' } : { name: 'edits', type: 'module' }),
+  );
   return {
     root,
     write(n, { broken = false, helperOnly = false } = {}) {
@@ -31,7 +34,10 @@ export function editedProject(options: { commonjs?: boolean } = {}): EditedProje
         // No task(): millrace is an ES module, and a CommonJS script cannot require it.
         writeFileSync(join(root, 'helper.ts'), `export const label = 'helper-v${n}'${broken ? ' +' : ''};\n`);
         if (!helperOnly) {
-          writeFileSync(join(root, 'main.ts'), `import { label } from './helper';\nexport async function main() {\n  return ['main-v${n}', label].join('|');\n}\n`);
+          writeFileSync(
+            join(root, 'main.ts'),
+            `import { label } from './helper';\nexport async function main() {\n  return ['main-v${n}', label].join('|');\n}\n`,
+          );
         }
         return;
       }

@@ -29,13 +29,21 @@ async function ownLines(engine: Engine, jobId: string): Promise<LogLine[]> {
 /** Runs the sizes fixture to its end on `engine` and checks every size rule. */
 export async function expectSizesKept(engine: Engine): Promise<void> {
   const counter = counterFile();
-  const job = await engine.submit({ path: '__tests__/fixtures/sizes', args: { counter, lines: CHATTY_LINES, longBytes: LONG_LINE_BYTES } });
+  const job = await engine.submit({
+    path: '__tests__/fixtures/sizes',
+    args: { counter, lines: CHATTY_LINES, longBytes: LONG_LINE_BYTES },
+  });
   const root = await engine.wait(job.id);
   // The error, if any, shows in a failed expectation.
   expect({ status: root.status, result: root.result, error: root.error?.message }).toEqual({
     error: undefined,
     status: 'success',
-    result: { huge: 'TooLargeError', chatty: CHATTY_LINES, longLine: LONG_LINE_BYTES, tooBig: 'TooLargeError TOO_LARGE' },
+    result: {
+      huge: 'TooLargeError',
+      chatty: CHATTY_LINES,
+      longLine: LONG_LINE_BYTES,
+      tooBig: 'TooLargeError TOO_LARGE',
+    },
   });
   const children = await engine.descendants(job.id);
   const byName = (name: string) => children.find((c) => c.entrypoint === name)!;
@@ -53,13 +61,15 @@ export async function expectSizesKept(engine: Engine): Promise<void> {
   // Every line of the job that printed 50,000, once each, in order; one attempt.
   const chatty = byName('chatty');
   // (Attempts with their errors, so that a lost one says why.)
-  const attempts = (id: string) => engine.attempts(id).then((list) => list.map((a) => ({ status: a.status, error: a.error?.message })));
+  const attempts = (id: string) =>
+    engine.attempts(id).then((list) => list.map((a) => ({ status: a.status, error: a.error?.message })));
   expect(await attempts(chatty.id)).toEqual([{ status: 'success', error: undefined }]);
   expect(chatty).toMatchObject({ status: 'success', attempt: 1 });
   const lines = await ownLines(engine, chatty.id);
   expect(lines).toHaveLength(CHATTY_LINES);
   lines.forEach((l, i) => {
-    if (l.line !== `line ${i} of a job that prints many`) throw new Error(`line ${i} is ${JSON.stringify(l.line.slice(0, 80))}`);
+    if (l.line !== `line ${i} of a job that prints many`)
+      throw new Error(`line ${i} is ${JSON.stringify(l.line.slice(0, 80))}`);
   });
 
   // The 11 MiB line arrives cut to the line limit, with a marker saying how much was cut.
@@ -87,10 +97,13 @@ export async function expectExitIsolated(engine: Engine, cleanup: (fn: () => Pro
     reached();
   });
   await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
-  cleanup(() => new Promise<void>((r) => {
-    gate.closeAllConnections();
-    gate.close(() => r());
-  }));
+  cleanup(
+    () =>
+      new Promise<void>((r) => {
+        gate.closeAllConnections();
+        gate.close(() => r());
+      }),
+  );
   const url = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/`;
   // The steady run's child is waiting on the gate, on the only thread, when the other run exits.
   const steady = await engine.submit({ path: '__tests__/fixtures/exit', args: { url } });
@@ -103,7 +116,11 @@ export async function expectExitIsolated(engine: Engine, cleanup: (fn: () => Pro
   expect(quitter.error!.message).toMatch(/called process\.exit\(1\)/);
   for (const res of held.splice(0)) res.end('steady');
   const done: JobRecord = await engine.wait(steady.id);
-  expect({ status: done.status, result: done.result, error: done.error?.message }).toEqual({ status: 'success', result: 'steady', error: undefined });
+  expect({ status: done.status, result: done.result, error: done.error?.message }).toEqual({
+    status: 'success',
+    result: 'steady',
+    error: undefined,
+  });
   const [child] = await engine.descendants(steady.id);
   expect(child).toMatchObject({ entrypoint: 'steady', status: 'success' });
   // Neither the run nor its child lost an attempt to the exit.

@@ -10,7 +10,9 @@ export function testPgUrl(): string {
   const url = process.env.MILLRACE_TEST_PG_URL;
   const startError = process.env.MILLRACE_TEST_PG_ERROR;
   if (!url && startError) {
-    throw new Error(`MILLRACE_TEST_PG_URL is not set, and jest's global setup could not start a throwaway PostgreSQL: ${startError}`);
+    throw new Error(
+      `MILLRACE_TEST_PG_URL is not set, and jest's global setup could not start a throwaway PostgreSQL: ${startError}`,
+    );
   }
   if (!url) {
     throw new Error(

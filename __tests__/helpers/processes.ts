@@ -11,7 +11,11 @@ export interface Result {
 }
 
 /** Runs a command to its end, collecting its output. */
-export function runToEnd(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Result> {
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -64,7 +68,9 @@ export function startMillrace(args: string[], env: Record<string, string> = {}):
       if (m) return Promise.resolve(m);
       return new Promise((resolve, reject) => {
         watchers.push({ pattern, resolve });
-        void exited.then((code) => reject(new Error(`process exited (${code}) before printing ${pattern}; output:\n${out}`)));
+        void exited.then((code) =>
+          reject(new Error(`process exited (${code}) before printing ${pattern}; output:\n${out}`)),
+        );
       });
     },
     exited,
@@ -78,13 +84,20 @@ export function startMillrace(args: string[], env: Record<string, string> = {}):
 export const TEST_TOKEN = 'mr_test_admin_token';
 
 /** A server on a free loopback port, with a known admin token. */
-export async function startServerProcess(extra: string[] = [], db = tempDb()): Promise<{ proc: Proc; url: string; db: string }> {
+export async function startServerProcess(
+  extra: string[] = [],
+  db = tempDb(),
+): Promise<{ proc: Proc; url: string; db: string }> {
   const proc = startMillrace(['server', '--port', '0', '--db', db, ...extra], { MILLRACE_TOKEN: TEST_TOKEN });
   const [, url] = await proc.waitFor(/listening on (http:\/\/[\d.:]+)/);
   return { proc, url, db };
 }
 
-export async function startWorkerProcess(url: string, extra: string[] = [], token = TEST_TOKEN): Promise<{ proc: Proc; id: string }> {
+export async function startWorkerProcess(
+  url: string,
+  extra: string[] = [],
+  token = TEST_TOKEN,
+): Promise<{ proc: Proc; id: string }> {
   const proc = startMillrace(['worker', '--server', url, '--token', token, '--threads', '1', ...extra]);
   const [, id] = await proc.waitFor(/millrace worker (\S+) serving/);
   return { proc, id };
@@ -98,7 +111,10 @@ export function apiCaller(url: () => string) {
   return async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const res = await request(`${url()}${path}`, {
       method,
-      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${TEST_TOKEN}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();

@@ -9,7 +9,9 @@ const [url, token, jobId, readers] = process.argv.slice(2);
 let started = 0;
 
 async function readAll() {
-  const res = await request(`${url}/api/w/default/jobs_u/logs/${jobId}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await request(`${url}/api/w/default/jobs_u/logs/${jobId}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${await res.body.text()}`);
   let lines = 0;
   let ended = false;
@@ -28,7 +30,8 @@ async function readAll() {
         if (lines % 1000 === 0) {
           const { line } = JSON.parse(p);
           if (line.seq <= lastSeq) throw new Error(`seq ${line.seq} after ${lastSeq}`);
-          if (!line.line.startsWith(`line ${lines} `)) throw new Error(`line ${lines} expected, got ${line.line.slice(0, 20)}`);
+          if (!line.line.startsWith(`line ${lines} `))
+            throw new Error(`line ${lines} expected, got ${line.line.slice(0, 20)}`);
           lastSeq = line.seq;
         }
         lines++;

@@ -8,7 +8,10 @@ import { startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type
 async function call(url: string, method: 'GET' | 'POST', path: string, token: string | undefined, body?: unknown) {
   const res = await request(`${url}${path}`, {
     method,
-    headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token && { authorization: `Bearer ${token}` }),
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.body.text();
@@ -91,9 +94,21 @@ describe('auth and workspaces', () => {
     expect(res.json.error.message).toMatch(/This token is for workers/);
     const run = await call(server.url, 'POST', '/api/w/w1/jobs/run/p/examples/heavy', w1Worker, { n: 1 });
     expect(run.status).toBe(403);
-    const hb = await call(server.url, 'POST', '/api/w/w1/worker/heartbeat', w1Worker, { worker_id: 'x', hostname: 'h', tags: ['a'], job_ids: [], lease_ms: 1000 });
+    const hb = await call(server.url, 'POST', '/api/w/w1/worker/heartbeat', w1Worker, {
+      worker_id: 'x',
+      hostname: 'h',
+      tags: ['a'],
+      job_ids: [],
+      lease_ms: 1000,
+    });
     expect(hb).toMatchObject({ status: 200, json: { lost: [] } });
-    const other = await call(server.url, 'POST', '/api/w/w2/worker/heartbeat', w1Worker, { worker_id: 'x', hostname: 'h', tags: ['a'], job_ids: [], lease_ms: 1000 });
+    const other = await call(server.url, 'POST', '/api/w/w2/worker/heartbeat', w1Worker, {
+      worker_id: 'x',
+      hostname: 'h',
+      tags: ['a'],
+      job_ids: [],
+      lease_ms: 1000,
+    });
     expect(other.status).toBe(404);
   });
 

@@ -77,7 +77,9 @@ describe('the CLI against a server', () => {
 
   it('warns once when a job waits on a tag no live worker serves, naming the tags they do serve', async () => {
     const run = startMillrace(['run', '--tag', 'gpu', 'examples/heavy.ts', '--n', '1'], env());
-    await run.waitFor(/warning: job [0-9a-z]{20} has waited \d+s with tag "gpu", which no live worker serves \(live workers serve: cpu, default\)/);
+    await run.waitFor(
+      /warning: job [0-9a-z]{20} has waited \d+s with tag "gpu", which no live worker serves \(live workers serve: cpu, default\)/,
+    );
     await run.kill('SIGINT');
     expect(run.output().match(/warning:/g)).toHaveLength(1);
   });
@@ -98,7 +100,9 @@ describe('a worker whose checkout differs', () => {
       expect(done.status).toBe('failure');
       expect(done.error).toMatchObject({ name: 'ScriptHashMismatchError', code: 'SCRIPT_HASH_MISMATCH' });
       expect(done.error!.message).toMatch(
-        new RegExp(`its copy of examples/heavy \\(sha256 [0-9a-f]{12}\\) differs from the one submitted \\(sha256 ${job.scriptHash.slice(0, 12)}\\)`),
+        new RegExp(
+          `its copy of examples/heavy \\(sha256 [0-9a-f]{12}\\) differs from the one submitted \\(sha256 ${job.scriptHash.slice(0, 12)}\\)`,
+        ),
       );
       expect(await engine.descendants(job.id)).toEqual([]);
       expect((await engine.attempts(job.id))[0].startedAt).toBeNull();

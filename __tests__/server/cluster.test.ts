@@ -12,7 +12,10 @@ describe('a server and two workers on loopback', () => {
 
   beforeAll(async () => {
     server = await startServerProcess();
-    [cpu, plain] = await Promise.all([startWorkerProcess(server.url, ['--tag', 'cpu']), startWorkerProcess(server.url)]);
+    [cpu, plain] = await Promise.all([
+      startWorkerProcess(server.url, ['--tag', 'cpu']),
+      startWorkerProcess(server.url),
+    ]);
     engine = new HttpEngine({ server: server.url, token: TEST_TOKEN });
   });
   afterAll(async () => {
@@ -24,18 +27,25 @@ describe('a server and two workers on loopback', () => {
   it('routes heavyCompute (tag cpu) to the cpu worker, records it, and streams children’s lines into the root log', async () => {
     const job = await engine.submit({ path: 'examples/heavy', args: { n: 3 } });
     const lines: { line: string; source: string | null }[] = [];
-    for await (const l of engine.logs(job.id, { follow: true })) lines.push({ line: l.line, source: l.source?.name ?? null });
+    for await (const l of engine.logs(job.id, { follow: true }))
+      lines.push({ line: l.line, source: l.source?.name ?? null });
     const root = await engine.wait(job.id);
     expect(root).toMatchObject({ status: 'success', result: 'OK', worker: plain.id });
     const children = await engine.descendants(job.id);
     expect(children).toHaveLength(4);
-    for (const c of children.filter((c) => c.entrypoint === 'heavyCompute')) expect(c).toMatchObject({ tag: 'cpu', worker: cpu.id, status: 'success' });
+    for (const c of children.filter((c) => c.entrypoint === 'heavyCompute'))
+      expect(c).toMatchObject({ tag: 'cpu', worker: cpu.id, status: 'success' });
     expect(children.find((c) => c.entrypoint === 'sendResult')).toMatchObject({ tag: 'default', worker: plain.id });
     expect(lines.filter((l) => l.source === 'heavyCompute')).toHaveLength(3);
     expect(lines.find((l) => l.line.startsWith('Sending result'))?.source).toBe('sendResult');
 
     const workers = await engine.workers();
-    expect(workers.map((w) => [w.id, w.tags]).sort()).toEqual([[cpu.id, ['cpu']], [plain.id, ['default']]].sort());
+    expect(workers.map((w) => [w.id, w.tags]).sort()).toEqual(
+      [
+        [cpu.id, ['cpu']],
+        [plain.id, ['default']],
+      ].sort(),
+    );
   });
 });
 

@@ -40,7 +40,10 @@ describe('kill -9 of the server and the worker while a job waits for an event', 
     writeFileSync(counter, '');
 
     const job = await engine.submit({ path: '__tests__/fixtures/events', args: { which: 'wait', counter } });
-    const atKill = await until(() => engine.descendants(job.id), (d) => d.some((j) => j.kind === 'wait' && j.status === 'queued'));
+    const atKill = await until(
+      () => engine.descendants(job.id),
+      (d) => d.some((j) => j.kind === 'wait' && j.status === 'queued'),
+    );
     const wait = atKill.find((j) => j.kind === 'wait')!;
     expect(readFileSync(counter, 'utf8')).toBe('before\n');
 
@@ -49,7 +52,9 @@ describe('kill -9 of the server and the worker while a job waits for an event', 
     await Promise.all([first.proc.exited, oldWorker.proc.exited]);
     await engine.close();
 
-    const second: Proc = startMillrace(['server', '--port', port, '--db', first.db, ...serverArgs], { MILLRACE_TOKEN: TEST_TOKEN });
+    const second: Proc = startMillrace(['server', '--port', port, '--db', first.db, ...serverArgs], {
+      MILLRACE_TOKEN: TEST_TOKEN,
+    });
     cleanups.push(() => second.kill());
     await second.waitFor(/listening on/);
     engine = new HttpEngine({ server: first.url, token: TEST_TOKEN });
@@ -65,7 +70,11 @@ describe('kill -9 of the server and the worker while a job waits for an event', 
     expect(decode(done.result!)).toEqual({ payload: { n: 9 }, isDate: false });
     expect(done.worker).toBe(newWorker.id);
     const attempts = await engine.attempts(job.id);
-    expect(attempts[0]).toMatchObject({ worker: oldWorker.id, status: 'failure', error: expect.objectContaining({ code: 'LEASE_EXPIRED' }) });
+    expect(attempts[0]).toMatchObject({
+      worker: oldWorker.id,
+      status: 'failure',
+      error: expect.objectContaining({ code: 'LEASE_EXPIRED' }),
+    });
     // before() had finished: the replayed root re-attached to it; the wait is the one recorded.
     expect(readFileSync(counter, 'utf8')).toBe('before\nafter {"n":9}\n');
     const descendants = await engine.descendants(job.id);
@@ -82,15 +91,23 @@ describe('kill -9 of the server and the worker while a job waits for an event', 
     let engine = new HttpEngine({ server: first.url, token: TEST_TOKEN });
     // 'gate' waits for 'gate' then 'go'; kill once 'gate' was received, while it waits for 'go'.
     const job = await engine.submit({ path: '__tests__/fixtures/events', args: { which: 'gate' } });
-    await until(() => engine.descendants(job.id), (d) => d.some((j) => j.entrypoint === 'gate' && j.status === 'queued'));
+    await until(
+      () => engine.descendants(job.id),
+      (d) => d.some((j) => j.entrypoint === 'gate' && j.status === 'queued'),
+    );
     await engine.sendEvent(job.id, 'gate', 'g1');
-    await until(() => engine.descendants(job.id), (d) => d.some((j) => j.entrypoint === 'go' && j.status === 'queued'));
+    await until(
+      () => engine.descendants(job.id),
+      (d) => d.some((j) => j.entrypoint === 'go' && j.status === 'queued'),
+    );
 
     first.proc.child.kill('SIGKILL');
     oldWorker.proc.child.kill('SIGKILL');
     await Promise.all([first.proc.exited, oldWorker.proc.exited]);
     await engine.close();
-    const second: Proc = startMillrace(['server', '--port', port, '--db', first.db, ...serverArgs], { MILLRACE_TOKEN: TEST_TOKEN });
+    const second: Proc = startMillrace(['server', '--port', port, '--db', first.db, ...serverArgs], {
+      MILLRACE_TOKEN: TEST_TOKEN,
+    });
     cleanups.push(() => second.kill());
     await second.waitFor(/listening on/);
     engine = new HttpEngine({ server: first.url, token: TEST_TOKEN });

@@ -45,7 +45,9 @@ describe('events and approvals on two servers sharing PostgreSQL', () => {
   });
 
   const waitingFor = async (id: string, event: string) => {
-    while (!(await a.descendants(id)).some((j) => j.kind === 'wait' && j.entrypoint === event && j.status === 'queued')) {
+    while (
+      !(await a.descendants(id)).some((j) => j.kind === 'wait' && j.entrypoint === event && j.status === 'queued')
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -59,7 +61,7 @@ describe('events and approvals on two servers sharing PostgreSQL', () => {
     expect(decode(done.result!)).toEqual({ gate: 'open', go: 'early' });
   });
 
-  it("a resume URL signed by one server is honoured by the other; a second use is 409 on either", async () => {
+  it('a resume URL signed by one server is honoured by the other; a second use is 409 on either', async () => {
     const job = await a.submit({ path: '__tests__/fixtures/approval', args: {} });
     let resume = '';
     for await (const { line } of a.logs(job.id, { follow: true })) {
@@ -68,11 +70,19 @@ describe('events and approvals on two servers sharing PostgreSQL', () => {
     }
     await waitingFor(job.id, '@approval:approval');
     const onB = `${urlB}${new URL(resume).pathname}`;
-    const res = await request(onB, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: 3 }) });
+    const res = await request(onB, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 3 }),
+    });
     expect(res.statusCode).toBe(200);
     await res.body.dump();
     expect(decode((await a.wait(job.id)).result!)).toEqual({ approved: true, value: { amount: 3 }, approver: null });
-    const again = await request(resume, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount":4}' });
+    const again = await request(resume, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"amount":4}',
+    });
     expect(again.statusCode).toBe(409);
     await again.body.dump();
   });

@@ -42,10 +42,13 @@ async function gate(onFirst: (req: IncomingMessage) => void) {
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     open() {
@@ -74,7 +77,9 @@ describe('kill -9 of the worker running the root of a 3-level workflow', () => {
   it('replays the root on the other worker; no task body that had completed runs again', async () => {
     const server = await startServerProcess(['--sweep-ms', '200', '--restart-grace-ms', '0']);
     cleanups.push(() => server.proc.kill());
-    const workers = await Promise.all([0, 1].map(() => startWorkerProcess(server.url, ['--lease-ms', '3000', '--concurrency', '4'])));
+    const workers = await Promise.all(
+      [0, 1].map(() => startWorkerProcess(server.url, ['--lease-ms', '3000', '--concurrency', '4'])),
+    );
     for (const w of workers) cleanups.push(() => w.proc.kill());
     const engine = await engineFor(server.url);
     const counter = counterFile();
@@ -85,7 +90,10 @@ describe('kill -9 of the worker running the root of a 3-level workflow', () => {
       void (async () => {
         // Middles 0 and 2 do not wait on the gate: once they are done, part of the run is
         // recorded as completed, and the root awaits middle 1, which awaits leaf 1.1.
-        atKill = await until(() => engine.descendants(rootId), (jobs) => jobs.filter((j) => j.entrypoint === 'middle' && j.status === 'success').length === 2);
+        atKill = await until(
+          () => engine.descendants(rootId),
+          (jobs) => jobs.filter((j) => j.entrypoint === 'middle' && j.status === 'success').length === 2,
+        );
         const root = await engine.get(rootId);
         const victim = workers.find((w) => w.id === root!.worker)!;
         killed = victim.id;
@@ -98,14 +106,23 @@ describe('kill -9 of the worker running the root of a 3-level workflow', () => {
     expect(root).toMatchObject({ status: 'success', result: 99 });
     expect(root.worker).not.toBe(killed);
     const rootAttempts = await engine.attempts(rootId);
-    expect(rootAttempts).toContainEqual(expect.objectContaining({ worker: killed, status: 'failure', error: expect.objectContaining({ code: 'LEASE_EXPIRED' }) }));
+    expect(rootAttempts).toContainEqual(
+      expect.objectContaining({
+        worker: killed,
+        status: 'failure',
+        error: expect.objectContaining({ code: 'LEASE_EXPIRED' }),
+      }),
+    );
     expect(rootAttempts.at(-1)).toMatchObject({ status: 'success' });
 
     const descendants = await engine.descendants(rootId);
     expect(descendants).toHaveLength(12);
     const bodies = completedBodies(counter);
     expect([...new Set(bodies)]).toEqual(EACH_ONCE);
-    const label = (j: JobRecord) => (j.entrypoint === 'leaf' ? `leaf ${(j.args as number[])[0]}.${(j.args as number[])[1]}` : `middle ${(j.args as number[])[0]}`);
+    const label = (j: JobRecord) =>
+      j.entrypoint === 'leaf'
+        ? `leaf ${(j.args as number[])[0]}.${(j.args as number[])[1]}`
+        : `middle ${(j.args as number[])[0]}`;
     // A body that had completed when the worker died did not run again: the replayed root
     // re-attached to its calls.
     const doneAtKill = atKill.filter((j) => j.status === 'success');
@@ -155,7 +172,8 @@ describe('kill -9 of the server mid-run, then a restart', () => {
     expect(root).toMatchObject({ status: 'success', result: 99 });
     const after = new Map((await engine.descendants(job.id)).map((j) => [j.id, j]));
     for (const id of before.keys()) expect(after.has(id)).toBe(true);
-    for (const j of doneBefore) expect(after.get(j.id)).toMatchObject({ status: 'success', result: j.result, completedAt: j.completedAt });
+    for (const j of doneBefore)
+      expect(after.get(j.id)).toMatchObject({ status: 'success', result: j.result, completedAt: j.completedAt });
     const log = [];
     for await (const line of engine.logs(job.id)) log.push(line);
     for (const l of seen) expect(log).toContainEqual(l);
@@ -219,14 +237,24 @@ describe('through a server and a worker process', () => {
     let reached!: () => void;
     const atGate = new Promise<void>((r) => (reached = r));
     const g = await gate(() => reached());
-    const job = await engine.submit({ path: '__tests__/fixtures/cancel', args: { url: g.url.replace(/\/$/, ''), n: 51 } });
+    const job = await engine.submit({
+      path: '__tests__/fixtures/cancel',
+      args: { url: g.url.replace(/\/$/, ''), n: 51 },
+    });
     await atGate;
     // One blocker holds the only slot; the rest are queued as the root's calls arrive.
-    await until(() => engine.descendants(job.id), (jobs) => jobs.filter((j) => j.status === 'queued').length === 50);
+    await until(
+      () => engine.descendants(job.id),
+      (jobs) => jobs.filter((j) => j.status === 'queued').length === 50,
+    );
     const canceled = await engine.cancel(job.id, 'stop the batch');
     expect(canceled).toHaveLength(52);
     const root = await engine.wait(job.id);
-    expect(root).toMatchObject({ status: 'canceled', canceledBy: 'MILLRACE_TOKEN', error: { message: 'stop the batch' } });
+    expect(root).toMatchObject({
+      status: 'canceled',
+      canceledBy: 'MILLRACE_TOKEN',
+      error: { message: 'stop the batch' },
+    });
     const all = await engine.descendants(job.id);
     expect(all.map((j) => j.status)).toEqual(Array(51).fill('canceled'));
     expect(all.filter((j) => j.startedAt !== null)).toHaveLength(1);

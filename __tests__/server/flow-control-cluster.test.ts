@@ -25,7 +25,10 @@ afterAll(async () => {
 
 /** Runs 12 calls across 2 keys with limit 3 through `engine`; checks each key's overlap is exactly 3. */
 async function runLimited(engine: HttpEngine, workerIds: readonly string[]): Promise<void> {
-  const root = await engine.submit({ path: '__tests__/fixtures/flow-control', args: { mode: 'limit', count: 12, ms: 300 } });
+  const root = await engine.submit({
+    path: '__tests__/fixtures/flow-control',
+    args: { mode: 'limit', count: 12, ms: 300 },
+  });
   expect(await engine.wait(root.id)).toMatchObject({ status: 'success' });
   const children = await engine.descendants(root.id);
   expect(children).toHaveLength(12);
@@ -42,11 +45,16 @@ describe('concurrency limits across processes', () => {
   it('two worker processes on one server', async () => {
     const server = await startServerProcess();
     procs.push(server.proc);
-    const workers = await Promise.all([0, 1].map(() => startWorkerProcess(server.url, ['--concurrency', '8', '--prefetch', '0'])));
+    const workers = await Promise.all(
+      [0, 1].map(() => startWorkerProcess(server.url, ['--concurrency', '8', '--prefetch', '0'])),
+    );
     procs.push(...workers.map((w) => w.proc));
     const engine = new HttpEngine({ server: server.url, token: TEST_TOKEN });
     engines.push(engine);
-    await runLimited(engine, workers.map((w) => w.id));
+    await runLimited(
+      engine,
+      workers.map((w) => w.id),
+    );
   });
 
   it('two servers sharing PostgreSQL, a worker on each', async () => {
@@ -57,12 +65,20 @@ describe('concurrency limits across processes', () => {
     databases.push(name);
     const url = new URL(testPgUrl());
     url.pathname = `/${name}`;
-    const [s1, s2] = await Promise.all([startServerProcess([], url.toString()), startServerProcess([], url.toString())]);
+    const [s1, s2] = await Promise.all([
+      startServerProcess([], url.toString()),
+      startServerProcess([], url.toString()),
+    ]);
     procs.push(s1.proc, s2.proc);
-    const workers = await Promise.all([s1, s2].map((s) => startWorkerProcess(s.url, ['--concurrency', '8', '--prefetch', '0'])));
+    const workers = await Promise.all(
+      [s1, s2].map((s) => startWorkerProcess(s.url, ['--concurrency', '8', '--prefetch', '0'])),
+    );
     procs.push(...workers.map((w) => w.proc));
     const engine = new HttpEngine({ server: s1.url, token: TEST_TOKEN });
     engines.push(engine);
-    await runLimited(engine, workers.map((w) => w.id));
+    await runLimited(
+      engine,
+      workers.map((w) => w.id),
+    );
   });
 });

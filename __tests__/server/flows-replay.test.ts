@@ -34,7 +34,10 @@ describe('durable replay of a flow whose worker died', () => {
       // Every attempt before the last lost its worker's lease (the first: the killed worker).
       const attempts = await engine.attempts(job.id);
       expect(attempts.length).toBeGreaterThanOrEqual(2);
-      expect(attempts.map((a) => a.error?.code ?? a.status)).toEqual([...attempts.slice(1).map(() => 'LEASE_EXPIRED'), 'success']);
+      expect(attempts.map((a) => a.error?.code ?? a.status)).toEqual([
+        ...attempts.slice(1).map(() => 'LEASE_EXPIRED'),
+        'success',
+      ]);
       expect(seen).toEqual([first.proc.child.pid, second!.proc.child.pid]);
       // "first" ran once, in the dead worker; the re-run flow got its recorded result.
       expect(root.result).toEqual({ first: first.proc.child.pid, released: second!.proc.child.pid });

@@ -32,8 +32,46 @@ const HOLDING = [/\/jobs\/run_wait_result\//, /\/jobs_u\/getupdate_sse\//, /\/jo
 const HOLD_MS = 1000;
 
 // The corpus: the inputs of the issue's findings, and their neighbours.
-const NUMBERS = ['0.0005', '1e13', '1e20', '1e300', '-1e300', '18446744073709551616', '9007199254740993', '-1', '0', '1', '1.5', 'NaN', 'Infinity', '', 'abc', '0x10', ' 1', '1e-300'];
-const STRINGS = ['', 'a', '\u0000', 'a\u0000b', '%00', '..', '../../etc/passwd', '/etc/passwd', 'x'.repeat(300), '\u2028', '😀', '\uD800', 'all', 'true', 'maybe', 'default', '__proto__', 'constructor'];
+const NUMBERS = [
+  '0.0005',
+  '1e13',
+  '1e20',
+  '1e300',
+  '-1e300',
+  '18446744073709551616',
+  '9007199254740993',
+  '-1',
+  '0',
+  '1',
+  '1.5',
+  'NaN',
+  'Infinity',
+  '',
+  'abc',
+  '0x10',
+  ' 1',
+  '1e-300',
+];
+const STRINGS = [
+  '',
+  'a',
+  '\u0000',
+  'a\u0000b',
+  '%00',
+  '..',
+  '../../etc/passwd',
+  '/etc/passwd',
+  'x'.repeat(300),
+  '\u2028',
+  '😀',
+  '\uD800',
+  'all',
+  'true',
+  'maybe',
+  'default',
+  '__proto__',
+  'constructor',
+];
 const TAGGED = [
   { __millrace: 'bigint', value: 'abc' },
   { __millrace: 'bigint', value: 'zz' },
@@ -106,12 +144,28 @@ const ROUTES: RouteSpec[] = [
   {
     method: 'POST',
     path: '/api/w/{ws}/jobs/run/workflow_as_code/{id}/{task}',
-    body: { script_path: 'any', script_hash: '$HASH', args: [1], tag: 't', call_key: 'k:0', timeout: 10, retry: { attempts: 2, delay: 1 }, scheduled_in_secs: 1 },
+    body: {
+      script_path: 'any',
+      script_hash: '$HASH',
+      args: [1],
+      tag: 't',
+      call_key: 'k:0',
+      timeout: 10,
+      retry: { attempts: 2, delay: 1 },
+      scheduled_in_secs: 1,
+    },
   },
   {
     method: 'POST',
     path: '/api/w/{ws}/jobs/run/workflow_as_code/{id}/{task}',
-    body: { script_path: 'any', script_hash: '$HASH', calls: [{ args: [1], call_key: 'a:0' }, { args: [2], call_key: 'a:1', kind: 'sleep' }] },
+    body: {
+      script_path: 'any',
+      script_hash: '$HASH',
+      calls: [
+        { args: [1], call_key: 'a:0' },
+        { args: [2], call_key: 'a:1', kind: 'sleep' },
+      ],
+    },
   },
   { method: 'GET', path: '/api/w/{ws}/jobs_u/get/{id}' },
   { method: 'GET', path: '/api/w/{ws}/jobs_u/completed/get_result/{id}' },
@@ -120,16 +174,37 @@ const ROUTES: RouteSpec[] = [
   { method: 'GET', path: '/api/w/{ws}/jobs_u/getupdate_sse/{id}' },
   { method: 'POST', path: '/api/w/{ws}/jobs_u/queue/cancel/{id}', body: { reason: 'fuzz' } },
   { method: 'GET', path: '/api/w/{ws}/jobs/list' },
-  { method: 'POST', path: '/api/w/{ws}/worker/claim', body: { worker_id: 'w1', tags: 'all', hostname: 'h', limit: 1, wait_ms: 0, lease_ms: 30_000 } },
+  {
+    method: 'POST',
+    path: '/api/w/{ws}/worker/claim',
+    body: { worker_id: 'w1', tags: 'all', hostname: 'h', limit: 1, wait_ms: 0, lease_ms: 30_000 },
+  },
   { method: 'POST', path: '/api/w/{ws}/worker/child', body: { parent_job: '$ID', call_key: 'k:0' } },
   {
     method: 'POST',
     path: '/api/w/{ws}/worker/step',
-    body: { parent_job: '$ID', script_path: 'any', script_hash: '$HASH', name: 's', call_key: 's:0', started_at: NOW, at: NOW, outcome: { status: 'success', result: 1 } },
+    body: {
+      parent_job: '$ID',
+      script_path: 'any',
+      script_hash: '$HASH',
+      name: 's',
+      call_key: 's:0',
+      started_at: NOW,
+      at: NOW,
+      outcome: { status: 'success', result: 1 },
+    },
   },
   { method: 'POST', path: '/api/w/{ws}/worker/started', body: { job_id: '$ID', at: NOW } },
-  { method: 'POST', path: '/api/w/{ws}/worker/logs', body: { job_id: '$ID', lines: [{ ts: NOW, stream: 'stdout', line: 'a\u0000b' }] } },
-  { method: 'POST', path: '/api/w/{ws}/worker/complete', body: { job_id: '$ID', at: NOW, outcome: { status: 'success', result: 1 } } },
+  {
+    method: 'POST',
+    path: '/api/w/{ws}/worker/logs',
+    body: { job_id: '$ID', lines: [{ ts: NOW, stream: 'stdout', line: 'a\u0000b' }] },
+  },
+  {
+    method: 'POST',
+    path: '/api/w/{ws}/worker/complete',
+    body: { job_id: '$ID', at: NOW, outcome: { status: 'success', result: 1 } },
+  },
   {
     method: 'POST',
     path: '/api/w/{ws}/worker/report',
@@ -145,12 +220,33 @@ const ROUTES: RouteSpec[] = [
   },
   { method: 'POST', path: '/api/w/{ws}/worker/job', body: { job_id: '$ID' } },
   { method: 'POST', path: '/api/w/{ws}/worker/cancel', body: { job_id: '$ID', reason: 'r' } },
-  { method: 'POST', path: '/api/w/{ws}/worker/heartbeat', body: { worker_id: 'w1', tags: ['a'], hostname: 'h', job_ids: ['$ID'], lease_ms: 30_000 } },
+  {
+    method: 'POST',
+    path: '/api/w/{ws}/worker/heartbeat',
+    body: { worker_id: 'w1', tags: ['a'], hostname: 'h', job_ids: ['$ID'], lease_ms: 30_000 },
+  },
   { method: 'POST', path: '/api/w/{ws}/worker/wait', body: { ids: ['$ID'], wait_ms: 0 } },
 ];
 const QUERY_KEYS = [
-  'scheduled_in_secs', 'timeout', 'tag', 'per_page', 'limit', 'before', 'after', 'log_offset', 'follow', 'running', 'success', 'status',
-  'job_id', 'idempotency_key', 'parent_job', 'root_job', 'roots_only', 'script_path', 'script_path_exact',
+  'scheduled_in_secs',
+  'timeout',
+  'tag',
+  'per_page',
+  'limit',
+  'before',
+  'after',
+  'log_offset',
+  'follow',
+  'running',
+  'success',
+  'status',
+  'job_id',
+  'idempotency_key',
+  'parent_job',
+  'root_job',
+  'roots_only',
+  'script_path',
+  'script_path_exact',
 ];
 
 /** One request as drawn: which route, what fills its holes, its query, its body and how the body is mutated. */
@@ -170,22 +266,49 @@ interface Draw {
     | { kind: 'text'; text: string };
 }
 
-const segment = fc.oneof(fc.constantFrom(...STRINGS.filter((s) => s !== '')), fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }));
+const segment = fc.oneof(
+  fc.constantFrom(...STRINGS.filter((s) => s !== '')),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
+);
 const draw: fc.Arbitrary<Draw> = fc.record({
   route: fc.nat({ max: ROUTES.length - 1 }),
   // Now and then another method than the route's: a 405, or another route of the same path.
-  method: fc.oneof({ weight: 15, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH') }),
+  method: fc.oneof(
+    { weight: 15, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH') },
+  ),
   ws: fc.oneof({ weight: 8, arbitrary: fc.constant('default') }, { weight: 1, arbitrary: segment }),
   id: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 2 }) }, { weight: 2, arbitrary: segment }),
-  path: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('any', 'any.ts', 'nope', 'outside', 'sub/../any', 'flows/f') }, { weight: 1, arbitrary: segment }),
+  path: fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('any', 'any.ts', 'nope', 'outside', 'sub/../any', 'flows/f') },
+    { weight: 1, arbitrary: segment },
+  ),
   entrypoint: fc.oneof({ weight: 3, arbitrary: fc.constant('main') }, { weight: 1, arbitrary: segment }),
-  query: fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(fc.constantFrom(...NUMBERS), fc.constantFrom(...STRINGS), fc.string({ unit: 'binary', maxLength: 8 }))), { maxLength: 3 }),
+  query: fc.array(
+    fc.tuple(
+      fc.constantFrom(...QUERY_KEYS),
+      fc.oneof(fc.constantFrom(...NUMBERS), fc.constantFrom(...STRINGS), fc.string({ unit: 'binary', maxLength: 8 })),
+    ),
+    { maxLength: 3 },
+  ),
   body: fc.oneof(
     { weight: 2, arbitrary: fc.constant({ kind: 'valid' as const }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('mutate' as const), at: fc.nat(), value, drop: fc.boolean() }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({ kind: fc.constant('mutate' as const), at: fc.nat(), value, drop: fc.boolean() }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('value' as const), value }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('text' as const), text: fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom('{', '[', '{"a":', 'null', '"x"', '1e400', '{"a":1}{')) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('text' as const),
+        text: fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 30 }),
+          fc.constantFrom('{', '[', '{"a":', 'null', '"x"', '1e400', '{"a":1}{'),
+        ),
+      }),
+    },
   ),
 });
 
@@ -213,10 +336,21 @@ interface Prepared {
 function prepare(d: Draw, ids: string[], hash: string): Prepared {
   const spec = ROUTES[d.route];
   const id = typeof d.id === 'number' ? ids[d.id] : d.id;
-  const fill = (s: string) => s.replace('{ws}', enc(d.ws)).replace('{id}', enc(id)).replace('{path}', d.path.split('/').map(enc).join('/')).replace('{task}', enc(d.entrypoint));
+  const fill = (s: string) =>
+    s
+      .replace('{ws}', enc(d.ws))
+      .replace('{id}', enc(id))
+      .replace('{path}', d.path.split('/').map(enc).join('/'))
+      .replace('{task}', enc(d.entrypoint));
   const query = d.query.map(([k, v]) => `${k}=${enc(v)}`).join('&');
   const path = fill(spec.path) + (query ? `?${query}` : '');
-  const template = spec.body === undefined ? undefined : (JSON.parse(JSON.stringify(spec.body).replaceAll('$ID', ids[0]).replaceAll('$HASH', hash)) as Record<string, unknown>);
+  const template =
+    spec.body === undefined
+      ? undefined
+      : (JSON.parse(JSON.stringify(spec.body).replaceAll('$ID', ids[0]).replaceAll('$HASH', hash)) as Record<
+          string,
+          unknown
+        >);
   let body: string | undefined;
   switch (d.body.kind) {
     case 'valid':
@@ -244,7 +378,8 @@ function prepare(d: Draw, ids: string[], hash: string): Prepared {
   }
   if (body?.includes(DEEP_100K)) body = body.replaceAll(`"${DEEP_100K}"`, DEEP_100K_TEXT);
   // Long polls are asked to answer at once: a wait of a minute would only slow the run.
-  if (body !== undefined && /"wait_ms":/.test(body)) body = body.replace(/"wait_ms":(-?[\d.e+]+)/g, (_m, n: string) => `"wait_ms":${Math.min(Number(n), 20)}`);
+  if (body !== undefined && /"wait_ms":/.test(body))
+    body = body.replace(/"wait_ms":(-?[\d.e+]+)/g, (_m, n: string) => `"wait_ms":${Math.min(Number(n), 20)}`);
   return { method: d.method ?? spec.method, path, body };
 }
 
@@ -286,7 +421,12 @@ describe.each(stores)('fuzzing every route (%s)', (name, open) => {
       const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const res = await request(`${server.url}/api/w/default/jobs/run/p/any`, { method: 'POST', headers, body: '{}', dispatcher: agent });
+        const res = await request(`${server.url}/api/w/default/jobs/run/p/any`, {
+          method: 'POST',
+          headers,
+          body: '{}',
+          dispatcher: agent,
+        });
         ids.push(await res.body.text());
       }
       const hash = resolveScript(root, 'any').hash;
@@ -316,12 +456,13 @@ describe.each(stores)('fuzzing every route (%s)', (name, open) => {
             // A stream: its status is what is checked; the rest may never end.
             res.body.on('error', () => {});
             res.body.destroy();
-          }
-          else await res.body.text();
-          if (res.statusCode >= 500) failures.push(`#${index} ${req.method} ${req.path} ${req.body?.slice(0, 200)} → ${res.statusCode}`);
+          } else await res.body.text();
+          if (res.statusCode >= 500)
+            failures.push(`#${index} ${req.method} ${req.path} ${req.body?.slice(0, 200)} → ${res.statusCode}`);
         } catch (err) {
           if (holding && controller.signal.aborted) held++;
-          else failures.push(`#${index} ${req.method} ${req.path} ${req.body?.slice(0, 200)} → ${(err as Error).message}`);
+          else
+            failures.push(`#${index} ${req.method} ${req.path} ${req.body?.slice(0, 200)} → ${(err as Error).message}`);
         } finally {
           clearTimeout(timer);
         }
@@ -341,7 +482,12 @@ describe.each(stores)('fuzzing every route (%s)', (name, open) => {
       expect(failures).toEqual([]);
       expect([...statuses.values()].reduce((a, b) => a + b, 0) + held).toBe(RUNS);
       // The server still answers, and the workspace's listing with it.
-      for (const path of ['/api/version', '/api/w/default/jobs/list', '/api/w/default/jobs/records', `/api/w/default/jobs_u/get/${ids[0]}`]) {
+      for (const path of [
+        '/api/version',
+        '/api/w/default/jobs/list',
+        '/api/w/default/jobs/records',
+        `/api/w/default/jobs_u/get/${ids[0]}`,
+      ]) {
         const res = await request(`${server.url}${path}`, { headers, dispatcher: agent });
         await res.body.text();
         expect(res.statusCode).toBe(200);

@@ -51,7 +51,10 @@ export async function resolve(specifier, context, next) {
 
   it('without an endpoint nothing of it is resolved; with one, the SDK and the exporter are', async () => {
     expect(await devLoads({ OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' })).toBe('');
-    const loaded = await devLoads({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    const loaded = await devLoads({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    });
     expect(loaded).toContain('@opentelemetry/sdk-trace-node');
     expect(loaded).toContain('@opentelemetry/exporter-trace-otlp-http');
   });

@@ -50,9 +50,15 @@ describe('limits on a server with an HTTP worker', () => {
   it('runs a task with a timeout of 2,200,000 s, and a run with ?timeout=2200000, to their end', async () => {
     const { engine, api } = await serverAndWorker();
     const gate = await echo();
-    const id = await api<string>('POST', `/api/w/default/jobs/run/p/__tests__/fixtures/long-timeout?timeout=2200000`, { url: gate.url });
+    const id = await api<string>('POST', `/api/w/default/jobs/run/p/__tests__/fixtures/long-timeout?timeout=2200000`, {
+      url: gate.url,
+    });
     const root = await engine.wait(id);
-    expect({ status: root.status, result: root.result, error: root.error?.message }).toEqual({ status: 'success', result: 'patient: answered', error: undefined });
+    expect({ status: root.status, result: root.result, error: root.error?.message }).toEqual({
+      status: 'success',
+      result: 'patient: answered',
+      error: undefined,
+    });
     expect(root.timeout).toBe(2_200_000);
     const [child] = await engine.descendants(id);
     expect(child).toMatchObject({ entrypoint: 'patient', status: 'success', timeout: 2_200_000, attempt: 1 });

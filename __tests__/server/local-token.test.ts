@@ -57,7 +57,9 @@ describe('a local dev server needs no copied token', () => {
     expect(file).toMatchObject({ version: 1, url: devA.url, root: rootA });
     expect(file.token).toMatch(/^mr_/);
     const [line] = await devA.proc.waitFor(/^admin token in .*$/m);
-    expect(line).toBe(`admin token in ${path} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token`);
+    expect(line).toBe(
+      `admin token in ${path} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token`,
+    );
     expect(devA.proc.output()).not.toContain(file.token);
   });
 
@@ -82,7 +84,11 @@ describe('a local dev server needs no copied token', () => {
         'console.log(`result: ${JSON.stringify(result)}`);\n' +
         'await disconnect();\n',
     );
-    const child = spawn(process.execPath, ['client.mjs'], { cwd: rootA, env: { ...process.env, ...CLEAN, MILLRACE_SERVER: devA.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['client.mjs'], {
+      cwd: rootA,
+      env: { ...process.env, ...CLEAN, MILLRACE_SERVER: devA.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -94,7 +100,9 @@ describe('a local dev server needs no copied token', () => {
   it('a wrong token is refused naming its prefix and where it came from, never the whole token', async () => {
     const flag = await cli(['jobs', '--server', devA.url, '--root', rootA, '--token', 'mr_wrong_secret_value']);
     expect(flag.code).toBe(2);
-    expect(flag.out).toMatch(/refused the token mr_wron… from the --token flag \(401: Unknown token\)\. Pass --token a token this server accepts/);
+    expect(flag.out).toMatch(
+      /refused the token mr_wron… from the --token flag \(401: Unknown token\)\. Pass --token a token this server accepts/,
+    );
     expect(flag.out).not.toContain('mr_wrong_secret_value');
     const env = await cli(['jobs', '--server', devA.url, '--root', rootA], { MILLRACE_TOKEN: 'mr_stale_env_token' });
     expect(env.code).toBe(2);
@@ -106,7 +114,9 @@ describe('a local dev server needs no copied token', () => {
     const workerToken = made.out.trim();
     const worker = await cli(['jobs', '--server', devA.url, '--root', rootA, '--token', workerToken]);
     expect(worker.code).toBe(2);
-    expect(worker.out).toContain(`refused the token ${workerToken.slice(0, 7)}… from the --token flag (403: This token is for workers`);
+    expect(worker.out).toContain(
+      `refused the token ${workerToken.slice(0, 7)}… from the --token flag (403: This token is for workers`,
+    );
     expect(worker.out).toMatch(/Use a user or admin token of the workspace for this/);
     expect(worker.out).not.toContain(workerToken);
   });
@@ -120,7 +130,9 @@ describe('a local dev server needs no copied token', () => {
       expect(run.out).toContain(
         `No token for the server ${devB.url}: the token file at ${join(rootA, '.millrace/admin-token.json')} is for the server of ${rootA}`,
       );
-      expect(run.out).toMatch(/serves another root \(root id [0-9a-f]{16}\), so it was not sent\. Pass one with --token or MILLRACE_TOKEN/);
+      expect(run.out).toMatch(
+        /serves another root \(root id [0-9a-f]{16}\), so it was not sent\. Pass one with --token or MILLRACE_TOKEN/,
+      );
       // Its own root's file works for it.
       const own = await cli(['run', '--server', devB.url, '--root', rootB, '--json', 'examples/heavy.ts', '--n', '1']);
       expect(own.code).toBe(0);
@@ -132,7 +144,9 @@ describe('a local dev server needs no copied token', () => {
   it('a remote server still needs a token', async () => {
     const run = await cli(['jobs', '--server', 'http://192.0.2.1:8000', '--root', rootA]);
     expect(run.code).toBe(2);
-    expect(run.out).toMatch(/No token for the server http:\/\/192\.0\.2\.1:8000: a server not on this machine needs a token/);
+    expect(run.out).toMatch(
+      /No token for the server http:\/\/192\.0\.2\.1:8000: a server not on this machine needs a token/,
+    );
   });
 });
 
@@ -168,10 +182,22 @@ describe('the token file across restarts', () => {
 
 describe('isLoopback', () => {
   it('is true for 127.0.0.0/8, localhost and [::1] only', () => {
-    for (const url of ['http://127.0.0.1:8000', 'http://127.1.2.3', 'http://localhost:1', 'http://LOCALHOST', 'http://[::1]:8000']) {
+    for (const url of [
+      'http://127.0.0.1:8000',
+      'http://127.1.2.3',
+      'http://localhost:1',
+      'http://LOCALHOST',
+      'http://[::1]:8000',
+    ]) {
       expect([url, isLoopback(new URL(url))]).toEqual([url, true]);
     }
-    for (const url of ['http://192.0.2.1:8000', 'http://10.0.0.1', 'http://example.com', 'http://127.0.0.1.example.com', 'http://[::2]']) {
+    for (const url of [
+      'http://192.0.2.1:8000',
+      'http://10.0.0.1',
+      'http://example.com',
+      'http://127.0.0.1.example.com',
+      'http://[::2]',
+    ]) {
       expect([url, isLoopback(new URL(url))]).toEqual([url, false]);
     }
   });

@@ -28,14 +28,21 @@ let jobId: string;
 /** Writes the log straight into the store file, before the server opens it (fast and exact). */
 async function writeBigLog(db: string): Promise<string> {
   const store = new SqliteStore({ file: db });
-  const { job } = await store.enqueue({ kind: 'script', scriptPath: 'examples/big-log', scriptHash: 'h', entrypoint: 'main', args: {} });
+  const { job } = await store.enqueue({
+    kind: 'script',
+    scriptPath: 'examples/big-log',
+    scriptHash: 'h',
+    entrypoint: 'main',
+    args: {},
+  });
   await store.close();
   // One transaction of plain inserts: seconds, where appendLogs in batches takes minutes on a busy machine.
   const sqlite = new Database(db);
   try {
     const insert = sqlite.prepare('INSERT INTO logs (job_id, ts, stream, line) VALUES (?, ?, ?, ?)');
     sqlite.transaction(() => {
-      for (let i = 0; i < LINES; i++) insert.run(job.id, 1_700_000_000_000 + i, 'stdout', `line ${i} ${'x'.repeat(60)}`);
+      for (let i = 0; i < LINES; i++)
+        insert.run(job.id, 1_700_000_000_000 + i, 'stdout', `line ${i} ${'x'.repeat(60)}`);
     })();
   } finally {
     sqlite.close();
@@ -66,7 +73,9 @@ describe('reading a big log', () => {
     const before = procStatusMb(pid, 'VmHWM');
     const timeList = async () => {
       const t0 = performance.now();
-      const list = await request(`${server.url}/api/w/default/jobs/list`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      const list = await request(`${server.url}/api/w/default/jobs/list`, {
+        headers: { authorization: `Bearer ${TEST_TOKEN}` },
+      });
       const listed = (await list.body.json()) as { id: string }[];
       expect(listed.map((j) => j.id)).toContain(jobId);
       return performance.now() - t0;
@@ -75,9 +84,22 @@ describe('reading a big log', () => {
     const idleMs = await timeList();
     // The six readers run in a process of their own, so that this one only times the request;
     // at low priority, as clients on other machines would not take the server's CPU.
-    const readers = spawn('nice', ['-n', '19', process.execPath, join(REPO_ROOT, '__tests__/helpers/read-logs.mjs'), server.url, TEST_TOKEN, jobId, String(READERS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const readers = spawn(
+      'nice',
+      [
+        '-n',
+        '19',
+        process.execPath,
+        join(REPO_ROOT, '__tests__/helpers/read-logs.mjs'),
+        server.url,
+        TEST_TOKEN,
+        jobId,
+        String(READERS),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     const exited = new Promise<number | null>((r) => readers.on('exit', r));
     await new Promise<void>((resolve, reject) => {
@@ -91,10 +113,16 @@ describe('reading a big log', () => {
     const otherMs = await timeList();
 
     expect(await exited).toBe(0);
-    const results = out.trim().split('\n').slice(1).map((l) => JSON.parse(l) as unknown);
+    const results = out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l) as unknown);
     expect(results).toHaveLength(READERS);
     const peak = procStatusMb(pid, 'VmHWM');
-    process.stderr.write(`log-memory: VmHWM ${before.toFixed(0)} MB before, ${peak.toFixed(0)} MB after; jobs/list answered in ${otherMs.toFixed(0)} ms (${idleMs.toFixed(0)} ms idle)\n`);
+    process.stderr.write(
+      `log-memory: VmHWM ${before.toFixed(0)} MB before, ${peak.toFixed(0)} MB after; jobs/list answered in ${otherMs.toFixed(0)} ms (${idleMs.toFixed(0)} ms idle)\n`,
+    );
     for (const r of results) expect(r).toEqual({ lines: LINES, ended: true });
     expect(otherMs).toBeLessThan(OTHER_REQUEST_LIMIT_MS);
     expect(peak).toBeLessThan(PEAK_RSS_LIMIT_MB);

@@ -26,7 +26,9 @@ function parsePrometheus(text: string): { types: Map<string, string>; samples: S
   const samples: Sample[] = [];
   const name = '[a-zA-Z_:][a-zA-Z0-9_:]*';
   const value = '(?:[-+]?(?:[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf)|NaN)';
-  const sampleLine = new RegExp(`^(${name})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*",?)*)\\})? (${value})(?: -?[0-9]+)?$`);
+  const sampleLine = new RegExp(
+    `^(${name})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*",?)*)\\})? (${value})(?: -?[0-9]+)?$`,
+  );
   expect(text.endsWith('\n')).toBe(true);
   for (const line of text.slice(0, -1).split('\n')) {
     if (line === '') continue;
@@ -67,8 +69,21 @@ describe('GET /metrics, /healthz and /readyz', () => {
 
   beforeAll(async () => {
     store = new SqliteStore({ file: tempDb() });
-    server = await startServer({ store, root: REPO_ROOT, port: 0, adminToken: TOKEN, metricsToken: METRICS_TOKEN, restartGraceMs: 0 });
-    worker = new Worker({ backend: server.coordinator, root: REPO_ROOT, tags: ['default'], threads: 1, concurrency: 4 });
+    server = await startServer({
+      store,
+      root: REPO_ROOT,
+      port: 0,
+      adminToken: TOKEN,
+      metricsToken: METRICS_TOKEN,
+      restartGraceMs: 0,
+    });
+    worker = new Worker({
+      backend: server.coordinator,
+      root: REPO_ROOT,
+      tags: ['default'],
+      threads: 1,
+      concurrency: 4,
+    });
     workerToken = (await createToken(store, { scope: 'worker', label: 'w' })).token;
     gate = createServer((_req, res) => {
       held.push(() => res.end('ok'));
@@ -108,7 +123,10 @@ describe('GET /metrics, /healthz and /readyz', () => {
     expect(await get('/healthz')).toMatchObject({ status: 200, text: '{"status":"ok"}' });
     const ready = await get('/readyz');
     expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.text)).toEqual({ status: 'ready', schema: { version: expect.any(Number), latest: expect.any(Number) } });
+    expect(JSON.parse(ready.text)).toEqual({
+      status: 'ready',
+      schema: { version: expect.any(Number), latest: expect.any(Number) },
+    });
   });
 
   it('/metrics needs a token: the metrics token or a user token; a worker-only token is refused, and the metrics token reaches nothing else', async () => {
@@ -142,11 +160,19 @@ describe('GET /metrics, /healthz and /readyz', () => {
     const labels = { status: 'success', tag: 'default', kind: 'script' };
     const before = await scrape();
     const N = 7;
-    const ids = await Promise.all(Array.from({ length: N }, (_, i) => run('__tests__/fixtures/say', { word: `w${i}` })));
+    const ids = await Promise.all(
+      Array.from({ length: N }, (_, i) => run('__tests__/fixtures/say', { word: `w${i}` })),
+    );
     for (const id of ids) expect((await server.coordinator.waitFinished(id)).status).toBe('success');
     const after = await scrape();
-    expect(sampleValue(after, 'millrace_jobs_finished_total', labels) - sampleValue(before, 'millrace_jobs_finished_total', labels)).toBe(N);
-    expect(sampleValue(after, 'millrace_job_duration_seconds_count', labels) - sampleValue(before, 'millrace_job_duration_seconds_count', labels)).toBe(N);
+    expect(
+      sampleValue(after, 'millrace_jobs_finished_total', labels) -
+        sampleValue(before, 'millrace_jobs_finished_total', labels),
+    ).toBe(N);
+    expect(
+      sampleValue(after, 'millrace_job_duration_seconds_count', labels) -
+        sampleValue(before, 'millrace_job_duration_seconds_count', labels),
+    ).toBe(N);
     expect(sampleValue(after, 'millrace_store_seconds_count', { verb: 'complete' })).toBeGreaterThanOrEqual(N);
   });
 
@@ -162,14 +188,16 @@ describe('GET /metrics, /healthz and /readyz', () => {
     }
     expect(retried).toBe(4);
     const after = await scrape();
-    const retries = (samples: Sample[]) => sampleValue(samples, 'millrace_job_retries_total', { tag: 'default', kind: 'task' });
+    const retries = (samples: Sample[]) =>
+      sampleValue(samples, 'millrace_job_retries_total', { tag: 'default', kind: 'task' });
     expect(retries(after) - retries(before)).toBe(retried);
 
     // A job claimed by a worker that then vanishes: its lease runs out and the sweep requeues it.
     await run('__tests__/fixtures/say', {}, 'lost');
     const [claimed] = await store.claim({ workerId: 'vanished', tags: ['lost'], limit: 1, leaseMs: 1 });
     expect(claimed.tag).toBe('lost');
-    const expired = (samples: Sample[]) => sampleValue(samples, 'millrace_lease_expiries_total', { outcome: 'requeued' });
+    const expired = (samples: Sample[]) =>
+      sampleValue(samples, 'millrace_lease_expiries_total', { outcome: 'requeued' });
     const was = expired(after);
     // Sweeps until the 1 ms lease has passed: a condition, not a time.
     for (;;) {
@@ -197,14 +225,25 @@ describe('GET /metrics, /healthz and /readyz', () => {
     try {
       const ask = async () => {
         const res = await request(`${other.url}/readyz`);
-        return { status: res.statusCode, body: (await res.body.json()) as { error: { code: string; message: string } } };
+        return {
+          status: res.statusCode,
+          body: (await res.body.json()) as { error: { code: string; message: string } },
+        };
       };
       expect(await ask()).toEqual({
         status: 503,
-        body: { error: { code: 'SCHEMA_NOT_CURRENT', message: "The store's schema is at version 3, this millrace needs 6: run `millrace migrate`" } },
+        body: {
+          error: {
+            code: 'SCHEMA_NOT_CURRENT',
+            message: "The store's schema is at version 3, this millrace needs 6: run `millrace migrate`",
+          },
+        },
       });
       state = 'down';
-      expect(await ask()).toEqual({ status: 503, body: { error: { code: 'STORE_UNAVAILABLE', message: 'The store does not answer: connection refused' } } });
+      expect(await ask()).toEqual({
+        status: 503,
+        body: { error: { code: 'STORE_UNAVAILABLE', message: 'The store does not answer: connection refused' } },
+      });
       expect((await request(`${other.url}/healthz`)).statusCode).toBe(200);
     } finally {
       await other.close();
@@ -214,7 +253,10 @@ describe('GET /metrics, /healthz and /readyz', () => {
   it('the queued and running gauges match the store during a run', async () => {
     // Two runs held on the gate (each: a root awaiting its task, and the task), and three jobs of a tag nobody serves.
     const bothHeld = new Promise<void>((resolve) => (onHeld = () => held.length === 2 && resolve()));
-    const holding = [await run('__tests__/fixtures/hold', { url: gateUrl }), await run('__tests__/fixtures/hold', { url: gateUrl })];
+    const holding = [
+      await run('__tests__/fixtures/hold', { url: gateUrl }),
+      await run('__tests__/fixtures/hold', { url: gateUrl }),
+    ];
     for (let i = 0; i < 3; i++) await run('__tests__/fixtures/say', {}, 'nobody');
     await bothHeld;
     const samples = await scrape();

@@ -20,7 +20,10 @@ describe('parse-worker', () => {
   it('returns a claim body typed, fields checked in order', () => {
     const body = { worker_id: 'w', hostname: 'h', tags: 'all', limit: 3, lease_ms: 1000, wait_ms: 10 };
     expect(parseClaim(body)).toEqual(body);
-    expect(badField(() => parseClaim({ ...body, worker_id: 1, limit: 0 }))).toEqual({ status: 400, message: 'body.worker_id: expected a non-empty string without NUL characters, got number 1' });
+    expect(badField(() => parseClaim({ ...body, worker_id: 1, limit: 0 }))).toEqual({
+      status: 400,
+      message: 'body.worker_id: expected a non-empty string without NUL characters, got number 1',
+    });
     expect(badField(() => parseClaim({ ...body, limit: 0 })).message).toMatch(/^body\.limit: /);
   });
 
@@ -33,7 +36,15 @@ describe('parse-worker', () => {
 
 describe('parse-task-calls', () => {
   it('reads the batched form and the single (Windmill) form into the same calls', () => {
-    const batch = parseTaskCalls({ calls: [{ args: [1], call_key: 'k:0' }, { args: [], kind: 'sleep', scheduled_in_secs: 2 }] }, 'task');
+    const batch = parseTaskCalls(
+      {
+        calls: [
+          { args: [1], call_key: 'k:0' },
+          { args: [], kind: 'sleep', scheduled_in_secs: 2 },
+        ],
+      },
+      'task',
+    );
     expect(batch).toEqual([
       { args: [1], kind: 'task', call_key: 'k:0' },
       { args: [], kind: 'sleep', scheduled_in_secs: 2 },
@@ -48,7 +59,9 @@ describe('parse-task-calls', () => {
     expect(badField(() => parseTaskCalls({ calls: [{ args: [], kind: 'flow' }] }, 'task')).message).toBe(
       'body.calls[0].kind: expected "task", "sleep" or "wait" in a batch of kind "task", got "flow"',
     );
-    expect(badField(() => parseTaskCalls({ args: [] }, 'script')).message).toMatch(/^body\.args: expected a JSON object/);
+    expect(badField(() => parseTaskCalls({ args: [] }, 'script')).message).toMatch(
+      /^body\.args: expected a JSON object/,
+    );
     expect(parseTaskCallCaller({})).toEqual({});
     expect(badField(() => parseTaskCallCaller({ worker_id: 'w' })).message).toMatch(/^body\.parent_attempt: /);
   });

@@ -42,13 +42,17 @@ describe('millrace migrate on PostgreSQL', () => {
   it('applies the migrations once, then finds the schema up to date; DATABASE_URL selects the database', async () => {
     const first = startMillrace(['migrate', '--db', db]);
     expect(await first.exited).toBe(0);
-    expect(first.output()).toMatch(new RegExp(`: applied migrations? ${allMigrations}; schema at version ${PG_SCHEMA_VERSION}\\n$`));
+    expect(first.output()).toMatch(
+      new RegExp(`: applied migrations? ${allMigrations}; schema at version ${PG_SCHEMA_VERSION}\\n$`),
+    );
     const again = startMillrace(['migrate', '--json'], { DATABASE_URL: db, MILLRACE_DB: '' });
     expect(await again.exited).toBe(0);
     expect(JSON.parse(again.output())).toMatchObject({ applied: [], version: PG_SCHEMA_VERSION });
     const bad = startMillrace(['migrate', '--db', 'mysql://u:pw@localhost/x']);
     expect(await bad.exited).toBe(2);
-    expect(bad.output()).toContain('--db: expected a SQLite file, :memory: or a postgres:// URL, got "mysql://u:***@localhost/x"');
+    expect(bad.output()).toContain(
+      '--db: expected a SQLite file, :memory: or a postgres:// URL, got "mysql://u:***@localhost/x"',
+    );
   });
 });
 
@@ -89,9 +93,15 @@ describe('two servers and three workers on one PostgreSQL', () => {
     //    hears of each line only through PostgreSQL (servers do not poll).
     const first = await via1.submit({ path: 'examples/heavy', args: { n: 3 } });
     const lines: { line: string; source: string | null }[] = [];
-    for await (const l of via2.logs(first.id, { follow: true })) lines.push({ line: l.line, source: l.source?.name ?? null });
+    for await (const l of via2.logs(first.id, { follow: true }))
+      lines.push({ line: l.line, source: l.source?.name ?? null });
     expect(await via2.wait(first.id)).toMatchObject({ status: 'success', result: 'OK', worker: a.id });
-    expect(lines.filter((l) => l.source === 'heavyCompute').map((l) => l.line.match(/^heavyCompute\((\d)\)/)?.[1]).sort()).toEqual(['0', '1', '2']);
+    expect(
+      lines
+        .filter((l) => l.source === 'heavyCompute')
+        .map((l) => l.line.match(/^heavyCompute\((\d)\)/)?.[1])
+        .sort(),
+    ).toEqual(['0', '1', '2']);
     expect(lines.at(-1)?.source).toBe('sendResult');
     expect(lines.at(-1)?.line).toMatch(/^Sending result \S+ to me@example.com$/);
     for (const c of await via2.descendants(first.id)) {
@@ -108,7 +118,8 @@ describe('two servers and three workers on one PostgreSQL', () => {
     const second = await via1.submit({ path: 'examples/heavy', args: { n: 3 } });
     const followed: { line: string; source: string | null }[] = [];
     const following = (async () => {
-      for await (const l of via2.logs(second.id, { follow: true })) followed.push({ line: l.line, source: l.source?.name ?? null });
+      for await (const l of via2.logs(second.id, { follow: true }))
+        followed.push({ line: l.line, source: l.source?.name ?? null });
     })();
     await untilTrue(async () => {
       const heavy = (await via2.descendants(second.id)).filter((j) => j.entrypoint === 'heavyCompute');
@@ -126,7 +137,11 @@ describe('two servers and three workers on one PostgreSQL', () => {
     procs.push(c.proc);
     await untilTrue(async () => (await via2.workers()).some((w) => w.id === c.id)); // its first heartbeat
     expect((await via2.workers()).map((w) => [w.id, w.tags]).sort()).toEqual(
-      [[a.id, ['default']], [b.id, ['cpu']], [c.id, ['cpu', 'default']]].sort(),
+      [
+        [a.id, ['default']],
+        [b.id, ['cpu']],
+        [c.id, ['cpu', 'default']],
+      ].sort(),
     );
 
     s1.proc.child.kill('SIGKILL');
@@ -138,18 +153,35 @@ describe('two servers and three workers on one PostgreSQL', () => {
     const root = await via2.wait(second.id);
     await following;
     // (The error, if any, shows in the diff.)
-    expect({ status: root.status, result: root.result, error: root.error }).toEqual({ status: 'success', result: 'OK', error: null });
+    expect({ status: root.status, result: root.result, error: root.error }).toEqual({
+      status: 'success',
+      result: 'OK',
+      error: null,
+    });
     const jobs: JobRecord[] = [root, ...(await via2.descendants(second.id))];
     expect(jobs.map((j) => j.status)).toEqual(['success', 'success', 'success', 'success', 'success']);
-    const lost = (await Promise.all(jobs.map((j) => via2.attempts(j.id)))).flat().filter((t) => t.error?.code === 'LEASE_EXPIRED');
+    const lost = (await Promise.all(jobs.map((j) => via2.attempts(j.id))))
+      .flat()
+      .filter((t) => t.error?.code === 'LEASE_EXPIRED');
     // Server 1's workers held the root (a, now cut off from its server) and the three tasks
     // (b, dead): their leases ran out, and c ran each job again.
     // (On a loaded machine c may lose a lease too: that is recorded the same way, not counted here.)
     const lostByServer1 = lost.filter((t) => t.worker === a.id || t.worker === b.id).map((t) => [t.jobId, t.worker]);
-    expect(lostByServer1.sort()).toEqual(jobs.filter((j) => j.entrypoint !== 'sendResult').map((j) => [j.id, j.entrypoint === 'main' ? a.id : b.id]).sort());
-    const succeeded = (await Promise.all(jobs.map((j) => via2.attempts(j.id)))).flat().filter((t) => t.status === 'success');
+    expect(lostByServer1.sort()).toEqual(
+      jobs
+        .filter((j) => j.entrypoint !== 'sendResult')
+        .map((j) => [j.id, j.entrypoint === 'main' ? a.id : b.id])
+        .sort(),
+    );
+    const succeeded = (await Promise.all(jobs.map((j) => via2.attempts(j.id))))
+      .flat()
+      .filter((t) => t.status === 'success');
     expect(succeeded.filter((t) => t.worker !== c.id)).toEqual([]);
-    expect(new Set(followed.filter((l) => l.source === 'heavyCompute').map((l) => l.line.match(/^heavyCompute\((\d)\)/)?.[1]))).toEqual(new Set(['0', '1', '2']));
+    expect(
+      new Set(
+        followed.filter((l) => l.source === 'heavyCompute').map((l) => l.line.match(/^heavyCompute\((\d)\)/)?.[1]),
+      ),
+    ).toEqual(new Set(['0', '1', '2']));
     expect(followed.some((l) => l.source === 'sendResult' && l.line.startsWith('Sending result'))).toBe(true);
   }, 180_000);
 });

@@ -9,7 +9,15 @@ import { ProgressError } from '../../lib/errors-operations.js';
 import { checkProgress } from '../../lib/progress.js';
 import { launchChromium } from '../helpers/browser.js';
 import { REPO_ROOT, tempDb } from '../helpers/engine.js';
-import { apiCaller, runToEnd, startMillrace, startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
+import {
+  apiCaller,
+  runToEnd,
+  startMillrace,
+  startServerProcess,
+  startWorkerProcess,
+  TEST_TOKEN,
+  type Proc,
+} from '../helpers/processes.js';
 
 /**
  * Job progress against `millrace dev` (a server and a worker): windmill-client's setProgress
@@ -26,7 +34,8 @@ describe('job progress', () => {
   const api = apiCaller(() => url);
 
   /** Resolves when the job reaches the gate at `step`; the job waits there until `release(step)`. */
-  const reached = (step: string) => new Promise<void>((resolve) => (waiting.has(step) ? resolve() : arrived.set(step, resolve)));
+  const reached = (step: string) =>
+    new Promise<void>((resolve) => (waiting.has(step) ? resolve() : arrived.set(step, resolve)));
   const release = (step: string) => waiting.get(step)!();
 
   beforeAll(async () => {
@@ -51,7 +60,11 @@ describe('job progress', () => {
   });
 
   it('windmill-client inside the job and outside agree, and so do millrace’s setProgress and getProgress; show and the run page draw the bar', async () => {
-    const id = await api<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/progress', { server: url, token: TEST_TOKEN, gate: gateUrl });
+    const id = await api<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/progress', {
+      server: url,
+      token: TEST_TOKEN,
+      gate: gateUrl,
+    });
     await reached('1');
     expect(await wmill.getProgress(id)).toBe(42);
     expect(await getProgress(id)).toEqual({ percent: 42, message: null, updatedAt: expect.any(Number) });
@@ -61,12 +74,18 @@ describe('job progress', () => {
     expect(await wmill.getProgress(id)).toBe(75);
     expect(await getProgress(id)).toMatchObject({ percent: 75, message: 'three quarters' });
 
-    const shown = await runToEnd(process.execPath, [`${REPO_ROOT}/bin/millrace.js`, 'show', id, '--server', url, '--token', TEST_TOKEN], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const shown = await runToEnd(
+      process.execPath,
+      [`${REPO_ROOT}/bin/millrace.js`, 'show', id, '--server', url, '--token', TEST_TOKEN],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toContain(`progress\n  ${id.slice(0, 8)} __tests__/fixtures/progress  ███████████████░░░░░  75%  three quarters\n`);
+    expect(shown.stdout).toContain(
+      `progress\n  ${id.slice(0, 8)} __tests__/fixtures/progress  ███████████████░░░░░  75%  three quarters\n`,
+    );
 
     let browser: Browser | undefined;
     try {
@@ -97,16 +116,30 @@ describe('job progress', () => {
       const remote = apiCaller(() => server.url);
       waiting.clear();
       arrived.clear();
-      const id = await remote<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/progress', { server: server.url, token: TEST_TOKEN, gate: gateUrl });
+      const id = await remote<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/progress', {
+        server: server.url,
+        token: TEST_TOKEN,
+        gate: gateUrl,
+      });
       await reached('1');
       expect(await remote('GET', `/api/w/default/job_metrics/get_progress/${id}`)).toBe(42);
       release('1');
       await reached('2');
-      expect(await remote('GET', `/api/w/default/jobs_u/progress/${id}`)).toMatchObject({ percent: 75, message: 'three quarters' });
+      expect(await remote('GET', `/api/w/default/jobs_u/progress/${id}`)).toMatchObject({
+        percent: 75,
+        message: 'three quarters',
+      });
       release('2');
       await remote<string>('GET', `/api/w/default/jobs_u/logs/${id}?follow=true`);
-      const done = await remote<{ job: { status: string; worker: string; result: unknown }; progress: Record<string, unknown> }>('GET', `/api/w/default/jobs_u/tree/${id}`);
-      expect(done.job).toMatchObject({ status: 'success', worker: worker.id, result: { percent: 75, message: 'three quarters' } });
+      const done = await remote<{
+        job: { status: string; worker: string; result: unknown };
+        progress: Record<string, unknown>;
+      }>('GET', `/api/w/default/jobs_u/tree/${id}`);
+      expect(done.job).toMatchObject({
+        status: 'success',
+        worker: worker.id,
+        result: { percent: 75, message: 'three quarters' },
+      });
       expect(done.progress[id]).toMatchObject({ percent: 75 });
     } finally {
       await worker.proc.kill();
@@ -119,12 +152,18 @@ describe('job progress', () => {
     await expect(api('POST', `/api/w/default/job_metrics/set_progress/${id}`, { percent: 140 })).rejects.toThrow(
       /400 \{"error":\{"code":"BAD_PROGRESS","message":"Progress: expected a percentage from 0 to 100, got number 140"\}\}/,
     );
-    await expect(api('POST', `/api/w/default/job_metrics/set_progress/${id}`, { percent: 'half' })).rejects.toThrow(/BAD_PROGRESS/);
-    await expect(api('POST', '/api/w/default/job_metrics/set_progress/nosuchjob0000000000', { percent: 1 })).rejects.toThrow(/404 .*UNKNOWN_JOB/);
+    await expect(api('POST', `/api/w/default/job_metrics/set_progress/${id}`, { percent: 'half' })).rejects.toThrow(
+      /BAD_PROGRESS/,
+    );
+    await expect(
+      api('POST', '/api/w/default/job_metrics/set_progress/nosuchjob0000000000', { percent: 1 }),
+    ).rejects.toThrow(/404 .*UNKNOWN_JOB/);
     expect(await api('GET', `/api/w/default/job_metrics/get_progress/${id}`)).toBeNull();
     expect(() => setProgress(10)).toThrow(NotInJobError);
     expect(() => checkProgress(Number.NaN)).toThrow(ProgressError);
-    expect(() => checkProgress(5, 'x'.repeat(1001))).toThrow(/expected a string of at most 1000 characters, got 1001 characters/);
+    expect(() => checkProgress(5, 'x'.repeat(1001))).toThrow(
+      /expected a string of at most 1000 characters, got 1001 characters/,
+    );
     expect(checkProgress(99.9, 'ok')).toEqual({ percent: 99, message: 'ok' });
   });
 });

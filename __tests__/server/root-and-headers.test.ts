@@ -19,8 +19,14 @@ describe('the server keeps to its root, reports syntax errors, and cannot be fra
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'millrace-root-'));
     const outside = mkdtempSync(join(tmpdir(), 'millrace-outside-'));
-    writeFileSync(join(outside, 'secret.ts'), 'export async function main(password: string) {\n  return password;\n}\n');
-    writeFileSync(join(outside, 'secret.flow.yaml'), 'summary: secret\nvalue:\n  modules: []\nschema:\n  type: object\n  properties: {}\n');
+    writeFileSync(
+      join(outside, 'secret.ts'),
+      'export async function main(password: string) {\n  return password;\n}\n',
+    );
+    writeFileSync(
+      join(outside, 'secret.flow.yaml'),
+      'summary: secret\nvalue:\n  modules: []\nschema:\n  type: object\n  properties: {}\n',
+    );
     writeFileSync(join(root, 'ok.ts'), 'export async function main(n: number) {\n  return n;\n}\n');
     writeFileSync(join(root, 'broken.ts'), 'export async function main(n: number {\n  return n;\n}\n');
     symlinkSync(join(outside, 'secret.ts'), join(root, 'link.ts'));
@@ -56,7 +62,11 @@ describe('the server keeps to its root, reports syntax errors, and cannot be fra
       expect(res.status).toBe(404);
       expect(res.text).toMatch(/is a link to .*, outside the project root/);
       expect(res.text).not.toMatch(/password/);
-      const run = await request(`${server.url}/api/w/default/jobs/run/p/${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"password":"x"}' });
+      const run = await request(`${server.url}/api/w/default/jobs/run/p/${path}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{"password":"x"}',
+      });
       expect(run.statusCode).toBe(404);
       await run.body.text();
     });

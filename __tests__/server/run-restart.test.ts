@@ -27,10 +27,13 @@ async function gate() {
     reachedGate();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     reached,
@@ -51,7 +54,17 @@ describe('millrace run --server when the server restarts mid-run', () => {
     cleanups.push(() => worker.proc.kill());
     const g = await gate();
 
-    const run: Proc = startMillrace(['run', '--server', first.url, '--token', TEST_TOKEN, '--json', '__tests__/fixtures/restart-log.ts', '--gate', g.url]);
+    const run: Proc = startMillrace([
+      'run',
+      '--server',
+      first.url,
+      '--token',
+      TEST_TOKEN,
+      '--json',
+      '__tests__/fixtures/restart-log.ts',
+      '--gate',
+      g.url,
+    ]);
     cleanups.push(() => run.kill());
     let stdout = '';
     run.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -69,12 +82,18 @@ describe('millrace run --server when the server restarts mid-run', () => {
     await second.waitFor(/listening on/);
 
     expect(await run.exited).toBe(0);
-    const out = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const out = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out).toHaveLength(2);
     expect(out[0]).toEqual({ job_id: expect.stringMatching(/^[0-9a-z]{20}$/) });
     expect(out[1]).toEqual({ job_id: out[0].job_id, status: 'success', result: 'finished' });
     const lines = stderr.split('\n').filter((l) => /^(before|after) \d+$/.test(l));
-    const expected = [...Array.from({ length: N }, (_, i) => `before ${i}`), ...Array.from({ length: N }, (_, i) => `after ${i}`)];
+    const expected = [
+      ...Array.from({ length: N }, (_, i) => `before ${i}`),
+      ...Array.from({ length: N }, (_, i) => `after ${i}`),
+    ];
     expect(lines).toEqual(expected);
   }, 180_000);
 });
@@ -90,7 +109,11 @@ async function closedPort(): Promise<number> {
 
 describe('a server that does not come back', () => {
   it('a log follower gives up after its reconnect window with ServerUnreachableError', async () => {
-    const engine = new HttpEngine({ server: `http://127.0.0.1:${await closedPort()}`, token: TEST_TOKEN, reconnectMs: 300 });
+    const engine = new HttpEngine({
+      server: `http://127.0.0.1:${await closedPort()}`,
+      token: TEST_TOKEN,
+      reconnectMs: 300,
+    });
     cleanups.push(() => engine.close());
     const read = async () => {
       for await (const line of engine.logs('nojob', { follow: true })) throw new Error(`unexpected line ${line.line}`);
@@ -102,7 +125,17 @@ describe('a server that does not come back', () => {
 
   it('the CLI exits 3 (not 2, which is refused input) when the server cannot be reached', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const run = startMillrace(['run', '--server', url, '--token', TEST_TOKEN, '--json', 'examples/heavy.ts', '--n', '1']);
+    const run = startMillrace([
+      'run',
+      '--server',
+      url,
+      '--token',
+      TEST_TOKEN,
+      '--json',
+      'examples/heavy.ts',
+      '--n',
+      '1',
+    ]);
     expect(await run.exited).toBe(3);
     expect(run.output()).toMatch(/Cannot reach the millrace server at/);
   });

@@ -53,7 +53,12 @@ describe('a seconds-level schedule on two servers sharing one PostgreSQL', () =>
     engines.push(via2);
 
     // Made through server 1; server 2 learns of it from the database (its refresh).
-    const made = await new HttpSchedules(c1, 'default').create({ name: 'every-second', path: '__tests__/fixtures/tick', cron: '* * * * * *', args: { label: 'second' } });
+    const made = await new HttpSchedules(c1, 'default').create({
+      name: 'every-second',
+      path: '__tests__/fixtures/tick',
+      cron: '* * * * * *',
+      args: { label: 'second' },
+    });
     expect(made).toMatchObject({ name: 'every-second', cron: '* * * * * *', timezone: 'UTC', paused: false });
     const seen2 = await new HttpSchedules(c2, 'default').get('every-second');
     expect(seen2.id).toBe(made.id);

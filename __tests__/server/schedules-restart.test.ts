@@ -26,10 +26,21 @@ describe('slots missed while every server was down', () => {
     const hour = (new Date().getUTCHours() + 12) % 24;
     const setup = new SqliteStore({ file: db });
     const threeDaysAgo = Date.now() - 3 * DAY;
-    const made = await setup.createSchedule({ workspace: 'default', name: 'daily', path: '__tests__/fixtures/tick', cron: `0 ${hour} * * *`, timezone: 'UTC', args: { label: 'late' } }, threeDaysAgo);
+    const made = await setup.createSchedule(
+      {
+        workspace: 'default',
+        name: 'daily',
+        path: '__tests__/fixtures/tick',
+        cron: `0 ${hour} * * *`,
+        timezone: 'UTC',
+        args: { label: 'late' },
+      },
+      threeDaysAgo,
+    );
     await setup.close();
     const now = new Date();
-    const latest = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hour) - (hour > now.getUTCHours() ? DAY : 0);
+    const latest =
+      Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hour) - (hour > now.getUTCHours() ? DAY : 0);
 
     const first = await startServerProcess([], db);
     procs.push(first.proc);
@@ -49,7 +60,9 @@ describe('slots missed while every server was down', () => {
     procs.push(second.proc);
     const again = new HttpEngine({ server: second.url, token: TEST_TOKEN });
     try {
-      expect((await again.list({ scriptPath: '__tests__/fixtures/tick', limit: 100 })).map((r) => r.id)).toEqual([runs[0].id]);
+      expect((await again.list({ scriptPath: '__tests__/fixtures/tick', limit: 100 })).map((r) => r.id)).toEqual([
+        runs[0].id,
+      ]);
     } finally {
       await again.close();
     }

@@ -27,11 +27,19 @@ describe('the schedule routes', () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();
-    const json = String(res.headers['content-type']).startsWith('application/json') ? (JSON.parse(text) as unknown) : text;
+    const json = String(res.headers['content-type']).startsWith('application/json')
+      ? (JSON.parse(text) as unknown)
+      : text;
     return { status: res.statusCode, json };
   }
 
-  const good = { path: 'nightly', schedule: '0 0 3 * * *', timezone: 'Europe/Paris', script_path: '__tests__/fixtures/tick', args: { label: 'night' } };
+  const good = {
+    path: 'nightly',
+    schedule: '0 0 3 * * *',
+    timezone: 'Europe/Paris',
+    script_path: '__tests__/fixtures/tick',
+    args: { label: 'night' },
+  };
 
   it('creates, lists, gets, disables, enables and deletes in Windmill’s shapes', async () => {
     expect(await send('POST', 'create', good)).toEqual({ status: 201, json: 'nightly' });
@@ -52,7 +60,9 @@ describe('the schedule routes', () => {
     // 03:00 in Paris, the next one after now.
     const next = new Date(listed[0].next_fire!);
     expect(next.getTime()).toBeGreaterThan(Date.now());
-    expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' }).format(next)).toBe('03:00');
+    expect(
+      new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' }).format(next),
+    ).toBe('03:00');
 
     const off = await send('POST', 'setenabled/nightly', { enabled: false });
     expect(off.status).toBe(200);
@@ -70,13 +80,49 @@ describe('the schedule routes', () => {
   });
 
   const bad: [string, Record<string, unknown>, number, string, RegExp][] = [
-    ['a cron of three fields', { ...good, schedule: '* * *' }, 400, 'BAD_SCHEDULE', /^body\.schedule: expected five fields .* got "\* \* \*" \(3 fields\)/],
-    ['a cron field out of range', { ...good, schedule: '0 99 * * *' }, 400, 'BAD_SCHEDULE', /^body\.schedule: "0 99 \* \* \*" is not a valid cron expression/],
-    ['an unknown time zone', { ...good, timezone: 'Mars/Olympus' }, 400, 'BAD_SCHEDULE', /^body\.timezone: expected an IANA time zone name such as Europe\/Paris or UTC, got "Mars\/Olympus"/],
+    [
+      'a cron of three fields',
+      { ...good, schedule: '* * *' },
+      400,
+      'BAD_SCHEDULE',
+      /^body\.schedule: expected five fields .* got "\* \* \*" \(3 fields\)/,
+    ],
+    [
+      'a cron field out of range',
+      { ...good, schedule: '0 99 * * *' },
+      400,
+      'BAD_SCHEDULE',
+      /^body\.schedule: "0 99 \* \* \*" is not a valid cron expression/,
+    ],
+    [
+      'an unknown time zone',
+      { ...good, timezone: 'Mars/Olympus' },
+      400,
+      'BAD_SCHEDULE',
+      /^body\.timezone: expected an IANA time zone name such as Europe\/Paris or UTC, got "Mars\/Olympus"/,
+    ],
     ['args that are not an object', { ...good, args: [1] }, 400, 'BAD_SCHEDULE', /^body\.args: expected a JSON object/],
-    ['args that do not fit main', { ...good, args: { label: 5 } }, 400, 'BAD_ARGS', /^body\.args: .*label: expected a string, got number 5/],
-    ['a name with a space', { ...good, path: 'two words' }, 400, 'BAD_SCHEDULE', /^body\.path: expected up to 200 letters, digits/],
-    ['a name with an empty segment', { ...good, path: 'f//x' }, 400, 'BAD_SCHEDULE', /^body\.path: expected .* got string "f\/\/x"/],
+    [
+      'args that do not fit main',
+      { ...good, args: { label: 5 } },
+      400,
+      'BAD_ARGS',
+      /^body\.args: .*label: expected a string, got number 5/,
+    ],
+    [
+      'a name with a space',
+      { ...good, path: 'two words' },
+      400,
+      'BAD_SCHEDULE',
+      /^body\.path: expected up to 200 letters, digits/,
+    ],
+    [
+      'a name with an empty segment',
+      { ...good, path: 'f//x' },
+      400,
+      'BAD_SCHEDULE',
+      /^body\.path: expected .* got string "f\/\/x"/,
+    ],
     ['no cron', { ...good, schedule: undefined }, 400, 'BAD_REQUEST', /^body\.schedule: expected a non-empty string/],
     ['an unknown script', { ...good, script_path: 'nope/nothing' }, 404, 'UNKNOWN_SCRIPT', /nope\/nothing/],
   ];
@@ -95,7 +141,9 @@ describe('the schedule routes', () => {
     await send('POST', 'create', { ...good, path: 'taken' });
     const again = await send('POST', 'create', { ...good, path: 'taken' });
     expect(again.status).toBe(409);
-    expect(again.json).toMatchObject({ error: { code: 'SCHEDULE_EXISTS', message: expect.stringContaining('A schedule named "taken" exists already') } });
+    expect(again.json).toMatchObject({
+      error: { code: 'SCHEDULE_EXISTS', message: expect.stringContaining('A schedule named "taken" exists already') },
+    });
     for (const [method, path, body] of [
       ['GET', 'get/ghost', undefined],
       ['POST', 'setenabled/ghost', { enabled: false }],
@@ -103,7 +151,12 @@ describe('the schedule routes', () => {
     ] as const) {
       const res = await send(method, path, body);
       expect(res.status).toBe(404);
-      expect(res.json).toMatchObject({ error: { code: 'UNKNOWN_SCHEDULE', message: 'No schedule named "ghost": see the names with millrace schedule list' } });
+      expect(res.json).toMatchObject({
+        error: {
+          code: 'UNKNOWN_SCHEDULE',
+          message: 'No schedule named "ghost": see the names with millrace schedule list',
+        },
+      });
     }
     const res = await send('POST', 'setenabled/taken', { enabled: 'no' });
     expect(res.status).toBe(400);

@@ -25,11 +25,29 @@ describe('windmill-client schedules against millrace', () => {
     const path = 'f/reports/every_second';
     const created = await wmill.ScheduleService.createSchedule({
       workspace: 'default',
-      requestBody: { path, schedule: '* * * * * *', timezone: 'UTC', script_path: '__tests__/fixtures/tick', is_flow: false, args: { label: 'wm' } },
+      requestBody: {
+        path,
+        schedule: '* * * * * *',
+        timezone: 'UTC',
+        script_path: '__tests__/fixtures/tick',
+        is_flow: false,
+        args: { label: 'wm' },
+      },
     });
     expect(created).toBe(path);
-    const got = (await wmill.ScheduleService.getSchedule({ workspace: 'default', path })) as unknown as Record<string, unknown>;
-    expect(got).toMatchObject({ path, schedule: '* * * * * *', timezone: 'UTC', script_path: '__tests__/fixtures/tick', is_flow: false, args: { label: 'wm' }, enabled: true });
+    const got = (await wmill.ScheduleService.getSchedule({ workspace: 'default', path })) as unknown as Record<
+      string,
+      unknown
+    >;
+    expect(got).toMatchObject({
+      path,
+      schedule: '* * * * * *',
+      timezone: 'UTC',
+      script_path: '__tests__/fixtures/tick',
+      is_flow: false,
+      args: { label: 'wm' },
+      enabled: true,
+    });
     const listed = await wmill.ScheduleService.listSchedules({ workspace: 'default' });
     expect(listed.map((s) => s.path)).toEqual([path]);
 
@@ -37,14 +55,19 @@ describe('windmill-client schedules against millrace', () => {
     for (;;) {
       const runs = await engine.list({ scriptPath: '__tests__/fixtures/tick', status: ['success'], limit: 10 });
       if (runs.length >= 2) {
-        expect(runs.every((r) => r.result === 'wm' && r.idempotencyKey!.startsWith(`schedule:${got.id as string}:`))).toBe(true);
+        expect(
+          runs.every((r) => r.result === 'wm' && r.idempotencyKey!.startsWith(`schedule:${got.id as string}:`)),
+        ).toBe(true);
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
 
     await wmill.ScheduleService.setScheduleEnabled({ workspace: 'default', path, requestBody: { enabled: false } });
-    expect(((await wmill.ScheduleService.getSchedule({ workspace: 'default', path })) as unknown as { enabled: boolean }).enabled).toBe(false);
+    expect(
+      ((await wmill.ScheduleService.getSchedule({ workspace: 'default', path })) as unknown as { enabled: boolean })
+        .enabled,
+    ).toBe(false);
     await wmill.ScheduleService.deleteSchedule({ workspace: 'default', path });
     expect(await wmill.ScheduleService.listSchedules({ workspace: 'default' })).toEqual([]);
     await expect(wmill.ScheduleService.getSchedule({ workspace: 'default', path })).rejects.toThrow();

@@ -35,16 +35,30 @@ describe('graceful shutdown', () => {
     const reader = new SqliteStore({ file: server.db, readOnlyWhenNotWritable: true });
     cleanups.push(() => reader.close());
     // One slot, ten claimed ahead, and a lease far longer than the test: a job left to its lease would not run again in time.
-    const first = await startWorkerProcess(server.url, ['--concurrency', '1', '--prefetch', '10', '--lease-ms', '120000', '--grace', '30s']);
+    const first = await startWorkerProcess(server.url, [
+      '--concurrency',
+      '1',
+      '--prefetch',
+      '10',
+      '--lease-ms',
+      '120000',
+      '--grace',
+      '30s',
+    ]);
     cleanups.push(() => first.proc.kill('SIGKILL'));
     const long = await submit(server.url, { ms: 2000, label: 'long' });
-    await until(() => reader.readLogs(long), (lines) => lines.some((l) => l.line === 'nap long start'));
+    await until(
+      () => reader.readLogs(long),
+      (lines) => lines.some((l) => l.line === 'nap long start'),
+    );
     const quick: string[] = [];
     for (let i = 0; i < 10; i++) quick.push(await submit(server.url, { ms: 0, label: `q${i}` }));
     // All ten claimed by the first worker (running, not started), none started: its one slot is busy.
     await until(
       () => reader.list({ ids: quick, limit: 20 }),
-      (jobs) => jobs.length === 10 && jobs.every((j) => j.status === 'running' && j.worker === first.id && j.startedAt === null),
+      (jobs) =>
+        jobs.length === 10 &&
+        jobs.every((j) => j.status === 'running' && j.worker === first.id && j.startedAt === null),
     );
     const second = await startWorkerProcess(server.url, ['--concurrency', '4']);
     cleanups.push(() => second.proc.kill());
@@ -73,7 +87,10 @@ describe('graceful shutdown', () => {
         [second.id, 'success', false],
       ]);
       expect(attempts[0].error?.code).toBe('RELEASED');
-      expect((await reader.readLogs(id)).map((l) => l.line)).toEqual([`nap ${job.args && (job.args as { label: string }).label} start`, `nap ${(job.args as { label: string }).label} end`]);
+      expect((await reader.readLogs(id)).map((l) => l.line)).toEqual([
+        `nap ${job.args && (job.args as { label: string }).label} start`,
+        `nap ${(job.args as { label: string }).label} end`,
+      ]);
       // Picked up at once: well within a second of the release on an idle machine; the lease would have taken two minutes.
       expect(attempts[1].claimedAt - stoppedAt).toBeLessThan(5000);
     }
@@ -84,16 +101,29 @@ describe('graceful shutdown', () => {
     cleanups.push(() => server.proc.kill());
     const reader = new SqliteStore({ file: server.db, readOnlyWhenNotWritable: true });
     cleanups.push(() => reader.close());
-    const first = await startWorkerProcess(server.url, ['--concurrency', '1', '--lease-ms', '120000', '--grace', '100ms']);
+    const first = await startWorkerProcess(server.url, [
+      '--concurrency',
+      '1',
+      '--lease-ms',
+      '120000',
+      '--grace',
+      '100ms',
+    ]);
     cleanups.push(() => first.proc.kill('SIGKILL'));
     const id = await submit(server.url, { ms: 3000, label: 'slow' });
-    await until(() => reader.readLogs(id), (lines) => lines.some((l) => l.line === 'nap slow start'));
+    await until(
+      () => reader.readLogs(id),
+      (lines) => lines.some((l) => l.line === 'nap slow start'),
+    );
     first.proc.child.kill('SIGTERM');
     expect(await first.proc.exited).toBe(0);
     expect(first.proc.output()).toMatch(/stopped \(released 0 claimed ahead, 1 still running\)/);
     const second = await startWorkerProcess(server.url, ['--concurrency', '1']);
     cleanups.push(() => second.proc.kill());
-    const job = await until(() => reader.get(id), (j) => j?.status === 'success');
+    const job = await until(
+      () => reader.get(id),
+      (j) => j?.status === 'success',
+    );
     expect(job?.worker).toBe(second.id);
     const attempts = await reader.attempts(id);
     expect(attempts.map((a) => [a.worker, a.status])).toEqual([
@@ -110,9 +140,19 @@ describe('graceful shutdown', () => {
     const poll = request(`${server.url}/api/w/default/worker/claim`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ worker_id: 'w-poll', tags: ['default'], hostname: 'test', limit: 1, lease_ms: 30000, wait_ms: 60000 }),
+      body: JSON.stringify({
+        worker_id: 'w-poll',
+        tags: ['default'],
+        hostname: 'test',
+        limit: 1,
+        lease_ms: 30000,
+        wait_ms: 60000,
+      }),
     });
-    await until(async () => (await request(`${server.url}/healthz`)).statusCode, (s) => s === 200);
+    await until(
+      async () => (await request(`${server.url}/healthz`)).statusCode,
+      (s) => s === 200,
+    );
     server.proc.child.kill('SIGTERM');
     const answer = await poll;
     expect(answer.statusCode).toBe(200);

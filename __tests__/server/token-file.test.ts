@@ -32,9 +32,13 @@ describe('the token file', () => {
     mkdirSync(join(root, '.millrace'));
     writeFileSync(tokenFilePath(root), '{');
     expect(() => readTokenFile(root)).toThrow(ConfigError);
-    expect(() => readTokenFile(root)).toThrow(new RegExp(`The token file ${tokenFilePath(root)} is not JSON .*: delete it`));
+    expect(() => readTokenFile(root)).toThrow(
+      new RegExp(`The token file ${tokenFilePath(root)} is not JSON .*: delete it`),
+    );
     writeFileSync(tokenFilePath(root), '{"version":2,"token":"x"}');
-    expect(() => readTokenFile(root)).toThrow(/is not a millrace token file: expected \{"version":1,.*got \{"version":2,"token":"x"\}/);
+    expect(() => readTokenFile(root)).toThrow(
+      /is not a millrace token file: expected \{"version":1,.*got \{"version":2,"token":"x"\}/,
+    );
   });
 });
 

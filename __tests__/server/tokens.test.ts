@@ -40,7 +40,8 @@ async function refusedWithin(url: string, token: string, since: number, boundMs:
       return;
     }
     expect(res.status).toBe(200);
-    if (sent - since > boundMs) throw new Error(`${url} still accepted the revoked token ${sent - since} ms after it was revoked`);
+    if (sent - since > boundMs)
+      throw new Error(`${url} still accepted the revoked token ${sent - since} ms after it was revoked`);
     await new Promise((r) => setTimeout(r, 10)); // a bounded poll: nothing announces a revocation to a client
   }
 }
@@ -68,7 +69,12 @@ describe('MILLRACE_TOKEN rotation', () => {
 
     const listed = await cli(['token', 'list', '--json', '--db', db]);
     expect(listed.code).toBe(0);
-    const tokens = JSON.parse(listed.out) as { token_prefix: string; scope: string; from_env: boolean; revoked_at: string | null }[];
+    const tokens = JSON.parse(listed.out) as {
+      token_prefix: string;
+      scope: string;
+      from_env: boolean;
+      revoked_at: string | null;
+    }[];
     expect(tokens.map((t) => [t.token_prefix, t.scope, t.from_env, t.revoked_at !== null])).toEqual([
       [a.slice(0, 10), 'admin', true, true],
       [b.slice(0, 10), 'admin', true, false],
@@ -76,7 +82,9 @@ describe('MILLRACE_TOKEN rotation', () => {
 
     const back = await cli(['server', '--port', '0', '--db', db], { MILLRACE_TOKEN: a });
     expect(back.code).toBe(2);
-    expect(back.out).toMatch(/error: MILLRACE_TOKEN \(mr_first_r…\) was revoked at \S+: set MILLRACE_TOKEN to a new secret/);
+    expect(back.out).toMatch(
+      /error: MILLRACE_TOKEN \(mr_first_r…\) was revoked at \S+: set MILLRACE_TOKEN to a new secret/,
+    );
     expect(back.out).not.toMatch(/\n\s+at /);
   });
 });
@@ -97,7 +105,11 @@ describe('token list and revoke', () => {
     expect(listed.code).toBe(0);
     expect(listed.out).not.toContain(token);
     const line = listed.out.split('\n').find((l) => l.includes('"ci deploys"'))!;
-    expect(line).toMatch(new RegExp(`^[0-9a-f]{12}  ${token.slice(0, 10)}  workspace  workspace default  "ci deploys"  created \\S+  (last used \\S+|never used)  active$`));
+    expect(line).toMatch(
+      new RegExp(
+        `^[0-9a-f]{12}  ${token.slice(0, 10)}  workspace  workspace default  "ci deploys"  created \\S+  (last used \\S+|never used)  active$`,
+      ),
+    );
     const id = line.slice(0, 12);
 
     const since = Date.now();
@@ -112,7 +124,10 @@ describe('token list and revoke', () => {
 
   it('the CLI says what it expected, without a stack, for a token it cannot find', async () => {
     for (const [ref, message] of [
-      ['mr_nosuchtoken', /error: No token matches "mr_nosuchtoken": expected a token id or prefix as `millrace token list` shows it/],
+      [
+        'mr_nosuchtoken',
+        /error: No token matches "mr_nosuchtoken": expected a token id or prefix as `millrace token list` shows it/,
+      ],
       ['abc', /error: Token "abc" is ambiguous: expected at least 6 characters of the id, got 3/],
     ] as const) {
       const res = await cli(['token', 'revoke', ref, '--db', server.db]);
@@ -128,14 +143,23 @@ describe('token list and revoke', () => {
 
     const forbidden = await call(server.url, 'GET', '/api/users/tokens/list', token);
     expect(forbidden.status).toBe(403);
-    expect(forbidden.json.error.message).toMatch(/Tokens are managed with an admin token; this one \("to revoke over http"\) is a workspace token/);
+    expect(forbidden.json.error.message).toMatch(
+      /Tokens are managed with an admin token; this one \("to revoke over http"\) is a workspace token/,
+    );
 
     const all = await call(server.url, 'GET', '/api/users/tokens/list', TEST_TOKEN);
     expect(all.status).toBe(200);
     expect(all.text).not.toContain(token);
     expect(all.text).not.toContain(TEST_TOKEN);
-    const listed = (all.json as { token_prefix: string; label: string; scope: string }[]).find((t) => t.label === 'to revoke over http');
-    expect(listed).toMatchObject({ token_prefix: token.slice(0, 10), scope: 'workspace', revoked_at: null, from_env: false });
+    const listed = (all.json as { token_prefix: string; label: string; scope: string }[]).find(
+      (t) => t.label === 'to revoke over http',
+    );
+    expect(listed).toMatchObject({
+      token_prefix: token.slice(0, 10),
+      scope: 'workspace',
+      revoked_at: null,
+      from_env: false,
+    });
 
     const gone = await call(server.url, 'DELETE', `/api/users/tokens/delete/${token.slice(0, 10)}`, TEST_TOKEN);
     expect(gone).toMatchObject({ status: 200, text: expect.stringMatching(/^revoked token [0-9a-f]{12}$/) });
@@ -170,12 +194,17 @@ describe('revocation on two servers over one PostgreSQL', () => {
     const s1 = await startServerProcess([], db);
     const s2 = await startServerProcess([], db);
     procs.push(s1.proc, s2.proc);
-    const [viaHttp, viaCli] = [await createToken(db, 'revoked over http'), await createToken(db, 'revoked with the cli')];
+    const [viaHttp, viaCli] = [
+      await createToken(db, 'revoked over http'),
+      await createToken(db, 'revoked with the cli'),
+    ];
     // Both servers have accepted (and so remember) both tokens.
     for (const s of [s1, s2]) for (const t of [viaHttp, viaCli]) expect((await list(s.url, t)).status).toBe(200);
 
     const since = Date.now();
-    expect((await call(s1.url, 'DELETE', `/api/users/tokens/delete/${viaHttp.slice(0, 10)}`, TEST_TOKEN)).status).toBe(200);
+    expect((await call(s1.url, 'DELETE', `/api/users/tokens/delete/${viaHttp.slice(0, 10)}`, TEST_TOKEN)).status).toBe(
+      200,
+    );
     expect((await list(s1.url, viaHttp)).status).toBe(401);
     await refusedWithin(s2.url, viaHttp, since, 1000);
 

@@ -54,7 +54,9 @@ describe('OpenTelemetry traces', () => {
       req.on('end', () => {
         expect(req.url).toBe('/v1/traces');
         expect(req.headers['content-type']).toBe('application/json');
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
+        };
         for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         onSpans?.();
@@ -89,10 +91,21 @@ describe('OpenTelemetry traces', () => {
       const span = run.find((s) => jobIdOf(s) === j.id)!;
       expect(span.spanId).toBe(spanIdOf(j.id));
       expect(span.parentSpanId || undefined).toBe(j.parentJob ? spanIdOf(j.parentJob) : undefined);
-      const attrs = Object.fromEntries(span.attributes!.map((a) => [a.key, a.value.stringValue ?? Number(a.value.intValue)]));
-      expect(attrs).toMatchObject({ 'millrace.job.path': j.path, 'millrace.job.tag': j.tag, 'millrace.job.attempt': 1, 'millrace.job.status': 'success' });
+      const attrs = Object.fromEntries(
+        span.attributes!.map((a) => [a.key, a.value.stringValue ?? Number(a.value.intValue)]),
+      );
+      expect(attrs).toMatchObject({
+        'millrace.job.path': j.path,
+        'millrace.job.tag': j.tag,
+        'millrace.job.attempt': 1,
+        'millrace.job.status': 'success',
+      });
     }
-    expect(run.filter((s) => s.name === 'heavyCompute').map((s) => s.parentSpanId)).toEqual([spanIdOf(id), spanIdOf(id), spanIdOf(id)]);
+    expect(run.filter((s) => s.name === 'heavyCompute').map((s) => s.parentSpanId)).toEqual([
+      spanIdOf(id),
+      spanIdOf(id),
+      spanIdOf(id),
+    ]);
   });
 
   it('a retried job has one span, with an event per failed attempt, and a failed one has status ERROR', async () => {
@@ -114,7 +127,9 @@ describe('OpenTelemetry traces', () => {
     const { job, descendants } = await finished(id);
     const task = descendants[0];
     expect(task.entrypoint).toBe('work');
-    const all = await received((s) => s.some((x) => x.name === 'inside the task' && x.spanId === job.result) && s.some((x) => jobIdOf(x) === id));
+    const all = await received(
+      (s) => s.some((x) => x.name === 'inside the task' && x.spanId === job.result) && s.some((x) => jobIdOf(x) === id),
+    );
     const inner = all.find((s) => s.name === 'inside the task' && s.spanId === job.result)!;
     const root = all.find((s) => jobIdOf(s) === id)!;
     expect(inner.parentSpanId).toBe(spanIdOf(task.id));
@@ -126,25 +141,40 @@ describe('OpenTelemetry traces', () => {
     const callerSpan = '00f067aa0ba902b7';
     const res = await request(`${url}/api/w/default/jobs/run/p/__tests__/fixtures/traced`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${callerSpan}-01` },
+      headers: {
+        authorization: `Bearer ${TEST_TOKEN}`,
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-${callerSpan}-01`,
+      },
       body: '{}',
     });
     expect(res.statusCode).toBe(201);
     const id = await res.body.text();
     const { job, descendants } = await finished(id);
-    const all = await received((s) => s.some((x) => x.name === 'inside the task' && x.spanId === job.result) && s.some((x) => jobIdOf(x) === id));
+    const all = await received(
+      (s) => s.some((x) => x.name === 'inside the task' && x.spanId === job.result) && s.some((x) => jobIdOf(x) === id),
+    );
     const root = all.find((s) => jobIdOf(s) === id)!;
     expect(root).toMatchObject({ traceId, parentSpanId: callerSpan });
     expect(all.find((s) => jobIdOf(s) === descendants[0].id)).toMatchObject({ traceId, parentSpanId: spanIdOf(id) });
-    expect(all.find((s) => s.name === 'inside the task' && s.spanId === job.result)).toMatchObject({ traceId, parentSpanId: spanIdOf(descendants[0].id) });
+    expect(all.find((s) => s.name === 'inside the task' && s.spanId === job.result)).toMatchObject({
+      traceId,
+      parentSpanId: spanIdOf(descendants[0].id),
+    });
 
     const bad = await request(`${url}/api/w/default/jobs/run/p/__tests__/fixtures/traced`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', traceparent: 'not-a-trace' },
+      headers: {
+        authorization: `Bearer ${TEST_TOKEN}`,
+        'content-type': 'application/json',
+        traceparent: 'not-a-trace',
+      },
       body: '{}',
     });
     expect(bad.statusCode).toBe(400);
-    expect(await bad.body.json()).toEqual({ error: { code: 'BAD_TRACEPARENT', message: expect.stringContaining('traceparent: expected 00-<32 hex digits') } });
+    expect(await bad.body.json()).toEqual({
+      error: { code: 'BAD_TRACEPARENT', message: expect.stringContaining('traceparent: expected 00-<32 hex digits') },
+    });
   });
 
   it('the embedded engine (millrace run) traces its runs too', async () => {
@@ -160,7 +190,9 @@ describe('OpenTelemetry traces', () => {
       expect(jobs).toHaveLength(4);
       const all = await received((s) => jobs.every((j) => s.some((x) => jobIdOf(x) === j.id)));
       for (const j of jobs) {
-        expect(all.find((s) => jobIdOf(s) === j.id)!.parentSpanId || undefined).toBe(j.parentJob ? spanIdOf(j.parentJob) : undefined);
+        expect(all.find((s) => jobIdOf(s) === j.id)!.parentSpanId || undefined).toBe(
+          j.parentJob ? spanIdOf(j.parentJob) : undefined,
+        );
       }
     } finally {
       await engine.close();

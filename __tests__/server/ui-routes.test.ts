@@ -17,7 +17,10 @@ function makeRoot(): string {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), text);
   };
-  write('a.ts', 'export async function main(n: number) {\n  console.log(`one ${n}`);\n  console.log(`two ${n}`);\n  return n * 2;\n}\n');
+  write(
+    'a.ts',
+    'export async function main(n: number) {\n  console.log(`one ${n}`);\n  console.log(`two ${n}`);\n  return n * 2;\n}\n',
+  );
   write('jobs/b.mts', 'const main = (x: string) => x;\nexport { main };\n');
   write('jobs/c.ts', 'export const main = async () => 1;\n');
   write('helper.ts', 'export function notMain() { return 1; }\n');
@@ -73,7 +76,9 @@ describe('what the web UI needs from the server', () => {
     expect((await get(`${server.url}/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
     const api = await get(`${server.url}/api/w/default/nope`, auth);
     expect(api.status).toBe(404);
-    expect(JSON.parse(api.text)).toEqual({ error: { code: 'NOT_FOUND', message: 'No route for GET /api/w/default/nope' } });
+    expect(JSON.parse(api.text)).toEqual({
+      error: { code: 'NOT_FOUND', message: 'No route for GET /api/w/default/nope' },
+    });
   });
 
   it('hands a UI session token to loopback clients only when started with uiSession', async () => {
@@ -117,9 +122,14 @@ describe('what the web UI needs from the server', () => {
     });
     expect(submitted.statusCode).toBe(200);
     expect(await submitted.body.json()).toBe(42);
-    const [job] = JSON.parse((await get(`${server.url}/api/w/default/jobs/records?roots_only=true&script_path=a`, auth)).text) as { id: string }[];
+    const [job] = JSON.parse(
+      (await get(`${server.url}/api/w/default/jobs/records?roots_only=true&script_path=a`, auth)).text,
+    ) as { id: string }[];
 
-    const sse = await get(`${server.url}/api/w/default/jobs_u/logs/${job.id}?follow=true`, { ...auth, accept: 'text/event-stream' });
+    const sse = await get(`${server.url}/api/w/default/jobs_u/logs/${job.id}?follow=true`, {
+      ...auth,
+      accept: 'text/event-stream',
+    });
     expect(sse.headers['content-type']).toBe('text/event-stream');
     const events = sse.text.split('\n\n').filter(Boolean);
     expect(events.every((e) => e.startsWith('data: '))).toBe(true);

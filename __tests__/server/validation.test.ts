@@ -63,7 +63,11 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
       body,
     });
     const text = await res.body.text();
-    return { status: res.statusCode, text, json: () => JSON.parse(text) as { error: { code: string; message: string } } };
+    return {
+      status: res.statusCode,
+      text,
+      json: () => JSON.parse(text) as { error: { code: string; message: string } },
+    };
   }
 
   /** The listing routes everyone reads: each must answer 200. */
@@ -83,7 +87,9 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
     it('refuses scheduled_in_secs beyond the documented range, and listing still answers', async () => {
       const res = await send('POST', '/api/w/default/jobs/run/p/any?scheduled_in_secs=1e13', '{}');
       expect(res.status).toBe(400);
-      expect(res.json().error.message).toMatch(/query scheduled_in_secs: expected a number from 0 to 315360000, got "1e13"/);
+      expect(res.json().error.message).toMatch(
+        /query scheduled_in_secs: expected a number from 0 to 315360000, got "1e13"/,
+      );
       await listingsAnswer();
     });
 
@@ -138,7 +144,11 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
       );
       await listingsAnswer([farAway.id, parent, step.id]);
       const got = await send('GET', `/api/w/default/jobs_u/get/${step.id}`);
-      expect(JSON.parse(got.text).result).toEqual({ __millrace_unreadable: expect.stringMatching(/bigint.*expected "value" to be a string of decimal digits, got string "zz"/) });
+      expect(JSON.parse(got.text).result).toEqual({
+        __millrace_unreadable: expect.stringMatching(
+          /bigint.*expected "value" to be a string of decimal digits, got string "zz"/,
+        ),
+      });
       const far = await send('GET', `/api/w/default/jobs_u/get/${farAway.id}`);
       expect(JSON.parse(far.text).scheduled_for).toMatch(/^invalid time /);
     });
@@ -146,13 +156,33 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
 
   describe('finding 8: bad input answers 4xx, as docs/http-api.md promises', () => {
     const malformed: [string, unknown, RegExp][] = [
-      ['bigint "abc"', { __millrace: 'bigint', value: 'abc' }, /"bigint"\}.*expected "value" to be a string of decimal digits, got string "abc"/],
-      ['Map 5', { __millrace: 'Map', value: 5 }, /"Map"\}.*expected "value" to be an array of \[key, value\] pairs, got number 5/],
+      [
+        'bigint "abc"',
+        { __millrace: 'bigint', value: 'abc' },
+        /"bigint"\}.*expected "value" to be a string of decimal digits, got string "abc"/,
+      ],
+      [
+        'Map 5',
+        { __millrace: 'Map', value: 5 },
+        /"Map"\}.*expected "value" to be an array of \[key, value\] pairs, got number 5/,
+      ],
       ['Set "x"', { __millrace: 'Set', value: 'x' }, /"Set"\}.*expected "value" to be an array, got string "x"/],
-      ['Error null', { __millrace: 'Error', value: null }, /"Error"\}.*expected "value" to be an object with string "name" and "message"/],
+      [
+        'Error null',
+        { __millrace: 'Error', value: null },
+        /"Error"\}.*expected "value" to be an object with string "name" and "message"/,
+      ],
       ['object null', { __millrace: 'object', value: null }, /"object"\}.*expected "value" to be an object, got null/],
-      ['Uint8Array 5', { __millrace: 'Uint8Array', value: 5 }, /"Uint8Array"\}.*expected "value" to be a base64 string, got number 5/],
-      ['Date "soon"', { __millrace: 'Date', value: 'soon' }, /"Date"\}.*expected "value" to be an ISO date string or null/],
+      [
+        'Uint8Array 5',
+        { __millrace: 'Uint8Array', value: 5 },
+        /"Uint8Array"\}.*expected "value" to be a base64 string, got number 5/,
+      ],
+      [
+        'Date "soon"',
+        { __millrace: 'Date', value: 'soon' },
+        /"Date"\}.*expected "value" to be an ISO date string or null/,
+      ],
     ];
     for (const [name, value, message] of malformed) {
       it(`refuses a malformed tagged form in an argument: ${name}`, async () => {
@@ -192,12 +222,42 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
     });
 
     const outOfRange: [string, 'GET' | 'POST', string, RegExp][] = [
-      ['per_page beyond 2^64', 'GET', '/api/w/default/jobs/list?per_page=18446744073709551616', /query per_page: expected an integer from 1 to 10000/],
-      ['limit=1e20', 'GET', '/api/w/default/jobs/records?limit=1e20', /query limit: expected an integer from 1 to 10000, got "1e20"/],
-      ['before=1e300', 'GET', '/api/w/default/jobs/records?before=1e300', /query before: expected an integer from 0 to 8640000000000000/],
-      ['log_offset beyond 2^53', 'GET', '/api/w/default/jobs_u/getupdate/PARENT?log_offset=1e300', /query log_offset: expected an integer/],
-      ['timeout=1e300', 'POST', '/api/w/default/jobs/run/p/any?timeout=1e300', /query timeout: expected a number from 0 to/],
-      ['a fractional before', 'GET', '/api/w/default/jobs/records?before=1.5', /query before: expected an integer from 0 to/],
+      [
+        'per_page beyond 2^64',
+        'GET',
+        '/api/w/default/jobs/list?per_page=18446744073709551616',
+        /query per_page: expected an integer from 1 to 10000/,
+      ],
+      [
+        'limit=1e20',
+        'GET',
+        '/api/w/default/jobs/records?limit=1e20',
+        /query limit: expected an integer from 1 to 10000, got "1e20"/,
+      ],
+      [
+        'before=1e300',
+        'GET',
+        '/api/w/default/jobs/records?before=1e300',
+        /query before: expected an integer from 0 to 8640000000000000/,
+      ],
+      [
+        'log_offset beyond 2^53',
+        'GET',
+        '/api/w/default/jobs_u/getupdate/PARENT?log_offset=1e300',
+        /query log_offset: expected an integer/,
+      ],
+      [
+        'timeout=1e300',
+        'POST',
+        '/api/w/default/jobs/run/p/any?timeout=1e300',
+        /query timeout: expected a number from 0 to/,
+      ],
+      [
+        'a fractional before',
+        'GET',
+        '/api/w/default/jobs/records?before=1.5',
+        /query before: expected an integer from 0 to/,
+      ],
     ];
     for (const [name, method, path, message] of outOfRange) {
       it(`refuses a number out of range: ${name}`, async () => {
@@ -230,9 +290,15 @@ describe.each(stores)('input checks at the HTTP edge (%s)', (_name, open) => {
     }
 
     it('refuses a NUL byte in a string of a worker body', async () => {
-      const res = await send('POST', '/api/w/default/worker/heartbeat', JSON.stringify({ worker_id: 'w\u0000', tags: 'all', hostname: 'h', job_ids: [], lease_ms: 1000 }));
+      const res = await send(
+        'POST',
+        '/api/w/default/worker/heartbeat',
+        JSON.stringify({ worker_id: 'w\u0000', tags: 'all', hostname: 'h', job_ids: [], lease_ms: 1000 }),
+      );
       expect(res.status).toBe(400);
-      expect(res.json().error.message).toMatch(/body\.worker_id: expected a non-empty string without NUL characters, got a string with a NUL character/);
+      expect(res.json().error.message).toMatch(
+        /body\.worker_id: expected a non-empty string without NUL characters, got a string with a NUL character/,
+      );
     });
 
     it('answers ?follow=maybe on the logs route with a 400, not an empty reply', async () => {

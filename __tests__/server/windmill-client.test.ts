@@ -39,7 +39,10 @@ describe('windmill-client against millrace', () => {
   });
 
   it('runScriptByPath waits and returns the result; a failed job throws with its error', async () => {
-    expect(await wmill.runScriptByPath('examples/recover', {})).toEqual({ source: 'cache', prices: { apples: 1.2, pears: 0.9 } });
+    expect(await wmill.runScriptByPath('examples/recover', {})).toEqual({
+      source: 'cache',
+      prices: { apples: 1.2, pears: 0.9 },
+    });
     await expect(wmill.runScriptByPath('__tests__/fixtures/failing', { catchIt: false })).rejects.toThrow(
       /was not successful: .*"name":"TaskError".*cannot handle uncaught/,
     );
@@ -69,12 +72,20 @@ describe('windmill-client against millrace', () => {
     }
     const lines = text.trim().split('\n');
     expect(lines[0]).toBe('starting');
-    expect(lines.slice(1).map((l) => l.replace(/^\[tick [0-9a-z]{8}\] /, ''))).toEqual(['tick 1', 'tick 2', 'tick 3', 'tick 4', 'tick 5']);
+    expect(lines.slice(1).map((l) => l.replace(/^\[tick [0-9a-z]{8}\] /, ''))).toEqual([
+      'tick 1',
+      'tick 2',
+      'tick 3',
+      'tick 4',
+      'tick 5',
+    ]);
     // Reading again from the last offset gives nothing new.
     const again = await wmill.JobService.getJobUpdates({ workspace: 'default', id, logOffset: offset });
     expect(again.new_logs).toBe('');
     const job = await wmill.JobService.getJob({ workspace: 'default', id });
     expect(job.logs).toBe(text);
-    expect(Object.values((job.workflow_as_code_status ?? {}) as Record<string, { name: string }>).map((c) => c.name)).toEqual(['tick']);
+    expect(
+      Object.values((job.workflow_as_code_status ?? {}) as Record<string, { name: string }>).map((c) => c.name),
+    ).toEqual(['tick']);
   });
 });

@@ -29,7 +29,8 @@ describe('worker routes check the caller’s lease', () => {
     const json = String(res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : undefined;
     return { status: res.statusCode, text, json };
   }
-  const submit = async (word: string) => (await call('POST', `/api/w/default/jobs/run/p/${SAY}`, TEST_TOKEN, { word })).text;
+  const submit = async (word: string) =>
+    (await call('POST', `/api/w/default/jobs/run/p/${SAY}`, TEST_TOKEN, { word })).text;
   const job = async (id: string) => (await store.get(id))!;
 
   beforeAll(async () => {
@@ -61,23 +62,42 @@ describe('worker routes check the caller’s lease', () => {
 
     // The worker that claimed it makes its calls, and only that attempt of it.
     const claim = await call('POST', '/api/w/default/worker/claim', workerToken, {
-      worker_id: 'w-holder', hostname: 'h', tags: ['default'], limit: 1, lease_ms: 60_000, wait_ms: 5_000,
+      worker_id: 'w-holder',
+      hostname: 'h',
+      tags: ['default'],
+      limit: 1,
+      lease_ms: 60_000,
+      wait_ms: 5_000,
     });
     const claimed = claim.json.jobs as JobRecord[];
     expect(claimed.map((j) => j.id)).toEqual([parent]);
     const attempt = claimed[0].attempt;
     const other = await call('POST', path, workerToken, { ...attack, worker_id: 'w-other', parent_attempt: attempt });
     expect(other.status).toBe(409);
-    expect(other.json.error.message).toMatch(/running attempt \d+ on worker w-holder, not attempt \d+ on worker w-other/);
-    const stale = await call('POST', path, workerToken, { ...attack, worker_id: 'w-holder', parent_attempt: attempt - 1 });
+    expect(other.json.error.message).toMatch(
+      /running attempt \d+ on worker w-holder, not attempt \d+ on worker w-other/,
+    );
+    const stale = await call('POST', path, workerToken, {
+      ...attack,
+      worker_id: 'w-holder',
+      parent_attempt: attempt - 1,
+    });
     expect(stale.status).toBe(409);
-    const held = await call('POST', path, workerToken, { ...attack, worker_id: 'w-holder', parent_attempt: attempt, kind: 'script', args: { word: 'child' } });
+    const held = await call('POST', path, workerToken, {
+      ...attack,
+      worker_id: 'w-holder',
+      parent_attempt: attempt,
+      kind: 'script',
+      args: { word: 'child' },
+    });
     expect(held.status).toBe(201);
     expect((await store.list({ parentJob: parent, limit: 10 })).map((j) => j.id)).toEqual([held.text]);
 
     const done = await call('POST', '/api/w/default/worker/report', workerToken, {
       worker_id: 'w-holder',
-      events: [{ type: 'finish', job_id: parent, attempt, outcome: { status: 'success', result: 'held' }, at: Date.now() }],
+      events: [
+        { type: 'finish', job_id: parent, attempt, outcome: { status: 'success', result: 'held' }, at: Date.now() },
+      ],
     });
     expect(done).toMatchObject({ status: 200, json: { rejected: [] } });
     expect(await job(parent)).toMatchObject({ status: 'success', result: 'held' });
@@ -88,10 +108,17 @@ describe('worker routes check the caller’s lease', () => {
     const forged = { type: 'finish', job_id: id, outcome: { status: 'success', result: 'forged' }, at: Date.now() };
     for (const token of [userToken, workerToken, TEST_TOKEN]) {
       for (const attempt of [0, 1]) {
-        const res = await call('POST', '/api/w/default/worker/report', token, { worker_id: 'forger', events: [{ ...forged, attempt }] });
+        const res = await call('POST', '/api/w/default/worker/report', token, {
+          worker_id: 'forger',
+          events: [{ ...forged, attempt }],
+        });
         expect(res.status).toBe(200);
-        expect(res.json.rejected).toEqual([expect.objectContaining({ index: 0, status: 409, code: 'LEASE_NOT_HELD', job_id: id })]);
-        expect(res.json.rejected[0].message).toMatch(/nothing was written: job \w+ is queued: no worker has claimed it/);
+        expect(res.json.rejected).toEqual([
+          expect.objectContaining({ index: 0, status: 409, code: 'LEASE_NOT_HELD', job_id: id }),
+        ]);
+        expect(res.json.rejected[0].message).toMatch(
+          /nothing was written: job \w+ is queued: no worker has claimed it/,
+        );
       }
       // The routes that took a completion, a start or log lines from anyone are gone.
       for (const route of ['complete', 'started', 'logs']) {
@@ -118,10 +145,18 @@ describe('worker routes check the caller’s lease', () => {
     expect(before.map((l) => l.line)).toEqual(['saying once']);
 
     const line = { type: 'logs', job_id: id, lines: [{ ts: Date.now(), stream: 'stdout', line: 'forged line' }] };
-    for (const [token, workerId] of [[workerToken, worker!.id], [userToken, 'anyone']]) {
-      const res = await call('POST', '/api/w/default/worker/report', token, { worker_id: workerId, events: [{ ...line, attempt: done.attempt }] });
+    for (const [token, workerId] of [
+      [workerToken, worker!.id],
+      [userToken, 'anyone'],
+    ]) {
+      const res = await call('POST', '/api/w/default/worker/report', token, {
+        worker_id: workerId,
+        events: [{ ...line, attempt: done.attempt }],
+      });
       expect(res.status).toBe(200);
-      expect(res.json.rejected).toEqual([expect.objectContaining({ index: 0, status: 409, code: 'LEASE_NOT_HELD', job_id: id })]);
+      expect(res.json.rejected).toEqual([
+        expect.objectContaining({ index: 0, status: 409, code: 'LEASE_NOT_HELD', job_id: id }),
+      ]);
       expect(res.json.rejected[0].message).toMatch(new RegExp(`job ${id} has finished \\(success\\)`));
     }
     expect(await store.readLogs(id)).toEqual(before);
@@ -133,7 +168,12 @@ describe('worker routes check the caller’s lease', () => {
     worker = undefined;
     const mine = await submit('mine');
     const claim = await call('POST', '/api/w/default/worker/claim', workerToken, {
-      worker_id: 'w-batch', hostname: 'h', tags: ['default'], limit: 1, lease_ms: 60_000, wait_ms: 5_000,
+      worker_id: 'w-batch',
+      hostname: 'h',
+      tags: ['default'],
+      limit: 1,
+      lease_ms: 60_000,
+      wait_ms: 5_000,
     });
     const [held] = claim.json.jobs as JobRecord[];
     expect(held.id).toBe(mine);
@@ -148,7 +188,9 @@ describe('worker routes check the caller’s lease', () => {
       ],
     });
     expect(res.status).toBe(200);
-    expect(res.json.rejected).toEqual([expect.objectContaining({ index: 2, status: 409, code: 'LEASE_NOT_HELD', job_id: finished.id })]);
+    expect(res.json.rejected).toEqual([
+      expect.objectContaining({ index: 2, status: 409, code: 'LEASE_NOT_HELD', job_id: finished.id }),
+    ]);
     expect(await job(mine)).toMatchObject({ status: 'running', startedAt: expect.any(Number) });
     expect((await store.readLogs(mine)).map((l) => l.line)).toEqual(['x']);
     expect((await store.readLogs(finished.id)).map((l) => l.line)).not.toContain('x');
@@ -157,7 +199,13 @@ describe('worker routes check the caller’s lease', () => {
     const after = await call('POST', '/api/w/default/worker/report', workerToken, {
       worker_id: 'w-batch',
       events: [
-        { type: 'finish', job_id: mine, attempt: held.attempt, outcome: { status: 'success', result: 'M' }, at: Date.now() },
+        {
+          type: 'finish',
+          job_id: mine,
+          attempt: held.attempt,
+          outcome: { status: 'success', result: 'M' },
+          at: Date.now(),
+        },
         { type: 'logs', job_id: mine, attempt: held.attempt, lines },
       ],
     });

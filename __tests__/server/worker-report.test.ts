@@ -29,14 +29,26 @@ async function setup(options: { bodyLimit?: number } = {}) {
   /** `n` jobs, claimed (running) by the backend, as worker w1. */
   const running = async (n: number): Promise<JobRecord[]> => {
     for (let i = 0; i < n; i++) {
-      await server.coordinator.submit({ kind: 'script', scriptPath: script.path, scriptHash: script.hash, entrypoint: 'main', args: {}, tag: 'default', workspace: 'default' });
+      await server.coordinator.submit({
+        kind: 'script',
+        scriptPath: script.path,
+        scriptHash: script.hash,
+        entrypoint: 'main',
+        args: {},
+        tag: 'default',
+        workspace: 'default',
+      });
     }
-    return backend.claim({ workerId: 'w1', tags: 'all', workspace: 'default', limit: n, leaseMs: 60_000 }, new AbortController().signal);
+    return backend.claim(
+      { workerId: 'w1', tags: 'all', workspace: 'default', limit: n, leaseMs: 60_000 },
+      new AbortController().signal,
+    );
   };
   return { store, server, backend, running };
 }
 
-const lines = (n: number, text: (i: number) => string): NewLogLine[] => Array.from({ length: n }, (_, i) => ({ ts: i, stream: 'stdout', line: text(i) }));
+const lines = (n: number, text: (i: number) => string): NewLogLine[] =>
+  Array.from({ length: n }, (_, i) => ({ ts: i, stream: 'stdout', line: text(i) }));
 
 describe("a worker's reports", () => {
   it('one refused event (a job canceled meanwhile) loses none of the others in its request', async () => {
@@ -46,9 +58,18 @@ describe("a worker's reports", () => {
     await server.coordinator.cancel(gone.id, { reason: 'test', by: 'test' });
     // Made in the same tick, so they go in one request, the refused one between the good ones.
     const results = await Promise.allSettled([
-      backend.appendLogs(a.id, lines(3, (i) => `a ${i}`)),
-      backend.appendLogs(gone.id, lines(1, () => 'lost')),
-      backend.appendLogs(b.id, lines(3, (i) => `b ${i}`)),
+      backend.appendLogs(
+        a.id,
+        lines(3, (i) => `a ${i}`),
+      ),
+      backend.appendLogs(
+        gone.id,
+        lines(1, () => 'lost'),
+      ),
+      backend.appendLogs(
+        b.id,
+        lines(3, (i) => `b ${i}`),
+      ),
       backend.finish(b.id, { status: 'success', result: 'b done' }, Date.now()),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
@@ -70,11 +91,16 @@ describe("a worker's reports", () => {
       backend.finish(jobs[0].id, { status: 'success', result: 'r'.repeat(100_000) }, Date.now()),
       backend.finish(jobs[1].id, { status: 'success', result: 'small' }, Date.now()),
     ]);
-    expect(sent.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual(Array(6).fill('fulfilled'));
-    for (const j of jobs) expect((await store.readLogs(j.id)).map((l) => l.line)).toEqual(lines(40, big).map((l) => l.line));
+    expect(sent.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual(
+      Array(6).fill('fulfilled'),
+    );
+    for (const j of jobs)
+      expect((await store.readLogs(j.id)).map((l) => l.line)).toEqual(lines(40, big).map((l) => l.line));
     const refused = await store.get(jobs[0].id);
     expect(refused).toMatchObject({ status: 'failure', attempt: 1, error: { code: 'TOO_LARGE' } });
-    expect(refused!.error!.message).toMatch(/^The result of job \S+ is 100002 bytes as JSON, over the limit of 65536 bytes/);
+    expect(refused!.error!.message).toMatch(
+      /^The result of job \S+ is 100002 bytes as JSON, over the limit of 65536 bytes/,
+    );
     expect(await store.attempts(jobs[0].id)).toHaveLength(1);
     expect(await store.get(jobs[1].id)).toMatchObject({ status: 'success', result: 'small' });
   });

@@ -16,7 +16,9 @@ export async function setup() {
   } catch (err) {
     // The other suites still run; every PostgreSQL test fails with this (helpers/pg.ts).
     process.env.MILLRACE_TEST_PG_ERROR = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`The throwaway PostgreSQL for the tests did not start; the PostgreSQL tests will fail:\n${process.env.MILLRACE_TEST_PG_ERROR}\n`);
+    process.stderr.write(
+      `The throwaway PostgreSQL for the tests did not start; the PostgreSQL tests will fail:\n${process.env.MILLRACE_TEST_PG_ERROR}\n`,
+    );
     return;
   }
   globalThis[KEY] = cluster;

@@ -12,7 +12,18 @@
 // things by hand; it prints the URL and runs until interrupted:
 //   node __tests__/setup/throwaway-postgres.mjs [--port 5433]
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -69,10 +80,19 @@ async function startOn({ bin, owner, port, log }) {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await run(join(bin, 'initdb'), [`--pgdata=${data}`, '--auth=trust', '--username=postgres', '--no-sync', '--encoding=UTF8', '--no-locale'], { ...ids, env }, note);
+    await run(
+      join(bin, 'initdb'),
+      [`--pgdata=${data}`, '--auth=trust', '--username=postgres', '--no-sync', '--encoding=UTF8', '--no-locale'],
+      { ...ids, env },
+      note,
+    );
     // Its socket in its own data dir (owned by whoever runs it), not in /tmp beside other clusters'.
     const flags = [...SETTINGS, `unix_socket_directories=${data}`].flatMap((s) => ['-c', s]);
-    server = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), ...flags], { ...ids, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), ...flags], {
+      ...ids,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     await new Promise((resolve, reject) => {
       const onData = (chunk) => {
         const text = chunk.toString('utf8');
@@ -82,7 +102,9 @@ async function startOn({ bin, owner, port, log }) {
       server.stdout.on('data', onData);
       server.stderr.on('data', onData);
       server.once('error', reject);
-      server.once('exit', (code, signal) => reject(new Error(`PostgreSQL did not start on 127.0.0.1:${port} (exit ${code ?? signal})\n${output.trim()}`)));
+      server.once('exit', (code, signal) =>
+        reject(new Error(`PostgreSQL did not start on 127.0.0.1:${port} (exit ${code ?? signal})\n${output.trim()}`)),
+      );
     });
     // A test run that ends without its teardown (a crash) still takes its server down.
     process.once('exit', () => server.kill('SIGINT'));
@@ -99,7 +121,9 @@ function run(file, args, options, note) {
     child.stdout.on('data', (c) => note(c.toString('utf8')));
     child.stderr.on('data', (c) => note(c.toString('utf8')));
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${file} failed (exit ${code ?? signal})`))));
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${file} failed (exit ${code ?? signal})`)),
+    );
   });
 }
 
@@ -117,7 +141,9 @@ function binaries(asOtherUser) {
   const copy = join(tmpdir(), `millrace-postgres-${version}`);
   if (!existsSync(join(copy, 'bin', 'postgres'))) {
     if (!reachableByOthers(tmpdir())) {
-      throw new Error(`PostgreSQL runs as the user postgres when started by root, and cannot reach the temp dir (${tmpdir()}). Point TMPDIR at a folder other users can enter, run as an ordinary user, or set MILLRACE_TEST_PG_URL to a database of your own.`);
+      throw new Error(
+        `PostgreSQL runs as the user postgres when started by root, and cannot reach the temp dir (${tmpdir()}). Point TMPDIR at a folder other users can enter, run as an ordinary user, or set MILLRACE_TEST_PG_URL to a database of your own.`,
+      );
     }
     // Copied beside, then renamed into place: a run that starts meanwhile never sees half a copy.
     const staging = mkdtempSync(join(tmpdir(), 'millrace-postgres-staging-'));
@@ -150,7 +176,9 @@ function postgresUser() {
       execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
       execFileSync('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
     } catch (err) {
-      throw new Error(`PostgreSQL refuses to run as root, and the user postgres could not be made (${err instanceof Error ? err.message : err}). Run the tests as an ordinary user, or set MILLRACE_TEST_PG_URL.`);
+      throw new Error(
+        `PostgreSQL refuses to run as root, and the user postgres could not be made (${err instanceof Error ? err.message : err}). Run the tests as an ordinary user, or set MILLRACE_TEST_PG_URL.`,
+      );
     }
     return { uid: id('-u'), gid: id('-g') };
   }

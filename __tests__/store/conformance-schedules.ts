@@ -15,7 +15,14 @@ export function scheduleConformance(getStore: () => Store): void {
     args: { n: 3, when: { __millrace: 'date', value: '2026-01-01T00:00:00.000Z' } },
     ...over,
   });
-  const run = (key: string): JobSpec => ({ kind: 'script', scriptPath: 'examples/heavy', scriptHash: 'abc', entrypoint: 'main', args: {}, idempotencyKey: key });
+  const run = (key: string): JobSpec => ({
+    kind: 'script',
+    scriptPath: 'examples/heavy',
+    scriptHash: 'abc',
+    entrypoint: 'main',
+    args: {},
+    idempotencyKey: key,
+  });
 
   it('records a schedule with every field, unique by name per workspace', async () => {
     const store = getStore();
@@ -46,12 +53,24 @@ export function scheduleConformance(getStore: () => Store): void {
   it('pauses and resumes: a resume makes it active from then; an unknown name is undefined', async () => {
     const store = getStore();
     await store.createSchedule(schedule(), 1000);
-    expect(await store.setSchedulePaused('default', 'nightly', true, 2000)).toMatchObject({ paused: true, activeSince: 1000 });
+    expect(await store.setSchedulePaused('default', 'nightly', true, 2000)).toMatchObject({
+      paused: true,
+      activeSince: 1000,
+    });
     // Pausing again changes nothing.
-    expect(await store.setSchedulePaused('default', 'nightly', true, 2500)).toMatchObject({ paused: true, activeSince: 1000 });
-    expect(await store.setSchedulePaused('default', 'nightly', false, 3000)).toMatchObject({ paused: false, activeSince: 3000 });
+    expect(await store.setSchedulePaused('default', 'nightly', true, 2500)).toMatchObject({
+      paused: true,
+      activeSince: 1000,
+    });
+    expect(await store.setSchedulePaused('default', 'nightly', false, 3000)).toMatchObject({
+      paused: false,
+      activeSince: 3000,
+    });
     // Resuming an active one does not move its start.
-    expect(await store.setSchedulePaused('default', 'nightly', false, 4000)).toMatchObject({ paused: false, activeSince: 3000 });
+    expect(await store.setSchedulePaused('default', 'nightly', false, 4000)).toMatchObject({
+      paused: false,
+      activeSince: 3000,
+    });
     expect(await store.setSchedulePaused('default', 'missing', true, 5000)).toBeUndefined();
   });
 
@@ -71,7 +90,10 @@ export function scheduleConformance(getStore: () => Store): void {
   it('runs a slot once: a second submission with its key gets the first job', async () => {
     const store = getStore();
     const s = await store.createSchedule(schedule(), 1000);
-    const [a, b] = await Promise.all([store.enqueue(run(slotKey(s.id, 60_000))), store.enqueue(run(slotKey(s.id, 60_000)))]);
+    const [a, b] = await Promise.all([
+      store.enqueue(run(slotKey(s.id, 60_000))),
+      store.enqueue(run(slotKey(s.id, 60_000))),
+    ]);
     expect(a.job.id).toBe(b.job.id);
     expect([a.created, b.created].sort()).toEqual([false, true]);
     expect(await store.scheduleRuns(s, 10)).toHaveLength(1);

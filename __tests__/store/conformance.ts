@@ -76,10 +76,18 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
 
     it('links children to their parent and root', async () => {
       const { job: root } = await store.enqueue(spec());
-      const { job: child } = await store.enqueue(spec({ kind: 'task', entrypoint: 't', args: [1], parentJob: root.id, callKey: 't:0' }));
-      const { job: grand } = await store.enqueue(spec({ kind: 'task', entrypoint: 'g', args: [], parentJob: child.id, callKey: 'g:0' }));
+      const { job: child } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 't', args: [1], parentJob: root.id, callKey: 't:0' }),
+      );
+      const { job: grand } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 'g', args: [], parentJob: child.id, callKey: 'g:0' }),
+      );
       expect(child).toMatchObject({ parentJob: root.id, rootJob: root.id, path: `${root.id}/${child.id}`, args: [1] });
-      expect(grand).toMatchObject({ parentJob: child.id, rootJob: root.id, path: `${root.id}/${child.id}/${grand.id}` });
+      expect(grand).toMatchObject({
+        parentJob: child.id,
+        rootJob: root.id,
+        path: `${root.id}/${child.id}/${grand.id}`,
+      });
       expect((await store.descendants(root.id)).map((j) => j.id)).toEqual([child.id, grand.id]);
       expect((await store.descendants(child.id)).map((j) => j.id)).toEqual([grand.id]);
     });
@@ -98,7 +106,9 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
     it('takes many submissions at once: each recorded once, in order, and each error its own', async () => {
       // A fan-out's calls arrive together (a store may write them in one statement).
       const { job: root } = await store.enqueue(spec());
-      const calls = Array.from({ length: 50 }, (_, i) => spec({ kind: 'task', entrypoint: 'leaf', args: [i], parentJob: root.id, callKey: `leaf:${i}` }));
+      const calls = Array.from({ length: 50 }, (_, i) =>
+        spec({ kind: 'task', entrypoint: 'leaf', args: [i], parentJob: root.id, callKey: `leaf:${i}` }),
+      );
       const settled = await Promise.allSettled([
         ...calls.map((c) => store.enqueue(c)),
         store.enqueue(calls[7]), // the same call twice: one job
@@ -115,7 +125,9 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect([ok[7]!.created, ok[50]!.created].sort()).toEqual([false, true]);
       expect(settled[51]).toMatchObject({ status: 'rejected' });
       expect(String((settled[51] as PromiseRejectedResult).reason)).toMatch(/no-such-parent/);
-      const [k1, k2] = settled.slice(52).map((r) => (r as PromiseFulfilledResult<{ job: { id: string }; created: boolean }>).value);
+      const [k1, k2] = settled
+        .slice(52)
+        .map((r) => (r as PromiseFulfilledResult<{ job: { id: string }; created: boolean }>).value);
       expect(k1.job.id).toBe(k2.job.id);
       expect([k1.created, k2.created].sort()).toEqual([false, true]);
       expect(await store.descendants(root.id)).toHaveLength(50);
@@ -127,15 +139,31 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
     it('queues a failed child again when its parent makes the same call again', async () => {
       const { job: root } = await store.enqueue(spec());
       const { job: child } = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
-      await store.claim({ workerId: 'w1', tags: 'all', rootJobs: new Set([child.id, root.id]), limit: 5, leaseMs: 1000 });
+      await store.claim({
+        workerId: 'w1',
+        tags: 'all',
+        rootJobs: new Set([child.id, root.id]),
+        limit: 5,
+        leaseMs: 1000,
+      });
       await store.finish(child.id, { status: 'failure', error: { name: 'Error', message: 'first run' } }, Date.now());
       const again = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       expect(again.created).toBe(true);
-      expect(again.job).toMatchObject({ id: child.id, status: 'queued', attempt: 1, maxAttempts: 2, error: null, result: null });
+      expect(again.job).toMatchObject({
+        id: child.id,
+        status: 'queued',
+        attempt: 1,
+        maxAttempts: 2,
+        error: null,
+        result: null,
+      });
       const [claimed] = await store.claim({ workerId: 'w2', tags: 'all', limit: 5, leaseMs: 1000 });
       expect(claimed).toMatchObject({ id: child.id, attempt: 2 });
       await store.finish(child.id, { status: 'success', result: 'second run' }, Date.now());
-      expect((await store.attempts(child.id)).map((a) => [a.attempt, a.status])).toEqual([[1, 'failure'], [2, 'success']]);
+      expect((await store.attempts(child.id)).map((a) => [a.attempt, a.status])).toEqual([
+        [1, 'failure'],
+        [2, 'success'],
+      ]);
       const replay = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       expect(replay).toMatchObject({ created: false, job: { id: child.id, status: 'success', result: 'second run' } });
     });
@@ -172,11 +200,23 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
 
     it('records a finished step once and finds children by call key', async () => {
       const { job: root } = await store.enqueue(spec());
-      const stepSpec = { ...spec({ kind: 'step', entrypoint: 'now', args: [] }), parentJob: root.id, callKey: 'step:now:0' };
+      const stepSpec = {
+        ...spec({ kind: 'step', entrypoint: 'now', args: [] }),
+        parentJob: root.id,
+        callKey: 'step:now:0',
+      };
       const first = await store.record(stepSpec, { status: 'success', result: 1234 }, 100, 105);
       expect(first.created).toBe(true);
       expect(first.job).toMatchObject({
-        kind: 'step', status: 'success', result: 1234, attempt: 1, startedAt: 100, completedAt: 105, durationMs: 5, parentJob: root.id, rootJob: root.id,
+        kind: 'step',
+        status: 'success',
+        result: 1234,
+        attempt: 1,
+        startedAt: 100,
+        completedAt: 105,
+        durationMs: 5,
+        parentJob: root.id,
+        rootJob: root.id,
       });
       const again = await store.record(stepSpec, { status: 'success', result: 9999 }, 200, 205);
       expect(again).toEqual({ job: first.job, created: false });
@@ -189,13 +229,20 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
     it('releases a running job back to the queue with one more attempt, recorded', async () => {
       const { job } = await store.enqueue(spec());
       await claimAll();
-      const released = await store.release(job.id, { name: 'ReleasedError', code: 'RELEASED', message: 'thread replaced' }, 500);
+      const released = await store.release(
+        job.id,
+        { name: 'ReleasedError', code: 'RELEASED', message: 'thread replaced' },
+        500,
+      );
       expect(released).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 2, worker: null });
       expect(await store.release(job.id, { name: 'X', message: 'y' }, 600)).toBeUndefined();
       const [again] = await claimAll('w2');
       expect(again).toMatchObject({ id: job.id, attempt: 2, worker: 'w2' });
       const attempts = await store.attempts(job.id);
-      expect(attempts.map((a) => [a.attempt, a.status, a.error?.code ?? null])).toEqual([[1, 'failure', 'RELEASED'], [2, 'running', null]]);
+      expect(attempts.map((a) => [a.attempt, a.status, a.error?.code ?? null])).toEqual([
+        [1, 'failure', 'RELEASED'],
+        [2, 'running', null],
+      ]);
     });
 
     it('claims oldest first, by tag, up to the limit, once', async () => {
@@ -217,7 +264,14 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const later = (await store.enqueue(spec({ scheduledFor: Date.now() + 60_000 }))).job;
       const other = (await store.enqueue(spec({ workspace: 'w2' }))).job;
       const mine = (await store.enqueue(spec())).job;
-      const claimed = await store.claim({ workerId: 'w', tags: 'all', rootJobs: new Set([mine.id, later.id]), workspace: 'default', limit: 10, leaseMs: 1000 });
+      const claimed = await store.claim({
+        workerId: 'w',
+        tags: 'all',
+        rootJobs: new Set([mine.id, later.id]),
+        workspace: 'default',
+        limit: 10,
+        leaseMs: 1000,
+      });
       expect(claimed.map((j) => j.id)).toEqual([mine.id]);
       expect((await store.get(later.id))!.status).toBe('queued');
       expect((await store.get(other.id))!.status).toBe('queued');
@@ -230,13 +284,28 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       await store.markStarted(job.id, started);
       expect((await store.get(job.id))!.startedAt).toBe(started);
       const done = await store.finish(job.id, { status: 'success', result: { ok: [1, 'two'] } }, started + 25);
-      expect(done).toMatchObject({ status: 'success', result: { ok: [1, 'two'] }, completedAt: started + 25, durationMs: 25, error: null });
+      expect(done).toMatchObject({
+        status: 'success',
+        result: { ok: [1, 'two'] },
+        completedAt: started + 25,
+        durationMs: 25,
+        error: null,
+      });
       // The first word stands: a late second report changes nothing.
-      expect(await store.finish(job.id, { status: 'failure', error: { name: 'E', message: 'late' } }, started + 30)).toBeUndefined();
+      expect(
+        await store.finish(job.id, { status: 'failure', error: { name: 'E', message: 'late' } }, started + 30),
+      ).toBeUndefined();
       expect((await store.get(job.id))!.status).toBe('success');
       const attempts = await store.attempts(job.id);
       expect(attempts).toEqual([
-        expect.objectContaining({ attempt: 1, worker: 'w1', status: 'success', startedAt: started, completedAt: started + 25, error: null }),
+        expect.objectContaining({
+          attempt: 1,
+          worker: 'w1',
+          status: 'success',
+          startedAt: started,
+          completedAt: started + 25,
+          error: null,
+        }),
       ]);
     });
 
@@ -322,7 +391,10 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const second = await store.expireLeases(Date.now(), 2);
       expect(second.requeued).toEqual([]);
       expect(second.failed.map((j) => j.id)).toEqual([a.id]);
-      expect(second.failed[0]).toMatchObject({ status: 'failure', error: { name: 'LeaseExpiredError', code: 'LEASE_EXPIRED' } });
+      expect(second.failed[0]).toMatchObject({
+        status: 'failure',
+        error: { name: 'LeaseExpiredError', code: 'LEASE_EXPIRED' },
+      });
       expect(second.failed[0].error!.message).toMatch(/lost 2 times, the most allowed/);
       const attempts = await store.attempts(a.id);
       expect(attempts.map((t) => [t.attempt, t.worker, t.status, t.error?.code])).toEqual([
@@ -341,8 +413,12 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
 
     it('appends logs in order and forwards each line to every ancestor, marked', async () => {
       const { job: root } = await store.enqueue(spec());
-      const { job: child } = await store.enqueue(spec({ kind: 'task', entrypoint: 'child', parentJob: root.id, callKey: 'child:0' }));
-      const { job: grand } = await store.enqueue(spec({ kind: 'task', entrypoint: 'grand', parentJob: child.id, callKey: 'grand:0' }));
+      const { job: child } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 'child', parentJob: root.id, callKey: 'child:0' }),
+      );
+      const { job: grand } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 'grand', parentJob: child.id, callKey: 'grand:0' }),
+      );
       await store.appendLogs(root.id, [{ ts: 1, stream: 'stdout', line: 'root says hi' }]);
       const written = await store.appendLogs(grand.id, [
         { ts: 2, stream: 'stdout', line: 'g1' },
@@ -373,7 +449,9 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
 
     it('reads a log by cursor in pages: every line once, in order, however the pages fall', async () => {
       const { job: root } = await store.enqueue(spec());
-      const { job: child } = await store.enqueue(spec({ kind: 'task', entrypoint: 'child', parentJob: root.id, callKey: 'child:0' }));
+      const { job: child } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 'child', parentJob: root.id, callKey: 'child:0' }),
+      );
       for (let i = 0; i < 23; i++) {
         await store.appendLogs(i % 3 === 0 ? child.id : root.id, [{ ts: i, stream: 'stdout', line: `l${i}` }]);
       }
@@ -401,7 +479,9 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
 
     it('lists jobs newest first, by status, tag, script, parent and runs only', async () => {
       const { job: r1 } = await store.enqueue(spec({ scriptPath: 'a' }));
-      const { job: c1 } = await store.enqueue(spec({ scriptPath: 'a', kind: 'task', tag: 'cpu', parentJob: r1.id, callKey: 'x:0' }));
+      const { job: c1 } = await store.enqueue(
+        spec({ scriptPath: 'a', kind: 'task', tag: 'cpu', parentJob: r1.id, callKey: 'x:0' }),
+      );
       const { job: r2 } = await store.enqueue(spec({ scriptPath: 'b' }));
       await store.claim({ workerId: 'w', tags: ['cpu'], limit: 1, leaseMs: 1000 });
       const ids = (jobs: { id: string }[]) => jobs.map((j) => j.id);
@@ -430,7 +510,17 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
 
     it('stores tokens by hash', async () => {
       expect(await store.countTokens()).toBe(0);
-      const h1: TokenRecord = { tokenHash: 'h1', prefix: 'mr_abcdefg', workspace: 'w1', scope: 'worker', label: 'ci', createdAt: 5, fromEnv: false, lastUsedAt: null, revokedAt: null };
+      const h1: TokenRecord = {
+        tokenHash: 'h1',
+        prefix: 'mr_abcdefg',
+        workspace: 'w1',
+        scope: 'worker',
+        label: 'ci',
+        createdAt: 5,
+        fromEnv: false,
+        lastUsedAt: null,
+        revokedAt: null,
+      };
       await store.createToken(h1);
       expect(await store.findToken('h1')).toEqual(h1);
       expect(await store.findToken('h2')).toBeUndefined();
@@ -467,7 +557,17 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const { job } = await store.enqueue(spec({ tag: 'cpu' }));
       await store.claim({ workerId: 'wa', tags: ['cpu'], limit: 1, leaseMs: 1000 });
       const live = await store.listWorkers('default', 2000);
-      expect(live).toEqual([{ id: 'wa', workspace: 'default', tags: ['cpu', 'gpu'], hostname: 'host-a', startedAt: 1000, lastSeen: 5000, jobs: [job.id] }]);
+      expect(live).toEqual([
+        {
+          id: 'wa',
+          workspace: 'default',
+          tags: ['cpu', 'gpu'],
+          hostname: 'host-a',
+          startedAt: 1000,
+          lastSeen: 5000,
+          jobs: [job.id],
+        },
+      ]);
       expect((await store.listWorkers('default', 0)).map((w) => w.id)).toEqual(['wa', 'wb']);
     });
 
@@ -475,8 +575,20 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const { job } = await store.enqueue(spec({ kind: 'flow', scriptPath: 'f/flow', entrypoint: 'flow' }));
       expect(await store.getFlowStatus(job.id)).toBeUndefined();
       await store.setFlowStatus(job.id, { step: 0, modules: [{ id: 'a', type: 'InProgress' }] });
-      await store.setFlowStatus(job.id, { step: 1, modules: [{ id: 'a', type: 'Success' }, { id: 'b', type: 'InProgress' }] });
-      expect(await store.getFlowStatus(job.id)).toEqual({ step: 1, modules: [{ id: 'a', type: 'Success' }, { id: 'b', type: 'InProgress' }] });
+      await store.setFlowStatus(job.id, {
+        step: 1,
+        modules: [
+          { id: 'a', type: 'Success' },
+          { id: 'b', type: 'InProgress' },
+        ],
+      });
+      expect(await store.getFlowStatus(job.id)).toEqual({
+        step: 1,
+        modules: [
+          { id: 'a', type: 'Success' },
+          { id: 'b', type: 'InProgress' },
+        ],
+      });
       const { job: other } = await store.enqueue(spec({ kind: 'flow', scriptPath: 'f/flow', entrypoint: 'flow' }));
       expect(await store.getFlowStatus(other.id)).toBeUndefined();
     });

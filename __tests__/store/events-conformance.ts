@@ -16,7 +16,8 @@ export function eventsConformance(name: string, makeStore: () => Promise<Store>)
       await store.close();
     });
 
-    const root = async () => (await store.enqueue({ kind: 'script', scriptPath: 's', scriptHash: 'h', entrypoint: 'main', args: {} })).job;
+    const root = async () =>
+      (await store.enqueue({ kind: 'script', scriptPath: 's', scriptHash: 'h', entrypoint: 'main', args: {} })).job;
     const waitSpec = (parentJob: string, event: string, callKey: string, over: Partial<JobSpec> = {}): JobSpec => ({
       kind: 'wait',
       scriptPath: 's',
@@ -39,9 +40,13 @@ export function eventsConformance(name: string, makeStore: () => Promise<Store>)
       expect(finished).toMatchObject({ id: wait.id, status: 'success', result: { amount: 3 }, completedAt: 1_000 });
       expect(await store.get(wait.id)).toMatchObject({ status: 'success', result: { amount: 3 } });
       expect((await store.get(other.id))!.status).toBe('queued');
-      expect(await store.events(job.id)).toEqual([{ jobId: job.id, name: 'paid', payload: { amount: 3 }, sentAt: 1_000, waitJob: wait.id }]);
+      expect(await store.events(job.id)).toEqual([
+        { jobId: job.id, name: 'paid', payload: { amount: 3 }, sentAt: 1_000, waitJob: wait.id },
+      ]);
       // A wait never due is never claimed: only its event ends it.
-      expect(await store.claim({ workerId: 'w', tags: 'all', limit: 10, leaseMs: 1000 })).toEqual([expect.objectContaining({ id: job.id })]);
+      expect(await store.claim({ workerId: 'w', tags: 'all', limit: 10, leaseMs: 1000 })).toEqual([
+        expect.objectContaining({ id: job.id }),
+      ]);
     });
 
     it('keeps an event sent before its wait, and the next wait of its name takes it, once', async () => {
@@ -73,18 +78,33 @@ export function eventsConformance(name: string, makeStore: () => Promise<Store>)
     it('does not deliver to a wait that a worker claimed (its timeout is being recorded): the event is kept', async () => {
       const job = await root();
       await store.claim({ workerId: 'w', tags: 'all', limit: 10, leaseMs: 60_000 }); // the root
-      const { job: wait } = await store.enqueue(waitSpec(job.id, 'late', '@wait:late:0', { scheduledFor: undefined, delayMs: 0 }));
-      expect((await store.claim({ workerId: 'w', tags: 'all', limit: 10, leaseMs: 60_000 })).map((j) => j.id)).toEqual([wait.id]);
+      const { job: wait } = await store.enqueue(
+        waitSpec(job.id, 'late', '@wait:late:0', { scheduledFor: undefined, delayMs: 0 }),
+      );
+      expect((await store.claim({ workerId: 'w', tags: 'all', limit: 10, leaseMs: 60_000 })).map((j) => j.id)).toEqual([
+        wait.id,
+      ]);
       expect(await store.sendEvent(job.id, 'late', 1, 2)).toEqual({ status: 'kept' });
       expect((await store.get(wait.id))!.status).toBe('running');
     });
 
     it('runs again a wait that timed out, for a retried parent, with its whole timeout from now', async () => {
-      const { job } = await store.enqueue({ kind: 'script', scriptPath: 's', scriptHash: 'h', entrypoint: 'main', args: {}, maxAttempts: 2 });
+      const { job } = await store.enqueue({
+        kind: 'script',
+        scriptPath: 's',
+        scriptHash: 'h',
+        entrypoint: 'main',
+        args: {},
+        maxAttempts: 2,
+      });
       await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: 60_000 });
       const spec = waitSpec(job.id, 'late', '@wait:late:0', { scheduledFor: undefined, delayMs: 3_600_000 });
       const { job: wait } = await store.enqueue(spec);
-      await store.finish(wait.id, { status: 'failure', error: { name: 'WaitTimeoutError', code: 'WAIT_TIMEOUT', message: 'timed out' } }, Date.now());
+      await store.finish(
+        wait.id,
+        { status: 'failure', error: { name: 'WaitTimeoutError', code: 'WAIT_TIMEOUT', message: 'timed out' } },
+        Date.now(),
+      );
       // The parent failed of its own error: its retry runs its failed calls again.
       await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now());
       await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: 60_000 });

@@ -26,11 +26,19 @@ export function flowControlConformance(name: string, makeStore: () => Promise<St
       ...(flowControl && { flowControl }),
       ...over,
     });
-    const claim = (limit: number, over: Partial<ClaimRequest> = {}) => store.claim({ workerId: 'w', tags: 'all', limit, leaseMs: 30_000, ...over });
+    const claim = (limit: number, over: Partial<ClaimRequest> = {}) =>
+      store.claim({ workerId: 'w', tags: 'all', limit, leaseMs: 30_000, ...over });
 
     it('claims by priority, then age', async () => {
       const ids: Record<string, string> = {};
-      for (const [label, priority] of [['a0', 0], ['b5', 5], ['c10', 10], ['d5', 5], ['e0', 0], ['f-1', -1]] as const) {
+      for (const [label, priority] of [
+        ['a0', 0],
+        ['b5', 5],
+        ['c10', 10],
+        ['d5', 5],
+        ['e0', 0],
+        ['f-1', -1],
+      ] as const) {
         ids[label] = (await store.enqueue(spec({ priority }))).job.id;
       }
       const order: string[] = [];
@@ -89,13 +97,26 @@ export function flowControlConformance(name: string, makeStore: () => Promise<St
       expect(first).toHaveLength(1);
       const claimedAt = (await store.attempts(first[0].id))[0].claimedAt;
       for (const j of jobs.slice(1)) expect((await store.get(j.id))!.scheduledFor).toBe(claimedAt + 200);
-      expect((await store.queue('default')).keys).toContainEqual({ kind: 'rate', key: 'rate', queued: 2, running: 1, limit: 5, perMs: 1000, nextStart: claimedAt + 200 });
+      expect((await store.queue('default')).keys).toContainEqual({
+        kind: 'rate',
+        key: 'rate',
+        queued: 2,
+        running: 1,
+        limit: 5,
+        perMs: 1000,
+        nextStart: claimedAt + 200,
+      });
     });
 
     it('a cached call reuses an equal successful call within its TTL, and a changed script does not', async () => {
       const parent = (await store.enqueue(spec(undefined))).job;
       const child = (key: string, over: Partial<JobSpec> = {}) =>
-        store.enqueue(spec({ cacheTtlMs: 60_000 }, { kind: 'task', entrypoint: 'work', args: [1, 'x'], parentJob: parent.id, callKey: key, ...over }));
+        store.enqueue(
+          spec(
+            { cacheTtlMs: 60_000 },
+            { kind: 'task', entrypoint: 'work', args: [1, 'x'], parentJob: parent.id, callKey: key, ...over },
+          ),
+        );
       const first = (await child('work:0')).job;
       expect(first.status).toBe('queued');
       const [running] = await claim(10, { rootJobs: new Set([parent.id]) });
@@ -105,12 +126,20 @@ export function flowControlConformance(name: string, makeStore: () => Promise<St
 
       const { job: second, created } = await child('work:1');
       expect(created).toBe(true);
-      expect(second).toMatchObject({ status: 'success', result: { n: 42 }, cachedFrom: first.id, flowControl: { cacheTtlMs: 60_000 } });
+      expect(second).toMatchObject({
+        status: 'success',
+        result: { n: 42 },
+        cachedFrom: first.id,
+        flowControl: { cacheTtlMs: 60_000 },
+      });
       // Other args, another script version: no reuse.
       expect((await child('work:2', { args: [2, 'x'] })).job.status).toBe('queued');
       expect((await child('work:3', { scriptHash: 'h2' })).job.status).toBe('queued');
       // Past the TTL: no reuse.
-      expect((await child('work:4', { flowControl: { cacheTtlMs: 5_000 } })).job).toMatchObject({ status: 'queued', cachedFrom: null });
+      expect((await child('work:4', { flowControl: { cacheTtlMs: 5_000 } })).job).toMatchObject({
+        status: 'queued',
+        cachedFrom: null,
+      });
     });
   });
 }

@@ -13,7 +13,11 @@ describe('migrateStore on a SQLite file', () => {
   it('applies every migration to a new file once, then reports it up to date', async () => {
     const db = join(root, 'store.db');
     const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
-    expect(await migrateStore({ db, root })).toEqual({ store: db, applied: MIGRATIONS.map((m) => m.version), version: latest });
+    expect(await migrateStore({ db, root })).toEqual({
+      store: db,
+      applied: MIGRATIONS.map((m) => m.version),
+      version: latest,
+    });
     expect(await migrateStore({ db, root })).toEqual({ store: db, applied: [], version: latest });
   });
 

@@ -16,7 +16,14 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       await store.close();
     });
 
-    const spec = (over: Partial<JobSpec> = {}): JobSpec => ({ kind: 'script', scriptPath: 'examples/heavy', scriptHash: 'abc', entrypoint: 'main', args: {}, ...over });
+    const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
+      kind: 'script',
+      scriptPath: 'examples/heavy',
+      scriptHash: 'abc',
+      entrypoint: 'main',
+      args: {},
+      ...over,
+    });
     const claim = (limit = 10) => store.claim({ workerId: 'w1', tags: 'all', limit, leaseMs: 30_000 });
     const done = (job: JobRecord) => store.finish(job.id, { status: 'success', result: 1 }, Date.now());
 
@@ -25,7 +32,9 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       const { job: root } = await store.enqueue(spec({ args: { i } }));
       await claim(1);
       await store.appendLogs(root.id, [{ ts: 1, stream: 'stdout', line: `root ${i}` }]);
-      const { job: child } = await store.enqueue(spec({ kind: 'task', entrypoint: 't', args: [i], parentJob: root.id, callKey: 't:0' }));
+      const { job: child } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 't', args: [i], parentJob: root.id, callKey: 't:0' }),
+      );
       await claim(1);
       await store.appendLogs(child.id, [{ ts: 2, stream: 'stdout', line: `child ${i}` }]); // and its copy in the root's log
       await store.setFlowStatus(root.id, { step: i });
@@ -67,7 +76,10 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       const { job: other } = await store.enqueue(spec());
       await store.setProgress(other.id, { percent: 0, message: 'starting' }, 3000);
       const many = await store.listProgress([job.id, other.id, 'nosuchjob0000000000']);
-      expect(Object.fromEntries(many)).toEqual({ [job.id]: { percent: 55, message: null, updatedAt: 2000 }, [other.id]: { percent: 0, message: 'starting', updatedAt: 3000 } });
+      expect(Object.fromEntries(many)).toEqual({
+        [job.id]: { percent: 55, message: null, updatedAt: 2000 },
+        [other.id]: { percent: 0, message: 'starting', updatedAt: 3000 },
+      });
       expect((await store.listProgress([])).size).toBe(0);
     });
 
@@ -81,7 +93,9 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
       await store.setProgress(live.id, { percent: 40, message: 'half' }, 5);
       const { job: detachedRoot } = await store.enqueue(spec({ args: { detached: true } }));
       await claim(1);
-      const { job: detached } = await store.enqueue(spec({ kind: 'task', entrypoint: 't', args: [], parentJob: detachedRoot.id, callKey: 't:0' }));
+      const { job: detached } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 't', args: [], parentJob: detachedRoot.id, callKey: 't:0' }),
+      );
       await done(detachedRoot);
       const before = Date.now() + 1;
 
@@ -109,11 +123,22 @@ export function operationsConformance(name: string, makeStore: () => Promise<Sto
     });
 
     it('run traces: the first record stands, none for a run without one, and prune deletes it with its run', async () => {
-      const { job } = await store.enqueue(spec({ trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' } }));
+      const { job } = await store.enqueue(
+        spec({ trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' } }),
+      );
       expect(await store.getRunTrace(job.id)).toBeUndefined(); // the store records it when asked; the Coordinator asks
-      await store.setRunTrace(job.id, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' });
-      await store.setRunTrace(job.id, { traceId: 'ffffffffffffffffffffffffffffffff', parentSpanId: 'ffffffffffffffff' });
-      expect(await store.getRunTrace(job.id)).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' });
+      await store.setRunTrace(job.id, {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        parentSpanId: '00f067aa0ba902b7',
+      });
+      await store.setRunTrace(job.id, {
+        traceId: 'ffffffffffffffffffffffffffffffff',
+        parentSpanId: 'ffffffffffffffff',
+      });
+      expect(await store.getRunTrace(job.id)).toEqual({
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        parentSpanId: '00f067aa0ba902b7',
+      });
       await claim(1);
       await done(job);
       const report = await store.pruneRuns({ finishedBefore: Date.now() + 1 });

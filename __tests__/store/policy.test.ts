@@ -1,5 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { attemptsAllowed, canceledError, leaseLimitError, leaseLostError, listQuery, PlaceCache, replays, runsAgain } from '../../lib/store/policy.js';
+import {
+  attemptsAllowed,
+  canceledError,
+  leaseLimitError,
+  leaseLostError,
+  listQuery,
+  PlaceCache,
+  replays,
+  runsAgain,
+} from '../../lib/store/policy.js';
 
 /** The rules both stores apply alike (their SQL is proved by the conformance suite). */
 describe('store policy', () => {
@@ -27,8 +36,14 @@ describe('store policy', () => {
 
   it('words the lease and cancel errors with stable codes', () => {
     const lost = leaseLostError({ worker: 'w1', attempt: 2 });
-    expect(lost).toEqual({ name: 'LeaseExpiredError', code: 'LEASE_EXPIRED', message: 'Worker w1 stopped renewing its lease on attempt 2 (it died or lost contact)' });
-    expect(leaseLimitError(lost, 3).message).toBe(`${lost.message}. Its workers were lost 3 times, the most allowed, so the job failed.`);
+    expect(lost).toEqual({
+      name: 'LeaseExpiredError',
+      code: 'LEASE_EXPIRED',
+      message: 'Worker w1 stopped renewing its lease on attempt 2 (it died or lost contact)',
+    });
+    expect(leaseLimitError(lost, 3).message).toBe(
+      `${lost.message}. Its workers were lost 3 times, the most allowed, so the job failed.`,
+    );
     expect(canceledError('by user')).toEqual({ name: 'CanceledError', message: 'by user', code: 'CANCELED' });
   });
 
@@ -46,7 +61,12 @@ describe('store policy', () => {
 
   it('keeps places with their names, and forgets them', () => {
     const places = new PlaceCache();
-    const place = places.remember('b', { path: 'a/b', kind: 'task', entrypoint: 'compute', script_path: 'examples/heavy' });
+    const place = places.remember('b', {
+      path: 'a/b',
+      kind: 'task',
+      entrypoint: 'compute',
+      script_path: 'examples/heavy',
+    });
     expect(places.get('b')).toBe(place);
     expect(place).toEqual({ path: 'a/b', name: 'compute' });
     places.forget('b');

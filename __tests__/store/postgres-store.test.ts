@@ -59,7 +59,9 @@ describe('PgStore', () => {
       // Two servers starting together: each migration runs once.
       const [a, b] = await Promise.all([openStore({ schema }), openStore({ schema })]);
       await Promise.all([a.close(), b.close()]);
-      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${schema}.millrace_migrations ORDER BY version`);
+      const { rows } = await client.query<{ version: number }>(
+        `SELECT version FROM ${schema}.millrace_migrations ORDER BY version`,
+      );
       expect(rows.map((r) => r.version)).toEqual(PG_MIGRATIONS.map((m) => m.version));
       const reopened = await openStore({ schema, migrate: false });
       await reopened.close();
@@ -69,12 +71,18 @@ describe('PgStore', () => {
   });
 
   it('says clearly what is wrong with a bad URL, an unreachable database, a bad schema or pool size', async () => {
-    await expect(PgStore.open({ url: 'mysql://x@localhost/db' })).rejects.toThrow('Expected a postgres:// or postgresql:// URL, got "mysql://x@localhost/db"');
+    await expect(PgStore.open({ url: 'mysql://x@localhost/db' })).rejects.toThrow(
+      'Expected a postgres:// or postgresql:// URL, got "mysql://x@localhost/db"',
+    );
     const unreachable = PgStore.open({ url: 'postgres://u:secret@127.0.0.1:1/db', listen: false });
     await expect(unreachable).rejects.toBeInstanceOf(ConfigError);
     await expect(unreachable).rejects.toThrow('Cannot open the PostgreSQL store at postgres://u:***@127.0.0.1:1/db: ');
-    await expect(PgStore.open({ url: testPgUrl(), schema: 'Bad-Name' })).rejects.toThrow('A schema name is 1-40 lowercase letters');
-    await expect(PgStore.open({ url: testPgUrl(), poolSize: 0 })).rejects.toThrow('The pool size must be a positive integer, got 0');
+    await expect(PgStore.open({ url: testPgUrl(), schema: 'Bad-Name' })).rejects.toThrow(
+      'A schema name is 1-40 lowercase letters',
+    );
+    await expect(PgStore.open({ url: testPgUrl(), poolSize: 0 })).rejects.toThrow(
+      'The pool size must be a positive integer, got 0',
+    );
   });
 
   it('never hands one job to two claimers, across stores (FOR UPDATE SKIP LOCKED)', async () => {
@@ -114,7 +122,9 @@ describe('PgStore', () => {
       await a.markStarted(job.id, Date.now());
       expect(await started).toEqual({ kind: 'started', jobIds: [job.id] });
 
-      const { job: child } = await a.enqueue(spec({ kind: 'task', entrypoint: 'c', parentJob: job.id, callKey: 'c:0' }));
+      const { job: child } = await a.enqueue(
+        spec({ kind: 'task', entrypoint: 'c', parentJob: job.id, callKey: 'c:0' }),
+      );
       const logs = nextChange(b, (c) => c.kind === 'logs');
       await a.appendLogs(child.id, [{ ts: 1, stream: 'stdout', line: 'hello' }]);
       expect(await logs).toEqual({ kind: 'logs', jobIds: [child.id, job.id] });
@@ -162,7 +172,10 @@ describe('PgStore', () => {
     try {
       const { job: root } = await a.enqueue(spec());
       const children = await Promise.all(
-        [0, 1, 2, 3].map(async (i) => (await a.enqueue(spec({ kind: 'task', entrypoint: `c${i}`, parentJob: root.id, callKey: `c:${i}` }))).job),
+        [0, 1, 2, 3].map(
+          async (i) =>
+            (await a.enqueue(spec({ kind: 'task', entrypoint: `c${i}`, parentJob: root.id, callKey: `c:${i}` }))).job,
+        ),
       );
       const perChild = 40;
       let writing = true;
@@ -180,7 +193,8 @@ describe('PgStore', () => {
       await Promise.all(
         children.map(async (c, i) => {
           const store = i % 2 === 0 ? a : b;
-          for (let n = 0; n < perChild; n++) await store.appendLogs(c.id, [{ ts: n, stream: 'stdout', line: `${c.id}:${n}` }]);
+          for (let n = 0; n < perChild; n++)
+            await store.appendLogs(c.id, [{ ts: n, stream: 'stdout', line: `${c.id}:${n}` }]);
         }),
       );
       writing = false;
@@ -208,7 +222,10 @@ describe('two coordinators on one database (two servers)', () => {
         for await (const l of b.followLogs(job.id, { follow: true })) followed.push(l.line);
       })();
       // B's worker long-polls for work: A's submit of a second job wakes its claim.
-      const claimed = b.claim({ workerId: 'wb', tags: 'all', limit: 10, leaseMs: 60_000 }, new AbortController().signal);
+      const claimed = b.claim(
+        { workerId: 'wb', tags: 'all', limit: 10, leaseMs: 60_000 },
+        new AbortController().signal,
+      );
       expect((await claimed).map((j) => j.id)).toEqual([job.id]);
       const second = b.claim({ workerId: 'wb', tags: 'all', limit: 10, leaseMs: 60_000 }, new AbortController().signal);
       const job2 = await a.submit(spec());

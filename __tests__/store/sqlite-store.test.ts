@@ -9,9 +9,15 @@ import { storeConformance } from './conformance.js';
 import { operationsConformance } from './operations-conformance.js';
 import { flowControlConformance } from './flow-control-conformance.js';
 
-storeConformance('sqlite (file)', async () => new SqliteStore({ file: join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db') }));
+storeConformance(
+  'sqlite (file)',
+  async () => new SqliteStore({ file: join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db') }),
+);
 storeConformance('sqlite (:memory:)', async () => new SqliteStore({ file: ':memory:' }));
-operationsConformance('sqlite (file)', async () => new SqliteStore({ file: join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db') }));
+operationsConformance(
+  'sqlite (file)',
+  async () => new SqliteStore({ file: join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db') }),
+);
 operationsConformance('sqlite (:memory:)', async () => new SqliteStore({ file: ':memory:' }));
 flowControlConformance('sqlite', async () => new SqliteStore({ file: ':memory:' }));
 
@@ -22,7 +28,9 @@ describe('SqliteStore', () => {
     await store.close();
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    const versions = db.prepare('SELECT version FROM millrace_migrations ORDER BY version').all() as { version: number }[];
+    const versions = db.prepare('SELECT version FROM millrace_migrations ORDER BY version').all() as {
+      version: number;
+    }[];
     expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
     db.close();
   });
@@ -30,7 +38,13 @@ describe('SqliteStore', () => {
   it('keeps what it stored across a reopen, and migrates only once', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db');
     const first = new SqliteStore({ file });
-    const { job } = await first.enqueue({ kind: 'script', scriptPath: 'x', scriptHash: 'h', entrypoint: 'main', args: {} });
+    const { job } = await first.enqueue({
+      kind: 'script',
+      scriptPath: 'x',
+      scriptHash: 'h',
+      entrypoint: 'main',
+      args: {},
+    });
     await first.appendLogs(job.id, [{ ts: 1, stream: 'stdout', line: 'kept' }]);
     await first.close();
     const second = new SqliteStore({ file });
@@ -44,9 +58,16 @@ describe('SqliteStore', () => {
   it('answers a durable claim (a worker in another process) only once it is committed', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db');
     const store = new SqliteStore({ file });
-    const { job } = await store.enqueue({ kind: 'script', scriptPath: 'x', scriptHash: 'h', entrypoint: 'main', args: {} });
+    const { job } = await store.enqueue({
+      kind: 'script',
+      scriptPath: 'x',
+      scriptHash: 'h',
+      entrypoint: 'main',
+      args: {},
+    });
     const other = new Database(file, { readonly: true });
-    const statusSeenByOther = () => (other.prepare('SELECT status FROM jobs WHERE id = ?').get(job.id) as { status: string }).status;
+    const statusSeenByOther = () =>
+      (other.prepare('SELECT status FROM jobs WHERE id = ?').get(job.id) as { status: string }).status;
     const claimed = await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: 30_000, durable: true });
     expect(claimed.map((j) => j.id)).toEqual([job.id]);
     expect(statusSeenByOther()).toBe('running');

@@ -9,15 +9,28 @@ const add = task(async function add(a: number, b: number) {
 const greet = task(function greet(name: string, opts?: { loud: boolean }): string {
   return opts?.loud ? name.toUpperCase() : name;
 }, 'cpu');
-const noArgs = task(async function noArgs() {}, { tag: 'io', name: 'noArgs', timeout: 5, retry: { attempts: 3, delay: 1 } });
+const noArgs = task(async function noArgs() {}, {
+  tag: 'io',
+  name: 'noArgs',
+  timeout: 5,
+  retry: { attempts: 3, delay: 1 },
+});
 const identity = task(async function identity<T>(value: T): Promise<T> {
   return value;
 });
 
 // A key function gets the task's own parameters.
-const charge = task(async function charge(account: string, cents: number) {
-  return cents;
-}, { concurrency: { limit: 3, key: (account) => `stripe:${account.toUpperCase()}` }, rateLimit: { limit: 5, per: 1, key: (_a, cents) => String(cents.toFixed(0)) }, priority: 2, cacheTtl: 60 });
+const charge = task(
+  async function charge(account: string, cents: number) {
+    return cents;
+  },
+  {
+    concurrency: { limit: 3, key: (account) => `stripe:${account.toUpperCase()}` },
+    rateLimit: { limit: 5, per: 1, key: (_a, cents) => String(cents.toFixed(0)) },
+    priority: 2,
+    cacheTtl: 60,
+  },
+);
 // @ts-expect-error a key function returns a string
 task(async (a: string) => a, { concurrency: { limit: 1, key: (a: string) => a.length } });
 // @ts-expect-error a key function's parameters are the task's

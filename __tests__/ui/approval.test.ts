@@ -62,11 +62,15 @@ describe('approvals in the web UI', () => {
     // The form rendered from the schema: amount (a required number) and note (an optional string).
     await page.fill('#arg-amount', 'lots');
     await page.click('#approve');
-    await page.waitForFunction(() => document.querySelector('#approval-message')?.textContent?.includes('expected a number'));
+    await page.waitForFunction(() =>
+      document.querySelector('#approval-message')?.textContent?.includes('expected a number'),
+    );
     // What the page does not check (a minimum), the server does: its 400 names the field.
     await page.fill('#arg-amount', '-1');
     await page.click('#approve');
-    await page.waitForFunction(() => document.querySelector('#approval-message')?.textContent === 'value.amount: must be >= 0');
+    await page.waitForFunction(
+      () => document.querySelector('#approval-message')?.textContent === 'value.amount: must be >= 0',
+    );
     expect((await engine.get(job.id))!.status).toBe('running');
 
     await page.fill('#arg-amount', '12.5');
@@ -75,7 +79,11 @@ describe('approvals in the web UI', () => {
     await page.waitForSelector('#approval-state.ok');
     expect(await page.textContent('#approval-state')).toBe('Approved: the run goes on.');
     const done = await engine.wait(job.id);
-    expect(decode(done.result!)).toEqual({ approved: true, value: { amount: 12.5, note: 'looks fine' }, approver: null });
+    expect(decode(done.result!)).toEqual({
+      approved: true,
+      value: { amount: 12.5, note: 'looks fine' },
+      approver: null,
+    });
 
     // The run's timeline has the wait, named after its approval.
     const runPage = await freshPage();
@@ -107,7 +115,12 @@ describe('approvals in the web UI', () => {
     expect(decode((await engine.wait(job.id)).result!)).toEqual({ approved: false, value: null, approver: null });
     await page.goto(`${url}/#/waiting`);
     await page.waitForSelector('#waiting');
-    await page.waitForFunction((id) => !document.querySelector(`#waiting tr[data-job="${id}"]`) && document.querySelector('p.muted')?.textContent !== '', job.id);
+    await page.waitForFunction(
+      (id) =>
+        !document.querySelector(`#waiting tr[data-job="${id}"]`) &&
+        document.querySelector('p.muted')?.textContent !== '',
+      job.id,
+    );
     expect(await page.$(`#waiting tr[data-job="${job.id}"]`)).toBeNull();
     await page.context().close();
   });

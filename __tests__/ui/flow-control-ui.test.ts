@@ -19,7 +19,8 @@ describe('flow control in the web UI', () => {
   let browser: Browser;
   let page: Page;
   const api = apiCaller(() => url);
-  const submit = (args: Record<string, unknown>) => api<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/flow-control', args);
+  const submit = (args: Record<string, unknown>) =>
+    api<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/flow-control', args);
   const tree = (id: string) => api<TreeReply>('GET', `/api/w/default/jobs_u/tree/${id}`);
   const finished = async (id: string) => {
     await api<string>('GET', `/api/w/default/jobs_u/logs/${id}?follow=true`);
@@ -59,7 +60,9 @@ describe('flow control in the web UI', () => {
 
     await page.goto(`${url}/#/queue`);
     await page.waitForSelector('#queue-keys tr[data-key="concurrency:api:stripe"]');
-    const cells = await page.$$eval('#queue-keys tr[data-key="concurrency:api:stripe"] td', (tds) => tds.map((td) => td.textContent));
+    const cells = await page.$$eval('#queue-keys tr[data-key="concurrency:api:stripe"] td', (tds) =>
+      tds.map((td) => td.textContent),
+    );
     expect(cells).toEqual(['concurrency', 'api:stripe', '1', '3', '3 at once']);
     expect(await api<QueueSummary>('GET', '/api/w/default/queue')).toMatchObject({
       keys: [{ kind: 'concurrency', key: 'api:stripe', queued: 1, running: 3, limit: 3 }],
@@ -73,13 +76,18 @@ describe('flow control in the web UI', () => {
     const id = await submit({ mode: 'hourly' });
     const children = await until(
       async () => (await tree(id)).descendants,
-      (d: JobRecord[]) => d.length === 2 && d.some((j) => j.status === 'success') && d.some((j) => j.status === 'queued' && j.scheduledFor > Date.now()),
+      (d: JobRecord[]) =>
+        d.length === 2 &&
+        d.some((j) => j.status === 'success') &&
+        d.some((j) => j.status === 'queued' && j.scheduledFor > Date.now()),
     );
     const limited = children.find((j) => j.status === 'queued')!;
     await page.goto(`${url}/#/run/${limited.id}`);
     await page.waitForSelector('#wait-reason');
     const expectedTime = await page.evaluate((ms) => new Date(ms).toLocaleTimeString(), limited.scheduledFor);
-    expect(await page.textContent('#wait-reason p')).toBe(`rate limited until ${expectedTime} (key \`hourly\`, 1 per 3600 s)`);
+    expect(await page.textContent('#wait-reason p')).toBe(
+      `rate limited until ${expectedTime} (key \`hourly\`, 1 per 3600 s)`,
+    );
     await api('POST', `/api/w/default/jobs_u/queue/cancel/${id}`, { reason: 'done looking' });
     await finished(id);
   });

@@ -62,7 +62,9 @@ describe('the run page of a flow', () => {
       { id: 'route', state: 'Success', job: null },
     ]);
     // The loop: one part per iteration, each with its step's job.
-    const iterations = await page.$$eval('li[data-module="price"] > .flow-parts > li', (lis) => lis.map((li) => (li as HTMLElement).dataset.part));
+    const iterations = await page.$$eval('li[data-module="price"] > .flow-parts > li', (lis) =>
+      lis.map((li) => (li as HTMLElement).dataset.part),
+    );
     expect(iterations).toEqual(['iteration 0', 'iteration 1', 'iteration 2']);
     const lines = await listed(page, 'li[data-module="price"] li[data-module="line"]');
     const lineJobs = descendants.filter((d) => d.entrypoint === 'line').map((d) => `#/run/${d.id}`);
@@ -70,7 +72,9 @@ describe('the run page of a flow', () => {
     expect(lines.map((l) => l.job).sort()).toEqual(lineJobs.sort());
     // The branch chosen (130 >= 100: the first), and the module that ran in it.
     expect(await page.textContent('li[data-module="route"] .branch-chosen')).toBe(' → branch 0');
-    expect(await listed(page, 'li[data-module="route"] li[data-module="review"]')).toEqual([{ id: 'review', state: 'Success', job: stepJob('review') }]);
+    expect(await listed(page, 'li[data-module="route"] li[data-module="review"]')).toEqual([
+      { id: 'review', state: 'Success', job: stepJob('review') },
+    ]);
     // The failure module did not run: it is not listed.
     expect(await page.locator('li[data-module="on_failure"]').count()).toBe(0);
   });
@@ -88,7 +92,10 @@ describe('the run page of a flow', () => {
       ['on_failure', 'Success'],
     ]);
     expect(await page.textContent('li[data-module="total"]')).toContain('not started');
-    const failed = await page.$$eval('li[data-module="price"] li[data-module="line"][data-state="Failure"] > .error', (els) => els.map((e) => e.textContent));
+    const failed = await page.$$eval(
+      'li[data-module="price"] li[data-module="line"][data-state="Failure"] > .error',
+      (els) => els.map((e) => e.textContent),
+    );
     expect(failed).toEqual(['Error: no price for b']);
   });
 

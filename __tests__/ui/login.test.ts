@@ -95,7 +95,10 @@ describe('the web UI of a server', () => {
     expect(await row.locator('.tag').allTextContents()).toEqual(['default', 'cpu']);
     // The root waits on its child (holding no slot); both are the worker's jobs now.
     await page.waitForFunction(
-      ({ id, root }) => [...document.querySelectorAll(`#workers tr[data-worker="${id}"] a`)].some((a) => a.getAttribute('href') === `#/run/${root}`),
+      ({ id, root }) =>
+        [...document.querySelectorAll(`#workers tr[data-worker="${id}"] a`)].some(
+          (a) => a.getAttribute('href') === `#/run/${root}`,
+        ),
       { id: worker.id, root: rootId },
     );
     for (const r of held.splice(0)) r.end('done');

@@ -25,18 +25,32 @@ describe('the schedules page', () => {
   });
 
   it('lists each schedule with its next fire time and its last runs, and pauses and resumes it', async () => {
-    await api('POST', '/api/w/default/schedules/create', { path: 'every-second', schedule: '* * * * * *', script_path: '__tests__/fixtures/tick', args: { label: 'ui' } });
-    await api('POST', '/api/w/default/schedules/create', { path: 'yearly', schedule: '0 0 1 1 *', timezone: 'Europe/Paris', script_path: '__tests__/fixtures/tick' });
+    await api('POST', '/api/w/default/schedules/create', {
+      path: 'every-second',
+      schedule: '* * * * * *',
+      script_path: '__tests__/fixtures/tick',
+      args: { label: 'ui' },
+    });
+    await api('POST', '/api/w/default/schedules/create', {
+      path: 'yearly',
+      schedule: '0 0 1 1 *',
+      timezone: 'Europe/Paris',
+      script_path: '__tests__/fixtures/tick',
+    });
     await page.goto(`${url}/#/schedules`);
     // The page refreshes itself: the runs dev fires show up in it.
     await page.waitForSelector('#schedules tr[data-schedule="every-second"] [data-runs] a');
-    const names = await page.$$eval('#schedules tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.schedule));
+    const names = await page.$$eval('#schedules tbody tr', (trs) =>
+      trs.map((tr) => (tr as HTMLElement).dataset.schedule),
+    );
     expect(names).toEqual(['every-second', 'yearly']);
     const yearly = await page.$eval('#schedules tr[data-schedule="yearly"]', (tr) => tr.textContent);
     expect(yearly).toContain('0 0 1 1 * Europe/Paris');
     expect(yearly).toContain('none yet');
     // The next fire time shown is the server's, in the page's format.
-    const [listed] = (await api<WireSchedule[]>('GET', '/api/w/default/schedules/list')).filter((s) => s.path === 'yearly');
+    const [listed] = (await api<WireSchedule[]>('GET', '/api/w/default/schedules/list')).filter(
+      (s) => s.path === 'yearly',
+    );
     const next = await page.$eval('#schedules tr[data-schedule="yearly"] [data-next]', (td) => td.textContent);
     expect(next).not.toBe('');
     expect(next).not.toBe('paused');
@@ -49,7 +63,9 @@ describe('the schedules page', () => {
 
     await page.click('#schedules tr[data-schedule="every-second"] button[data-action="pause"]');
     await page.waitForSelector('#schedules tr[data-schedule="every-second"] button[data-action="resume"]');
-    expect(await page.$eval('#schedules tr[data-schedule="every-second"] [data-next]', (td) => td.textContent)).toBe('paused');
+    expect(await page.$eval('#schedules tr[data-schedule="every-second"] [data-next]', (td) => td.textContent)).toBe(
+      'paused',
+    );
     expect((await api<WireSchedule>('GET', '/api/w/default/schedules/get/every-second')).enabled).toBe(false);
 
     await page.click('#schedules tr[data-schedule="every-second"] button[data-action="resume"]');

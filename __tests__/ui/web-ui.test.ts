@@ -23,7 +23,8 @@ describe('the web UI', () => {
   let page: Page;
 
   const api = apiCaller(() => url);
-  const submit = (path: string, args: Record<string, unknown>) => api<string>('POST', `/api/w/default/jobs/run/p/${path}`, args);
+  const submit = (path: string, args: Record<string, unknown>) =>
+    api<string>('POST', `/api/w/default/jobs/run/p/${path}`, args);
   /** Resolves when the job has ended: its followed log closes then. */
   const finished = async (id: string) => {
     await api<string>('GET', `/api/w/default/jobs_u/logs/${id}?follow=true`);
@@ -59,7 +60,11 @@ describe('the web UI', () => {
     await page.goto(`${url}/#/run/${third.id}`);
     await page.waitForSelector('#attempts tbody tr[data-attempt="3"]');
     const attempts = await page.$$eval('#attempts tbody tr', (trs) =>
-      trs.map((tr) => [(tr as HTMLElement).dataset.attempt, (tr as HTMLElement).dataset.status, tr.querySelector('.attempt-error')!.textContent]),
+      trs.map((tr) => [
+        (tr as HTMLElement).dataset.attempt,
+        (tr as HTMLElement).dataset.status,
+        tr.querySelector('.attempt-error')!.textContent,
+      ]),
     );
     expect(attempts).toEqual([
       ['1', 'failure', 'Error: attempt 1 fails'],
@@ -104,7 +109,9 @@ describe('the web UI', () => {
     expect(await page.locator('.log-line:not([data-source])').count()).toBeGreaterThan(0);
 
     // The tree: the same children, each linking to its job.
-    expect(await page.$$eval('#tree li', (lis) => lis.map((li) => (li as HTMLElement).dataset.jobId))).toEqual(children.map((c) => c.id));
+    expect(await page.$$eval('#tree li', (lis) => lis.map((li) => (li as HTMLElement).dataset.jobId))).toEqual(
+      children.map((c) => c.id),
+    );
 
     // Hovering a bar tells about that job; clicking it opens it.
     await page.hover(`.tl-row[data-job-id="${children[0].id}"] .tl-bar`);
@@ -159,7 +166,9 @@ describe('the web UI', () => {
     await page.click('#submit');
     await expect(page.locator('#arg-n-error').textContent()).resolves.toBe('required: expected number');
     expect(posts).toEqual([]);
-    expect(await api<JobRecord[]>('GET', '/api/w/default/jobs/records?roots_only=true&limit=1000')).toHaveLength(before.length);
+    expect(await api<JobRecord[]>('GET', '/api/w/default/jobs/records?roots_only=true&limit=1000')).toHaveLength(
+      before.length,
+    );
 
     await page.fill('#arg-n', '2');
     await page.click('#submit');
@@ -181,7 +190,11 @@ describe('the web UI', () => {
     await page.goto(`${url}/#/new?path=__tests__/fixtures/form-args`);
     await page.waitForSelector('#arg-mood');
     expect(await page.locator('#arg-loud').getAttribute('type')).toBe('checkbox');
-    expect(await page.$$eval('#arg-mood option', (os) => os.map((o) => o.textContent))).toEqual(['(leave out)', 'calm', 'busy']);
+    expect(await page.$$eval('#arg-mood option', (os) => os.map((o) => o.textContent))).toEqual([
+      '(leave out)',
+      'calm',
+      'busy',
+    ]);
     expect(await page.locator('#arg-mood').inputValue()).toBe('"calm"'); // the default
     await page.fill('#arg-name', 'Ada');
     await page.check('#arg-loud');
@@ -239,11 +252,17 @@ describe('the web UI', () => {
     await page.waitForSelector(`#runs tr[data-job-id="${failed}"]`);
     await page.waitForSelector(`#runs tr[data-job-id="${succeeded}"]`);
     await page.screenshot({ path: join(DOCS, 'ui-runs.png') });
-    const shown = () => page.$$eval('#runs tbody tr', (trs) => trs.map((tr) => ({ id: (tr as HTMLElement).dataset.jobId, status: (tr as HTMLElement).dataset.status })));
+    const shown = () =>
+      page.$$eval('#runs tbody tr', (trs) =>
+        trs.map((tr) => ({ id: (tr as HTMLElement).dataset.jobId, status: (tr as HTMLElement).dataset.status })),
+      );
 
     /** Selects a status and returns the rows once they are the runs the API lists with it. */
     const filterBy = async (status: string) => {
-      const runs = await api<JobRecord[]>('GET', `/api/w/default/jobs/records?roots_only=true&status=${status}&limit=50`);
+      const runs = await api<JobRecord[]>(
+        'GET',
+        `/api/w/default/jobs/records?roots_only=true&status=${status}&limit=50`,
+      );
       const expected = runs.map((j) => j.id).sort();
       await page.selectOption('#filter-status', status);
       await page.waitForURL(new RegExp(`status=${status}`));
@@ -251,7 +270,11 @@ describe('the web UI', () => {
       // table (while the filtered list loads) holds no other status either.
       await page
         .waitForFunction(
-          (ids) => [...document.querySelectorAll('#runs tbody tr')].map((tr) => (tr as HTMLElement).dataset.jobId).sort().join() === ids.join(),
+          (ids) =>
+            [...document.querySelectorAll('#runs tbody tr')]
+              .map((tr) => (tr as HTMLElement).dataset.jobId)
+              .sort()
+              .join() === ids.join(),
           expected,
           { timeout: 10_000 },
         )
@@ -286,14 +309,23 @@ describe('the web UI', () => {
     expect(await ids()).toEqual(newest.slice(0, 2).map((j) => j.id));
     await page.click('#older');
     await page.waitForURL(/before=/);
-    await page.waitForFunction((first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first, newest[2].id);
+    await page.waitForFunction(
+      (first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first,
+      newest[2].id,
+    );
     expect(await ids()).toEqual(newest.slice(2, 4).map((j) => j.id));
     await page.click('#newest');
-    await page.waitForFunction((first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first, newest[0].id);
+    await page.waitForFunction(
+      (first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first,
+      newest[0].id,
+    );
 
     // The list refreshes itself: a run submitted elsewhere appears on top.
     const fresh = await submit('examples/heavy', { n: 1 });
-    await page.waitForFunction((first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first, fresh);
+    await page.waitForFunction(
+      (first) => document.querySelector('#runs tbody tr')?.getAttribute('data-job-id') === first,
+      fresh,
+    );
     await finished(fresh);
   });
 
@@ -309,7 +341,9 @@ describe('the web UI', () => {
     expect(inDom).toBeLessThan(60);
     // Scrolled to the end, the last child is drawn (rows are made as they come into view).
     await page.$eval('#timeline-rows', (e) => (e.scrollTop = e.scrollHeight));
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('#timeline .tl-row')].some((r) => r.style.top === `${999 * 24}px`));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLElement>('#timeline .tl-row')].some((r) => r.style.top === `${999 * 24}px`),
+    );
     expect(await page.locator('#timeline .tl-row').count()).toBeLessThan(60);
     // The tab stays responsive: a click on the nav lands at once.
     await page.click('[data-nav=runs]');
@@ -324,7 +358,9 @@ describe('the web UI', () => {
     await page.goto(`${url}/#/run/${id}`);
     await page.waitForSelector('h1 .badge[data-status=failure]');
     const error = page.locator('#error');
-    await expect(error.locator('p').first().textContent()).resolves.toMatch(/^TaskError: Job \S+ \(explode, tag default\) failed on attempt 1 of 1: TypeError: cannot handle uncaught$/);
+    await expect(error.locator('p').first().textContent()).resolves.toMatch(
+      /^TaskError: Job \S+ \(explode, tag default\) failed on attempt 1 of 1: TypeError: cannot handle uncaught$/,
+    );
     expect(await error.locator('a').getAttribute('href')).toBe(`#/run/${explode.id}`);
     const stack = await error.locator('.stack').textContent();
     expect(stack).toContain('Caused by TypeError: cannot handle uncaught');
@@ -351,7 +387,10 @@ describe('the web UI', () => {
       await narrow.waitForSelector('main > *');
       expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     }
-    const [run] = await api<JobRecord[]>('GET', '/api/w/default/jobs/records?roots_only=true&script_path=examples/nested');
+    const [run] = await api<JobRecord[]>(
+      'GET',
+      '/api/w/default/jobs/records?roots_only=true&script_path=examples/nested',
+    );
     await narrow.goto(`${url}/#/run/${run.id}`);
     await narrow.waitForSelector('#timeline .tl-row');
     expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

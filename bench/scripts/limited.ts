@@ -7,11 +7,18 @@ export const unlimited = task(async function unlimited() {
   return null;
 });
 
-export const limited = task(async function limited() {
-  return null;
-}, { concurrency: { limit: 100_000, key: 'bench' } });
+export const limited = task(
+  async function limited() {
+    return null;
+  },
+  { concurrency: { limit: 100_000, key: 'bench' } },
+);
 
-export async function main(kind: 'unlimited' | 'limited', shape: 'sequential' | 'fanout', count: number): Promise<{ calls: number[]; wallMs: number }> {
+export async function main(
+  kind: 'unlimited' | 'limited',
+  shape: 'sequential' | 'fanout',
+  count: number,
+): Promise<{ calls: number[]; wallMs: number }> {
   const call = kind === 'limited' ? () => limited() : () => unlimited();
   if (shape === 'sequential') {
     const calls: number[] = [];

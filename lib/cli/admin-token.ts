@@ -38,7 +38,8 @@ export async function serverAdminToken(root: string, store: Store): Promise<Admi
   if (fromEnv) return { token: fromEnv, keepInFile: false, label: 'MILLRACE_TOKEN' };
   const { file, note } = ownTokenFile(root);
   const label = 'admin (token file)';
-  if (file && (await store.findToken(hashToken(file.token)))) return { token: file.token, keepInFile: true, note, label };
+  if (file && (await store.findToken(hashToken(file.token))))
+    return { token: file.token, keepInFile: true, note, label };
   return { token: undefined, keepInFile: false, note, label };
 }
 
@@ -47,7 +48,12 @@ export async function serverAdminToken(root: string, store: Store): Promise<Admi
  * when it cannot be written (a read-only root): the server keeps running, and says so on
  * stderr with the token itself, since nobody could reach it otherwise.
  */
-export function keepAdminToken(options: { root: string; token: string; url: string; command: 'dev' | 'server' }): string | undefined {
+export function keepAdminToken(options: {
+  root: string;
+  token: string;
+  url: string;
+  command: 'dev' | 'server';
+}): string | undefined {
   const { root, token, url, command } = options;
   try {
     return writeTokenFile(root, { token, url });
@@ -68,7 +74,10 @@ function ownTokenFile(root: string): { file: TokenFile | undefined; note?: strin
     return { file: undefined, note: `${err.message}; replacing it` };
   }
   if (file && file.root_id !== rootId(root)) {
-    return { file: undefined, note: `the token file ${tokenFilePath(root)} was written for ${file.root}, not this root; replacing it` };
+    return {
+      file: undefined,
+      note: `the token file ${tokenFilePath(root)} was written for ${file.root}, not this root; replacing it`,
+    };
   }
   return { file };
 }

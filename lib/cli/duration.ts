@@ -9,7 +9,10 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 export function parseDuration(value: string): number {
   if (value === '0') return 0;
   const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`expected a duration such as 30s, 15m, 12h or 7d (units: ms, s, m, h, d, w), got ${JSON.stringify(value)}`);
+  if (!m)
+    throw new InvalidArgumentError(
+      `expected a duration such as 30s, 15m, 12h or 7d (units: ms, s, m, h, d, w), got ${JSON.stringify(value)}`,
+    );
   return Number(m[1]) * UNITS[m[2]];
 }
 

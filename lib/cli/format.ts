@@ -91,7 +91,8 @@ export function formatTree(
   });
   const failed = rows.map((r) => r.job).filter((j) => j.status !== 'success' && j.error);
   const errors = failed.map(
-    (j) => `  ${shortId(j.id)} ${jobName(j)}: ${j.error!.name}: ${j.error!.message}${j.canceledBy ? ` (canceled by ${j.canceledBy})` : ''}`,
+    (j) =>
+      `  ${shortId(j.id)} ${jobName(j)}: ${j.error!.name}: ${j.error!.message}${j.canceledBy ? ` (canceled by ${j.canceledBy})` : ''}`,
   );
   const retried = rows.map((r) => r.job).filter((j) => (attempts.get(j.id)?.length ?? 0) > 1);
   const attemptLines = retried.flatMap((j) => [

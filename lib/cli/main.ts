@@ -74,7 +74,9 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof MillraceError) {
       process.stderr.write(`${paint('red', 'error:')} ${err.message}\n`);
     } else {
-      process.stderr.write(`${paint('red', 'error:')} ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `${paint('red', 'error:')} ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
     process.exitCode = err instanceof ServerUnreachableError ? EXIT_UNREACHABLE : EXIT_USAGE;
   }

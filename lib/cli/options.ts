@@ -23,25 +23,38 @@ export interface EngineOptions {
 
 export function withRootAndDb(cmd: Command): Command {
   return cmd
-    .option('--root <dir>', 'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)')
+    .option(
+      '--root <dir>',
+      'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)',
+    )
     .option('--db <file>', 'SQLite file, or :memory: (env MILLRACE_DB; default: <root>/.millrace/millrace.db)');
 }
 
 /** `--root`, `--db` and `--db-pool` of the commands that open a store themselves (server, dev, token, migrate). */
 export function withRootAndStore(cmd: Command): Command {
   return cmd
-    .option('--root <dir>', 'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)')
+    .option(
+      '--root <dir>',
+      'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)',
+    )
     .option(
       '--db <file|url>',
       'a SQLite file, :memory:, or a postgres:// URL (env MILLRACE_DB, or DATABASE_URL when it is a postgres:// URL; default: <root>/.millrace/millrace.db)',
     )
-    .option('--db-pool <n>', `PostgreSQL connections this process opens at most (env MILLRACE_DB_POOL; default: ${DEFAULT_POOL_SIZE})`, positiveInt);
+    .option(
+      '--db-pool <n>',
+      `PostgreSQL connections this process opens at most (env MILLRACE_DB_POOL; default: ${DEFAULT_POOL_SIZE})`,
+      positiveInt,
+    );
 }
 
 export function withEngineOptions(cmd: Command): Command {
   return withRootAndDb(cmd)
     .option('--server <url>', 'talk to a millrace server instead of the embedded engine (env MILLRACE_SERVER)')
-    .option('--token <token>', 'token for the server (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)')
+    .option(
+      '--token <token>',
+      'token for the server (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)',
+    )
     .option('--workspace <name>', 'workspace on the server (env MILLRACE_WORKSPACE; default: default)')
     .option('--json', 'print machine-readable JSON');
 }
@@ -61,12 +74,18 @@ export function serverUrl(options: EngineOptions): string | undefined {
 export function serverToken(options: { server: string; token?: string; root?: string }): Promise<ServerToken> {
   const fromEnv = process.env.MILLRACE_TOKEN || undefined;
   const given: ServerToken | undefined =
-    options.token !== undefined ? { token: options.token, source: { kind: 'flag' } } : fromEnv ? { token: fromEnv, source: { kind: 'env' } } : undefined;
+    options.token !== undefined
+      ? { token: options.token, source: { kind: 'flag' } }
+      : fromEnv
+        ? { token: fromEnv, source: { kind: 'env' } }
+        : undefined;
   return resolveServerToken({ server: options.server, given, root: projectRoot(options) });
 }
 
 /** The engine the command talks to: a server when one is named, else embedded (`worker: false` only reads). */
-export async function openEngine(options: EngineOptions & { worker: boolean; concurrency?: number; threads?: number }): Promise<Engine> {
+export async function openEngine(
+  options: EngineOptions & { worker: boolean; concurrency?: number; threads?: number },
+): Promise<Engine> {
   const server = serverUrl(options);
   if (server) {
     const { token, source } = await serverToken({ ...options, server });
@@ -99,13 +118,15 @@ export function httpUrl(value: string): string {
   } catch {
     url = undefined;
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new InvalidArgumentError(`expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new InvalidArgumentError(`expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
   return value.replace(/\/+$/, '');
 }
 
 export function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -113,7 +134,8 @@ export function positiveInt(value: string): number {
 export function intInRange(min: number, max: number): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -123,7 +145,8 @@ export const MAX_CONCURRENCY = 10_000;
 
 export function nonNegativeInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected an integer ≥ 0, got ${JSON.stringify(value)}`);
   return n;
 }
 

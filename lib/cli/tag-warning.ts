@@ -23,7 +23,9 @@ export function warnAboutUnservedTags(engine: Engine, rootId: string, warn: (tex
   async function check(): Promise<void> {
     const since = Date.now() - QUIET_MS;
     // Only jobs queued for a while matter; a fan-out's fresh children are not fetched.
-    const queued = (await engine.list({ rootJob: rootId, status: ['queued'], before: since, limit: 100 })).filter((j) => j.scheduledFor < since);
+    const queued = (await engine.list({ rootJob: rootId, status: ['queued'], before: since, limit: 100 })).filter(
+      (j) => j.scheduledFor < since,
+    );
     if (queued.length === 0) return;
     const workers = await engine.workers();
     if (workers.some((w) => w.tags === 'all')) return;
@@ -32,7 +34,9 @@ export function warnAboutUnservedTags(engine: Engine, rootId: string, warn: (tex
       if (served.has(job.tag) || warned.has(job.tag)) continue;
       warned.add(job.tag);
       const others = served.size ? `live workers serve: ${[...served].sort().join(', ')}` : 'no worker is live';
-      warn(`warning: job ${job.id} has waited ${Math.round((Date.now() - job.scheduledFor) / 1000)}s with tag "${job.tag}", which no live worker serves (${others}). Start one with: millrace worker --tag ${job.tag}`);
+      warn(
+        `warning: job ${job.id} has waited ${Math.round((Date.now() - job.scheduledFor) / 1000)}s with tag "${job.tag}", which no live worker serves (${others}). Start one with: millrace worker --tag ${job.tag}`,
+      );
     }
   }
   return () => clearInterval(timer);

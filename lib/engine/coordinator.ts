@@ -94,7 +94,8 @@ export class Coordinator implements WorkerBackend {
       return job;
     }
     // A wait takes the event that came before it; one still waiting is due at its timeout.
-    const taken = created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
+    const taken =
+      created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
     if (taken) return taken;
     if (created && job.scheduledFor < NEVER_DUE) this.announceLater(job, job.scheduledFor - this.clock.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
@@ -106,7 +107,12 @@ export class Coordinator implements WorkerBackend {
   }
 
   /** Records a step's result once; a step already recorded at the key keeps its first result. */
-  async recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord> {
+  async recordStep(
+    spec: JobSpec & { parentJob: string; callKey: string },
+    outcome: Outcome,
+    startedAt: number,
+    at: number,
+  ): Promise<JobRecord> {
     const { job, created } = await this.store.record(spec, outcome, startedAt, at);
     if (created) this.observe((o) => o.finished?.(job));
     if (created) this.hub.emit(`finished:${job.id}`, job);
@@ -130,7 +136,10 @@ export class Coordinator implements WorkerBackend {
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
     while (!signal.aborted && !this.closed) {
       const wake = this.hub.next(['queued'], signal);
-      const jobs = await this.store.claim({ ...request, onDeferred: (dueAt) => this.announceLater(undefined, dueAt - Date.now()) }); // held back until dueAt
+      const jobs = await this.store.claim({
+        ...request,
+        onDeferred: (dueAt) => this.announceLater(undefined, dueAt - Date.now()),
+      }); // held back until dueAt
       if (jobs.length > 0) {
         wake.cancel();
         return jobs;
@@ -163,7 +172,12 @@ export class Coordinator implements WorkerBackend {
   async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
     if (outcome.status === 'failure') {
       const job = await this.store.get(jobId);
-      if (job && job.status === 'running' && job.attempt < job.maxAttempts && !NOT_RETRIED.has(outcome.error.code ?? '')) {
+      if (
+        job &&
+        job.status === 'running' &&
+        job.attempt < job.maxAttempts &&
+        !NOT_RETRIED.has(outcome.error.code ?? '')
+      ) {
         const delayMs = backoffMs(job.retry, job.attempt);
         const requeued = await this.store.retry(jobId, outcome.error, at + delayMs);
         if (requeued) {

@@ -10,7 +10,18 @@ import { lazyJobSpans, type LazyJobSpans } from '../tracing/lazy-spans.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile, type Signature } from '../loader/signature.js';
 import { hostname } from 'node:os';
-import { DEFAULT_WORKSPACE, type AttemptRecord, type EventSent, type JobFilter, type JobProgress, type JobRecord, type Json, type LogLine, type QueueSummary, type WorkerRecord } from '../types.js';
+import {
+  DEFAULT_WORKSPACE,
+  type AttemptRecord,
+  type EventSent,
+  type JobFilter,
+  type JobProgress,
+  type JobRecord,
+  type Json,
+  type LogLine,
+  type QueueSummary,
+  type WorkerRecord,
+} from '../types.js';
 import { checkEventName } from '../wait-names.js';
 import { flowJobSpec, isFlowRequest, pathSignature } from '../flow/submission.js';
 import { Worker } from '../worker/worker.js';
@@ -68,7 +79,11 @@ export class EmbeddedEngine implements Engine {
     const runsJobs = options.worker ?? true;
     // An engine without a worker mostly reads (`jobs`, `logs`, `show`): a file this user may
     // not write is still readable then, and `cancel` gets a clear refusal.
-    this.store = new SqliteStore({ file: options.db ?? defaultDbFile(this.root), readOnlyWhenNotWritable: !runsJobs, clock: options.clock });
+    this.store = new SqliteStore({
+      file: options.db ?? defaultDbFile(this.root),
+      readOnlyWhenNotWritable: !runsJobs,
+      clock: options.clock,
+    });
     // Another process may write to the same file (`millrace cancel` from a second terminal):
     // waits also look at the store now and then, since its events do not reach this process.
     // With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set, a span per job it runs (docs/operations.md).
@@ -95,10 +110,16 @@ export class EmbeddedEngine implements Engine {
   }
 
   async submit(request: SubmitRequest): Promise<JobRecord> {
-    const spec = isFlowRequest(request, this.root) ? flowJobSpec(this.root, request) : scriptJobSpec(this.root, request);
+    const spec = isFlowRequest(request, this.root)
+      ? flowJobSpec(this.root, request)
+      : scriptJobSpec(this.root, request);
     const id = newJobId();
     this.roots.add(id);
-    const job = await this.coordinator.submit({ ...spec, id, ...(request.timeout !== undefined && { timeout: request.timeout }) });
+    const job = await this.coordinator.submit({
+      ...spec,
+      id,
+      ...(request.timeout !== undefined && { timeout: request.timeout }),
+    });
     if (job.id !== id) {
       // Its idempotency key was seen before: this is the job first submitted with it.
       this.roots.delete(id);
@@ -119,7 +140,8 @@ export class EmbeddedEngine implements Engine {
   async resume(rootId: string): Promise<JobRecord> {
     const root = await this.store.get(rootId);
     if (!root) throw new UnknownJobError(rootId);
-    if (root.parentJob !== null) throw new UnknownJobError(rootId, `it is not a run's root; its root is ${root.rootJob}`);
+    if (root.parentJob !== null)
+      throw new UnknownJobError(rootId, `it is not a run's root; its root is ${root.rootJob}`);
     this.roots.add(rootId);
     const at = this.coordinator.clock.now();
     const error = errorRecordOf(ReleasedError, 'its run was resumed by another process (millrace resume)');
@@ -213,7 +235,17 @@ export class EmbeddedEngine implements Engine {
   async workers(): Promise<WorkerRecord[]> {
     if (!this.worker) return [];
     const now = Date.now();
-    return [{ id: this.worker.id, workspace: 'default', tags: 'all', hostname: hostname(), startedAt: now, lastSeen: now, jobs: this.worker.jobIds }];
+    return [
+      {
+        id: this.worker.id,
+        workspace: 'default',
+        tags: 'all',
+        hostname: hostname(),
+        startedAt: now,
+        lastSeen: now,
+        jobs: this.worker.jobIds,
+      },
+    ];
   }
 
   sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent> {

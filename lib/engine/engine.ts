@@ -1,5 +1,15 @@
 import type { Signature } from '../loader/signature.js';
-import type { AttemptRecord, EventSent, JobFilter, JobProgress, JobRecord, Json, LogLine, QueueSummary, WorkerRecord } from '../types.js';
+import type {
+  AttemptRecord,
+  EventSent,
+  JobFilter,
+  JobProgress,
+  JobRecord,
+  Json,
+  LogLine,
+  QueueSummary,
+  WorkerRecord,
+} from '../types.js';
 
 /** What a caller asks to run: a script (or, later, a flow) by path, with args by name. */
 export interface SubmitRequest {

@@ -12,7 +12,15 @@ import type { Hub } from './hub.js';
  */
 
 /** Sends an event to a job at `now` (the engine's clock): delivered to its waiting wait of that name, else kept for the next. */
-export async function sendEvent(store: Store, hub: Hub, jobId: string, name: string, payload: Json, now: number, what = `the event "${name}"`): Promise<EventSent> {
+export async function sendEvent(
+  store: Store,
+  hub: Hub,
+  jobId: string,
+  name: string,
+  payload: Json,
+  now: number,
+  what = `the event "${name}"`,
+): Promise<EventSent> {
   checkValueSize(payload, `The payload of event "${name}" for job ${jobId}`);
   const delivery = await store.sendEvent(jobId, name, payload, now);
   switch (delivery.status) {
@@ -35,7 +43,12 @@ export function waitDue(spec: JobSpec): JobSpec {
 }
 
 /** A wait just queued takes the event kept for it, if one came first; the finished wait, or undefined. */
-export async function takeKeptEvent(store: Store, hub: Hub, wait: JobRecord, now: number): Promise<JobRecord | undefined> {
+export async function takeKeptEvent(
+  store: Store,
+  hub: Hub,
+  wait: JobRecord,
+  now: number,
+): Promise<JobRecord | undefined> {
   const taken = await store.takeEvent(wait.id, now);
   if (taken) hub.emit(`finished:${taken.id}`, taken);
   return taken;

@@ -4,7 +4,18 @@ import { Reconnect, RECONNECT_MS, reconnecting } from '../http/reconnect.js';
 import type { LogEvent, SendEventReply, TreeReply, WaitReply, WorkersReply } from '../http/wire.js';
 import type { Signature } from '../loader/signature.js';
 import { encode } from '../serialize.js';
-import { isFinished, type AttemptRecord, type EventSent, type JobFilter, type JobProgress, type JobRecord, type Json, type LogLine, type QueueSummary, type WorkerRecord } from '../types.js';
+import {
+  isFinished,
+  type AttemptRecord,
+  type EventSent,
+  type JobFilter,
+  type JobProgress,
+  type JobRecord,
+  type Json,
+  type LogLine,
+  type QueueSummary,
+  type WorkerRecord,
+} from '../types.js';
 import { checkEventName } from '../wait-names.js';
 import { isFlowRequest } from '../flow/submission.js';
 import type { Engine, LogsOptions, SubmitRequest } from './engine.js';
@@ -37,14 +48,23 @@ export class HttpEngine implements Engine {
     if (request.idempotencyKey !== undefined) params.set('idempotency_key', request.idempotencyKey);
     const query = params.size > 0 ? `?${params}` : '';
     const kind = isFlowRequest(request) ? 'f' : 'p';
-    const id = await this.client.json<string>('POST', this.client.ws(`jobs/run/${kind}/${scriptUrlPath(request.path)}${query}`), args);
+    const id = await this.client.json<string>(
+      'POST',
+      this.client.ws(`jobs/run/${kind}/${scriptUrlPath(request.path)}${query}`),
+      args,
+    );
     return (await this.get(id))!;
   }
 
   async wait(jobId: string, options: { signal?: AbortSignal } = {}): Promise<JobRecord> {
     for (;;) {
       const reply = await this.reconnecting(options.signal, () =>
-        this.client.json<WaitReply>('POST', this.client.ws('worker/wait'), { ids: [jobId], wait_ms: 25_000 }, options.signal),
+        this.client.json<WaitReply>(
+          'POST',
+          this.client.ws('worker/wait'),
+          { ids: [jobId], wait_ms: 25_000 },
+          options.signal,
+        ),
       );
       if (reply.finished.length > 0) return reply.finished[0];
       if (options.signal?.aborted) return (await this.get(jobId))!;
@@ -53,7 +73,9 @@ export class HttpEngine implements Engine {
 
   async get(jobId: string): Promise<JobRecord | undefined> {
     try {
-      return await this.reconnecting(undefined, () => this.client.json<JobRecord>('GET', this.client.ws(`jobs_u/record/${encodeURIComponent(jobId)}`)));
+      return await this.reconnecting(undefined, () =>
+        this.client.json<JobRecord>('GET', this.client.ws(`jobs_u/record/${encodeURIComponent(jobId)}`)),
+      );
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return undefined;
       throw err;
@@ -61,7 +83,9 @@ export class HttpEngine implements Engine {
   }
 
   async resolveId(prefix: string): Promise<string> {
-    return (await this.client.json<{ id: string }>('GET', this.client.ws(`jobs_u/resolve/${encodeURIComponent(prefix)}`))).id;
+    return (
+      await this.client.json<{ id: string }>('GET', this.client.ws(`jobs_u/resolve/${encodeURIComponent(prefix)}`))
+    ).id;
   }
 
   list(filter: JobFilter): Promise<JobRecord[]> {
@@ -100,7 +124,10 @@ export class HttpEngine implements Engine {
     for (;;) {
       const q = new URLSearchParams({ after: String(cursor), follow: String(options.follow ?? false) });
       try {
-        for await (const text of this.client.lines(this.client.ws(`jobs_u/logs/${encodeURIComponent(jobId)}?${q}`), options.signal)) {
+        for await (const text of this.client.lines(
+          this.client.ws(`jobs_u/logs/${encodeURIComponent(jobId)}?${q}`),
+          options.signal,
+        )) {
           reconnect.reached();
           const event = JSON.parse(text) as LogEvent;
           if ('end' in event) return;
@@ -108,7 +135,9 @@ export class HttpEngine implements Engine {
           yield event.line;
         }
         if (options.signal?.aborted) return;
-        throw new ServerUnreachableError(`The log stream of job ${jobId} from ${this.client.server} ended before its end event`);
+        throw new ServerUnreachableError(
+          `The log stream of job ${jobId} from ${this.client.server} ended before its end event`,
+        );
       } catch (err) {
         if (!(err instanceof ServerUnreachableError) || options.signal?.aborted) throw err;
         await reconnect.failed(err);
@@ -129,12 +158,17 @@ export class HttpEngine implements Engine {
   }
 
   async flowStatus(jobId: string): Promise<Json | undefined> {
-    const job = await this.client.json<{ flow_status?: Json }>('GET', this.client.ws(`jobs_u/get/${encodeURIComponent(jobId)}`));
+    const job = await this.client.json<{ flow_status?: Json }>(
+      'GET',
+      this.client.ws(`jobs_u/get/${encodeURIComponent(jobId)}`),
+    );
     return job.flow_status;
   }
 
   async sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent> {
-    const path = this.client.ws(`jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(checkEventName(name, 'sendEvent(jobId, name)'))}`);
+    const path = this.client.ws(
+      `jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(checkEventName(name, 'sendEvent(jobId, name)'))}`,
+    );
     const reply = await this.client.json<SendEventReply>('POST', path, new JsonText(JSON.stringify(payload)));
     return { status: reply.status, waitJob: reply.wait_job };
   }
@@ -143,7 +177,13 @@ export class HttpEngine implements Engine {
     const job = await this.get(jobId);
     if (!job) throw new UnknownJobError(jobId);
     if (isFinished(job)) return [];
-    return (await this.client.json<{ canceled: JobRecord[] }>('POST', this.client.ws(`jobs_u/cancel/${encodeURIComponent(jobId)}`), { reason })).canceled;
+    return (
+      await this.client.json<{ canceled: JobRecord[] }>(
+        'POST',
+        this.client.ws(`jobs_u/cancel/${encodeURIComponent(jobId)}`),
+        { reason },
+      )
+    ).canceled;
   }
 
   async close(): Promise<void> {

@@ -34,11 +34,18 @@ export class HttpSchedules implements Schedules {
   }
 
   async get(name: string): Promise<ScheduleView> {
-    return fromWireSchedule(await this.client.json<WireSchedule>('GET', this.client.ws(`schedules/get/${namePath(name)}`)), this.workspace);
+    return fromWireSchedule(
+      await this.client.json<WireSchedule>('GET', this.client.ws(`schedules/get/${namePath(name)}`)),
+      this.workspace,
+    );
   }
 
   async setPaused(name: string, paused: boolean): Promise<ScheduleView> {
-    const wire = await this.client.json<WireSchedule>('POST', this.client.ws(`schedules/setenabled/${namePath(name)}`), { enabled: !paused });
+    const wire = await this.client.json<WireSchedule>(
+      'POST',
+      this.client.ws(`schedules/setenabled/${namePath(name)}`),
+      { enabled: !paused },
+    );
     return fromWireSchedule(wire, this.workspace);
   }
 

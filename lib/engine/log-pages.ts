@@ -32,7 +32,11 @@ export interface LogSource {
  * The same log as pages of at most `pageSize` lines, read from the store by cursor one page
  * at a time: a reader that is slow to take a page holds only that page, however long the log.
  */
-export async function* followLogPages(from: LogSource, jobId: string, options: FollowLogsOptions = {}): AsyncGenerator<LogLine[]> {
+export async function* followLogPages(
+  from: LogSource,
+  jobId: string,
+  options: FollowLogsOptions = {},
+): AsyncGenerator<LogLine[]> {
   let cursor = options.after ?? 0;
   const limit = options.pageSize ?? LOG_PAGE_SIZE;
   for (;;) {

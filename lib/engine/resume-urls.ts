@@ -16,7 +16,12 @@ export function resumeSignature(secret: string, workspace: string, jobId: string
 }
 
 /** The URLs of approval `resumeId` of `job`, under `publicUrl` (a server's address as its users reach it). */
-export async function resumeUrls(store: Store, publicUrl: string | undefined, job: JobRecord, resumeId: string): Promise<ResumeUrls> {
+export async function resumeUrls(
+  store: Store,
+  publicUrl: string | undefined,
+  job: JobRecord,
+  resumeId: string,
+): Promise<ResumeUrls> {
   if (publicUrl === undefined) {
     throw new ConfigError(
       `getResumeUrls() in job ${job.id} needs the address of a server that answers the URLs, and this job runs on an embedded engine, which serves none: ` +
@@ -34,7 +39,13 @@ export async function resumeUrls(store: Store, publicUrl: string | undefined, jo
 }
 
 /** Throws BadSignatureError unless `signature` is this store's for (workspace, job, resume id). */
-export async function checkResumeSignature(store: Store, workspace: string, jobId: string, resumeId: string, signature: string): Promise<void> {
+export async function checkResumeSignature(
+  store: Store,
+  workspace: string,
+  jobId: string,
+  resumeId: string,
+  signature: string,
+): Promise<void> {
   const expected = Buffer.from(resumeSignature(await store.signingSecret(), workspace, jobId, resumeId), 'hex');
   const given = /^[0-9a-f]{64}$/.test(signature) ? Buffer.from(signature, 'hex') : Buffer.alloc(0);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -3,7 +3,8 @@ import type { JobRecord, JobSpec, Json } from '../types.js';
 
 /** A replayed call must be the call recorded at its key: same task, same args. */
 export function checkSameCall(recorded: JobRecord, spec: JobSpec): void {
-  const sameTarget = recorded.kind === spec.kind && recorded.entrypoint === spec.entrypoint && recorded.scriptPath === spec.scriptPath;
+  const sameTarget =
+    recorded.kind === spec.kind && recorded.entrypoint === spec.entrypoint && recorded.scriptPath === spec.scriptPath;
   if (sameTarget && canonical(recorded.args) === canonical(spec.args)) return;
   const was = `${recorded.kind} ${recorded.entrypoint}(${preview(recorded.args)})`;
   const now = `${spec.kind} ${spec.entrypoint}(${preview(spec.args)})`;
@@ -17,7 +18,9 @@ export function checkSameCall(recorded: JobRecord, spec: JobSpec): void {
 /** JSON with sorted keys: equal values give equal text, whatever their keys' order. */
 function canonical(value: Json): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
   );
 }
 

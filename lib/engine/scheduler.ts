@@ -163,15 +163,24 @@ export class Scheduler {
     const { schedule } = armed;
     try {
       const args = decode(schedule.args, 'args') as Record<string, unknown>;
-      const job = await this.options.submit({ path: schedule.path, args, workspace: schedule.workspace, idempotencyKey: slotKey(schedule.id, slot) });
+      const job = await this.options.submit({
+        path: schedule.path,
+        args,
+        workspace: schedule.workspace,
+        idempotencyKey: slotKey(schedule.id, slot),
+      });
       await this.options.store.recordScheduleSlot(schedule.id, slot, job.id);
     } catch (err) {
-      this.warn(`schedule ${schedule.name}: the run of ${new Date(slot).toISOString()} could not be submitted: ${(err as Error).message}`);
+      this.warn(
+        `schedule ${schedule.name}: the run of ${new Date(slot).toISOString()} could not be submitted: ${(err as Error).message}`,
+      );
     }
   }
 
   private track(work: Promise<void>): Promise<void> {
-    const tracked = work.catch((err: unknown) => this.warn(`schedules: ${(err as Error).message}`)).finally(() => this.inFlight.delete(tracked));
+    const tracked = work
+      .catch((err: unknown) => this.warn(`schedules: ${(err as Error).message}`))
+      .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     return tracked;
   }

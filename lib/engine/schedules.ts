@@ -61,22 +61,41 @@ export class StoreSchedules implements Schedules {
 
   async create(request: CreateScheduleRequest): Promise<ScheduleView> {
     const { path, cron } = request;
-    if (typeof path !== 'string' || path === '') throw new ScheduleError('path', `path: expected a script or flow path such as examples/heavy, got ${describeValue(path)}`);
+    if (typeof path !== 'string' || path === '')
+      throw new ScheduleError(
+        'path',
+        `path: expected a script or flow path such as examples/heavy, got ${describeValue(path)}`,
+      );
     const timezone = checkTimezone(request.timezone ?? 'UTC');
     new CronSlots(cron, timezone);
     const name = request.name ?? path;
     if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new ScheduleError('name', `name: expected up to 200 letters, digits, "_", "." or "-", in segments joined by "/" (f/reports/nightly), got ${describeValue(name)}`);
+      throw new ScheduleError(
+        'name',
+        `name: expected up to 200 letters, digits, "_", "." or "-", in segments joined by "/" (f/reports/nightly), got ${describeValue(name)}`,
+      );
     }
     const args = request.args ?? {};
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-      throw new ScheduleError('args', `args: expected a JSON object of args by parameter name, such as {"n": 3}, got ${describeValue(args)}`);
+      throw new ScheduleError(
+        'args',
+        `args: expected a JSON object of args by parameter name, such as {"n": 3}, got ${describeValue(args)}`,
+      );
     }
     // The checks of `run` (the script exists, has main, the args fit it), made now rather than at the first slot.
     const submit = { path, args, workspace: this.workspace, ...(request.kind !== undefined && { kind: request.kind }) };
-    const spec = isFlowRequest(submit, this.options.root) ? flowJobSpec(this.options.root, submit) : scriptJobSpec(this.options.root, submit);
+    const spec = isFlowRequest(submit, this.options.root)
+      ? flowJobSpec(this.options.root, submit)
+      : scriptJobSpec(this.options.root, submit);
     const record = await this.options.store.createSchedule(
-      { workspace: this.workspace, name, path: spec.scriptPath, cron: cron.trim(), timezone, args: spec.args as ScheduleRecord['args'] },
+      {
+        workspace: this.workspace,
+        name,
+        path: spec.scriptPath,
+        cron: cron.trim(),
+        timezone,
+        args: spec.args as ScheduleRecord['args'],
+      },
       this.clock.now(),
     );
     this.options.changed?.();

@@ -33,7 +33,9 @@ function compile(expr: string): vm.Script {
   let script = scripts.get(expr);
   if (!script) {
     // The expression is wrapped so that it can only be an expression; its value comes out as JSON.
-    script = new vm.Script(`JSON.stringify((() => {\n"use strict";\nreturn (\n${expr}\n);\n})())`, { filename: 'flow-expression.js' });
+    script = new vm.Script(`JSON.stringify((() => {\n"use strict";\nreturn (\n${expr}\n);\n})())`, {
+      filename: 'flow-expression.js',
+    });
     scripts.set(expr, script);
   }
   return script;
@@ -61,7 +63,10 @@ export function evaluate(expr: string, names: ExpressionNames, site: ExpressionS
   // host's Function, which can compile code outside the context.
   const sandbox = Object.create(null) as Record<string, unknown>;
   sandbox.__names = toJsonText(names);
-  const context = vm.createContext(sandbox, { codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
+  const context = vm.createContext(sandbox, {
+    codeGeneration: { strings: false, wasm: false },
+    microtaskMode: 'afterEvaluate',
+  });
   try {
     vm.runInContext(
       'for (const [k, v] of Object.entries(JSON.parse(globalThis.__names))) globalThis[k] = v; delete globalThis.__names;',

@@ -28,20 +28,30 @@ export function resolveFlow(root: string, input: string): FlowFile {
   const absolute = isAbsolute(cleaned) ? cleaned : resolve(root, cleaned);
   const rel = relative(root, absolute);
   if (rel.startsWith('..') || isAbsolute(rel)) {
-    throw new UnknownFlowError(input, `it is outside the project root ${root}. Flows live under the root (set it with --root).`);
+    throw new UnknownFlowError(
+      input,
+      `it is outside the project root ${root}. Flows live under the root (set it with --root).`,
+    );
   }
   const ext = FLOW_EXTENSIONS.find((e) => absolute.endsWith(e));
   const candidates = ext ? [absolute] : FLOW_EXTENSIONS.map((e) => absolute + e);
   for (const file of candidates) {
     if (isFile(file)) {
       const outside = linkOutsideRoot(root, file);
-      if (outside) throw new UnknownFlowError(input, `it is a link to ${outside}, outside the project root ${root}. Flows live under the root (set it with --root).`);
+      if (outside)
+        throw new UnknownFlowError(
+          input,
+          `it is a link to ${outside}, outside the project root ${root}. Flows live under the root (set it with --root).`,
+        );
       const base = relative(root, file);
       const found = FLOW_EXTENSIONS.find((e) => base.endsWith(e))!;
       return { path: base.slice(0, -found.length).split('\\').join('/'), file, hash: hashFile(file) };
     }
   }
-  throw new UnknownFlowError(input, `no such file under ${root} (looked for ${candidates.map((f) => relative(root, f)).join(', ')})`);
+  throw new UnknownFlowError(
+    input,
+    `no such file under ${root} (looked for ${candidates.map((f) => relative(root, f)).join(', ')})`,
+  );
 }
 
 /** Whether a flow exists at `input`. */
@@ -73,7 +83,9 @@ export function contentHash(content: string): string {
 const MODULE_PATH = /^\.millrace\/flows\/(.+)\/([A-Za-z_][\w-]*)\.([0-9a-f]{16})$/;
 
 /** The flow and module an inline module's script path names, or undefined for any other path. */
-export function parseModuleScriptPath(path: string): { flowPath: string; moduleId: string; hash16: string } | undefined {
+export function parseModuleScriptPath(
+  path: string,
+): { flowPath: string; moduleId: string; hash16: string } | undefined {
   const m = MODULE_PATH.exec(path.replace(/\.ts$/, ''));
   return m ? { flowPath: m[1], moduleId: m[2], hash16: m[3] } : undefined;
 }
@@ -93,7 +105,11 @@ export function writeModuleScript(root: string, scriptPath: string, content: str
  * Resolves a script path as a job runs it, writing an inline module's file first when this
  * machine has not got it yet (`moduleContent` finds its code in the flow file).
  */
-export function resolveJobScript(root: string, path: string, moduleContent: (flowPath: string, moduleId: string) => string): ScriptFile {
+export function resolveJobScript(
+  root: string,
+  path: string,
+  moduleContent: (flowPath: string, moduleId: string) => string,
+): ScriptFile {
   const mod = parseModuleScriptPath(path);
   if (mod && !isFile(join(root, `${path}.ts`))) {
     const content = moduleContent(mod.flowPath, mod.moduleId);

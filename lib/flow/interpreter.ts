@@ -91,18 +91,34 @@ export class FlowInterpreter {
       const input = { error: failure.error, step_id: failure.moduleId };
       let handled: unknown;
       try {
-        handled = await this.runModule(handler, this.status.failure_module, { flowInput, results: { ...this.allResults }, previous: input, keyPrefix: 'failure/' });
+        handled = await this.runModule(handler, this.status.failure_module, {
+          flowInput,
+          results: { ...this.allResults },
+          previous: input,
+          keyPrefix: 'failure/',
+        });
       } catch (handlerErr) {
         if (handlerErr instanceof Stop) handled = handlerErr.value;
         else {
-          throw new FlowModuleError(failure.moduleId, `${failure.message}. The failure module "${handler.id}" failed too: ${(handlerErr as Error).message}`);
+          throw new FlowModuleError(
+            failure.moduleId,
+            `${failure.message}. The failure module "${handler.id}" failed too: ${(handlerErr as Error).message}`,
+          );
         }
       }
-      throw new FlowModuleError(failure.moduleId, `${failure.message}. The failure module "${handler.id}" ran and returned ${short(handled)}`);
+      throw new FlowModuleError(
+        failure.moduleId,
+        `${failure.message}. The failure module "${handler.id}" ran and returned ${short(handled)}`,
+      );
     }
   }
 
-  private async runModules(modules: FlowModule[], statuses: ModuleStatus[], frame: Frame, top = false): Promise<unknown> {
+  private async runModules(
+    modules: FlowModule[],
+    statuses: ModuleStatus[],
+    frame: Frame,
+    top = false,
+  ): Promise<unknown> {
     const results = { ...frame.results };
     let previous = frame.previous;
     for (let i = 0; i < modules.length; i++) {
@@ -170,7 +186,10 @@ export class FlowInterpreter {
       path = moduleScriptPath(this.flow.path, m.id, IDENTITY_SOURCE);
     } else if (v.type === 'script' || v.type === 'rawscript') {
       for (const [name, t] of Object.entries(v.inputTransforms)) {
-        const value = t.type === 'static' ? t.value : evaluate(t.expr, names(frame), { moduleId: m.id, where: `input_transforms.${name}` });
+        const value =
+          t.type === 'static'
+            ? t.value
+            : evaluate(t.expr, names(frame), { moduleId: m.id, where: `input_transforms.${name}` });
         if (value !== undefined) args[name] = encode(value, `input_transforms.${name}`);
       }
       path = v.type === 'script' ? v.path : moduleScriptPath(this.flow.path, m.id, v.content);
@@ -200,12 +219,26 @@ export class FlowInterpreter {
     throw new ModuleFailure(m.id, outcome.error, jobId);
   }
 
-  private async runLoop(m: FlowModule, loop: Extract<FlowModule['value'], { type: 'forloopflow' }>, st: ModuleStatus, frame: Frame): Promise<unknown[]> {
+  private async runLoop(
+    m: FlowModule,
+    loop: Extract<FlowModule['value'], { type: 'forloopflow' }>,
+    st: ModuleStatus,
+    frame: Frame,
+  ): Promise<unknown[]> {
     const items = evaluate(loop.iterator, names(frame), { moduleId: m.id, where: 'iterator' });
     if (!Array.isArray(items)) {
-      throw new FlowExpressionError(m.id, 'iterator', loop.iterator, `it must give an array, and gave ${items === null ? 'null' : typeof items}`);
+      throw new FlowExpressionError(
+        m.id,
+        'iterator',
+        loop.iterator,
+        `it must give an array, and gave ${items === null ? 'null' : typeof items}`,
+      );
     }
-    const iterations = items.map((_, index) => ({ index, type: 'WaitingForPriorSteps' as ModuleState, modules: statusesOf(loop.modules) }));
+    const iterations = items.map((_, index) => ({
+      index,
+      type: 'WaitingForPriorSteps' as ModuleState,
+      modules: statusesOf(loop.modules),
+    }));
     st.iterations = iterations;
     this.save();
     const runOne = async (index: number): Promise<unknown> => {
@@ -236,10 +269,16 @@ export class FlowInterpreter {
     return settleAll(items.map((_, i) => limit(() => runOne(i))));
   }
 
-  private async runBranchOne(m: FlowModule, branch: Extract<FlowModule['value'], { type: 'branchone' }>, st: ModuleStatus, frame: Frame): Promise<unknown> {
+  private async runBranchOne(
+    m: FlowModule,
+    branch: Extract<FlowModule['value'], { type: 'branchone' }>,
+    st: ModuleStatus,
+    frame: Frame,
+  ): Promise<unknown> {
     let chosen = -1;
     for (let i = 0; i < branch.branches.length && chosen < 0; i++) {
-      if (truthy(evaluate(branch.branches[i].expr, names(frame), { moduleId: m.id, where: `branches[${i}].expr` }))) chosen = i;
+      if (truthy(evaluate(branch.branches[i].expr, names(frame), { moduleId: m.id, where: `branches[${i}].expr` })))
+        chosen = i;
     }
     const modules = chosen >= 0 ? branch.branches[chosen].modules : branch.default;
     st.branch_chosen = chosen >= 0 ? { type: 'branch', branch: chosen } : { type: 'default' };
@@ -247,7 +286,10 @@ export class FlowInterpreter {
     st.branches = [taken];
     this.save();
     try {
-      const value = await this.runModules(modules, taken.modules, { ...frame, keyPrefix: `${frame.keyPrefix}${m.id}/` });
+      const value = await this.runModules(modules, taken.modules, {
+        ...frame,
+        keyPrefix: `${frame.keyPrefix}${m.id}/`,
+      });
       this.mark(taken, 'Success');
       return value;
     } catch (err) {
@@ -256,15 +298,27 @@ export class FlowInterpreter {
     }
   }
 
-  private async runBranchAll(m: FlowModule, all: Extract<FlowModule['value'], { type: 'branchall' }>, st: ModuleStatus, frame: Frame): Promise<unknown[]> {
-    const branches = all.branches.map((b, index) => ({ index, type: 'WaitingForPriorSteps' as ModuleState, modules: statusesOf(b.modules) }));
+  private async runBranchAll(
+    m: FlowModule,
+    all: Extract<FlowModule['value'], { type: 'branchall' }>,
+    st: ModuleStatus,
+    frame: Frame,
+  ): Promise<unknown[]> {
+    const branches = all.branches.map((b, index) => ({
+      index,
+      type: 'WaitingForPriorSteps' as ModuleState,
+      modules: statusesOf(b.modules),
+    }));
     st.branches = branches;
     this.save();
     const runOne = async (index: number): Promise<unknown> => {
       const b = branches[index];
       this.mark(b, 'InProgress');
       try {
-        const value = await this.runModules(all.branches[index].modules, b.modules, { ...frame, keyPrefix: `${frame.keyPrefix}${m.id}[${index}]/` });
+        const value = await this.runModules(all.branches[index].modules, b.modules, {
+          ...frame,
+          keyPrefix: `${frame.keyPrefix}${m.id}[${index}]/`,
+        });
         this.mark(b, 'Success');
         return value;
       } catch (err) {

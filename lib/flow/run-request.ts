@@ -17,7 +17,9 @@ import { loadFlow } from './validate.js';
  */
 
 // Under ts-jest this module is lib/flow/run-request.ts, built it is dist/flow/run-request.js.
-export const FLOW_RUNNER_FILE = fileURLToPath(new URL(`./runner.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+export const FLOW_RUNNER_FILE = fileURLToPath(
+  new URL(`./runner.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+);
 
 /** A call by path (runScript, runFlow, a flow module) as a running job made it. */
 export interface PathChildCall {
@@ -43,21 +45,42 @@ export function moduleSource(root: string, flowPath: string, moduleId: string): 
 }
 
 /** The job a runScript / runFlow call or a flow module becomes: checked as a root job would be. */
-export function pathChildTarget(root: string, call: PathChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
+export function pathChildTarget(
+  root: string,
+  call: PathChildCall,
+): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
   const args = Object.fromEntries(Object.entries(call.args as Record<string, Json>).map(([k, v]) => [k, decode(v)]));
   switch (call.kind) {
     case 'flow': {
       const spec = flowJobSpec(root, { path: call.scriptPath, args, kind: 'flow' });
-      return { kind: 'flow', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: spec.entrypoint, args: spec.args };
+      return {
+        kind: 'flow',
+        scriptPath: spec.scriptPath,
+        scriptHash: spec.scriptHash,
+        entrypoint: spec.entrypoint,
+        args: spec.args,
+      };
     }
     case 'flowmodule': {
       const script = resolveModuleScript(root, call.scriptPath);
       const spec = scriptJobSpec(root, { path: script.path, args });
-      return { kind: 'flowmodule', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: call.name, args: spec.args };
+      return {
+        kind: 'flowmodule',
+        scriptPath: spec.scriptPath,
+        scriptHash: spec.scriptHash,
+        entrypoint: call.name,
+        args: spec.args,
+      };
     }
     default: {
       const spec = scriptJobSpec(root, { path: call.scriptPath, args });
-      return { kind: 'script', scriptPath: spec.scriptPath, scriptHash: spec.scriptHash, entrypoint: 'main', args: spec.args };
+      return {
+        kind: 'script',
+        scriptPath: spec.scriptPath,
+        scriptHash: spec.scriptHash,
+        entrypoint: 'main',
+        args: spec.args,
+      };
     }
   }
 }

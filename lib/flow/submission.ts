@@ -45,7 +45,11 @@ export function flowSignature(flow: Flow): Signature {
   const required = new Set(flow.schema.required ?? []);
   return {
     hasMain: true,
-    params: Object.entries(properties).map(([name, schema]) => ({ name, schema: schema as JsonSchema, required: required.has(name) })),
+    params: Object.entries(properties).map(([name, schema]) => ({
+      name,
+      schema: schema as JsonSchema,
+      required: required.has(name),
+    })),
     schema: flow.schema,
     exports: [],
   };
@@ -98,7 +102,11 @@ export function allModules(flow: Flow): FlowModule[] {
 }
 
 /** The path, content hash and input signature of a script, or of a flow (from its schema). */
-export function pathSignature(root: string, path: string, scriptSignature: (path: string) => { path: string; hash: string; signature: Signature }): { path: string; hash: string; signature: Signature } {
+export function pathSignature(
+  root: string,
+  path: string,
+  scriptSignature: (path: string) => { path: string; hash: string; signature: Signature },
+): { path: string; hash: string; signature: Signature } {
   if (!isFlowFile(path)) return scriptSignature(path);
   const { flow, hash } = loadFlow(root, path);
   return { path: flow.path, hash, signature: flowSignature(flow) };

@@ -43,14 +43,42 @@ export interface FlowModule {
 
 export type ModuleValue =
   | { type: 'script'; path: string; inputTransforms: Record<string, InputTransform>; tag: string | undefined }
-  | { type: 'rawscript'; content: string; language: string; inputTransforms: Record<string, InputTransform>; tag: string | undefined }
+  | {
+      type: 'rawscript';
+      content: string;
+      language: string;
+      inputTransforms: Record<string, InputTransform>;
+      tag: string | undefined;
+    }
   | { type: 'identity' }
-  | { type: 'forloopflow'; iterator: string; modules: FlowModule[]; parallel: boolean; parallelism: number | undefined; skipFailures: boolean }
-  | { type: 'branchone'; branches: { summary: string | undefined; expr: string; modules: FlowModule[] }[]; default: FlowModule[] }
-  | { type: 'branchall'; branches: { summary: string | undefined; skipFailure: boolean; modules: FlowModule[] }[]; parallel: boolean };
+  | {
+      type: 'forloopflow';
+      iterator: string;
+      modules: FlowModule[];
+      parallel: boolean;
+      parallelism: number | undefined;
+      skipFailures: boolean;
+    }
+  | {
+      type: 'branchone';
+      branches: { summary: string | undefined; expr: string; modules: FlowModule[] }[];
+      default: FlowModule[];
+    }
+  | {
+      type: 'branchall';
+      branches: { summary: string | undefined; skipFailure: boolean; modules: FlowModule[] }[];
+      parallel: boolean;
+    };
 
 export type ModuleType = ModuleValue['type'];
-export const MODULE_TYPES: readonly ModuleType[] = ['script', 'rawscript', 'identity', 'forloopflow', 'branchone', 'branchall'];
+export const MODULE_TYPES: readonly ModuleType[] = [
+  'script',
+  'rawscript',
+  'identity',
+  'forloopflow',
+  'branchone',
+  'branchall',
+];
 
 /** The TypeScript `language` values of Windmill that millrace accepts; all run as TypeScript. */
 export const TYPESCRIPT_LANGUAGES = ['bun', 'deno', 'nativets', 'typescript'] as const;

@@ -6,7 +6,15 @@ import type { Json } from '../types.js';
 import { readsIter, referencedResults, syntaxProblem } from './expressions.js';
 import { readFlowFile } from './parse.js';
 import { resolveFlow } from './files.js';
-import { MODULE_TYPES, TYPESCRIPT_LANGUAGES, type Flow, type FlowModule, type FlowRetry, type InputTransform, type ModuleValue } from './types.js';
+import {
+  MODULE_TYPES,
+  TYPESCRIPT_LANGUAGES,
+  type Flow,
+  type FlowModule,
+  type FlowRetry,
+  type InputTransform,
+  type ModuleValue,
+} from './types.js';
 import { moduleFlowControl } from './module-flow-control.js';
 
 /**
@@ -29,7 +37,15 @@ export function loadFlow(root: string, input: string): { flow: Flow; hash: strin
 }
 
 /** Module options of Windmill's that millrace does not run; a flow that sets one is refused. */
-const UNSUPPORTED_OPTIONS = ['sleep', 'suspend', 'mock', 'stop_after_all_iters_if', 'continue_on_error', 'delete_after_use', 'delete_after_secs'];
+const UNSUPPORTED_OPTIONS = [
+  'sleep',
+  'suspend',
+  'mock',
+  'stop_after_all_iters_if',
+  'continue_on_error',
+  'delete_after_use',
+  'delete_after_secs',
+];
 /** Module types of Windmill's that millrace does not run. */
 const UNSUPPORTED_TYPES = ['flow', 'whileloopflow', 'aiagent'];
 
@@ -54,12 +70,19 @@ class Validator {
   ) {}
 
   flow(raw: unknown): Flow {
-    const flow: Flow = { path: this.flowPath, summary: undefined, modules: [], failureModule: undefined, schema: { type: 'object', properties: {}, required: [] } };
+    const flow: Flow = {
+      path: this.flowPath,
+      summary: undefined,
+      modules: [],
+      failureModule: undefined,
+      schema: { type: 'object', properties: {}, required: [] },
+    };
     if (!isObj(raw)) {
       this.problem('the file', `expected an OpenFlow object with summary, value and schema, got ${describeValue(raw)}`);
       return flow;
     }
-    if (raw.summary !== undefined && raw.summary !== null && typeof raw.summary !== 'string') this.problem('summary', `expected a string, got ${describeValue(raw.summary)}`);
+    if (raw.summary !== undefined && raw.summary !== null && typeof raw.summary !== 'string')
+      this.problem('summary', `expected a string, got ${describeValue(raw.summary)}`);
     flow.summary = typeof raw.summary === 'string' ? raw.summary : undefined;
     flow.schema = this.schema(raw.schema);
     if (!isObj(raw.value)) {
@@ -73,12 +96,14 @@ class Validator {
       return flow;
     }
     this.allIds = collectIds(value.modules);
-    if (isObj(value.failure_module) && typeof value.failure_module.id === 'string') this.allIds.add(value.failure_module.id);
+    if (isObj(value.failure_module) && typeof value.failure_module.id === 'string')
+      this.allIds.add(value.failure_module.id);
     flow.modules = this.modules(value.modules, 'value.modules', { before: new Set(), inLoop: false });
     if (value.failure_module !== undefined && value.failure_module !== null) {
       // The failure module runs after any module: it may read every result that exists by then.
       const all = new Set(this.allIds);
-      if (isObj(value.failure_module) && typeof value.failure_module.id === 'string') all.delete(value.failure_module.id);
+      if (isObj(value.failure_module) && typeof value.failure_module.id === 'string')
+        all.delete(value.failure_module.id);
       flow.failureModule = this.module(value.failure_module, 'value.failure_module', { before: all, inLoop: false });
     }
     return flow;
@@ -90,11 +115,19 @@ class Validator {
       this.problem('schema', `expected a JSON schema of type object, got ${describeValue(raw)}`);
       return { type: 'object', properties: {}, required: [] };
     }
-    if (raw.properties !== undefined && !isObj(raw.properties)) this.problem('schema.properties', `expected an object, got ${describeValue(raw.properties)}`);
-    if (raw.required !== undefined && !(Array.isArray(raw.required) && raw.required.every((r) => typeof r === 'string'))) {
+    if (raw.properties !== undefined && !isObj(raw.properties))
+      this.problem('schema.properties', `expected an object, got ${describeValue(raw.properties)}`);
+    if (
+      raw.required !== undefined &&
+      !(Array.isArray(raw.required) && raw.required.every((r) => typeof r === 'string'))
+    ) {
       this.problem('schema.required', `expected an array of names, got ${describeValue(raw.required)}`);
     }
-    return { type: 'object', properties: (isObj(raw.properties) ? raw.properties : {}) as Record<string, JsonSchema>, required: Array.isArray(raw.required) ? (raw.required as string[]) : [] };
+    return {
+      type: 'object',
+      properties: (isObj(raw.properties) ? raw.properties : {}) as Record<string, JsonSchema>,
+      required: Array.isArray(raw.required) ? (raw.required as string[]) : [],
+    };
   }
 
   private modules(raw: unknown, at: string, scope: Scope): FlowModule[] {
@@ -121,22 +154,33 @@ class Validator {
     }
     let id = typeof raw.id === 'string' ? raw.id : '';
     if (!/^[A-Za-z_][\w-]*$/.test(id)) {
-      this.problem(at, `expected an id of letters, digits, _ or -, starting with a letter or _, got ${describeValue(raw.id)}`);
+      this.problem(
+        at,
+        `expected an id of letters, digits, _ or -, starting with a letter or _, got ${describeValue(raw.id)}`,
+      );
       id ||= `(module at ${at})`;
     } else {
       const first = this.ids.get(id);
-      if (first) this.problem(`${at} (id "${id}")`, `duplicate id "${id}": ${first} has it too; module ids must be unique in a flow`);
+      if (first)
+        this.problem(
+          `${at} (id "${id}")`,
+          `duplicate id "${id}": ${first} has it too; module ids must be unique in a flow`,
+        );
       else this.ids.set(id, at);
     }
     const where = `${at} (id "${id}")`;
     for (const key of UNSUPPORTED_OPTIONS) {
-      if (raw[key] !== undefined && raw[key] !== null && raw[key] !== false) this.problem(`${where}.${key}`, `the module option ${key} is not supported`);
+      if (raw[key] !== undefined && raw[key] !== null && raw[key] !== false)
+        this.problem(`${where}.${key}`, `the module option ${key} is not supported`);
     }
     const module: FlowModule = {
       id,
       summary: typeof raw.summary === 'string' ? raw.summary : undefined,
       value: { type: 'identity' },
-      stopAfterIf: this.condition(raw.stop_after_if, `${where}.stop_after_if`, { ...scope, before: new Set([...scope.before, id]) }),
+      stopAfterIf: this.condition(raw.stop_after_if, `${where}.stop_after_if`, {
+        ...scope,
+        before: new Set([...scope.before, id]),
+      }),
       skipIf: this.condition(raw.skip_if, `${where}.skip_if`, scope),
       retry: this.retry(raw.retry, `${where}.retry`),
       timeout: this.timeout(raw.timeout, `${where}.timeout`),
@@ -164,37 +208,70 @@ class Validator {
             this.problem(`${at}.path`, `unknown script path "${path}": ${(err as Error).message}`);
           }
         }
-        return { type, path: path ?? '', inputTransforms: this.transforms(raw.input_transforms, `${at}.input_transforms`, scope), tag: this.tag(raw.tag, `${at}.tag`) };
+        return {
+          type,
+          path: path ?? '',
+          inputTransforms: this.transforms(raw.input_transforms, `${at}.input_transforms`, scope),
+          tag: this.tag(raw.tag, `${at}.tag`),
+        };
       }
       case 'rawscript': {
         const language = raw.language;
         if (typeof language !== 'string' || !(TYPESCRIPT_LANGUAGES as readonly string[]).includes(language)) {
-          this.problem(`${at}.language`, `the language ${describeValue(language)} is not supported: millrace runs TypeScript only (language ${TYPESCRIPT_LANGUAGES.join(', ')})`);
+          this.problem(
+            `${at}.language`,
+            `the language ${describeValue(language)} is not supported: millrace runs TypeScript only (language ${TYPESCRIPT_LANGUAGES.join(', ')})`,
+          );
         }
         const content = typeof raw.content === 'string' ? raw.content : '';
-        if (typeof raw.content !== 'string') this.problem(`${at}.content`, `expected the script's source as a string, got ${describeValue(raw.content)}`);
+        if (typeof raw.content !== 'string')
+          this.problem(`${at}.content`, `expected the script's source as a string, got ${describeValue(raw.content)}`);
         else {
           const main = inlineMain(content, id);
           // A body in another language does not parse as TypeScript either: its language is the problem already said.
-          if (typeof main === 'string' && TYPESCRIPT_LANGUAGES.includes(language as (typeof TYPESCRIPT_LANGUAGES)[number])) this.problem(`${at}.content`, `the inline script does not parse: ${main}`);
-          else if (main !== true) this.problem(`${at}.content`, 'the inline script has no exported function main: add `export async function main(...) { ... }`');
+          if (
+            typeof main === 'string' &&
+            TYPESCRIPT_LANGUAGES.includes(language as (typeof TYPESCRIPT_LANGUAGES)[number])
+          )
+            this.problem(`${at}.content`, `the inline script does not parse: ${main}`);
+          else if (main !== true)
+            this.problem(
+              `${at}.content`,
+              'the inline script has no exported function main: add `export async function main(...) { ... }`',
+            );
         }
-        return { type, content, language: String(language), inputTransforms: this.transforms(raw.input_transforms, `${at}.input_transforms`, scope), tag: this.tag(raw.tag, `${at}.tag`) };
+        return {
+          type,
+          content,
+          language: String(language),
+          inputTransforms: this.transforms(raw.input_transforms, `${at}.input_transforms`, scope),
+          tag: this.tag(raw.tag, `${at}.tag`),
+        };
       }
       case 'identity':
         return { type };
       case 'forloopflow': {
         const iterator = this.javascript(raw.iterator, `${at}.iterator`, id, scope);
-        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean') this.problem(`${at}.parallel`, `expected true or false, got ${describeValue(raw.parallel)}`);
-        if (raw.skip_failures !== undefined && typeof raw.skip_failures !== 'boolean') this.problem(`${at}.skip_failures`, `expected true or false, got ${describeValue(raw.skip_failures)}`);
+        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean')
+          this.problem(`${at}.parallel`, `expected true or false, got ${describeValue(raw.parallel)}`);
+        if (raw.skip_failures !== undefined && typeof raw.skip_failures !== 'boolean')
+          this.problem(`${at}.skip_failures`, `expected true or false, got ${describeValue(raw.skip_failures)}`);
         let parallelism: number | undefined;
         if (raw.parallelism !== undefined && raw.parallelism !== null) {
-          const p = isObj(raw.parallelism) && raw.parallelism.type === 'static' ? raw.parallelism.value : raw.parallelism;
+          const p =
+            isObj(raw.parallelism) && raw.parallelism.type === 'static' ? raw.parallelism.value : raw.parallelism;
           if (typeof p === 'number' && Number.isInteger(p) && p >= 1) parallelism = p;
           else this.problem(`${at}.parallelism`, `expected an integer ≥ 1, got ${describeValue(raw.parallelism)}`);
         }
         const modules = this.modules(raw.modules, `${at}.modules`, { before: scope.before, inLoop: true });
-        return { type, iterator: iterator ?? 'null', modules, parallel: raw.parallel === true, parallelism, skipFailures: raw.skip_failures === true };
+        return {
+          type,
+          iterator: iterator ?? 'null',
+          modules,
+          parallel: raw.parallel === true,
+          parallelism,
+          skipFailures: raw.skip_failures === true,
+        };
       }
       case 'branchone': {
         const branches = this.list(raw.branches, `${at}.branches`).map((b, i) => {
@@ -206,26 +283,39 @@ class Validator {
           const expr = typeof b.expr === 'string' ? b.expr : undefined;
           if (!expr) this.problem(`${bat}.expr`, `expected a JavaScript expression, got ${describeValue(b.expr)}`);
           else this.checkExpression(expr, `${bat}.expr`, scope);
-          return { summary: typeof b.summary === 'string' ? b.summary : undefined, expr: expr ?? 'false', modules: this.modules(b.modules, `${bat}.modules`, scope) };
+          return {
+            summary: typeof b.summary === 'string' ? b.summary : undefined,
+            expr: expr ?? 'false',
+            modules: this.modules(b.modules, `${bat}.modules`, scope),
+          };
         });
-        const fallback = raw.default === undefined || raw.default === null ? [] : this.modules(raw.default, `${at}.default`, scope);
+        const fallback =
+          raw.default === undefined || raw.default === null ? [] : this.modules(raw.default, `${at}.default`, scope);
         return { type, branches, default: fallback };
       }
       case 'branchall': {
-        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean') this.problem(`${at}.parallel`, `expected true or false, got ${describeValue(raw.parallel)}`);
+        if (raw.parallel !== undefined && typeof raw.parallel !== 'boolean')
+          this.problem(`${at}.parallel`, `expected true or false, got ${describeValue(raw.parallel)}`);
         const branches = this.list(raw.branches, `${at}.branches`).map((b, i) => {
           const bat = `${at}.branches[${i}]`;
           if (!isObj(b)) {
             this.problem(bat, `expected a branch with modules, got ${describeValue(b)}`);
             return { summary: undefined, skipFailure: false, modules: [] };
           }
-          if (b.skip_failure !== undefined && typeof b.skip_failure !== 'boolean') this.problem(`${bat}.skip_failure`, `expected true or false, got ${describeValue(b.skip_failure)}`);
-          return { summary: typeof b.summary === 'string' ? b.summary : undefined, skipFailure: b.skip_failure === true, modules: this.modules(b.modules, `${bat}.modules`, scope) };
+          if (b.skip_failure !== undefined && typeof b.skip_failure !== 'boolean')
+            this.problem(`${bat}.skip_failure`, `expected true or false, got ${describeValue(b.skip_failure)}`);
+          return {
+            summary: typeof b.summary === 'string' ? b.summary : undefined,
+            skipFailure: b.skip_failure === true,
+            modules: this.modules(b.modules, `${bat}.modules`, scope),
+          };
         });
         return { type, branches, parallel: raw.parallel === true };
       }
       default: {
-        const hint = UNSUPPORTED_TYPES.includes(String(type)) ? `Windmill's ${String(type)} modules are not supported by millrace` : 'unknown module type';
+        const hint = UNSUPPORTED_TYPES.includes(String(type))
+          ? `Windmill's ${String(type)} modules are not supported by millrace`
+          : 'unknown module type';
         this.problem(`${at}.type`, `${hint} ${describeValue(type)}; supported: ${MODULE_TYPES.join(', ')}`);
         return undefined;
       }
@@ -246,13 +336,17 @@ class Validator {
       } else if (t.type === 'static') {
         out[name] = { type: 'static', value: (t.value ?? null) as Json };
       } else if (t.type === 'javascript') {
-        if (typeof t.expr !== 'string' || t.expr.trim() === '') this.problem(`${tat}.expr`, `expected a JavaScript expression, got ${describeValue(t.expr)}`);
+        if (typeof t.expr !== 'string' || t.expr.trim() === '')
+          this.problem(`${tat}.expr`, `expected a JavaScript expression, got ${describeValue(t.expr)}`);
         else {
           this.checkExpression(t.expr, tat, scope);
           out[name] = { type: 'javascript', expr: t.expr };
         }
       } else {
-        this.problem(`${tat}.type`, `unknown input transform type ${describeValue(t.type)}; supported: static, javascript`);
+        this.problem(
+          `${tat}.type`,
+          `unknown input transform type ${describeValue(t.type)}; supported: static, javascript`,
+        );
       }
     }
     return out;
@@ -283,16 +377,31 @@ class Validator {
     if (syntax) this.problem(at, `the expression ${JSON.stringify(expr)} does not compile: ${syntax}`);
     for (const ref of referencedResults(expr)) {
       if (scope.before.has(ref)) continue;
-      if (this.allIds.has(ref)) this.problem(at, `the expression ${JSON.stringify(expr)} reads results.${ref}, but module "${ref}" runs later (or in another branch or loop); only earlier modules' results exist`);
-      else this.problem(at, `the expression ${JSON.stringify(expr)} reads results.${ref}, but no module has the id "${ref}"`);
+      if (this.allIds.has(ref))
+        this.problem(
+          at,
+          `the expression ${JSON.stringify(expr)} reads results.${ref}, but module "${ref}" runs later (or in another branch or loop); only earlier modules' results exist`,
+        );
+      else
+        this.problem(
+          at,
+          `the expression ${JSON.stringify(expr)} reads results.${ref}, but no module has the id "${ref}"`,
+        );
     }
-    if (!scope.inLoop && readsIter(expr)) this.problem(at, `the expression ${JSON.stringify(expr)} reads flow_input.iter, which exists only inside a forloopflow`);
+    if (!scope.inLoop && readsIter(expr))
+      this.problem(
+        at,
+        `the expression ${JSON.stringify(expr)} reads flow_input.iter, which exists only inside a forloopflow`,
+      );
   }
 
   private retry(raw: unknown, at: string): FlowRetry | undefined {
     if (raw === undefined || raw === null) return undefined;
     if (!isObj(raw)) {
-      this.problem(at, `expected { constant: { attempts, seconds } } or { exponential: { attempts, multiplier, seconds } }, got ${describeValue(raw)}`);
+      this.problem(
+        at,
+        `expected { constant: { attempts, seconds } } or { exponential: { attempts, multiplier, seconds } }, got ${describeValue(raw)}`,
+      );
       return undefined;
     }
     const retry: FlowRetry = {};
@@ -305,13 +414,22 @@ class Validator {
       return n;
     };
     if (isObj(raw.constant)) {
-      retry.constant = { attempts: Math.floor(count(raw.constant, 'attempts', `${at}.constant`, 0)), seconds: count(raw.constant, 'seconds', `${at}.constant`, 0) };
+      retry.constant = {
+        attempts: Math.floor(count(raw.constant, 'attempts', `${at}.constant`, 0)),
+        seconds: count(raw.constant, 'seconds', `${at}.constant`, 0),
+      };
     }
     if (isObj(raw.exponential)) {
       const e = raw.exponential;
-      retry.exponential = { attempts: Math.floor(count(e, 'attempts', `${at}.exponential`, 0)), multiplier: count(e, 'multiplier', `${at}.exponential`, 0), seconds: count(e, 'seconds', `${at}.exponential`, 0) };
+      retry.exponential = {
+        attempts: Math.floor(count(e, 'attempts', `${at}.exponential`, 0)),
+        multiplier: count(e, 'multiplier', `${at}.exponential`, 0),
+        seconds: count(e, 'seconds', `${at}.exponential`, 0),
+      };
     }
-    for (const key of Object.keys(raw)) if (key !== 'constant' && key !== 'exponential') this.problem(`${at}.${key}`, 'unknown retry kind; supported: constant, exponential');
+    for (const key of Object.keys(raw))
+      if (key !== 'constant' && key !== 'exponential')
+        this.problem(`${at}.${key}`, 'unknown retry kind; supported: constant, exponential');
     if (retry.constant && retry.exponential) this.problem(at, 'give constant or exponential, not both');
     return retry;
   }

@@ -11,11 +11,28 @@ export class EmbeddedConnection implements Connection {
   readonly engine: EmbeddedEngine;
 
   constructor(options: ConnectOptions) {
-    this.engine = new EmbeddedEngine({ root: resolve(options.root ?? process.env.MILLRACE_ROOT ?? process.cwd()), db: options.db });
+    this.engine = new EmbeddedEngine({
+      root: resolve(options.root ?? process.env.MILLRACE_ROOT ?? process.cwd()),
+      db: options.db,
+    });
   }
 
-  async submit(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions): Promise<string> {
-    return (await this.engine.submit({ kind, path, args, tag: options.tag, timeout: options.timeout, idempotencyKey: options.idempotencyKey })).id;
+  async submit(
+    kind: 'script' | 'flow',
+    path: string,
+    args: Record<string, unknown>,
+    options: RunOptions,
+  ): Promise<string> {
+    return (
+      await this.engine.submit({
+        kind,
+        path,
+        args,
+        tag: options.tag,
+        timeout: options.timeout,
+        idempotencyKey: options.idempotencyKey,
+      })
+    ).id;
   }
 
   async wait(jobId: string): Promise<unknown> {

@@ -67,22 +67,38 @@ async function connection(): Promise<Connection> {
 }
 
 /** Runs the script at `path` with args by name and resolves with its result. */
-export async function runScript(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<unknown> {
+export async function runScript(
+  path: string,
+  args: Record<string, unknown> = {},
+  options: RunOptions = {},
+): Promise<unknown> {
   return run('script', path, args, options, false);
 }
 
 /** Submits the script at `path` and resolves with the job's id at once. */
-export async function runScriptAsync(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<string> {
+export async function runScriptAsync(
+  path: string,
+  args: Record<string, unknown> = {},
+  options: RunOptions = {},
+): Promise<string> {
   return run('script', path, args, options, true) as Promise<string>;
 }
 
 /** Runs the flow at `path` (`P` for `P.flow.yaml` / `P.flow.json`) and resolves with its result. */
-export async function runFlow(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<unknown> {
+export async function runFlow(
+  path: string,
+  args: Record<string, unknown> = {},
+  options: RunOptions = {},
+): Promise<unknown> {
   return run('flow', path, args, options, false);
 }
 
 /** Submits the flow at `path` and resolves with the job's id at once. */
-export async function runFlowAsync(path: string, args: Record<string, unknown> = {}, options: RunOptions = {}): Promise<string> {
+export async function runFlowAsync(
+  path: string,
+  args: Record<string, unknown> = {},
+  options: RunOptions = {},
+): Promise<string> {
   return run('flow', path, args, options, true) as Promise<string>;
 }
 
@@ -124,13 +140,20 @@ export async function cancelJob(jobId: string, reason = 'canceled'): Promise<voi
  */
 export async function sendEvent(jobId: string, name: string, payload: unknown = null): Promise<EventSent> {
   checkEventName(name, 'sendEvent(jobId, name)');
-  if (typeof jobId !== 'string' || jobId === '') throw new MillraceError(`sendEvent(jobId): expected a job id, got ${JSON.stringify(jobId)}`);
+  if (typeof jobId !== 'string' || jobId === '')
+    throw new MillraceError(`sendEvent(jobId): expected a job id, got ${JSON.stringify(jobId)}`);
   const scope = jobScope();
   if (!scope) return (await connection()).sendEvent(jobId, name, payload);
   return (await sendEventFromJob(scope, jobId, name, payload)) as unknown as EventSent;
 }
 
-async function run(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions, detach: boolean): Promise<unknown> {
+async function run(
+  kind: 'script' | 'flow',
+  path: string,
+  args: Record<string, unknown>,
+  options: RunOptions,
+  detach: boolean,
+): Promise<unknown> {
   checkInputs(path, args, options);
   const scope = jobScope();
   if (scope && options.idempotencyKey !== undefined) {
@@ -185,20 +208,34 @@ function fromOutcome(outcome: ChildOutcome, name: string): unknown {
     case 'failure':
       // A call that could not even be submitted (bad args, unknown path) fails with its own error.
       if (outcome.jobId === '(not submitted)') throw fromErrorRecord(outcome.error);
-      throw new TaskError({ jobId: outcome.jobId, taskName: name, tag: outcome.tag, attempt: outcome.attempt, maxAttempts: outcome.maxAttempts, error: outcome.error });
+      throw new TaskError({
+        jobId: outcome.jobId,
+        taskName: name,
+        tag: outcome.tag,
+        attempt: outcome.attempt,
+        maxAttempts: outcome.maxAttempts,
+        error: outcome.error,
+      });
   }
 }
 
 function checkInputs(path: string, args: unknown, options: RunOptions): void {
-  if (typeof path !== 'string' || path.trim() === '') throw new MillraceError(`Expected a script or flow path, got ${JSON.stringify(path)}`);
+  if (typeof path !== 'string' || path.trim() === '')
+    throw new MillraceError(`Expected a script or flow path, got ${JSON.stringify(path)}`);
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    throw new MillraceError(`Expected args as an object by parameter name, got ${Array.isArray(args) ? 'an array' : JSON.stringify(args)}`);
+    throw new MillraceError(
+      `Expected args as an object by parameter name, got ${Array.isArray(args) ? 'an array' : JSON.stringify(args)}`,
+    );
   }
   if (options.timeout !== undefined && !(typeof options.timeout === 'number' && options.timeout > 0)) {
-    throw new MillraceError(`options.timeout must be a positive number of seconds, got ${JSON.stringify(options.timeout)}`);
+    throw new MillraceError(
+      `options.timeout must be a positive number of seconds, got ${JSON.stringify(options.timeout)}`,
+    );
   }
   const key = options.idempotencyKey;
   if (key !== undefined && !(typeof key === 'string' && key.length >= 1 && key.length <= 255)) {
-    throw new MillraceError(`options.idempotencyKey must be a string of 1 to 255 characters, got ${typeof key === 'string' ? `${key.length} characters` : JSON.stringify(key)}`);
+    throw new MillraceError(
+      `options.idempotencyKey must be a string of 1 to 255 characters, got ${typeof key === 'string' ? `${key.length} characters` : JSON.stringify(key)}`,
+    );
   }
 }

@@ -13,7 +13,8 @@ import { connection } from './helpers.js';
  */
 export function setProgress(percent: number, message?: string): void {
   const scope = runtime.als.getStore();
-  if (!scope) throw new NotInJobError('setProgress() was called outside a job: only a running job can report its progress');
+  if (!scope)
+    throw new NotInJobError('setProgress() was called outside a job: only a running job can report its progress');
   const progress = checkProgress(percent, message);
   scope.setProgress(progress.percent, progress.message);
 }

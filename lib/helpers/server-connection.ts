@@ -33,9 +33,18 @@ export class ServerConnection implements Connection {
   static async open(options: ConnectOptions & { server: string }): Promise<ServerConnection> {
     const fromEnv = process.env.MILLRACE_TOKEN || undefined;
     const given: ServerToken | undefined =
-      options.token !== undefined ? { token: options.token, source: { kind: 'configure' } } : fromEnv ? { token: fromEnv, source: { kind: 'env' } } : undefined;
+      options.token !== undefined
+        ? { token: options.token, source: { kind: 'configure' } }
+        : fromEnv
+          ? { token: fromEnv, source: { kind: 'env' } }
+          : undefined;
     const root = resolve(options.root ?? (process.env.MILLRACE_ROOT || process.cwd()));
-    const token = await resolveServerToken({ server: options.server, given, root, howToPass: 'configure({ token }) or MILLRACE_TOKEN' });
+    const token = await resolveServerToken({
+      server: options.server,
+      given,
+      root,
+      howToPass: 'configure({ token }) or MILLRACE_TOKEN',
+    });
     return new ServerConnection({ server: options.server, workspace: options.workspace, token });
   }
 
@@ -49,7 +58,12 @@ export class ServerConnection implements Connection {
     });
   }
 
-  async submit(kind: 'script' | 'flow', path: string, args: Record<string, unknown>, options: RunOptions): Promise<string> {
+  async submit(
+    kind: 'script' | 'flow',
+    path: string,
+    args: Record<string, unknown>,
+    options: RunOptions,
+  ): Promise<string> {
     const body: Record<string, Json> = {};
     for (const [k, v] of Object.entries(args)) if (v !== undefined) body[k] = encode(v, `args.${k}`);
     const q = new URLSearchParams();
@@ -58,7 +72,11 @@ export class ServerConnection implements Connection {
     if (options.idempotencyKey !== undefined) q.set('idempotency_key', options.idempotencyKey);
     const query = q.size ? `?${q}` : '';
     const segments = path.replace(/^\.\//, '').split('/').map(encodeURIComponent).join('/');
-    return this.api.json<string>('POST', this.api.ws(`jobs/run/${kind === 'flow' ? 'f' : 'p'}/${segments}${query}`), body);
+    return this.api.json<string>(
+      'POST',
+      this.api.ws(`jobs/run/${kind === 'flow' ? 'f' : 'p'}/${segments}${query}`),
+      body,
+    );
   }
 
   async wait(jobId: string): Promise<unknown> {
@@ -67,7 +85,10 @@ export class ServerConnection implements Connection {
   }
 
   async result(jobId: string): Promise<unknown> {
-    const maybe = await this.api.json<ResultMaybe>('GET', this.api.ws(`jobs_u/completed/get_result_maybe/${encodeURIComponent(jobId)}`));
+    const maybe = await this.api.json<ResultMaybe>(
+      'GET',
+      this.api.ws(`jobs_u/completed/get_result_maybe/${encodeURIComponent(jobId)}`),
+    );
     if (!maybe.completed) throw new JobNotFinishedError(jobId, maybe.started ? 'running' : 'queued');
     if (maybe.success) return maybe.result ?? null;
     const job = await this.job(jobId);
@@ -91,8 +112,14 @@ export class ServerConnection implements Connection {
   }
 
   async sendEvent(jobId: string, name: string, payload: unknown): Promise<EventSent> {
-    const path = this.api.ws(`jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(checkEventName(name, 'sendEvent(jobId, name)'))}`);
-    const reply = await this.api.json<SendEventReply>('POST', path, new JsonText(JSON.stringify(encode(payload, 'payload'))));
+    const path = this.api.ws(
+      `jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(checkEventName(name, 'sendEvent(jobId, name)'))}`,
+    );
+    const reply = await this.api.json<SendEventReply>(
+      'POST',
+      path,
+      new JsonText(JSON.stringify(encode(payload, 'payload'))),
+    );
     return { status: reply.status, waitJob: reply.wait_job };
   }
 
@@ -101,7 +128,10 @@ export class ServerConnection implements Connection {
   }
 
   async progress(jobId: string): Promise<JobProgress | undefined> {
-    return (await this.api.json<JobProgress | null>('GET', this.api.ws(`jobs_u/progress/${encodeURIComponent(jobId)}`))) ?? undefined;
+    return (
+      (await this.api.json<JobProgress | null>('GET', this.api.ws(`jobs_u/progress/${encodeURIComponent(jobId)}`))) ??
+      undefined
+    );
   }
 
   async close(): Promise<void> {
@@ -123,10 +153,19 @@ export class ServerConnection implements Connection {
         if ((JSON.parse(line.slice(5)) as { completed?: boolean }).completed) return;
       }
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404 && err.code !== 'UNKNOWN_JOB' && err.code !== 'NOT_FOUND_JOB')) throw err;
+      if (!(
+        err instanceof ApiError &&
+        err.status === 404 &&
+        err.code !== 'UNKNOWN_JOB' &&
+        err.code !== 'NOT_FOUND_JOB'
+      ))
+        throw err;
     }
     for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
-      const maybe = await this.api.json<ResultMaybe>('GET', this.api.ws(`jobs_u/completed/get_result_maybe/${encodeURIComponent(jobId)}`));
+      const maybe = await this.api.json<ResultMaybe>(
+        'GET',
+        this.api.ws(`jobs_u/completed/get_result_maybe/${encodeURIComponent(jobId)}`),
+      );
       if (maybe.completed) return;
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -135,6 +174,9 @@ export class ServerConnection implements Connection {
 
 function errorOf(result: Json | undefined): ErrorRecord {
   const e = (result as { error?: { name?: string; message?: string; stack?: string } } | null)?.error;
-  return { name: e?.name ?? 'Error', message: e?.message ?? JSON.stringify(result), ...(e?.stack && { stack: e.stack }) };
+  return {
+    name: e?.name ?? 'Error',
+    message: e?.message ?? JSON.stringify(result),
+    ...(e?.stack && { stack: e.stack }),
+  };
 }
-

@@ -81,7 +81,12 @@ export class ApiClient {
     this.token = options.token;
     this.tokenSource = options.tokenSource ?? { kind: 'option' };
     // No header or body timeouts: long polls and log streams stay open by design.
-    this.pool = new Pool(this.server, { connections: options.connections ?? 64, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000 });
+    this.pool = new Pool(this.server, {
+      connections: options.connections ?? 64,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 30_000,
+    });
   }
 
   /** A path under the workspace: `ws('jobs/list')` → `/api/w/<ws>/jobs/list`. */
@@ -131,7 +136,10 @@ export class ApiClient {
   /** A response cut off midway (the server died or restarted): unreachable, unless the caller aborted. */
   private broken(err: unknown, path: string, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted || err instanceof MillraceError) return err;
-    return new ServerUnreachableError(`The connection to the millrace server at ${this.server} broke during ${path}: ${(err as Error).message}`, { cause: err });
+    return new ServerUnreachableError(
+      `The connection to the millrace server at ${this.server} broke during ${path}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 
   /** Closes the sockets; requests still open (long polls) are cut off. */
@@ -158,7 +166,10 @@ export class ApiClient {
       });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new ServerUnreachableError(`Cannot reach the millrace server at ${this.server}: ${(err as Error).message}`, { cause: err });
+      throw new ServerUnreachableError(
+        `Cannot reach the millrace server at ${this.server}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (res.statusCode >= 400) {
       const text = await res.body.text();
@@ -168,7 +179,8 @@ export class ApiClient {
       } catch {
         error = { code: `HTTP_${res.statusCode}`, message: text || `HTTP ${res.statusCode}` };
       }
-      if (res.statusCode === 401 || res.statusCode === 403) error = { ...error, message: this.refusal(res.statusCode, error.message) };
+      if (res.statusCode === 401 || res.statusCode === 403)
+        error = { ...error, message: this.refusal(res.statusCode, error.message) };
       throw new ApiError(res.statusCode, error);
     }
     return res;

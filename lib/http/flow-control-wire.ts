@@ -28,7 +28,9 @@ export function toFlowFields(flow: FlowControl | undefined): FlowControlFields {
     }),
     ...(flow.priority !== undefined && { priority: flow.priority }),
     ...(flow.cacheTtlMs !== undefined && { cache_ttl: flow.cacheTtlMs / 1000 }),
-    ...(flow.rateLimit && { rate_limit: { limit: flow.rateLimit.limit, per: flow.rateLimit.perMs / 1000, key: flow.rateLimit.key } }),
+    ...(flow.rateLimit && {
+      rate_limit: { limit: flow.rateLimit.limit, per: flow.rateLimit.perMs / 1000, key: flow.rateLimit.key },
+    }),
   };
 }
 
@@ -43,10 +45,18 @@ export function fromFlowFields(fields: FlowControlFields, defaultKey: string): F
       concurrency: {
         key: fields.concurrency_key ?? defaultKey,
         limit: fields.concurrency_limit,
-        ...(fields.concurrency_time_window_s !== undefined && { windowMs: Math.round(fields.concurrency_time_window_s * 1000) }),
+        ...(fields.concurrency_time_window_s !== undefined && {
+          windowMs: Math.round(fields.concurrency_time_window_s * 1000),
+        }),
       },
     }),
-    ...(fields.rate_limit && { rateLimit: { key: fields.rate_limit.key || defaultKey, limit: fields.rate_limit.limit, perMs: Math.round(fields.rate_limit.per * 1000) } }),
+    ...(fields.rate_limit && {
+      rateLimit: {
+        key: fields.rate_limit.key || defaultKey,
+        limit: fields.rate_limit.limit,
+        perMs: Math.round(fields.rate_limit.per * 1000),
+      },
+    }),
     ...(fields.cache_ttl !== undefined && { cacheTtlMs: Math.round(fields.cache_ttl * 1000) }),
   };
   return Object.keys(flow).length > 0 ? flow : undefined;

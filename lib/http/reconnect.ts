@@ -29,7 +29,10 @@ export class Reconnect {
   private delay = FIRST_DELAY_MS;
   private readonly budgetMs: number;
 
-  constructor(private readonly server: string, private readonly options: ReconnectOptions = {}) {
+  constructor(
+    private readonly server: string,
+    private readonly options: ReconnectOptions = {},
+  ) {
     this.budgetMs = options.budgetMs ?? RECONNECT_MS;
   }
 
@@ -60,7 +63,11 @@ export class Reconnect {
 }
 
 /** Runs `attempt` until it returns, trying again (with a Reconnect's backoff) while the server is unreachable. */
-export async function reconnecting<T>(server: string, options: ReconnectOptions, attempt: () => Promise<T>): Promise<T> {
+export async function reconnecting<T>(
+  server: string,
+  options: ReconnectOptions,
+  attempt: () => Promise<T>,
+): Promise<T> {
   const reconnect = new Reconnect(server, options);
   for (;;) {
     try {

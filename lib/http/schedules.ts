@@ -57,7 +57,11 @@ export function toWireSchedule(view: ScheduleView, isFlow: boolean): WireSchedul
     next_fire: iso(view.nextSlot),
     last_slot: iso(view.lastSlot),
     last_job: view.lastJob,
-    last_runs: view.lastRuns.map((r) => ({ id: r.id, status: r.status, created_at: new Date(r.createdAt).toISOString() })),
+    last_runs: view.lastRuns.map((r) => ({
+      id: r.id,
+      status: r.status,
+      created_at: new Date(r.createdAt).toISOString(),
+    })),
     id: view.id,
   };
 }

@@ -27,7 +27,8 @@ export async function resolveServerToken(options: ServerTokenOptions): Promise<S
   if (options.given) return options.given;
   const url = parseServerUrl(options.server);
   const howToPass = options.howToPass ?? '--token or MILLRACE_TOKEN';
-  const refuse = (reason: string) => new ConfigError(`No token for the server ${url.origin}: ${reason}. Pass one with ${howToPass}`);
+  const refuse = (reason: string) =>
+    new ConfigError(`No token for the server ${url.origin}: ${reason}. Pass one with ${howToPass}`);
   if (!isLoopback(url)) {
     throw refuse(
       'a server not on this machine needs a token (the admin token it printed at its first start, or one from `millrace token create` on its store)',
@@ -36,16 +37,22 @@ export async function resolveServerToken(options: ServerTokenOptions): Promise<S
   const path = tokenFilePath(options.root);
   const file = readTokenFile(options.root);
   if (!file) {
-    throw refuse(`no token was given and there is no token file at ${path} (a \`millrace dev\` started in ${options.root} writes it)`);
+    throw refuse(
+      `no token was given and there is no token file at ${path} (a \`millrace dev\` started in ${options.root} writes it)`,
+    );
   }
   const ours = rootId(options.root);
   if (file.root_id !== ours) {
-    throw refuse(`the token file at ${path} was written for the root ${file.root}, not ${options.root} (a copied directory?), so it was not used`);
+    throw refuse(
+      `the token file at ${path} was written for the root ${file.root}, not ${options.root} (a copied directory?), so it was not used`,
+    );
   }
   const nonce = randomBytes(16).toString('hex');
   const identity = await askIdentity(url, nonce);
   if (!identity) {
-    throw refuse(`the token file at ${path} was not used: the server at ${url.origin} does not say which root it serves (not a millrace server, or an older one)`);
+    throw refuse(
+      `the token file at ${path} was not used: the server at ${url.origin} does not say which root it serves (not a millrace server, or an older one)`,
+    );
   }
   if (identity.root_id !== file.root_id) {
     throw refuse(
@@ -72,15 +79,22 @@ export function isLoopback(url: URL): boolean {
 async function askIdentity(url: URL, nonce: string): Promise<IdentityReply | undefined> {
   let res;
   try {
-    res = await request(`${url.origin}${IDENTITY_PATH}?nonce=${nonce}`, { headersTimeout: 30_000, bodyTimeout: 30_000 });
+    res = await request(`${url.origin}${IDENTITY_PATH}?nonce=${nonce}`, {
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
   } catch (err) {
-    throw new ServerUnreachableError(`Cannot reach the millrace server at ${url.origin}: ${(err as Error).message}`, { cause: err });
+    throw new ServerUnreachableError(`Cannot reach the millrace server at ${url.origin}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const text = await res.body.text();
   if (res.statusCode !== 200) return undefined;
   try {
     const reply = JSON.parse(text) as Partial<IdentityReply>;
-    return typeof reply.root_id === 'string' ? { root_id: reply.root_id, proof: typeof reply.proof === 'string' ? reply.proof : undefined } : undefined;
+    return typeof reply.root_id === 'string'
+      ? { root_id: reply.root_id, proof: typeof reply.proof === 'string' ? reply.proof : undefined }
+      : undefined;
   } catch {
     return undefined;
   }

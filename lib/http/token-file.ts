@@ -44,7 +44,9 @@ export function readTokenFile(root: string): TokenFile | undefined {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`The token file ${path} is not JSON (${(err as Error).message}): delete it, and \`millrace dev\` writes a new one`);
+    throw new ConfigError(
+      `The token file ${path} is not JSON (${(err as Error).message}): delete it, and \`millrace dev\` writes a new one`,
+    );
   }
   const file = parsed as Partial<TokenFile> | null;
   const valid =

@@ -38,7 +38,8 @@ export function tokenPrefix(token: string): string {
 
 /** What to do when the server refused a token from `source`. */
 export function refusalFix(source: TokenSource): string {
-  const make = 'the admin token the server made at its first start, or one from `millrace token create` run on its store';
+  const make =
+    'the admin token the server made at its first start, or one from `millrace token create` run on its store';
   switch (source.kind) {
     case 'flag':
       return `Pass --token a token this server accepts (${make})`;

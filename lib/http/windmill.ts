@@ -27,9 +27,19 @@ export interface WindmillJob {
   result?: Json;
   duration_ms?: number;
   logs: string;
-  workflow_as_code_status: Record<string, { name: string; scheduled_for: string; started_at?: string; duration_ms?: number }>;
+  workflow_as_code_status: Record<
+    string,
+    { name: string; scheduled_for: string; started_at?: string; duration_ms?: number }
+  >;
   /** millrace's own fields, for clients that know them. */
-  millrace: { kind: string; entrypoint: string; status: string; attempt: number; max_attempts: number; worker: string | null };
+  millrace: {
+    kind: string;
+    entrypoint: string;
+    status: string;
+    attempt: number;
+    max_attempts: number;
+    worker: string | null;
+  };
 }
 
 /**
@@ -78,7 +88,9 @@ function toPlain(v: unknown): unknown {
 }
 
 export function logText(lines: LogLine[]): string {
-  return lines.map((l) => (l.source ? `[${l.source.name} ${shortId(l.source.jobId)}] ${l.line}\n` : `${l.line}\n`)).join('');
+  return lines
+    .map((l) => (l.source ? `[${l.source.name} ${shortId(l.source.jobId)}] ${l.line}\n` : `${l.line}\n`))
+    .join('');
 }
 
 export function toWindmillJob(job: JobRecord, lines: LogLine[], children: JobRecord[]): WindmillJob {

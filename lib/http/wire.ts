@@ -1,4 +1,15 @@
-import type { AttemptRecord, ErrorRecord, JobProgress, JobRecord, Json, LogLine, NewLogLine, Outcome, RetryOptions, WorkerRecord } from '../types.js';
+import type {
+  AttemptRecord,
+  ErrorRecord,
+  JobProgress,
+  JobRecord,
+  Json,
+  LogLine,
+  NewLogLine,
+  Outcome,
+  RetryOptions,
+  WorkerRecord,
+} from '../types.js';
 import type { FlowControlFields } from './flow-control-wire.js';
 
 /**
@@ -48,7 +59,6 @@ export type ReportEvent = { job_id: string; attempt: number } & (
   /** How far along the job is (setProgress inside it; docs/operations.md). */
   | { type: 'progress'; percent: number; message: string | null }
 );
-
 
 /**
  * The answer to a worker's report (`worker/report`): every event is applied on its own, and

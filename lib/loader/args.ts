@@ -13,7 +13,9 @@ export function checkArgs(sig: Signature, args: Record<string, Json>): string[] 
   const known = new Set(sig.params.map((p) => p.name));
   for (const key of Object.keys(args)) {
     if (!known.has(key)) {
-      problems.push(`unknown arg "${key}" (main takes ${sig.params.length ? sig.params.map((p) => p.name).join(', ') : 'no args'})`);
+      problems.push(
+        `unknown arg "${key}" (main takes ${sig.params.length ? sig.params.map((p) => p.name).join(', ') : 'no args'})`,
+      );
     }
   }
   for (const p of sig.params) {
@@ -37,7 +39,9 @@ export function checkValue(schema: JsonSchema, value: Json, path: string): strin
       : [`${path}: expected ${describeSchema(schema)}, got ${describeValue(value)}`];
   }
   if (schema.enum && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
-    return [`${path}: expected one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${describeValue(value)}`];
+    return [
+      `${path}: expected one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${describeValue(value)}`,
+    ];
   }
   const mismatch = (): string[] => [`${path}: expected ${describeSchema(schema)}, got ${describeValue(value)}`];
   switch (schema.type) {
@@ -65,7 +69,9 @@ export function checkValue(schema: JsonSchema, value: Json, path: string): strin
         if (!(key in value)) problems.push(`${path}.${key} is required`);
       }
       for (const [key, v] of Object.entries(value)) {
-        const sub = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+        const sub =
+          schema.properties?.[key] ??
+          (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
         if (sub) problems.push(...checkValue(sub, v, `${path}.${key}`));
       }
       return problems;
@@ -97,7 +103,9 @@ export function describeSchema(schema: JsonSchema): string {
     case 'integer':
       return 'an integer';
     case 'array':
-      return schema.items && schema.items.type ? `an array of ${describeSchema(schema.items).replace(/^an? /, '')}s` : 'an array';
+      return schema.items && schema.items.type
+        ? `an array of ${describeSchema(schema.items).replace(/^an? /, '')}s`
+        : 'an array';
     case 'object':
       return 'an object';
     case 'null':
@@ -118,7 +126,10 @@ export function positionalArgs(sig: Signature, args: Record<string, Json>): (Jso
  * into an args object, coercing each value to its parameter's type. `--args '{…}'` gives
  * them as one JSON object. Bare words fill the parameters in order.
  */
-export function parseCliArgs(sig: Signature, argv: readonly string[]): { args: Record<string, Json>; problems: string[] } {
+export function parseCliArgs(
+  sig: Signature,
+  argv: readonly string[],
+): { args: Record<string, Json>; problems: string[] } {
   const args: Record<string, Json> = {};
   const problems: string[] = [];
   const params = new Map(sig.params.map((p) => [p.name, p]));
@@ -157,13 +168,18 @@ export function parseCliArgs(sig: Signature, argv: readonly string[]): { args: R
       }
     }
     if (!param) {
-      problems.push(`unknown arg --${key} (main takes ${sig.params.length ? sig.params.map((p) => `--${p.name}`).join(', ') : 'no args'})`);
+      problems.push(
+        `unknown arg --${key} (main takes ${sig.params.length ? sig.params.map((p) => `--${p.name}`).join(', ') : 'no args'})`,
+      );
       if (raw === undefined && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) i++;
       continue;
     }
     if (raw === undefined) {
       const next = argv[i + 1];
-      if (param.schema.type === 'boolean' && (next === undefined || next.startsWith('--') || !/^(true|false)$/.test(next))) {
+      if (
+        param.schema.type === 'boolean' &&
+        (next === undefined || next.startsWith('--') || !/^(true|false)$/.test(next))
+      ) {
         args[key] = true;
         continue;
       }

@@ -17,7 +17,11 @@ export interface CommonJsExports {
   functions: Map<string, FunctionLike>;
 }
 
-export function commonJsExports(t: typeof TS, sf: TS.SourceFile, localFns: ReadonlyMap<string, FunctionLike>): CommonJsExports {
+export function commonJsExports(
+  t: typeof TS,
+  sf: TS.SourceFile,
+  localFns: ReadonlyMap<string, FunctionLike>,
+): CommonJsExports {
   const names: string[] = [];
   const functions = new Map<string, FunctionLike>();
   const add = (name: string, value: TS.Expression | undefined, method?: TS.MethodDeclaration) => {
@@ -40,7 +44,8 @@ export function commonJsExports(t: typeof TS, sf: TS.SourceFile, localFns: Reado
     if (isModuleExports(t, target) && t.isObjectLiteralExpression(value)) {
       for (const p of value.properties) {
         if (t.isShorthandPropertyAssignment(p)) add(p.name.text, undefined);
-        else if (t.isPropertyAssignment(p) && (t.isIdentifier(p.name) || t.isStringLiteral(p.name))) add(p.name.text, p.initializer);
+        else if (t.isPropertyAssignment(p) && (t.isIdentifier(p.name) || t.isStringLiteral(p.name)))
+          add(p.name.text, p.initializer);
         else if (t.isMethodDeclaration(p) && t.isIdentifier(p.name)) add(p.name.text, undefined, p);
       }
     }
@@ -48,7 +53,11 @@ export function commonJsExports(t: typeof TS, sf: TS.SourceFile, localFns: Reado
   return { names, functions };
 }
 
-function functionOf(t: typeof TS, expr: TS.Expression, localFns: ReadonlyMap<string, FunctionLike>): FunctionLike | undefined {
+function functionOf(
+  t: typeof TS,
+  expr: TS.Expression,
+  localFns: ReadonlyMap<string, FunctionLike>,
+): FunctionLike | undefined {
   const e = unwrap(t, expr);
   if (t.isArrowFunction(e) || t.isFunctionExpression(e)) return e;
   if (t.isIdentifier(e)) return localFns.get(e.text);
@@ -61,7 +70,12 @@ function isExportsObject(t: typeof TS, expr: TS.Expression): boolean {
 }
 
 function isModuleExports(t: typeof TS, expr: TS.Expression): boolean {
-  return t.isPropertyAccessExpression(expr) && t.isIdentifier(expr.expression) && expr.expression.text === 'module' && expr.name.text === 'exports';
+  return (
+    t.isPropertyAccessExpression(expr) &&
+    t.isIdentifier(expr.expression) &&
+    expr.expression.text === 'module' &&
+    expr.name.text === 'exports'
+  );
 }
 
 function unwrap(t: typeof TS, expr: TS.Expression): TS.Expression {

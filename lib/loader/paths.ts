@@ -43,7 +43,10 @@ function findScript(root: string, input: string): ScriptFile {
   const absolute = isAbsolute(cleaned) ? cleaned : resolve(root, cleaned);
   const rel = relative(root, absolute);
   if (rel.startsWith('..') || isAbsolute(rel)) {
-    throw new UnknownScriptError(input, `it is outside the project root ${root}. Scripts live under the root (set it with --root).`);
+    throw new UnknownScriptError(
+      input,
+      `it is outside the project root ${root}. Scripts live under the root (set it with --root).`,
+    );
   }
   const ext = extname(absolute);
   const candidates = (SCRIPT_EXTENSIONS as readonly string[]).includes(ext)
@@ -64,13 +67,19 @@ export function scriptPathOf(root: string, fileOrUrl: string): string {
   const file = fileOrUrl.startsWith('file:') ? fileURLToPath(fileOrUrl.replace(/\?.*$/, '')) : fileOrUrl;
   const rel = relative(root, file);
   if (rel.startsWith('..') || isAbsolute(rel)) {
-    throw new UnknownScriptError(file, `it is outside the project root ${root}; tasks must be defined in modules under the root`);
+    throw new UnknownScriptError(
+      file,
+      `it is outside the project root ${root}; tasks must be defined in modules under the root`,
+    );
   }
   const ext = extname(rel);
   return (ext ? rel.slice(0, -ext.length) : rel).split(sep).join('/');
 }
 
-const hashCache = new Map<string, { mtimeMs: number; ctimeMs: number; size: number; ino: number; hash: string; hashedAt: number }>();
+const hashCache = new Map<
+  string,
+  { mtimeMs: number; ctimeMs: number; size: number; ino: number; hash: string; hashedAt: number }
+>();
 /**
  * File times tick coarsely (a few ms on Linux), so a file rewritten at the same size right
  * after it was hashed can keep its mtime. A hash taken less than this long after the file's
@@ -100,7 +109,11 @@ export function hashFile(file: string): string {
 
 function checkInsideRoot(root: string, file: string, input: string): void {
   const outside = linkOutsideRoot(root, file);
-  if (outside) throw new UnknownScriptError(input, `it is a link to ${outside}, outside the project root ${root}. Scripts live under the root (set it with --root).`);
+  if (outside)
+    throw new UnknownScriptError(
+      input,
+      `it is a link to ${outside}, outside the project root ${root}. Scripts live under the root (set it with --root).`,
+    );
 }
 
 /**

@@ -39,11 +39,15 @@ function readConfig(source: string, scriptPath: string): FlowControl | undefined
       if (!ts.isIdentifier(d.name) || d.name.text !== 'config' || !d.initializer) continue;
       const value = literal(ts, d.initializer, 'config');
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new TaskDefinitionError(`${scriptPath}: export const config must be an object literal, got ${describeValue(value)}`);
+        throw new TaskDefinitionError(
+          `${scriptPath}: export const config must be an object literal, got ${describeValue(value)}`,
+        );
       }
       for (const k of Object.keys(value)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
-          throw new TaskDefinitionError(`${scriptPath}: config.${k} is not an option of a script's config; expected ${CONFIG_KEYS.join(', ')}`);
+          throw new TaskDefinitionError(
+            `${scriptPath}: config.${k} is not an option of a script's config; expected ${CONFIG_KEYS.join(', ')}`,
+          );
         }
       }
       const options = value as TaskOptions;
@@ -62,13 +66,19 @@ type Literal = null | boolean | number | string | Literal[] | { [k: string]: Lit
 
 /** A literal expression's value; anything else (a function, a variable) is refused, naming where. */
 function literal(ts: typeof TS, node: TS.Expression, at: string): Literal {
-  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) return literal(ts, node.expression, at);
+  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node))
+    return literal(ts, node.expression, at);
   if (ts.isNumericLiteral(node)) return Number(node.text);
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
   if (node.kind === ts.SyntaxKind.TrueKeyword) return true;
   if (node.kind === ts.SyntaxKind.FalseKeyword) return false;
   if (node.kind === ts.SyntaxKind.NullKeyword) return null;
-  if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(node.operand)) return -Number(node.operand.text);
+  if (
+    ts.isPrefixUnaryExpression(node) &&
+    node.operator === ts.SyntaxKind.MinusToken &&
+    ts.isNumericLiteral(node.operand)
+  )
+    return -Number(node.operand.text);
   if (ts.isArrayLiteralExpression(node)) return node.elements.map((e, i) => literal(ts, e, `${at}[${i}]`));
   if (ts.isObjectLiteralExpression(node)) {
     const out: { [k: string]: Literal } = {};
@@ -80,5 +90,7 @@ function literal(ts: typeof TS, node: TS.Expression, at: string): Literal {
     }
     return out;
   }
-  throw new TaskDefinitionError(`${at}: a script's config must be a literal (numbers, strings, objects); a key computed from args needs a task's key function`);
+  throw new TaskDefinitionError(
+    `${at}: a script's config must be a literal (numbers, strings, objects); a key computed from args needs a task's key function`,
+  );
 }

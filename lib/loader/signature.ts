@@ -66,12 +66,19 @@ export function inferSignature(source: string, fileName = 'script.ts'): Signatur
   const sf = t.createSourceFile(fileName, source, t.ScriptTarget.Latest, true, scriptKind(fileName));
   // A script that does not parse would otherwise yield a made-up signature (a parameter
   // `arg0` from the parser's recovery): say where it fails instead.
-  const syntax = (sf as TS.SourceFile & { parseDiagnostics?: readonly TS.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
+  const syntax =
+    (sf as TS.SourceFile & { parseDiagnostics?: readonly TS.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
   if (syntax.length > 0) {
     const first = syntax[0];
     const { line, character } = sf.getLineAndCharacterOfPosition(first.start);
     const problem = t.flattenDiagnosticMessageText(first.messageText, ' ').replace(/\.$/, '');
-    throw new ScriptSyntaxError({ file: fileName, line: line + 1, column: character + 1, problem, more: syntax.length - 1 });
+    throw new ScriptSyntaxError({
+      file: fileName,
+      line: line + 1,
+      column: character + 1,
+      problem,
+      more: syntax.length - 1,
+    });
   }
   const locals = collectLocalTypes(sf);
   const exports = collectExports(sf);
@@ -79,7 +86,11 @@ export function inferSignature(source: string, fileName = 'script.ts'): Signatur
   if (!main) return { hasMain: false, params: [], schema: objectSchema([]), exports };
   const params = main.parameters.map((p, i): MainParam => {
     const name = t.isIdentifier(p.name) ? p.name.text : `arg${i}`;
-    let schema: JsonSchema = p.type ? typeToSchema(p.type, locals, 0) : p.initializer ? literalSchema(p.initializer) : {};
+    let schema: JsonSchema = p.type
+      ? typeToSchema(p.type, locals, 0)
+      : p.initializer
+        ? literalSchema(p.initializer)
+        : {};
     let required = !p.questionToken && !p.initializer && !p.dotDotDotToken;
     if (schema.anyOf?.some((s) => s.type === 'null' && s.description === 'undefined')) {
       required = false;
@@ -126,13 +137,22 @@ function findMain(sf: TS.SourceFile): FunctionLike | undefined {
           if (isExported && decl.name.text === 'main') exported = init;
         }
       }
-    } else if (t.isExportDeclaration(stmt) && !stmt.moduleSpecifier && stmt.exportClause && t.isNamedExports(stmt.exportClause)) {
+    } else if (
+      t.isExportDeclaration(stmt) &&
+      !stmt.moduleSpecifier &&
+      stmt.exportClause &&
+      t.isNamedExports(stmt.exportClause)
+    ) {
       for (const el of stmt.exportClause.elements) {
         if (el.name.text === 'main') exportedLocalName = (el.propertyName ?? el.name).text;
       }
     }
   }
-  return exported ?? (exportedLocalName ? localFns.get(exportedLocalName) : undefined) ?? commonJsExports(t, sf, localFns).functions.get('main');
+  return (
+    exported ??
+    (exportedLocalName ? localFns.get(exportedLocalName) : undefined) ??
+    commonJsExports(t, sf, localFns).functions.get('main')
+  );
 }
 
 function unwrap(expr: TS.Expression): TS.Expression {
@@ -231,7 +251,9 @@ function typeToSchema(node: TS.TypeNode, locals: LocalTypes, depth: number): Jso
     }
     const local = locals.get(name);
     if (local) {
-      return t.isInterfaceDeclaration(local) ? membersSchema(local.members, locals, depth + 1) : typeToSchema(local, locals, depth + 1);
+      return t.isInterfaceDeclaration(local)
+        ? membersSchema(local.members, locals, depth + 1)
+        : typeToSchema(local, locals, depth + 1);
     }
   }
   return {};
@@ -290,7 +312,8 @@ function literalValue(expr: TS.Expression): Json | undefined {
   const t = ts();
   const e = unwrap(expr);
   if (t.isNumericLiteral(e)) return Number(e.text);
-  if (t.isPrefixUnaryExpression(e) && e.operator === t.SyntaxKind.MinusToken && t.isNumericLiteral(e.operand)) return -Number(e.operand.text);
+  if (t.isPrefixUnaryExpression(e) && e.operator === t.SyntaxKind.MinusToken && t.isNumericLiteral(e.operand))
+    return -Number(e.operand.text);
   if (t.isStringLiteral(e) || t.isNoSubstitutionTemplateLiteral(e)) return e.text;
   if (e.kind === t.SyntaxKind.TrueKeyword) return true;
   if (e.kind === t.SyntaxKind.FalseKeyword) return false;

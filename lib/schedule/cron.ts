@@ -32,22 +32,35 @@ export class CronSlots {
 /** Checks a time zone's name: an IANA name Intl knows. */
 export function checkTimezone(timezone: unknown): string {
   if (typeof timezone !== 'string' || timezone === '') {
-    throw new ScheduleError('timezone', `timezone: expected an IANA time zone name such as Europe/Paris or UTC, got ${describeValue(timezone)}`);
+    throw new ScheduleError(
+      'timezone',
+      `timezone: expected an IANA time zone name such as Europe/Paris or UTC, got ${describeValue(timezone)}`,
+    );
   }
   try {
     new Intl.DateTimeFormat('en', { timeZone: timezone });
   } catch {
-    throw new ScheduleError('timezone', `timezone: expected an IANA time zone name such as Europe/Paris or UTC, got "${timezone}"`);
+    throw new ScheduleError(
+      'timezone',
+      `timezone: expected an IANA time zone name such as Europe/Paris or UTC, got "${timezone}"`,
+    );
   }
   return timezone;
 }
 
 function parseCron(expression: unknown, timezone: string): Cron {
   const example = "five fields like '0 9 * * 1-5', or six with seconds first like '*/10 * * * * *'";
-  if (typeof expression !== 'string') throw new ScheduleError('cron', `cron: expected ${example}, got ${describeValue(expression)}`);
-  const fields = expression.trim().split(/\s+/).filter((f) => f !== '');
+  if (typeof expression !== 'string')
+    throw new ScheduleError('cron', `cron: expected ${example}, got ${describeValue(expression)}`);
+  const fields = expression
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f !== '');
   if (fields.length !== 5 && fields.length !== 6) {
-    throw new ScheduleError('cron', `cron: expected ${example}, got "${expression}" (${fields.length} field${fields.length === 1 ? '' : 's'})`);
+    throw new ScheduleError(
+      'cron',
+      `cron: expected ${example}, got "${expression}" (${fields.length} field${fields.length === 1 ? '' : 's'})`,
+    );
   }
   checkTimezone(timezone);
   try {
@@ -55,6 +68,9 @@ function parseCron(expression: unknown, timezone: string): Cron {
     if (cron.nextRun(new Date(0)) === null) throw new Error('it names no time at all');
     return cron;
   } catch (err) {
-    throw new ScheduleError('cron', `cron: "${expression}" is not a valid cron expression: ${(err as Error).message.replace(/^CronPattern: /, '')}`);
+    throw new ScheduleError(
+      'cron',
+      `cron: "${expression}" is not a valid cron expression: ${(err as Error).message.replace(/^CronPattern: /, '')}`,
+    );
   }
 }

@@ -28,8 +28,12 @@ export function checkApprovalValue(form: Json, value: Json): void {
 }
 
 function describe(error: ErrorObject): string {
-  const path = error.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const missing = error.keyword === 'required' ? (error.params as { missingProperty?: string }).missingProperty : undefined;
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const missing =
+    error.keyword === 'required' ? (error.params as { missingProperty?: string }).missingProperty : undefined;
   const field = ['value', ...path, ...(missing !== undefined ? [missing] : [])].join('.');
   return missing !== undefined ? `${field}: is required` : `${field}: ${error.message ?? 'is not valid'}`;
 }

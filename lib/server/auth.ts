@@ -101,7 +101,8 @@ export class TokenCache {
     const hash = hashToken(match[1]);
     const now = this.now();
     const cached = this.entries.get(hash);
-    if (cached && (cached.checkedAt === undefined || now - cached.checkedAt < TOKEN_RECHECK_MS)) return cached.principal;
+    if (cached && (cached.checkedAt === undefined || now - cached.checkedAt < TOKEN_RECHECK_MS))
+      return cached.principal;
     const record = await this.store.findToken(hash);
     if (!record) {
       this.entries.delete(hash);
@@ -117,9 +118,17 @@ export class TokenCache {
     }
     const principal: Principal = { workspace: record.workspace, scope: record.scope, label: record.label };
     const touchedAt = cached?.touchedAt ?? 0;
-    this.entries.set(hash, { principal, checkedAt: now, touchedAt: now - touchedAt >= LAST_USED_EVERY_MS ? now : touchedAt });
+    this.entries.set(hash, {
+      principal,
+      checkedAt: now,
+      touchedAt: now - touchedAt >= LAST_USED_EVERY_MS ? now : touchedAt,
+    });
     if (now - touchedAt >= LAST_USED_EVERY_MS) {
-      this.store.touchToken(hash, now).catch((err: unknown) => console.error(`millrace server: could not record a token's last use: ${(err as Error).message}`));
+      this.store
+        .touchToken(hash, now)
+        .catch((err: unknown) =>
+          console.error(`millrace server: could not record a token's last use: ${(err as Error).message}`),
+        );
     }
     return principal;
   }

@@ -19,7 +19,10 @@ export async function readyz(store: Store, shuttingDown: boolean): Promise<Reply
     return notReady('STORE_UNAVAILABLE', `The store does not answer: ${(err as Error).message}`);
   }
   if (state.version !== state.latest) {
-    return notReady('SCHEMA_NOT_CURRENT', `The store's schema is at version ${state.version}, this millrace needs ${state.latest}: run \`millrace migrate\``);
+    return notReady(
+      'SCHEMA_NOT_CURRENT',
+      `The store's schema is at version ${state.version}, this millrace needs ${state.latest}: run \`millrace migrate\``,
+    );
   }
   return { status: 200, json: { status: 'ready', schema: state } };
 }

@@ -8,13 +8,26 @@ import type { Reply } from './router.js';
  * before it sends its root's token file (see http/identity.ts). The root's path is not
  * shown, and the proof is an HMAC of the client's nonce, from which the token cannot be had.
  */
-export function identityReply(options: { method: string; query: URLSearchParams; rootId: string; adminToken: string | undefined }): Reply {
+export function identityReply(options: {
+  method: string;
+  query: URLSearchParams;
+  rootId: string;
+  adminToken: string | undefined;
+}): Reply {
   if (options.method !== 'GET') {
-    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${options.method} is not allowed on /api/millrace/identity (allowed: GET)`);
+    throw new HttpError(
+      405,
+      'METHOD_NOT_ALLOWED',
+      `${options.method} is not allowed on /api/millrace/identity (allowed: GET)`,
+    );
   }
   const nonce = options.query.get('nonce');
   if (nonce !== null && !/^[0-9a-f]{16,128}$/.test(nonce)) {
-    throw new HttpError(400, 'BAD_NONCE', `nonce: expected 16 to 128 lowercase hex digits, got ${JSON.stringify(nonce.slice(0, 40))}`);
+    throw new HttpError(
+      400,
+      'BAD_NONCE',
+      `nonce: expected 16 to 128 lowercase hex digits, got ${JSON.stringify(nonce.slice(0, 40))}`,
+    );
   }
   const reply: IdentityReply = { root_id: options.rootId };
   if (nonce && options.adminToken) reply.proof = identityProof(options.adminToken, nonce);

@@ -22,11 +22,22 @@ export interface LogStreamOptions {
  * event loop serves other requests. (Writing every line at once, as before, buffered a whole
  * 500,000-line log in the response: 700 MB per reader.)
  */
-export async function streamLog(res: ServerResponse, coordinator: Coordinator, options: LogStreamOptions): Promise<void> {
+export async function streamLog(
+  res: ServerResponse,
+  coordinator: Coordinator,
+  options: LogStreamOptions,
+): Promise<void> {
   const { sse, signal } = options;
   const format = (e: LogEvent) => (sse ? `data: ${JSON.stringify(e)}\n\n` : `${JSON.stringify(e)}\n`);
-  res.writeHead(200, { 'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson', 'Cache-Control': 'no-cache' });
-  for await (const page of coordinator.followLogPages(options.jobId, { after: options.after, follow: options.follow, signal })) {
+  res.writeHead(200, {
+    'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson',
+    'Cache-Control': 'no-cache',
+  });
+  for await (const page of coordinator.followLogPages(options.jobId, {
+    after: options.after,
+    follow: options.follow,
+    signal,
+  })) {
     let text = '';
     for (const line of page) text += format({ line });
     if (!res.write(text)) await drained(res);

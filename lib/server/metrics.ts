@@ -42,7 +42,12 @@ export class ServerMetrics {
         this.set((await store.listWorkers(DEFAULT_WORKSPACE, Date.now() - WORKER_LIVE_MS)).length);
       },
     });
-    const finished = new Counter({ name: 'millrace_jobs_finished_total', help: 'Jobs finished for good, per status, tag and kind', labelNames: ['status', 'tag', 'kind'], registers });
+    const finished = new Counter({
+      name: 'millrace_jobs_finished_total',
+      help: 'Jobs finished for good, per status, tag and kind',
+      labelNames: ['status', 'tag', 'kind'],
+      registers,
+    });
     const duration = new Histogram({
       name: 'millrace_job_duration_seconds',
       help: 'From a finished job’s start to its end (its last attempt)',
@@ -57,9 +62,24 @@ export class ServerMetrics {
       buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600],
       registers,
     });
-    const retries = new Counter({ name: 'millrace_job_retries_total', help: 'Failed attempts put back in the queue for another', labelNames: ['tag', 'kind'], registers });
-    const expiries = new Counter({ name: 'millrace_lease_expiries_total', help: 'Leases that ran out (the worker died or lost its server), per what became of the job', labelNames: ['outcome'], registers });
-    const released = new Counter({ name: 'millrace_jobs_released_total', help: 'Running jobs given back by their worker (shutdown, a replaced thread)', labelNames: ['tag'], registers });
+    const retries = new Counter({
+      name: 'millrace_job_retries_total',
+      help: 'Failed attempts put back in the queue for another',
+      labelNames: ['tag', 'kind'],
+      registers,
+    });
+    const expiries = new Counter({
+      name: 'millrace_lease_expiries_total',
+      help: 'Leases that ran out (the worker died or lost its server), per what became of the job',
+      labelNames: ['outcome'],
+      registers,
+    });
+    const released = new Counter({
+      name: 'millrace_jobs_released_total',
+      help: 'Running jobs given back by their worker (shutdown, a replaced thread)',
+      labelNames: ['tag'],
+      registers,
+    });
     this.storeSeconds = new Histogram({
       name: 'millrace_store_seconds',
       help: 'How long the store’s verbs take, per verb',
@@ -71,7 +91,10 @@ export class ServerMetrics {
     const ended = (job: JobRecord) => {
       finished.inc({ status: job.status, tag: job.tag, kind: job.kind });
       if (job.startedAt !== null && job.completedAt !== null) {
-        duration.observe({ tag: job.tag, kind: job.kind, status: job.status }, (job.completedAt - job.startedAt) / 1000);
+        duration.observe(
+          { tag: job.tag, kind: job.kind, status: job.status },
+          (job.completedAt - job.startedAt) / 1000,
+        );
         queueWait.observe({ tag: job.tag, kind: job.kind }, Math.max(0, job.startedAt - job.scheduledFor) / 1000);
       }
     };

@@ -14,13 +14,32 @@ const MAX_PERIOD_SECS = 86_400 * 366;
  * one is a 400 naming the field.
  */
 export function parseFlowFields(obj: Obj, field: string): FlowControlFields {
-  const limit = optionalNumberIn(obj, 'concurrency_limit', { min: 1, max: MAX_LIMIT, integer: true }, `${field}.concurrency_limit`);
+  const limit = optionalNumberIn(
+    obj,
+    'concurrency_limit',
+    { min: 1, max: MAX_LIMIT, integer: true },
+    `${field}.concurrency_limit`,
+  );
   const key = optionalString(obj, 'concurrency_key', `${field}.concurrency_key`);
-  const windowS = optionalNumberIn(obj, 'concurrency_time_window_s', { min: 0.001, max: MAX_PERIOD_SECS }, `${field}.concurrency_time_window_s`);
+  const windowS = optionalNumberIn(
+    obj,
+    'concurrency_time_window_s',
+    { min: 0.001, max: MAX_PERIOD_SECS },
+    `${field}.concurrency_time_window_s`,
+  );
   if (limit === undefined && (key !== undefined || windowS !== undefined)) {
-    throw new HttpError(400, 'BAD_REQUEST', `${field}.concurrency_limit: expected a positive integer with concurrency_key or concurrency_time_window_s, got none`);
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `${field}.concurrency_limit: expected a positive integer with concurrency_key or concurrency_time_window_s, got none`,
+    );
   }
-  const priority = optionalNumberIn(obj, 'priority', { min: -MAX_LIMIT, max: MAX_LIMIT, integer: true }, `${field}.priority`);
+  const priority = optionalNumberIn(
+    obj,
+    'priority',
+    { min: -MAX_LIMIT, max: MAX_LIMIT, integer: true },
+    `${field}.priority`,
+  );
   const cacheTtl = optionalNumberIn(obj, 'cache_ttl', { min: 0, max: MAX_PERIOD_SECS }, `${field}.cache_ttl`);
   let rate: FlowControlFields['rate_limit'];
   if (obj.rate_limit !== undefined && obj.rate_limit !== null) {

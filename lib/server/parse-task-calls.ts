@@ -2,7 +2,16 @@ import type { TaskCall, TaskCallCaller, TaskCallKind, TaskCallScript } from '../
 import { HttpError } from './http-error.js';
 import { parseFlowFields } from './parse-flow-control.js';
 import { MAX_DELAY_SECS, MAX_TIMEOUT_SECS } from './limits.js';
-import { array, numberIn, object, optionalNumberIn, optionalString, retryOptions, storableValue, string } from './validate.js';
+import {
+  array,
+  numberIn,
+  object,
+  optionalNumberIn,
+  optionalString,
+  retryOptions,
+  storableValue,
+  string,
+} from './validate.js';
 
 /**
  * The body of `jobs/run/workflow_as_code/{parent}/{task}`, checked in three parts
@@ -25,7 +34,10 @@ export function byPath(kind: TaskCallKind): boolean {
 export function parseTaskCallCaller(body: Obj): TaskCallCaller {
   const workerId = optionalString(body, 'worker_id');
   if (workerId === undefined) return {};
-  return { worker_id: workerId, parent_attempt: numberIn(body, 'parent_attempt', { min: 0, max: 2 ** 31, integer: true }) };
+  return {
+    worker_id: workerId,
+    parent_attempt: numberIn(body, 'parent_attempt', { min: 0, max: 2 ** 31, integer: true }),
+  };
 }
 
 /** The script every call of the request runs, and the request's kind (`task` when none is given). */
@@ -34,7 +46,11 @@ export function parseTaskCallScript(body: Obj): Required<TaskCallScript> {
   const scriptHash = string(body, 'script_hash');
   const kind = optionalString(body, 'kind') ?? 'task';
   if (!(KINDS as readonly string[]).includes(kind)) {
-    throw new HttpError(400, 'BAD_REQUEST', `body.kind: expected task, sleep, wait, script, flow or flowmodule, got ${JSON.stringify(kind)}`);
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `body.kind: expected task, sleep, wait, script, flow or flowmodule, got ${JSON.stringify(kind)}`,
+    );
   }
   return { script_path: scriptPath, script_hash: scriptHash, kind: kind as TaskCallKind };
 }
@@ -44,7 +60,8 @@ export function parseTaskCallScript(body: Obj): Required<TaskCallScript> {
  * call whose fields are the body's own. All are checked before any is submitted.
  */
 export function parseTaskCalls(body: Obj, kind: TaskCallKind): TaskCall[] {
-  if (Array.isArray(body.calls)) return body.calls.map((call, i) => parseTaskCall(object(call, `body.calls[${i}]`), `body.calls[${i}]`, kind));
+  if (Array.isArray(body.calls))
+    return body.calls.map((call, i) => parseTaskCall(object(call, `body.calls[${i}]`), `body.calls[${i}]`, kind));
   return [parseTaskCall(body, 'body', kind)];
 }
 
@@ -53,10 +70,22 @@ function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCa
   const retry = call.retry === undefined ? undefined : retryOptions(call.retry, `${field}.retry`);
   const kind = (optionalString(call, 'kind', `${field}.kind`) ?? bodyKind) as TaskCallKind;
   if (kind !== bodyKind && (byPath(bodyKind) || byPath(kind))) {
-    throw new HttpError(400, 'BAD_REQUEST', `${field}.kind: expected "task", "sleep" or "wait" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`);
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `${field}.kind: expected "task", "sleep" or "wait" in a batch of kind ${JSON.stringify(bodyKind)}, got ${JSON.stringify(kind)}`,
+    );
   }
-  const delaySecs = optionalNumberIn(call, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS }, `${field}.scheduled_in_secs`);
-  const args = storableValue(!byPath(bodyKind) ? array(call, 'args', `${field}.args`) : object(call.args, `${field}.args`), `${field}.args`);
+  const delaySecs = optionalNumberIn(
+    call,
+    'scheduled_in_secs',
+    { min: 0, max: MAX_DELAY_SECS },
+    `${field}.scheduled_in_secs`,
+  );
+  const args = storableValue(
+    !byPath(bodyKind) ? array(call, 'args', `${field}.args`) : object(call.args, `${field}.args`),
+    `${field}.args`,
+  );
   const tag = optionalString(call, 'tag', `${field}.tag`);
   const callKey = optionalString(call, 'call_key', `${field}.call_key`);
   const timeout = optionalNumberIn(call, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS }, `${field}.timeout`);

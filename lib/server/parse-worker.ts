@@ -109,7 +109,12 @@ function leaseMs(body: Record<string, unknown>): number {
 
 function stepOutcome(body: Record<string, unknown>): Outcome {
   const outcome = object(body.outcome, 'body.outcome') as unknown as Outcome;
-  if (outcome.status !== 'success') throw new HttpError(400, 'BAD_REQUEST', `body.outcome.status: expected success, got ${JSON.stringify(outcome.status)}`);
+  if (outcome.status !== 'success')
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `body.outcome.status: expected success, got ${JSON.stringify(outcome.status)}`,
+    );
   storableValue(outcome.result ?? null, 'body.outcome.result');
   return outcome;
 }

@@ -44,7 +44,11 @@ export class Retention {
     this.timer = setTimeout(() => {
       this.running = this.pruneNow()
         .then(() => undefined)
-        .catch((err: unknown) => console.error(`millrace server: pruning old runs failed (tried again at the next interval): ${(err as Error).message}`))
+        .catch((err: unknown) =>
+          console.error(
+            `millrace server: pruning old runs failed (tried again at the next interval): ${(err as Error).message}`,
+          ),
+        )
         .finally(() => this.schedule(this.options.intervalMs ?? 3_600_000));
     }, ms);
     this.timer.unref();

@@ -43,7 +43,10 @@ export class Router {
     return this;
   }
 
-  match(method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
     const parts = path.split('/').filter(Boolean).map(safeDecode);
     const allowed: string[] = [];
     for (const route of this.routes) {

@@ -54,9 +54,14 @@ async function cancel(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 async function answer(ctx: RouteContext, deps: ServerDeps, approved: boolean): Promise<Reply> {
   const { job, key, wait, used } = await signedApproval(ctx, deps);
   if (FINISHED_STATUSES.includes(job.status)) throw new JobFinishedError(job.id, job.status, `approval "${key}"`);
-  if (used) throw new ApprovalStateError(`This URL of approval "${key}" of job ${job.id} was used already: an approval is answered once`);
+  if (used)
+    throw new ApprovalStateError(
+      `This URL of approval "${key}" of job ${job.id} was used already: an approval is answered once`,
+    );
   if (!wait) {
-    throw new ApprovalStateError(`Job ${job.id} is not waiting for approval "${key}" yet: send the answer once it calls waitForApproval({ key: "${key}" })`);
+    throw new ApprovalStateError(
+      `Job ${job.id} is not waiting for approval "${key}" yet: send the answer once it calls waitForApproval({ key: "${key}" })`,
+    );
   }
   const value = await approvalValue(ctx);
   const form = formOf(wait);
@@ -69,7 +74,13 @@ async function answer(ctx: RouteContext, deps: ServerDeps, approved: boolean): P
 /** `GET jobs_u/approval/{id}/{resume_id}/{signature}`: what the approval page shows. */
 async function approvalInfo(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const { job, key, wait, used } = await signedApproval(ctx, deps);
-  const reply: ApprovalInfoReply = { job, resume_id: key, form: wait ? formOf(wait) : null, waiting: wait !== undefined, used };
+  const reply: ApprovalInfoReply = {
+    job,
+    resume_id: key,
+    form: wait ? formOf(wait) : null,
+    waiting: wait !== undefined,
+    used,
+  };
   return { status: 200, json: reply };
 }
 
@@ -77,24 +88,38 @@ async function approvalInfo(ctx: RouteContext, deps: ServerDeps): Promise<Reply>
 async function waiting(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const queued = await deps.store.list({ workspace: ctx.params.ws, status: ['queued'], limit: 500 });
   const waits = queued.filter((j) => j.kind === 'wait' && j.parentJob !== null);
-  const parents = waits.length ? await deps.store.list({ ids: waits.map((w) => w.parentJob!), limit: waits.length }) : [];
+  const parents = waits.length
+    ? await deps.store.list({ ids: waits.map((w) => w.parentJob!), limit: waits.length })
+    : [];
   const byId = new Map(parents.map((p) => [p.id, p]));
   const reply: WaitingReply = { waiting: [] };
   for (const wait of waits) {
     const job = byId.get(wait.parentJob!);
     if (!job) continue;
-    reply.waiting.push({ job, wait, event: wait.entrypoint, approval: approvalKeyOf(wait.entrypoint) ?? null, due_at: wait.scheduledFor >= NEVER_DUE ? null : wait.scheduledFor });
+    reply.waiting.push({
+      job,
+      wait,
+      event: wait.entrypoint,
+      approval: approvalKeyOf(wait.entrypoint) ?? null,
+      due_at: wait.scheduledFor >= NEVER_DUE ? null : wait.scheduledFor,
+    });
   }
   return { status: 200, json: reply };
 }
 
 /** The job, key and state of a signed approval URL; 401 for a bad signature, before anything is read. */
-async function signedApproval(ctx: RouteContext, deps: ServerDeps): Promise<{ job: JobRecord; key: string; wait: JobRecord | undefined; used: boolean }> {
+async function signedApproval(
+  ctx: RouteContext,
+  deps: ServerDeps,
+): Promise<{ job: JobRecord; key: string; wait: JobRecord | undefined; used: boolean }> {
   const { ws, id, resume_id: key, signature } = ctx.params;
   await checkResumeSignature(deps.store, ws, id, key, signature);
   const job = await jobInWorkspace(deps, ctx);
   const name = approvalEventName(key);
-  const [events, children] = await Promise.all([deps.store.events(job.id), deps.store.list({ parentJob: job.id, status: ['queued'], limit: 1000 })]);
+  const [events, children] = await Promise.all([
+    deps.store.events(job.id),
+    deps.store.list({ parentJob: job.id, status: ['queued'], limit: 1000 }),
+  ]);
   const wait = children.find((c) => c.kind === 'wait' && c.entrypoint === name);
   return { job, key, wait, used: events.some((e) => e.name === name) };
 }
@@ -108,7 +133,11 @@ async function approvalValue(ctx: RouteContext): Promise<Json> {
       return storableValue(JSON.parse(text), 'query payload');
     } catch (err) {
       if (err instanceof HttpError) throw err;
-      throw new HttpError(400, 'BAD_JSON', `query payload: expected URL-encoded JSON, got ${JSON.stringify(text.slice(0, 80))} (${(err as Error).message})`);
+      throw new HttpError(
+        400,
+        'BAD_JSON',
+        `query payload: expected URL-encoded JSON, got ${JSON.stringify(text.slice(0, 80))} (${(err as Error).message})`,
+      );
     }
   }
   const body = await ctx.body();

@@ -15,7 +15,9 @@ import type { ServerDeps } from './server.js';
 import { MAX_CURSOR, MAX_PAGE, MAX_TIME_MS } from './limits.js';
 import { queryBool, queryNumber } from './validate.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** How long a worker counts as live after it was last heard from. */
 export const WORKER_LIVE_MS = 30_000;
@@ -54,7 +56,12 @@ async function resolve(ctx: RouteContext, { store }: ServerDeps): Promise<Reply>
   const inWs = [];
   for (const id of ids) if ((await store.get(id))?.workspace === ctx.params.ws) inWs.push(id);
   if (inWs.length === 0) throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${ctx.params.prefix}"`);
-  if (inWs.length > 1) throw new HttpError(409, 'AMBIGUOUS_ID', `Job id "${ctx.params.prefix}" is ambiguous: it starts ${inWs.slice(0, 3).join(', ')}…`);
+  if (inWs.length > 1)
+    throw new HttpError(
+      409,
+      'AMBIGUOUS_ID',
+      `Job id "${ctx.params.prefix}" is ambiguous: it starts ${inWs.slice(0, 3).join(', ')}…`,
+    );
   const reply: ResolveReply = { id: inWs[0] };
   return { status: 200, json: reply };
 }
@@ -62,7 +69,12 @@ async function resolve(ctx: RouteContext, { store }: ServerDeps): Promise<Reply>
 async function records(ctx: RouteContext, { store }: ServerDeps): Promise<Reply> {
   const q = ctx.query;
   const status = q.getAll('status').map((s) => {
-    if (!(JOB_STATUSES as readonly string[]).includes(s)) throw new HttpError(400, 'BAD_REQUEST', `query status: expected one of ${JOB_STATUSES.join(', ')}, got ${JSON.stringify(s)}`);
+    if (!(JOB_STATUSES as readonly string[]).includes(s))
+      throw new HttpError(
+        400,
+        'BAD_REQUEST',
+        `query status: expected one of ${JOB_STATUSES.join(', ')}, got ${JSON.stringify(s)}`,
+      );
     return s as JobStatus;
   });
   const jobs = await store.list({
@@ -94,7 +106,9 @@ async function logs(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 async function cancel(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const job = await jobInWorkspace(deps, ctx);
   const body = parseCancelJob(await ctx.body());
-  const reply: CancelJobReply = { canceled: await deps.coordinator.cancel(job.id, { reason: body.reason ?? 'canceled', by: ctx.principal.label }) };
+  const reply: CancelJobReply = {
+    canceled: await deps.coordinator.cancel(job.id, { reason: body.reason ?? 'canceled', by: ctx.principal.label }),
+  };
   return { status: 200, json: reply };
 }
 

@@ -11,10 +11,22 @@ import type { ServerDeps } from './server.js';
 import { object, optionalString, string } from './validate.js';
 
 /** Windmill's names for the fields a ScheduleError names. */
-const WIRE_FIELD: Record<string, string> = { cron: 'schedule', timezone: 'timezone', args: 'args', name: 'path', path: 'script_path' };
+const WIRE_FIELD: Record<string, string> = {
+  cron: 'schedule',
+  timezone: 'timezone',
+  args: 'args',
+  name: 'path',
+  path: 'script_path',
+};
 
 function schedulesOf(ctx: RouteContext, deps: ServerDeps): StoreSchedules {
-  return new StoreSchedules({ store: deps.store, root: deps.root, workspace: ctx.params.ws, clock: deps.coordinator.clock, changed: () => void deps.scheduler?.refresh() });
+  return new StoreSchedules({
+    store: deps.store,
+    root: deps.root,
+    workspace: ctx.params.ws,
+    clock: deps.coordinator.clock,
+    changed: () => void deps.scheduler?.refresh(),
+  });
 }
 
 /** A bad schedule is a 400 naming the body's field, in Windmill's names. */
@@ -41,11 +53,23 @@ async function create(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const scriptPath = string(body, 'script_path');
   const timezone = optionalString(body, 'timezone');
   const args = body.args === undefined || body.args === null ? {} : body.args;
-  if (typeof args !== 'object' || Array.isArray(args)) throw new HttpError(400, 'BAD_SCHEDULE', `body.args: expected a JSON object of args by parameter name, got ${JSON.stringify(args)}`);
+  if (typeof args !== 'object' || Array.isArray(args))
+    throw new HttpError(
+      400,
+      'BAD_SCHEDULE',
+      `body.args: expected a JSON object of args by parameter name, got ${JSON.stringify(args)}`,
+    );
   const isFlow = body.is_flow === undefined ? undefined : body.is_flow === true;
   const schedules = schedulesOf(ctx, deps);
   await asBadRequest(() =>
-    schedules.create({ name, cron, path: scriptPath, args: args as Record<string, unknown>, ...(timezone !== undefined && { timezone }), ...(isFlow !== undefined && { kind: isFlow ? 'flow' : 'script' }) }),
+    schedules.create({
+      name,
+      cron,
+      path: scriptPath,
+      args: args as Record<string, unknown>,
+      ...(timezone !== undefined && { timezone }),
+      ...(isFlow !== undefined && { kind: isFlow ? 'flow' : 'script' }),
+    }),
   );
   if (body.enabled === false) await schedules.setPaused(name, true);
   // Windmill answers with the schedule's path.
@@ -63,7 +87,12 @@ async function get(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 
 async function setEnabled(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const body = object(await ctx.body());
-  if (typeof body.enabled !== 'boolean') throw new HttpError(400, 'BAD_REQUEST', `body.enabled: expected true or false, got ${JSON.stringify(body.enabled)}`);
+  if (typeof body.enabled !== 'boolean')
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `body.enabled: expected true or false, got ${JSON.stringify(body.enabled)}`,
+    );
   return reply(await schedulesOf(ctx, deps).setPaused(ctx.params.name, !body.enabled), deps);
 }
 

@@ -21,7 +21,11 @@ import { object } from './validate.js';
 async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const parent = await jobInWorkspace(deps, ctx, ctx.params.parent);
   if (isFinished(parent)) {
-    throw new HttpError(409, 'PARENT_FINISHED', `Job ${parent.id} has already finished (${parent.status}); it cannot start children`);
+    throw new HttpError(
+      409,
+      'PARENT_FINISHED',
+      `Job ${parent.id} has already finished (${parent.status}); it cannot start children`,
+    );
   }
   const body = object(await ctx.body());
   // A worker names itself and the parent's attempt it runs: only the worker that holds the
@@ -32,15 +36,24 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
     assertHeld('The task call', parent, { workerId: caller.worker_id, attempt: caller.parent_attempt! });
   } else if (ctx.principal.scope === 'worker') {
     throw leaseNotHeld('The task call', [
-      { jobId: parent.id, why: `a worker-only token must name the worker that runs job ${parent.id} (body.worker_id and body.parent_attempt)` },
+      {
+        jobId: parent.id,
+        why: `a worker-only token must name the worker that runs job ${parent.id} (body.worker_id and body.parent_attempt)`,
+      },
     ]);
   }
   const { script_path: scriptPath, script_hash: scriptHash, kind } = parseTaskCallScript(body);
   const script = byPath(kind) ? childScript(deps.root, kind, scriptPath) : resolveScript(deps.root, scriptPath);
   if (script.hash !== scriptHash) {
-    throw new HttpError(409, 'SCRIPT_HASH_MISMATCH', `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`);
+    throw new HttpError(
+      409,
+      'SCRIPT_HASH_MISMATCH',
+      `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`,
+    );
   }
-  const specs = parseTaskCalls(body, kind).map((call) => childSpec(call, { parent, scriptPath: script.path, scriptHash, entrypoint: ctx.params.task }));
+  const specs = parseTaskCalls(body, kind).map((call) =>
+    childSpec(call, { parent, scriptPath: script.path, scriptHash, entrypoint: ctx.params.task }),
+  );
   if (Array.isArray(body.calls)) {
     const jobs = await Promise.all(specs.map((spec) => deps.coordinator.submit(spec)));
     const reply: TaskCallsReply = { ids: jobs.map((j) => j.id) };
@@ -50,7 +63,10 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
 }
 
 /** A call's child job: in the parent's workspace, its tag the call's (else the script's default). */
-function childSpec(call: TaskCall, of: { parent: JobRecord; scriptPath: string; scriptHash: string; entrypoint: string }): JobSpec {
+function childSpec(
+  call: TaskCall,
+  of: { parent: JobRecord; scriptPath: string; scriptHash: string; entrypoint: string },
+): JobSpec {
   return {
     kind: call.kind ?? 'task',
     // Whole milliseconds: times are stored as integers (PostgreSQL's BIGINT refuses 0.5).
@@ -76,5 +92,10 @@ function flowSpec(flowControl: FlowControl | undefined): Pick<JobSpec, 'flowCont
 
 /** The route of task calls from jobs; worker tokens reach it, but only for a parent whose lease the worker holds. */
 export const taskCallRoutes: readonly RouteEntry[] = [
-  { method: 'POST', pattern: '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{task}', audience: 'worker', handler: workflowAsCode },
+  {
+    method: 'POST',
+    pattern: '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{task}',
+    audience: 'worker',
+    handler: workflowAsCode,
+  },
 ];

@@ -15,7 +15,10 @@ async function deleteToken(ctx: RouteContext, { store, tokens }: ServerDeps): Pr
   const { record, revoked } = await revokeTokenRef(store, ctx.params.ref);
   tokens.forget(record.tokenHash);
   const listing = toListing(record);
-  return { status: 200, text: revoked ? `revoked token ${listing.id}` : `token ${listing.id} was already revoked at ${listing.revoked_at}` };
+  return {
+    status: 200,
+    text: revoked ? `revoked token ${listing.id}` : `token ${listing.id} was already revoked at ${listing.revoked_at}`,
+  };
 }
 
 /**
@@ -30,6 +33,10 @@ export const tokenRoutes: readonly RouteEntry[] = [
 
 function adminOnly(ctx: RouteContext): void {
   if (ctx.principal.scope !== 'admin') {
-    throw new HttpError(403, 'FORBIDDEN', `Tokens are managed with an admin token; this one ("${ctx.principal.label}") is a ${ctx.principal.scope === 'user' ? 'workspace' : ctx.principal.scope} token`);
+    throw new HttpError(
+      403,
+      'FORBIDDEN',
+      `Tokens are managed with an admin token; this one ("${ctx.principal.label}") is a ${ctx.principal.scope === 'user' ? 'workspace' : ctx.principal.scope} token`,
+    );
   }
 }

@@ -51,12 +51,19 @@ async function getJob(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
     store.list({ parentJob: job.id, limit: 10_000 }),
     job.kind === 'flow' ? store.getFlowStatus(job.id) : undefined,
   ]);
-  return { status: 200, json: { ...toWindmillJob(job, lines, children.reverse()), ...(flowStatus !== undefined && { flow_status: flowStatus }) } };
+  return {
+    status: 200,
+    json: {
+      ...toWindmillJob(job, lines, children.reverse()),
+      ...(flowStatus !== undefined && { flow_status: flowStatus }),
+    },
+  };
 }
 
 async function getResult(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const job = await jobInWorkspace(deps, ctx);
-  if (!isFinished(job)) throw new HttpError(404, 'NOT_COMPLETED', `Job ${job.id} has not completed yet (${job.status})`);
+  if (!isFinished(job))
+    throw new HttpError(404, 'NOT_COMPLETED', `Job ${job.id} has not completed yet (${job.status})`);
   return { status: 200, json: windmillResult(job) };
 }
 
@@ -83,7 +90,11 @@ async function getUpdate(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 async function getUpdateSse(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   let job = await jobInWorkspace(deps, ctx);
   let after = queryNumber(ctx.query, 'log_offset', { min: 0, max: MAX_CURSOR, integer: true }) ?? 0;
-  ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  ctx.res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+  });
   while (!ctx.signal.aborted) {
     const wake = deps.coordinator.nextChange(job.id, ctx.signal);
     const u = await update(deps, job, after);
@@ -103,7 +114,12 @@ async function getUpdateSse(ctx: RouteContext, deps: ServerDeps): Promise<Reply>
 async function cancelQueued(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const job = await jobInWorkspace(deps, ctx);
   const body: CancelJobBody = parseCancelJob(await ctx.body());
-  if (isFinished(job)) throw new HttpError(400, 'ALREADY_FINISHED', `Job ${job.id} has already finished (${job.status}); nothing to cancel`);
+  if (isFinished(job))
+    throw new HttpError(
+      400,
+      'ALREADY_FINISHED',
+      `Job ${job.id} has already finished (${job.status}); nothing to cancel`,
+    );
   await deps.coordinator.cancel(job.id, { reason: body.reason ?? 'canceled', by: ctx.principal.label });
   return { status: 200, text: `job ${job.id} canceled` };
 }
@@ -130,24 +146,49 @@ async function listJobs(ctx: RouteContext, { store }: ServerDeps): Promise<Reply
 /** The Windmill-compatible subset of the job API (docs/http-api.md), so windmill-client works unchanged. Task calls are in routes-task-calls.ts. */
 export const windmillRoutes: readonly RouteEntry[] = [
   { method: 'POST', pattern: '/api/w/{ws}/jobs/run/p/{path*}', audience: 'user', handler: runScript },
-  { method: 'POST', pattern: '/api/w/{ws}/jobs/run_wait_result/p/{path*}', audience: 'user', handler: runScriptWaitResult },
+  {
+    method: 'POST',
+    pattern: '/api/w/{ws}/jobs/run_wait_result/p/{path*}',
+    audience: 'user',
+    handler: runScriptWaitResult,
+  },
   { method: 'POST', pattern: '/api/w/{ws}/jobs/run/f/{path*}', audience: 'user', handler: runFlow },
-  { method: 'POST', pattern: '/api/w/{ws}/jobs/run_wait_result/f/{path*}', audience: 'user', handler: runFlowWaitResult },
+  {
+    method: 'POST',
+    pattern: '/api/w/{ws}/jobs/run_wait_result/f/{path*}',
+    audience: 'user',
+    handler: runFlowWaitResult,
+  },
   { method: 'GET', pattern: '/api/w/{ws}/jobs_u/get/{id}', audience: 'user', handler: getJob },
   { method: 'GET', pattern: '/api/w/{ws}/jobs_u/completed/get_result/{id}', audience: 'user', handler: getResult },
-  { method: 'GET', pattern: '/api/w/{ws}/jobs_u/completed/get_result_maybe/{id}', audience: 'user', handler: getResultMaybe },
+  {
+    method: 'GET',
+    pattern: '/api/w/{ws}/jobs_u/completed/get_result_maybe/{id}',
+    audience: 'user',
+    handler: getResultMaybe,
+  },
   { method: 'GET', pattern: '/api/w/{ws}/jobs_u/getupdate/{id}', audience: 'user', handler: getUpdate },
   { method: 'GET', pattern: '/api/w/{ws}/jobs_u/getupdate_sse/{id}', audience: 'user', handler: getUpdateSse },
   { method: 'POST', pattern: '/api/w/{ws}/jobs_u/queue/cancel/{id}', audience: 'user', handler: cancelQueued },
   { method: 'GET', pattern: '/api/w/{ws}/jobs/list', audience: 'user', handler: listJobs },
 ];
 
-async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof scriptJobSpec = scriptJobSpec): Promise<JobRecord> {
+async function submitScript(
+  deps: ServerDeps,
+  ctx: RouteContext,
+  specOf: typeof scriptJobSpec = scriptJobSpec,
+): Promise<JobRecord> {
   const raw = await ctx.body();
   // Args arrive as JSON; values a millrace client encoded (a Date…) are decoded, then encoded again below.
-  const args = raw === undefined ? {} : (decode(storableValue(object(raw, 'body (the args)'), 'args')) as Record<string, unknown>);
+  const args =
+    raw === undefined ? {} : (decode(storableValue(object(raw, 'body (the args)'), 'args')) as Record<string, unknown>);
   const q = ctx.query;
-  const spec = specOf(deps.root, { path: ctx.params.path, args, tag: q.get('tag') || undefined, workspace: ctx.params.ws });
+  const spec = specOf(deps.root, {
+    path: ctx.params.path,
+    args,
+    tag: q.get('tag') || undefined,
+    workspace: ctx.params.ws,
+  });
   const parentId = q.get('parent_job');
   if (parentId) spec.parentJob = (await jobInWorkspace(deps, ctx, parentId)).id;
   const delay = queryNumber(q, 'scheduled_in_secs', { min: 0, max: MAX_DELAY_SECS });
@@ -158,7 +199,8 @@ async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof 
   // returns the job first submitted with it, so a client may retry a request it got no answer to.
   const key = q.get('idempotency_key') ?? (ctx.req.headers['idempotency-key'] as string | undefined);
   if (key !== undefined && key !== null) {
-    if (key.length === 0 || key.length > 255) throw new HttpError(400, 'BAD_REQUEST', `idempotency key: expected 1 to 255 characters, got ${key.length}`);
+    if (key.length === 0 || key.length > 255)
+      throw new HttpError(400, 'BAD_REQUEST', `idempotency key: expected 1 to 255 characters, got ${key.length}`);
     spec.idempotencyKey = key;
   }
   // A W3C traceparent: the run joins the caller's trace (docs/operations.md).
@@ -166,7 +208,12 @@ async function submitScript(deps: ServerDeps, ctx: RouteContext, specOf: typeof 
   if (typeof traceparent === 'string') spec.trace = parseTraceparent(traceparent);
   const id = q.get('job_id');
   if (id) {
-    if (!/^[\w-]{1,64}$/.test(id)) throw new HttpError(400, 'BAD_REQUEST', `query job_id: expected letters, digits, - or _, got ${JSON.stringify(id)}`);
+    if (!/^[\w-]{1,64}$/.test(id))
+      throw new HttpError(
+        400,
+        'BAD_REQUEST',
+        `query job_id: expected letters, digits, - or _, got ${JSON.stringify(id)}`,
+      );
     if (await deps.store.get(id)) throw new HttpError(409, 'JOB_EXISTS', `A job with id "${id}" already exists`);
     spec.id = id;
   }

@@ -5,7 +5,19 @@ import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { assertHeld } from './lease.js';
 import { longPollSignal } from './long-poll.js';
-import { parseCancel, parseChild, parseClaim, parseHeartbeat, parseJob, parseParentRef, parseStep, parseStepLease, parseStepScript, parseWait, parseWorkerName } from './parse-worker.js';
+import {
+  parseCancel,
+  parseChild,
+  parseClaim,
+  parseHeartbeat,
+  parseJob,
+  parseParentRef,
+  parseStep,
+  parseStepLease,
+  parseStepScript,
+  parseWait,
+  parseWorkerName,
+} from './parse-worker.js';
 import type { Reply, RouteContext } from './router.js';
 import type { RouteEntry } from './route-table.js';
 import type { ServerDeps } from './server.js';
@@ -18,11 +30,21 @@ const LINGER_MS = 20;
 async function claim(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
   const raw = await ctx.body();
   const worker = parseWorkerName(raw);
-  await store.touchWorker({ id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname }, Date.now());
+  await store.touchWorker(
+    { id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname },
+    Date.now(),
+  );
   const body = parseClaim(raw);
   const signal = longPollSignal(ctx.signal, body.wait_ms);
   const jobs = await coordinator.claim(
-    { workerId: body.worker_id, tags: body.tags, workspace: ctx.params.ws, limit: body.limit, leaseMs: body.lease_ms, durable: true },
+    {
+      workerId: body.worker_id,
+      tags: body.tags,
+      workspace: ctx.params.ws,
+      limit: body.limit,
+      leaseMs: body.lease_ms,
+      durable: true,
+    },
     signal,
   );
   const reply: ClaimReply = { jobs };
@@ -85,7 +107,8 @@ async function cancel(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
   const raw = await ctx.body();
   const target = await jobInWorkspace(deps, ctx, parseJob(raw).job_id);
   // The reason is read only for a job still to cancel: a finished one answers 204 whatever it says.
-  if (!FINISHED_STATUSES.includes(target.status)) await deps.coordinator.cancel(target.id, { reason: parseCancel(raw).reason ?? 'canceled', by: 'job' });
+  if (!FINISHED_STATUSES.includes(target.status))
+    await deps.coordinator.cancel(target.id, { reason: parseCancel(raw).reason ?? 'canceled', by: 'job' });
   return { status: 204, text: '' };
 }
 
@@ -93,7 +116,10 @@ async function cancel(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 async function heartbeat(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
   const raw = await ctx.body();
   const worker = parseWorkerName(raw);
-  await store.touchWorker({ id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname }, Date.now());
+  await store.touchWorker(
+    { id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname },
+    Date.now(),
+  );
   const body = parseHeartbeat(raw);
   const reply: HeartbeatReply = { lost: await coordinator.renewLeases(body.worker_id, body.job_ids, body.lease_ms) };
   return { status: 200, json: reply };

@@ -22,7 +22,8 @@ const MAX_FILES = 5000;
 const MAX_DEPTH = 8;
 
 // A cheap look at the source: the run form asks for the full signature of the one picked.
-const EXPORTS_MAIN = /\bexport\s+(?:async\s+)?function\s*\*?\s*main\s*[(<]|\bexport\s+(?:const|let|var)\s+main\b|\bexport\s*\{[^}]*\bmain\b[^}]*\}|\b(?:module\.)?exports\.main\s*=|\bmodule\.exports\s*=\s*\{[^}]*\bmain\b/;
+const EXPORTS_MAIN =
+  /\bexport\s+(?:async\s+)?function\s*\*?\s*main\s*[(<]|\bexport\s+(?:const|let|var)\s+main\b|\bexport\s*\{[^}]*\bmain\b[^}]*\}|\b(?:module\.)?exports\.main\s*=|\bmodule\.exports\s*=\s*\{[^}]*\bmain\b/;
 
 /**
  * The scripts under `root` that export a `main`, sorted by path. Dot-directories and build
@@ -50,7 +51,8 @@ export async function listRunnables(root: string): Promise<RunnableList> {
         return;
       }
       const source = await readFile(full, 'utf8').catch(() => '');
-      if (EXPORTS_MAIN.test(source)) found.push({ path: relative(root, full).slice(0, -ext.length).split(sep).join('/'), kind: 'script' });
+      if (EXPORTS_MAIN.test(source))
+        found.push({ path: relative(root, full).slice(0, -ext.length).split(sep).join('/'), kind: 'script' });
     }
   }
   await walk(root, 0);

@@ -122,7 +122,6 @@ export interface ServerDeps {
   scheduler?: Scheduler;
 }
 
-
 /** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
   // Every verb is timed for /metrics' store latency.
@@ -147,7 +146,9 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   }
 
   // With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set: a span per job (tracing/job-spans.ts); the SDK is loaded only then.
-  const spans = tracingEnabled() ? await (await import('../tracing/job-spans.js')).JobSpans.open(store, 'millrace-server') : undefined;
+  const spans = tracingEnabled()
+    ? await (await import('../tracing/job-spans.js')).JobSpans.open(store, 'millrace-server')
+    : undefined;
   const coordinator = new Coordinator(store, {
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
@@ -161,7 +162,12 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
           store,
           clock: coordinator.clock,
           refreshMs: options.scheduleRefreshMs,
-          submit: (request) => coordinator.submit(isFlowRequest(request, options.root) ? flowJobSpec(options.root, request) : scriptJobSpec(options.root, request)),
+          submit: (request) =>
+            coordinator.submit(
+              isFlowRequest(request, options.root)
+                ? flowJobSpec(options.root, request)
+                : scriptJobSpec(options.root, request),
+            ),
         });
   const principals = new TokenCache(store);
   const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals, scheduler };
@@ -178,7 +184,12 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
   const uiSessionToken = options.uiSession ? newToken() : undefined;
-  if (uiSessionToken) principals.set(hashToken(uiSessionToken), { workspace: DEFAULT_WORKSPACE, scope: 'admin', label: 'dev UI session' });
+  if (uiSessionToken)
+    principals.set(hashToken(uiSessionToken), {
+      workspace: DEFAULT_WORKSPACE,
+      scope: 'admin',
+      label: 'dev UI session',
+    });
   const server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // long polls and streams stay open as long as they need
@@ -201,7 +212,9 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
       if (url.pathname === '/readyz') return send(res, await readyz(store, shuttingDown));
       if (shuttingDown) {
         res.setHeader('Connection', 'close');
-        throw new ShuttingDownError('The server is shutting down: it takes no new requests; send it to another server, or again once this one is back');
+        throw new ShuttingDownError(
+          'The server is shutting down: it takes no new requests; send it to another server, or again once this one is back',
+        );
       }
       if (url.pathname === '/metrics') {
         await authorizeMetrics(req, { metricsToken: options.metricsToken, principals });
@@ -213,18 +226,32 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
       if (isUiRequest(req.method ?? 'GET', url.pathname)) return await serveUi(req, res, url.pathname);
       if (url.pathname === '/api/ui/session') return send(res, uiSession(req, uiSessionToken));
       if (url.pathname === IDENTITY_PATH) {
-        return send(res, identityReply({ method: req.method ?? 'GET', query: url.searchParams, rootId: serverRootId, adminToken: options.adminToken ?? createdAdminToken }));
+        return send(
+          res,
+          identityReply({
+            method: req.method ?? 'GET',
+            query: url.searchParams,
+            rootId: serverRootId,
+            adminToken: options.adminToken ?? createdAdminToken,
+          }),
+        );
       }
       const found = router.match(req.method ?? 'GET', url.pathname);
       if (!found) throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`);
       if ('allowed' in found) {
         res.setHeader('Allow', found.allowed.join(', '));
-        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
+        throw new HttpError(
+          405,
+          'METHOD_NOT_ALLOWED',
+          `${req.method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`,
+        );
       }
       const { route, params } = found;
       // A signed URL (an approval's) is its own permission: its handler checks the signature.
       const principal: Principal =
-        route.audience === 'signed' ? { workspace: params.ws ?? DEFAULT_WORKSPACE, scope: 'user', label: 'signed URL' } : await principals.authenticate(req.headers.authorization);
+        route.audience === 'signed'
+          ? { workspace: params.ws ?? DEFAULT_WORKSPACE, scope: 'user', label: 'signed URL' }
+          : await principals.authenticate(req.headers.authorization);
       checkNoNul(params, url.searchParams);
       if (params.ws !== undefined && !reaches(principal, params.ws)) {
         throw new HttpError(404, 'NOT_FOUND', `No workspace "${params.ws}" for this token`);
@@ -251,7 +278,17 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
         return;
       }
       if (e.status === 413) res.setHeader('Connection', 'close');
-      send(res, { status: e.status, json: { error: { code: e.code, message: e.message, ...(e.problems && { problems: e.problems }), ...(e.jobs && { jobs: e.jobs }) } } });
+      send(res, {
+        status: e.status,
+        json: {
+          error: {
+            code: e.code,
+            message: e.message,
+            ...(e.problems && { problems: e.problems }),
+            ...(e.jobs && { jobs: e.jobs }),
+          },
+        },
+      });
     }
   }
 
@@ -308,13 +345,15 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
 
 /** The dev UI's token, to loopback clients of a server started with `uiSession`; otherwise a 404 the UI reads as "log in". */
 function uiSession(req: IncomingMessage, token: string | undefined): Reply {
-  if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api/ui/session (allowed: GET)`);
+  if (req.method !== 'GET')
+    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on /api/ui/session (allowed: GET)`);
   const remote = req.socket.remoteAddress ?? '';
   const loopback = remote === '::1' || remote.startsWith('127.') || remote.startsWith('::ffff:127.');
   // A page of another site that got its name pointed at 127.0.0.1 (DNS rebinding) sends its own Host.
   const host = (req.headers.host ?? '').replace(/:\d+$/, '');
   const loopbackName = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
-  if (!token || !loopback || !loopbackName) throw new HttpError(404, 'NO_UI_SESSION', 'This server gives no UI session: log in with a token');
+  if (!token || !loopback || !loopbackName)
+    throw new HttpError(404, 'NO_UI_SESSION', 'This server gives no UI session: log in with a token');
   return { status: 200, json: { token, workspace: DEFAULT_WORKSPACE } };
 }
 
@@ -325,7 +364,10 @@ function send(res: ServerResponse, reply: Reply): void {
     res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   } else {
-    res.writeHead(reply.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(reply.text) });
+    res.writeHead(reply.status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(reply.text),
+    });
     res.end(reply.text);
   }
 }
@@ -333,7 +375,8 @@ function send(res: ServerResponse, reply: Reply): void {
 /** Reads and parses a JSON body no larger than `limit` bytes. An empty body is undefined. */
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes`);
+  const tooLarge = () =>
+    new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes`);
   if (declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;

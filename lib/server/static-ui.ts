@@ -37,7 +37,10 @@ export async function serveUi(req: IncomingMessage, res: ServerResponse, pathnam
     body = await readFile(file).catch(() => undefined);
   }
   if (!body) {
-    const text = name === 'index.html' ? 'The web UI is not built: run `npm run build` in the millrace package.\n' : `No UI file ${pathname}\n`;
+    const text =
+      name === 'index.html'
+        ? 'The web UI is not built: run `npm run build` in the millrace package.\n'
+        : `No UI file ${pathname}\n`;
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
     res.end(req.method === 'HEAD' ? undefined : text);
     return;

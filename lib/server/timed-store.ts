@@ -9,7 +9,13 @@ export function timedStore(store: Store, seconds: Histogram<'verb'>): Store {
   return new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || typeof property !== 'string' || property === 'subscribe' || property === 'close') return value;
+      if (
+        typeof value !== 'function' ||
+        typeof property !== 'string' ||
+        property === 'subscribe' ||
+        property === 'close'
+      )
+        return value;
       const verb = value as (...args: unknown[]) => unknown;
       return (...args: unknown[]) => {
         const end = seconds.startTimer({ verb: property });

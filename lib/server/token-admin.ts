@@ -51,10 +51,12 @@ export async function findTokenByRef(store: Store, ref: string): Promise<TokenRe
   if (whole) return whole;
   const all = await store.listTokens();
   const byPrefix = all.filter((t) => t.prefix !== null && t.prefix === ref);
-  const byId = /^[0-9a-f]+$/.test(ref) && ref.length >= MIN_ID_CHARS ? all.filter((t) => t.tokenHash.startsWith(ref)) : [];
+  const byId =
+    /^[0-9a-f]+$/.test(ref) && ref.length >= MIN_ID_CHARS ? all.filter((t) => t.tokenHash.startsWith(ref)) : [];
   const found = [...new Set([...byPrefix, ...byId])];
   if (found.length === 1) return found[0];
-  if (found.length > 1) throw new UnknownTokenError(ref, `it matches ${found.map((t) => `${tokenId(t)} ("${t.label}")`).join(', ')}`);
+  if (found.length > 1)
+    throw new UnknownTokenError(ref, `it matches ${found.map((t) => `${tokenId(t)} ("${t.label}")`).join(', ')}`);
   if (/^[0-9a-f]+$/.test(ref) && ref.length < MIN_ID_CHARS) {
     throw new UnknownTokenError(ref, `expected at least ${MIN_ID_CHARS} characters of the id, got ${ref.length}`);
   }
@@ -62,7 +64,11 @@ export async function findTokenByRef(store: Store, ref: string): Promise<TokenRe
 }
 
 /** Revokes the token `ref` names. `revoked` is false when it had been revoked before (and stays as it was). */
-export async function revokeTokenRef(store: Store, ref: string, at = Date.now()): Promise<{ record: TokenRecord; revoked: boolean }> {
+export async function revokeTokenRef(
+  store: Store,
+  ref: string,
+  at = Date.now(),
+): Promise<{ record: TokenRecord; revoked: boolean }> {
   const record = await findTokenByRef(store, ref);
   const revoked = await store.revokeToken(record.tokenHash, at);
   return { record: (await store.findToken(record.tokenHash)) ?? record, revoked };
@@ -88,7 +94,8 @@ export async function installEnvToken(store: Store, token: string): Promise<Toke
   }
   const now = Date.now();
   for (const old of await store.listTokens()) {
-    if (old.fromEnv && old.revokedAt === null && old.tokenHash !== record.tokenHash) await store.revokeToken(old.tokenHash, now);
+    if (old.fromEnv && old.revokedAt === null && old.tokenHash !== record.tokenHash)
+      await store.revokeToken(old.tokenHash, now);
   }
   return record;
 }

@@ -44,13 +44,23 @@ export function optionalNumber(obj: Obj, key: string, field = `body.${key}`): nu
 }
 
 /** A number from `min` to `max`; with `integer`, a whole one. */
-export function numberIn(obj: Obj, key: string, range: { min: number; max: number; integer?: boolean }, field = `body.${key}`): number {
+export function numberIn(
+  obj: Obj,
+  key: string,
+  range: { min: number; max: number; integer?: boolean },
+  field = `body.${key}`,
+): number {
   const v = obj[key];
   if (typeof v !== 'number' || !inRange(v, range)) bad(field, rangeText(range), v);
   return v;
 }
 
-export function optionalNumberIn(obj: Obj, key: string, range: { min: number; max: number; integer?: boolean }, field = `body.${key}`): number | undefined {
+export function optionalNumberIn(
+  obj: Obj,
+  key: string,
+  range: { min: number; max: number; integer?: boolean },
+  field = `body.${key}`,
+): number | undefined {
   return obj[key] === undefined || obj[key] === null ? undefined : numberIn(obj, key, range, field);
 }
 
@@ -67,7 +77,10 @@ export function array(obj: Obj, key: string, field = `body.${key}`): unknown[] {
 
 export function strings(obj: Obj, key: string, field = `body.${key}`): string[] {
   const list = array(obj, key, field);
-  list.forEach((v, i) => (typeof v !== 'string' || v.includes('\0')) && bad(`${field}[${i}]`, 'a string without NUL characters', v));
+  list.forEach(
+    (v, i) =>
+      (typeof v !== 'string' || v.includes('\0')) && bad(`${field}[${i}]`, 'a string without NUL characters', v),
+  );
   return list as string[];
 }
 
@@ -117,13 +130,25 @@ export function retryOptions(value: unknown, field: string): RetryOptions {
 }
 
 /** A query parameter as a number, or undefined when absent. `max` bounds it; `integer` asks for a whole one. */
-export function queryNumber(query: URLSearchParams, key: string, options: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+export function queryNumber(
+  query: URLSearchParams,
+  key: string,
+  options: { min?: number; max?: number; integer?: boolean } = {},
+): number | undefined {
   const raw = query.get(key);
   if (raw === null || raw === '') return undefined;
   const n = Number(raw);
-  const range = { min: options.min ?? -Number.MAX_VALUE, max: options.max ?? Number.MAX_VALUE, integer: options.integer };
+  const range = {
+    min: options.min ?? -Number.MAX_VALUE,
+    max: options.max ?? Number.MAX_VALUE,
+    integer: options.integer,
+  };
   if (!inRange(n, range)) {
-    throw new HttpError(400, 'BAD_REQUEST', `query ${key}: expected ${rangeText({ ...options, ...range })}, got ${JSON.stringify(raw)}`);
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `query ${key}: expected ${rangeText({ ...options, ...range })}, got ${JSON.stringify(raw)}`,
+    );
   }
   return n;
 }
@@ -145,7 +170,8 @@ export function checkNoNul(params: Record<string, string>, query: URLSearchParam
     if (value.includes('\0')) bad(`path parameter ${name}`, 'no NUL characters', value);
   }
   for (const [name, value] of query) {
-    if (name.includes('\0') || value.includes('\0')) bad(`query ${JSON.stringify(name.replace(/\0/g, '\\0'))}`, 'no NUL characters', value);
+    if (name.includes('\0') || value.includes('\0'))
+      bad(`query ${JSON.stringify(name.replace(/\0/g, '\\0'))}`, 'no NUL characters', value);
   }
 }
 

@@ -54,7 +54,9 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
   const notHeld = new Map<string, string>();
   for (const e of events) {
     if (!e) continue;
-    const why = ended.has(e.job.id) ? `job ${e.job.id} has an event after its end in this report` : whyNotHeld(e.job, { workerId, attempt: e.attempt });
+    const why = ended.has(e.job.id)
+      ? `job ${e.job.id} has an event after its end in this report`
+      : whyNotHeld(e.job, { workerId, attempt: e.attempt });
     if (why && !notHeld.has(e.job.id)) notHeld.set(e.job.id, why);
     if (e.type === 'finish' || e.type === 'release') ended.add(e.job.id);
   }
@@ -112,28 +114,49 @@ function parseEvent(event: Record<string, unknown>, field: string, job: JobRecor
       const lines = array(event, 'lines', `${field}.lines`).map((raw, i): NewLogLine => {
         const l = object(raw, `${field}.lines[${i}]`);
         const stream: LogStream = l.stream === 'stderr' ? 'stderr' : 'stdout';
-        return { ts: time(l, 'ts', `${field}.lines[${i}].ts`), stream, line: cutLogLine(typeof l.line === 'string' ? l.line : String(l.line)) };
+        return {
+          ts: time(l, 'ts', `${field}.lines[${i}].ts`),
+          stream,
+          line: cutLogLine(typeof l.line === 'string' ? l.line : String(l.line)),
+        };
       });
       return { ...base, type: 'logs', lines };
     }
     case 'finish': {
       const outcome = object(event.outcome, `${field}.outcome`) as unknown as Outcome;
       if (!['success', 'failure', 'canceled'].includes(outcome.status)) {
-        throw new HttpError(400, 'BAD_REQUEST', `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`);
+        throw new HttpError(
+          400,
+          'BAD_REQUEST',
+          `${field}.outcome.status: expected success, failure or canceled, got ${JSON.stringify(outcome.status)}`,
+        );
       }
       if (outcome.status === 'success') storableValue(outcome.result ?? null, `${field}.outcome.result`);
       else errorRecord(outcome.error, `${field}.outcome.error`);
       return { ...base, type: 'finish', outcome, at: time(event, 'at', `${field}.at`) };
     }
     case 'release':
-      return { ...base, type: 'release', error: errorRecord(event.error, `${field}.error`), at: time(event, 'at', `${field}.at`) };
+      return {
+        ...base,
+        type: 'release',
+        error: errorRecord(event.error, `${field}.error`),
+        at: time(event, 'at', `${field}.at`),
+      };
     case 'flow_status':
-      return { ...base, type: 'flow_status', status: storableValue(object(event.status, `${field}.status`), `${field}.status`) as Json };
+      return {
+        ...base,
+        type: 'flow_status',
+        status: storableValue(object(event.status, `${field}.status`), `${field}.status`) as Json,
+      };
     case 'progress': {
       const progress = checkProgress(event.percent, event.message);
       return { ...base, type: 'progress', ...progress };
     }
     default:
-      throw new HttpError(400, 'BAD_REQUEST', `${field}.type: expected started, logs, finish, release, flow_status or progress, got ${JSON.stringify(event.type)}`);
+      throw new HttpError(
+        400,
+        'BAD_REQUEST',
+        `${field}.type: expected started, logs, finish, release, flow_status or progress, got ${JSON.stringify(event.type)}`,
+      );
   }
 }

@@ -49,7 +49,9 @@ export function flowControlOf(row: Partial<Record<keyof FlowColumns, unknown>>):
         ...(n(row.concurrency_window_ms) !== null && { windowMs: n(row.concurrency_window_ms)! }),
       },
     }),
-    ...(typeof row.rate_key === 'string' && { rateLimit: { key: row.rate_key, limit: n(row.rate_limit) ?? 1, perMs: n(row.rate_per_ms) ?? 1000 } }),
+    ...(typeof row.rate_key === 'string' && {
+      rateLimit: { key: row.rate_key, limit: n(row.rate_limit) ?? 1, perMs: n(row.rate_per_ms) ?? 1000 },
+    }),
     ...(n(row.cache_ttl_ms) !== null && { cacheTtlMs: n(row.cache_ttl_ms)! }),
   };
   return Object.keys(flow).length > 0 ? flow : null;
@@ -60,7 +62,14 @@ export function flowControlOf(row: Partial<Record<keyof FlowColumns, unknown>>):
  * serves old results), entrypoint and serialised args.
  */
 export function cacheKey(spec: JobSpec): string {
-  const parts = [spec.workspace ?? 'default', spec.kind, spec.scriptPath, spec.scriptHash, spec.entrypoint, JSON.stringify(spec.args)];
+  const parts = [
+    spec.workspace ?? 'default',
+    spec.kind,
+    spec.scriptPath,
+    spec.scriptHash,
+    spec.entrypoint,
+    JSON.stringify(spec.args),
+  ];
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 

@@ -28,7 +28,9 @@ export function chooseDb(options: { db?: string; root: string }): string {
     (databaseUrl && isPostgresUrl(databaseUrl) ? databaseUrl : undefined) ||
     defaultDbFile(options.root);
   if (!isPostgresUrl(db) && /^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
-    throw new ConfigError(`--db: expected a SQLite file, :memory: or a postgres:// URL, got ${JSON.stringify(redact(db))}`);
+    throw new ConfigError(
+      `--db: expected a SQLite file, :memory: or a postgres:// URL, got ${JSON.stringify(redact(db))}`,
+    );
   }
   return db;
 }
@@ -39,7 +41,8 @@ export function choosePoolSize(flag: number | undefined): number {
   const env = process.env.MILLRACE_DB_POOL;
   if (env === undefined || env === '') return DEFAULT_POOL_SIZE;
   const n = Number(env);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`MILLRACE_DB_POOL: expected a positive integer, got ${JSON.stringify(env)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`MILLRACE_DB_POOL: expected a positive integer, got ${JSON.stringify(env)}`);
   return n;
 }
 

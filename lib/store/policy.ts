@@ -1,6 +1,14 @@
 import { CanceledError, LeaseExpiredError, ReleasedError } from '../errors.js';
 import { errorRecordOf } from '../error-record.js';
-import { jobName, type ErrorRecord, type JobFilter, type JobKind, type JobRecord, type JobSpec, type JobStatus } from '../types.js';
+import {
+  jobName,
+  type ErrorRecord,
+  type JobFilter,
+  type JobKind,
+  type JobRecord,
+  type JobSpec,
+  type JobStatus,
+} from '../types.js';
 
 /**
  * What every store decides the same way, whatever its SQL: which earlier attempts make a
@@ -43,12 +51,18 @@ export function canceledError(reason: string): ErrorRecord {
 
 /** The error an attempt records when its worker stopped renewing its lease. */
 export function leaseLostError(job: Pick<JobRecord, 'worker' | 'attempt'>): ErrorRecord {
-  return errorRecordOf(LeaseExpiredError, `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} (it died or lost contact)`);
+  return errorRecordOf(
+    LeaseExpiredError,
+    `Worker ${job.worker} stopped renewing its lease on attempt ${job.attempt} (it died or lost contact)`,
+  );
 }
 
 /** The error a job fails with when its lease was lost `lostSoFar` times, the most allowed. */
 export function leaseLimitError(lost: ErrorRecord, lostSoFar: number): ErrorRecord {
-  return { ...lost, message: `${lost.message}. Its workers were lost ${lostSoFar} times, the most allowed, so the job failed.` };
+  return {
+    ...lost,
+    message: `${lost.message}. Its workers were lost ${lostSoFar} times, the most allowed, so the job failed.`,
+  };
 }
 
 /** A job's place in its run: its path of ids from the root, and the name its lines carry in its ancestors' logs. */
@@ -75,7 +89,10 @@ export class PlaceCache {
 
   /** Keeps a job's place, made from its row, and returns it. */
   remember(jobId: string, row: PlaceRow): Place {
-    const place = { path: row.path, name: jobName({ kind: row.kind as JobKind, entrypoint: row.entrypoint, scriptPath: row.script_path }) };
+    const place = {
+      path: row.path,
+      name: jobName({ kind: row.kind as JobKind, entrypoint: row.entrypoint, scriptPath: row.script_path }),
+    };
     // A bound, not an LRU: the places of the jobs that log are refetched at one query each.
     if (this.places.size > 10_000) this.places.clear();
     this.places.set(jobId, place);

@@ -1,4 +1,20 @@
-import { DEFAULT_TAG, DEFAULT_WORKSPACE, type AttemptRecord, type TokenRecord, type WorkerRecord, type ErrorRecord, type JobKind, type JobRecord, type JobSpec, type JobStatus, type Json, type LogLine, type LogStream, type Outcome, type RetryOptions } from '../types.js';
+import {
+  DEFAULT_TAG,
+  DEFAULT_WORKSPACE,
+  type AttemptRecord,
+  type TokenRecord,
+  type WorkerRecord,
+  type ErrorRecord,
+  type JobKind,
+  type JobRecord,
+  type JobSpec,
+  type JobStatus,
+  type Json,
+  type LogLine,
+  type LogStream,
+  type Outcome,
+  type RetryOptions,
+} from '../types.js';
 
 import { flowControlOf } from './flow-control.js';
 
@@ -127,7 +143,10 @@ export function toAttemptRecord(row: AttemptRow): AttemptRecord {
 }
 
 /** The columns every new job row starts with, from its spec: the same in both stores. */
-export type NewJobColumns = Pick<JobRow, 'id' | 'workspace' | 'kind' | 'script_path' | 'script_hash' | 'entrypoint' | 'args' | 'tag'>;
+export type NewJobColumns = Pick<
+  JobRow,
+  'id' | 'workspace' | 'kind' | 'script_path' | 'script_hash' | 'entrypoint' | 'args' | 'tag'
+>;
 
 export function newJobColumns(spec: JobSpec, id: string): NewJobColumns {
   return {

@@ -1,5 +1,21 @@
 import type { LiveCount, PruneReport, PruneRequest, SchemaState } from './operations.js';
-import type { RunTrace, JobProgress, AttemptRecord, ErrorRecord, EventRecord, JobFilter, QueueSummary, TokenRecord, WorkerRecord, JobRecord, JobSpec, Json, LogLine, NewLogLine, Outcome } from '../types.js';
+import type {
+  RunTrace,
+  JobProgress,
+  AttemptRecord,
+  ErrorRecord,
+  EventRecord,
+  JobFilter,
+  QueueSummary,
+  TokenRecord,
+  WorkerRecord,
+  JobRecord,
+  JobSpec,
+  Json,
+  LogLine,
+  NewLogLine,
+  Outcome,
+} from '../types.js';
 import type { NewSchedule, ScheduleRecord } from '../types.js';
 
 /** Which jobs a worker may claim. */
@@ -116,7 +132,12 @@ export interface Store {
    * with its outcome. When (parentJob, callKey) is already recorded, returns that job with
    * `created: false` and records nothing: the first record stands.
    */
-  record(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<EnqueueResult>;
+  record(
+    spec: JobSpec & { parentJob: string; callKey: string },
+    outcome: Outcome,
+    startedAt: number,
+    at: number,
+  ): Promise<EnqueueResult>;
 
   /**
    * Claims up to `limit` due queued jobs, marks them running and leases them. Order: highest

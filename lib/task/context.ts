@@ -29,5 +29,8 @@ export function tryCurrentJob(): CurrentJob | undefined {
 /** The context as plain data, with the signal beside it, not enumerable: the context can be
  *  logged, spread or returned as a job's result and stays plain data. */
 function withSignal(scope: JobScope): CurrentJob {
-  return Object.defineProperty({ ...scope.context }, 'signal', { value: scope.signal, enumerable: false }) as CurrentJob;
+  return Object.defineProperty({ ...scope.context }, 'signal', {
+    value: scope.signal,
+    enumerable: false,
+  }) as CurrentJob;
 }

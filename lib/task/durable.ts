@@ -17,9 +17,12 @@ import { runtime } from './runtime.js';
  */
 export async function step<T>(name: string, fn: () => T | Promise<T>): Promise<Awaited<T>> {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new TaskDefinitionError(`step(name, fn): name must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`);
+    throw new TaskDefinitionError(
+      `step(name, fn): name must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`,
+    );
   }
-  if (typeof fn !== 'function') throw new TaskDefinitionError(`step("${name}", fn): fn must be a function, got ${typeof fn}`);
+  if (typeof fn !== 'function')
+    throw new TaskDefinitionError(`step("${name}", fn): fn must be a function, got ${typeof fn}`);
   const scope = runtime.als.getStore();
   if (!scope) return roundTrip(await fn(), 'result') as Awaited<T>;
   return (await scope.step(name, fn)) as Awaited<T>;
@@ -32,7 +35,9 @@ export async function step<T>(name: string, fn: () => T | Promise<T>): Promise<A
  */
 export async function sleep(seconds: number): Promise<void> {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-    throw new TaskDefinitionError(`sleep(seconds): expected a finite number ≥ 0, got ${typeof seconds === 'number' ? seconds : typeof seconds}`);
+    throw new TaskDefinitionError(
+      `sleep(seconds): expected a finite number ≥ 0, got ${typeof seconds === 'number' ? seconds : typeof seconds}`,
+    );
   }
   const scope = runtime.als.getStore();
   if (!scope) {

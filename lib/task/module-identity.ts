@@ -53,7 +53,8 @@ export function moduleUrlOfFrame(fileName: string): string | undefined {
 export function moduleFile(moduleUrl: string): string {
   if (moduleUrl.startsWith(TSX_COMMONJS_DATA)) {
     const file = dataUrlFile(moduleUrl);
-    if (file === undefined) throw new TaskDefinitionError(`Not a module URL millrace can map to a file: ${moduleUrl.slice(0, 80)}…`);
+    if (file === undefined)
+      throw new TaskDefinitionError(`Not a module URL millrace can map to a file: ${moduleUrl.slice(0, 80)}…`);
     return file;
   }
   const url = new URL(moduleUrl);

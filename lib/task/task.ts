@@ -27,7 +27,10 @@ export type Task<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
  */
 // The options' `A` is a conditional type so that it is not an inference site: A comes from fn
 // alone, and a key function's parameters are typed by it (not the other way round).
-export function task<A extends unknown[], R>(fn: (...args: A) => R, tagOrOptions?: string | TaskOptions<A extends unknown[] ? A : never>): Task<A, R> {
+export function task<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  tagOrOptions?: string | TaskOptions<A extends unknown[] ? A : never>,
+): Task<A, R> {
   if (typeof fn !== 'function') {
     throw new TaskDefinitionError(`task() expects a function as its first argument, got ${describeValue(fn)}`);
   }
@@ -91,7 +94,9 @@ function normaliseOptions(tagOrOptions: string | TaskOptions | undefined): TaskO
     return { tag: tagOrOptions };
   }
   if (typeof tagOrOptions !== 'object' || tagOrOptions === null) {
-    throw new TaskDefinitionError(`task(fn, options): expected a tag string or an options object, got ${describeValue(tagOrOptions)}`);
+    throw new TaskDefinitionError(
+      `task(fn, options): expected a tag string or an options object, got ${describeValue(tagOrOptions)}`,
+    );
   }
   const { tag, name, timeout, retry } = tagOrOptions;
   if (tag !== undefined && (typeof tag !== 'string' || tag.trim() === '')) {
@@ -101,11 +106,15 @@ function normaliseOptions(tagOrOptions: string | TaskOptions | undefined): TaskO
     throw new TaskDefinitionError(`task options.name must be an identifier-like string, got ${describeValue(name)}`);
   }
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
-    throw new TaskDefinitionError(`task options.timeout must be a positive number of seconds, got ${describeValue(timeout)}`);
+    throw new TaskDefinitionError(
+      `task options.timeout must be a positive number of seconds, got ${describeValue(timeout)}`,
+    );
   }
   if (retry !== undefined) {
     if (typeof retry !== 'object' || retry === null || !Number.isInteger(retry.attempts) || retry.attempts < 1) {
-      throw new TaskDefinitionError(`task options.retry.attempts must be an integer ≥ 1, got ${describeValue(retry?.attempts)}`);
+      throw new TaskDefinitionError(
+        `task options.retry.attempts must be an integer ≥ 1, got ${describeValue(retry?.attempts)}`,
+      );
     }
     for (const key of ['delay', 'multiplier', 'maxDelay'] as const) {
       const v = retry[key];
@@ -153,4 +162,3 @@ function sourceLine(file: string, frame: NodeJS.CallSite): number | string | und
   if (entry?.originalLine !== undefined) return entry.originalLine + 1;
   return isTsxDataModule(file) ? undefined : line;
 }
-

@@ -3,7 +3,13 @@ import { fromErrorRecord } from '../error-record.js';
 import { checkValueSize } from '../limits.js';
 import { decode, encode } from '../serialize.js';
 import type { Approval, Json, ResumeUrls } from '../types.js';
-import { approvalEventName, checkEventName, checkResumeKey, checkWaitTimeout, DEFAULT_APPROVAL_KEY } from '../wait-names.js';
+import {
+  approvalEventName,
+  checkEventName,
+  checkResumeKey,
+  checkWaitTimeout,
+  DEFAULT_APPROVAL_KEY,
+} from '../wait-names.js';
 import { runtime, type ChildOutcome, type JobScope } from './runtime.js';
 
 /**
@@ -50,7 +56,9 @@ export async function waitForApproval<T = unknown>(options: ApprovalOptions = {}
   const timeout = checkWaitTimeout(options.timeout, `waitForApproval({ key: "${key}" })`);
   const form = options.form ?? null;
   if (form !== null && (typeof form !== 'object' || Array.isArray(form))) {
-    throw new TaskDefinitionError(`waitForApproval({ form }): expected a JSON schema (an object), got ${JSON.stringify(form)}`);
+    throw new TaskDefinitionError(
+      `waitForApproval({ form }): expected a JSON schema (an object), got ${JSON.stringify(form)}`,
+    );
   }
   const scope = waitingScope('waitForApproval()');
   const args: Json[] = [{ form, key, ...(timeout !== undefined && { timeout }) }];
@@ -89,7 +97,9 @@ function waitingScope(what: string): JobScope {
 }
 
 function olderExecutor(what: string): MillraceError {
-  return new MillraceError(`${what}: this job runs on an executor of an older millrace, which cannot wait for events; upgrade the worker's millrace`);
+  return new MillraceError(
+    `${what}: this job runs on an executor of an older millrace, which cannot wait for events; upgrade the worker's millrace`,
+  );
 }
 
 /** A wait's outcome: its payload, or the error it ended with (WaitTimeoutError, CanceledError). */

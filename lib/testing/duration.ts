@@ -15,5 +15,7 @@ export function durationMs(value: string | number): number {
     for (const [, n, , unit] of value.trim().matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d|w)/g)) ms += Number(n) * UNIT_MS[unit];
     return Math.round(ms);
   }
-  throw new ConfigError(`duration: expected a number of milliseconds ≥ 0 or a text such as '3d', '1h30m', '90s', '250ms', got ${describeValue(value)}`);
+  throw new ConfigError(
+    `duration: expected a number of milliseconds ≥ 0 or a text such as '3d', '1h30m', '90s', '250ms', got ${describeValue(value)}`,
+  );
 }

@@ -26,8 +26,17 @@ export class TestEngine {
     const start = options.start === undefined ? Date.now() : new Date(options.start).getTime();
     this.clock = new TestClock(start);
     this.engine = new EmbeddedEngine({ db: ':memory:', ...options, clock: this.clock });
-    this.scheduler = new Scheduler({ store: this.engine.store, clock: this.clock, submit: (request) => this.engine.submit(request) });
-    this.schedules = new StoreSchedules({ store: this.engine.store, root: this.engine.root, clock: this.clock, changed: () => void this.scheduler.refresh() });
+    this.scheduler = new Scheduler({
+      store: this.engine.store,
+      clock: this.clock,
+      submit: (request) => this.engine.submit(request),
+    });
+    this.schedules = new StoreSchedules({
+      store: this.engine.store,
+      root: this.engine.root,
+      clock: this.clock,
+      changed: () => void this.scheduler.refresh(),
+    });
   }
 
   /** The engine's time, in ms since the epoch. */
@@ -72,7 +81,11 @@ export class TestEngine {
       const queued = this.engine.coordinator.hub.next(['queued']);
       // A real-time fallback, in case a change comes by a path that announces nothing.
       let fallback: NodeJS.Timeout | undefined;
-      await Promise.race([queued.promise, ...changes.map((c) => c.promise), new Promise<void>((r) => (fallback = setTimeout(r, 20)))]);
+      await Promise.race([
+        queued.promise,
+        ...changes.map((c) => c.promise),
+        new Promise<void>((r) => (fallback = setTimeout(r, 20))),
+      ]);
       clearTimeout(fallback);
       queued.cancel();
       for (const c of changes) c.cancel();

@@ -39,7 +39,10 @@ export class JobSpans {
   /** Loads the SDK (only now: see sdk.ts) and starts exporting. */
   static async open(store: Store, serviceName: string): Promise<JobSpans> {
     const ids: ChosenIds = { next: undefined };
-    const [api, open] = await Promise.all([import('@opentelemetry/api'), openTracer({ serviceName, register: false, batch: true, ids })]);
+    const [api, open] = await Promise.all([
+      import('@opentelemetry/api'),
+      openTracer({ serviceName, register: false, batch: true, ids }),
+    ]);
     return new JobSpans(store, api, open, ids);
   }
 
@@ -63,7 +66,12 @@ export class JobSpans {
     const own = jobTraceContext(job, runTrace);
     const parentSpanId = job.parentJob ? spanIdOf(job.parentJob) : runTrace?.parentSpanId;
     const parent = parentSpanId
-      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: own.traceId, spanId: parentSpanId, traceFlags: api.TraceFlags.SAMPLED, isRemote: true })
+      ? api.trace.setSpanContext(api.ROOT_CONTEXT, {
+          traceId: own.traceId,
+          spanId: parentSpanId,
+          traceFlags: api.TraceFlags.SAMPLED,
+          isRemote: true,
+        })
       : api.ROOT_CONTEXT;
     // The SDK asks the id generator for the new span's ids inside startSpan: these are the job's.
     this.ids.next = own;
@@ -86,10 +94,19 @@ export class JobSpans {
     );
     this.ids.next = undefined;
     for (const a of attempts.slice(0, -1)) {
-      const name = a.error?.code === 'LEASE_EXPIRED' ? 'lease expired' : a.error?.code === 'RELEASED' ? 'released' : 'retry';
-      span.addEvent(name, { 'millrace.attempt': a.attempt, 'millrace.worker': a.worker, 'error.message': a.error?.message ?? '' }, a.completedAt ?? a.claimedAt);
+      const name =
+        a.error?.code === 'LEASE_EXPIRED' ? 'lease expired' : a.error?.code === 'RELEASED' ? 'released' : 'retry';
+      span.addEvent(
+        name,
+        { 'millrace.attempt': a.attempt, 'millrace.worker': a.worker, 'error.message': a.error?.message ?? '' },
+        a.completedAt ?? a.claimedAt,
+      );
     }
-    if (job.status !== 'success') span.setStatus({ code: api.SpanStatusCode.ERROR, message: job.error ? `${job.error.name}: ${job.error.message}` : job.status });
+    if (job.status !== 'success')
+      span.setStatus({
+        code: api.SpanStatusCode.ERROR,
+        message: job.error ? `${job.error.name}: ${job.error.message}` : job.status,
+      });
     span.end(job.completedAt ?? Date.now());
   }
 

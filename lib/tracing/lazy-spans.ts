@@ -15,7 +15,9 @@ export interface LazyJobSpans {
 export function lazyJobSpans(store: Store, serviceName: string): LazyJobSpans | undefined {
   if (!tracingEnabled()) return undefined;
   const spans = import('./job-spans.js').then(({ JobSpans }) => JobSpans.open(store, serviceName));
-  spans.catch((err: unknown) => console.error(`millrace: traces are off, the OpenTelemetry SDK did not start: ${(err as Error).message}`));
+  spans.catch((err: unknown) =>
+    console.error(`millrace: traces are off, the OpenTelemetry SDK did not start: ${(err as Error).message}`),
+  );
   const waiting = new Set<Promise<void>>();
   return {
     observer: {

@@ -15,7 +15,9 @@ export type OtlpProtocol = 'http/json' | 'http/protobuf';
 export function otlpProtocol(env: NodeJS.ProcessEnv = process.env): OtlpProtocol {
   const value = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf';
   if (value === 'http/json' || value === 'http/protobuf') return value;
-  throw new ConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL: expected http/protobuf or http/json (millrace exports OTLP over HTTP only), got ${JSON.stringify(value)}`);
+  throw new ConfigError(
+    `OTEL_EXPORTER_OTLP_PROTOCOL: expected http/protobuf or http/json (millrace exports OTLP over HTTP only), got ${JSON.stringify(value)}`,
+  );
 }
 
 /** Ids chosen by the caller for the next span (job spans: ids made from job ids), else random ones. */
@@ -38,12 +40,23 @@ export interface OpenTracer {
  * `trace.getTracer()` and instrumentations use it. `batch: false` exports each span as it ends
  * (an executor thread may be terminated without a flush).
  */
-export async function openTracer(options: { serviceName: string; register: boolean; batch: boolean; ids?: ChosenIds }): Promise<OpenTracer> {
+export async function openTracer(options: {
+  serviceName: string;
+  register: boolean;
+  batch: boolean;
+  ids?: ChosenIds;
+}): Promise<OpenTracer> {
   const protocol = otlpProtocol();
-  const [{ NodeTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, RandomIdGenerator }, { resourceFromAttributes }, exporterModule] = await Promise.all([
+  const [
+    { NodeTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, RandomIdGenerator },
+    { resourceFromAttributes },
+    exporterModule,
+  ] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/resources'),
-    protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto'),
+    protocol === 'http/json'
+      ? import('@opentelemetry/exporter-trace-otlp-http')
+      : import('@opentelemetry/exporter-trace-otlp-proto'),
   ]);
   const exporter = new exporterModule.OTLPTraceExporter();
   const random = new RandomIdGenerator();

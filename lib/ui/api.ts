@@ -49,7 +49,11 @@ export function whenUnauthorized(handler: (message: string) => void): void {
   onUnauthorized = handler;
 }
 
-async function call(method: string, path: string, options: { body?: unknown; session?: Session; accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+async function call(
+  method: string,
+  path: string,
+  options: { body?: unknown; session?: Session; accept?: string; signal?: AbortSignal } = {},
+): Promise<Response> {
   const s = options.session ?? session();
   if (!s) {
     onUnauthorized('Log in with a token');
@@ -165,8 +169,15 @@ export async function runScript(path: string, args: Record<string, unknown>): Pr
  * job ends (`onEnd`) or `signal` aborts. EventSource cannot send a token, so this reads the
  * event stream with fetch.
  */
-export async function followLog(id: string, handlers: { onLines(lines: LogLine[]): void; onEnd(): void }, signal: AbortSignal): Promise<void> {
-  const res = await call('GET', `/api/w/{ws}/jobs_u/logs/${enc(id)}?follow=true`, { accept: 'text/event-stream', signal });
+export async function followLog(
+  id: string,
+  handlers: { onLines(lines: LogLine[]): void; onEnd(): void },
+  signal: AbortSignal,
+): Promise<void> {
+  const res = await call('GET', `/api/w/{ws}/jobs_u/logs/${enc(id)}?follow=true`, {
+    accept: 'text/event-stream',
+    signal,
+  });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {

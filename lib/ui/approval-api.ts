@@ -24,7 +24,11 @@ async function signed<T>(method: 'GET' | 'POST', url: string, body?: unknown): P
   });
   const text = await res.text();
   if (!res.ok) {
-    let error = { code: `HTTP_${res.status}`, message: text || res.statusText, problems: undefined as string[] | undefined };
+    let error = {
+      code: `HTTP_${res.status}`,
+      message: text || res.statusText,
+      problems: undefined as string[] | undefined,
+    };
     try {
       error = { ...error, ...(JSON.parse(text) as { error: typeof error }).error };
     } catch {

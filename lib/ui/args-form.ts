@@ -24,7 +24,11 @@ export class ArgsForm {
 
   constructor(params: MainParam[]) {
     this.fields = params.map(field);
-    this.element = el('div', { class: 'args-form' }, this.fields.length ? this.fields.map((f) => f.element) : el('p', { class: 'muted' }, 'main takes no arguments.'));
+    this.element = el(
+      'div',
+      { class: 'args-form' },
+      this.fields.length ? this.fields.map((f) => f.element) : el('p', { class: 'muted' }, 'main takes no arguments.'),
+    );
   }
 
   read(): ReadResult {
@@ -74,16 +78,34 @@ function field(param: MainParam): Field {
       options.map((v) => el('option', { value: JSON.stringify(v), selected: initial === v }, String(v))),
     );
   } else if (kind === 'json') {
-    input = el('textarea', { id, name, rows: 3, spellcheck: 'false', placeholder: schema.type === 'array' ? '[ … ]' : schema.type === 'object' ? '{ … }' : 'JSON' });
+    input = el('textarea', {
+      id,
+      name,
+      rows: 3,
+      spellcheck: 'false',
+      placeholder: schema.type === 'array' ? '[ … ]' : schema.type === 'object' ? '{ … }' : 'JSON',
+    });
     if (initial !== undefined) input.value = JSON.stringify(initial);
   } else {
-    input = el('input', { type: 'text', id, name, inputmode: kind === 'string' ? undefined : 'decimal', autocomplete: 'off' });
+    input = el('input', {
+      type: 'text',
+      id,
+      name,
+      inputmode: kind === 'string' ? undefined : 'decimal',
+      autocomplete: 'off',
+    });
     if (initial !== undefined) input.value = typeof initial === 'string' ? initial : JSON.stringify(initial);
   }
   const element = el(
     'div',
     { class: 'field', 'data-param': name },
-    el('label', { for: id }, name, el('span', { class: 'type' }, describeType(schema)), required ? null : el('span', { class: 'muted' }, ' optional')),
+    el(
+      'label',
+      { for: id },
+      name,
+      el('span', { class: 'type' }, describeType(schema)),
+      required ? null : el('span', { class: 'muted' }, ' optional'),
+    ),
     input,
     message,
   );
@@ -125,9 +147,17 @@ function field(param: MainParam): Field {
 
 /** A shallow check of a JSON value against the schema: the top-level type, as Windmill's form does. */
 function checkJson(value: unknown, s: JsonSchema): string | undefined {
-  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+  const got =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'an array'
+        : typeof value === 'object'
+          ? 'an object'
+          : `${typeof value} ${JSON.stringify(value)}`;
   if (s.type === 'array' && !Array.isArray(value)) return `expected an array, got ${got}`;
-  if (s.type === 'object' && (value === null || typeof value !== 'object' || Array.isArray(value))) return `expected an object, got ${got}`;
+  if (s.type === 'object' && (value === null || typeof value !== 'object' || Array.isArray(value)))
+    return `expected an object, got ${got}`;
   if (s.type === 'object' && s.required) {
     const missing = s.required.filter((k) => !(k in (value as object)));
     if (missing.length) return `missing ${missing.map((k) => `"${k}"`).join(', ')}`;

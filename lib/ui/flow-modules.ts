@@ -39,14 +39,21 @@ export function flowModules(job: JobRecord, flowStatus: Json | undefined): FlowM
   const status = flowStatus as unknown as FlowStatus | undefined;
   if (!status) return [];
   const modules = status.modules.map(view);
-  if (status.failure_module && status.failure_module.type !== 'WaitingForPriorSteps') modules.push(view(status.failure_module));
+  if (status.failure_module && status.failure_module.type !== 'WaitingForPriorSteps')
+    modules.push(view(status.failure_module));
   return modules;
 }
 
 function view(m: ModuleStatus): FlowModuleView {
   const parts: FlowModuleView['parts'] = [];
-  for (const it of m.iterations ?? []) parts.push({ label: `iteration ${it.index}`, state: it.type, modules: it.modules.map(view) });
-  for (const b of m.branches ?? []) parts.push({ label: `branch ${b.index}${b.failure_skipped ? ' (failure skipped)' : ''}`, state: b.type, modules: b.modules.map(view) });
+  for (const it of m.iterations ?? [])
+    parts.push({ label: `iteration ${it.index}`, state: it.type, modules: it.modules.map(view) });
+  for (const b of m.branches ?? [])
+    parts.push({
+      label: `branch ${b.index}${b.failure_skipped ? ' (failure skipped)' : ''}`,
+      state: b.type,
+      modules: b.modules.map(view),
+    });
   const chosen = m.branch_chosen;
   return {
     id: m.id,
@@ -85,14 +92,23 @@ function moduleList(modules: FlowModuleView[]): HTMLElement {
         m.skipped && el('span', { class: 'muted' }, ' (skipped)'),
         m.branchChosen && el('span', { class: 'branch-chosen' }, ` → ${m.branchChosen}`),
         ' ',
-        m.jobId ? jobLink(m.jobId) : m.parts.length === 0 && m.state === 'WaitingForPriorSteps' && el('span', { class: 'muted' }, 'not started'),
+        m.jobId
+          ? jobLink(m.jobId)
+          : m.parts.length === 0 && m.state === 'WaitingForPriorSteps' && el('span', { class: 'muted' }, 'not started'),
         m.error && el('div', { class: 'error' }, m.error),
         m.parts.length > 0 &&
           el(
             'ul',
             { class: 'flow-parts' },
             m.parts.map((p) =>
-              el('li', { 'data-part': p.label, 'data-status': STATE_STATUS[p.state] }, statusBadge(STATE_STATUS[p.state]), ' ', p.label, p.modules.length > 0 && moduleList(p.modules)),
+              el(
+                'li',
+                { 'data-part': p.label, 'data-status': STATE_STATUS[p.state] },
+                statusBadge(STATE_STATUS[p.state]),
+                ' ',
+                p.label,
+                p.modules.length > 0 && moduleList(p.modules),
+              ),
             ),
           ),
       ),

@@ -16,7 +16,12 @@ export class LogView {
   private count = 0;
 
   constructor(private readonly jobId: string) {
-    this.element = el('section', { class: 'log', id: 'log' }, el('div', { class: 'section-head' }, el('h2', {}, 'Log'), this.state), this.lines);
+    this.element = el(
+      'section',
+      { class: 'log', id: 'log' },
+      el('div', { class: 'section-head' }, el('h2', {}, 'Log'), this.state),
+      this.lines,
+    );
   }
 
   start(): void {
@@ -47,7 +52,8 @@ export class LogView {
   private ended(): void {
     this.state.classList.remove('live');
     this.state.textContent = 'job finished';
-    if (this.count === 0 && this.pending.length === 0) this.lines.append(el('div', { class: 'muted log-empty' }, 'Nothing was printed.'));
+    if (this.count === 0 && this.pending.length === 0)
+      this.lines.append(el('div', { class: 'muted log-empty' }, 'Nothing was printed.'));
   }
 
   /** Appends the lines received since the last frame, in one DOM write; follows the end if the reader was there. */
@@ -70,7 +76,17 @@ function lineElement(l: LogLine): HTMLElement {
     'div',
     { class: `log-line${l.stream === 'stderr' ? ' stderr' : ''}`, 'data-source': l.source?.jobId },
     el('span', { class: 'log-time' }, time),
-    l.source && el('a', { class: 'log-src', href: `#/run/${encodeURIComponent(l.source.jobId)}`, title: `printed by ${l.source.name} (job ${l.source.jobId})`, 'data-job-id': l.source.jobId }, `${l.source.name} ${shortId(l.source.jobId)}`),
+    l.source &&
+      el(
+        'a',
+        {
+          class: 'log-src',
+          href: `#/run/${encodeURIComponent(l.source.jobId)}`,
+          title: `printed by ${l.source.name} (job ${l.source.jobId})`,
+          'data-job-id': l.source.jobId,
+        },
+        `${l.source.name} ${shortId(l.source.jobId)}`,
+      ),
     el('span', { class: 'log-text' }, l.line),
   );
 }

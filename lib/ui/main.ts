@@ -17,7 +17,15 @@ import { queuePage } from './pages/queue.js';
 
 export type Page = (root: HTMLElement, params: URLSearchParams, arg: string | undefined) => () => void;
 
-const pages: Record<string, Page> = { runs: runsPage, run: runPage, new: runFormPage, workers: workersPage, waiting: waitingPage, schedules: schedulesPage, queue: queuePage };
+const pages: Record<string, Page> = {
+  runs: runsPage,
+  run: runPage,
+  new: runFormPage,
+  workers: workersPage,
+  waiting: waitingPage,
+  schedules: schedulesPage,
+  queue: queuePage,
+};
 
 const app = document.getElementById('app')!;
 const logout = document.getElementById('logout')!;
@@ -26,7 +34,11 @@ let stop: () => void = () => {};
 function parseHash(): { name: string; arg: string | undefined; params: URLSearchParams } {
   const [route, query = ''] = location.hash.replace(/^#\/?/, '').split('?');
   const [name, ...rest] = route.split('/');
-  return { name: name || 'runs', arg: rest.length ? decodeURIComponent(rest.join('/')) : undefined, params: new URLSearchParams(query) };
+  return {
+    name: name || 'runs',
+    arg: rest.length ? decodeURIComponent(rest.join('/')) : undefined,
+    params: new URLSearchParams(query),
+  };
 }
 
 function render(): void {
@@ -46,10 +58,16 @@ function render(): void {
   }
   logout.hidden = false;
   const { name, arg, params } = parseHash();
-  for (const a of document.querySelectorAll<HTMLElement>('[data-nav]')) a.classList.toggle('active', a.dataset.nav === name || (name === 'run' && a.dataset.nav === 'runs'));
+  for (const a of document.querySelectorAll<HTMLElement>('[data-nav]'))
+    a.classList.toggle('active', a.dataset.nav === name || (name === 'run' && a.dataset.nav === 'runs'));
   const page = pages[name];
   if (!page) {
-    app.append(Object.assign(document.createElement('p'), { className: 'error', textContent: `No page "${name}": go to the runs.` }));
+    app.append(
+      Object.assign(document.createElement('p'), {
+        className: 'error',
+        textContent: `No page "${name}": go to the runs.`,
+      }),
+    );
     return;
   }
   stop = page(app, params, arg);

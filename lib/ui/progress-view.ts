@@ -5,7 +5,11 @@ import { el, jobLink } from './dom.js';
  * The run page's progress bars: one per job of the run that reported progress (setProgress),
  * in the tree's order, with its percentage and message. Nothing when no job reported any.
  */
-export function progressView(job: JobRecord, descendants: readonly JobRecord[], progress: Readonly<Record<string, JobProgress>> | undefined): HTMLElement | undefined {
+export function progressView(
+  job: JobRecord,
+  descendants: readonly JobRecord[],
+  progress: Readonly<Record<string, JobProgress>> | undefined,
+): HTMLElement | undefined {
   const reported = [job, ...descendants].filter((j) => progress?.[j.id] !== undefined);
   if (!progress || reported.length === 0) return undefined;
   return el(

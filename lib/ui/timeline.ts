@@ -61,7 +61,9 @@ export class Timeline {
     let end = root.completedAt ?? now;
     for (const j of descendants) end = Math.max(end, j.completedAt ?? now);
     this.span = Math.max(1, end - this.t0);
-    this.summary.textContent = this.rows.length ? `${this.rows.length} ${this.rows.length === 1 ? 'job' : 'jobs'} over ${formatDuration(this.span)}` : 'No child jobs (yet).';
+    this.summary.textContent = this.rows.length
+      ? `${this.rows.length} ${this.rows.length === 1 ? 'job' : 'jobs'} over ${formatDuration(this.span)}`
+      : 'No child jobs (yet).';
     this.scroller.style.height = `${Math.max(1, Math.min(this.rows.length, MAX_VISIBLE_ROWS)) * ROW_HEIGHT + 2}px`;
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
     this.drawAxis();
@@ -125,15 +127,35 @@ export class Timeline {
     const name = jobName(job);
     // A job claimed by a worker but not begun yet (waiting for a slot) is still queued.
     const queuedEnd = job.startedAt ?? job.completedAt ?? this.now;
-    const queued = el('div', { class: `tl-queued st-${job.status}`, style: segment(this.pct(job.scheduledFor), this.pct(queuedEnd)) });
+    const queued = el('div', {
+      class: `tl-queued st-${job.status}`,
+      style: segment(this.pct(job.scheduledFor), this.pct(queuedEnd)),
+    });
     const running =
       job.startedAt !== null
-        ? el('a', { class: `tl-bar st-${job.status}`, href, 'aria-label': `${name} ${job.status}`, style: segment(this.pct(job.startedAt), this.pct(job.completedAt ?? this.now)) })
+        ? el('a', {
+            class: `tl-bar st-${job.status}`,
+            href,
+            'aria-label': `${name} ${job.status}`,
+            style: segment(this.pct(job.startedAt), this.pct(job.completedAt ?? this.now)),
+          })
         : null;
     return el(
       'div',
-      { class: 'tl-row', style: `top:${index * ROW_HEIGHT}px`, 'data-job-id': job.id, 'data-status': job.status, 'data-name': name },
-      el('a', { class: 'tl-label', href, style: `padding-left:${8 + depth * 14}px`, title: `${name} ${job.id}` }, el('span', { class: `dot st-${job.status}` }), el('span', { class: 'tl-name' }, name), el('span', { class: 'mono muted' }, shortId(job.id))),
+      {
+        class: 'tl-row',
+        style: `top:${index * ROW_HEIGHT}px`,
+        'data-job-id': job.id,
+        'data-status': job.status,
+        'data-name': name,
+      },
+      el(
+        'a',
+        { class: 'tl-label', href, style: `padding-left:${8 + depth * 14}px`, title: `${name} ${job.id}` },
+        el('span', { class: `dot st-${job.status}` }),
+        el('span', { class: 'tl-name' }, name),
+        el('span', { class: 'mono muted' }, shortId(job.id)),
+      ),
       el('div', { class: 'tl-track' }, queued, running),
     );
   }
@@ -189,7 +211,13 @@ function details(job: JobRecord): (HTMLElement | string)[] {
   const ran = job.startedAt === null ? null : (job.completedAt ?? Date.now()) - job.startedAt;
   const kv = (k: string, v: string) => el('div', {}, el('span', { class: 'muted' }, `${k} `), v);
   return [
-    el('div', { class: 'tl-tip-title' }, jobName(job), ' ', el('span', { class: `badge st-${job.status}` }, job.status)),
+    el(
+      'div',
+      { class: 'tl-tip-title' },
+      jobName(job),
+      ' ',
+      el('span', { class: `badge st-${job.status}` }, job.status),
+    ),
     kv('job', job.id),
     kv('tag', job.tag),
     kv('scheduled', formatTime(job.scheduledFor)),

@@ -23,15 +23,42 @@ export function treeView(root: JobRecord, descendants: JobRecord[], showAll = fa
         el(
           'li',
           { 'data-job-id': j.id },
-          el('span', { class: 'node' }, statusBadge(j.status), ' ', el('strong', {}, jobName(j)), ' ', jobLink(j.id), ' ', el('span', { class: 'muted' }, formatDuration(runningTime(j)))),
+          el(
+            'span',
+            { class: 'node' },
+            statusBadge(j.status),
+            ' ',
+            el('strong', {}, jobName(j)),
+            ' ',
+            jobLink(j.id),
+            ' ',
+            el('span', { class: 'muted' }, formatDuration(runningTime(j))),
+          ),
           list(j.id),
         ),
       );
     }
     return el('ul', {}, items);
   };
-  const section = el('section', { class: 'tree', id: 'tree' }, el('div', { class: 'section-head' }, el('h2', {}, 'Tree')));
-  const body = el('div', { class: 'tree-body' }, el('span', { class: 'node' }, statusBadge(root.status), ' ', el('strong', {}, jobName(root)), ' ', jobLink(root.id)), list(root.id));
+  const section = el(
+    'section',
+    { class: 'tree', id: 'tree' },
+    el('div', { class: 'section-head' }, el('h2', {}, 'Tree')),
+  );
+  const body = el(
+    'div',
+    { class: 'tree-body' },
+    el(
+      'span',
+      { class: 'node' },
+      statusBadge(root.status),
+      ' ',
+      el('strong', {}, jobName(root)),
+      ' ',
+      jobLink(root.id),
+    ),
+    list(root.id),
+  );
   section.append(body);
   if (!descendants.length) section.append(el('p', { class: 'muted' }, 'No child jobs.'));
   if (!showAll && descendants.length > FIRST_NODES) {

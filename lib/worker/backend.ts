@@ -1,5 +1,16 @@
 import type { ClaimRequest } from '../store/store.js';
-import type { RunTrace, ErrorRecord, EventSent, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
+import type {
+  RunTrace,
+  ErrorRecord,
+  EventSent,
+  JobProgress,
+  JobRecord,
+  JobSpec,
+  Json,
+  NewLogLine,
+  Outcome,
+  ResumeUrls,
+} from '../types.js';
 
 /**
  * What a worker needs from the place its jobs come from: the local coordinator (embedded,
@@ -23,7 +34,12 @@ export interface WorkerBackend {
   /** The child recorded at a call key of a parent, if any (a step's recorded result). */
   findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined>;
   /** Records a step that ran inline; the first record at a key stands and is returned. */
-  recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord>;
+  recordStep(
+    spec: JobSpec & { parentJob: string; callKey: string },
+    outcome: Outcome,
+    startedAt: number,
+    at: number,
+  ): Promise<JobRecord>;
   /**
    * Calls `listener` with each job canceled from now on, so a worker can stop their code at
    * once. Backends without it leave the news to the next lease renewal.

@@ -47,7 +47,15 @@ export class ChildCalls {
         ...flowControlOf(root, call, target.scriptPath),
         ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
       });
-      if (call.detach) return { status: 'success', result: childId, jobId: childId, tag: call.tag, attempt: 0, maxAttempts: call.retry?.attempts ?? 1 };
+      if (call.detach)
+        return {
+          status: 'success',
+          result: childId,
+          jobId: childId,
+          tag: call.tag,
+          attempt: 0,
+          maxAttempts: call.retry?.attempts ?? 1,
+        };
       return childOutcome(await backend.waitFinished(childId, signal));
     } catch (err) {
       return {
@@ -75,7 +83,11 @@ export class ChildCalls {
           await backend.cancelJob(jobId, reason ?? 'canceled');
           return { ...base, status: 'success', result: null };
         case 'progress':
-          return { ...base, status: 'success', result: ((await backend.getProgress(jobId)) ?? null) as unknown as Json };
+          return {
+            ...base,
+            status: 'success',
+            result: ((await backend.getProgress(jobId)) ?? null) as unknown as Json,
+          };
       }
     } catch (err) {
       return { ...base, status: 'failure', error: toErrorRecord(err) };
@@ -87,7 +99,10 @@ export class ChildCalls {
     const { backend } = this.options;
     const base = { jobId: op.jobId, tag: '', attempt: 0, maxAttempts: 1 };
     try {
-      const result = op.op === 'send' ? await backend.sendEvent(op.jobId, op.name, op.payload) : await backend.resumeUrls(op.jobId, op.resumeId);
+      const result =
+        op.op === 'send'
+          ? await backend.sendEvent(op.jobId, op.name, op.payload)
+          : await backend.resumeUrls(op.jobId, op.resumeId);
       return { ...base, status: 'success', result: { ...result } };
     } catch (err) {
       return { ...base, status: 'failure', error: toErrorRecord(err) };
@@ -128,16 +143,32 @@ export class ChildCalls {
 }
 
 /** What a call makes: a task of a module, a sleep or wait of the calling job, or a script, flow or flow step by path. */
-function childTarget(root: string, parent: JobRecord, call: ChildCall): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
+function childTarget(
+  root: string,
+  parent: JobRecord,
+  call: ChildCall,
+): Pick<JobSpec, 'kind' | 'scriptPath' | 'scriptHash' | 'entrypoint' | 'args'> {
   switch (call.kind) {
     case 'task': {
       const script = resolveScript(root, call.scriptPath);
       return { kind: 'task', scriptPath: script.path, scriptHash: script.hash, entrypoint: call.name, args: call.args };
     }
     case 'wait':
-      return { kind: 'wait', scriptPath: parent.scriptPath, scriptHash: parent.scriptHash, entrypoint: call.name, args: call.args };
+      return {
+        kind: 'wait',
+        scriptPath: parent.scriptPath,
+        scriptHash: parent.scriptHash,
+        entrypoint: call.name,
+        args: call.args,
+      };
     case 'sleep':
-      return { kind: 'sleep', scriptPath: parent.scriptPath, scriptHash: parent.scriptHash, entrypoint: call.name, args: call.args };
+      return {
+        kind: 'sleep',
+        scriptPath: parent.scriptPath,
+        scriptHash: parent.scriptHash,
+        entrypoint: call.name,
+        args: call.args,
+      };
     default:
       return pathChildTarget(root, call);
   }
@@ -161,6 +192,10 @@ function childOutcome(job: JobRecord): ChildOutcome {
     case 'canceled':
       return { ...base, status: 'canceled', error: job.error ?? { name: 'CanceledError', message: 'canceled' } };
     default:
-      return { ...base, status: 'failure', error: job.error ?? { name: 'Error', message: `job ended as ${job.status}` } };
+      return {
+        ...base,
+        status: 'failure',
+        error: job.error ?? { name: 'Error', message: `job ended as ${job.status}` },
+      };
   }
 }

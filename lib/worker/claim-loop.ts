@@ -45,7 +45,9 @@ export class ClaimLoop {
         claimed(await backend.claim({ ...request, limit }, signal));
       } catch (err) {
         if (signal.aborted) return;
-        console.error(`millrace worker ${request.workerId}: claiming failed, retrying in 1s: ${(err as Error).message}`);
+        console.error(
+          `millrace worker ${request.workerId}: claiming failed, retrying in 1s: ${(err as Error).message}`,
+        );
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

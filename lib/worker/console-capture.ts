@@ -71,5 +71,13 @@ function lineStream(write: (chunk: unknown) => boolean): NodeJS.WritableStream {
   const noop = function (this: unknown) {
     return this;
   };
-  return { write, on: noop, once: noop, off: noop, removeListener: noop, emit: () => false, listenerCount: () => 0 } as unknown as NodeJS.WritableStream;
+  return {
+    write,
+    on: noop,
+    once: noop,
+    off: noop,
+    removeListener: noop,
+    emit: () => false,
+    listenerCount: () => 0,
+  } as unknown as NodeJS.WritableStream;
 }

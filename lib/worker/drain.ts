@@ -38,7 +38,9 @@ export async function drainWorker(parts: DrainParts, graceMs: number): Promise<D
     Promise.all(
       ids.map((id) =>
         parts.release(id, errorRecordOf(ReleasedError, `Worker ${parts.workerId} ${why}`)).catch((err: unknown) => {
-          console.error(`millrace worker ${parts.workerId}: releasing ${id} failed (its lease will run out instead): ${(err as Error).message}`);
+          console.error(
+            `millrace worker ${parts.workerId}: releasing ${id} failed (its lease will run out instead): ${(err as Error).message}`,
+          );
         }),
       ),
     );
@@ -46,10 +48,19 @@ export async function drainWorker(parts: DrainParts, graceMs: number): Promise<D
   // that a slot freed meanwhile does not start them; what that last claim brings is taken after.
   const claimedFirst = parts.takeClaimed();
   const stopped = parts.stopClaiming();
-  const releasing = release(claimedFirst.map((j) => j.id), 'shut down before starting the job');
+  const releasing = release(
+    claimedFirst.map((j) => j.id),
+    'shut down before starting the job',
+  );
   await stopped;
   const claimedLate = parts.takeClaimed();
-  await Promise.all([releasing, release(claimedLate.map((j) => j.id), 'shut down before starting the job')]);
+  await Promise.all([
+    releasing,
+    release(
+      claimedLate.map((j) => j.id),
+      'shut down before starting the job',
+    ),
+  ]);
   const releasedClaimed = [...claimedFirst, ...claimedLate].map((j) => j.id);
   let timer: NodeJS.Timeout | undefined;
   const idle = await Promise.race([
@@ -59,7 +70,10 @@ export async function drainWorker(parts: DrainParts, graceMs: number): Promise<D
   clearTimeout(timer);
   if (idle) return { releasedClaimed, releasedRunning: [] };
   const releasedRunning = parts.running();
-  const error = errorRecordOf(ReleasedError, `Worker ${parts.workerId} shut down: the job ran past the ${graceMs / 1000}s grace period`);
+  const error = errorRecordOf(
+    ReleasedError,
+    `Worker ${parts.workerId} shut down: the job ran past the ${graceMs / 1000}s grace period`,
+  );
   for (const id of releasedRunning) parts.stopJob(id, error);
   await release(releasedRunning, `shut down while the job ran (grace period of ${graceMs / 1000}s over)`);
   return { releasedClaimed, releasedRunning };

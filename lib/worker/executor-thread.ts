@@ -178,29 +178,34 @@ async function runJob(req: RunRequest): Promise<void> {
   const scope = makeScope(req, state);
   let outcome: Outcome;
   let refused = false;
-  await runtime.als.run(scope, () => inJobSpan(req.trace, async () => {
-    try {
-      const loaded = await load(req);
-      if (!loaded) {
-        refused = true;
-        return;
+  await runtime.als.run(scope, () =>
+    inJobSpan(req.trace, async () => {
+      try {
+        const loaded = await load(req);
+        if (!loaded) {
+          refused = true;
+          return;
+        }
+        const { url, exports } = loaded;
+        let fn: (...args: unknown[]) => unknown;
+        if (req.kind === 'script') {
+          if (typeof exports.main !== 'function') throw new NoMainError(req.context.script, Object.keys(exports));
+          fn = exports.main as typeof fn;
+        } else {
+          fn = findTask(url, exports, req.context.script, req.entrypoint).fn as typeof fn;
+        }
+        const args = req.args.map((a) => (a === undefined ? undefined : decode(a)));
+        const result = encode(await fn(...args), 'result');
+        checkValueSize(
+          result,
+          `The result of job ${jobId} (${req.kind === 'task' ? `task ${req.entrypoint}` : req.context.script})`,
+        );
+        outcome = { status: 'success', result };
+      } catch (err) {
+        outcome = { status: 'failure', error: cutErrorRecord(toErrorRecord(err)) };
       }
-      const { url, exports } = loaded;
-      let fn: (...args: unknown[]) => unknown;
-      if (req.kind === 'script') {
-        if (typeof exports.main !== 'function') throw new NoMainError(req.context.script, Object.keys(exports));
-        fn = exports.main as typeof fn;
-      } else {
-        fn = findTask(url, exports, req.context.script, req.entrypoint).fn as typeof fn;
-      }
-      const args = req.args.map((a) => (a === undefined ? undefined : decode(a)));
-      const result = encode(await fn(...args), 'result');
-      checkValueSize(result, `The result of job ${jobId} (${req.kind === 'task' ? `task ${req.entrypoint}` : req.context.script})`);
-      outcome = { status: 'success', result };
-    } catch (err) {
-      outcome = { status: 'failure', error: cutErrorRecord(toErrorRecord(err)) };
-    }
-  }));
+    }),
+  );
   if (refused) {
     // The host places it on another thread: this one reports no end for it.
     if (jobs.get(jobId) === state) jobs.delete(jobId);
@@ -238,10 +243,13 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
   const call = (childCall: ChildCall) => track((callId) => post({ type: 'call', callId, parentId, call: childCall }));
   const askStep = (step: StepRequest) => {
     const callId = nextCallId++;
-    const promise = new Promise<Extract<HostMessage, { type: 'stepDone' }>>((resolve) => pendingSteps.set(callId, resolve));
+    const promise = new Promise<Extract<HostMessage, { type: 'stepDone' }>>((resolve) =>
+      pendingSteps.set(callId, resolve),
+    );
     post({ type: 'step', callId, parentId, step });
     return promise.then((reply) => {
-      if (reply.error) throw Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code });
+      if (reply.error)
+        throw Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code });
       return reply;
     });
   };
@@ -253,7 +261,9 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
       // Keys are taken in the order the calls were made: a call whose name resolves first
       // still waits for the calls before it (a thread resolves a module's task names on its
       // first calls, through a dynamic import, and those need not finish in order).
-      const keyed = taskKeys.then(() => task.naming).then(({ name, moduleUrl }) => ({ name, moduleUrl, callKey: nextKey(name) }));
+      const keyed = taskKeys
+        .then(() => task.naming)
+        .then(({ name, moduleUrl }) => ({ name, moduleUrl, callKey: nextKey(name) }));
       taskKeys = keyed.then(
         () => undefined,
         () => undefined,
@@ -291,7 +301,15 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
       const startedAt = Date.now();
       const result = encode(await fn(), `step("${name}") result`);
       checkValueSize(result, `The result of step("${name}") in job ${parentId}`);
-      const stored = await askStep({ op: 'put', callKey, name, scriptPath: req.context.script, result, startedAt, at: Date.now() });
+      const stored = await askStep({
+        op: 'put',
+        callKey,
+        name,
+        scriptPath: req.context.script,
+        result,
+        startedAt,
+        at: Date.now(),
+      });
       // The first record at a key stands (a concurrent run of the same job recorded first).
       return decode(stored.recorded as Json);
     },
@@ -321,13 +339,17 @@ function makeScope(req: RunRequest, state: JobState): JobScope {
       });
     },
     resumeUrls(resumeId: string): Promise<ChildOutcome> {
-      return track((callId) => post({ type: 'eventOp', callId, parentId, op: 'resumeUrls', jobId: parentId, resumeId }));
+      return track((callId) =>
+        post({ type: 'eventOp', callId, parentId, op: 'resumeUrls', jobId: parentId, resumeId }),
+      );
     },
     sendEvent(jobId: string, name: string, payload: Json): Promise<ChildOutcome> {
       return track((callId) => post({ type: 'eventOp', callId, parentId, op: 'send', jobId, name, payload }));
     },
     jobOp(op, jobId, reason): Promise<ChildOutcome> {
-      return track((callId) => post({ type: 'jobOp', callId, parentId, op, jobId, ...(reason !== undefined && { reason }) }));
+      return track((callId) =>
+        post({ type: 'jobOp', callId, parentId, op, jobId, ...(reason !== undefined && { reason }) }),
+      );
     },
     setFlowStatus(status): void {
       post({ type: 'flowStatus', jobId: parentId, status });
@@ -342,7 +364,11 @@ function stoppedOutcome(signal: AbortSignal): ChildOutcome {
   const reason = signal.reason as { name?: string; message?: string; code?: string } | undefined;
   return {
     status: 'canceled',
-    error: { name: reason?.name ?? 'CanceledError', message: reason?.message ?? 'the job was stopped', code: reason?.code },
+    error: {
+      name: reason?.name ?? 'CanceledError',
+      message: reason?.message ?? 'the job was stopped',
+      code: reason?.code,
+    },
     jobId: '(not submitted)',
     tag: '',
     attempt: 0,

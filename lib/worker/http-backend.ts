@@ -2,12 +2,44 @@ import { hostname } from 'node:os';
 import { LeaseNotHeldError, TooLargeError } from '../errors.js';
 import { toErrorRecord } from '../error-record.js';
 import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/api-client.js';
-import type { CancelBody, ChildBody, ChildReply, ClaimBody, ClaimReply, HeartbeatBody, HeartbeatReply, JobBody, JobReply, ReportEvent } from '../http/wire.js';
-import type { ReportReply, StepBody, StepReply, TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply, WaitBody, WaitReply } from '../http/wire.js';
+import type {
+  CancelBody,
+  ChildBody,
+  ChildReply,
+  ClaimBody,
+  ClaimReply,
+  HeartbeatBody,
+  HeartbeatReply,
+  JobBody,
+  JobReply,
+  ReportEvent,
+} from '../http/wire.js';
+import type {
+  ReportReply,
+  StepBody,
+  StepReply,
+  TaskCall,
+  TaskCallKind,
+  TaskCallsBody,
+  TaskCallsReply,
+  WaitBody,
+  WaitReply,
+} from '../http/wire.js';
 import type { SendEventReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
-import type { RunTrace, ErrorRecord, EventSent, JobProgress, JobRecord, JobSpec, Json, NewLogLine, Outcome, ResumeUrls } from '../types.js';
+import type {
+  RunTrace,
+  ErrorRecord,
+  EventSent,
+  JobProgress,
+  JobRecord,
+  JobSpec,
+  Json,
+  NewLogLine,
+  Outcome,
+  ResumeUrls,
+} from '../types.js';
 import { toFlowFields } from '../http/flow-control-wire.js';
 import type { WorkerBackend } from './backend.js';
 import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
@@ -77,7 +109,8 @@ export class HttpBackend implements WorkerBackend {
         // Claimed again while an earlier attempt of it still runs here: that attempt's lease ran
         // out (a heartbeat came late) and the server handed the job out anew, to this worker. The
         // old run must stop before the new one starts: whatever it reports now would be refused.
-        if (earlier !== undefined && earlier !== job.attempt) for (const listener of this.lostListeners) listener(job.id);
+        if (earlier !== undefined && earlier !== job.attempt)
+          for (const listener of this.lostListeners) listener(job.id);
       }
       if (reply.jobs.length > 0) return reply.jobs;
     }
@@ -90,7 +123,9 @@ export class HttpBackend implements WorkerBackend {
 
   /** A job that printed more than one request holds sends its lines in several events. */
   async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
-    await Promise.all(splitLines(lines, REPORT_BUDGET - 1024).map((run) => this.report({ type: 'logs', job_id: jobId, lines: run })));
+    await Promise.all(
+      splitLines(lines, REPORT_BUDGET - 1024).map((run) => this.report({ type: 'logs', job_id: jobId, lines: run })),
+    );
   }
 
   /** Task calls made in the same tick to the same task of the same parent go as one request. */
@@ -99,7 +134,12 @@ export class HttpBackend implements WorkerBackend {
     if (parentAttempt === undefined) return Promise.reject(this.notHeld(spec.parentJob!, 'make a task call'));
     const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
     return new Promise((resolve, reject) => {
-      const delay = spec.delayMs !== undefined ? spec.delayMs / 1000 : spec.scheduledFor === undefined ? undefined : Math.max(0, (spec.scheduledFor - Date.now()) / 1000);
+      const delay =
+        spec.delayMs !== undefined
+          ? spec.delayMs / 1000
+          : spec.scheduledFor === undefined
+            ? undefined
+            : Math.max(0, (spec.scheduledFor - Date.now()) / 1000);
       const body: TaskCall = {
         args: spec.args,
         call_key: spec.callKey,
@@ -132,7 +172,9 @@ export class HttpBackend implements WorkerBackend {
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const body: JobBody = { job_id: jobId };
-    const reply = await this.untilAnswered(() => this.client.json<JobReply>('POST', this.client.ws('worker/job'), body));
+    const reply = await this.untilAnswered(() =>
+      this.client.json<JobReply>('POST', this.client.ws('worker/job'), body),
+    );
     return reply.job ?? undefined;
   }
 
@@ -143,7 +185,9 @@ export class HttpBackend implements WorkerBackend {
 
   async sendEvent(jobId: string, name: string, payload: Json): Promise<EventSent> {
     const path = this.client.ws(`jobs/${encodeURIComponent(jobId)}/events/${encodeURIComponent(name)}`);
-    const reply = await this.untilAnswered(() => this.client.json<SendEventReply>('POST', path, new JsonText(JSON.stringify(payload))));
+    const reply = await this.untilAnswered(() =>
+      this.client.json<SendEventReply>('POST', path, new JsonText(JSON.stringify(payload))),
+    );
     return { status: reply.status, waitJob: reply.wait_job };
   }
 
@@ -161,11 +205,17 @@ export class HttpBackend implements WorkerBackend {
   }
 
   async getRunTrace(rootJob: string): Promise<RunTrace | undefined> {
-    return (await this.untilAnswered(() => this.client.json<RunTrace | null>('GET', this.client.ws(`jobs_u/trace/${encodeURIComponent(rootJob)}`)))) ?? undefined;
+    return (
+      (await this.untilAnswered(() =>
+        this.client.json<RunTrace | null>('GET', this.client.ws(`jobs_u/trace/${encodeURIComponent(rootJob)}`)),
+      )) ?? undefined
+    );
   }
 
   async getProgress(jobId: string): Promise<JobProgress | undefined> {
-    const reply = await this.untilAnswered(() => this.client.json<JobProgress | null>('GET', this.client.ws(`jobs_u/progress/${encodeURIComponent(jobId)}`)));
+    const reply = await this.untilAnswered(() =>
+      this.client.json<JobProgress | null>('GET', this.client.ws(`jobs_u/progress/${encodeURIComponent(jobId)}`)),
+    );
     return reply ?? undefined;
   }
 
@@ -184,7 +234,10 @@ export class HttpBackend implements WorkerBackend {
       const size = Buffer.byteLength(JSON.stringify(outcome.result) ?? '');
       const error = new TooLargeError(`The result of job ${jobId}`, size, serverLimit(err) ?? size - 1);
       this.leases.set(jobId, attempt);
-      await this.report({ type: 'finish', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at }, { ends: true });
+      await this.report(
+        { type: 'finish', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at },
+        { ends: true },
+      );
     }
   }
 
@@ -207,11 +260,18 @@ export class HttpBackend implements WorkerBackend {
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
     const body: ChildBody = { parent_job: parentJob, call_key: callKey };
-    const reply = await this.untilAnswered(() => this.client.json<ChildReply>('POST', this.client.ws('worker/child'), body));
+    const reply = await this.untilAnswered(() =>
+      this.client.json<ChildReply>('POST', this.client.ws('worker/child'), body),
+    );
     return reply.job ?? undefined;
   }
 
-  async recordStep(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<JobRecord> {
+  async recordStep(
+    spec: JobSpec & { parentJob: string; callKey: string },
+    outcome: Outcome,
+    startedAt: number,
+    at: number,
+  ): Promise<JobRecord> {
     const parentAttempt = this.leases.get(spec.parentJob);
     if (parentAttempt === undefined || this.workerId === undefined) throw this.notHeld(spec.parentJob, 'record a step');
     const body: StepBody = {
@@ -226,7 +286,9 @@ export class HttpBackend implements WorkerBackend {
       started_at: startedAt,
       at,
     };
-    const reply = await this.untilAnswered(() => this.client.json<StepReply>('POST', this.client.ws('worker/step'), body));
+    const reply = await this.untilAnswered(() =>
+      this.client.json<StepReply>('POST', this.client.ws('worker/step'), body),
+    );
     return reply.job;
   }
 
@@ -245,7 +307,8 @@ export class HttpBackend implements WorkerBackend {
     if (attempt === undefined) {
       // A line printed by a job after its end (a stray timer, say) has no log to go to any more.
       if (event.type === 'logs') {
-        for (const l of event.lines) process.stderr.write(`millrace worker: after the end of job ${event.job_id}, not in its log: ${l.line}\n`);
+        for (const l of event.lines)
+          process.stderr.write(`millrace worker: after the end of job ${event.job_id}, not in its log: ${l.line}\n`);
         return Promise.resolve();
       }
       return Promise.reject(this.notHeld(event.job_id, `report ${String(event.type)}`));
@@ -273,7 +336,9 @@ export class HttpBackend implements WorkerBackend {
   }
 
   private notHeld(jobId: string, what: string): LeaseNotHeldError {
-    return new LeaseNotHeldError(`Worker ${this.workerId ?? '(no claim yet)'} does not hold job ${jobId} (its end was reported, or its lease was lost): it cannot ${what}`);
+    return new LeaseNotHeldError(
+      `Worker ${this.workerId ?? '(no claim yet)'} does not hold job ${jobId} (its end was reported, or its lease was lost): it cannot ${what}`,
+    );
   }
 
   /**
@@ -284,7 +349,13 @@ export class HttpBackend implements WorkerBackend {
   private async sendPack(pack: EncodedReport[]): Promise<void> {
     let reply: ReportReply | undefined;
     try {
-      reply = await this.untilAnswered(() => this.client.json<ReportReply | undefined>('POST', this.client.ws('worker/report'), new JsonText(reportBody(this.workerId ?? '', pack))));
+      reply = await this.untilAnswered(() =>
+        this.client.json<ReportReply | undefined>(
+          'POST',
+          this.client.ws('worker/report'),
+          new JsonText(reportBody(this.workerId ?? '', pack)),
+        ),
+      );
     } catch (err) {
       if (tooLarge(err) && pack.length > 1) {
         const half = Math.ceil(pack.length / 2);
@@ -327,7 +398,9 @@ export class HttpBackend implements WorkerBackend {
   private sendCalls(groups: Map<string, PendingCall[]>): void {
     for (const calls of groups.values()) {
       const { spec, parentAttempt } = calls[0];
-      const path = this.client.ws(`jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`);
+      const path = this.client.ws(
+        `jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`,
+      );
       // A fan-out whose args together exceed a request goes in several, one after the other
       // so that the calls are submitted in the order they were made (each call's args are
       // within the value limit, checked where the call was made).

@@ -3,12 +3,18 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { ScriptHashMismatchError } from '../errors.js';
 import { hashFile } from '../loader/paths.js';
-import { isProjectFile, MISMATCH_MARK, VERSION_PARAM, type CheckReply, type CheckRequest, type HooksData } from './version-hooks.js';
+import {
+  isProjectFile,
+  MISMATCH_MARK,
+  VERSION_PARAM,
+  type CheckReply,
+  type CheckRequest,
+  type HooksData,
+} from './version-hooks.js';
 
 /** Where a job's module is imported from, or why this thread cannot run the job. */
 export type Placement =
-  | { kind: 'run'; url: string; file: string; version: number }
-  | { kind: 'refuse'; reason: string };
+  { kind: 'run'; url: string; file: string; version: number } | { kind: 'refuse'; reason: string };
 
 const require = createRequire(import.meta.url);
 
@@ -57,7 +63,8 @@ export class ModuleVersions {
   /** Where the job's module (file at hash) is to be imported from, or why not on this thread. */
   async place(file: string, hash: string): Promise<Placement> {
     // millrace's own entries (the flow runner) and packages are not the project's: one copy.
-    if (!isProjectFile(this.options.root, file)) return { kind: 'run', url: pathToFileURL(file).href, file, version: this.version };
+    if (!isProjectFile(this.options.root, file))
+      return { kind: 'run', url: pathToFileURL(file).href, file, version: this.version };
     // Jobs placed at the same moment may find the same version stale: the first starts the next
     // version, the others use it. A job whose file that version holds at another hash (two
     // edits racing) tries once more, then goes to another thread.
@@ -76,11 +83,17 @@ export class ModuleVersions {
       }
       if (this.version !== version) continue;
       if (this.started >= this.options.maxVersions) {
-        return { kind: 'refuse', reason: `it holds ${this.started} versions of the project's modules, the most it may (maxVersions); this job needs another (${reply.why})` };
+        return {
+          kind: 'refuse',
+          reason: `it holds ${this.started} versions of the project's modules, the most it may (maxVersions); this job needs another (${reply.why})`,
+        };
       }
       this.next();
     }
-    return { kind: 'refuse', reason: `${file} changed again while this thread was placing the job at sha256 ${hash.slice(0, 12)}` };
+    return {
+      kind: 'refuse',
+      reason: `${file} changed again while this thread was placing the job at sha256 ${hash.slice(0, 12)}`,
+    };
   }
 
   /**
@@ -126,7 +139,8 @@ export class ModuleVersions {
    */
   private changedCommonJs(file: string, hash: string): string | undefined {
     const held = this.commonjs.get(file);
-    if (held !== undefined && held !== hash) return `it holds ${file} as a CommonJS module at sha256 ${held.slice(0, 12)}`;
+    if (held !== undefined && held !== hash)
+      return `it holds ${file} as a CommonJS module at sha256 ${held.slice(0, 12)}`;
     for (const [f, h] of this.commonjs) {
       let now: string | undefined;
       try {

@@ -81,7 +81,10 @@ class PooledThread implements ExecutorThread {
     boot: string,
     onGone: (t: PooledThread, error: Error) => void,
   ) {
-    this.thread = new Thread(boot, { eval: true, workerData: { root: options.root, maxVersions: options.maxVersions } satisfies ThreadData });
+    this.thread = new Thread(boot, {
+      eval: true,
+      workerData: { root: options.root, maxVersions: options.maxVersions } satisfies ThreadData,
+    });
     this.thread.on('message', (msg: ThreadMessage) => {
       if (msg.type === 'ready') this.ready = true;
       else options.onMessage(this, msg);

@@ -79,7 +79,14 @@ export type ThreadMessage =
    * (getJobStatus, getResult; the outcome's result is the JobRecord, or null) or cancel it
    * (cancelJob). Answered with callDone.
    */
-  | { type: 'jobOp'; callId: number; parentId: string; op: 'wait' | 'get' | 'cancel' | 'progress'; jobId: string; reason?: string }
+  | {
+      type: 'jobOp';
+      callId: number;
+      parentId: string;
+      op: 'wait' | 'get' | 'cancel' | 'progress';
+      jobId: string;
+      reason?: string;
+    }
   /**
    * An event to a job (sendEvent inside a job), or the resume URLs of an approval of the job
    * itself (getResumeUrls). Answered with callDone: the outcome's result is an EventSent or

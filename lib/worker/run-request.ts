@@ -17,10 +17,18 @@ export function runRequest(root: string, runner: string, job: JobRecord): RunReq
   if (job.kind === 'flow') {
     const found = resolveFlow(root, job.scriptPath);
     checkScriptHash('This worker', job, found);
-    return { context: jobContext(job), file: FLOW_RUNNER_FILE, hash: 'millrace-flow-runner', entrypoint: 'main', kind: 'script', args: [job.args] };
+    return {
+      context: jobContext(job),
+      file: FLOW_RUNNER_FILE,
+      hash: 'millrace-flow-runner',
+      entrypoint: 'main',
+      kind: 'script',
+      args: [job.args],
+    };
   }
   // A flow step's inline code is written out first when this machine lacks it.
-  const script = job.kind === 'flowmodule' ? resolveModuleScript(root, job.scriptPath) : resolveScript(root, job.scriptPath);
+  const script =
+    job.kind === 'flowmodule' ? resolveModuleScript(root, job.scriptPath) : resolveScript(root, job.scriptPath);
   checkScriptHash(runner, job, { path: job.scriptPath, hash: script.hash });
   let args: (Json | undefined)[];
   if (job.kind === 'task') {

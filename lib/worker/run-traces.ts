@@ -29,7 +29,12 @@ export class RunTraces {
 }
 
 /** Sends a job to its thread; with tracing on, once its span context is known (a run without one runs untraced rather than not at all). */
-export function sendRun(thread: ExecutorThread, request: RunRequest, job: JobRecord, traces: RunTraces | undefined): void {
+export function sendRun(
+  thread: ExecutorThread,
+  request: RunRequest,
+  job: JobRecord,
+  traces: RunTraces | undefined,
+): void {
   if (!traces) {
     thread.send({ type: 'run', job: request });
     return;

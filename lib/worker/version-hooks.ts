@@ -95,7 +95,9 @@ function versionOf(url: string | undefined): number | undefined {
  */
 export function isProjectFile(root: string, file: string): boolean {
   const under = root.endsWith(sep) ? root : root + sep;
-  return file.startsWith(under) && !file.includes(`${sep}node_modules${sep}`) && !OWN_DIRS.some((d) => file.startsWith(d));
+  return (
+    file.startsWith(under) && !file.includes(`${sep}node_modules${sep}`) && !OWN_DIRS.some((d) => file.startsWith(d))
+  );
 }
 
 function record(n: number): Version {
@@ -118,19 +120,30 @@ function check(req: CheckRequest): CheckReply {
     } catch {
       now = undefined;
     }
-    if (now !== loaded.hash) return { id: req.id, verdict: 'stale', why: `${file} changed since it was loaded`, commonjs };
+    if (now !== loaded.hash)
+      return { id: req.id, verdict: 'stale', why: `${file} changed since it was loaded`, commonjs };
   }
   v.expect.set(req.file, req.hash);
   return { id: req.id, verdict: 'ok', commonjs };
 }
 
-type Resolved = { url: string; format?: string | null; shortCircuit?: boolean; importAttributes?: Record<string, string> };
+type Resolved = {
+  url: string;
+  format?: string | null;
+  shortCircuit?: boolean;
+  importAttributes?: Record<string, string>;
+};
 type NextResolve = (specifier: string, context: { parentURL?: string }) => Promise<Resolved>;
 
-export async function resolve(specifier: string, context: { parentURL?: string }, next: NextResolve): Promise<Resolved> {
+export async function resolve(
+  specifier: string,
+  context: { parentURL?: string },
+  next: NextResolve,
+): Promise<Resolved> {
   const resolved = await next(specifier, context);
   const version = versionOf(context.parentURL);
-  if (version === undefined || !resolved.url.startsWith('file:') || versionOf(resolved.url) !== undefined) return resolved;
+  if (version === undefined || !resolved.url.startsWith('file:') || versionOf(resolved.url) !== undefined)
+    return resolved;
   const url = new URL(resolved.url);
   if (!isProjectFile(projectRoot, moduleFile(url.href))) return resolved;
   url.searchParams.set(VERSION_PARAM, String(version));

@@ -79,7 +79,9 @@ export class Worker {
     const leaseMs = options.leaseMs ?? 30_000;
     const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
     if (!Number.isInteger(maxVersions) || maxVersions < 1) {
-      throw new ConfigError(`maxVersions: expected a positive integer (versions an executor thread may hold), got ${String(maxVersions)}`);
+      throw new ConfigError(
+        `maxVersions: expected a positive integer (versions an executor thread may hold), got ${String(maxVersions)}`,
+      );
     }
     this.pool = new ExecutorPool({
       size: options.threads ?? availableParallelism(),
@@ -92,7 +94,12 @@ export class Worker {
     setMaxListeners(0, this.abort.signal);
     const warn = (what: string, err: unknown) => this.warn(what, err);
     this.logs = new LogBuffer(this.backend, warn);
-    this.calls = new ChildCalls({ backend: this.backend, root: options.root, signal: this.abort.signal, logs: this.logs });
+    this.calls = new ChildCalls({
+      backend: this.backend,
+      root: options.root,
+      signal: this.abort.signal,
+      logs: this.logs,
+    });
     this.stops = new Stops(options.stopGraceMs ?? 500);
     const { tags, rootJobs, workspace } = options;
     this.claims = new ClaimLoop({
@@ -114,7 +121,9 @@ export class Worker {
       lost: (jobId, error) => this.abandon(jobId, error),
       warn,
     });
-    this.offCanceled = this.backend.onCanceled?.((jobId) => this.abandon(jobId, errorRecordOf(CanceledError, 'the job was canceled')));
+    this.offCanceled = this.backend.onCanceled?.((jobId) =>
+      this.abandon(jobId, errorRecordOf(CanceledError, 'the job was canceled')),
+    );
   }
 
   /** Executor threads retired so far (they held their most versions of the project's modules, or a changed CommonJS module). */
@@ -147,7 +156,8 @@ export class Worker {
         running: () => this.jobIds,
         whenIdle: () => this.idle.idle(),
         stopJob: (jobId, error) => this.stop(this.running.get(jobId)!, error),
-        release: (jobId, error) => this.logs.flushed().then(() => this.backend.release(jobId, error, this.stamp(Date.now()))),
+        release: (jobId, error) =>
+          this.logs.flushed().then(() => this.backend.release(jobId, error, this.stamp(Date.now()))),
       },
       graceMs,
     );
@@ -232,7 +242,9 @@ export class Worker {
     const { job } = running;
     if (this.running.get(job.id) !== running) return;
     const error = toErrorRecord(
-      new TimeoutError(`Job ${job.id} (${jobName(job)}) ran past its timeout of ${job.timeout}s on attempt ${job.attempt} of ${job.maxAttempts}`),
+      new TimeoutError(
+        `Job ${job.id} (${jobName(job)}) ran past its timeout of ${job.timeout}s on attempt ${job.attempt} of ${job.maxAttempts}`,
+      ),
     );
     this.stop(running, error);
     void this.finish(job.id, { status: 'failure', error });
@@ -245,7 +257,9 @@ export class Worker {
   private stop(running: Running, error: ErrorRecord): void {
     const { job, thread } = running;
     this.forget(running);
-    this.stops.add(job.id, thread, () => this.replaceThread(thread, `job ${job.id} did not stop (${error.name}: ${error.message})`));
+    this.stops.add(job.id, thread, () =>
+      this.replaceThread(thread, `job ${job.id} did not stop (${error.name}: ${error.message})`),
+    );
     thread.send({ type: 'abort', jobId: job.id, error });
     this.pump();
   }
@@ -276,10 +290,13 @@ export class Worker {
       case 'logs':
         // Lines of a job that has ended or is no longer this worker's (code still running
         // after its job returned, or was canceled) are dropped: its log is closed.
-        for (const l of msg.lines) if (this.running.has(l.jobId)) this.logs.add(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
+        for (const l of msg.lines)
+          if (this.running.has(l.jobId)) this.logs.add(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
         break;
       case 'started':
-        void this.backend.started(msg.jobId, this.stamp(msg.at)).catch((err) => this.warn(`recording the start of ${msg.jobId}`, err));
+        void this.backend
+          .started(msg.jobId, this.stamp(msg.at))
+          .catch((err) => this.warn(`recording the start of ${msg.jobId}`, err));
         break;
       case 'call': {
         const { call } = msg;
@@ -295,7 +312,9 @@ export class Worker {
       case 'progress': {
         // In line with the job's log, so that the last one is stored before the job's end.
         if (!this.running.has(msg.jobId)) break;
-        this.logs.then(() => inLineReport(this.backend, msg).catch((err) => this.warn(`recording the ${msg.type} of ${msg.jobId}`, err)));
+        this.logs.then(() =>
+          inLineReport(this.backend, msg).catch((err) => this.warn(`recording the ${msg.type} of ${msg.jobId}`, err)),
+        );
         break;
       }
       case 'eventOp':
@@ -358,7 +377,8 @@ export class Worker {
     }
     void work(running).then((outcome) => {
       if (!this.running.has(parentId)) return;
-      if (this.slots.callEnded({ holder: running, callId, outcome }) === 'deliver') running.thread.send({ type: 'callDone', callId, outcome });
+      if (this.slots.callEnded({ holder: running, callId, outcome }) === 'deliver')
+        running.thread.send({ type: 'callDone', callId, outcome });
       else this.pump();
     });
   }
@@ -388,12 +408,17 @@ export class Worker {
       if (running === culprit) {
         void this.finish(jobId, {
           status: 'failure',
-          error: { ...toErrorRecord(error), message: `Its executor thread died while it was the only job working there: ${error.message}` },
+          error: {
+            ...toErrorRecord(error),
+            message: `Its executor thread died while it was the only job working there: ${error.message}`,
+          },
         });
         continue;
       }
       const message =
-        why !== undefined ? `Its executor thread was replaced: ${why}` : `Its executor thread died (${error.message}) while running ${working.length} jobs at once`;
+        why !== undefined
+          ? `Its executor thread was replaced: ${why}`
+          : `Its executor thread died (${error.message}) while running ${working.length} jobs at once`;
       const released = errorRecordOf(ReleasedError, message);
       void this.logs
         .flushed()
@@ -416,7 +441,8 @@ export class Worker {
   }
 
   private warn(what: string, err: unknown): void {
-    if (!this.abort.signal.aborted) console.error(`millrace worker ${this.id}: ${what} failed: ${(err as Error).message}`);
+    if (!this.abort.signal.aborted)
+      console.error(`millrace worker ${this.id}: ${what} failed: ${(err as Error).message}`);
   }
 }
 
@@ -425,5 +451,8 @@ function waitTimedOut(wait: JobRecord): ErrorRecord {
   const seconds = Math.round(wait.scheduledFor - wait.createdAt) / 1000;
   const key = approvalKeyOf(wait.entrypoint);
   const what = key === undefined ? `The event "${wait.entrypoint}"` : `The approval "${key}"`;
-  return errorRecordOf(WaitTimeoutError, `${what} did not come to job ${wait.parentJob} within its timeout of ${seconds}s`);
+  return errorRecordOf(
+    WaitTimeoutError,
+    `${what} did not come to job ${wait.parentJob} within its timeout of ${seconds}s`,
+  );
 }

@@ -23,7 +23,9 @@ export function migrateCommand(program: Command): void {
     if (options.json) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else if (report.applied.length > 0) {
-      process.stdout.write(`${report.store}: applied ${report.applied.length === 1 ? 'migration' : 'migrations'} ${report.applied.join(', ')}; schema at version ${report.version}\n`);
+      process.stdout.write(
+        `${report.store}: applied ${report.applied.length === 1 ? 'migration' : 'migrations'} ${report.applied.join(', ')}; schema at version ${report.version}\n`,
+      );
     } else {
       process.stdout.write(`${report.store}: up to date, schema at version ${report.version}\n`);
     }

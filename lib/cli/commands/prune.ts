@@ -25,7 +25,11 @@ export function pruneCommand(program: Command): void {
           'queued or running is never touched. Works in small batches, one transaction each, so claims are not held up;\n' +
           'a SQLite file gives the space back. `millrace server --retain` does the same on a timer. See docs/operations.md.',
       )
-      .requiredOption('--older-than <duration>', 'runs whose root finished longer ago than this (30s, 15m, 12h, 7d, 0 for all)', parseDuration)
+      .requiredOption(
+        '--older-than <duration>',
+        'runs whose root finished longer ago than this (30s, 15m, 12h, 7d, 0 for all)',
+        parseDuration,
+      )
       .option('--dry-run', 'count what would be deleted; delete nothing')
       .option('--batch-size <n>', 'runs per transaction (default: 50)', positiveInt)
       .option('--json', 'print machine-readable JSON'),
@@ -33,7 +37,11 @@ export function pruneCommand(program: Command): void {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool, listen: false });
     try {
-      const report = await store.pruneRuns({ finishedBefore: Date.now() - options.olderThan, dryRun: options.dryRun, batchSize: options.batchSize });
+      const report = await store.pruneRuns({
+        finishedBefore: Date.now() - options.olderThan,
+        dryRun: options.dryRun,
+        batchSize: options.batchSize,
+      });
       process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${label}: ${describePrune(report)}\n`);
     } finally {
       await store.close();

@@ -8,7 +8,9 @@ export function queueCommand(program: Command): void {
     program
       .command('queue')
       .summary('queued and running jobs per tag and per key')
-      .description('Show how many jobs wait and run per tag, and per concurrency or rate key with its limit (docs/flow-control.md).'),
+      .description(
+        'Show how many jobs wait and run per tag, and per concurrency or rate key with its limit (docs/flow-control.md).',
+      ),
   ).action(async (options: EngineOptions) => {
     const engine = await openEngine({ ...options, worker: false });
     try {

@@ -9,7 +9,17 @@ import type { JobRecord, Json } from '../../types.js';
 import { formatLogLine, painter } from '../format.js';
 import { writeOut } from '../write.js';
 import { EmbeddedEngine } from '../../engine/embedded.js';
-import { openEngine, projectRoot, serverUrl, withEngineOptions, withRootAndDb, type EngineOptions, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
+import {
+  openEngine,
+  projectRoot,
+  serverUrl,
+  withEngineOptions,
+  withRootAndDb,
+  type EngineOptions,
+  intInRange,
+  MAX_CONCURRENCY,
+  MAX_THREADS,
+} from '../options.js';
 import { warnAboutUnservedTags } from '../tag-warning.js';
 
 interface RunOptions extends EngineOptions {
@@ -26,18 +36,29 @@ export function runCommand(program: Command): void {
       .command('run')
       .summary('run a script or a flow: stream its log, print its result')
       .description(
-        'Run a script or a flow (a .flow.yaml / .flow.json file, whose schema gives the args), on the embedded engine or (with --server) on a server. Its log (with every task\'s lines, marked) streams to stderr;\n' +
+        "Run a script or a flow (a .flow.yaml / .flow.json file, whose schema gives the args), on the embedded engine or (with --server) on a server. Its log (with every task's lines, marked) streams to stderr;\n" +
           'its result is printed to stdout as JSON. Exit code 0 when the run succeeded, 1 when it failed.\n\n' +
           "millrace's own options come before the script; everything after it is an arg for main:\n" +
           '  millrace run --db /tmp/x.db examples/heavy.ts --n 3\n' +
-          "  millrace run examples/heavy.ts --args '{\"n\":3}'",
+          '  millrace run examples/heavy.ts --args \'{"n":3}\'',
       )
-      .argument('<script>', 'the script: a file (examples/heavy.ts) or a script path (examples/heavy); or a flow file (examples/flows/orders.flow.yaml)')
+      .argument(
+        '<script>',
+        'the script: a file (examples/heavy.ts) or a script path (examples/heavy); or a flow file (examples/flows/orders.flow.yaml)',
+      )
       .argument('[args...]', "args for main, as --name value (coerced to main's parameter types)")
       .option('--tag <tag>', 'tag of the root job')
       .option('--args <json>', 'args for main as one JSON object')
-      .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
-      .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
+      .option(
+        '--concurrency <n>',
+        `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
+        intInRange(1, MAX_CONCURRENCY),
+      )
+      .option(
+        '--threads <n>',
+        `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
+        intInRange(1, MAX_THREADS),
+      )
       .option('--quiet', 'do not print the log'),
   )
     .passThroughOptions()
@@ -58,13 +79,26 @@ export function resumeCommand(program: Command): void {
           'and prints the result, as `run` does. Only for runs no live process is driving. Runs on a server need no\n' +
           'resuming: the server gives the jobs of a dead worker to others.',
       )
-      .argument('<id>', 'the run\'s root job id (a unique prefix is enough)')
-      .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
-      .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
+      .argument('<id>', "the run's root job id (a unique prefix is enough)")
+      .option(
+        '--concurrency <n>',
+        `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
+        intInRange(1, MAX_CONCURRENCY),
+      )
+      .option(
+        '--threads <n>',
+        `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
+        intInRange(1, MAX_THREADS),
+      )
       .option('--json', 'print { job_id, status, result } as one JSON line; no log')
       .option('--quiet', 'do not print the log'),
   ).action(async (idArg: string, options: RunOptions) => {
-    const engine = new EmbeddedEngine({ root: projectRoot(options), db: options.db, concurrency: options.concurrency, threads: options.threads });
+    const engine = new EmbeddedEngine({
+      root: projectRoot(options),
+      db: options.db,
+      concurrency: options.concurrency,
+      threads: options.threads,
+    });
     try {
       const job = await engine.resume(await engine.resolveId(idArg));
       process.exitCode = await follow(engine, job, { ...options, quiet: options.quiet || options.json });
@@ -102,7 +136,9 @@ async function follow(engine: Engine, job: JobRecord, options: RunOptions): Prom
     void engine.cancel(job.id, 'interrupted from the terminal (Ctrl-C)');
   };
   process.once('SIGINT', onSigint);
-  const stopWarning = warnAboutUnservedTags(engine, job.id, (text) => process.stderr.write(paint('yellow', `${text}\n`)));
+  const stopWarning = warnAboutUnservedTags(engine, job.id, (text) =>
+    process.stderr.write(paint('yellow', `${text}\n`)),
+  );
   try {
     if (!options.quiet) {
       for await (const line of engine.logs(job.id, { follow: true })) {
@@ -135,6 +171,8 @@ function report(job: JobRecord, options: RunOptions): void {
   }
   const paint = painter(process.stderr);
   const error = job.error;
-  process.stderr.write(paint('red', `job ${job.id} ${job.status}: ${error ? `${error.name}: ${error.message}` : ''}\n`));
+  process.stderr.write(
+    paint('red', `job ${job.id} ${job.status}: ${error ? `${error.name}: ${error.message}` : ''}\n`),
+  );
   if (error?.stack) process.stderr.write(`${paint('gray', error.stack)}\n`);
 }

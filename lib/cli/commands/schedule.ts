@@ -20,11 +20,20 @@ interface CreateOptions extends ScheduleOptions {
 
 function withScheduleOptions(cmd: Command): Command {
   return cmd
-    .option('--root <dir>', 'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)')
-    .option('--db <file|url>', 'a SQLite file or a postgres:// URL: the store of the servers that fire the schedules (env MILLRACE_DB; default: <root>/.millrace/millrace.db)')
+    .option(
+      '--root <dir>',
+      'project root that script paths are resolved under (env MILLRACE_ROOT; default: the current directory)',
+    )
+    .option(
+      '--db <file|url>',
+      'a SQLite file or a postgres:// URL: the store of the servers that fire the schedules (env MILLRACE_DB; default: <root>/.millrace/millrace.db)',
+    )
     .option('--db-pool <n>', 'PostgreSQL connections this process opens at most', positiveInt)
     .option('--server <url>', 'talk to a millrace server instead of the store (env MILLRACE_SERVER)')
-    .option('--token <token>', 'token for the server (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)')
+    .option(
+      '--token <token>',
+      'token for the server (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)',
+    )
     .option('--workspace <name>', 'workspace (env MILLRACE_WORKSPACE; default: default)')
     .option('--json', 'print machine-readable JSON');
 }
@@ -57,7 +66,10 @@ function parseArgs(text: string | undefined): Record<string, unknown> | undefine
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ScheduleError('args', `--args: expected a JSON object such as '{"n": 3}', got ${JSON.stringify(text)} (${(err as Error).message})`);
+    throw new ScheduleError(
+      'args',
+      `--args: expected a JSON object such as '{"n": 3}', got ${JSON.stringify(text)} (${(err as Error).message})`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ScheduleError('args', `--args: expected a JSON object such as '{"n": 3}', got ${JSON.stringify(text)}`);
@@ -94,21 +106,29 @@ export function scheduleCommand(program: Command): void {
       .requiredOption('--cron <expr>', "five fields ('0 9 * * 1-5'), or six with seconds first ('*/10 * * * * *')")
       .option('--tz <zone>', 'the IANA time zone the cron reads in (default: UTC)')
       .option('--args <json>', 'the args of every run, as a JSON object by parameter name')
-      .option('--name <name>', 'the schedule\'s name (default: the path)'),
+      .option('--name <name>', "the schedule's name (default: the path)"),
   ).action(async (path: string, options: CreateOptions) => {
     const args = parseArgs(options.args);
     await withSchedules(options, async (schedules) => {
-      const created = await schedules.create({ path, cron: options.cron, ...(options.tz !== undefined && { timezone: options.tz }), ...(args && { args }), ...(options.name !== undefined && { name: options.name }) });
+      const created = await schedules.create({
+        path,
+        cron: options.cron,
+        ...(options.tz !== undefined && { timezone: options.tz }),
+        ...(args && { args }),
+        ...(options.name !== undefined && { name: options.name }),
+      });
       print(options, created, `created schedule ${created.name}: ${line(created)}`);
     });
   });
 
-  withScheduleOptions(schedule.command('list').summary('list schedules, their next slots and last runs')).action(async (options: ScheduleOptions) => {
-    await withSchedules(options, async (schedules) => {
-      const all = await schedules.list();
-      print(options, all, all.length === 0 ? 'no schedules' : all.map(line).join('\n'));
-    });
-  });
+  withScheduleOptions(schedule.command('list').summary('list schedules, their next slots and last runs')).action(
+    async (options: ScheduleOptions) => {
+      await withSchedules(options, async (schedules) => {
+        const all = await schedules.list();
+        print(options, all, all.length === 0 ? 'no schedules' : all.map(line).join('\n'));
+      });
+    },
+  );
 
   for (const [verb, paused] of [
     ['pause', true],
@@ -117,7 +137,11 @@ export function scheduleCommand(program: Command): void {
     withScheduleOptions(
       schedule
         .command(verb)
-        .summary(paused ? 'pause a schedule: its slots do not run' : 'resume a schedule from its next slot (slots while paused do not run)')
+        .summary(
+          paused
+            ? 'pause a schedule: its slots do not run'
+            : 'resume a schedule from its next slot (slots while paused do not run)',
+        )
         .argument('<name>', "the schedule's name"),
     ).action(async (name: string, options: ScheduleOptions) => {
       await withSchedules(options, async (schedules) => {
@@ -127,12 +151,12 @@ export function scheduleCommand(program: Command): void {
     });
   }
 
-  withScheduleOptions(schedule.command('delete').summary('delete a schedule (its runs stay)').argument('<name>', "the schedule's name")).action(
-    async (name: string, options: ScheduleOptions) => {
-      await withSchedules(options, async (schedules) => {
-        await schedules.delete(name);
-        process.stdout.write(options.json ? `${JSON.stringify({ deleted: name })}\n` : `deleted schedule ${name}\n`);
-      });
-    },
-  );
+  withScheduleOptions(
+    schedule.command('delete').summary('delete a schedule (its runs stay)').argument('<name>', "the schedule's name"),
+  ).action(async (name: string, options: ScheduleOptions) => {
+    await withSchedules(options, async (schedules) => {
+      await schedules.delete(name);
+      process.stdout.write(options.json ? `${JSON.stringify({ deleted: name })}\n` : `deleted schedule ${name}\n`);
+    });
+  });
 }

@@ -27,8 +27,12 @@ export function sendCommand(program: Command): void {
       const id = await engine.resolveId(idArg);
       const sent = await engine.sendEvent(id, name, payload);
       if (options.json) process.stdout.write(`${JSON.stringify({ status: sent.status, waitJob: sent.waitJob })}\n`);
-      else if (sent.status === 'delivered') process.stdout.write(`event "${name}" delivered to job ${shortId(id)} (wait ${shortId(sent.waitJob!)})\n`);
-      else process.stdout.write(`event "${name}" kept for job ${shortId(id)}: its next waitForEvent("${name}") takes it\n`);
+      else if (sent.status === 'delivered')
+        process.stdout.write(`event "${name}" delivered to job ${shortId(id)} (wait ${shortId(sent.waitJob!)})\n`);
+      else
+        process.stdout.write(
+          `event "${name}" kept for job ${shortId(id)}: its next waitForEvent("${name}") takes it\n`,
+        );
     } finally {
       await engine.close();
     }
@@ -40,6 +44,8 @@ function parsePayload(text: string | undefined): Json {
   try {
     return JSON.parse(text) as Json;
   } catch (err) {
-    throw new ConfigError(`--payload: expected JSON, got ${JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text)} (${(err as Error).message})`);
+    throw new ConfigError(
+      `--payload: expected JSON, got ${JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text)} (${(err as Error).message})`,
+    );
   }
 }

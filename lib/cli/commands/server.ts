@@ -37,11 +37,31 @@ export function serverCommand(program: Command): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
       .option('--body-limit <bytes>', 'largest request body accepted (default: 10 MiB)', positiveInt)
-      .option('--sweep-ms <ms>', 'how often jobs of dead workers (expired leases) are looked for (default: 2000)', positiveInt)
-      .option('--public-url <url>', 'the address users reach this server at: the base of approvals\' resume URLs (default: the listening address)', httpUrl)
-      .option('--retain <duration>', 'delete finished runs older than this, checked every hour (0 keeps everything)', parseDuration, DEFAULT_RETAIN_MS)
-      .option('--metrics-token <token>', 'a token that reaches GET /metrics only, for a Prometheus scraper (env MILLRACE_METRICS_TOKEN)')
-      .option('--restart-grace-ms <ms>', 'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)', nonNegativeInt),
+      .option(
+        '--sweep-ms <ms>',
+        'how often jobs of dead workers (expired leases) are looked for (default: 2000)',
+        positiveInt,
+      )
+      .option(
+        '--public-url <url>',
+        "the address users reach this server at: the base of approvals' resume URLs (default: the listening address)",
+        httpUrl,
+      )
+      .option(
+        '--retain <duration>',
+        'delete finished runs older than this, checked every hour (0 keeps everything)',
+        parseDuration,
+        DEFAULT_RETAIN_MS,
+      )
+      .option(
+        '--metrics-token <token>',
+        'a token that reaches GET /metrics only, for a Prometheus scraper (env MILLRACE_METRICS_TOKEN)',
+      )
+      .option(
+        '--restart-grace-ms <ms>',
+        'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)',
+        nonNegativeInt,
+      ),
   ).action(async (options: ServerOptions) => {
     // Listened for from the start: a signal before the listener would end the process at once.
     const signaled = untilSignal();
@@ -67,8 +87,12 @@ export function serverCommand(program: Command): void {
     const kept = server.createdAdminToken ?? (admin.keepInFile ? admin.token : undefined);
     const tokenFile = kept ? keepAdminToken({ root, token: kept, url: server.url, command: 'server' }) : undefined;
     if (admin.note && tokenFile) process.stderr.write(`millrace server: ${admin.note}\n`);
-    if (server.createdAdminToken) process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
-    if (tokenFile) process.stdout.write(`admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`);
+    if (server.createdAdminToken)
+      process.stdout.write(`admin token (shown once; keep it): ${server.createdAdminToken}\n`);
+    if (tokenFile)
+      process.stdout.write(
+        `admin token in ${tokenFile} (mode 0600): the CLI and runScript on this machine, in this root, use it without --token\n`,
+      );
     process.stdout.write(`millrace server listening on ${server.url} (root ${root}, store ${label})\n`);
     await signaled;
     await server.close();

@@ -10,7 +10,9 @@ export function showCommand(program: Command): void {
     program
       .command('show')
       .summary('draw a run as a tree, with timings')
-      .description('Draw a job and its descendants as a tree: per job its name, status, tag, time queued, time started and duration.\nFor a flow, also its flow status: each module\'s state, the branch chosen and each loop iteration.')
+      .description(
+        "Draw a job and its descendants as a tree: per job its name, status, tag, time queued, time started and duration.\nFor a flow, also its flow status: each module's state, the branch chosen and each loop iteration.",
+      )
       .argument('<id>', 'job id (a unique prefix is enough)'),
   ).action(async (idArg: string, options: EngineOptions) => {
     const engine = await openEngine({ ...options, worker: false });
@@ -22,10 +24,13 @@ export function showCommand(program: Command): void {
       const progress = await engine.progress(id);
       if (options.json) {
         const attempts = await engine.attempts(id);
-        process.stdout.write(`${JSON.stringify({ job, attempts, descendants, ...(flowStatus !== undefined && { flow_status: flowStatus }), progress }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ job, attempts, descendants, ...(flowStatus !== undefined && { flow_status: flowStatus }), progress }, null, 2)}\n`,
+        );
       } else {
         const attempts = new Map<string, AttemptRecord[]>();
-        for (const j of [job, ...descendants].filter((j) => j.attempt > 1)) attempts.set(j.id, await engine.attempts(j.id));
+        for (const j of [job, ...descendants].filter((j) => j.attempt > 1))
+          attempts.set(j.id, await engine.attempts(j.id));
         process.stdout.write(`${formatTree(job, descendants, painter(process.stdout), attempts)}\n`);
         if (flowStatus !== undefined) process.stdout.write(`${formatFlowStatus(flowStatus)}\n`);
         const bars = formatProgress([job, ...descendants], progress);

@@ -22,7 +22,12 @@ interface CreateOptions extends StoreOptions {
 
 /** Runs `fn` over the server's store (the tokens live there, not in a server process). */
 async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const { store } = await openStore({ db: options.db, root: projectRoot(options), poolSize: options.dbPool, listen: false });
+  const { store } = await openStore({
+    db: options.db,
+    root: projectRoot(options),
+    poolSize: options.dbPool,
+    listen: false,
+  });
   try {
     return await fn(store);
   } finally {
@@ -31,24 +36,39 @@ async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise
 }
 
 export function tokenCommand(program: Command): void {
-  const token = program.command('token').summary('manage API tokens').description('Manage the tokens a server accepts: create, list, revoke.');
+  const token = program
+    .command('token')
+    .summary('manage API tokens')
+    .description('Manage the tokens a server accepts: create, list, revoke.');
   withRootAndStore(
     token
       .command('create')
       .summary('create a token')
-      .description('Create a token for one workspace, in the server\'s store. The token is printed once; only its hash is kept.')
+      .description(
+        "Create a token for one workspace, in the server's store. The token is printed once; only its hash is kept.",
+      )
       .option('--workspace <name>', 'the workspace it belongs to', DEFAULT_WORKSPACE)
       .option('--worker-only', 'reach only the worker routes (for `millrace worker`)')
       .option('--label <text>', 'a note of what it is for')
       .option('--json', 'print machine-readable JSON'),
   ).action(async (options: CreateOptions) => {
     if (!/^[\w-]{1,64}$/.test(options.workspace)) {
-      throw new ConfigError(`--workspace: expected letters, digits, - or _ (1 to 64), got ${JSON.stringify(options.workspace)}`);
+      throw new ConfigError(
+        `--workspace: expected letters, digits, - or _ (1 to 64), got ${JSON.stringify(options.workspace)}`,
+      );
     }
     await withStore(options, async (store) => {
       const scope = options.workerOnly ? 'worker' : 'user';
-      const created = await createToken(store, { workspace: options.workspace, scope, label: options.label ?? `${scope} token` });
-      process.stdout.write(options.json ? `${JSON.stringify({ token: created.token, workspace: options.workspace, scope })}\n` : `${created.token}\n`);
+      const created = await createToken(store, {
+        workspace: options.workspace,
+        scope,
+        label: options.label ?? `${scope} token`,
+      });
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify({ token: created.token, workspace: options.workspace, scope })}\n`
+          : `${created.token}\n`,
+      );
     });
   });
 
@@ -56,7 +76,9 @@ export function tokenCommand(program: Command): void {
     token
       .command('list')
       .summary('list tokens')
-      .description('List the tokens of the store, revoked ones included. Secrets are never shown: a token is named by its id or its first characters.')
+      .description(
+        'List the tokens of the store, revoked ones included. Secrets are never shown: a token is named by its id or its first characters.',
+      )
       .option('--json', 'print machine-readable JSON'),
   ).action(async (options: StoreOptions) => {
     const tokens = (await withStore(options, (store) => store.listTokens())).map(toListing);
@@ -91,5 +113,14 @@ function formatListing(t: TokenListing): string {
   const state = t.revoked_at ? `revoked ${t.revoked_at}` : 'active';
   const used = t.last_used_at ? `last used ${t.last_used_at}` : 'never used';
   const where = t.scope === 'admin' ? 'every workspace' : `workspace ${t.workspace}`;
-  return [t.id, t.token_prefix ?? '(no prefix)', t.scope.padEnd(9), where, JSON.stringify(t.label), `created ${t.created_at}`, used, state].join('  ');
+  return [
+    t.id,
+    t.token_prefix ?? '(no prefix)',
+    t.scope.padEnd(9),
+    where,
+    JSON.stringify(t.label),
+    `created ${t.created_at}`,
+    used,
+    state,
+  ].join('  ');
 }

@@ -2,7 +2,15 @@ import type { Command } from 'commander';
 import { ApiClient } from '../../http/api-client.js';
 import { HttpBackend } from '../../worker/http-backend.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
-import { collect, positiveInt, projectRoot, serverToken, intInRange, MAX_CONCURRENCY, MAX_THREADS } from '../options.js';
+import {
+  collect,
+  positiveInt,
+  projectRoot,
+  serverToken,
+  intInRange,
+  MAX_CONCURRENCY,
+  MAX_THREADS,
+} from '../options.js';
 import { untilSignal } from './server.js';
 import { formatDuration, parseDuration } from '../duration.js';
 
@@ -30,12 +38,27 @@ export function workerCommand(program: Command): void {
         'the one submitted is failed, never run.',
     )
     .option('--server <url>', 'the server (env MILLRACE_SERVER)')
-    .option('--token <token>', 'a token of the workspace, worker-only is enough (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)')
+    .option(
+      '--token <token>',
+      'a token of the workspace, worker-only is enough (env MILLRACE_TOKEN; default, for a server on this machine of the same root: its token file)',
+    )
     .option('--workspace <name>', 'workspace (env MILLRACE_WORKSPACE; default: default)')
     .option('--tag <tag>', 'a tag to serve; repeatable (default: default)', collect)
-    .option('--concurrency <n>', `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`, intInRange(1, MAX_CONCURRENCY))
-    .option('--threads <n>', `executor threads, at most ${MAX_THREADS} (default: CPU count)`, intInRange(1, MAX_THREADS))
-    .option('--max-versions <n>', `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`, positiveInt)
+    .option(
+      '--concurrency <n>',
+      `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
+      intInRange(1, MAX_CONCURRENCY),
+    )
+    .option(
+      '--threads <n>',
+      `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
+      intInRange(1, MAX_THREADS),
+    )
+    .option(
+      '--max-versions <n>',
+      `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`,
+      positiveInt,
+    )
     .option('--root <dir>', 'the checkout scripts are loaded from (default: the current directory)')
     .option('--lease-ms <ms>', 'lease on each claimed job, renewed by heartbeats (default: 30000)', positiveInt)
     .option(
@@ -43,7 +66,12 @@ export function workerCommand(program: Command): void {
       'jobs claimed ahead of free slots, so a freed slot starts the next job at once (default: 4 × concurrency; 0 leaves every queued job to whichever worker frees a slot first)',
       (v) => (v === '0' ? 0 : positiveInt(v)),
     )
-    .option('--grace <duration>', 'on SIGTERM or SIGINT, how long running jobs have to finish before they are released back to the queue', parseDuration, 30_000)
+    .option(
+      '--grace <duration>',
+      'on SIGTERM or SIGINT, how long running jobs have to finish before they are released back to the queue',
+      parseDuration,
+      30_000,
+    )
     .action(async (options: WorkerOptions) => {
       // Listened for from the start: a signal before the listener would end the process at once.
       const signaled = untilSignal();
@@ -68,10 +96,14 @@ export function workerCommand(program: Command): void {
         prefetch: options.prefetch,
         workspace: client.workspace,
       });
-      process.stdout.write(`millrace worker ${worker.id} serving ${tags.join(', ')} for ${client.server} (workspace ${client.workspace})\n`);
+      process.stdout.write(
+        `millrace worker ${worker.id} serving ${tags.join(', ')} for ${client.server} (workspace ${client.workspace})\n`,
+      );
       await signaled;
       // Graceful: no more claims, jobs claimed ahead released now, running ones given the grace period.
-      process.stdout.write(`millrace worker ${worker.id}: stopping; running jobs have ${formatDuration(options.grace)} to finish\n`);
+      process.stdout.write(
+        `millrace worker ${worker.id}: stopping; running jobs have ${formatDuration(options.grace)} to finish\n`,
+      );
       const report = await worker.drain(options.grace);
       process.stdout.write(
         `millrace worker ${worker.id}: stopped (released ${report.releasedClaimed.length} claimed ahead, ${report.releasedRunning.length} still running)\n`,

@@ -5,7 +5,10 @@ import { openEngine, withEngineOptions, type EngineOptions } from '../options.js
 
 export function workersCommand(program: Command): void {
   withEngineOptions(
-    program.command('workers').summary('list live workers').description('List the live workers of a server: their tags and the jobs they run now.'),
+    program
+      .command('workers')
+      .summary('list live workers')
+      .description('List the live workers of a server: their tags and the jobs they run now.'),
   ).action(async (options: EngineOptions) => {
     const engine = await openEngine({ ...options, worker: false });
     try {
@@ -18,7 +21,9 @@ export function workersCommand(program: Command): void {
       for (const w of workers) {
         const tags = w.tags === 'all' ? 'every tag' : w.tags.join(', ');
         const jobs = w.jobs.length ? w.jobs.map(shortId).join(' ') : 'idle';
-        process.stdout.write(`${w.id}  ${w.hostname}  tags: ${tags}  last seen ${formatTime(w.lastSeen)}  jobs: ${jobs}\n`);
+        process.stdout.write(
+          `${w.id}  ${w.hostname}  tags: ${tags}  last seen ${formatTime(w.lastSeen)}  jobs: ${jobs}\n`,
+        );
       }
     } finally {
       await engine.close();

@@ -26,7 +26,13 @@ export interface ClaimMemo {
   keyed: boolean;
 }
 
-export async function claimJobs(pool: pg.Pool, announce: (change: Change) => void, request: ClaimRequest, now: number, memo: ClaimMemo): Promise<JobRecord[]> {
+export async function claimJobs(
+  pool: pg.Pool,
+  announce: (change: Change) => void,
+  request: ClaimRequest,
+  now: number,
+  memo: ClaimMemo,
+): Promise<JobRecord[]> {
   const scope = [
     now,
     request.tags === 'all',
@@ -37,7 +43,12 @@ export async function claimJobs(pool: pg.Pool, announce: (change: Change) => voi
   // While keyed jobs are about, the plain statement would only find them and take nothing: a
   // claim after one that met keys goes straight to the keyed transaction (one round trip less).
   if (!memo.keyed) {
-    const { rows } = await pool.query<JobRow & { keyed_found: boolean }>(CLAIM_SQL, [...scope, request.limit, request.workerId, now + request.leaseMs]);
+    const { rows } = await pool.query<JobRow & { keyed_found: boolean }>(CLAIM_SQL, [
+      ...scope,
+      request.limit,
+      request.workerId,
+      now + request.leaseMs,
+    ]);
     if (!rows.some((r) => r.keyed_found)) return rows.filter((r) => r.id !== null).map(toJobRecord);
   }
   // Three statements: the candidates locked with their keys' locks, the keys' state, the writes.
@@ -84,16 +95,25 @@ function uniqueKeys(due: readonly Candidate[], keyOf: (c: Candidate) => string |
 }
 
 /** The keys' running counts, recent starts and next rate starts, in one statement (after the keys' locks). */
-async function loadStates(tx: pg.PoolClient, ckeys: [string, string][], rkeys: [string, string][], due: readonly Candidate[], now: number): Promise<KeyStates> {
+async function loadStates(
+  tx: pg.PoolClient,
+  ckeys: [string, string][],
+  rkeys: [string, string][],
+  due: readonly Candidate[],
+  now: number,
+): Promise<KeyStates> {
   const states: KeyStates = { running: new Map(), starts: new Map(), rateNext: new Map() };
   const longest = Math.max(0, ...due.map((c) => Number(c.concurrency_window_ms ?? 0)));
-  const { rows } = await tx.query<{ kind: 'running' | 'start' | 'rate'; workspace: string; key: string; v: string }>(KEY_STATES_SQL, [
-    ckeys.map((k) => k[0]),
-    ckeys.map((k) => k[1]),
-    longest > 0 ? now - longest : null,
-    rkeys.map((k) => k[0]),
-    rkeys.map((k) => k[1]),
-  ]);
+  const { rows } = await tx.query<{ kind: 'running' | 'start' | 'rate'; workspace: string; key: string; v: string }>(
+    KEY_STATES_SQL,
+    [
+      ckeys.map((k) => k[0]),
+      ckeys.map((k) => k[1]),
+      longest > 0 ? now - longest : null,
+      rkeys.map((k) => k[0]),
+      rkeys.map((k) => k[1]),
+    ],
+  );
   for (const r of rows) {
     const k = keyId(r.workspace, r.key);
     if (r.kind === 'running') states.running.set(k, Number(r.v));

@@ -18,7 +18,14 @@ const FINISH_WAIT_SQL = `
  * and a wait's take on another run one after the other, so an event sent while a wait is being
  * queued is either delivered to it or kept and then taken by it, never lost between them.
  */
-export async function sendEvent(tx: Tx, notify: (change: Change) => void, jobId: string, name: string, payload: Json, at: number): Promise<EventDelivery> {
+export async function sendEvent(
+  tx: Tx,
+  notify: (change: Change) => void,
+  jobId: string,
+  name: string,
+  payload: Json,
+  at: number,
+): Promise<EventDelivery> {
   const row = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [jobId]);
   if (!row) return { status: 'unknown' };
   if (FINISHED_STATUSES.includes(row.status as JobStatus)) return { status: 'finished', job: toJobRecord(row) };
@@ -29,13 +36,24 @@ export async function sendEvent(tx: Tx, notify: (change: Change) => void, jobId:
     [jobId, name],
   );
   const finished = wait && (await one<JobRow>(tx, FINISH_WAIT_SQL, [wait.id, text, at]));
-  await tx.query('INSERT INTO events (job_id, name, payload, sent_at, wait_job) VALUES ($1, $2, $3, $4, $5)', [jobId, name, text, at, finished ? finished.id : null]);
+  await tx.query('INSERT INTO events (job_id, name, payload, sent_at, wait_job) VALUES ($1, $2, $3, $4, $5)', [
+    jobId,
+    name,
+    text,
+    at,
+    finished ? finished.id : null,
+  ]);
   if (!finished) return { status: 'kept' };
   notify({ k: 'f', ids: [finished.id] });
   return { status: 'delivered', wait: toJobRecord(finished) };
 }
 
-export async function takeEvent(tx: Tx, notify: (change: Change) => void, waitJobId: string, at: number): Promise<JobRecord | undefined> {
+export async function takeEvent(
+  tx: Tx,
+  notify: (change: Change) => void,
+  waitJobId: string,
+  at: number,
+): Promise<JobRecord | undefined> {
   const wait = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE id = $1', [waitJobId]);
   if (!wait || wait.kind !== 'wait' || wait.parent_job === null) return undefined;
   await tx.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [wait.parent_job]);

@@ -30,7 +30,8 @@ export class JobInserts {
   }
 
   private async flush(batch: PendingInsert[]): Promise<void> {
-    const alone = (b: PendingInsert) => this.pool.query<JobRow>(INSERT_SQL, b.values).then(({ rows }) => b.resolve(rows[0]), b.reject);
+    const alone = (b: PendingInsert) =>
+      this.pool.query<JobRow>(INSERT_SQL, b.values).then(({ rows }) => b.resolve(rows[0]), b.reject);
     if (batch.length === 1) return alone(batch[0]);
     try {
       const columns = INSERT_COLUMN_TYPES.map((_, c) => batch.map((b) => b.values[c]));

@@ -10,7 +10,13 @@ import { ATTEMPT_DONE_SQL, FINISH_SQL, COUNT_LOST_LEASES_SQL, REQUEUE_SQL } from
 // (expireLeases). Each runs inside the store's transaction, and reports what it changed.
 
 /** A running job given back by its worker: the attempt fails with `error`, and the job is queued with one more attempt allowed. */
-export async function release(tx: Tx, notify: (change: Change) => void, jobId: string, error: ErrorRecord, at: number): Promise<JobRecord | undefined> {
+export async function release(
+  tx: Tx,
+  notify: (change: Change) => void,
+  jobId: string,
+  error: ErrorRecord,
+  at: number,
+): Promise<JobRecord | undefined> {
   const job = await one<JobRow>(tx, `SELECT * FROM jobs WHERE id = $1 AND status = 'running' FOR UPDATE`, [jobId]);
   if (!job) return undefined;
   const attempt = Number(job.attempt);
@@ -22,9 +28,17 @@ export async function release(tx: Tx, notify: (change: Change) => void, jobId: s
 }
 
 /** Running jobs whose lease has passed: queued again with one more attempt, or failed after `maxLostLeases` lost leases. */
-export async function expireLeases(tx: Tx, notify: (change: Change) => void, now: number, maxLostLeases: number): Promise<ExpiredLeases> {
+export async function expireLeases(
+  tx: Tx,
+  notify: (change: Change) => void,
+  now: number,
+  maxLostLeases: number,
+): Promise<ExpiredLeases> {
   // SKIP LOCKED: two servers sweeping at once split the expired jobs between them.
-  const { rows } = await tx.query<JobRow>(`SELECT * FROM jobs WHERE status = 'running' AND lease_until < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`, [now]);
+  const { rows } = await tx.query<JobRow>(
+    `SELECT * FROM jobs WHERE status = 'running' AND lease_until < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`,
+    [now],
+  );
   const out: ExpiredLeases = { requeued: [], failed: [] };
   for (const job of rows.map(toJobRecord)) {
     const lost = leaseLostError(job);

@@ -1,6 +1,19 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
-import { eventsAndSecrets, flowControl, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, POSTGRES, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import {
+  eventsAndSecrets,
+  flowControl,
+  flowModuleKind,
+  flowStatus,
+  idempotencyKeys,
+  jobColumns,
+  logsAndAttempts,
+  progressAndTraces,
+  POSTGRES,
+  schedules,
+  tokenPrefixes,
+  tokensAndWorkers,
+} from '../schema.js';
 import type { Migration, MigrationReport } from '../store.js';
 
 /**
@@ -78,11 +91,18 @@ export async function migratePg(client: pg.ClientBase, schema: string): Promise<
       try {
         await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
         await client.query(m.sql);
-        await client.query('INSERT INTO millrace_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+        await client.query('INSERT INTO millrace_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          Date.now(),
+        ]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new ConfigError(`Migration ${m.version} (${m.name}) failed on schema "${schema}": ${(err as Error).message}`, { cause: err });
+        throw new ConfigError(
+          `Migration ${m.version} (${m.name}) failed on schema "${schema}": ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       applied.push(m.version);
     }
@@ -94,9 +114,13 @@ export async function migratePg(client: pg.ClientBase, schema: string): Promise<
 
 /** The highest migration applied to `schema`; 0 when none (or no millrace tables). */
 export async function schemaVersion(client: pg.ClientBase, schema: string): Promise<number> {
-  const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${quoteIdent(schema)}.millrace_migrations`]);
+  const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
+    `${quoteIdent(schema)}.millrace_migrations`,
+  ]);
   if (!exists.rows[0].t) return 0;
-  const { rows } = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${quoteIdent(schema)}.millrace_migrations`);
+  const { rows } = await client.query<{ v: number | null }>(
+    `SELECT max(version) AS v FROM ${quoteIdent(schema)}.millrace_migrations`,
+  );
   return rows[0].v ?? 0;
 }
 

@@ -75,7 +75,8 @@ export class Announcer {
       )
       .then(
         () => undefined,
-        (err: Error) => console.error(`millrace: cannot tell the other servers of ${payloads.length} changes: ${err.message}`),
+        (err: Error) =>
+          console.error(`millrace: cannot tell the other servers of ${payloads.length} changes: ${err.message}`),
       );
   }
 

@@ -1,6 +1,15 @@
 import type pg from 'pg';
 import type { JobProgress, RunTrace } from '../../types.js';
-import { addPrunedRows, DEFAULT_PRUNE_BATCH, emptyPrunedRows, type LiveCount, type PrunedRows, type PruneReport, type PruneRequest, type SchemaState } from '../operations.js';
+import {
+  addPrunedRows,
+  DEFAULT_PRUNE_BATCH,
+  emptyPrunedRows,
+  type LiveCount,
+  type PrunedRows,
+  type PruneReport,
+  type PruneRequest,
+  type SchemaState,
+} from '../operations.js';
 import { PG_SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import { one, rowCount } from './query.js';
 
@@ -22,7 +31,12 @@ export async function schemaState(pool: pg.Pool, schema: string): Promise<Schema
   }
 }
 
-export async function setProgress(pool: pg.Pool, jobId: string, progress: Omit<JobProgress, 'updatedAt'>, at: number): Promise<boolean> {
+export async function setProgress(
+  pool: pg.Pool,
+  jobId: string,
+  progress: Omit<JobProgress, 'updatedAt'>,
+  at: number,
+): Promise<boolean> {
   const result = await pool.query(
     `INSERT INTO job_progress (job_id, percent, message, updated_at) SELECT id, $2, $3, $4 FROM jobs WHERE id = $1
      ON CONFLICT (job_id) DO UPDATE SET percent = excluded.percent, message = excluded.message, updated_at = excluded.updated_at`,
@@ -32,16 +46,27 @@ export async function setProgress(pool: pg.Pool, jobId: string, progress: Omit<J
 }
 
 export async function getProgress(pool: pg.Pool, jobId: string): Promise<JobProgress | undefined> {
-  const row = await one<{ percent: number; message: string | null; updated_at: string }>(pool, 'SELECT percent, message, updated_at FROM job_progress WHERE job_id = $1', [jobId]);
+  const row = await one<{ percent: number; message: string | null; updated_at: string }>(
+    pool,
+    'SELECT percent, message, updated_at FROM job_progress WHERE job_id = $1',
+    [jobId],
+  );
   return row && { percent: row.percent, message: row.message, updatedAt: Number(row.updated_at) };
 }
 
 export async function setRunTrace(pool: pg.Pool, rootJob: string, trace: RunTrace): Promise<void> {
-  await pool.query('INSERT INTO run_traces (job_id, trace_id, parent_span_id) VALUES ($1, $2, $3) ON CONFLICT (job_id) DO NOTHING', [rootJob, trace.traceId, trace.parentSpanId]);
+  await pool.query(
+    'INSERT INTO run_traces (job_id, trace_id, parent_span_id) VALUES ($1, $2, $3) ON CONFLICT (job_id) DO NOTHING',
+    [rootJob, trace.traceId, trace.parentSpanId],
+  );
 }
 
 export async function getRunTrace(pool: pg.Pool, rootJob: string): Promise<RunTrace | undefined> {
-  const row = await one<{ trace_id: string; parent_span_id: string }>(pool, 'SELECT trace_id, parent_span_id FROM run_traces WHERE job_id = $1', [rootJob]);
+  const row = await one<{ trace_id: string; parent_span_id: string }>(
+    pool,
+    'SELECT trace_id, parent_span_id FROM run_traces WHERE job_id = $1',
+    [rootJob],
+  );
   return row && { traceId: row.trace_id, parentSpanId: row.parent_span_id };
 }
 
@@ -50,7 +75,9 @@ export async function listProgress(pool: pg.Pool, jobIds: readonly string[]): Pr
     'SELECT job_id, percent, message, updated_at FROM job_progress WHERE job_id = ANY($1::text[])',
     [jobIds],
   );
-  return new Map(rows.map((r) => [r.job_id, { percent: r.percent, message: r.message, updatedAt: Number(r.updated_at) }]));
+  return new Map(
+    rows.map((r) => [r.job_id, { percent: r.percent, message: r.message, updatedAt: Number(r.updated_at) }]),
+  );
 }
 
 /**
@@ -60,14 +87,26 @@ export async function listProgress(pool: pg.Pool, jobIds: readonly string[]): Pr
  */
 const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
   { key: 'logs', sql: 'DELETE FROM logs WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
-  { key: 'attempts', sql: 'DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
-  { key: 'flowStatus', sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
-  { key: 'progress', sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
+  {
+    key: 'attempts',
+    sql: 'DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))',
+  },
+  {
+    key: 'flowStatus',
+    sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))',
+  },
+  {
+    key: 'progress',
+    sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))',
+  },
   { key: 'traces', sql: 'DELETE FROM run_traces WHERE job_id = ANY($1::text[])' },
   { key: 'events', sql: 'DELETE FROM events WHERE job_id IN (SELECT id FROM jobs WHERE root_job = ANY($1::text[]))' },
   { key: 'jobs', sql: 'DELETE FROM jobs WHERE root_job = ANY($1::text[])' },
 ];
-const RUN_COUNTS = RUN_TABLES.map(({ key, sql }) => ({ key, sql: sql.replace(/^DELETE FROM/, 'SELECT count(*) AS n FROM') }));
+const RUN_COUNTS = RUN_TABLES.map(({ key, sql }) => ({
+  key,
+  sql: sql.replace(/^DELETE FROM/, 'SELECT count(*) AS n FROM'),
+}));
 
 /**
  * Roots finished before $1, after the cursor ($2, $3), whose run has no job queued or running.
@@ -95,11 +134,10 @@ export async function pruneRuns(pool: pg.Pool, request: PruneRequest): Promise<P
     let runs = 0;
     try {
       await tx.query('BEGIN');
-      const { rows: roots } = await tx.query<{ id: string; completed_at: string }>(`${ELIGIBLE_ROOTS}${dryRun ? '' : ' FOR UPDATE OF r SKIP LOCKED'}`, [
-        request.finishedBefore,
-        ...cursor,
-        limit,
-      ]);
+      const { rows: roots } = await tx.query<{ id: string; completed_at: string }>(
+        `${ELIGIBLE_ROOTS}${dryRun ? '' : ' FOR UPDATE OF r SKIP LOCKED'}`,
+        [request.finishedBefore, ...cursor, limit],
+      );
       runs = roots.length;
       if (runs > 0) {
         const ids = roots.map((r) => r.id);

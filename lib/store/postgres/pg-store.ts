@@ -23,7 +23,16 @@ import type {
 } from '../../types.js';
 import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
-import type { CancelRequest, ClaimRequest, EnqueueResult, EventDelivery, ExpiredLeases, MigrationReport, Store, StoreChange } from '../store.js';
+import type {
+  CancelRequest,
+  ClaimRequest,
+  EnqueueResult,
+  EventDelivery,
+  ExpiredLeases,
+  MigrationReport,
+  Store,
+  StoreChange,
+} from '../store.js';
 import { cancelTree } from './cancel.js';
 import { listEvents, sendEvent, signingSecret, takeEvent } from './events.js';
 import { JobInserts } from './inserts.js';
@@ -94,20 +103,28 @@ export class PgStore implements Store {
     this.tokens = new PgTokens(this.pool);
     this.schedules = new PgSchedules(this.pool);
     this.announcer = new Announcer(this.pool, channel, origin);
-    this.submit = { pool: this.pool, inserts: new JobInserts(this.pool), announce: (change) => this.announcer.announce(change), clock: this.clock };
+    this.submit = {
+      pool: this.pool,
+      inserts: new JobInserts(this.pool),
+      announce: (change) => this.announcer.announce(change),
+      clock: this.clock,
+    };
     this.changes = new ChangeListener({ url: options.url, schema, channel, origin }, (change) => {
       for (const listener of [...this.listeners]) listener(change);
     });
     // An idle connection that breaks (the database restarted) is dropped from the pool; the
     // next query opens a fresh one. Without a handler, the error would end the process.
-    this.pool.on('error', (err) => console.error(`millrace: PostgreSQL connection lost (${err.message}); reconnecting on next use`));
+    this.pool.on('error', (err) =>
+      console.error(`millrace: PostgreSQL connection lost (${err.message}); reconnecting on next use`),
+    );
   }
 
   /** Connects, applies pending migrations (unless `migrate: false`) and starts listening. */
   static async open(options: PgStoreOptions): Promise<PgStore> {
     const schema = checkSchemaName(options.schema ?? 'public');
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
-    if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError(`The pool size must be a positive integer, got ${poolSize}`);
+    if (!Number.isInteger(poolSize) || poolSize < 1)
+      throw new ConfigError(`The pool size must be a positive integer, got ${poolSize}`);
     checkPostgresUrl(options.url);
     const store = new PgStore(options, schema, poolSize);
     try {
@@ -130,7 +147,9 @@ export class PgStore implements Store {
     } catch (err) {
       await store.close();
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`Cannot open the PostgreSQL store at ${redact(options.url)}: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(`Cannot open the PostgreSQL store at ${redact(options.url)}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return store;
   }
@@ -143,7 +162,9 @@ export class PgStore implements Store {
     try {
       await client.connect();
     } catch (err) {
-      throw new ConfigError(`Cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(`Cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     try {
       return await migratePg(client, schema);
@@ -162,11 +183,19 @@ export class PgStore implements Store {
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
-    const row = await one<JobRow>(this.pool, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [parentJob, callKey]);
+    const row = await one<JobRow>(this.pool, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [
+      parentJob,
+      callKey,
+    ]);
     return row && toJobRecord(row);
   }
 
-  record(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<EnqueueResult> {
+  record(
+    spec: JobSpec & { parentJob: string; callKey: string },
+    outcome: Outcome,
+    startedAt: number,
+    at: number,
+  ): Promise<EnqueueResult> {
     return record(this.submit, spec, outcome, startedAt, at);
   }
 
@@ -200,7 +229,13 @@ export class PgStore implements Store {
 
   async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
     const { result, error } = outcomeColumns(outcome);
-    const { rows } = await this.pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [jobId, outcome.status, result, error, at]);
+    const { rows } = await this.pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [
+      jobId,
+      outcome.status,
+      result,
+      error,
+      at,
+    ]);
     if (!rows[0]) return undefined;
     this.announcer.announce({ k: 'f', ids: [jobId] });
     // A slot of its concurrency key is free: other servers' claims look again.
@@ -210,7 +245,12 @@ export class PgStore implements Store {
   }
 
   async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
-    const { rows } = await this.pool.query<JobRow>(RETRY_SQL, [jobId, scheduledFor, JSON.stringify(error), this.clock.now()]);
+    const { rows } = await this.pool.query<JobRow>(RETRY_SQL, [
+      jobId,
+      scheduledFor,
+      JSON.stringify(error),
+      this.clock.now(),
+    ]);
     if (!rows[0]) return undefined;
     this.announcer.announce({ k: 'q', due: scheduledFor });
     return toJobRecord(rows[0]);
@@ -248,7 +288,9 @@ export class PgStore implements Store {
   }
 
   async attempts(jobId: string): Promise<AttemptRecord[]> {
-    const { rows } = await this.pool.query<AttemptRow>('SELECT * FROM attempts WHERE job_id = $1 ORDER BY attempt', [jobId]);
+    const { rows } = await this.pool.query<AttemptRow>('SELECT * FROM attempts WHERE job_id = $1 ORDER BY attempt', [
+      jobId,
+    ]);
     return rows.map(toAttemptRecord);
   }
 
@@ -414,7 +456,9 @@ export class PgStore implements Store {
   private async place(jobId: string): Promise<Place | undefined> {
     const cached = this.places.get(jobId);
     if (cached) return cached;
-    const row = await one<PlaceRow>(this.pool, 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = $1', [jobId]);
+    const row = await one<PlaceRow>(this.pool, 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = $1', [
+      jobId,
+    ]);
     return row && this.places.remember(jobId, row);
   }
 }

@@ -5,7 +5,11 @@ import type { Change } from './notifications.js';
 export type Tx = pg.PoolClient;
 
 /** The first row of a query, or undefined. */
-export async function one<R extends pg.QueryResultRow>(on: pg.Pool | Tx, sql: string, params: unknown[] = []): Promise<R | undefined> {
+export async function one<R extends pg.QueryResultRow>(
+  on: pg.Pool | Tx,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R | undefined> {
   const { rows } = await on.query<R>(sql, params);
   return rows[0];
 }

@@ -14,14 +14,26 @@ export class PgSchedules {
     const { rows } = await this.pool.query<ScheduleRow>(
       `INSERT INTO schedules (id, workspace, name, path, cron, timezone, args, paused, created_at, active_since)
        VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8, $8) ON CONFLICT DO NOTHING RETURNING *`,
-      [newJobId(), schedule.workspace, schedule.name, schedule.path, schedule.cron, schedule.timezone, JSON.stringify(schedule.args), at],
+      [
+        newJobId(),
+        schedule.workspace,
+        schedule.name,
+        schedule.path,
+        schedule.cron,
+        schedule.timezone,
+        JSON.stringify(schedule.args),
+        at,
+      ],
     );
     if (!rows[0]) throw new ScheduleExistsError(schedule.name);
     return toScheduleRecord(rows[0]);
   }
 
   async get(workspace: string, name: string): Promise<ScheduleRecord | undefined> {
-    const { rows } = await this.pool.query<ScheduleRow>('SELECT * FROM schedules WHERE workspace = $1 AND name = $2', [workspace, name]);
+    const { rows } = await this.pool.query<ScheduleRow>('SELECT * FROM schedules WHERE workspace = $1 AND name = $2', [
+      workspace,
+      name,
+    ]);
     return rows[0] && toScheduleRecord(rows[0]);
   }
 
@@ -44,16 +56,18 @@ export class PgSchedules {
   }
 
   async delete(workspace: string, name: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM schedules WHERE workspace = $1 AND name = $2', [workspace, name]);
+    const { rowCount } = await this.pool.query('DELETE FROM schedules WHERE workspace = $1 AND name = $2', [
+      workspace,
+      name,
+    ]);
     return (rowCount ?? 0) > 0;
   }
 
   async recordSlot(scheduleId: string, slot: number, jobId: string): Promise<void> {
-    await this.pool.query('UPDATE schedules SET last_slot = $2, last_job = $3 WHERE id = $1 AND (last_slot IS NULL OR last_slot < $2)', [
-      scheduleId,
-      slot,
-      jobId,
-    ]);
+    await this.pool.query(
+      'UPDATE schedules SET last_slot = $2, last_job = $3 WHERE id = $1 AND (last_slot IS NULL OR last_slot < $2)',
+      [scheduleId, slot, jobId],
+    );
   }
 
   async lastRuns(schedule: ScheduleRecord, limit: number): Promise<JobRecord[]> {

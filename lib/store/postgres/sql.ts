@@ -37,7 +37,8 @@ export const INSERT_COLUMN_TYPES = [
 ] as const;
 
 /** The flow-control columns (store/flow-control.ts), values 17 to 25 of a new job. */
-const FLOW_COLUMNS = 'priority, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms, cache_key, cache_ttl_ms';
+const FLOW_COLUMNS =
+  'priority, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms, cache_key, cache_ttl_ms';
 
 /** One new job, its root and path taken from its parent (none: the parent is missing or the call recorded). */
 export const INSERT_SQL = `

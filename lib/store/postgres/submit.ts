@@ -54,7 +54,14 @@ async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult>
   // (replay, or a failed call run again).
   const hit = spec.parentJob && spec.callKey ? await cacheHit(ctx.pool, spec, now) : undefined;
   if (hit) {
-    const cached = await record(ctx, { ...spec, parentJob: spec.parentJob!, callKey: spec.callKey! }, { status: 'success', result: JSON.parse(hit.result!) }, now, now, hit.id);
+    const cached = await record(
+      ctx,
+      { ...spec, parentJob: spec.parentJob!, callKey: spec.callKey! },
+      { status: 'success', result: JSON.parse(hit.result!) },
+      now,
+      now,
+      hit.id,
+    );
     if (cached.created) return cached;
   }
   const scheduledFor = spec.scheduledFor ?? now + (spec.delayMs ?? 0);
@@ -85,7 +92,10 @@ async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult>
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
     const parent = await one<{ id: string }>(tx, 'SELECT id FROM jobs WHERE id = $1', [parentJob]);
     if (!parent) throw new UnknownParentError(parentJob);
-    const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [spec.parentJob, spec.callKey]);
+    const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [
+      spec.parentJob,
+      spec.callKey,
+    ]);
     // The job that held the call key was rolled back between our insert and this look: again.
     if (!existing) return enqueue(ctx, spec);
     const previous = await one<{ code: string | null }>(tx, PREVIOUS_ATTEMPT_CODE_SQL, [spec.parentJob]);
@@ -109,7 +119,9 @@ export async function record(
   cachedFrom?: string,
 ): Promise<EnqueueResult> {
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
-    const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [spec.parentJob]);
+    const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [
+      spec.parentJob,
+    ]);
     if (!parent) throw new UnknownParentError(spec.parentJob);
     const c = newJobColumns(spec, spec.id ?? newJobId());
     const { result, error } = outcomeColumns(outcome);
@@ -138,7 +150,10 @@ export async function record(
       );
       return { job: toJobRecord(marked!), created: true };
     }
-    const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [spec.parentJob, spec.callKey]);
+    const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [
+      spec.parentJob,
+      spec.callKey,
+    ]);
     return { job: toJobRecord(existing!), created: false };
   });
 }

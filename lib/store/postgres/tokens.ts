@@ -10,7 +10,17 @@ export class PgTokens {
     await this.pool.query(
       `INSERT INTO tokens (token_hash, prefix, workspace, scope, label, created_at, from_env, last_used_at, revoked_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [token.tokenHash, token.prefix, token.workspace, token.scope, token.label, token.createdAt, token.fromEnv, token.lastUsedAt, token.revokedAt],
+      [
+        token.tokenHash,
+        token.prefix,
+        token.workspace,
+        token.scope,
+        token.label,
+        token.createdAt,
+        token.fromEnv,
+        token.lastUsedAt,
+        token.revokedAt,
+      ],
     );
   }
 
@@ -30,11 +40,17 @@ export class PgTokens {
   }
 
   async revoke(tokenHash: string, at: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query('UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL', [tokenHash, at]);
+    const { rowCount } = await this.pool.query(
+      'UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL',
+      [tokenHash, at],
+    );
     return (rowCount ?? 0) > 0;
   }
 
   async touch(tokenHash: string, at: number): Promise<void> {
-    await this.pool.query('UPDATE tokens SET last_used_at = $2 WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at < $2)', [tokenHash, at]);
+    await this.pool.query(
+      'UPDATE tokens SET last_used_at = $2 WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at < $2)',
+      [tokenHash, at],
+    );
   }
 }

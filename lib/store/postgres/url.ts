@@ -21,14 +21,17 @@ export function redact(url: string): string {
 
 /** Refuses anything but a postgres:// URL, before a connection is tried. */
 export function checkPostgresUrl(url: string): string {
-  if (!isPostgresUrl(url)) throw new ConfigError(`Expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redact(url))}`);
+  if (!isPostgresUrl(url))
+    throw new ConfigError(`Expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redact(url))}`);
   return url;
 }
 
 /** Schema names go into SQL (search_path, LISTEN channels), so they are held to a safe shape. */
 export function checkSchemaName(schema: string): string {
   if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) {
-    throw new ConfigError(`A schema name is 1-40 lowercase letters, digits or _, not starting with a digit; got ${JSON.stringify(schema)}`);
+    throw new ConfigError(
+      `A schema name is 1-40 lowercase letters, digits or _, not starting with a digit; got ${JSON.stringify(schema)}`,
+    );
   }
   return schema;
 }

@@ -5,7 +5,11 @@ import { LIST_WORKERS_SQL } from './sql.js';
 
 // The PostgreSQL store's worker registry: heartbeats, and the workers seen lately.
 
-export async function touchWorker(pool: pg.Pool, worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {
+export async function touchWorker(
+  pool: pg.Pool,
+  worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>,
+  now: number,
+): Promise<void> {
   await pool.query(
     `INSERT INTO workers (id, workspace, tags, hostname, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $5)
      ON CONFLICT (id) DO UPDATE SET tags = EXCLUDED.tags, last_seen = EXCLUDED.last_seen`,

@@ -12,7 +12,8 @@ import type { Statements } from './statements.js';
 export function claimJobs(stmt: Statements, request: ClaimRequest, now: number): JobRecord[] {
   const claimed: JobRecord[] = [];
   const take = (id: string) => {
-    const row = stmt.claimOne.get({ id, worker: request.workerId, lease_until: now + request.leaseMs }) as JobRow | undefined;
+    const row = stmt.claimOne.get({ id, worker: request.workerId, lease_until: now + request.leaseMs }) as
+      JobRow | undefined;
     if (!row) return;
     stmt.insertAttempt.run({ job_id: row.id, attempt: row.attempt, worker: request.workerId, claimed_at: now });
     claimed.push(toJobRecord(row));
@@ -22,7 +23,7 @@ export function claimJobs(stmt: Statements, request: ClaimRequest, now: number):
   // Pages of candidates: a key at its limit holds back its jobs, and the jobs behind them
   // must still be reached. Without keys the first page is the claim (the common case).
   const page = Math.max(request.limit, 64);
-  for (let offset = 0; claimed.length < request.limit; ) {
+  for (let offset = 0; claimed.length < request.limit;) {
     const due = stmt.due.all({
       now,
       all_tags: request.tags === 'all' ? 1 : 0,
@@ -63,7 +64,10 @@ function loadStates(stmt: Statements, keyed: readonly Candidate[], states: KeySt
       if (c.concurrency_window_ms !== null && !states.starts.has(k)) {
         const since = now - Number(c.concurrency_window_ms);
         const rows = stmt.startsOfKey.all({ workspace: c.workspace, key: c.concurrency_key, since }) as { t: number }[];
-        states.starts.set(k, rows.map((r) => r.t));
+        states.starts.set(
+          k,
+          rows.map((r) => r.t),
+        );
       }
     }
     if (c.rate_key !== null) {
@@ -78,6 +82,16 @@ function loadStates(stmt: Statements, keyed: readonly Candidate[], states: KeySt
 
 /** Queued and running counts per tag and per key. */
 export function queueSummary(stmt: Statements, workspace: string): QueueSummary {
-  const tags = (stmt.queueByTag.all(workspace) as CountRow[]).map((r) => ({ tag: r.name, queued: Number(r.queued), running: Number(r.running) }));
-  return { tags, keys: queueKeys(stmt.queueByConcurrencyKey.all(workspace) as CountRow[], stmt.queueByRateKey.all(workspace) as CountRow[]) };
+  const tags = (stmt.queueByTag.all(workspace) as CountRow[]).map((r) => ({
+    tag: r.name,
+    queued: Number(r.queued),
+    running: Number(r.running),
+  }));
+  return {
+    tags,
+    keys: queueKeys(
+      stmt.queueByConcurrencyKey.all(workspace) as CountRow[],
+      stmt.queueByRateKey.all(workspace) as CountRow[],
+    ),
+  };
 }

@@ -37,7 +37,9 @@ export class SqliteEvents {
       SELECT seq, payload FROM events WHERE job_id = @job AND name = @name AND wait_job IS NULL ORDER BY seq LIMIT 1`);
     this.takeKept = db.prepare('UPDATE events SET wait_job = @wait WHERE seq = @seq');
     this.all = db.prepare('SELECT * FROM events WHERE job_id = ? ORDER BY seq');
-    this.secretInsert = db.prepare('INSERT INTO secrets (name, value, created_at) VALUES (@name, @value, @at) ON CONFLICT (name) DO NOTHING');
+    this.secretInsert = db.prepare(
+      'INSERT INTO secrets (name, value, created_at) VALUES (@name, @value, @at) ON CONFLICT (name) DO NOTHING',
+    );
     this.secretGet = db.prepare('SELECT value FROM secrets WHERE name = ?');
   }
 
@@ -57,7 +59,8 @@ export class SqliteEvents {
   take(waitJobId: string, at: number): JobRecord | undefined {
     const wait = this.job.get(waitJobId) as JobRow | undefined;
     if (!wait || wait.kind !== 'wait' || wait.status !== 'queued' || wait.parent_job === null) return undefined;
-    const kept = this.oldestKept.get({ job: wait.parent_job, name: wait.entrypoint }) as { seq: number; payload: string } | undefined;
+    const kept = this.oldestKept.get({ job: wait.parent_job, name: wait.entrypoint }) as
+      { seq: number; payload: string } | undefined;
     if (!kept) return undefined;
     const finished = this.finishWait.get({ id: waitJobId, payload: kept.payload, at }) as JobRow | undefined;
     if (!finished) return undefined;

@@ -1,4 +1,17 @@
-import { eventsAndSecrets, flowControl, flowModuleKind, flowStatus, idempotencyKeys, jobColumns, logsAndAttempts, progressAndTraces, SQLITE, schedules, tokenPrefixes, tokensAndWorkers } from '../schema.js';
+import {
+  eventsAndSecrets,
+  flowControl,
+  flowModuleKind,
+  flowStatus,
+  idempotencyKeys,
+  jobColumns,
+  logsAndAttempts,
+  progressAndTraces,
+  SQLITE,
+  schedules,
+  tokenPrefixes,
+  tokensAndWorkers,
+} from '../schema.js';
 import type { Migration } from '../store.js';
 
 /**

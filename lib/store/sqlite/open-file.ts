@@ -29,7 +29,8 @@ export function openSqliteFile(
   file: string,
   options: OpenSqliteOptions = {},
 ): { db: Database.Database; readOnly: boolean; /** Migrations applied by this open. */ applied: number[] } {
-  const readOnly = file !== ':memory:' && options.readOnlyWhenNotWritable === true && existsSync(file) && !writable(file);
+  const readOnly =
+    file !== ':memory:' && options.readOnlyWhenNotWritable === true && existsSync(file) && !writable(file);
   try {
     if (readOnly) return { db: openReadOnly(file), readOnly, applied: [] };
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -45,7 +46,10 @@ export function openSqliteFile(
     return { db, readOnly, applied };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw explainSqliteError(file, err) ?? new ConfigError(`Cannot open the SQLite store at ${file}: ${(err as Error).message}`, { cause: err });
+    throw (
+      explainSqliteError(file, err) ??
+      new ConfigError(`Cannot open the SQLite store at ${file}: ${(err as Error).message}`, { cause: err })
+    );
   }
 }
 

@@ -15,16 +15,22 @@ export class SqliteOperations {
 
   constructor(private readonly db: Database.Database) {
     // Off the jobs_claim index (status, scheduled_for): no scan of finished jobs.
-    this.live = db.prepare("SELECT tag, status, count(*) AS count FROM jobs WHERE status IN ('queued', 'running') GROUP BY tag, status ORDER BY tag, status");
+    this.live = db.prepare(
+      "SELECT tag, status, count(*) AS count FROM jobs WHERE status IN ('queued', 'running') GROUP BY tag, status ORDER BY tag, status",
+    );
     this.putProgress = db.prepare(
       `INSERT INTO job_progress (job_id, percent, message, updated_at) VALUES (@job_id, @percent, @message, @at)
        ON CONFLICT (job_id) DO UPDATE SET percent = excluded.percent, message = excluded.message, updated_at = excluded.updated_at`,
     );
     this.readProgress = db.prepare('SELECT percent, message, updated_at FROM job_progress WHERE job_id = ?');
     this.jobExists = db.prepare('SELECT 1 FROM jobs WHERE id = ?');
-    this.putTrace = db.prepare('INSERT INTO run_traces (job_id, trace_id, parent_span_id) VALUES (?, ?, ?) ON CONFLICT (job_id) DO NOTHING');
+    this.putTrace = db.prepare(
+      'INSERT INTO run_traces (job_id, trace_id, parent_span_id) VALUES (?, ?, ?) ON CONFLICT (job_id) DO NOTHING',
+    );
     this.readTrace = db.prepare('SELECT trace_id, parent_span_id FROM run_traces WHERE job_id = ?');
-    this.manyProgress = db.prepare('SELECT job_id, percent, message, updated_at FROM job_progress WHERE job_id IN (SELECT value FROM json_each(?))');
+    this.manyProgress = db.prepare(
+      'SELECT job_id, percent, message, updated_at FROM job_progress WHERE job_id IN (SELECT value FROM json_each(?))',
+    );
   }
 
   countLive(): LiveCount[] {
@@ -53,12 +59,18 @@ export class SqliteOperations {
   }
 
   listProgress(jobIds: readonly string[]): Map<string, JobProgress> {
-    const rows = this.manyProgress.all(JSON.stringify(jobIds)) as { job_id: string; percent: number; message: string | null; updated_at: number }[];
+    const rows = this.manyProgress.all(JSON.stringify(jobIds)) as {
+      job_id: string;
+      percent: number;
+      message: string | null;
+      updated_at: number;
+    }[];
     return new Map(rows.map((r) => [r.job_id, { percent: r.percent, message: r.message, updatedAt: r.updated_at }]));
   }
 
   getProgress(jobId: string): JobProgress | undefined {
-    const row = this.readProgress.get(jobId) as { percent: number; message: string | null; updated_at: number } | undefined;
+    const row = this.readProgress.get(jobId) as
+      { percent: number; message: string | null; updated_at: number } | undefined;
     return row && { percent: row.percent, message: row.message, updatedAt: row.updated_at };
   }
 }

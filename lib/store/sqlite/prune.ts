@@ -1,5 +1,12 @@
 import type Database from 'better-sqlite3';
-import { addPrunedRows, DEFAULT_PRUNE_BATCH, emptyPrunedRows, type PrunedRows, type PruneReport, type PruneRequest } from '../operations.js';
+import {
+  addPrunedRows,
+  DEFAULT_PRUNE_BATCH,
+  emptyPrunedRows,
+  type PrunedRows,
+  type PruneReport,
+  type PruneRequest,
+} from '../operations.js';
 
 /**
  * The tables that hold a run's rows, each deleted by the ids of the run's jobs. THE place to add
@@ -7,17 +14,35 @@ import { addPrunedRows, DEFAULT_PRUNE_BATCH, emptyPrunedRows, type PrunedRows, t
  * (Schedules are not a run's: a schedule's `last_job` may name a pruned run.)
  */
 const RUN_TABLES: readonly { key: keyof PrunedRows; sql: string }[] = [
-  { key: 'logs', sql: 'DELETE FROM logs WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
-  { key: 'attempts', sql: 'DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
-  { key: 'flowStatus', sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
-  { key: 'progress', sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
+  {
+    key: 'logs',
+    sql: 'DELETE FROM logs WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))',
+  },
+  {
+    key: 'attempts',
+    sql: 'DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))',
+  },
+  {
+    key: 'flowStatus',
+    sql: 'DELETE FROM flow_status WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))',
+  },
+  {
+    key: 'progress',
+    sql: 'DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))',
+  },
   { key: 'traces', sql: 'DELETE FROM run_traces WHERE job_id IN (SELECT value FROM json_each(?))' },
-  { key: 'events', sql: 'DELETE FROM events WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))' },
+  {
+    key: 'events',
+    sql: 'DELETE FROM events WHERE job_id IN (SELECT id FROM jobs WHERE root_job IN (SELECT value FROM json_each(?)))',
+  },
   { key: 'jobs', sql: 'DELETE FROM jobs WHERE root_job IN (SELECT value FROM json_each(?))' },
 ];
 
 /** Counting instead of deleting, for a dry run. */
-const RUN_COUNTS: readonly { key: keyof PrunedRows; sql: string }[] = RUN_TABLES.map(({ key, sql }) => ({ key, sql: sql.replace(/^DELETE FROM/, 'SELECT count(*) AS n FROM') }));
+const RUN_COUNTS: readonly { key: keyof PrunedRows; sql: string }[] = RUN_TABLES.map(({ key, sql }) => ({
+  key,
+  sql: sql.replace(/^DELETE FROM/, 'SELECT count(*) AS n FROM'),
+}));
 
 /**
  * Roots finished before a time, after a cursor, whose run has no job queued or running: a run
@@ -54,11 +79,15 @@ export async function pruneSqlite(ctx: PruneContext, request: PruneRequest): Pro
   let cursor = { at: -1, id: '' };
   for (;;) {
     const batch = () => {
-      const roots = select.all({ before: request.finishedBefore, after_at: cursor.at, after_id: cursor.id, limit }) as { id: string; completed_at: number }[];
+      const roots = select.all({ before: request.finishedBefore, after_at: cursor.at, after_id: cursor.id, limit }) as {
+        id: string;
+        completed_at: number;
+      }[];
       if (roots.length === 0) return 0;
       const ids = JSON.stringify(roots.map((r) => r.id));
       const rows = emptyPrunedRows();
-      for (const { key, stmt } of statements) rows[key] = dryRun ? (stmt.get(ids) as { n: number }).n : stmt.run(ids).changes;
+      for (const { key, stmt } of statements)
+        rows[key] = dryRun ? (stmt.get(ids) as { n: number }).n : stmt.run(ids).changes;
       addPrunedRows(report.rows, rows);
       if (dryRun) cursor = { at: roots[roots.length - 1].completed_at, id: roots[roots.length - 1].id };
       return roots.length;

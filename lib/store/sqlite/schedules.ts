@@ -29,7 +29,9 @@ export class SqliteSchedules {
       UPDATE schedules SET paused = @paused, active_since = CASE WHEN paused = 1 AND @paused = 0 THEN @at ELSE active_since END
       WHERE workspace = @workspace AND name = @name RETURNING *`);
     this.remove = db.prepare('DELETE FROM schedules WHERE workspace = ? AND name = ?');
-    this.slot = db.prepare('UPDATE schedules SET last_slot = @slot, last_job = @job WHERE id = @id AND (last_slot IS NULL OR last_slot < @slot)');
+    this.slot = db.prepare(
+      'UPDATE schedules SET last_slot = @slot, last_job = @job WHERE id = @id AND (last_slot IS NULL OR last_slot < @slot)',
+    );
     // Slot keys sort by text, not time: order by creation.
     this.runs = db.prepare(`
       SELECT * FROM jobs WHERE workspace = @workspace AND idempotency_key >= @lo AND idempotency_key < @hi
@@ -37,7 +39,8 @@ export class SqliteSchedules {
   }
 
   create(schedule: NewSchedule, at: number): ScheduleRecord {
-    const row = this.insert.get({ id: newJobId(), ...schedule, args: JSON.stringify(schedule.args), at }) as ScheduleRow | undefined;
+    const row = this.insert.get({ id: newJobId(), ...schedule, args: JSON.stringify(schedule.args), at }) as
+      ScheduleRow | undefined;
     if (!row) throw new ScheduleExistsError(schedule.name);
     return toScheduleRecord(row);
   }

@@ -22,14 +22,7 @@ import {
   type JobProgress,
   type RunTrace,
 } from '../../types.js';
-import {
-  attemptsAllowed,
-  PlaceCache,
-  replays,
-  runsAgain,
-  type Place,
-  type PlaceRow,
-} from '../policy.js';
+import { attemptsAllowed, PlaceCache, replays, runsAgain, type Place, type PlaceRow } from '../policy.js';
 import {
   newJobColumns,
   outcomeColumns,
@@ -40,7 +33,15 @@ import {
   type JobRow,
   type WorkerRow,
 } from '../rows.js';
-import type { CancelRequest, ClaimRequest, EnqueueResult, EventDelivery, ExpiredLeases, MigrationReport, Store } from '../store.js';
+import type {
+  CancelRequest,
+  ClaimRequest,
+  EnqueueResult,
+  EventDelivery,
+  ExpiredLeases,
+  MigrationReport,
+  Store,
+} from '../store.js';
 import { cancelTree } from './cancel.js';
 import { SqliteEvents } from './events.js';
 import { claimJobs, queueSummary } from './claim.js';
@@ -106,13 +107,18 @@ export class SqliteStore implements Store {
   async enqueue(spec: JobSpec): Promise<EnqueueResult> {
     return this.write((): EnqueueResult => {
       if (spec.idempotencyKey !== undefined) {
-        const existing = this.stmt.byIdempotencyKey.get(spec.workspace ?? DEFAULT_WORKSPACE, spec.idempotencyKey) as JobRow | undefined;
+        const existing = this.stmt.byIdempotencyKey.get(spec.workspace ?? DEFAULT_WORKSPACE, spec.idempotencyKey) as
+          JobRow | undefined;
         if (existing) return { job: toJobRecord(existing), created: false };
       }
       if (spec.parentJob && spec.callKey) {
         const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
         if (existing && runsAgain(existing, this.parentReplays(spec.parentJob))) {
-          const again = this.stmt.runAgain.get({ id: existing.id, extra: attemptsAllowed(spec), now: this.clock.now() }) as JobRow;
+          const again = this.stmt.runAgain.get({
+            id: existing.id,
+            extra: attemptsAllowed(spec),
+            now: this.clock.now(),
+          }) as JobRow;
           return { job: toJobRecord(again), created: true };
         }
         if (existing) return { job: toJobRecord(existing), created: false };
@@ -130,7 +136,12 @@ export class SqliteStore implements Store {
     const key = flowColumns(spec).cache_key;
     const hit = this.stmt.cached.get(key, job.createdAt - ttl) as JobRow | undefined;
     if (!hit) return job;
-    const row = this.stmt.insertCached.get({ id: job.id, result: hit.result, from: hit.id, now: job.createdAt }) as JobRow;
+    const row = this.stmt.insertCached.get({
+      id: job.id,
+      result: hit.result,
+      from: hit.id,
+      now: job.createdAt,
+    }) as JobRow;
     return toJobRecord(row);
   }
 
@@ -139,13 +150,23 @@ export class SqliteStore implements Store {
     return row && toJobRecord(row);
   }
 
-  async record(spec: JobSpec & { parentJob: string; callKey: string }, outcome: Outcome, startedAt: number, at: number): Promise<EnqueueResult> {
+  async record(
+    spec: JobSpec & { parentJob: string; callKey: string },
+    outcome: Outcome,
+    startedAt: number,
+    at: number,
+  ): Promise<EnqueueResult> {
     return this.write((): EnqueueResult => {
       const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
       if (existing) return { job: toJobRecord(existing), created: false };
       const job = this.insertJob(spec, 'running');
       this.stmt.firstAttempt.run({ id: job.id, at: startedAt });
-      const row = this.stmt.finish.get({ id: job.id, status: outcome.status, ...outcomeColumns(outcome), at }) as JobRow;
+      const row = this.stmt.finish.get({
+        id: job.id,
+        status: outcome.status,
+        ...outcomeColumns(outcome),
+        at,
+      }) as JobRow;
       return { job: toJobRecord(row), created: true };
     });
   }
@@ -198,10 +219,13 @@ export class SqliteStore implements Store {
 
   async markStarted(jobId: string, at: number): Promise<void> {
     // Only a timestamp: nothing depends on it being on disk before the job goes on.
-    await this.write(() => {
-      this.stmt.markStarted.run({ id: jobId, at });
-      this.stmt.attemptStarted.run({ id: jobId, at });
-    }, { awaitCommit: false });
+    await this.write(
+      () => {
+        this.stmt.markStarted.run({ id: jobId, at });
+        this.stmt.attemptStarted.run({ id: jobId, at });
+      },
+      { awaitCommit: false },
+    );
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -230,7 +254,13 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const row = this.stmt.requeue.get({ id: jobId, scheduled_for: scheduledFor }) as JobRow | undefined;
       if (!row) return undefined;
-      this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: 'failure', error: JSON.stringify(error), at });
+      this.stmt.attemptDone.run({
+        id: jobId,
+        attempt: row.attempt,
+        status: 'failure',
+        error: JSON.stringify(error),
+        at,
+      });
       return toJobRecord(row);
     });
   }
@@ -285,7 +315,10 @@ export class SqliteStore implements Store {
     return this.write(() => insertLogLines(this.stmt, jobId, place, lines));
   }
 
-  async readLogs(jobId: string, options: { after?: number; limit?: number; ownOnly?: boolean } = {}): Promise<LogLine[]> {
+  async readLogs(
+    jobId: string,
+    options: { after?: number; limit?: number; ownOnly?: boolean } = {},
+  ): Promise<LogLine[]> {
     return readLogLines(this.stmt, jobId, options);
   }
 
@@ -310,7 +343,9 @@ export class SqliteStore implements Store {
   }
 
   async setFlowStatus(jobId: string, status: Json): Promise<void> {
-    await this.write(() => this.stmt.setFlowStatus.run({ job_id: jobId, status: JSON.stringify(status), now: this.clock.now() }));
+    await this.write(() =>
+      this.stmt.setFlowStatus.run({ job_id: jobId, status: JSON.stringify(status), now: this.clock.now() }),
+    );
   }
 
   async queue(workspace: string): Promise<QueueSummary> {
@@ -370,7 +405,12 @@ export class SqliteStore implements Store {
     return this.schedules.list(workspace);
   }
 
-  async setSchedulePaused(workspace: string, name: string, paused: boolean, at: number): Promise<ScheduleRecord | undefined> {
+  async setSchedulePaused(
+    workspace: string,
+    name: string,
+    paused: boolean,
+    at: number,
+  ): Promise<ScheduleRecord | undefined> {
     return this.write(() => this.schedules.setPaused(workspace, name, paused, at));
   }
 
@@ -426,7 +466,11 @@ export class SqliteStore implements Store {
   /** Runs a write in this tick's transaction (tick-commit.ts); a read-only store refuses it. */
   private write<T>(fn: () => T, options: { awaitCommit: boolean } = { awaitCommit: true }): Promise<T> {
     if (this.readOnly) {
-      return Promise.reject(new ConfigError(`The SQLite store at ${this.file} is open read-only (this user may not write the file): this command cannot change it`));
+      return Promise.reject(
+        new ConfigError(
+          `The SQLite store at ${this.file} is open read-only (this user may not write the file): this command cannot change it`,
+        ),
+      );
     }
     return this.commits.run(fn, options);
   }

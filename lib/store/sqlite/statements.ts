@@ -89,12 +89,10 @@ const STATEMENT_SQL = {
                     started_at = NULL
     WHERE id = @id AND status = 'queued'
     RETURNING *`,
-  insertAttempt:
-    `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
+  insertAttempt: `INSERT INTO attempts (job_id, attempt, worker, claimed_at, status) VALUES (@job_id, @attempt, @worker, @claimed_at, 'running')`,
   markStarted: `UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running'`,
   firstAttempt: `UPDATE jobs SET started_at = @at, attempt = 1 WHERE id = @id`,
-  attemptStarted:
-    `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
+  attemptStarted: `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
   renew: `
     UPDATE jobs SET lease_until = @lease_until
     WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`,
@@ -118,8 +116,7 @@ const STATEMENT_SQL = {
                     duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE @at - started_at END
     WHERE ${UNFINISHED} AND (id = @id OR (root_job = @root AND substr(path, 1, length(@prefix)) = @prefix))
     RETURNING *`,
-  countLostLeases:
-    `SELECT count(*) AS n FROM attempts WHERE job_id = ? AND status = 'failure' AND json_extract(error, '$.code') = 'LEASE_EXPIRED'`,
+  countLostLeases: `SELECT count(*) AS n FROM attempts WHERE job_id = ? AND status = 'failure' AND json_extract(error, '$.code') = 'LEASE_EXPIRED'`,
   allowAttempt: 'UPDATE jobs SET max_attempts = max(max_attempts, @attempt) WHERE id = @id',
   expired: `SELECT * FROM jobs WHERE status = 'running' AND lease_until < @now`,
   descendants: `
@@ -165,8 +162,14 @@ export function listStatement(filter: JobFilter): { sql: string; params: Record<
 const OFF_INDEX_BY_IDS = new Set(['workspace', 'status', 'parent_job', 'root_job']);
 
 /** One `list` condition in SQLite's terms, its value the named parameter `name`. */
-function listCondition(term: ListTerm, name: string, params: Record<string, unknown>, options: { byIds: boolean }): string {
-  const col = options.byIds && term.op !== 'isNull' && OFF_INDEX_BY_IDS.has(term.column) ? `+${term.column}` : term.column;
+function listCondition(
+  term: ListTerm,
+  name: string,
+  params: Record<string, unknown>,
+  options: { byIds: boolean },
+): string {
+  const col =
+    options.byIds && term.op !== 'isNull' && OFF_INDEX_BY_IDS.has(term.column) ? `+${term.column}` : term.column;
   switch (term.op) {
     case 'in':
       params[name] = JSON.stringify(term.values);

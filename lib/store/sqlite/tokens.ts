@@ -19,7 +19,9 @@ export class SqliteTokens {
     this.all = db.prepare('SELECT * FROM tokens ORDER BY created_at, token_hash');
     this.count = db.prepare('SELECT count(*) AS n FROM tokens');
     this.revokeStmt = db.prepare('UPDATE tokens SET revoked_at = @at WHERE token_hash = @hash AND revoked_at IS NULL');
-    this.touchStmt = db.prepare('UPDATE tokens SET last_used_at = @at WHERE token_hash = @hash AND (last_used_at IS NULL OR last_used_at < @at)');
+    this.touchStmt = db.prepare(
+      'UPDATE tokens SET last_used_at = @at WHERE token_hash = @hash AND (last_used_at IS NULL OR last_used_at < @at)',
+    );
   }
 
   create(token: TokenRecord): void {

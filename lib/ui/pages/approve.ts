@@ -68,7 +68,15 @@ function show(body: HTMLElement, signedUrl: SignedApproval, info: ApprovalInfoRe
     for (const b of buttons) b.disabled = true;
     try {
       await answerApproval(signedUrl, approved, value);
-      replace(body, summary, el('p', { id: 'approval-state', class: 'ok' }, approved ? 'Approved: the run goes on.' : 'Rejected: the run was told.'));
+      replace(
+        body,
+        summary,
+        el(
+          'p',
+          { id: 'approval-state', class: 'ok' },
+          approved ? 'Approved: the run goes on.' : 'Rejected: the run was told.',
+        ),
+      );
     } catch (err) {
       const problems = (err as { problems?: string[] }).problems;
       message.textContent = problems?.length ? problems.join('; ') : (err as Error).message;
@@ -79,11 +87,24 @@ function show(body: HTMLElement, signedUrl: SignedApproval, info: ApprovalInfoRe
     el('button', { type: 'button', id: 'approve', class: 'primary', onclick: () => void answer(true) }, 'Approve'),
     el('button', { type: 'button', id: 'reject', onclick: () => void answer(false) }, 'Reject'),
   ];
-  replace(body, summary, info.form !== null ? el('h2', {}, 'Form') : null, info.form !== null ? form.element : null, el('div', { class: 'actions' }, buttons), message);
+  replace(
+    body,
+    summary,
+    info.form !== null ? el('h2', {}, 'Form') : null,
+    info.form !== null ? form.element : null,
+    el('div', { class: 'actions' }, buttons),
+    message,
+  );
 }
 
 function hasProperties(form: Json): boolean {
-  return typeof form === 'object' && form !== null && !Array.isArray(form) && typeof form.properties === 'object' && form.properties !== null;
+  return (
+    typeof form === 'object' &&
+    form !== null &&
+    !Array.isArray(form) &&
+    typeof form.properties === 'object' &&
+    form.properties !== null
+  );
 }
 
 /** The form's properties as the inputs of the run form (each one a field, `required` from the schema). */

@@ -9,7 +9,11 @@ export function queuePage(root: HTMLElement): () => void {
   const keys = el('tbody');
   const note = el('p', { class: 'muted' });
   const table = (id: string, heads: string[], body: HTMLElement) =>
-    el('div', { class: 'table-wrap' }, el('table', { id }, el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', {}, h)))), body));
+    el(
+      'div',
+      { class: 'table-wrap' },
+      el('table', { id }, el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', {}, h)))), body),
+    );
   root.append(
     el('div', { class: 'page-head' }, el('h1', {}, 'Queue')),
     el('h2', {}, 'Per tag'),
@@ -26,7 +30,15 @@ export function queuePage(root: HTMLElement): () => void {
       if (stopped) return;
       replace(
         tags,
-        q.tags.map((t) => el('tr', { 'data-tag': t.tag }, el('td', {}, el('span', { class: 'tag' }, t.tag)), el('td', {}, String(t.queued)), el('td', {}, String(t.running)))),
+        q.tags.map((t) =>
+          el(
+            'tr',
+            { 'data-tag': t.tag },
+            el('td', {}, el('span', { class: 'tag' }, t.tag)),
+            el('td', {}, String(t.queued)),
+            el('td', {}, String(t.running)),
+          ),
+        ),
       );
       replace(
         keys,

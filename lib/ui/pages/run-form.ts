@@ -74,7 +74,11 @@ export function runFormPage(root: HTMLElement, params: URLSearchParams): () => v
       if (stopped) return;
       const paths = list.runnables.map((r) => r.path);
       if (picked && !paths.includes(picked)) paths.unshift(picked);
-      replace(select, el('option', { value: '' }, paths.length ? 'pick a script…' : 'no script with a main under the root'), paths.map((p) => el('option', { value: p, selected: p === picked }, p)));
+      replace(
+        select,
+        el('option', { value: '' }, paths.length ? 'pick a script…' : 'no script with a main under the root'),
+        paths.map((p) => el('option', { value: p, selected: p === picked }, p)),
+      );
       if (picked) void pick(picked);
     },
     (err: unknown) => (problem.textContent = `Cannot list the scripts: ${(err as Error).message}`),

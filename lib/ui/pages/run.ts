@@ -2,7 +2,17 @@ import type { TreeReply } from '../../http/wire.js';
 import { waitReason } from '../../wait-reason.js';
 import { isFinished, jobName, type QueueSummary } from '../../types.js';
 import { ApiError, cancelJob, getQueue, getTree } from '../api.js';
-import { el, formatDuration, formatTime, jobLink, jsonBlock, replace, runningTime, shortId, statusBadge } from '../dom.js';
+import {
+  el,
+  formatDuration,
+  formatTime,
+  jobLink,
+  jsonBlock,
+  replace,
+  runningTime,
+  shortId,
+  statusBadge,
+} from '../dom.js';
 import { flowModules, flowModulesView } from '../flow-modules.js';
 import { LogView } from '../log-view.js';
 import { Timeline } from '../timeline.js';
@@ -62,7 +72,8 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
   const draw = (t: TreeReply, queue: QueueSummary | undefined) => {
     const { job, descendants } = t;
     const going = !isFinished(job);
-    const fact = (k: string, v: string | Node, cls = 'fact') => el('div', { class: cls }, el('div', { class: 'muted' }, k), el('div', {}, v));
+    const fact = (k: string, v: string | Node, cls = 'fact') =>
+      el('div', { class: cls }, el('div', { class: 'muted' }, k), el('div', {}, v));
     replace(
       facts,
       fact('script', job.scriptPath, job.scriptPath.length > 18 ? 'fact wide' : 'fact'),
@@ -101,13 +112,24 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
     drawnKey = key;
     replace(
       head,
-      el('div', {}, el('h1', {}, jobName(job), ' ', statusBadge(job.status)), el('div', { class: 'muted mono', id: 'job-id' }, job.id)),
-      going && el('button', { class: 'danger', id: 'cancel', type: 'button', disabled: canceling, onclick: () => void cancel() }, 'Cancel run'),
+      el(
+        'div',
+        {},
+        el('h1', {}, jobName(job), ' ', statusBadge(job.status)),
+        el('div', { class: 'muted mono', id: 'job-id' }, job.id),
+      ),
+      going &&
+        el(
+          'button',
+          { class: 'danger', id: 'cancel', type: 'button', disabled: canceling, onclick: () => void cancel() },
+          'Cancel run',
+        ),
     );
     replace(
       values,
       el('section', { class: 'card' }, el('h2', {}, 'Args'), jsonBlock(job.args)),
-      job.status === 'success' && el('section', { class: 'card', id: 'result' }, el('h2', {}, 'Result'), jsonBlock(job.result)),
+      job.status === 'success' &&
+        el('section', { class: 'card', id: 'result' }, el('h2', {}, 'Result'), jsonBlock(job.result)),
       job.error &&
         el(
           'section',
@@ -119,9 +141,20 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
           job.error.stack && el('pre', { class: 'stack' }, job.error.stack),
         ),
       t.attempts.length > 1 && attemptsCard(t),
-      reason !== undefined && el('section', { class: 'card', id: 'wait-reason' }, el('h2', {}, job.cachedFrom ? 'Cached' : 'Waiting'), el('p', {}, reason)),
-      going && job.status === 'queued' && reason === undefined && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Waiting for a worker.')),
-      going && job.status === 'running' && el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Running…')),
+      reason !== undefined &&
+        el(
+          'section',
+          { class: 'card', id: 'wait-reason' },
+          el('h2', {}, job.cachedFrom ? 'Cached' : 'Waiting'),
+          el('p', {}, reason),
+        ),
+      going &&
+        job.status === 'queued' &&
+        reason === undefined &&
+        el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Waiting for a worker.')),
+      going &&
+        job.status === 'running' &&
+        el('section', { class: 'card' }, el('h2', {}, 'Result'), el('p', { class: 'muted' }, 'Running…')),
     );
     replace(tree, treeView(job, descendants));
   };
@@ -139,7 +172,10 @@ export function runPage(root: HTMLElement, _params: URLSearchParams, id: string 
       if (going) timer = setTimeout(() => void load(), refreshAfter(t.descendants.length));
     } catch (err) {
       if (stopped) return;
-      problem.textContent = err instanceof ApiError && err.status === 404 ? `No job ${id}.` : `Could not load job ${id}: ${(err as Error).message}`;
+      problem.textContent =
+        err instanceof ApiError && err.status === 404
+          ? `No job ${id}.`
+          : `Could not load job ${id}: ${(err as Error).message}`;
       if (!(err instanceof ApiError && err.status === 404)) timer = setTimeout(() => void load(), REFRESH_MS * 3);
     }
   };
@@ -160,7 +196,11 @@ function attemptsCard(t: TreeReply): HTMLElement {
     el(
       'table',
       { class: 'attempts' },
-      el('thead', {}, el('tr', {}, ...['#', 'worker', 'claimed', 'started', 'ended', 'status', 'error'].map((h) => el('th', {}, h)))),
+      el(
+        'thead',
+        {},
+        el('tr', {}, ...['#', 'worker', 'claimed', 'started', 'ended', 'status', 'error'].map((h) => el('th', {}, h))),
+      ),
       el(
         'tbody',
         {},

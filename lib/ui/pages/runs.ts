@@ -17,16 +17,41 @@ export function runsPage(root: HTMLElement, params: URLSearchParams): () => void
   const before = params.get('before') ? Number(params.get('before')) : undefined;
   const pageSize = Math.min(200, Math.max(1, Number(params.get('limit')) || PAGE_SIZE));
 
-  const statusSelect = el('select', { name: 'status', id: 'filter-status' }, el('option', { value: '' }, 'any status'), ...JOB_STATUSES.map((s) => el('option', { value: s, selected: s === status }, s)));
-  const pathInput = el('input', { type: 'text', name: 'path', id: 'filter-path', placeholder: 'script path, e.g. examples/heavy', value: path });
+  const statusSelect = el(
+    'select',
+    { name: 'status', id: 'filter-status' },
+    el('option', { value: '' }, 'any status'),
+    ...JOB_STATUSES.map((s) => el('option', { value: s, selected: s === status }, s)),
+  );
+  const pathInput = el('input', {
+    type: 'text',
+    name: 'path',
+    id: 'filter-path',
+    placeholder: 'script path, e.g. examples/heavy',
+    value: path,
+  });
   const tagInput = el('input', { type: 'text', name: 'tag', id: 'filter-tag', placeholder: 'tag', value: tag });
   const go = (next: Record<string, string | undefined>) => {
     const q = new URLSearchParams();
     const limit = pageSize === PAGE_SIZE ? undefined : String(pageSize);
-    for (const [k, v] of Object.entries({ status: statusSelect.value, path: pathInput.value.trim(), tag: tagInput.value.trim(), limit, ...next })) if (v) q.set(k, v);
+    for (const [k, v] of Object.entries({
+      status: statusSelect.value,
+      path: pathInput.value.trim(),
+      tag: tagInput.value.trim(),
+      limit,
+      ...next,
+    }))
+      if (v) q.set(k, v);
     location.hash = `#/runs${q.size ? `?${q}` : ''}`;
   };
-  const filters = el('form', { class: 'filters', id: 'filters' }, statusSelect, pathInput, tagInput, el('button', { type: 'submit' }, 'Filter'));
+  const filters = el(
+    'form',
+    { class: 'filters', id: 'filters' },
+    statusSelect,
+    pathInput,
+    tagInput,
+    el('button', { type: 'submit' }, 'Filter'),
+  );
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
     go({});
@@ -37,12 +62,26 @@ export function runsPage(root: HTMLElement, params: URLSearchParams): () => void
   const note = el('p', { class: 'muted', id: 'runs-note' });
   const pager = el('div', { class: 'pager' });
   root.append(
-    el('div', { class: 'page-head' }, el('h1', {}, 'Runs'), el('a', { class: 'button primary', href: '#/new' }, 'New run')),
+    el(
+      'div',
+      { class: 'page-head' },
+      el('h1', {}, 'Runs'),
+      el('a', { class: 'button primary', href: '#/new' }, 'New run'),
+    ),
     filters,
     el(
       'div',
       { class: 'table-wrap' },
-      el('table', { class: 'runs', id: 'runs' }, el('thead', {}, el('tr', {}, ...['Status', 'Run', 'Script', 'Tag', 'Started', 'Duration'].map((h) => el('th', {}, h)))), body),
+      el(
+        'table',
+        { class: 'runs', id: 'runs' },
+        el(
+          'thead',
+          {},
+          el('tr', {}, ...['Status', 'Run', 'Script', 'Tag', 'Started', 'Duration'].map((h) => el('th', {}, h))),
+        ),
+        body,
+      ),
     ),
     note,
     pager,
@@ -52,7 +91,13 @@ export function runsPage(root: HTMLElement, params: URLSearchParams): () => void
   let stopped = false;
   const load = async () => {
     try {
-      const runs = await listRuns({ status: status || undefined, scriptPath: path || undefined, tag: tag || undefined, before, limit: pageSize + 1 });
+      const runs = await listRuns({
+        status: status || undefined,
+        scriptPath: path || undefined,
+        tag: tag || undefined,
+        before,
+        limit: pageSize + 1,
+      });
       if (stopped) return;
       const page = runs.slice(0, pageSize);
       replace(body, page.map(row));
@@ -60,8 +105,28 @@ export function runsPage(root: HTMLElement, params: URLSearchParams): () => void
       note.classList.remove('error');
       replace(
         pager,
-        before !== undefined && el('a', { class: 'button', id: 'newest', href: '#', onclick: (e: Event) => (e.preventDefault(), go({ before: undefined })) }, '« Newest'),
-        runs.length > pageSize && el('a', { class: 'button', id: 'older', href: '#', onclick: (e: Event) => (e.preventDefault(), go({ before: String(page[page.length - 1].createdAt) })) }, 'Older »'),
+        before !== undefined &&
+          el(
+            'a',
+            {
+              class: 'button',
+              id: 'newest',
+              href: '#',
+              onclick: (e: Event) => (e.preventDefault(), go({ before: undefined })),
+            },
+            '« Newest',
+          ),
+        runs.length > pageSize &&
+          el(
+            'a',
+            {
+              class: 'button',
+              id: 'older',
+              href: '#',
+              onclick: (e: Event) => (e.preventDefault(), go({ before: String(page[page.length - 1].createdAt) })),
+            },
+            'Older »',
+          ),
       );
     } catch (err) {
       if (stopped) return;
@@ -85,7 +150,12 @@ function row(job: JobRecord): HTMLTableRowElement {
     el('td', {}, jobLink(job.id)),
     el('td', { class: 'path' }, job.scriptPath),
     el('td', {}, el('span', { class: 'tag' }, job.tag)),
-    el('td', { class: 'nowrap' }, formatTime(job.startedAt ?? job.createdAt), job.startedAt === null ? el('span', { class: 'muted' }, ' (created)') : null),
+    el(
+      'td',
+      { class: 'nowrap' },
+      formatTime(job.startedAt ?? job.createdAt),
+      job.startedAt === null ? el('span', { class: 'muted' }, ' (created)') : null,
+    ),
     el('td', { class: 'nowrap num' }, formatDuration(runningTime(job))),
   );
 }

@@ -9,7 +9,20 @@ export function waitingPage(root: HTMLElement): () => void {
   const note = el('p', { class: 'muted' });
   root.append(
     el('div', { class: 'page-head' }, el('h1', {}, 'Waiting')),
-    el('div', { class: 'table-wrap' }, el('table', { id: 'waiting' }, el('thead', {}, el('tr', {}, ...['Job', 'Script', 'Status', 'Waits for', 'Since', 'Times out'].map((h) => el('th', {}, h)))), body)),
+    el(
+      'div',
+      { class: 'table-wrap' },
+      el(
+        'table',
+        { id: 'waiting' },
+        el(
+          'thead',
+          {},
+          el('tr', {}, ...['Job', 'Script', 'Status', 'Waits for', 'Since', 'Times out'].map((h) => el('th', {}, h))),
+        ),
+        body,
+      ),
+    ),
     note,
   );
   let timer: ReturnType<typeof setTimeout> | undefined;
