@@ -39,7 +39,7 @@ task(async (a: string) => a, { concurrency: { limit: 1, key: (a: number) => Stri
 task(async (a: string) => a, { concurency: { limit: 1 } });
 
 async function checks() {
-  const cents: number = await charge('acct', 100);
+  const _cents: number = await charge('acct', 100);
   // Parameters are fn's own; the result is fn's, awaited and wrapped in a Promise.
   const sum: number = await add(1, 2);
   const s: Promise<string> = greet('x');

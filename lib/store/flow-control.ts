@@ -36,6 +36,21 @@ export function flowColumns(spec: JobSpec): FlowColumns {
   };
 }
 
+/** The columns' values in FlowColumns' order: the order both stores' statements list them in. */
+export function flowColumnValues(f: FlowColumns): (string | number | null)[] {
+  return [
+    f.priority,
+    f.concurrency_key,
+    f.concurrency_limit,
+    f.concurrency_window_ms,
+    f.rate_key,
+    f.rate_limit,
+    f.rate_per_ms,
+    f.cache_key,
+    f.cache_ttl_ms,
+  ];
+}
+
 /** The row's columns back as a FlowControl; null when the job has none. */
 export function flowControlOf(row: Partial<Record<keyof FlowColumns, unknown>>): FlowControl | null {
   const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

@@ -2,8 +2,8 @@ import type pg from 'pg';
 import type { Clock } from '../../clock.js';
 import { ConfigError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
-import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
-import { flowColumns } from '../flow-control.js';
+import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Json, type Outcome } from '../../types.js';
+import { flowColumns, flowColumnValues } from '../flow-control.js';
 import { attemptsAllowed, replays, runsAgain } from '../policy.js';
 import { newJobColumns, outcomeColumns, toJobRecord, type JobRow, type NewJobColumns } from '../rows.js';
 import type { EnqueueResult } from '../store.js';
@@ -57,7 +57,7 @@ async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult>
     const cached = await record(
       ctx,
       { ...spec, parentJob: spec.parentJob!, callKey: spec.callKey! },
-      { status: 'success', result: JSON.parse(hit.result!) },
+      { status: 'success', result: JSON.parse(hit.result!) as Json },
       now,
       now,
       hit.id,
@@ -77,7 +77,7 @@ async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult>
     now,
     scheduledFor,
     spec.idempotencyKey ?? null,
-    ...Object.values(flowColumns(spec)),
+    ...flowColumnValues(flowColumns(spec)),
   ];
   // The common case in one statement: a new job, its place taken from its parent. Nothing
   // inserted means the call is already recorded, or the parent is missing: the slow path
@@ -146,7 +146,7 @@ export async function record(
         `UPDATE jobs SET cached_from = $2, priority = $3, concurrency_key = $4, concurrency_limit = $5, concurrency_window_ms = $6,
                          rate_key = $7, rate_limit = $8, rate_per_ms = $9, cache_key = $10, cache_ttl_ms = $11
          WHERE id = $1 RETURNING *`,
-        [inserted.id, cachedFrom, ...Object.values(f)],
+        [inserted.id, cachedFrom, ...flowColumnValues(f)],
       );
       return { job: toJobRecord(marked!), created: true };
     }
