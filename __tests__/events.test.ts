@@ -4,6 +4,7 @@ import type { EmbeddedEngine } from '../lib/engine/embedded.js';
 import { UnknownJobError } from '../lib/errors.js';
 import { JobFinishedError } from '../lib/errors-operations.js';
 import { decode, encode } from '../lib/serialize.js';
+import { testEngine } from '../lib/testing.js';
 import { openTestEngine, REPO_ROOT, tempDb } from './helpers/engine.js';
 import { runToEnd as runCommand } from './helpers/processes.js';
 
@@ -77,18 +78,26 @@ describe('waitForEvent', () => {
     ]);
   });
 
+  // An hour's wait, on a clock the test moves (millrace/testing): no time passes in the test.
   it('throws WaitTimeoutError when its timeout runs out, which the job catches', async () => {
-    engine = openTestEngine();
-    const job = await engine.submit({ path: FIXTURE, args: { which: 'timeout' } });
-    const done = await engine.wait(job.id);
+    await using t = await testEngine({ root: REPO_ROOT, threads: 1, concurrency: 1 });
+    const job = await t.submit({ path: FIXTURE, args: { which: 'timeout' } });
+    await t.settled();
+    const [waiting] = await t.engine.descendants(job.id);
+    expect(waiting).toMatchObject({ kind: 'wait', status: 'queued' });
+    // The due time is stored, not held in memory.
+    expect(waiting.scheduledFor - waiting.createdAt).toBe(3_600_000);
+    await t.advance('59m');
+    expect((await t.engine.get(job.id))!.status).toBe('running');
+    await t.advance('1m');
+    const done = await t.engine.wait(job.id);
     expect(decode(done.result!)).toEqual({
       caught: true,
       name: 'WaitTimeoutError',
-      message: `The event "never" did not come to job ${job.id} within its timeout of 0.2s`,
+      message: `The event "never" did not come to job ${job.id} within its timeout of 3600s`,
     });
-    const wait = (await engine.descendants(job.id))[0];
-    expect(wait).toMatchObject({ kind: 'wait', status: 'failure', error: { code: 'WAIT_TIMEOUT' } });
-    expect(wait.scheduledFor - wait.createdAt).toBe(200); // the due time is stored, not held in memory
+    const [timedOut] = await t.engine.descendants(job.id);
+    expect(timedOut).toMatchObject({ kind: 'wait', status: 'failure', error: { code: 'WAIT_TIMEOUT' } });
   });
 
   it('is canceled with its job; an event to the canceled job is refused', async () => {
