@@ -21,6 +21,8 @@
  * - clock: the engine's time (lib/clock.ts); the real one, or a test's that moves on advance().
  */
 
+import type { FlowControl, RunTrace, TaskConcurrency, TaskRateLimit } from './types-operations.js';
+
 /** A closed union: a job is in exactly one of these states. */
 export type JobStatus = 'queued' | 'running' | 'success' | 'failure' | 'canceled';
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'success', 'failure', 'canceled'];
@@ -145,40 +147,6 @@ export interface TaskOptions<A extends unknown[] = never[]> {
   cacheTtl?: number;
 }
 
-/** A key as a task option: a string, or a function of the call's args that returns one. */
-export type TaskKey<A extends unknown[] = never[]> = string | ((...args: A) => string);
-
-export interface TaskConcurrency<A extends unknown[] = never[]> {
-  /** Jobs of the key that may run at once (with `window`: that may start per window). A positive integer. */
-  limit: number;
-  /** @default the task's name */
-  key?: TaskKey<A>;
-  /** Seconds: turns the limit into "at most `limit` starts per window". */
-  window?: number;
-}
-
-export interface TaskRateLimit<A extends unknown[] = never[]> {
-  /** Starts allowed per `per` seconds. A positive integer. */
-  limit: number;
-  /** Seconds. */
-  per: number;
-  /** @default the task's name */
-  key?: TaskKey<A>;
-}
-
-/**
- * Flow control of one job, as stored: keys already resolved. Limits and waits are enforced by
- * the store's claim, so they hold across every worker and server on one database.
- */
-export interface FlowControl {
-  /** @default 0 */
-  priority?: number;
-  concurrency?: { key: string; limit: number; windowMs?: number };
-  rateLimit?: { key: string; limit: number; perMs: number };
-  /** Milliseconds a recorded result of an equal call may be reused. */
-  cacheTtlMs?: number;
-}
-
 /** What `currentJob()` returns inside a job. */
 export interface JobContext {
   id: string;
@@ -275,14 +243,6 @@ export interface JobSpec {
   flowControl?: FlowControl;
 }
 
-/** The trace a run belongs to, when its caller gave one (W3C trace context): see docs/operations.md. */
-export interface RunTrace {
-  /** 32 lowercase hex digits. */
-  traceId: string;
-  /** The caller's span, the parent of the root job's span: 16 lowercase hex digits. */
-  parentSpanId: string;
-}
-
 export type LogStream = 'stdout' | 'stderr';
 
 /** One line of a job's log. `source` is set when the line was printed by a descendant and
@@ -370,80 +330,19 @@ export interface WorkerRecord {
   jobs: string[];
 }
 
-/**
- * A schedule: a script or flow run at each slot of a cron expression. A slot is one time
- * the cron names (ms since the epoch); each slot runs once, whichever server fires it.
- */
-export interface ScheduleRecord {
-  id: string;
-  workspace: string;
-  /** Unique in its workspace; what the commands and routes take. */
-  name: string;
-  /** The script or flow path run at each slot. */
-  path: string;
-  /** Five fields, or six with seconds first. */
-  cron: string;
-  /** The IANA time zone the cron reads in, e.g. Europe/Paris. */
-  timezone: string;
-  /** The args of every run, by parameter name, encoded (serialisation contract). */
-  args: Record<string, Json>;
-  paused: boolean;
-  createdAt: number;
-  /** Slots after this time may run: the creation, or the last resume (slots while paused never run). */
-  activeSince: number;
-  /** The latest slot that ran, and its run; null before the first. */
-  lastSlot: number | null;
-  lastJob: string | null;
-}
-
-/** What creating a schedule takes; the store fills in the rest. */
-export type NewSchedule = Pick<ScheduleRecord, 'workspace' | 'name' | 'path' | 'cron' | 'timezone' | 'args'>;
-
-/** A schedule as the commands, routes and UI show it: its record, its next slot and its latest runs. */
-export interface ScheduleView extends ScheduleRecord {
-  /** The next slot it will run at; null when paused, or when the cron names no more. */
-  nextSlot: number | null;
-  /** Its latest runs, newest first (at most 5). */
-  lastRuns: ScheduleRun[];
-}
-
-/** One run of a schedule, as a listing shows it. */
-export interface ScheduleRun {
-  id: string;
-  status: JobStatus;
-  createdAt: number;
-}
-
-/**
- * How far along a job says it is (`setProgress` inside the job; Windmill's job_metrics routes).
- * The last report stands; a job that never reported has none.
- */
-export interface JobProgress {
-  /** 0 to 100, a whole number. */
-  percent: number;
-  /** What the job is doing now, or null. */
-  message: string | null;
-  updatedAt: number;
-}
-
-/** What waits and runs, per tag and per flow-control key (`millrace queue`, `GET /api/w/{ws}/queue`). */
-export interface QueueSummary {
-  tags: { tag: string; queued: number; running: number }[];
-  keys: QueueKey[];
-}
-
-/** A concurrency or rate key with unfinished jobs. */
-export interface QueueKey {
-  kind: 'concurrency' | 'rate';
-  key: string;
-  queued: number;
-  running: number;
-  /** The key's limit (the highest its jobs ask for). */
-  limit: number;
-  /** A concurrency window, in ms. */
-  windowMs?: number;
-  /** A rate limit's period, in ms. */
-  perMs?: number;
-  /** A rate key's earliest next start (epoch ms). */
-  nextStart?: number;
-}
+// The records of operations live in types-operations.ts; they are re-exported here (type-only,
+// erased) so that types.ts stays the one place to import the glossary from.
+export type {
+  TaskKey,
+  TaskConcurrency,
+  TaskRateLimit,
+  FlowControl,
+  RunTrace,
+  ScheduleRecord,
+  NewSchedule,
+  ScheduleView,
+  ScheduleRun,
+  JobProgress,
+  QueueSummary,
+  QueueKey,
+} from './types-operations.js';

@@ -1,13 +1,14 @@
 import pLimit from 'p-limit';
 import { FlowExpressionError, FlowModuleError } from '../errors.js';
-import { toErrorRecord } from '../error-record.js';
 import { decode, encode } from '../serialize.js';
 import type { ChildOutcome, PathCall } from '../task/runtime.js';
-import type { ErrorRecord, Json, RetryOptions } from '../types.js';
+import type { Json } from '../types.js';
 import { evaluate, truthy, type ExpressionNames } from './expressions.js';
 import { moduleScriptPath } from './files.js';
 import { IDENTITY_SOURCE } from './identity.js';
-import type { Flow, FlowModule, FlowRetry, FlowStatus, ModuleState, ModuleStatus } from './types.js';
+import type { Flow, FlowModule, FlowStatus, ModuleState, ModuleStatus } from './types.js';
+import { asModuleFailure, failureValue, ModuleFailure, settleAll, Stop } from './module-failure.js';
+import { retryOptions } from './module-options.js';
 import { withTaskName } from '../flow-options.js';
 
 /** How long status changes are gathered before they are recorded. */
@@ -30,22 +31,6 @@ interface Frame {
   results: Record<string, unknown>;
   previous: unknown;
   keyPrefix: string;
-}
-
-/** A module failed: the id of the module that failed (the innermost one) and its error. */
-class ModuleFailure extends Error {
-  constructor(
-    readonly moduleId: string,
-    readonly error: ErrorRecord,
-    readonly jobId: string | undefined,
-  ) {
-    super(`Module "${moduleId}"${jobId ? ` (job ${jobId})` : ''} failed: ${error.name}: ${error.message}`);
-  }
-}
-
-/** stop_after_if held: the flow ends here with this result. */
-class Stop {
-  constructor(readonly value: unknown) {}
 }
 
 /**
@@ -368,40 +353,6 @@ function statusesOf(modules: FlowModule[]): ModuleStatus[] {
 
 function names(frame: Frame): ExpressionNames {
   return { flow_input: frame.flowInput, results: frame.results, previous_result: frame.previous };
-}
-
-/** Windmill's retry forms as the engine's: constant = same delay each time; exponential = multiplier × seconds^n. */
-export function retryOptions(retry: FlowRetry): RetryOptions | undefined {
-  if (retry.constant && retry.constant.attempts > 0) {
-    return { attempts: retry.constant.attempts + 1, delay: retry.constant.seconds, multiplier: 1 };
-  }
-  if (retry.exponential && retry.exponential.attempts > 0) {
-    const e = retry.exponential;
-    return { attempts: e.attempts + 1, delay: e.multiplier * e.seconds, multiplier: e.seconds };
-  }
-  return undefined;
-}
-
-function asModuleFailure(err: unknown, moduleId: string): ModuleFailure {
-  if (err instanceof ModuleFailure) return err;
-  const record = toErrorRecord(err);
-  const id = err instanceof FlowExpressionError ? err.moduleId : moduleId;
-  return new ModuleFailure(id, record, undefined);
-}
-
-/** What a skipped failure leaves in a loop's or branchall's results. */
-function failureValue(failure: ModuleFailure): unknown {
-  return { error: { name: failure.error.name, message: failure.error.message, step_id: failure.moduleId } };
-}
-
-/** Waits for every promise; then fails with the first failure, in order, if any. */
-async function settleAll(promises: Promise<unknown>[]): Promise<unknown[]> {
-  const settled = await Promise.allSettled(promises);
-  const stop = settled.find((s) => s.status === 'rejected' && s.reason instanceof Stop);
-  if (stop) throw (stop as PromiseRejectedResult).reason;
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
 }
 
 function short(value: unknown): string {

@@ -1,21 +1,16 @@
-import { FlowValidationError, ScriptSyntaxError } from '../errors.js';
+import { FlowValidationError } from '../errors.js';
 import { describeValue } from '../describe.js';
 import { resolveScript } from '../loader/paths.js';
-import { inferSignature, type JsonSchema } from '../loader/signature.js';
+import type { JsonSchema } from '../loader/signature.js';
 import type { Json } from '../types.js';
 import { readsIter, referencedResults, syntaxProblem } from './expressions.js';
 import { readFlowFile } from './parse.js';
 import { resolveFlow } from './files.js';
-import {
-  MODULE_TYPES,
-  TYPESCRIPT_LANGUAGES,
-  type Flow,
-  type FlowModule,
-  type FlowRetry,
-  type InputTransform,
-  type ModuleValue,
-} from './types.js';
+import { MODULE_TYPES, type Flow, type FlowModule, type InputTransform, type ModuleValue } from './types.js';
 import { moduleFlowControl } from './module-flow-control.js';
+import { checkRetry, checkTag, checkTimeout, checkUnsupportedOptions } from './module-options.js';
+import { checkInlineScript } from './inline-script.js';
+import { collectIds, isObj, type Problem } from './raw-flow.js';
 
 /**
  * Checks an OpenFlow value and turns it into a Flow, or refuses it with every problem found:
@@ -36,20 +31,8 @@ export function loadFlow(root: string, input: string): { flow: Flow; hash: strin
   return { flow: validateFlow(raw, found.path, root), hash: found.hash, file: found.file };
 }
 
-/** Module options of Windmill's that millrace does not run; a flow that sets one is refused. */
-const UNSUPPORTED_OPTIONS = [
-  'sleep',
-  'suspend',
-  'mock',
-  'stop_after_all_iters_if',
-  'continue_on_error',
-  'delete_after_use',
-  'delete_after_secs',
-];
 /** Module types of Windmill's that millrace does not run. */
 const UNSUPPORTED_TYPES = ['flow', 'whileloopflow', 'aiagent'];
-
-type Obj = Record<string, unknown>;
 
 /** What an expression may read at its place in the flow. */
 interface Scope {
@@ -60,6 +43,8 @@ interface Scope {
 
 class Validator {
   readonly problems: string[] = [];
+  /** this.problem, for the checks that live in their own files. */
+  private readonly report: Problem = (at, message) => this.problem(at, message);
   private readonly ids = new Map<string, string>();
   /** Every module id in the flow, collected first, so that a reference to a later one is named as such. */
   private allIds = new Set<string>();
@@ -169,10 +154,7 @@ class Validator {
       else this.ids.set(id, at);
     }
     const where = `${at} (id "${id}")`;
-    for (const key of UNSUPPORTED_OPTIONS) {
-      if (raw[key] !== undefined && raw[key] !== null && raw[key] !== false)
-        this.problem(`${where}.${key}`, `the module option ${key} is not supported`);
-    }
+    checkUnsupportedOptions(raw, where, this.report);
     const module: FlowModule = {
       id,
       summary: typeof raw.summary === 'string' ? raw.summary : undefined,
@@ -182,9 +164,9 @@ class Validator {
         before: new Set([...scope.before, id]),
       }),
       skipIf: this.condition(raw.skip_if, `${where}.skip_if`, scope),
-      retry: this.retry(raw.retry, `${where}.retry`),
-      timeout: this.timeout(raw.timeout, `${where}.timeout`),
-      flowControl: moduleFlowControl(raw, where, (at, message) => this.problem(at, message)),
+      retry: checkRetry(raw.retry, `${where}.retry`, this.report),
+      timeout: checkTimeout(raw.timeout, `${where}.timeout`, this.report),
+      flowControl: moduleFlowControl(raw, where, this.report),
     };
     const value = this.value(raw.value, `${where}.value`, id, scope);
     if (value) module.value = value;
@@ -212,40 +194,19 @@ class Validator {
           type,
           path: path ?? '',
           inputTransforms: this.transforms(raw.input_transforms, `${at}.input_transforms`, scope),
-          tag: this.tag(raw.tag, `${at}.tag`),
+          tag: checkTag(raw.tag, `${at}.tag`, this.report),
         };
       }
       case 'rawscript': {
         const language = raw.language;
-        if (typeof language !== 'string' || !(TYPESCRIPT_LANGUAGES as readonly string[]).includes(language)) {
-          this.problem(
-            `${at}.language`,
-            `the language ${describeValue(language)} is not supported: millrace runs TypeScript only (language ${TYPESCRIPT_LANGUAGES.join(', ')})`,
-          );
-        }
         const content = typeof raw.content === 'string' ? raw.content : '';
-        if (typeof raw.content !== 'string')
-          this.problem(`${at}.content`, `expected the script's source as a string, got ${describeValue(raw.content)}`);
-        else {
-          const main = inlineMain(content, id);
-          // A body in another language does not parse as TypeScript either: its language is the problem already said.
-          if (
-            typeof main === 'string' &&
-            TYPESCRIPT_LANGUAGES.includes(language as (typeof TYPESCRIPT_LANGUAGES)[number])
-          )
-            this.problem(`${at}.content`, `the inline script does not parse: ${main}`);
-          else if (main !== true)
-            this.problem(
-              `${at}.content`,
-              'the inline script has no exported function main: add `export async function main(...) { ... }`',
-            );
-        }
+        checkInlineScript(language, raw.content, id, at, this.report);
         return {
           type,
           content,
           language: String(language),
           inputTransforms: this.transforms(raw.input_transforms, `${at}.input_transforms`, scope),
-          tag: this.tag(raw.tag, `${at}.tag`),
+          tag: checkTag(raw.tag, `${at}.tag`, this.report),
         };
       }
       case 'identity':
@@ -395,60 +356,6 @@ class Validator {
       );
   }
 
-  private retry(raw: unknown, at: string): FlowRetry | undefined {
-    if (raw === undefined || raw === null) return undefined;
-    if (!isObj(raw)) {
-      this.problem(
-        at,
-        `expected { constant: { attempts, seconds } } or { exponential: { attempts, multiplier, seconds } }, got ${describeValue(raw)}`,
-      );
-      return undefined;
-    }
-    const retry: FlowRetry = {};
-    const count = (o: Obj, key: string, kat: string, min: number): number => {
-      const n = o[key] ?? (key === 'multiplier' ? 1 : 0);
-      if (typeof n !== 'number' || !Number.isFinite(n) || n < min) {
-        this.problem(`${kat}.${key}`, `expected a number ≥ ${min}, got ${describeValue(o[key])}`);
-        return min;
-      }
-      return n;
-    };
-    if (isObj(raw.constant)) {
-      retry.constant = {
-        attempts: Math.floor(count(raw.constant, 'attempts', `${at}.constant`, 0)),
-        seconds: count(raw.constant, 'seconds', `${at}.constant`, 0),
-      };
-    }
-    if (isObj(raw.exponential)) {
-      const e = raw.exponential;
-      retry.exponential = {
-        attempts: Math.floor(count(e, 'attempts', `${at}.exponential`, 0)),
-        multiplier: count(e, 'multiplier', `${at}.exponential`, 0),
-        seconds: count(e, 'seconds', `${at}.exponential`, 0),
-      };
-    }
-    for (const key of Object.keys(raw))
-      if (key !== 'constant' && key !== 'exponential')
-        this.problem(`${at}.${key}`, 'unknown retry kind; supported: constant, exponential');
-    if (retry.constant && retry.exponential) this.problem(at, 'give constant or exponential, not both');
-    return retry;
-  }
-
-  private timeout(raw: unknown, at: string): number | undefined {
-    if (raw === undefined || raw === null) return undefined;
-    const n = isObj(raw) && raw.type === 'static' ? raw.value : raw;
-    if (typeof n === 'number' && n > 0 && Number.isFinite(n)) return n;
-    this.problem(at, `expected a number of seconds > 0 (or { type: static, value }), got ${describeValue(raw)}`);
-    return undefined;
-  }
-
-  private tag(raw: unknown, at: string): string | undefined {
-    if (raw === undefined || raw === null) return undefined;
-    if (typeof raw === 'string' && raw.trim() !== '') return raw;
-    this.problem(at, `expected a non-empty tag, got ${describeValue(raw)}`);
-    return undefined;
-  }
-
   private list(raw: unknown, at: string): unknown[] {
     if (Array.isArray(raw)) return raw;
     this.problem(at, `expected an array, got ${describeValue(raw)}`);
@@ -457,38 +364,5 @@ class Validator {
 
   private problem(at: string, message: string): void {
     this.problems.push(`${at}: ${message}`);
-  }
-}
-
-/** Every module id in a list of raw modules, nested ones included. */
-function collectIds(modules: unknown[]): Set<string> {
-  const ids = new Set<string>();
-  const walk = (list: unknown) => {
-    if (!Array.isArray(list)) return;
-    for (const m of list) {
-      if (!isObj(m)) continue;
-      if (typeof m.id === 'string') ids.add(m.id);
-      const v = m.value;
-      if (!isObj(v)) continue;
-      walk(v.modules);
-      walk(v.default);
-      if (Array.isArray(v.branches)) for (const b of v.branches) if (isObj(b)) walk(b.modules);
-    }
-  };
-  walk(modules);
-  return ids;
-}
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Whether an inline script exports `main`, or the parser's complaint when it does not parse. */
-function inlineMain(content: string, id: string): boolean | string {
-  try {
-    return inferSignature(content, `${id}.ts`).hasMain;
-  } catch (err) {
-    if (err instanceof ScriptSyntaxError) return err.message;
-    throw err;
   }
 }
