@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { realClock, type Clock } from '../../clock.js';
-import { ConfigError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import type {
   AttemptRecord,
@@ -21,8 +20,7 @@ import type {
   JobProgress,
   RunTrace,
 } from '../../types.js';
-import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
-import { outcomeColumns, toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
+import { PlaceCache, type Place } from '../policy.js';
 import type {
   CancelRequest,
   ClaimRequest,
@@ -38,15 +36,17 @@ import { listEvents, sendEvent, signingSecret, takeEvent } from './events.js';
 import { JobInserts } from './inserts.js';
 import { expireLeases, release } from './leases.js';
 import { appendLogs, readLogs } from './logs.js';
-import { migratePg, PG_SCHEMA_VERSION, schemaVersion } from './migrations.js';
+import { checkPoolSize, migrateSchema, openError, prepareSchema } from './connect.js';
 import { Announcer, ChangeListener, type Change } from './notifications.js';
-import { one, rowCount, transaction, type Tx } from './query.js';
+import { transaction, type Tx } from './query.js';
 import { claimJobs, queueSummary, type ClaimMemo } from './claim.js';
-import { COMPLETE_WITH_ATTEMPT_SQL, listStatement, MARK_STARTED_SQL, RETRY_SQL } from './sql.js';
+import { getFlowStatus, setFlowStatus } from './flow-status.js';
+import * as lifecycle from './lifecycle.js';
+import * as reads from './reads.js';
 import { enqueue, record, type SubmitContext } from './submit.js';
 import { PgTokens } from './tokens.js';
 import { PgSchedules } from './schedules.js';
-import { checkPostgresUrl, checkSchemaName, connectionConfig, DEFAULT_POOL_SIZE, redact } from './url.js';
+import { checkPostgresUrl, checkSchemaName, connectionConfig } from './url.js';
 import { listWorkers, touchWorker } from './workers.js';
 import * as ops from './operations.js';
 import type { LiveCount, PruneReport, PruneRequest, SchemaState } from '../operations.js';
@@ -122,55 +122,22 @@ export class PgStore implements Store {
   /** Connects, applies pending migrations (unless `migrate: false`) and starts listening. */
   static async open(options: PgStoreOptions): Promise<PgStore> {
     const schema = checkSchemaName(options.schema ?? 'public');
-    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
-    if (!Number.isInteger(poolSize) || poolSize < 1)
-      throw new ConfigError(`The pool size must be a positive integer, got ${poolSize}`);
+    const poolSize = checkPoolSize(options.poolSize);
     checkPostgresUrl(options.url);
     const store = new PgStore(options, schema, poolSize);
     try {
-      const client = await store.pool.connect();
-      try {
-        if (options.migrate ?? true) {
-          await migratePg(client, schema);
-        } else {
-          const version = await schemaVersion(client, schema);
-          if (version !== PG_SCHEMA_VERSION) {
-            throw new ConfigError(
-              `The database schema "${schema}" is at version ${version}; this millrace needs ${PG_SCHEMA_VERSION}: run \`millrace migrate --db URL\``,
-            );
-          }
-        }
-      } finally {
-        client.release();
-      }
+      await prepareSchema(store.pool, schema, options.migrate ?? true);
       if (options.listen ?? true) await store.changes.listen();
     } catch (err) {
       await store.close();
-      if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`Cannot open the PostgreSQL store at ${redact(options.url)}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw openError(options.url, err);
     }
     return store;
   }
 
   /** Applies pending migrations to the schema and closes: `millrace migrate`. */
-  static async migrate(options: Pick<PgStoreOptions, 'url' | 'schema'>): Promise<MigrationReport> {
-    const schema = checkSchemaName(options.schema ?? 'public');
-    checkPostgresUrl(options.url);
-    const client = new pg.Client(connectionConfig(options.url, schema));
-    try {
-      await client.connect();
-    } catch (err) {
-      throw new ConfigError(`Cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    try {
-      return await migratePg(client, schema);
-    } finally {
-      await client.end();
-    }
+  static migrate(options: Pick<PgStoreOptions, 'url' | 'schema'>): Promise<MigrationReport> {
+    return migrateSchema(options);
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -182,12 +149,8 @@ export class PgStore implements Store {
     return enqueue(this.submit, spec);
   }
 
-  async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
-    const row = await one<JobRow>(this.pool, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2', [
-      parentJob,
-      callKey,
-    ]);
-    return row && toJobRecord(row);
+  findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
+    return reads.findChild(this.pool, parentJob, callKey);
   }
 
   record(
@@ -212,48 +175,23 @@ export class PgStore implements Store {
     return queueSummary(this.pool, workspace);
   }
 
-  async markStarted(jobId: string, at: number): Promise<void> {
-    const result = await this.pool.query(MARK_STARTED_SQL, [jobId, at]);
-    if (rowCount(result) > 0) this.announcer.announce({ k: 's', ids: [jobId] });
+  markStarted(jobId: string, at: number): Promise<void> {
+    return lifecycle.markStarted(this.pool, this.submit.announce, jobId, at);
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
     if (jobIds.length === 0) return [];
-    const { rows } = await this.pool.query<{ id: string }>(
-      `UPDATE jobs SET lease_until = $3 WHERE worker = $1 AND status = 'running' AND id = ANY($2::text[]) RETURNING id`,
-      [workerId, [...jobIds], this.clock.now() + leaseMs],
-    );
-    const mine = new Set(rows.map((r) => r.id));
-    return jobIds.filter((id) => !mine.has(id));
+    return lifecycle.renewLeases(this.pool, workerId, jobIds, this.clock.now() + leaseMs);
   }
 
   async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
-    const { result, error } = outcomeColumns(outcome);
-    const { rows } = await this.pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [
-      jobId,
-      outcome.status,
-      result,
-      error,
-      at,
-    ]);
-    if (!rows[0]) return undefined;
-    this.announcer.announce({ k: 'f', ids: [jobId] });
-    // A slot of its concurrency key is free: other servers' claims look again.
-    if (rows[0].concurrency_key) this.announcer.announce({ k: 'q', due: at });
-    this.places.forget(jobId);
-    return toJobRecord(rows[0]);
+    const job = await lifecycle.finish(this.pool, this.submit.announce, jobId, outcome, at);
+    if (job) this.places.forget(jobId);
+    return job;
   }
 
-  async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
-    const { rows } = await this.pool.query<JobRow>(RETRY_SQL, [
-      jobId,
-      scheduledFor,
-      JSON.stringify(error),
-      this.clock.now(),
-    ]);
-    if (!rows[0]) return undefined;
-    this.announcer.announce({ k: 'q', due: scheduledFor });
-    return toJobRecord(rows[0]);
+  retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
+    return lifecycle.retry(this.pool, this.submit.announce, jobId, error, scheduledFor, this.clock.now());
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
@@ -267,40 +205,24 @@ export class PgStore implements Store {
     return this.transaction((tx, notify) => expireLeases(tx, notify, now, maxLostLeases));
   }
 
-  async get(jobId: string): Promise<JobRecord | undefined> {
-    const row = await one<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [jobId]);
-    return row && toJobRecord(row);
+  get(jobId: string): Promise<JobRecord | undefined> {
+    return reads.getJob(this.pool, jobId);
   }
 
-  async matchIds(prefix: string, limit: number): Promise<string[]> {
-    // Ids are COLLATE "C": the range is the prefix's, byte by byte, straight off the key.
-    const { rows } = await this.pool.query<{ id: string }>(
-      'SELECT id FROM jobs WHERE id >= $1 AND id < $2 ORDER BY seq DESC LIMIT $3',
-      [prefix, `${prefix}\uffff`, limit],
-    );
-    return rows.map((r) => r.id);
+  matchIds(prefix: string, limit: number): Promise<string[]> {
+    return reads.matchIds(this.pool, prefix, limit);
   }
 
-  async list(filter: JobFilter): Promise<JobRecord[]> {
-    const { sql, params } = listStatement(filter);
-    const { rows } = await this.pool.query<JobRow>(sql, params);
-    return rows.map(toJobRecord);
+  list(filter: JobFilter): Promise<JobRecord[]> {
+    return reads.listJobs(this.pool, filter);
   }
 
-  async attempts(jobId: string): Promise<AttemptRecord[]> {
-    const { rows } = await this.pool.query<AttemptRow>('SELECT * FROM attempts WHERE job_id = $1 ORDER BY attempt', [
-      jobId,
-    ]);
-    return rows.map(toAttemptRecord);
+  attempts(jobId: string): Promise<AttemptRecord[]> {
+    return reads.listAttempts(this.pool, jobId);
   }
 
-  async descendants(jobId: string): Promise<JobRecord[]> {
-    const { rows } = await this.pool.query<JobRow>(
-      `SELECT d.* FROM jobs t JOIN jobs d ON d.root_job = t.root_job AND starts_with(d.path, t.path || '/')
-       WHERE t.id = $1 ORDER BY d.seq`,
-      [jobId],
-    );
-    return rows.map(toJobRecord);
+  descendants(jobId: string): Promise<JobRecord[]> {
+    return reads.descendants(this.pool, jobId);
   }
 
   async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<LogLine[]> {
@@ -336,17 +258,12 @@ export class PgStore implements Store {
     return this.tokens.touch(tokenHash, at);
   }
 
-  async setFlowStatus(jobId: string, status: Json): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO flow_status (job_id, status, updated_at) VALUES ($1, $2, $3)
-       ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
-      [jobId, JSON.stringify(status), this.clock.now()],
-    );
+  setFlowStatus(jobId: string, status: Json): Promise<void> {
+    return setFlowStatus(this.pool, jobId, status, this.clock.now());
   }
 
-  async getFlowStatus(jobId: string): Promise<Json | undefined> {
-    const row = await one<{ status: string }>(this.pool, 'SELECT status FROM flow_status WHERE job_id = $1', [jobId]);
-    return row ? (JSON.parse(row.status) as Json) : undefined;
+  getFlowStatus(jobId: string): Promise<Json | undefined> {
+    return getFlowStatus(this.pool, jobId);
   }
 
   sendEvent(jobId: string, name: string, payload: Json, at: number): Promise<EventDelivery> {
@@ -456,9 +373,7 @@ export class PgStore implements Store {
   private async place(jobId: string): Promise<Place | undefined> {
     const cached = this.places.get(jobId);
     if (cached) return cached;
-    const row = await one<PlaceRow>(this.pool, 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = $1', [
-      jobId,
-    ]);
+    const row = await reads.placeRow(this.pool, jobId);
     return row && this.places.remember(jobId, row);
   }
 }

@@ -1,9 +1,7 @@
 import Database from 'better-sqlite3';
 import { realClock, type Clock } from '../../clock.js';
-import { ConfigError, UnknownParentError } from '../../errors.js';
-import { newJobId } from '../../ids.js';
+import { ConfigError } from '../../errors.js';
 import {
-  DEFAULT_WORKSPACE,
   type AttemptRecord,
   type ErrorRecord,
   type EventRecord,
@@ -22,17 +20,8 @@ import {
   type JobProgress,
   type RunTrace,
 } from '../../types.js';
-import { attemptsAllowed, PlaceCache, replays, runsAgain, type Place, type PlaceRow } from '../policy.js';
-import {
-  newJobColumns,
-  outcomeColumns,
-  toAttemptRecord,
-  toJobRecord,
-  toWorkerRecord,
-  type AttemptRow,
-  type JobRow,
-  type WorkerRow,
-} from '../rows.js';
+import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
+import { outcomeColumns, toJobRecord, type JobRow } from '../rows.js';
 import type {
   CancelRequest,
   ClaimRequest,
@@ -45,18 +34,20 @@ import type {
 import { cancelTree } from './cancel.js';
 import { SqliteEvents } from './events.js';
 import { claimJobs, queueSummary } from './claim.js';
-import { flowColumns } from '../flow-control.js';
 import { expireLeases, releaseJob } from './leases.js';
 import { insertLogLines, readLogLines } from './logs.js';
 import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
-import { listStatement, prepareStatements, type Statements } from './statements.js';
+import { prepareStatements, type Statements } from './statements.js';
+import { SqliteReads } from './reads.js';
+import { enqueueJob, recordCall, type SubmitContext } from './submit.js';
 import { TickCommit } from './tick-commit.js';
 import { SqliteOperations } from './operations.js';
 import { pruneSqlite } from './prune.js';
 import type { LiveCount, PruneReport, PruneRequest, SchemaState } from '../operations.js';
 import { SqliteTokens } from './tokens.js';
 import { SqliteSchedules } from './schedules.js';
+import { listWorkers, touchWorker } from './workers.js';
 
 export interface SqliteStoreOptions extends OpenSqliteOptions {
   /** A file path, or ':memory:'. The file's directory is created when missing. */
@@ -75,8 +66,10 @@ export class SqliteStore implements Store {
   private readonly tokens: SqliteTokens;
   private readonly eventStatements: SqliteEvents;
   private readonly schedules: SqliteSchedules;
-  /** `list` builds its SQL from the filter; each shape is prepared once. */
-  private readonly listStatements = new Map<string, Database.Statement>();
+  /** The job-tree reads (reads.ts). */
+  private readonly reads: SqliteReads;
+  /** What enqueue and record use (submit.ts). */
+  private readonly submit: SubmitContext;
   private readonly commits: TickCommit;
   private readonly places = new PlaceCache();
   private readonly clock: Clock;
@@ -92,6 +85,8 @@ export class SqliteStore implements Store {
     this.schedules = new SqliteSchedules(this.db);
     this.commits = new TickCommit(this.db);
     this.ops = new SqliteOperations(this.db);
+    this.reads = new SqliteReads(this.db, this.stmt);
+    this.submit = { stmt: this.stmt, clock: this.clock };
   }
 
   /** Applies pending migrations to the file and closes it: `millrace migrate`. */
@@ -105,49 +100,11 @@ export class SqliteStore implements Store {
   }
 
   async enqueue(spec: JobSpec): Promise<EnqueueResult> {
-    return this.write((): EnqueueResult => {
-      if (spec.idempotencyKey !== undefined) {
-        const existing = this.stmt.byIdempotencyKey.get(spec.workspace ?? DEFAULT_WORKSPACE, spec.idempotencyKey) as
-          JobRow | undefined;
-        if (existing) return { job: toJobRecord(existing), created: false };
-      }
-      if (spec.parentJob && spec.callKey) {
-        const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
-        if (existing && runsAgain(existing, this.parentReplays(spec.parentJob))) {
-          const again = this.stmt.runAgain.get({
-            id: existing.id,
-            extra: attemptsAllowed(spec),
-            now: this.clock.now(),
-          }) as JobRow;
-          return { job: toJobRecord(again), created: true };
-        }
-        if (existing) return { job: toJobRecord(existing), created: false };
-      }
-      return { job: this.insertOrReuse(spec), created: true };
-    });
-  }
-
-  /** Inserts a job; a call whose equal earlier call succeeded within its cache TTL is recorded already succeeded, from that one. */
-  private insertOrReuse(spec: JobSpec): JobRecord {
-    const job = this.insertJob(spec, 'queued');
-    const ttl = spec.flowControl?.cacheTtlMs;
-    // Calls only (a child at its call key), as on PostgreSQL.
-    if (ttl === undefined || ttl <= 0 || !spec.parentJob || !spec.callKey) return job;
-    const key = flowColumns(spec).cache_key;
-    const hit = this.stmt.cached.get(key, job.createdAt - ttl) as JobRow | undefined;
-    if (!hit) return job;
-    const row = this.stmt.insertCached.get({
-      id: job.id,
-      result: hit.result,
-      from: hit.id,
-      now: job.createdAt,
-    }) as JobRow;
-    return toJobRecord(row);
+    return this.write(() => enqueueJob(this.submit, spec));
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
-    const row = this.stmt.byCallKey.get(parentJob, callKey) as JobRow | undefined;
-    return row && toJobRecord(row);
+    return this.reads.findChild(parentJob, callKey);
   }
 
   async record(
@@ -156,54 +113,7 @@ export class SqliteStore implements Store {
     startedAt: number,
     at: number,
   ): Promise<EnqueueResult> {
-    return this.write((): EnqueueResult => {
-      const existing = this.stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
-      if (existing) return { job: toJobRecord(existing), created: false };
-      const job = this.insertJob(spec, 'running');
-      this.stmt.firstAttempt.run({ id: job.id, at: startedAt });
-      const row = this.stmt.finish.get({
-        id: job.id,
-        status: outcome.status,
-        ...outcomeColumns(outcome),
-        at,
-      }) as JobRow;
-      return { job: toJobRecord(row), created: true };
-    });
-  }
-
-  /** Whether the parent replays (see policy.replays), from the code of its previous attempt. */
-  private parentReplays(parentJob: string): boolean {
-    return replays((this.stmt.previousAttemptError.get(parentJob) as { code: string | null } | undefined)?.code);
-  }
-
-  /** Inserts a job row; inside a write. */
-  private insertJob(spec: JobSpec, status: 'queued' | 'running'): JobRecord {
-    const id = spec.id ?? newJobId();
-    let rootJob = id;
-    let path = id;
-    if (spec.parentJob) {
-      const parent = this.stmt.place.get(spec.parentJob) as { root_job: string; path: string } | undefined;
-      if (!parent) throw new UnknownParentError(spec.parentJob);
-      rootJob = parent.root_job;
-      path = `${parent.path}/${id}`;
-    }
-    const now = this.clock.now();
-    const row = this.stmt.insert.get({
-      ...newJobColumns(spec, id),
-      status,
-      idempotency_key: spec.idempotencyKey ?? null,
-      parent_job: spec.parentJob ?? null,
-      root_job: rootJob,
-      path,
-      call_key: spec.callKey ?? null,
-      max_attempts: attemptsAllowed(spec),
-      retry: spec.retry ? JSON.stringify(spec.retry) : null,
-      timeout_s: spec.timeout ?? null,
-      created_at: now,
-      scheduled_for: spec.scheduledFor ?? now + (spec.delayMs ?? 0),
-      ...flowColumns(spec),
-    }) as JobRow;
-    return toJobRecord(row);
+    return this.write(() => recordCall(this.submit, spec, outcome, startedAt, at));
   }
 
   async claim(request: ClaimRequest): Promise<JobRecord[]> {
@@ -281,31 +191,23 @@ export class SqliteStore implements Store {
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
-    const row = this.stmt.get.get(jobId) as JobRow | undefined;
-    return row && toJobRecord(row);
+    return this.reads.get(jobId);
   }
 
   async matchIds(prefix: string, limit: number): Promise<string[]> {
-    const rows = this.stmt.matchIds.all({ lo: prefix, hi: `${prefix}\uffff`, limit }) as { id: string }[];
-    return rows.map((r) => r.id);
+    return this.reads.matchIds(prefix, limit);
   }
 
   async list(filter: JobFilter): Promise<JobRecord[]> {
-    const { sql, params } = listStatement(filter);
-    let stmt = this.listStatements.get(sql);
-    if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare(sql)));
-    return (stmt.all(params) as JobRow[]).map(toJobRecord);
+    return this.reads.list(filter);
   }
 
   async attempts(jobId: string): Promise<AttemptRecord[]> {
-    return (this.stmt.attempts.all(jobId) as AttemptRow[]).map(toAttemptRecord);
+    return this.reads.attempts(jobId);
   }
 
   async descendants(jobId: string): Promise<JobRecord[]> {
-    const target = this.stmt.place.get(jobId) as { root_job: string; path: string } | undefined;
-    if (!target) return [];
-    const rows = this.stmt.descendants.all({ root: target.root_job, prefix: `${target.path}/` }) as JobRow[];
-    return rows.map(toJobRecord);
+    return this.reads.descendants(jobId);
   }
 
   async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<LogLine[]> {
@@ -353,8 +255,7 @@ export class SqliteStore implements Store {
   }
 
   async getFlowStatus(jobId: string): Promise<Json | undefined> {
-    const row = this.stmt.getFlowStatus.get(jobId) as { status: string } | undefined;
-    return row ? (JSON.parse(row.status) as Json) : undefined;
+    return this.reads.flowStatus(jobId);
   }
 
   async sendEvent(jobId: string, name: string, payload: Json, at: number): Promise<EventDelivery> {
@@ -378,19 +279,11 @@ export class SqliteStore implements Store {
   }
 
   async touchWorker(worker: Omit<WorkerRecord, 'jobs' | 'lastSeen' | 'startedAt'>, now: number): Promise<void> {
-    await this.write(() =>
-      this.stmt.touchWorker.run({
-        id: worker.id,
-        workspace: worker.workspace,
-        tags: JSON.stringify(worker.tags),
-        hostname: worker.hostname,
-        now,
-      }),
-    );
+    await this.write(() => touchWorker(this.stmt, worker, now));
   }
 
   async listWorkers(workspace: string, since: number): Promise<WorkerRecord[]> {
-    return (this.stmt.listWorkers.all({ workspace, since }) as WorkerRow[]).map(toWorkerRecord);
+    return listWorkers(this.stmt, workspace, since);
   }
 
   async createSchedule(schedule: NewSchedule, at: number): Promise<ScheduleRecord> {

@@ -1,0 +1,113 @@
+import type { Clock } from '../../clock.js';
+import { UnknownParentError } from '../../errors.js';
+import { newJobId } from '../../ids.js';
+import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
+import { flowColumns } from '../flow-control.js';
+import { attemptsAllowed, replays, runsAgain } from '../policy.js';
+import { newJobColumns, outcomeColumns, toJobRecord, type JobRow } from '../rows.js';
+import type { EnqueueResult } from '../store.js';
+import type { Statements } from './statements.js';
+
+/** What submitting a job takes from the store: its statements and its clock. Each call runs inside a write. */
+export interface SubmitContext {
+  stmt: Statements;
+  clock: Clock;
+}
+
+/** A new job, or the one its idempotency key or call key already names; inside a write. */
+export function enqueueJob(ctx: SubmitContext, spec: JobSpec): EnqueueResult {
+  const { stmt } = ctx;
+  if (spec.idempotencyKey !== undefined) {
+    const existing = stmt.byIdempotencyKey.get(spec.workspace ?? DEFAULT_WORKSPACE, spec.idempotencyKey) as
+      JobRow | undefined;
+    if (existing) return { job: toJobRecord(existing), created: false };
+  }
+  if (spec.parentJob && spec.callKey) {
+    const existing = stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
+    if (existing && runsAgain(existing, parentReplays(stmt, spec.parentJob))) {
+      const again = stmt.runAgain.get({
+        id: existing.id,
+        extra: attemptsAllowed(spec),
+        now: ctx.clock.now(),
+      }) as JobRow;
+      return { job: toJobRecord(again), created: true };
+    }
+    if (existing) return { job: toJobRecord(existing), created: false };
+  }
+  return { job: insertOrReuse(ctx, spec), created: true };
+}
+
+/** A call recorded already finished (a step), unless its call key is recorded; inside a write. */
+export function recordCall(
+  ctx: SubmitContext,
+  spec: JobSpec & { parentJob: string; callKey: string },
+  outcome: Outcome,
+  startedAt: number,
+  at: number,
+): EnqueueResult {
+  const { stmt } = ctx;
+  const existing = stmt.byCallKey.get(spec.parentJob, spec.callKey) as JobRow | undefined;
+  if (existing) return { job: toJobRecord(existing), created: false };
+  const job = insertJob(ctx, spec, 'running');
+  stmt.firstAttempt.run({ id: job.id, at: startedAt });
+  const row = stmt.finish.get({
+    id: job.id,
+    status: outcome.status,
+    ...outcomeColumns(outcome),
+    at,
+  }) as JobRow;
+  return { job: toJobRecord(row), created: true };
+}
+
+/** Inserts a job; a call whose equal earlier call succeeded within its cache TTL is recorded already succeeded, from that one. */
+function insertOrReuse(ctx: SubmitContext, spec: JobSpec): JobRecord {
+  const job = insertJob(ctx, spec, 'queued');
+  const ttl = spec.flowControl?.cacheTtlMs;
+  // Calls only (a child at its call key), as on PostgreSQL.
+  if (ttl === undefined || ttl <= 0 || !spec.parentJob || !spec.callKey) return job;
+  const key = flowColumns(spec).cache_key;
+  const hit = ctx.stmt.cached.get(key, job.createdAt - ttl) as JobRow | undefined;
+  if (!hit) return job;
+  const row = ctx.stmt.insertCached.get({
+    id: job.id,
+    result: hit.result,
+    from: hit.id,
+    now: job.createdAt,
+  }) as JobRow;
+  return toJobRecord(row);
+}
+
+/** Whether the parent replays (see policy.replays), from the code of its previous attempt. */
+function parentReplays(stmt: Statements, parentJob: string): boolean {
+  return replays((stmt.previousAttemptError.get(parentJob) as { code: string | null } | undefined)?.code);
+}
+
+/** Inserts a job row; inside a write. */
+function insertJob(ctx: SubmitContext, spec: JobSpec, status: 'queued' | 'running'): JobRecord {
+  const id = spec.id ?? newJobId();
+  let rootJob = id;
+  let path = id;
+  if (spec.parentJob) {
+    const parent = ctx.stmt.place.get(spec.parentJob) as { root_job: string; path: string } | undefined;
+    if (!parent) throw new UnknownParentError(spec.parentJob);
+    rootJob = parent.root_job;
+    path = `${parent.path}/${id}`;
+  }
+  const now = ctx.clock.now();
+  const row = ctx.stmt.insert.get({
+    ...newJobColumns(spec, id),
+    status,
+    idempotency_key: spec.idempotencyKey ?? null,
+    parent_job: spec.parentJob ?? null,
+    root_job: rootJob,
+    path,
+    call_key: spec.callKey ?? null,
+    max_attempts: attemptsAllowed(spec),
+    retry: spec.retry ? JSON.stringify(spec.retry) : null,
+    timeout_s: spec.timeout ?? null,
+    created_at: now,
+    scheduled_for: spec.scheduledFor ?? now + (spec.delayMs ?? 0),
+    ...flowColumns(spec),
+  }) as JobRow;
+  return toJobRecord(row);
+}
