@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backoffMs } from '../lib/engine/coordinator.js';
+import { backoffMs } from '../lib/engine/retry-policy.js';
 import type { EmbeddedEngine } from '../lib/engine/embedded.js';
 import { decode } from '../lib/serialize.js';
 import type { JobRecord } from '../lib/types.js';

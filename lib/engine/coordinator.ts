@@ -1,9 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { UnknownJobError } from '../errors.js';
-import type { CancelRequest, ClaimRequest, Store, StoreChange } from '../store/store.js';
+import type { CancelRequest, ClaimRequest, Store } from '../store/store.js';
 import { realClock, type Clock, type ClockTimer } from '../clock.js';
 import {
-  FINISHED_STATUSES,
   isFinished,
   type ErrorRecord,
   type JobRecord,
@@ -15,7 +14,6 @@ import {
   type NewLogLine,
   type Outcome,
   type ResumeUrls,
-  type RetryOptions,
   type EventSent,
   NEVER_DUE,
 } from '../types.js';
@@ -25,7 +23,10 @@ import { Hub } from './hub.js';
 import { resumeUrls } from './resume-urls.js';
 import { checkSameCall } from './same-call.js';
 import { followLogPages, type FollowLogsOptions } from './log-pages.js';
-import { notifyObservers, type CoordinatorObserver } from './observer.js';
+import type { CoordinatorObserver } from './observer.js';
+import { Announcements } from './announcements.js';
+import { backoffMs, retriable } from './retry-policy.js';
+import { onStoreChange } from './store-changes.js';
 
 export interface CoordinatorOptions {
   /** How often expired leases are looked for. @default 5000 */
@@ -65,7 +66,7 @@ export class Coordinator implements WorkerBackend {
   readonly clock: Clock;
   private sweepTimer: ClockTimer | undefined;
   private readonly firstSweep: ClockTimer;
-  private readonly retryTimers = new Set<ClockTimer>();
+  private readonly announce: Announcements;
   private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -74,11 +75,12 @@ export class Coordinator implements WorkerBackend {
     readonly options: CoordinatorOptions = {},
   ) {
     this.clock = options.clock ?? realClock;
+    this.announce = new Announcements(this.hub, this.clock, options.observers ?? []);
     this.firstSweep = this.clock.timeout(options.firstSweepDelayMs ?? 0, () => {
       this.sweepTimer = this.clock.interval(options.sweepIntervalMs ?? 5000, () => void this.sweep());
     });
     // A shared store (PostgreSQL) reports what other servers write: their events wake ours.
-    this.unsubscribe = store.subscribe?.((change) => this.onStoreChange(change));
+    this.unsubscribe = store.subscribe?.((change) => onStoreChange(store, this.announce, change));
   }
 
   /**
@@ -97,7 +99,7 @@ export class Coordinator implements WorkerBackend {
     const taken =
       created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
     if (taken) return taken;
-    if (created && job.scheduledFor < NEVER_DUE) this.announceLater(job, job.scheduledFor - this.clock.now());
+    if (created && job.scheduledFor < NEVER_DUE) this.announce.queuedLater(job, job.scheduledFor - this.clock.now());
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
   }
@@ -114,7 +116,7 @@ export class Coordinator implements WorkerBackend {
     at: number,
   ): Promise<JobRecord> {
     const { job, created } = await this.store.record(spec, outcome, startedAt, at);
-    if (created) this.observe((o) => o.finished?.(job));
+    if (created) this.announce.observe((o) => o.finished?.(job));
     if (created) this.hub.emit(`finished:${job.id}`, job);
     else checkSameCall(job, spec);
     return job;
@@ -125,7 +127,7 @@ export class Coordinator implements WorkerBackend {
     const job = await this.store.release(jobId, error, at);
     if (!job) return;
     this.hub.emit('queued', job);
-    this.observe((o) => o.released?.(job));
+    this.announce.observe((o) => o.released?.(job));
   }
 
   async submitChild(spec: JobSpec): Promise<string> {
@@ -138,7 +140,7 @@ export class Coordinator implements WorkerBackend {
       const wake = this.hub.next(['queued'], signal);
       const jobs = await this.store.claim({
         ...request,
-        onDeferred: (dueAt) => this.announceLater(undefined, dueAt - Date.now()),
+        onDeferred: (dueAt) => this.announce.queuedLater(undefined, dueAt - Date.now()),
       }); // held back until dueAt
       if (jobs.length > 0) {
         wake.cancel();
@@ -172,27 +174,22 @@ export class Coordinator implements WorkerBackend {
   async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
     if (outcome.status === 'failure') {
       const job = await this.store.get(jobId);
-      if (
-        job &&
-        job.status === 'running' &&
-        job.attempt < job.maxAttempts &&
-        !NOT_RETRIED.has(outcome.error.code ?? '')
-      ) {
+      if (job && job.status === 'running' && job.attempt < job.maxAttempts && retriable(outcome)) {
         const delayMs = backoffMs(job.retry, job.attempt);
         const requeued = await this.store.retry(jobId, outcome.error, at + delayMs);
         if (requeued) {
-          this.observe((o) => o.retried?.(requeued));
-          this.freedSlot(requeued);
-          this.announceLater(requeued, delayMs);
+          this.announce.observe((o) => o.retried?.(requeued));
+          this.announce.freedSlot(requeued);
+          this.announce.queuedLater(requeued, delayMs);
           return;
         }
       }
     }
     const job = await this.store.finish(jobId, outcome, at);
     if (!job) return;
-    this.observe((o) => o.finished?.(job));
+    this.announce.observe((o) => o.finished?.(job));
     this.hub.emit(`finished:${jobId}`, job);
-    this.freedSlot(job);
+    this.announce.freedSlot(job);
     // A job that failed for good leaves nothing of its own running: children it started and
     // did not await are canceled.
     if (outcome.status !== 'success') await this.cancelDescendants(job);
@@ -201,15 +198,15 @@ export class Coordinator implements WorkerBackend {
   private async cancelDescendants(job: JobRecord): Promise<void> {
     const reason = `its parent job ${job.id} ${job.status === 'canceled' ? 'was canceled' : 'failed'}`;
     const canceled = await this.store.cancel(job.id, { reason, by: `parent ${job.id}` });
-    this.announceCanceled(canceled);
+    this.announce.canceled(canceled);
   }
 
   async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
     const job = await this.store.get(jobId);
     if (!job) throw new UnknownJobError(jobId);
     const canceled = await this.store.cancel(jobId, request);
-    this.announceCanceled(canceled);
-    canceled.forEach((c) => this.freedSlot(c));
+    this.announce.canceled(canceled);
+    canceled.forEach((c) => this.announce.freedSlot(c));
     return canceled;
   }
 
@@ -336,7 +333,7 @@ export class Coordinator implements WorkerBackend {
     this.firstSweep.clear();
     this.unsubscribe?.();
     this.sweepTimer?.clear();
-    for (const t of this.retryTimers) t.clear();
+    this.announce.close();
     this.hub.emit('queued');
   }
 
@@ -344,77 +341,10 @@ export class Coordinator implements WorkerBackend {
   async sweep(): Promise<void> {
     if (this.closed) return;
     const { requeued, failed } = await this.store.expireLeases(this.clock.now(), this.options.maxLostLeases ?? 3);
-    if (requeued.length + failed.length > 0) this.observe((o) => o.leasesExpired?.({ requeued, failed }));
+    if (requeued.length + failed.length > 0) this.announce.observe((o) => o.leasesExpired?.({ requeued, failed }));
     for (const job of requeued) this.hub.emit('queued', job);
     for (const job of failed) this.hub.emit(`finished:${job.id}`, job);
-    failed.forEach((job) => this.freedSlot(job));
-  }
-
-  /** A job of a concurrency key stopped running: the jobs waiting on its key may be claimed now. */
-  private freedSlot(job: JobRecord): void {
-    if (job.flowControl?.concurrency) this.hub.emit('queued');
-  }
-
-  private announceCanceled(canceled: readonly JobRecord[]): void {
-    for (const c of canceled) {
-      this.observe((o) => o.finished?.(c));
-      this.hub.emit('canceled', c);
-      this.hub.emit(`finished:${c.id}`, c);
-    }
-  }
-
-  private observe(fn: (o: CoordinatorObserver) => void): void {
-    notifyObservers(this.options.observers ?? [], fn);
-  }
-
-  /** Turns a change another server wrote into this process's events. */
-  private onStoreChange(change: StoreChange): void {
-    switch (change.kind) {
-      case 'queued':
-        this.announceLater(undefined, change.dueAt - this.clock.now());
-        return;
-      case 'started':
-        for (const id of change.jobIds) this.hub.emit(`started:${id}`);
-        return;
-      case 'logs':
-        for (const id of change.jobIds) this.hub.emit(`logs:${id}`);
-        return;
-      case 'finished':
-        void this.announceFinished(change.jobIds);
-        return;
-      case 'resync':
-        // Changes may have been missed: every waiter looks at the store again.
-        this.hub.emit('queued');
-        for (const topic of this.hub.topicsStartingWith('logs:')) this.hub.emit(topic);
-        for (const topic of this.hub.topicsStartingWith('started:')) this.hub.emit(topic);
-        void this.announceFinished(this.hub.topicsStartingWith('finished:').map((t) => t.slice('finished:'.length)));
-        return;
-    }
-  }
-
-  /** `finished:<id>` listeners get the record, so it is read for the ids someone waits on. */
-  private async announceFinished(jobIds: readonly string[]): Promise<void> {
-    const awaited = jobIds.filter((id) => this.hub.listenerCount(`finished:${id}`) > 0);
-    if (awaited.length === 0) return;
-    try {
-      const jobs = await this.store.list({ ids: awaited, status: [...FINISHED_STATUSES], limit: awaited.length });
-      for (const job of jobs) this.hub.emit(`finished:${job.id}`, job);
-    } catch (err) {
-      console.error(`millrace: cannot read finished jobs ${awaited.join(', ')}: ${(err as Error).message}`);
-    }
-  }
-
-  private announceLater(job: JobRecord | undefined, delayMs: number): void {
-    if (delayMs <= 0) {
-      this.hub.emit('queued', job);
-      return;
-    }
-    // The clock's timers hold any length: a retry delay or a scheduled start may lie more than 24.9 days ahead.
-    const timer = this.clock.timeout(delayMs, () => {
-      this.retryTimers.delete(timer);
-      this.hub.emit('queued', job);
-    });
-    this.retryTimers.add(timer);
+    failed.forEach((job) => this.announce.freedSlot(job));
   }
 
   private async waitOr(wake: { promise: Promise<void>; cancel: () => void }): Promise<void> {
@@ -425,17 +355,4 @@ export class Coordinator implements WorkerBackend {
     clearTimeout(timer);
     wake.cancel();
   }
-}
-
-/** Errors that no further attempt can cure. */
-// TOO_LARGE: a result over the limit is made by the code, and would be made again.
-const NOT_RETRIED = new Set(['NON_RETRYABLE', 'NON_DETERMINISM', 'TOO_LARGE']);
-
-/** The wait before attempt `attempt + 1`, after attempt `attempt` failed. */
-export function backoffMs(retry: RetryOptions | null, attempt: number): number {
-  if (!retry) return 0;
-  const delay = retry.delay ?? 1;
-  const multiplier = retry.multiplier ?? 2;
-  const maxDelay = retry.maxDelay ?? 300;
-  return Math.round(Math.min(delay * multiplier ** (attempt - 1), maxDelay) * 1000);
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { LeaseNotHeldError, TooLargeError } from '../errors.js';
 import { toErrorRecord } from '../error-record.js';
-import { ApiError, JsonText, ServerUnreachableError, type ApiClient } from '../http/api-client.js';
+import { JsonText, type ApiClient } from '../http/api-client.js';
 import type {
   CancelBody,
   ChildBody,
@@ -14,17 +14,7 @@ import type {
   JobReply,
   ReportEvent,
 } from '../http/wire.js';
-import type {
-  ReportReply,
-  StepBody,
-  StepReply,
-  TaskCall,
-  TaskCallKind,
-  TaskCallsBody,
-  TaskCallsReply,
-  WaitBody,
-  WaitReply,
-} from '../http/wire.js';
+import type { StepBody, StepReply, WaitBody, WaitReply } from '../http/wire.js';
 import type { SendEventReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
 import type { ClaimRequest } from '../store/store.js';
@@ -40,15 +30,15 @@ import type {
   Outcome,
   ResumeUrls,
 } from '../types.js';
-import { toFlowFields } from '../http/flow-control-wire.js';
 import type { WorkerBackend } from './backend.js';
-import { KeyedTickBatch, TickBatch } from '../tick-batch.js';
-import { callRuns, packReports, reportBody, splitLines, type EncodedReport } from './report-batches.js';
+import { TickBatch } from '../tick-batch.js';
+import { splitLines } from './report-batches.js';
+import { TaskCallBatches } from './http-task-calls.js';
+import { ReportSender, serverLimit, tooLarge } from './http-reports.js';
+import { untilAnswered } from './until-answered.js';
 
 /** How long the server may hold a claim or a wait open. */
 const LONG_POLL_MS = 25_000;
-/** Between tries of a request the server did not answer (it is restarting, say). */
-const RETRY_MS = 500;
 
 interface Waiter {
   resolve(job: JobRecord): void;
@@ -64,7 +54,7 @@ export class HttpBackend implements WorkerBackend {
   private readonly waiters = new Map<string, Waiter[]>();
   /** Waits begun in the same tick (a Promise.all fan-out) share one long poll. */
   private readonly waits = new TickBatch<string>((ids) => this.poll(ids));
-  private readonly reports: { event: ReportEvent; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly reports: ReportSender;
   /** This worker's id, as its claims name it: the server checks it against each job's lease. */
   private workerId: string | undefined;
   /**
@@ -74,17 +64,27 @@ export class HttpBackend implements WorkerBackend {
    */
   private readonly leases = new Map<string, number>();
   private readonly lostListeners = new Set<(jobId: string) => void>();
-  /** Whether a report request is in flight or about to be sent. */
-  private reporting = false;
   /** Task calls made in the same tick to the same task of the same parent: one request per key. */
-  private readonly calls = new KeyedTickBatch<string, PendingCall>((groups) => this.sendCalls(groups));
+  private readonly calls: TaskCallBatches;
   private closed = false;
   private readonly host = hostname();
 
   constructor(
     private readonly client: ApiClient,
     private readonly tags: readonly string[] | 'all',
-  ) {}
+  ) {
+    this.reports = new ReportSender({
+      client,
+      workerId: () => this.workerId,
+      leaseLost: (jobId) => this.leases.delete(jobId),
+      untilAnswered: (send) => this.untilAnswered(send),
+    });
+    this.calls = new TaskCallBatches({
+      client,
+      workerId: () => this.workerId,
+      untilAnswered: (send) => this.untilAnswered(send),
+    });
+  }
 
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
     this.workerId = request.workerId;
@@ -132,26 +132,7 @@ export class HttpBackend implements WorkerBackend {
   submitChild(spec: JobSpec): Promise<string> {
     const parentAttempt = this.leases.get(spec.parentJob!);
     if (parentAttempt === undefined) return Promise.reject(this.notHeld(spec.parentJob!, 'make a task call'));
-    const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
-    return new Promise((resolve, reject) => {
-      const delay =
-        spec.delayMs !== undefined
-          ? spec.delayMs / 1000
-          : spec.scheduledFor === undefined
-            ? undefined
-            : Math.max(0, (spec.scheduledFor - Date.now()) / 1000);
-      const body: TaskCall = {
-        args: spec.args,
-        call_key: spec.callKey,
-        tag: spec.tag,
-        timeout: spec.timeout,
-        retry: spec.retry,
-        ...toFlowFields(spec.flowControl),
-        ...(spec.kind !== 'task' && { kind: callKind(spec) }),
-        ...(delay !== undefined && { scheduled_in_secs: delay }),
-      };
-      this.calls.add(key, { spec, parentAttempt, body, resolve, reject });
-    });
+    return this.calls.add(spec, parentAttempt);
   }
 
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord> {
@@ -297,11 +278,7 @@ export class HttpBackend implements WorkerBackend {
     await this.client.close();
   }
 
-  /**
-   * Reports go in order, one request at a time: those made while a request is in flight go
-   * together in the next one, so a busy worker sends few large batches rather than one
-   * request per event.
-   */
+  /** Reports go in order, in batches (http-reports.ts); each names its job's attempt. */
   private report(event: DistributiveOmit<ReportEvent, 'attempt'>, options: { ends?: boolean } = {}): Promise<void> {
     const attempt = this.leases.get(event.job_id);
     if (attempt === undefined) {
@@ -314,25 +291,7 @@ export class HttpBackend implements WorkerBackend {
       return Promise.reject(this.notHeld(event.job_id, `report ${String(event.type)}`));
     }
     if (options.ends) this.leases.delete(event.job_id);
-    return new Promise((resolve, reject) => {
-      this.reports.push({ event: { ...event, attempt } as ReportEvent, resolve, reject });
-      if (!this.reporting) {
-        this.reporting = true;
-        setImmediate(() => void this.sendReports());
-      }
-    });
-  }
-
-  /** Sends what was reported so far in requests that fit the server's body limit, in order. */
-  private async sendReports(): Promise<void> {
-    while (this.reports.length > 0) {
-      const items = this.reports.splice(0).map(({ event, resolve, reject }): EncodedReport => {
-        const text = JSON.stringify(event);
-        return { jobId: event.job_id, text, bytes: Buffer.byteLength(text), resolve, reject };
-      });
-      for (const pack of packReports(items, REPORT_BUDGET)) await this.sendPack(pack);
-    }
-    this.reporting = false;
+    return this.reports.send({ ...event, attempt } as ReportEvent);
   }
 
   private notHeld(jobId: string, what: string): LeaseNotHeldError {
@@ -341,88 +300,9 @@ export class HttpBackend implements WorkerBackend {
     );
   }
 
-  /**
-   * One request. Each event the server refused fails alone; a request refused as a whole for
-   * its size (the server's limit is lower than the default) goes again in halves, down to the
-   * one event that does not fit, which alone fails.
-   */
-  private async sendPack(pack: EncodedReport[]): Promise<void> {
-    let reply: ReportReply | undefined;
-    try {
-      reply = await this.untilAnswered(() =>
-        this.client.json<ReportReply | undefined>(
-          'POST',
-          this.client.ws('worker/report'),
-          new JsonText(reportBody(this.workerId ?? '', pack)),
-        ),
-      );
-    } catch (err) {
-      if (tooLarge(err) && pack.length > 1) {
-        const half = Math.ceil(pack.length / 2);
-        await this.sendPack(pack.slice(0, half));
-        await this.sendPack(pack.slice(half));
-        return;
-      }
-      for (const item of pack) item.reject(err);
-      return;
-    }
-    const rejected = new Map((reply?.rejected ?? []).map((r) => [r.index, r]));
-    pack.forEach((item, i) => {
-      const refusal = rejected.get(i);
-      if (!refusal) return item.resolve();
-      // A job whose lease this worker no longer holds (canceled, or its lease ran out): its
-      // later reports would be refused too.
-      if (refusal.code === LeaseNotHeldError.code) this.leases.delete(item.jobId);
-      item.reject(new ApiError(refusal.status, { code: refusal.code, message: refusal.message }));
-    });
-  }
-
-  /**
-   * Sends a request until the server answers it: a server that restarts loses none of what
-   * this worker reports. (A request that reached the server before the connection broke may
-   * be applied twice; every report is safe to repeat but a log batch, whose lines would then
-   * show twice.)
-   */
-  private async untilAnswered<T>(send: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await send();
-      } catch (err) {
-        if (!(err instanceof ServerUnreachableError) || this.closed) throw err;
-        await new Promise((r) => setTimeout(r, RETRY_MS));
-      }
-    }
-  }
-
-  /** Each group's spec and parent attempt are its first call's: the key makes them the same for all. */
-  private sendCalls(groups: Map<string, PendingCall[]>): void {
-    for (const calls of groups.values()) {
-      const { spec, parentAttempt } = calls[0];
-      const path = this.client.ws(
-        `jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`,
-      );
-      // A fan-out whose args together exceed a request goes in several, one after the other
-      // so that the calls are submitted in the order they were made (each call's args are
-      // within the value limit, checked where the call was made).
-      let previous: Promise<unknown> = Promise.resolve();
-      for (const run of callRuns(calls, REPORT_BUDGET)) {
-        const send = () =>
-          this.untilAnswered(() =>
-            this.client.json<TaskCallsReply>('POST', path, {
-              script_path: spec.scriptPath,
-              script_hash: spec.scriptHash,
-              worker_id: this.workerId,
-              parent_attempt: parentAttempt,
-              ...(spec.kind !== 'task' && { kind: callKind(spec) }),
-              calls: run.map((c) => c.body),
-            } satisfies TaskCallsBody),
-          ).then(
-            ({ ids }) => run.forEach((c, i) => c.resolve(ids[i])),
-            (err: unknown) => run.forEach((c) => c.reject(err)),
-          );
-        previous = previous.then(send);
-      }
-    }
+  /** A request sent until the server answers it (until-answered.ts), until this backend closes. */
+  private untilAnswered<T>(send: () => Promise<T>): Promise<T> {
+    return untilAnswered(send, () => this.closed);
   }
 
   /** Long-polls until every job of the batch has finished; survives a server restart. */
@@ -449,37 +329,5 @@ export class HttpBackend implements WorkerBackend {
   }
 }
 
-/**
- * Whether the server refused a request for its size. (By status: an ApiError carries the
- * server's code, so `instanceof ApiError` does not hold for it.)
- */
-function tooLarge(err: unknown): err is ApiError {
-  return (err as { status?: unknown } | null)?.status === 413;
-}
-
-/** The limit a server's 413 names ("… larger than the limit of N bytes"), if it does. */
-function serverLimit(err: ApiError): number | undefined {
-  const m = /limit of (\d+) bytes/.exec(err.message);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** A task call waiting for its tick's request. */
-interface PendingCall {
-  spec: JobSpec;
-  parentAttempt: number;
-  body: TaskCall;
-  resolve(id: string): void;
-  reject(err: unknown): void;
-}
-
 /** Omit over each member of a union (the built-in Omit would merge the report events into one). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/**
- * The kind of child a job's call submits: only the kinds a job makes through submitChild
- * (task, sleep, wait, script, flow, flowmodule) reach this backend; steps are recorded through
- * recordStep and roots are submitted by clients.
- */
-function callKind(spec: JobSpec): TaskCallKind {
-  return spec.kind as TaskCallKind;
-}

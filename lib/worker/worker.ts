@@ -1,13 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { CanceledError, ConfigError, ReleasedError, TimeoutError } from '../errors.js';
-import { WaitTimeoutError } from '../errors-operations.js';
+import { CanceledError, ConfigError } from '../errors.js';
 import { errorRecordOf, toErrorRecord } from '../error-record.js';
 import { newJobId } from '../ids.js';
-import { approvalKeyOf } from '../wait-names.js';
-import { longTimeout, type LongTimer } from '../timers.js';
 import type { ChildOutcome } from '../task/runtime.js';
-import { jobName, type ErrorRecord, type JobRecord, type Outcome } from '../types.js';
+import type { ErrorRecord, JobRecord, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import { ChildCalls } from './child-calls.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -17,35 +14,23 @@ import { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 import { ExecutorPool, type ExecutorThread } from './pool.js';
 import type { RunRequest, ThreadMessage } from './protocol.js';
 import { runRequest } from './run-request.js';
-import { Slots, type SlotHolder, type SlotUse } from './slots.js';
+import { Slots, type SlotUse } from './slots.js';
+import { RunningJobs, timeoutError, type Resume, type Running } from './running-jobs.js';
 import { Stops } from './stops.js';
 import { drainWorker, type DrainReport } from './drain.js';
 import { IdleWatch } from './idle.js';
 import { inLineReport } from './in-line-reports.js';
 import { RunTraces, sendRun, tracingEnabled } from './run-traces.js';
+import { endNoCodeJob } from './claimed-waits.js';
+import { threadExitEnds } from './thread-exit.js';
 
 export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
-/** A job this worker has claimed and started. */
-interface Running extends SlotHolder {
-  job: JobRecord;
-  thread: ExecutorThread;
-  /** Fires when the job runs past its timeout (chained: a timeout may exceed 24.9 days). */
-  timer?: LongTimer;
-}
-
-/** The last awaited outcome of a job, waiting for a slot. */
-interface Resume {
-  holder: Running;
-  callId: number;
-  outcome: ChildOutcome;
-}
-
 /**
- * Claims jobs for its tags and runs them on its executor threads: the composition of the
- * claim loop (claim-loop.ts), slot accounting (slots.ts), the run request (run-request.ts), child
- * calls and steps (child-calls.ts), log buffering (log-buffer.ts), leases (leases.ts), and
- * stopped jobs and thread replacement (stops.ts, and onThreadExit here).
+ * Claims jobs for its tags and runs them on its executor threads: the composition of the claim loop
+ * (claim-loop.ts), slot accounting (slots.ts), the jobs on each thread (running-jobs.ts), the run request
+ * (run-request.ts), claimed sleeps and waits (claimed-waits.ts), child calls and steps (child-calls.ts), log
+ * buffering (log-buffer.ts), leases (leases.ts), stopped jobs (stops.ts) and a thread gone (thread-exit.ts).
  */
 export class Worker {
   readonly id: string;
@@ -53,7 +38,7 @@ export class Worker {
   readonly prefetch: number;
   private readonly backend: WorkerBackend;
   private readonly pool: ExecutorPool;
-  private readonly running = new Map<string, Running>();
+  private readonly running: RunningJobs;
   private readonly slots: Slots<JobRecord, Resume>;
   private readonly logs: LogBuffer;
   private readonly calls: ChildCalls;
@@ -90,6 +75,7 @@ export class Worker {
       onMessage: (thread, msg) => this.onThreadMessage(thread, msg),
       onExit: (thread, error) => this.onThreadExit(thread, error),
     });
+    this.running = new RunningJobs(this.slots, this.pool);
     // Every awaited child listens to this signal; there can be thousands at once.
     setMaxListeners(0, this.abort.signal);
     const warn = (what: string, err: unknown) => this.warn(what, err);
@@ -117,7 +103,7 @@ export class Worker {
       workerId: this.id,
       leaseMs,
       heartbeatMs: options.heartbeatMs ?? Math.min(2000, leaseMs / 3),
-      held: () => [...this.running.keys(), ...this.slots.ready.map((j) => j.id)],
+      held: () => [...this.running.ids(), ...this.slots.ready.map((j) => j.id)],
       lost: (jobId, error) => this.abandon(jobId, error),
       warn,
     });
@@ -133,7 +119,7 @@ export class Worker {
 
   /** Ids of the jobs this worker runs now. */
   get jobIds(): string[] {
-    return [...this.running.keys()];
+    return this.running.ids();
   }
 
   /** Renews the leases of the jobs it holds now, as its heartbeat does (millrace/testing does before it moves its clock). */
@@ -196,29 +182,14 @@ export class Worker {
     return this.slots.next((resume) => this.running.has(resume.holder.job.id));
   }
 
-  private takeSlot(running: Running): void {
-    this.slots.take(running);
-    running.thread.working++;
-  }
-
-  private releaseSlot(running: Running): void {
-    if (this.slots.release(running)) running.thread.working--;
-  }
-
   private start(job: JobRecord): void {
-    if (job.kind === 'sleep') {
-      // A durable sleep is over when it is claimed (it was due only now): nothing runs.
-      const at = this.stamp(Date.now());
-      void this.backend.started(job.id, at).catch((err) => this.warn(`recording the start of ${job.id}`, err));
-      void this.finish(job.id, { status: 'success', result: null }, at);
-      return;
-    }
-    if (job.kind === 'wait') {
-      // A wait is claimed only once it is due: its timeout ran out before its event came.
-      void this.backend.started(job.id, Date.now()).catch((err) => this.warn(`recording the start of ${job.id}`, err));
-      void this.finish(job.id, { status: 'failure', error: waitTimedOut(job) });
-      return;
-    }
+    const noCode = {
+      backend: this.backend,
+      stamp: (at: number) => this.stamp(at),
+      finish: (jobId: string, outcome: Outcome, at?: number) => this.finish(jobId, outcome, at),
+      warn: (what: string, err: unknown) => this.warn(what, err),
+    };
+    if (endNoCodeJob(job, noCode)) return;
     let request: RunRequest;
     try {
       request = runRequest(this.options.root, `Worker ${this.id}`, job);
@@ -227,13 +198,7 @@ export class Worker {
       return;
     }
     const thread = this.pool.pick();
-    const running: Running = { job, thread, slot: false, pending: 0 };
-    this.running.set(job.id, running);
-    thread.jobs++;
-    this.takeSlot(running);
-    if (job.timeout !== null) {
-      running.timer = longTimeout(job.timeout * 1000, () => this.timedOut(running), { ref: false });
-    }
+    this.running.add(job, thread, (running) => this.timedOut(running));
     sendRun(thread, request, job, this.traces);
   }
 
@@ -241,11 +206,7 @@ export class Worker {
   private timedOut(running: Running): void {
     const { job } = running;
     if (this.running.get(job.id) !== running) return;
-    const error = toErrorRecord(
-      new TimeoutError(
-        `Job ${job.id} (${jobName(job)}) ran past its timeout of ${job.timeout}s on attempt ${job.attempt} of ${job.maxAttempts}`,
-      ),
-    );
+    const error = timeoutError(job);
     this.stop(running, error);
     void this.finish(job.id, { status: 'failure', error });
   }
@@ -266,11 +227,7 @@ export class Worker {
 
   /** No longer counts a job as this worker's: frees its slot; whatever it still reports is ignored. */
   private forget(running: Running): void {
-    running.timer?.clear();
-    this.releaseSlot(running);
-    running.thread.jobs--;
-    this.running.delete(running.job.id);
-    this.pool.settle(running.thread);
+    this.running.remove(running);
     this.idle.check();
   }
 
@@ -358,12 +315,7 @@ export class Worker {
       return;
     }
     const next = this.pool.pick();
-    running.thread.jobs--;
-    if (running.slot) running.thread.working--;
-    this.pool.settle(running.thread);
-    running.thread = next;
-    next.jobs++;
-    if (running.slot) next.working++;
+    this.running.move(running, next);
     sendRun(next, request, running.job, this.traces);
   }
 
@@ -388,41 +340,22 @@ export class Worker {
     return this.idle.track(end.catch((err: unknown) => this.warn(`recording the end of ${jobId}`, err)));
   }
 
-  /**
-   * A thread is gone (the pool has started its replacement). Replaced on purpose, its jobs go
-   * back to the queue, through no fault of theirs. Died of something no job can be blamed for
-   * by name (out of memory, a native crash; a job's process.exit fails that job alone and
-   * does not end the thread): if exactly one of its jobs was working, that one is the likely
-   * cause and fails; the others, and all of them when it cannot be told, are released.
-   */
+  /** A thread is gone (the pool has started its replacement): each of its jobs fails or is released (thread-exit.ts). */
   private onThreadExit(thread: ExecutorThread, error: Error): void {
     const why = this.replacing.get(thread);
     this.replacing.delete(thread);
     this.stops.settleThread(thread);
-    const onThread = [...this.running.values()].filter((r) => r.thread === thread);
-    const working = onThread.filter((r) => r.slot);
-    const culprit = why === undefined && working.length === 1 ? working[0] : undefined;
-    for (const running of onThread) {
+    const onThread = this.running.values().filter((r) => r.thread === thread);
+    for (const { running, end } of threadExitEnds(onThread, why, error)) {
       this.forget(running);
       const jobId = running.job.id;
-      if (running === culprit) {
-        void this.finish(jobId, {
-          status: 'failure',
-          error: {
-            ...toErrorRecord(error),
-            message: `Its executor thread died while it was the only job working there: ${error.message}`,
-          },
-        });
+      if (end.kind === 'fail') {
+        void this.finish(jobId, { status: 'failure', error: end.error });
         continue;
       }
-      const message =
-        why !== undefined
-          ? `Its executor thread was replaced: ${why}`
-          : `Its executor thread died (${error.message}) while running ${working.length} jobs at once`;
-      const released = errorRecordOf(ReleasedError, message);
       void this.logs
         .flushed()
-        .then(() => this.backend.release(jobId, released, Date.now()))
+        .then(() => this.backend.release(jobId, end.error, Date.now()))
         .catch((err) => this.warn(`requeueing ${jobId}`, err));
     }
     this.pump();
@@ -444,15 +377,4 @@ export class Worker {
     if (!this.abort.signal.aborted)
       console.error(`millrace worker ${this.id}: ${what} failed: ${(err as Error).message}`);
   }
-}
-
-/** The error of a wait whose timeout ran out: the job's `await` throws it, and may catch it. */
-function waitTimedOut(wait: JobRecord): ErrorRecord {
-  const seconds = Math.round(wait.scheduledFor - wait.createdAt) / 1000;
-  const key = approvalKeyOf(wait.entrypoint);
-  const what = key === undefined ? `The event "${wait.entrypoint}"` : `The approval "${key}"`;
-  return errorRecordOf(
-    WaitTimeoutError,
-    `${what} did not come to job ${wait.parentJob} within its timeout of ${seconds}s`,
-  );
 }
