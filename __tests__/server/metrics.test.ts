@@ -173,7 +173,7 @@ describe('GET /metrics, /healthz and /readyz', () => {
       sampleValue(after, 'millrace_job_duration_seconds_count', labels) -
         sampleValue(before, 'millrace_job_duration_seconds_count', labels),
     ).toBe(N);
-    expect(sampleValue(after, 'millrace_store_seconds_count', { verb: 'complete' })).toBeGreaterThanOrEqual(N);
+    expect(sampleValue(after, 'millrace_store_seconds_count', { verb: 'finish' })).toBeGreaterThanOrEqual(N);
   });
 
   it('retries and lease expiries are counted', async () => {
