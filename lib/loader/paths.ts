@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UnknownScriptError } from '../errors.js';
+import { ConfigError, UnknownScriptError } from '../errors.js';
 
 /** The file extensions a script path may stand for, in the order they are tried. */
 /** `.cts` and `.cjs` come last: in a CommonJS project `.ts` and `.js` already load as CommonJS. */
@@ -38,6 +38,22 @@ export function resolveScript(root: string, input: string): ScriptFile {
 
 const resolved = new Map<string, { path: string; file: string }>();
 
+/**
+ * A job records its script by path without the extension, and every process resolves that
+ * path to the first file of SCRIPT_EXTENSIONS that exists. A file named with a later extension
+ * while an earlier one sits beside it (main.mts beside main.ts) would be submitted as one file
+ * and run as the other: refused here, before any job exists.
+ */
+function checkUnambiguous(root: string, file: string, ext: string, input: string): void {
+  const bare = file.slice(0, -ext.length);
+  const first = SCRIPT_EXTENSIONS.map((e) => bare + e).find((f) => isFile(f));
+  if (first === undefined || first === file) return;
+  throw new ConfigError(
+    `${relative(root, file)} and ${relative(root, first)} both stand for the script path "${relative(root, bare)}" (${input} was asked for): ` +
+      `a job records its script without the extension, so it would run ${relative(root, first)}. Rename one of them.`,
+  );
+}
+
 function findScript(root: string, input: string): ScriptFile {
   const cleaned = input.replace(/^\.\//, '');
   const absolute = isAbsolute(cleaned) ? cleaned : resolve(root, cleaned);
@@ -49,9 +65,9 @@ function findScript(root: string, input: string): ScriptFile {
     );
   }
   const ext = extname(absolute);
-  const candidates = (SCRIPT_EXTENSIONS as readonly string[]).includes(ext)
-    ? [absolute]
-    : SCRIPT_EXTENSIONS.map((e) => absolute + e);
+  const explicit = (SCRIPT_EXTENSIONS as readonly string[]).includes(ext);
+  if (explicit) checkUnambiguous(root, absolute, ext, input);
+  const candidates = explicit ? [absolute] : SCRIPT_EXTENSIONS.map((e) => absolute + e);
   for (const file of candidates) {
     if (isFile(file)) {
       checkInsideRoot(root, file, input);
