@@ -7,6 +7,8 @@
  * for it stays the same SQL.
  */
 
+import type { Migration } from './store.js';
+
 export interface Dialect {
   /** Epoch milliseconds, counts: 64-bit integers. */
   int64: string;
@@ -18,6 +20,8 @@ export interface Dialect {
   bool: string;
   true: string;
   false: string;
+  /** The index claims read due jobs from, in (priority, due time, insertion) order. */
+  priorityClaimIndex: string;
 }
 
 export const SQLITE: Dialect = {
@@ -28,6 +32,8 @@ export const SQLITE: Dialect = {
   bool: 'INTEGER',
   true: '1',
   false: '0',
+  priorityClaimIndex: `-- Claims read queued jobs in (priority, scheduled_for, rowid) order straight off this index.
+      CREATE INDEX jobs_claim_priority ON jobs (status, priority DESC, scheduled_for);`,
 };
 
 export const POSTGRES: Dialect = {
@@ -38,6 +44,8 @@ export const POSTGRES: Dialect = {
   bool: 'BOOLEAN',
   true: 'true',
   false: 'false',
+  priorityClaimIndex: `-- Claims read the due queued jobs in (priority, scheduled_for, seq) order straight off this index.
+      CREATE INDEX jobs_queue_priority ON jobs (priority DESC, scheduled_for, seq) WHERE status = 'queued';`,
 };
 
 /** The jobs table's columns, after any a store puts first. */
@@ -191,7 +199,7 @@ export const progressAndTraces = (d: Dialect) => `
       );`;
 
 /** Flow control (docs/flow-control.md): the columns of a job's limits and cache, and each store's claim index. */
-export const flowControl = (d: Dialect, claimIndex: string) => `
+export const flowControl = (d: Dialect) => `
       ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
       ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER;
@@ -203,7 +211,7 @@ export const flowControl = (d: Dialect, claimIndex: string) => `
       ALTER TABLE jobs ADD COLUMN cache_ttl_ms ${d.int64};
       -- The job whose result a cached job reused (it never ran).
       ALTER TABLE jobs ADD COLUMN cached_from TEXT;
-      ${claimIndex}
+      ${d.priorityClaimIndex}
       -- A claim counts the running jobs of a key, and a window's recent starts, off this index.
       CREATE INDEX jobs_concurrency ON jobs (workspace, concurrency_key, status) WHERE concurrency_key IS NOT NULL;
       -- A cached call finds the latest successful run of an equal call.
@@ -215,3 +223,29 @@ export const flowControl = (d: Dialect, claimIndex: string) => `
         next_start ${d.int64} NOT NULL,
         PRIMARY KEY (workspace, key)
       );`;
+
+/** A migration both stores apply alike, written once. */
+interface SharedMigration {
+  name: string;
+  sql(d: Dialect): string;
+}
+
+/**
+ * The migrations both stores share, in order, after each one's first schema: SQLite numbers
+ * them from 3, PostgreSQL from 2 (its first migration made what SQLite's first two did).
+ */
+const SHARED_MIGRATIONS: readonly SharedMigration[] = [
+  { name: 'idempotency keys', sql: idempotencyKeys },
+  { name: 'flow status', sql: flowStatus },
+  { name: 'token prefixes, last use and revocation', sql: tokenPrefixes },
+  { name: 'a flow module job is of kind flowmodule', sql: flowModuleKind },
+  { name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets },
+  { name: 'schedules', sql: schedules },
+  { name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces },
+  { name: 'flow control: priority, concurrency and rate keys, result cache', sql: flowControl },
+];
+
+/** The shared migrations in `d`'s dialect, numbered from `first`. */
+export function sharedMigrations(d: Dialect, first: number): Migration[] {
+  return SHARED_MIGRATIONS.map((m, i) => ({ version: first + i, name: m.name, sql: m.sql(d) }));
+}

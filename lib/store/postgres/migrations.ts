@@ -1,19 +1,6 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
-import {
-  eventsAndSecrets,
-  flowControl,
-  flowModuleKind,
-  flowStatus,
-  idempotencyKeys,
-  jobColumns,
-  logsAndAttempts,
-  progressAndTraces,
-  POSTGRES,
-  schedules,
-  tokenPrefixes,
-  tokensAndWorkers,
-} from '../schema.js';
+import { jobColumns, logsAndAttempts, POSTGRES, sharedMigrations, tokensAndWorkers } from '../schema.js';
 import type { Migration, MigrationReport } from '../store.js';
 
 /**
@@ -44,22 +31,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ${tokensAndWorkers(POSTGRES)}
     `,
   },
-  { version: 2, name: 'idempotency keys', sql: idempotencyKeys() },
-  { version: 3, name: 'flow status', sql: flowStatus(POSTGRES) },
-  { version: 4, name: 'token prefixes, last use and revocation', sql: tokenPrefixes(POSTGRES) },
-  { version: 5, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
-  { version: 6, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(POSTGRES) },
-  { version: 7, name: 'schedules', sql: schedules(POSTGRES) },
-  { version: 8, name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces(POSTGRES) },
-  {
-    version: 9,
-    name: 'flow control: priority, concurrency and rate keys, result cache',
-    sql: flowControl(
-      POSTGRES,
-      `-- Claims read the due queued jobs in (priority, scheduled_for, seq) order straight off this index.
-      CREATE INDEX jobs_queue_priority ON jobs (priority DESC, scheduled_for, seq) WHERE status = 'queued';`,
-    ),
-  },
+  ...sharedMigrations(POSTGRES, 2),
 ];
 
 /** The latest schema version this millrace knows. */

@@ -21,16 +21,7 @@ import type {
   RunTrace,
 } from '../../types.js';
 import { PlaceCache, type Place } from '../policy.js';
-import type {
-  CancelRequest,
-  ClaimRequest,
-  EnqueueResult,
-  EventDelivery,
-  ExpiredLeases,
-  MigrationReport,
-  Store,
-  StoreChange,
-} from '../store.js';
+import type * as S from '../store.js';
 import { cancelTree } from './cancel.js';
 import { listEvents, sendEvent, signingSecret, takeEvent } from './events.js';
 import { JobInserts } from './inserts.js';
@@ -74,7 +65,7 @@ export interface PgStoreOptions {
  * servers never hand one job to two workers; after every write the store tells the other
  * servers what changed (notifications.ts), so their waiters and log followers wake at its commit.
  */
-export class PgStore implements Store {
+export class PgStore implements S.Store {
   readonly url: string;
   readonly schema: string;
   readonly poolSize: number;
@@ -85,7 +76,7 @@ export class PgStore implements Store {
   /** What enqueue and record use (submit.ts). */
   private readonly submit: SubmitContext;
   private readonly changes: ChangeListener;
-  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly listeners = new Set<(change: S.StoreChange) => void>();
   private closed = false;
   private secret: Promise<string> | undefined;
   private readonly places = new PlaceCache();
@@ -136,16 +127,16 @@ export class PgStore implements Store {
   }
 
   /** Applies pending migrations to the schema and closes: `millrace migrate`. */
-  static migrate(options: Pick<PgStoreOptions, 'url' | 'schema'>): Promise<MigrationReport> {
+  static migrate(options: Pick<PgStoreOptions, 'url' | 'schema'>): Promise<S.MigrationReport> {
     return migrateSchema(options);
   }
 
-  subscribe(listener: (change: StoreChange) => void): () => void {
+  subscribe(listener: (change: S.StoreChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  enqueue(spec: JobSpec): Promise<EnqueueResult> {
+  enqueue(spec: JobSpec): Promise<S.EnqueueResult> {
     return enqueue(this.submit, spec);
   }
 
@@ -158,7 +149,7 @@ export class PgStore implements Store {
     outcome: Outcome,
     startedAt: number,
     at: number,
-  ): Promise<EnqueueResult> {
+  ): Promise<S.EnqueueResult> {
     return record(this.submit, spec, outcome, startedAt, at);
   }
 
@@ -166,7 +157,7 @@ export class PgStore implements Store {
     return this.transaction((tx, notify) => release(tx, notify, jobId, error, at));
   }
 
-  async claim(request: ClaimRequest): Promise<JobRecord[]> {
+  async claim(request: S.ClaimRequest): Promise<JobRecord[]> {
     if (request.limit <= 0) return [];
     return claimJobs(this.pool, this.submit.announce, request, this.clock.now(), this.claimMemo);
   }
@@ -194,14 +185,14 @@ export class PgStore implements Store {
     return lifecycle.retry(this.pool, this.submit.announce, jobId, error, scheduledFor, this.clock.now());
   }
 
-  async cancel(jobId: string, request: CancelRequest): Promise<JobRecord[]> {
+  async cancel(jobId: string, request: S.CancelRequest): Promise<JobRecord[]> {
     const at = this.clock.now();
     const canceled = await this.transaction((tx, notify) => cancelTree(tx, notify, jobId, request, at));
     if (canceled.some((c) => c.flowControl?.concurrency)) this.announcer.announce({ k: 'q', due: at });
     return canceled;
   }
 
-  expireLeases(now: number, maxLostLeases: number): Promise<ExpiredLeases> {
+  expireLeases(now: number, maxLostLeases: number): Promise<S.ExpiredLeases> {
     return this.transaction((tx, notify) => expireLeases(tx, notify, now, maxLostLeases));
   }
 
@@ -266,7 +257,7 @@ export class PgStore implements Store {
     return getFlowStatus(this.pool, jobId);
   }
 
-  sendEvent(jobId: string, name: string, payload: Json, at: number): Promise<EventDelivery> {
+  sendEvent(jobId: string, name: string, payload: Json, at: number): Promise<S.EventDelivery> {
     return this.transaction((tx, notify) => sendEvent(tx, notify, jobId, name, payload, at));
   }
 

@@ -1,17 +1,4 @@
-import {
-  eventsAndSecrets,
-  flowControl,
-  flowModuleKind,
-  flowStatus,
-  idempotencyKeys,
-  jobColumns,
-  logsAndAttempts,
-  progressAndTraces,
-  SQLITE,
-  schedules,
-  tokenPrefixes,
-  tokensAndWorkers,
-} from '../schema.js';
+import { jobColumns, logsAndAttempts, sharedMigrations, SQLITE, tokensAndWorkers } from '../schema.js';
 import type { Migration } from '../store.js';
 
 /**
@@ -37,20 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 2, name: 'tokens and workers', sql: tokensAndWorkers(SQLITE) },
-  { version: 3, name: 'idempotency keys', sql: idempotencyKeys() },
-  { version: 4, name: 'flow status', sql: flowStatus(SQLITE) },
-  { version: 5, name: 'token prefixes, last use and revocation', sql: tokenPrefixes(SQLITE) },
-  { version: 6, name: 'a flow module job is of kind flowmodule', sql: flowModuleKind() },
-  { version: 7, name: 'events sent to jobs, and the key that signs resume URLs', sql: eventsAndSecrets(SQLITE) },
-  { version: 8, name: 'schedules', sql: schedules(SQLITE) },
-  { version: 9, name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces(SQLITE) },
-  {
-    version: 10,
-    name: 'flow control: priority, concurrency and rate keys, result cache',
-    sql: flowControl(
-      SQLITE,
-      `-- Claims read queued jobs in (priority, scheduled_for, rowid) order straight off this index.
-      CREATE INDEX jobs_claim_priority ON jobs (status, priority DESC, scheduled_for);`,
-    ),
-  },
+  ...sharedMigrations(SQLITE, 3),
 ];
