@@ -46,10 +46,17 @@ export class JobSpans {
     return new JobSpans(store, api, open, ids);
   }
 
-  /** Waits for the spans being made, exports them and stops. */
+  /**
+   * Waits for the spans being made, exports them and stops. A collector that cannot be reached
+   * is said on stderr, and is not the run's failure.
+   */
   async close(): Promise<void> {
     await Promise.all(this.pending);
-    await this.open.shutdown();
+    try {
+      await this.open.shutdown();
+    } catch (err) {
+      console.error(`millrace: could not export the last spans: ${(err as Error).message}`);
+    }
   }
 
   private track(work: Promise<void>): void {

@@ -24,6 +24,8 @@ import { guardProcessExit } from './exit-guard.js';
 import { ModuleVersions } from './module-versions.js';
 import type { ChildCall, HostMessage, RunRequest, StepRequest, ThreadData, ThreadMessage } from './protocol.js';
 
+// Declared before the first await below: a run request can arrive while tracing starts.
+const require = createRequire(import.meta.url);
 const port = parentPort!;
 const { root, maxVersions } = workerData as ThreadData;
 const post = (msg: ThreadMessage) => port.postMessage(msg);
@@ -74,11 +76,17 @@ interface JobState {
 }
 const jobs = new Map<string, JobState>();
 let nextCallId = 1;
+/** Until the thread has booted, what the host sent that runs code. */
+let booting: { runs: RunRequest[]; aborts: { jobId: string; error: ErrorRecord }[] } | undefined = {
+  runs: [],
+  aborts: [],
+};
 
 port.on('message', (msg: HostMessage) => {
   switch (msg.type) {
     case 'run':
-      void runJob(msg.job);
+      if (booting) booting.runs.push(msg.job);
+      else void runJob(msg.job);
       break;
     case 'callDone': {
       const resolve = pendingCalls.get(msg.callId);
@@ -93,7 +101,8 @@ port.on('message', (msg: HostMessage) => {
       break;
     }
     case 'abort':
-      stop(msg.jobId, msg.error);
+      if (booting) booting.aborts.push(msg);
+      else stop(msg.jobId, msg.error);
       break;
   }
 });
@@ -113,7 +122,12 @@ function stop(jobId: string, error: ErrorRecord): void {
 }
 
 // With OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT set, jobs' code runs in their spans (tracing/thread.ts).
+// Runs (and their aborts) sent while it loads wait for it, so that they run in their spans.
 await startThreadTracing();
+const early = booting;
+booting = undefined;
+for (const job of early.runs) void runJob(job);
+for (const { jobId, error } of early.aborts) stop(jobId, error);
 post({ type: 'ready' });
 
 /**
@@ -375,8 +389,6 @@ function stoppedOutcome(signal: AbortSignal): ChildOutcome {
     maxAttempts: 0,
   };
 }
-
-const require = createRequire(import.meta.url);
 
 /** Scripts that only CommonJS can load as tsx means them to be (see load). */
 function isCommonJsOnly(file: string): boolean {
