@@ -151,7 +151,7 @@ async function main(dir: string): Promise<void> {
     // A plain .mjs (jest's global setup uses it too): imported by a computed name, typed here.
     const setup = '../__tests__/setup/throwaway-postgres.mjs';
     const { startThrowawayPostgres } = (await import(setup)) as {
-      startThrowawayPostgres(): Promise<{ url: string; stop(): Promise<void> }>;
+      startThrowawayPostgres: () => Promise<{ url: string; stop: () => Promise<void> }>;
     };
     const cluster = await startThrowawayPostgres();
     [pgUrl, stopPg] = [cluster.url, cluster.stop];

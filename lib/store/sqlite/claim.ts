@@ -9,6 +9,9 @@ import type { Statements } from './statements.js';
  * the keys' counts read here cannot change before the claim's updates: reading them and
  * taking the jobs is atomic without locks.
  */
+/** The most candidates one read of a claim takes. */
+const MAX_PAGE = 1024;
+
 export function claimJobs(stmt: Statements, request: ClaimRequest, now: number): JobRecord[] {
   const claimed: JobRecord[] = [];
   const take = (id: string) => {
@@ -21,9 +24,11 @@ export function claimJobs(stmt: Statements, request: ClaimRequest, now: number):
   const states: KeyStates = { running: new Map(), starts: new Map(), rateNext: new Map() };
   let deferredUntil = Infinity;
   // Pages of candidates: a key at its limit holds back its jobs, and the jobs behind them
-  // must still be reached. Without keys the first page is the claim (the common case).
-  const page = Math.max(request.limit, 64);
-  for (let offset = 0; claimed.length < request.limit;) {
+  // must still be reached. Without keys the first page is the claim (the common case), so it
+  // reads no more rows than the claim asks for (a worker freeing one slot asks for one); the
+  // pages after it grow, so that a long run of held-back jobs takes few reads.
+  let page = request.limit;
+  for (let offset = 0; claimed.length < request.limit; page = Math.min(page * 4, MAX_PAGE)) {
     const due = stmt.due.all({
       now,
       all_tags: request.tags === 'all' ? 1 : 0,
