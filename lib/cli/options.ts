@@ -143,6 +143,21 @@ export function intInRange(min: number, max: number): (value: string) => number 
 /** The most jobs working at once a worker may be given (`--concurrency`). */
 export const MAX_CONCURRENCY = 10_000;
 
+/** `--concurrency` and `--threads`: the executor options of every command that runs jobs here. */
+export function withExecutorOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--concurrency <n>',
+      `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
+      intInRange(1, MAX_CONCURRENCY),
+    )
+    .option(
+      '--threads <n>',
+      `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
+      intInRange(1, MAX_THREADS),
+    );
+}
+
 export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)

@@ -5,15 +5,7 @@ import { openStore } from '../../store/open.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
 import { devAdminToken, keepAdminToken } from '../admin-token.js';
-import {
-  httpUrl,
-  positiveInt,
-  projectRoot,
-  withRootAndStore,
-  intInRange,
-  MAX_CONCURRENCY,
-  MAX_THREADS,
-} from '../options.js';
+import { httpUrl, positiveInt, projectRoot, withExecutorOptions, withRootAndStore } from '../options.js';
 import { untilSignal } from './server.js';
 import { formatDuration, parseDuration } from '../duration.js';
 
@@ -31,21 +23,10 @@ interface DevOptions {
 
 export function devCommand(program: Command): void {
   withRootAndStore(
-    program
-      .command('dev')
+    withExecutorOptions(program.command('dev'))
       .summary('a server and one worker in one process, on 127.0.0.1')
       .description('For local work: the HTTP API on 127.0.0.1 and one worker serving every tag, in this process.')
       .option('--port <port>', 'port to listen on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8000)
-      .option(
-        '--concurrency <n>',
-        `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
-        intInRange(1, MAX_CONCURRENCY),
-      )
-      .option(
-        '--threads <n>',
-        `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
-        intInRange(1, MAX_THREADS),
-      )
       .option(
         '--public-url <url>',
         "the address users reach this server at: the base of approvals' resume URLs (default: the listening address)",

@@ -10,15 +10,13 @@ import { formatLogLine, painter } from '../format.js';
 import { writeOut } from '../write.js';
 import { EmbeddedEngine } from '../../engine/embedded.js';
 import {
+  type EngineOptions,
   openEngine,
   projectRoot,
   serverUrl,
   withEngineOptions,
+  withExecutorOptions,
   withRootAndDb,
-  type EngineOptions,
-  intInRange,
-  MAX_CONCURRENCY,
-  MAX_THREADS,
 } from '../options.js';
 import { warnAboutUnservedTags } from '../tag-warning.js';
 
@@ -32,8 +30,7 @@ interface RunOptions extends EngineOptions {
 
 export function runCommand(program: Command): void {
   withEngineOptions(
-    program
-      .command('run')
+    withExecutorOptions(program.command('run'))
       .summary('run a script or a flow: stream its log, print its result')
       .description(
         "Run a script or a flow (a .flow.yaml / .flow.json file, whose schema gives the args), on the embedded engine or (with --server) on a server. Its log (with every task's lines, marked) streams to stderr;\n" +
@@ -49,16 +46,6 @@ export function runCommand(program: Command): void {
       .argument('[args...]', "args for main, as --name value (coerced to main's parameter types)")
       .option('--tag <tag>', 'tag of the root job')
       .option('--args <json>', 'args for main as one JSON object')
-      .option(
-        '--concurrency <n>',
-        `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
-        intInRange(1, MAX_CONCURRENCY),
-      )
-      .option(
-        '--threads <n>',
-        `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
-        intInRange(1, MAX_THREADS),
-      )
       .option('--quiet', 'do not print the log'),
   )
     .passThroughOptions()
@@ -70,8 +57,7 @@ export function runCommand(program: Command): void {
 /** `millrace resume <id>`: takes over the run of a `millrace run` that was killed. */
 export function resumeCommand(program: Command): void {
   withRootAndDb(
-    program
-      .command('resume')
+    withExecutorOptions(program.command('resume'))
       .summary('finish the run of a killed `millrace run`')
       .description(
         'Take over a run whose `millrace run` process died: its running jobs go back to the queue, and this process runs\n' +
@@ -80,16 +66,6 @@ export function resumeCommand(program: Command): void {
           'resuming: the server gives the jobs of a dead worker to others.',
       )
       .argument('<id>', "the run's root job id (a unique prefix is enough)")
-      .option(
-        '--concurrency <n>',
-        `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
-        intInRange(1, MAX_CONCURRENCY),
-      )
-      .option(
-        '--threads <n>',
-        `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
-        intInRange(1, MAX_THREADS),
-      )
       .option('--json', 'print { job_id, status, result } as one JSON line; no log')
       .option('--quiet', 'do not print the log'),
   ).action(async (idArg: string, options: RunOptions) => {

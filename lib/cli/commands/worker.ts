@@ -2,15 +2,7 @@ import type { Command } from 'commander';
 import { ApiClient } from '../../http/api-client.js';
 import { HttpBackend } from '../../worker/http-backend.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
-import {
-  collect,
-  positiveInt,
-  projectRoot,
-  serverToken,
-  intInRange,
-  MAX_CONCURRENCY,
-  MAX_THREADS,
-} from '../options.js';
+import { collect, positiveInt, projectRoot, serverToken, withExecutorOptions } from '../options.js';
 import { untilSignal } from './server.js';
 import { formatDuration, parseDuration } from '../duration.js';
 
@@ -29,8 +21,7 @@ interface WorkerOptions {
 }
 
 export function workerCommand(program: Command): void {
-  program
-    .command('worker')
+  withExecutorOptions(program.command('worker'))
     .summary('run jobs for a server')
     .description(
       'Claim jobs for the given tags from a server and run them on a pool of executor threads.\n' +
@@ -44,16 +35,6 @@ export function workerCommand(program: Command): void {
     )
     .option('--workspace <name>', 'workspace (env MILLRACE_WORKSPACE; default: default)')
     .option('--tag <tag>', 'a tag to serve; repeatable (default: default)', collect)
-    .option(
-      '--concurrency <n>',
-      `jobs working at once, at most ${MAX_CONCURRENCY} (default: CPU count)`,
-      intInRange(1, MAX_CONCURRENCY),
-    )
-    .option(
-      '--threads <n>',
-      `executor threads, at most ${MAX_THREADS} (default: CPU count)`,
-      intInRange(1, MAX_THREADS),
-    )
     .option(
       '--max-versions <n>',
       `versions of the project's modules a thread may hold before it is replaced (default: ${DEFAULT_MAX_VERSIONS})`,
