@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import * as wmill from 'windmill-client';
+import { tempDb } from '../helpers/engine.js';
+import { freshSchema, testPgUrl } from '../helpers/pg.js';
 import { startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
 
 const { JobService } = wmill;
@@ -54,8 +57,32 @@ function refusal(status: number, code: string, message: RegExp) {
   return { status, body: { error: { code, message: expect.stringMatching(message) } } };
 }
 
-/** windmill-client's JobService reads (getJobLogs, getJobArgs, getCompletedJob, the listings, force_cancel, getRootJobId) against a millrace server. */
-describe('windmill-client JobService reads against millrace', () => {
+/** A fresh database of each store for the server: a SQLite file, or a PostgreSQL database dropped at the end. */
+const stores: [string, () => Promise<{ db: string; drop: () => Promise<void> }>][] = [
+  ['sqlite', async () => ({ db: tempDb(), drop: async () => {} })],
+  [
+    'postgres',
+    async () => {
+      const admin = new pg.Client({ connectionString: testPgUrl() });
+      await admin.connect();
+      const name = freshSchema('mr');
+      await admin.query(`CREATE DATABASE ${name}`);
+      const url = new URL(testPgUrl());
+      url.pathname = `/${name}`;
+      return {
+        db: url.toString(),
+        drop: async () => {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          await admin.end();
+        },
+      };
+    },
+  ],
+];
+
+/** windmill-client's JobService reads (getJobLogs, getJobArgs, getCompletedJob, the listings, force_cancel, getRootJobId) against a millrace server, on each store. */
+describe.each(stores)('windmill-client JobService reads against millrace (%s)', (_store, makeDb) => {
+  let database: { db: string; drop: () => Promise<void> };
   let server: { proc: Proc; url: string };
   let worker: { proc: Proc; id: string };
   // Jobs that ran to the end, made once: two successes and a failure of the listed fixture.
@@ -70,7 +97,8 @@ describe('windmill-client JobService reads against millrace', () => {
     JobService.runScriptByPath({ workspace, path: '__tests__/fixtures/listed', requestBody: args, tag });
 
   beforeAll(async () => {
-    server = await startServerProcess();
+    database = await makeDb();
+    server = await startServerProcess([], database.db);
     worker = await startWorkerProcess(server.url, ['--tag', 'default']);
     wmill.setClient(TEST_TOKEN, server.url);
     process.env.WM_WORKSPACE = workspace;
@@ -87,6 +115,7 @@ describe('windmill-client JobService reads against millrace', () => {
   afterAll(async () => {
     await worker?.proc.kill();
     await server?.proc.kill();
+    await database?.drop();
   });
 
   it('getJobLogs: the whole log as text, after Windmill’s ANSI hint unless removeAnsiWarnings', async () => {
