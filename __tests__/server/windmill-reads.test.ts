@@ -233,7 +233,13 @@ describe.each(stores)('windmill-client JobService reads against millrace (%s)', 
         requestBody: { url },
       });
       await arrived;
-      const running = await JobService.listQueue({ workspace, running: true });
+      // `millrace` is millrace's own field of each row, unknown to windmill-client's types.
+      const running = (await JobService.listQueue({ workspace, running: true })) as {
+        id: string;
+        script_path?: string;
+        running: boolean;
+        millrace: { entrypoint: string };
+      }[];
       expect(running.map((r) => [r.script_path, r.running, r.millrace.entrypoint])).toEqual([
         ['__tests__/fixtures/hold', true, 'hold'],
         ['__tests__/fixtures/hold', true, 'main'],
