@@ -141,6 +141,19 @@ describe.each(stores)('windmill-client JobService reads against millrace (%s)', 
     expect(await JobService.getJobLogs({ workspace, id: parked[0] })).toBe(ANSI_HINT);
   });
 
+  it('getJobLogs of a log longer than a page of the store: every line, in order', async () => {
+    const id = await JobService.runScriptByPath({
+      workspace,
+      path: '__tests__/fixtures/many-lines',
+      requestBody: { lines: 25_000 },
+    });
+    await wmill.waitJob(id);
+    const lines = (await JobService.getJobLogs({ workspace, id, removeAnsiWarnings: true })).split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.length).toBe(25_000);
+    expect(lines.every((line, i) => line === `line ${i}`)).toBe(true);
+  });
+
   it('getJobArgs: the args as given; a task child’s positional args', async () => {
     expect(await JobService.getJobArgs({ workspace, id: first })).toEqual({ n: 2, label: 'first' });
     expect(await JobService.getJobArgs({ workspace, id: parked[1] })).toEqual({ n: 1, label: 'p2' });
@@ -323,6 +336,33 @@ describe.each(stores)('windmill-client JobService reads against millrace (%s)', 
       canceled: true,
       canceled_reason: 'force canceled',
     });
+  });
+
+  it('forceCancelQueuedJob of a running job: it and its running child are canceled at once', async () => {
+    const { url, arrived, release, close } = await holdServer();
+    try {
+      const held = await JobService.runScriptByPath({
+        workspace,
+        path: '__tests__/fixtures/hold',
+        requestBody: { url },
+      });
+      await arrived;
+      expect(await JobService.forceCancelQueuedJob({ workspace, id: held, requestBody: { reason: 'stuck' } })).toBe(
+        held,
+      );
+      // Recorded at once: nothing waits for the worker to stop the code.
+      expect(await JobService.getCompletedJob({ workspace, id: held })).toMatchObject({
+        canceled: true,
+        canceled_reason: 'stuck',
+        success: false,
+      });
+      const [child] = await JobService.listCompletedJobs({ workspace, parentJob: held });
+      expect(child).toMatchObject({ canceled: true, success: false, millrace: { entrypoint: 'hold' } });
+      expect(await JobService.listQueue({ workspace, parentJob: held })).toEqual([]);
+    } finally {
+      release();
+      await close();
+    }
   });
 
   it('a job unknown, or of another workspace, is 404 on every route', async () => {
