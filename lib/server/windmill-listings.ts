@@ -47,7 +47,9 @@ export function queuedListing(job: JobRecord, options: { includeArgs: boolean })
   return {
     id: job.id,
     workspace_id: job.workspace,
-    running: job.status === 'running' && job.startedAt !== null,
+    // Claimed by a worker, as the `running` filter reads it (Windmill's is set when a worker
+    // pulls the job). A worker may claim a job ahead of a free slot: started_at is null until it starts.
+    running: job.status === 'running',
     created_at: iso(job.createdAt)!,
     started_at: iso(job.startedAt),
     scheduled_for: iso(job.scheduledFor)!,
