@@ -1,7 +1,7 @@
 import { MillraceError } from './errors.js';
 
 // The errors of runs that meet the outside world (waits, approvals, schedules) and of running
-// millrace for months (progress, shutdown, traces). The base class and the errors of jobs,
+// millrace for months (progress, shutdown, traces, listings). The base class and the errors of jobs,
 // scripts, tasks and flows are in errors.ts.
 
 /** `waitForEvent` / `waitForApproval` whose timeout ran out before the event came. The job may catch it. */
@@ -83,4 +83,18 @@ export class ShuttingDownError extends MillraceError {
 /** A `traceparent` sent with a run that is not a W3C trace context header. */
 export class TraceparentError extends MillraceError {
   static override readonly code = 'BAD_TRACEPARENT';
+}
+
+/**
+ * A filter of a Windmill job listing (`jobs/queue/list`, `jobs/completed/list`) that millrace
+ * cannot honour: refused by name rather than ignored, since a listing that quietly drops a
+ * filter answers a different question than the one asked.
+ */
+export class UnsupportedFilterError extends MillraceError {
+  static override readonly code = 'UNSUPPORTED_FILTER';
+  readonly filter: string;
+  constructor(filter: string, reason: string) {
+    super(`query ${filter}: ${reason}`);
+    this.filter = filter;
+  }
 }

@@ -68,6 +68,7 @@ export {
   ProgressError,
   ShuttingDownError,
   TraceparentError,
+  UnsupportedFilterError,
 } from './errors-operations.js';
 export { encode, decode, MAX_DEPTH } from './serialize.js';
 export { EmbeddedEngine, type EmbeddedEngineOptions } from './engine/embedded.js';

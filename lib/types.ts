@@ -275,10 +275,14 @@ export interface JobFilter {
   rootJob?: string;
   /** Only root jobs. */
   rootsOnly?: boolean;
-  /** Newest first. @default 50 */
+  /** How many jobs, in `order`. @default 50 */
   limit?: number;
   /** Jobs created before this (ms), for paging. */
   before?: number;
+  /** Skip this many jobs first, for numbered pages (Windmill's `page`). @default 0 */
+  offset?: number;
+  /** By creation: newest first or oldest first (Windmill's `order_desc`). @default 'newest' */
+  order?: 'newest' | 'oldest';
 }
 
 /** One attempt at running a job: a claim by a worker and how it ended. */

@@ -498,6 +498,18 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(await store.list({ workspace: 'nope' })).toEqual([]);
     });
 
+    it('lists jobs by numbered pages, newest or oldest first', async () => {
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await store.enqueue(spec({ scriptPath: 'paged' }))).job.id);
+      const ids = (jobs: { id: string }[]) => jobs.map((j) => j.id);
+      const newest = [...made].reverse();
+      expect(ids(await store.list({ scriptPath: 'paged' }))).toEqual(newest);
+      expect(ids(await store.list({ scriptPath: 'paged', order: 'oldest' }))).toEqual(made);
+      expect(ids(await store.list({ scriptPath: 'paged', limit: 2, offset: 2 }))).toEqual(newest.slice(2, 4));
+      expect(ids(await store.list({ scriptPath: 'paged', limit: 2, offset: 4, order: 'oldest' }))).toEqual([made[4]]);
+      expect(await store.list({ scriptPath: 'paged', limit: 2, offset: 5 })).toEqual([]);
+    });
+
     it('finds ids by prefix and knows unknown ids', async () => {
       const { job } = await store.enqueue(spec({ id: 'prefixtest-123' }));
       await store.enqueue(spec({ id: 'prefixtest-456' }));

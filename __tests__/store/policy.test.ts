@@ -47,8 +47,9 @@ describe('store policy', () => {
     expect(canceledError('by user')).toEqual({ name: 'CanceledError', message: 'by user', code: 'CANCELED' });
   });
 
-  it('turns a list filter into terms in a fixed order, empty fields left out, 50 by default', () => {
-    expect(listQuery({})).toEqual({ terms: [], limit: 50 });
+  it('turns a list filter into terms in a fixed order, empty fields left out, 50 newest first by default', () => {
+    expect(listQuery({})).toEqual({ terms: [], limit: 50, offset: 0, order: 'DESC' });
+    expect(listQuery({ offset: 20, order: 'oldest' })).toEqual({ terms: [], limit: 50, offset: 20, order: 'ASC' });
     expect(listQuery({ status: [], tag: '', rootsOnly: true, before: 0, limit: 5, ids: ['a'] })).toEqual({
       terms: [
         { op: 'in', column: 'id', values: ['a'] },
@@ -56,6 +57,8 @@ describe('store policy', () => {
         { op: 'lt', column: 'created_at', value: 0 },
       ],
       limit: 5,
+      offset: 0,
+      order: 'DESC',
     });
   });
 

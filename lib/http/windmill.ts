@@ -47,7 +47,7 @@ export interface WindmillJob {
  * server checked `scheduled_in_secs`) reads as a marker, so one bad row cannot make a whole
  * listing fail.
  */
-function iso(ms: number | null): string | null {
+export function iso(ms: number | null): string | null {
   if (ms === null) return null;
   const date = new Date(ms);
   return Number.isNaN(date.getTime()) ? `invalid time ${ms}` : date.toISOString();

@@ -24,3 +24,6 @@ export const MAX_LEASE_MS = 24 * 3600 * 1000;
 
 /** The largest log cursor (`after`, `log_offset`): the largest integer a double holds exactly. */
 export const MAX_CURSOR = Number.MAX_SAFE_INTEGER;
+
+/** The highest `page` of a Windmill listing: with `per_page` at most MAX_PAGE, its offset stays an exact integer. */
+export const MAX_LIST_PAGE = 1_000_000;

@@ -49,7 +49,7 @@ export async function streamLog(
 }
 
 /** Resolves when the response has flushed what it buffered, or when its socket has closed. */
-function drained(res: ServerResponse): Promise<void> {
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

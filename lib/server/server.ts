@@ -19,6 +19,7 @@ import { mountRoutes } from './route-table.js';
 import { millraceRoutes } from './routes-millrace.js';
 import { taskCallRoutes } from './routes-task-calls.js';
 import { windmillRoutes } from './routes-windmill.js';
+import { windmillReadRoutes } from './routes-windmill-reads.js';
 import { tokenRoutes } from './routes-tokens.js';
 import { eventRoutes } from './routes-events.js';
 import { progressRoutes } from './routes-progress.js';
@@ -180,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   mountRoutes(router, deps, eventRoutes);
   mountRoutes(router, deps, scheduleRoutes);
   mountRoutes(router, deps, progressRoutes);
+  mountRoutes(router, deps, windmillReadRoutes);
 
   const serverRootId = rootId(options.root);
   const bodyLimit = options.bodyLimit ?? BODY_LIMIT;

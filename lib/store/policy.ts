@@ -112,8 +112,13 @@ export type ListTerm =
   | { op: 'isNull'; column: 'parent_job' }
   | { op: 'lt'; column: 'created_at'; value: number };
 
-/** A `list` filter as conditions and a limit: empty fields ask for nothing, the limit defaults to 50. */
-export function listQuery(filter: JobFilter): { terms: ListTerm[]; limit: number } {
+/** A `list` filter as conditions, a limit, an offset and an order: empty fields ask for nothing, the limit defaults to 50. */
+export function listQuery(filter: JobFilter): {
+  terms: ListTerm[];
+  limit: number;
+  offset: number;
+  order: 'DESC' | 'ASC';
+} {
   const terms: ListTerm[] = [];
   if (filter.ids) terms.push({ op: 'in', column: 'id', values: filter.ids });
   if (filter.workspace) terms.push({ op: 'eq', column: 'workspace', value: filter.workspace });
@@ -124,5 +129,10 @@ export function listQuery(filter: JobFilter): { terms: ListTerm[]; limit: number
   if (filter.rootJob) terms.push({ op: 'eq', column: 'root_job', value: filter.rootJob });
   if (filter.rootsOnly) terms.push({ op: 'isNull', column: 'parent_job' });
   if (filter.before !== undefined) terms.push({ op: 'lt', column: 'created_at', value: filter.before });
-  return { terms, limit: filter.limit ?? 50 };
+  return {
+    terms,
+    limit: filter.limit ?? 50,
+    offset: filter.offset ?? 0,
+    order: filter.order === 'oldest' ? 'ASC' : 'DESC',
+  };
 }

@@ -216,13 +216,13 @@ export const LIST_WORKERS_SQL = `
   SELECT w.*, (SELECT json_agg(j.id ORDER BY j.seq) FROM jobs j WHERE j.worker = w.id AND j.status = 'running') AS jobs
   FROM workers w WHERE w.workspace = $1 AND w.last_seen >= $2 ORDER BY w.started_at, w.id`;
 
-/** A `list` as one statement: the filter's conditions, newest first, its values numbered parameters. */
+/** A `list` as one statement: the filter's conditions, in its order (newest first by default), its values numbered parameters. */
 export function listStatement(filter: JobFilter): { sql: string; params: unknown[] } {
-  const { terms, limit } = listQuery(filter);
+  const { terms, limit, offset, order } = listQuery(filter);
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
   const where = terms.map((term) => listCondition(term, param));
-  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, seq DESC LIMIT ${param(limit)}`;
+  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at ${order}, seq ${order} LIMIT ${param(limit)} OFFSET ${param(offset)}`;
   return { sql, params };
 }
 

@@ -145,16 +145,16 @@ export function prepareStatements(db: Database.Database): Statements {
 }
 
 /**
- * A `list` as one statement: the filter's conditions, newest first. Its SQL depends only on
- * which fields the filter has, so the store prepares each shape once.
+ * A `list` as one statement: the filter's conditions, in its order (newest first by default). Its SQL depends only on
+ * which fields the filter has and its order, so the store prepares each shape once.
  */
 export function listStatement(filter: JobFilter): { sql: string; params: Record<string, unknown> } {
-  const { terms, limit } = listQuery(filter);
-  const params: Record<string, unknown> = { limit };
+  const { terms, limit, offset, order } = listQuery(filter);
+  const params: Record<string, unknown> = { limit, offset };
   // With ids, the primary key is the way in: `+column` keeps SQLite from choosing another
   // index (a scan of the whole workspace) for the other terms.
   const where = terms.map((term, i) => listCondition(term, `p${i}`, params, { byIds: filter.ids !== undefined }));
-  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
+  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at ${order}, rowid ${order} LIMIT @limit OFFSET @offset`;
   return { sql, params };
 }
 
