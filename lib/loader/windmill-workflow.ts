@@ -94,7 +94,8 @@ export function windmillOptionProblems(t: typeof TS, sf: TS.SourceFile): string[
   const visit = (node: TS.Node): void => {
     if (t.isCallExpression(node) && t.isIdentifier(node.expression)) {
       const sdkName = script.imports.get(node.expression.text);
-      const options = sdkName ? OPTION_POSITIONS[sdkName]?.(node.arguments) : undefined;
+      const written = sdkName ? OPTION_POSITIONS[sdkName]?.(node.arguments) : undefined;
+      const options = written && unwrap(t, written);
       if (sdkName && options && t.isObjectLiteralExpression(options)) {
         const where = `${sdkName}(…) at line ${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}`;
         problems.push(...objectProblems(t, options, WINDMILL_TASK_OPTIONS, where, 'option'));
@@ -125,6 +126,13 @@ function objectProblems(
     }
   }
   return problems;
+}
+
+/** `{ … } as TaskOptions`, `({ … })`, `{ … } satisfies …`: the object literal inside. */
+function unwrap(t: typeof TS, expr: TS.Expression): TS.Expression {
+  let e = expr;
+  while (t.isParenthesizedExpression(e) || t.isAsExpression(e) || t.isSatisfiesExpression(e)) e = e.expression;
+  return e;
 }
 
 function propertyName(t: typeof TS, p: TS.ObjectLiteralElementLike): string | undefined {

@@ -111,6 +111,10 @@ async function runRound(request: RoundRequest): Promise<RoundOutcome> {
   return outcome;
 }
 
+// The runner that started this round is gone (its worker was killed): the round's job runs again
+// elsewhere, so this one must not carry on behind its back.
+process.once('disconnect', () => process.exit(1));
+
 process.once('message', (request: RoundRequest) => {
   void runRound(request)
     .catch((e: unknown): RoundOutcome => ({ kind: 'failure', error: errorOf(e) }))

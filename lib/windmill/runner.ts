@@ -28,7 +28,9 @@ import { serveSdkRoutes } from './sdk-routes.js';
 export class WindmillWorkflowError extends MillraceError {
   static override readonly code = 'WINDMILL_WORKFLOW_FAILED';
   constructor(error: RoundError) {
-    super(`${error.name}: ${error.message}`);
+    super(error.message);
+    // The user's error's name, as Windmill reports it (the code says it came from a workflow).
+    this.name = error.name;
     // The stack of the user's code, not of this runner: the useful one in the job's record.
     if (error.stack) this.stack = error.stack;
   }
