@@ -156,6 +156,32 @@ describe('Windmill workflows under millrace run', () => {
     );
   });
 
+  it("maps Windmill's task options onto millrace's: timeout, tag, priority, concurrency, cache", async () => {
+    const runs = runsFile();
+    const ran = await run('options', { customerId: 'c1', runs });
+    expect(ran.code).toBe(0);
+    expect(ran.result).toEqual([
+      { id: 'c1', tier: 'gold' },
+      { id: 'c1', tier: 'gold' },
+    ]);
+    const [first, again] = ran.children
+      .filter((j) => j.entrypoint === 'enrich')
+      .sort((a, b) => a.createdAt - b.createdAt);
+    expect(first).toMatchObject({
+      tag: 'etl',
+      timeout: 600,
+      priority: 5,
+      flowControl: {
+        priority: 5,
+        concurrency: { key: 'enrich', limit: 2, windowMs: 10_000 },
+        cacheTtlMs: 3_600_000,
+      },
+    });
+    // The second call, same args, is the first's result from the cache: the body ran once.
+    expect(again.cachedFrom).toBe(first.id);
+    expect(runsOf(runs)).toEqual(['enrich c1']);
+  });
+
   it('refuses a task option millrace does not support, by name, before any job exists', async () => {
     const db = tempDb();
     const out = await runToEnd(process.execPath, [BIN, 'run', '--db', db, `${FIXTURES}/bad-option`, '--n', '1'], {

@@ -35,7 +35,13 @@ export async function dispatchTask(
     kind: step.dispatch_type === 'flow' ? 'flow' : 'script',
     path: inline ? job.script : windmillPath(job.script, step.script),
     args: inline
-      ? { ...job.args, [WAC_TASK_ARG]: encode({ key: step.key, completed_steps: sorted(completed) }, 'checkpoint') }
+      ? {
+          ...job.args,
+          [WAC_TASK_ARG]: encode(
+            { key: step.key, completed_steps: sorted(completed), task_args: step.args },
+            'checkpoint',
+          ),
+        }
       : encodeArgs(step.args),
     ...(inline && { name: step.name }),
     key: `wac:${step.key}`,
