@@ -4,6 +4,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { EmbeddedEngine } from '../lib/engine/embedded.js';
 import type { JobRecord, LogLine } from '../lib/types.js';
 import { REPO_ROOT, tempDb } from './helpers/engine.js';
@@ -191,6 +192,42 @@ describe('Windmill workflows under millrace run', () => {
     expect(out.code).not.toBe(0);
     expect(out.stderr).toContain('option "retries" is not supported');
     expect(out.stderr).not.toMatch(/job \w{20}/);
+  });
+
+  it('resumes waitForApproval through the URL from getApprovalUrls, which the job itself answers', async () => {
+    const db = tempDb();
+    const proc = startMillrace(['run', '--db', db, `${FIXTURES}/approval`]);
+    cleanups.push(() => proc.kill('SIGKILL'));
+    const [, resume] = await proc.waitFor(/approve: (\S+)/);
+    const [, reject] = await proc.waitFor(/reject: (\S+)/);
+    // Before the workflow waits, the URL is refused; an altered one always is.
+    await proc.waitFor(/WAC: approval\(manager\)/);
+    const altered = await request(
+      resume.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+      { method: 'POST' },
+    );
+    expect(altered.statusCode).toBe(401);
+    await altered.body.text();
+    let answered;
+    // The wait may still be on its way in: a 409 says so, and the answer is sent again.
+    do {
+      answered = await request(`${resume}?approver=alice`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ok: true }),
+      });
+      expect([200, 409]).toContain(answered.statusCode);
+      await answered.body.text();
+    } while (answered.statusCode === 409);
+    const code = await proc.exited;
+    expect(code).toBe(0);
+    expect(JSON.parse(proc.output().slice(proc.output().lastIndexOf('\n{')))).toEqual({
+      approved: true,
+      approver: 'alice',
+      value: { ok: true },
+    });
+    // The job has ended: nothing listens on its port any more.
+    await expect(request(reject, { method: 'POST' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
   it('after kill -9 of `millrace run` mid-run, `millrace resume` never runs a finished task body again', async () => {

@@ -21,6 +21,7 @@ import { waitForApproval } from '../task/wait.js';
 import type { Json } from '../types.js';
 import { dispatchTask, type WorkflowJob } from './dispatch.js';
 import type { DispatchInfo, RoundError } from './protocol.js';
+import { LocalApprovals } from './local-approvals.js';
 import { runRound } from './round.js';
 import { serveSdkRoutes } from './sdk-routes.js';
 
@@ -53,7 +54,8 @@ export async function main(jobArgs: Record<string, Json> | null): Promise<unknow
   const job: WorkflowJob = { scope, script: scope.context.script, args };
   const completed: Record<string, unknown> = { ...(task?.completed_steps ?? {}) };
   const token = `wmj_${randomBytes(24).toString('hex')}`;
-  const routes = await serveSdkRoutes({ scope, token, completed });
+  const approvals = new LocalApprovals(scope);
+  const routes = await serveSdkRoutes({ scope, token, completed, approvals });
   try {
     for (;;) {
       const outcome = await runRound(
@@ -82,7 +84,7 @@ export async function main(jobArgs: Record<string, Json> | null): Promise<unknow
         return outcome.result;
       }
       if (outcome.dispatch.mode === 'step_complete') return outcome.dispatch.result;
-      await carryOut(job, outcome.dispatch, completed);
+      await carryOut(job, outcome.dispatch, completed, approvals);
     }
   } finally {
     await routes.close();
@@ -90,7 +92,12 @@ export async function main(jobArgs: Record<string, Json> | null): Promise<unknow
 }
 
 /** Does what a suspended round asked, and records each outcome in the checkpoint. */
-async function carryOut(job: WorkflowJob, dispatch: DispatchInfo, completed: Record<string, unknown>): Promise<void> {
+async function carryOut(
+  job: WorkflowJob,
+  dispatch: DispatchInfo,
+  completed: Record<string, unknown>,
+  approvals: LocalApprovals,
+): Promise<void> {
   switch (dispatch.mode) {
     case 'sequential':
     case 'parallel': {
@@ -104,11 +111,13 @@ async function carryOut(job: WorkflowJob, dispatch: DispatchInfo, completed: Rec
       completed[dispatch.key] = null;
       return;
     case 'approval': {
+      approvals.awaiting = dispatch.key;
       const approval = await waitForApproval({
         key: dispatch.key,
         ...(dispatch.timeout !== undefined && { timeout: dispatch.timeout }),
         ...(dispatch.form !== undefined && dispatch.form !== null && { form: dispatch.form as Json }),
       });
+      approvals.awaiting = undefined;
       completed[dispatch.key] = { value: approval.value, approver: approval.approver, approved: approval.approved };
       return;
     }

@@ -1,10 +1,11 @@
 import { AsyncResource } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MillraceError } from '../errors.js';
+import { ConfigError, MillraceError } from '../errors.js';
 import { step } from '../task/durable.js';
 import type { JobScope } from '../task/runtime.js';
 import { getResumeUrls } from '../task/wait.js';
+import type { LocalApprovals } from './local-approvals.js';
 
 /**
  * The routes windmill-client calls from a workflow's round (round.ts), served by the workflow's
@@ -18,7 +19,8 @@ import { getResumeUrls } from '../task/wait.js';
  *   path, and the round after it replays the recorded value (a `step` never runs twice).
  * - `GET /api/w/{ws}/jobs/wac_approval_urls/{id}/{step_key}` and
  *   `GET /api/w/{ws}/jobs/resume_urls/{id}/{resume_id}`: the signed URLs of the approval (the
- *   waits' mechanism, docs/waits.md), which need a server to answer them.
+ *   waits' mechanism, docs/waits.md) when a server answers them; else the job's own
+ *   (local-approvals.ts), answered here by `GET|POST /api/w/{ws}/jobs_u/resume|cancel/{id}/{key}/{sig}`.
  * - `GET /api/w/{ws}/jobs_u/get_root_job_id/{id}`: the run's root.
  * - `POST /api/w/{ws}/job_metrics/set_progress/{id}`: the job's progress.
  */
@@ -34,6 +36,7 @@ export interface SdkRouteState {
   token: string;
   /** The checkpoint the runner passes to the next round: a recorded step goes in it. */
   completed: Record<string, unknown>;
+  approvals: LocalApprovals;
 }
 
 class RouteError extends Error {
@@ -66,6 +69,7 @@ export async function serveSdkRoutes(state: SdkRouteState): Promise<SdkRoutes> {
     server.listen(0, '127.0.0.1', resolve);
   });
   const { port } = server.address() as AddressInfo;
+  baseUrls.set(state, `http://127.0.0.1:${port}`);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     close: () =>
@@ -76,7 +80,11 @@ export async function serveSdkRoutes(state: SdkRouteState): Promise<SdkRoutes> {
   };
 }
 
+const baseUrls = new WeakMap<SdkRouteState, string>();
+
 async function answer(state: SdkRouteState, req: IncomingMessage): Promise<unknown> {
+  const local = await localApproval(state, req);
+  if (local !== undefined) return local;
   if (req.headers.authorization !== `Bearer ${state.token}`) {
     throw new RouteError(401, 'UNAUTHORIZED', "expected the workflow job's own token (WM_TOKEN), got another");
   }
@@ -111,7 +119,11 @@ async function answer(state: SdkRouteState, req: IncomingMessage): Promise<unkno
   }
   if (isWith('GET', 'jobs', 'wac_approval_urls') || isWith('GET', 'jobs', 'resume_urls')) {
     ownJob(route[2]);
-    const urls = await getResumeUrls(route[3]);
+    const urls = await getResumeUrls(route[3]).catch((err: unknown) => {
+      // No server answers resume URLs (the embedded engine): the job answers its own.
+      if (err instanceof ConfigError) return state.approvals.urls(baseUrls.get(state)!, route[3]);
+      throw err;
+    });
     const approver = searchParams.get('approver');
     if (!approver) return urls;
     const q = `?approver=${encodeURIComponent(approver)}`;
@@ -135,6 +147,34 @@ async function answer(state: SdkRouteState, req: IncomingMessage): Promise<unkno
     'NOT_SERVED',
     `${req.method} ${pathname} is not served to a workflow's process (docs/windmill.md lists the routes it has)`,
   );
+}
+
+/** The signed resume / cancel routes of LocalApprovals (no token: the URL's signature is the permission). */
+async function localApproval(state: SdkRouteState, req: IncomingMessage): Promise<unknown> {
+  const { pathname, searchParams } = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const m = /^\/api\/w\/[^/]+\/jobs_u\/(resume|cancel)\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(pathname);
+  if (!m || (req.method !== 'GET' && req.method !== 'POST')) return undefined;
+  const [, verb, id, key, signature] = m.map(decodeURIComponent);
+  if (id !== state.scope.context.id) {
+    throw new RouteError(404, 'UNKNOWN_JOB', `expected job ${state.scope.context.id} (the workflow's), got ${id}`);
+  }
+  const payload = searchParams.get('payload');
+  const value = req.method === 'POST' ? await readJson(req) : payload === null ? null : parsePayload(payload);
+  const answer = await state.approvals.answer(key, signature, verb === 'resume', value, searchParams.get('approver'));
+  if ('status' in answer) throw new RouteError(answer.status, answer.code, answer.message);
+  return answer;
+}
+
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RouteError(
+      400,
+      'BAD_JSON',
+      `query payload: expected URL-encoded JSON, got ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  }
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
