@@ -111,6 +111,12 @@ describe('Windmill workflows on a server with two workers', () => {
       }
     }
     expect(resume).toContain(`/jobs_u/resume/${id}/manager/`);
+    // The server answers windmill-client's getWacApprovalUrls with the same URLs.
+    const asked = await request(`${server.url}/api/w/default/jobs/wac_approval_urls/${id}/manager`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
+    expect(asked.statusCode).toBe(200);
+    expect(((await asked.body.json()) as { resume: string }).resume).toBe(resume);
     // The URL answers once the workflow waits: re-read until its wait child exists (a condition).
     while (!(await engine.descendants(id)).some((j) => j.kind === 'wait')) {
       await new Promise((r) => setTimeout(r, 50));
