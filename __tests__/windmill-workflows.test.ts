@@ -183,6 +183,25 @@ describe('Windmill workflows under millrace run', () => {
     expect(runsOf(runs)).toEqual(['enrich c1']);
   });
 
+  it("answers the SDK's job context in a task (setProgress, getRootJobId), and `show` lists the tasks as children", async () => {
+    const db = tempDb();
+    const ran = await run('context', { label: 'x' }, db);
+    expect(ran.code).toBe(0);
+    expect(ran.result).toEqual({ label: 'x', root: ran.root.id });
+    const report = ran.children.find((j) => j.entrypoint === 'report')!;
+    const engine = new EmbeddedEngine({ root: REPO_ROOT, db, worker: false });
+    try {
+      expect((await engine.progress(ran.root.id))[report.id]).toMatchObject({ percent: 50 });
+    } finally {
+      await engine.close();
+    }
+    const show = await runToEnd(process.execPath, [BIN, 'show', '--db', db, ran.root.id], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(show.stdout).toMatch(new RegExp(`└─ ✔ report +${report.id.slice(0, 8)}`));
+  });
+
   it('refuses a task option millrace does not support, by name, before any job exists', async () => {
     const db = tempDb();
     const out = await runToEnd(process.execPath, [BIN, 'run', '--db', db, `${FIXTURES}/bad-option`, '--n', '1'], {
