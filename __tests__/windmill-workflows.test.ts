@@ -282,7 +282,13 @@ describe('Windmill workflows under millrace run', () => {
       env: { ...process.env, NO_COLOR: '1' },
     });
     expect(resumed.code).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toBe(3);
+    const result = JSON.parse(resumed.stdout) as { sum: number; startedAt: number };
+    expect(result.sum).toBe(3);
+    // The step taken before the kill is the value the replayed workflow saw (a step never runs twice).
+    const { children } = await recorded(db, first.output());
+    const steps = children.filter((j) => j.kind === 'step');
+    expect(steps).toHaveLength(1);
+    expect(result.startedAt).toBe(steps[0].result);
     expect(runsOf(runs)).toEqual(['first', 'second']);
   });
 });

@@ -165,7 +165,11 @@ describe('Windmill workflows on a server with two workers', () => {
       open = true;
       for (const res of held.splice(0)) res.end('open');
       const done = await engine.wait(id);
-      expect(done).toMatchObject({ status: 'success', result: 3 });
+      expect(done).toMatchObject({ status: 'success', result: { sum: 3 } });
+      // The step taken before the kill is the value the replayed workflow saw (a step never runs twice).
+      const steps = (await engine.descendants(id)).filter((j) => j.kind === 'step');
+      expect(steps).toHaveLength(1);
+      expect((done.result as { startedAt: number }).startedAt).toBe(steps[0].result);
       expect(done.worker).not.toBe(victim.id);
       // The finished task ran once; the one the kill interrupted may have run again, and finished once.
       expect(runsOf(runs).filter((r) => r === 'first')).toEqual(['first']);
