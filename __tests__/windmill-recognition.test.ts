@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { inferSignature } from '../lib/loader/signature.js';
-import { WindmillOptionError } from '../lib/errors.js';
+import { WindmillOptionError } from '../lib/errors-windmill.js';
 import { scriptJobSpec } from '../lib/loader/script-job.js';
 import { REPO_ROOT } from './helpers/engine.js';
 

@@ -335,17 +335,3 @@ export class LeaseNotHeldError extends MillraceError {
 
 // The errors of waits, approvals, schedules and operations (progress, shutdown, traces) are in
 // errors-operations.ts.
-
-/**
- * A Windmill workflow script that passes its task() / taskScript() / taskFlow() an option
- * millrace does not support (docs/windmill.md): refused by name before any job exists, since
- * the SDK itself would drop it without a word.
- */
-export class WindmillOptionError extends MillraceError {
-  static override readonly code = 'WINDMILL_OPTION_UNSUPPORTED';
-  readonly problems: string[];
-  constructor(script: string, problems: string[]) {
-    super(`Script "${script}" uses Windmill task options millrace does not support: ${problems.join('; ')}`);
-    this.problems = problems;
-  }
-}

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ArgsError, NoMainError, WindmillOptionError } from '../errors.js';
+import { ArgsError, NoMainError } from '../errors.js';
+import { WindmillOptionError } from '../errors-windmill.js';
 import { scriptFlowControl } from './script-config.js';
 import { encode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';

@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path/posix';
-import { WindmillOptionError } from '../errors.js';
+import { WindmillOptionError } from '../errors-windmill.js';
 import { withTaskName } from '../flow-options.js';
 import { moduleFlowControl } from '../flow/module-flow-control.js';
 import { WAC_TASK_ARG } from '../loader/windmill-workflow.js';

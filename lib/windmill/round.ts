@@ -3,7 +3,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MillraceError } from '../errors.js';
+import { WindmillRoundError } from '../errors-windmill.js';
 import type { RoundOutcome, RoundRequest } from './protocol.js';
 
 /**
@@ -28,11 +28,6 @@ export interface RoundEnv {
   token: string;
   /** The project root: the process's working directory. */
   root: string;
-}
-
-/** Thrown when the round's process dies without an outcome (killed, out of memory, process.exit in the body). */
-export class WindmillRoundError extends MillraceError {
-  static override readonly code = 'WINDMILL_ROUND_DIED';
 }
 
 export function runRound(request: RoundRequest, env: RoundEnv, signal: AbortSignal): Promise<RoundOutcome> {

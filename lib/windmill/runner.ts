@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 import { MillraceError } from '../errors.js';
+import { WindmillWorkflowError } from '../errors-windmill.js';
 import { WAC_TASK_ARG } from '../loader/windmill-workflow.js';
 import { positionalArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
@@ -20,22 +21,10 @@ import { runtime } from '../task/runtime.js';
 import { waitForApproval } from '../task/wait.js';
 import type { Json } from '../types.js';
 import { dispatchTask, type WorkflowJob } from './dispatch.js';
-import type { DispatchInfo, RoundError } from './protocol.js';
+import type { DispatchInfo } from './protocol.js';
 import { LocalApprovals } from './local-approvals.js';
 import { runRound } from './round.js';
 import { serveSdkRoutes } from './sdk-routes.js';
-
-/** The workflow's body threw (or, in a task's job, the task did): its error as the round saw it. */
-export class WindmillWorkflowError extends MillraceError {
-  static override readonly code = 'WINDMILL_WORKFLOW_FAILED';
-  constructor(error: RoundError) {
-    super(error.message);
-    // The user's error's name, as Windmill reports it (the code says it came from a workflow).
-    this.name = error.name;
-    // The stack of the user's code, not of this runner: the useful one in the job's record.
-    if (error.stack) this.stack = error.stack;
-  }
-}
 
 interface TaskArg {
   key: string;
