@@ -165,6 +165,7 @@ describe('Windmill workflows on a server with two workers', () => {
       open = true;
       for (const res of held.splice(0)) res.end('open');
       const done = await engine.wait(id);
+      expect(done.error).toBeNull();
       expect(done).toMatchObject({ status: 'success', result: { sum: 3 } });
       // The step taken before the kill is the value the replayed workflow saw (a step never runs twice).
       const steps = (await engine.descendants(id)).filter((j) => j.kind === 'step');
