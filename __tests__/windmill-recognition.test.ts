@@ -57,7 +57,7 @@ describe('Windmill workflow scripts, recognised from their source', () => {
     ]);
   });
 
-  it('refuses to make a job of a script with an unsupported option (WINDMILL_OPTION_UNSUPPORTED)', () => {
+  it('refuses to make a job of a script with an unsupported option (WINDMILL_OPTION)', () => {
     let caught: unknown;
     try {
       scriptJobSpec(REPO_ROOT, { path: '__tests__/fixtures/windmill/bad-option', args: { n: 1 } });
@@ -66,7 +66,7 @@ describe('Windmill workflow scripts, recognised from their source', () => {
     }
     expect(caught).toBeInstanceOf(WindmillOptionError);
     expect(caught).toMatchObject({
-      code: 'WINDMILL_OPTION_UNSUPPORTED',
+      code: 'WINDMILL_OPTION',
       problems: [expect.stringContaining('"retries"')],
     });
   });

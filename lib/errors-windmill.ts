@@ -8,7 +8,7 @@ import { MillraceError } from './errors.js';
  * would drop it without a word.
  */
 export class WindmillOptionError extends MillraceError {
-  static override readonly code = 'WINDMILL_OPTION_UNSUPPORTED';
+  static override readonly code = 'WINDMILL_OPTION';
   readonly problems: string[];
   constructor(script: string, problems: string[]) {
     super(`Script "${script}" uses Windmill task options millrace does not support: ${problems.join('; ')}`);
@@ -18,7 +18,7 @@ export class WindmillOptionError extends MillraceError {
 
 /** The workflow's body threw (or, in a task's job, the task did): its error as the round saw it. */
 export class WindmillWorkflowError extends MillraceError {
-  static override readonly code = 'WINDMILL_WORKFLOW_FAILED';
+  static override readonly code = 'WINDMILL_FAILED';
   constructor(error: { name: string; message: string; stack?: string }) {
     super(error.message);
     // The user's error's name, as Windmill reports it (the code says it came from a workflow).
