@@ -87,6 +87,14 @@ describe('Windmill workflows under millrace run', () => {
     expect(runsOf(runs).sort()).toEqual(['processItem hi-a', 'processItem hi-b']);
   });
 
+  it("runs the docs' first example verbatim (task(hello) in a plain main): each call a job", async () => {
+    const ran = await run('hello', {});
+    expect(ran.code).toBe(0);
+    expect(ran.result).toBe('Hello:FOO');
+    const calls = ran.children.filter((j) => j.entrypoint === 'hello');
+    expect(calls.map((j) => j.result).sort()).toEqual(['Hello:BAR', 'Hello:FOO']);
+  });
+
   it('records a step with a timestamp once: every later round and the task see the same value', async () => {
     const runs = runsFile();
     const ran = await run('step-timestamp', { runs });
