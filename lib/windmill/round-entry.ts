@@ -53,7 +53,14 @@ function entryOf(mod: Record<string, unknown>): WorkflowFn | undefined {
  * the state the SDK keeps in its module besides globalThis). Falls back to what require finds.
  */
 function sdkModule(scriptFile: string): string {
-  const required = createRequire(scriptFile).resolve('windmill-client');
+  let required: string;
+  try {
+    required = createRequire(scriptFile).resolve('windmill-client');
+  } catch {
+    throw new Error(
+      `${scriptFile} is a Windmill workflow, and windmill-client is not installed where it can import it: run \`npm install windmill-client\` in the project`,
+    );
+  }
   for (let dir = dirname(required); dir !== dirname(dir); dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
     if (!existsSync(manifest)) continue;
