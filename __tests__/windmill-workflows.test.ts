@@ -257,6 +257,38 @@ describe('Windmill workflows under millrace run', () => {
     await expect(request(reject, { method: 'POST' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('cancels a workflow mid-run: its tasks are canceled and their round processes end', async () => {
+    const held: ServerResponse[] = [];
+    const gate = createServer((_req, res) => held.push(res));
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => (gate.closeAllConnections(), gate.close(() => r()))));
+    const url = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/`;
+    const runs = runsFile();
+    const db = tempDb();
+    const proc = startMillrace([
+      'run',
+      '--db',
+      db,
+      `${FIXTURES}/durable`,
+      '--args',
+      JSON.stringify({ gate: url, runs }),
+    ]);
+    cleanups.push(() => proc.kill('SIGKILL'));
+    const [, roundPid] = await proc.waitFor(/second waits, pid (\d+)/);
+    const id = /job (\w{20})/.exec(proc.output())![1];
+    const canceled = await runToEnd(process.execPath, [BIN, 'cancel', '--db', db, id], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(canceled.code).toBe(0);
+    expect(await proc.exited).not.toBe(0);
+    await waitForExit(Number(roundPid));
+    const { root, children } = await recorded(db, proc.output());
+    expect(root.status).toBe('canceled');
+    expect(children.find((j) => j.entrypoint === 'second')).toMatchObject({ status: 'canceled' });
+    expect(runsOf(runs)).toEqual(['first']);
+  });
+
   it('after kill -9 of `millrace run` mid-run, `millrace resume` never runs a finished task body again', async () => {
     const held: ServerResponse[] = [];
     let open = false;
