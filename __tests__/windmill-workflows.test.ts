@@ -138,6 +138,7 @@ describe('Windmill workflows under millrace run', () => {
     expect(runsOf(runs)).toEqual(['charge']);
   });
 
+  // Each round is a Node process start (about a second, more on a loaded machine): these make 4 to 9.
   it('retries a task as Windmill counts it: attempts 2 is three runs, each a job', async () => {
     const runs = runsFile();
     const ran = await run('retried', { runs });
@@ -146,7 +147,7 @@ describe('Windmill workflows under millrace run', () => {
     const tries = ran.children.filter((j) => j.entrypoint === 'fetchOrders');
     expect(tries.map((j) => j.status).sort()).toEqual(['failure', 'failure', 'success']);
     expect(runsOf(runs)).toEqual(['fetchOrders', 'fetchOrders', 'fetchOrders']);
-  });
+  }, 180_000);
 
   it('runs parallel() with a concurrency in batches', async () => {
     const runs = runsFile();
@@ -163,7 +164,7 @@ describe('Windmill workflows under millrace run', () => {
     expect(byCreation[2].createdAt).toBeGreaterThanOrEqual(
       Math.max(...byCreation.slice(0, 2).map((j) => j.completedAt!)),
     );
-  });
+  }, 180_000);
 
   it("maps Windmill's task options onto millrace's: timeout, tag, priority, concurrency, cache", async () => {
     const runs = runsFile();
@@ -189,7 +190,7 @@ describe('Windmill workflows under millrace run', () => {
     // The second call, same args, is the first's result from the cache: the body ran once.
     expect(again.cachedFrom).toBe(first.id);
     expect(runsOf(runs)).toEqual(['enrich c1']);
-  });
+  }, 180_000);
 
   it("answers the SDK's job context in a task (setProgress, getRootJobId), and `show` lists the tasks as children", async () => {
     const db = tempDb();
@@ -287,7 +288,7 @@ describe('Windmill workflows under millrace run', () => {
     expect(root.status).toBe('canceled');
     expect(children.find((j) => j.entrypoint === 'second')).toMatchObject({ status: 'canceled' });
     expect(runsOf(runs)).toEqual(['first']);
-  });
+  }, 180_000);
 
   it('after kill -9 of `millrace run` mid-run, `millrace resume` never runs a finished task body again', async () => {
     const held: ServerResponse[] = [];
@@ -330,7 +331,7 @@ describe('Windmill workflows under millrace run', () => {
     expect(steps).toHaveLength(1);
     expect(result.startedAt).toBe(steps[0].result);
     expect(runsOf(runs)).toEqual(['first', 'second']);
-  });
+  }, 180_000);
 });
 
 /** Resolves once process `pid` has ended (it is not ours to wait on, so its existence is polled). */
