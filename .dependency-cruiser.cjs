@@ -108,6 +108,14 @@ module.exports = {
       to: { path: folders('worker', 'engine', 'server', 'helpers', 'cli', 'ui') },
     },
     {
+      name: 'windmill-below-worker',
+      comment:
+        'windmill/ (Windmill workflows as code) sits beside flow/: its runner reaches its worker through the JobScope, so it imports no worker/, engine/, server/, helpers/ or cli/.',
+      severity: 'error',
+      from: { path: '^lib/windmill/' },
+      to: { path: folders('worker', 'engine', 'server', 'helpers', 'cli', 'ui') },
+    },
+    {
       name: 'worker-below-engine',
       comment: 'The worker talks to a WorkerBackend; it imports no engine/, server/, helpers/ or cli/.',
       severity: 'error',

@@ -72,6 +72,11 @@ const SCRATCHES: Scratch[] = [
     line: "import type { WorkerBackend } from '../worker/backend.js';\nexport type W = WorkerBackend;",
   },
   {
+    rule: 'windmill-below-worker',
+    file: 'lib/windmill/zz-worker.ts',
+    line: "import type { WorkerBackend } from '../worker/backend.js';\nexport type W = WorkerBackend;",
+  },
+  {
     rule: 'worker-below-engine',
     file: 'lib/worker/zz-engine.ts',
     line: "import type { Engine } from '../engine/engine.js';\nexport type E = Engine;",

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { scriptJobSpec } from '../loader/script-job.js';
+import { WAC_TASK_ARG } from '../loader/windmill-workflow.js';
 import { resolveScript, type ScriptFile } from '../loader/paths.js';
 import { decode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';
@@ -73,13 +74,17 @@ export function pathChildTarget(
       };
     }
     default: {
-      const spec = scriptJobSpec(root, { path: call.scriptPath, args });
+      // A Windmill workflow's inline task: its job runs the same script, named after the task,
+      // with the checkpoint it starts from (windmill/dispatch.ts) beside the workflow's args.
+      const { [WAC_TASK_ARG]: wacTask, ...scriptArgs } = args;
+      const spec = scriptJobSpec(root, { path: call.scriptPath, args: scriptArgs });
+      const wac = wacTask === undefined ? undefined : (call.args as Record<string, Json>)[WAC_TASK_ARG];
       return {
         kind: 'script',
         scriptPath: spec.scriptPath,
         scriptHash: spec.scriptHash,
-        entrypoint: 'main',
-        args: spec.args,
+        entrypoint: wac !== undefined && call.name ? call.name : 'main',
+        args: wac === undefined ? spec.args : { ...(spec.args as Record<string, Json>), [WAC_TASK_ARG]: wac },
       };
     }
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ArgsError, NoMainError } from '../errors.js';
+import { WindmillOptionError } from '../errors-windmill.js';
 import { scriptFlowControl } from './script-config.js';
 import { encode } from '../serialize.js';
 import type { JobSpec, Json } from '../types.js';
@@ -28,6 +29,7 @@ export function scriptJobSpec(root: string, request: ScriptRequest): JobSpec {
   const script = resolveScript(root, request.path);
   const sig = inferSignatureOfFile(script.file, script.hash);
   if (!sig.hasMain) throw new NoMainError(script.path, sig.exports);
+  if (sig.windmill?.optionProblems.length) throw new WindmillOptionError(script.path, sig.windmill.optionProblems);
   const args: Record<string, Json> = {};
   for (const [name, value] of Object.entries(request.args ?? {})) {
     if (value !== undefined) args[name] = encode(value, `args.${name}`);

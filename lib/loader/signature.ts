@@ -4,6 +4,7 @@ import type TS from 'typescript';
 import { ScriptSyntaxError } from '../errors.js';
 import type { Json } from '../types.js';
 import { commonJsExports, type FunctionLike } from './commonjs-exports.js';
+import { windmillEntry, windmillImports, windmillOptionProblems } from './windmill-workflow.js';
 
 /**
  * Infers `main`'s parameters from a script's source with the TypeScript compiler API and
@@ -39,6 +40,8 @@ export interface Signature {
   schema: JsonSchema;
   /** The names the script exports, for error messages. */
   exports: string[];
+  /** A Windmill workflow-as-code script (loader/windmill-workflow.ts): run by the Windmill runner. */
+  windmill?: { optionProblems: string[] };
 }
 
 let tsModule: typeof TS | undefined;
@@ -82,8 +85,9 @@ export function inferSignature(source: string, fileName = 'script.ts'): Signatur
   }
   const locals = collectLocalTypes(sf);
   const exports = collectExports(sf);
-  const main = findMain(sf);
-  if (!main) return { hasMain: false, params: [], schema: objectSchema([]), exports };
+  const windmill = windmillImports(t, sf) && { optionProblems: windmillOptionProblems(t, sf) };
+  const main = findMain(sf) ?? windmillEntry(t, sf);
+  if (!main) return { hasMain: false, params: [], schema: objectSchema([]), exports, ...(windmill && { windmill }) };
   const params = main.parameters.map((p, i): MainParam => {
     const name = t.isIdentifier(p.name) ? p.name.text : `arg${i}`;
     let schema: JsonSchema = p.type
@@ -102,7 +106,7 @@ export function inferSignature(source: string, fileName = 'script.ts'): Signatur
     }
     return { name, schema, required };
   });
-  return { hasMain: true, params, schema: objectSchema(params), exports };
+  return { hasMain: true, params, schema: objectSchema(params), exports, ...(windmill && { windmill }) };
 }
 
 function scriptKind(fileName: string): TS.ScriptKind {

@@ -163,6 +163,13 @@ const SIGNED = '{id}/{resume_id}/{signature}';
 export const eventRoutes: readonly RouteEntry[] = [
   { method: 'POST', pattern: '/api/w/{ws}/jobs/{id}/events/{name}', audience: 'worker', handler: sendEvent },
   { method: 'GET', pattern: '/api/w/{ws}/jobs/resume_urls/{id}/{resume_id}', audience: 'worker', handler: resumeUrls },
+  // windmill-client's getApprovalUrls(stepKey): the same URLs, of the approval keyed by the step (docs/windmill.md).
+  {
+    method: 'GET',
+    pattern: '/api/w/{ws}/jobs/wac_approval_urls/{id}/{resume_id}',
+    audience: 'worker',
+    handler: resumeUrls,
+  },
   { method: 'GET', pattern: '/api/w/{ws}/jobs/waiting', audience: 'user', handler: waiting },
   { method: 'GET', pattern: `/api/w/{ws}/jobs_u/resume/${SIGNED}`, audience: 'signed', handler: resume },
   { method: 'POST', pattern: `/api/w/{ws}/jobs_u/resume/${SIGNED}`, audience: 'signed', handler: resume },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FlowControl, JobSpec, QueueSummary } from '../types.js';
+import type { FlowControl, JobSpec, Json, QueueSummary } from '../types.js';
 
 /**
  * Flow control as both stores apply it: the columns a job's FlowControl is kept in, the cache
@@ -83,9 +83,20 @@ export function cacheKey(spec: JobSpec): string {
     spec.scriptPath,
     spec.scriptHash,
     spec.entrypoint,
-    JSON.stringify(spec.args),
+    JSON.stringify(cachedArgs(spec.args)),
   ];
   return createHash('sha256').update(parts.join('\0')).digest('hex');
+}
+
+/**
+ * The args a result is cached by. A Windmill workflow's inline task (windmill/dispatch.ts) carries
+ * the checkpoint it starts from beside the workflow's args; its result depends on its own args
+ * only (`task_args`), as Windmill's cache has it.
+ */
+function cachedArgs(args: Json): Json {
+  const wac = args && typeof args === 'object' && !Array.isArray(args) ? args.__wmill_task : undefined;
+  if (wac && typeof wac === 'object' && !Array.isArray(wac) && wac.task_args !== undefined) return wac.task_args;
+  return args;
 }
 
 /** A due queued job as a claim sees it, in claim order. */

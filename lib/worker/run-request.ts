@@ -6,6 +6,7 @@ import { inferSignatureOfFile } from '../loader/signature.js';
 import type { JobRecord, Json } from '../types.js';
 import { checkScriptHash, jobContext } from './job-context.js';
 import type { RunRequest } from './protocol.js';
+import { WINDMILL_RUNNER_FILE } from '../windmill/runner-file.js';
 
 /**
  * What an executor thread runs for a job, built on the worker's side so that a missing or
@@ -35,6 +36,17 @@ export function runRequest(root: string, runner: string, job: JobRecord): RunReq
     args = Array.isArray(job.args) ? job.args : [];
   } else {
     const sig = inferSignatureOfFile(script.file, script.hash);
+    // A Windmill workflow runs in Windmill's rounds (windmill/runner.ts), each in a process of its own.
+    if (sig.windmill) {
+      return {
+        context: jobContext(job),
+        file: WINDMILL_RUNNER_FILE,
+        hash: 'millrace-windmill-runner',
+        entrypoint: 'main',
+        kind: 'script',
+        args: [job.args],
+      };
+    }
     args = positionalArgs(sig, (job.args ?? {}) as Record<string, Json>);
   }
   return {
