@@ -1,11 +1,20 @@
 import type pg from 'pg';
 import type { JobRecord, QueueSummary } from '../../types.js';
-import { admit, isKeyed, keyId, queueKeys, type Candidate, type CountRow, type KeyStates } from '../flow-control.js';
+import {
+  admit,
+  agedBefore,
+  isKeyed,
+  keyId,
+  queueKeys,
+  type Candidate,
+  type CountRow,
+  type KeyStates,
+} from '../flow-control.js';
 import { toJobRecord, type JobRow } from '../rows.js';
 import type { ClaimRequest } from '../store.js';
 import type { Change } from './notifications.js';
 import { transaction } from './query.js';
-import { CLAIM_SQL } from './sql.js';
+import { CLAIM_SQL, claimOrder, dueCtes } from './sql.js';
 
 /**
  * A claim on PostgreSQL, where servers claim concurrently. Two paths:
@@ -40,6 +49,7 @@ export async function claimJobs(
     request.rootJobs ? [...request.rootJobs] : null,
     request.workspace ?? null,
   ];
+  const aged = agedBefore(now, request.priorityAgingMs);
   // While keyed jobs are about, the plain statement would only find them and take nothing: a
   // claim after one that met keys goes straight to the keyed transaction (one round trip less).
   if (!memo.keyed) {
@@ -48,6 +58,7 @@ export async function claimJobs(
       request.limit,
       request.workerId,
       now + request.leaseMs,
+      aged,
     ]);
     if (!rows.some((r) => r.keyed_found)) return rows.filter((r) => r.id !== null).map(toJobRecord);
   }
@@ -56,7 +67,7 @@ export async function claimJobs(
     // Enough rows to reach past a key at its limit, few enough that locking them stays cheap:
     // a claim held up by more blocked jobs than this takes the ones behind them at a later claim.
     const page = Math.max(request.limit * 4, 100);
-    const { rows: due } = await tx.query<Candidate>(KEYED_CANDIDATES_SQL, [...scope, page]);
+    const { rows: due } = await tx.query<Candidate>(KEYED_CANDIDATES_SQL, [...scope, page, aged]);
     memo.keyed = due.some(isKeyed);
     const ckeys = uniqueKeys(due, (c) => c.concurrency_key);
     const rkeys = uniqueKeys(due, (c) => c.rate_key);
@@ -124,22 +135,17 @@ async function loadStates(
 }
 
 /**
- * $1..$5 CLAIM_SQL's scope, $6 how many: the due rows in claim order, locked, with their
- * keys; then, in the same statement, each key's advisory transaction lock, taken in sorted
- * order (a lock's name is the key as JSON: PostgreSQL's text holds no NUL). The keys' state is
- * read by the next statement, whose snapshot comes after these locks.
+ * $1..$5 CLAIM_SQL's scope, $6 how many, $7 aged before: the due rows in claim order, locked,
+ * with their keys; then, in the same statement, each key's advisory transaction lock, taken in
+ * sorted order (a lock's name is the key as JSON: PostgreSQL's text holds no NUL). The keys'
+ * state is read by the next statement, whose snapshot comes after these locks.
  */
+const CANDIDATE_COLUMNS =
+  'id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms, priority, scheduled_for, seq';
 const KEYED_CANDIDATES_SQL = `
-  WITH cand AS (
-    SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms,
-           priority, scheduled_for, seq FROM jobs
-    WHERE status = 'queued' AND scheduled_for <= $1
-      AND ($2::boolean OR tag = ANY($3::text[]))
-      AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
-      AND ($5::text IS NULL OR workspace = $5::text)
-    ORDER BY priority DESC, scheduled_for, seq
-    LIMIT $6
-    FOR UPDATE SKIP LOCKED
+  WITH ${dueCtes(CANDIDATE_COLUMNS, { now: '$1', agedBefore: '$7', limit: '$6' })},
+  cand AS (
+    SELECT ${CANDIDATE_COLUMNS} FROM aged UNION ALL SELECT ${CANDIDATE_COLUMNS} FROM ranked
   ), keys AS (
     SELECT DISTINCT json_build_array('c', workspace, concurrency_key)::text AS k FROM cand WHERE concurrency_key IS NOT NULL
     UNION
@@ -151,7 +157,7 @@ const KEYED_CANDIDATES_SQL = `
   SELECT cand.id, cand.workspace, cand.concurrency_key, cand.concurrency_limit, cand.concurrency_window_ms, cand.rate_key,
          cand.rate_limit, cand.rate_per_ms
   FROM cand, locked
-  ORDER BY cand.priority DESC, cand.scheduled_for, cand.seq`;
+  ORDER BY ${claimOrder('cand', '$7')}`;
 
 /** $1, $2 concurrency keys (workspaces, keys), $3 window start or null, $4, $5 rate keys: their state. */
 const KEY_STATES_SQL = `

@@ -115,10 +115,44 @@ export const RECORD_SQL = `
   ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
   RETURNING *`;
 
+/** The jobs a claim may take: $2 all tags, $3 tags, $4 roots or null, $5 workspace or null. */
+export const CLAIM_SCOPE = `($2::boolean OR tag = ANY($3::text[]))
+      AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
+      AND ($5::text IS NULL OR workspace = $5::text)`;
+
+/**
+ * The first `limit` due rows in claim order, locked FOR UPDATE SKIP LOCKED, as two CTEs,
+ * `aged` then `ranked`, of `columns`: the aged jobs (due at or before `agedBefore`: priority
+ * aging, store/flow-control.ts), oldest first, off jobs_queue; then the rest by priority, then
+ * age, off jobs_queue_priority, only as many as the aged left room for. Each read stops at
+ * its LIMIT: without aged jobs the first reads one index entry. Rows in claim order:
+ * `SELECT … FROM aged UNION ALL SELECT … FROM ranked` ordered by CLAIM_ORDER.
+ */
+export function dueCtes(columns: string, scope: { now: string; agedBefore: string; limit: string }): string {
+  return `aged AS (
+    SELECT ${columns} FROM jobs
+    WHERE status = 'queued' AND scheduled_for <= ${scope.agedBefore} AND ${CLAIM_SCOPE}
+    ORDER BY scheduled_for, seq
+    LIMIT ${scope.limit}
+    FOR UPDATE SKIP LOCKED
+  ), ranked AS (
+    SELECT ${columns} FROM jobs
+    WHERE status = 'queued' AND scheduled_for <= ${scope.now} AND scheduled_for > ${scope.agedBefore} AND ${CLAIM_SCOPE}
+    ORDER BY priority DESC, scheduled_for, seq
+    LIMIT ${scope.limit} - (SELECT count(*) FROM aged)
+    FOR UPDATE SKIP LOCKED
+  )`;
+}
+
+/** Claim order over rows of `alias` (with priority, scheduled_for, seq) aged at or before `agedBefore`. */
+export const claimOrder = (alias: string, agedBefore: string) =>
+  `(${alias}.scheduled_for <= ${agedBefore}) DESC, CASE WHEN ${alias}.scheduled_for <= ${agedBefore} THEN 0 ELSE ${alias}.priority END DESC, ${alias}.scheduled_for, ${alias}.seq`;
+
 /**
  * $1 now, $2 all tags, $3 tags, $4 roots or null, $5 workspace or null, $6 limit, $7 worker,
- * $8 lease end. One statement: lock the first due rows no other claim holds (highest priority,
- * then oldest), take them, record the attempts. A
+ * $8 lease end, $9 aged before. One statement: lock the first due rows no other claim holds
+ * (the aged first, oldest first; then highest priority, then oldest: see dueCtes), take them,
+ * record the attempts. A
  * concurrent claim on another server skips the locked rows instead of waiting. If one of
  * them has a concurrency or rate key, it takes nothing and says so (`keyed_found`): the keyed
  * claim (claim.ts) decides under the keys' locks.
@@ -127,15 +161,9 @@ export const RECORD_SQL = `
  * not its own (as with SQLite, whose claims do not wait for their commit either).
  */
 export const CLAIM_SQL = `
-  WITH due AS (
-    SELECT id, (concurrency_key IS NOT NULL OR rate_key IS NOT NULL) AS keyed FROM jobs
-    WHERE status = 'queued' AND scheduled_for <= $1
-      AND ($2::boolean OR tag = ANY($3::text[]))
-      AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
-      AND ($5::text IS NULL OR workspace = $5::text)
-    ORDER BY priority DESC, scheduled_for, seq
-    LIMIT $6
-    FOR UPDATE SKIP LOCKED
+  WITH ${dueCtes('id, (concurrency_key IS NOT NULL OR rate_key IS NOT NULL) AS keyed', { now: '$1', agedBefore: '$9', limit: '$6' })},
+  due AS (
+    SELECT id, keyed FROM aged UNION ALL SELECT id, keyed FROM ranked
   ), plain AS (
     SELECT NOT EXISTS (SELECT 1 FROM due WHERE keyed) AS ok
   ), claimed AS (
@@ -148,7 +176,7 @@ export const CLAIM_SQL = `
   )
   SELECT claimed.*, NOT plain.ok AS keyed_found
   FROM plain LEFT JOIN claimed ON true, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
-  ORDER BY claimed.priority DESC, claimed.scheduled_for, claimed.seq`;
+  ORDER BY ${claimOrder('claimed', '$9')}`;
 
 /** $1 job, $2 at. Only a timestamp: nothing depends on it being on disk before the job goes on. */
 export const MARK_STARTED_SQL = `

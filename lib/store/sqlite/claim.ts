@@ -1,5 +1,14 @@
 import type { JobRecord, QueueSummary } from '../../types.js';
-import { admit, isKeyed, keyId, queueKeys, type Candidate, type CountRow, type KeyStates } from '../flow-control.js';
+import {
+  admit,
+  agedBefore,
+  isKeyed,
+  keyId,
+  queueKeys,
+  type Candidate,
+  type CountRow,
+  type KeyStates,
+} from '../flow-control.js';
 import { toJobRecord, type JobRow } from '../rows.js';
 import type { ClaimRequest } from '../store.js';
 import type { Statements } from './statements.js';
@@ -26,6 +35,7 @@ export function claimJobs(stmt: Statements, request: ClaimRequest, now: number):
   for (let offset = 0; claimed.length < request.limit;) {
     const due = stmt.due.all({
       now,
+      aged_before: agedBefore(now, request.priorityAgingMs),
       all_tags: request.tags === 'all' ? 1 : 0,
       tags: JSON.stringify(request.tags === 'all' ? [] : request.tags),
       roots: request.rootJobs ? JSON.stringify([...request.rootJobs]) : null,

@@ -10,6 +10,15 @@ import { listQuery, type ListTerm } from '../policy.js';
 /** The condition of a job that may still change: the first end recorded stands. */
 const UNFINISHED = `status IN ('queued', 'running')`;
 
+/** A claim's candidate: what admission (store/flow-control.ts) reads of a due job. */
+const CANDIDATE =
+  'id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms';
+
+/** The jobs a claim may take: its tags, runs and workspace. */
+const CLAIM_SCOPE = `(@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
+          AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
+          AND (@workspace IS NULL OR workspace = @workspace)`;
+
 /** Every statement of the store but `list`'s (built from its filter), by name. */
 const STATEMENT_SQL = {
   insert: `
@@ -43,16 +52,23 @@ const STATEMENT_SQL = {
   placeAndName: 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?',
   get: 'SELECT * FROM jobs WHERE id = ?',
   matchIds: 'SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit',
-  // Priority first, then age: within a priority, first due first, then first submitted. The
-  // rows come in that order off jobs_claim_priority and the LIMIT stops the read; `+` keeps the
-  // planner from taking jobs_claim's range on scheduled_for instead, which sorts the whole queue.
+  // Aged jobs first (due at or before @aged_before: priority aging, store/flow-control.ts), the
+  // oldest first, off jobs_claim's range on scheduled_for; then the rest by priority, then age
+  // (first due, then first submitted), off jobs_claim_priority, where `+` keeps the planner
+  // from taking jobs_claim's range instead (which sorts the whole queue). Each arm's LIMIT
+  // stops its read: without aged jobs, the first arm reads one index entry.
   due: `
-    SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM jobs
-    WHERE status = 'queued' AND +scheduled_for <= @now
-      AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
-      AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
-      AND (@workspace IS NULL OR workspace = @workspace)
-    ORDER BY priority DESC, scheduled_for, rowid
+    SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM (
+      SELECT * FROM (
+        SELECT 0 AS tier, 0 AS p, scheduled_for AS t, rowid AS r, ${CANDIDATE} FROM jobs
+        WHERE status = 'queued' AND scheduled_for <= @aged_before AND ${CLAIM_SCOPE}
+        ORDER BY scheduled_for, rowid LIMIT @limit + @offset)
+      UNION ALL
+      SELECT * FROM (
+        SELECT 1, priority, scheduled_for, rowid, ${CANDIDATE} FROM jobs
+        WHERE status = 'queued' AND +scheduled_for <= @now AND +scheduled_for > @aged_before AND ${CLAIM_SCOPE}
+        ORDER BY priority DESC, scheduled_for, rowid LIMIT @limit + @offset))
+    ORDER BY tier, p DESC, t, r
     LIMIT @limit OFFSET @offset`,
   runningOfKey: `SELECT count(*) AS n FROM jobs WHERE workspace = ? AND concurrency_key = ? AND status = 'running'`,
   startsOfKey: `
