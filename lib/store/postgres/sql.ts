@@ -116,7 +116,7 @@ export const RECORD_SQL = `
   RETURNING *`;
 
 /** The jobs a claim may take: $2 all tags, $3 tags, $4 roots or null, $5 workspace or null. */
-export const CLAIM_SCOPE = `($2::boolean OR tag = ANY($3::text[]))
+const CLAIM_SCOPE = `($2::boolean OR tag = ANY($3::text[]))
       AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
       AND ($5::text IS NULL OR workspace = $5::text)`;
 
@@ -128,7 +128,7 @@ export const CLAIM_SCOPE = `($2::boolean OR tag = ANY($3::text[]))
  * its LIMIT: without aged jobs the first reads one index entry. Rows in claim order:
  * `SELECT … FROM aged UNION ALL SELECT … FROM ranked` ordered by CLAIM_ORDER.
  */
-export function dueCtes(columns: string, scope: { now: string; agedBefore: string; limit: string }): string {
+function dueCtes(columns: string, scope: { now: string; agedBefore: string; limit: string }): string {
   return `aged AS (
     SELECT ${columns} FROM jobs
     WHERE status = 'queued' AND scheduled_for <= ${scope.agedBefore} AND ${CLAIM_SCOPE}
@@ -145,7 +145,7 @@ export function dueCtes(columns: string, scope: { now: string; agedBefore: strin
 }
 
 /** Claim order over rows of `alias` (with priority, scheduled_for, seq) aged at or before `agedBefore`. */
-export const claimOrder = (alias: string, agedBefore: string) =>
+const claimOrder = (alias: string, agedBefore: string) =>
   `(${alias}.scheduled_for <= ${agedBefore}) DESC, CASE WHEN ${alias}.scheduled_for <= ${agedBefore} THEN 0 ELSE ${alias}.priority END DESC, ${alias}.scheduled_for, ${alias}.seq`;
 
 /**
