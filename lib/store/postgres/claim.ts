@@ -4,7 +4,7 @@ import { agedBefore, queueKeys, type CountRow } from '../flow-control.js';
 import { toJobRecord, type JobRow } from '../rows.js';
 import type { ClaimRequest } from '../store.js';
 import type { Change } from './notifications.js';
-import { CLAIM_SQL } from './sql.js';
+import { AGED_CLAIM_SQL, CLAIM_SQL } from './sql.js';
 
 /**
  * A claim on PostgreSQL, where servers claim concurrently. Two paths, one round trip each:
@@ -25,6 +25,8 @@ import { CLAIM_SQL } from './sql.js';
 /** What a store remembers between claims: whether the last one met keyed jobs. */
 export interface ClaimMemo {
   keyed: boolean;
+  /** Whether the last plain claim met an aged job (priority aging). */
+  aged?: boolean;
 }
 
 /** The keyed claim's one row (keyed-claim-function.ts). */
@@ -49,17 +51,26 @@ export async function claimJobs(
     request.workspace ?? null,
   ];
   const aged = agedBefore(now, request.priorityAgingMs);
-  // While keyed jobs are about, the plain statement would only find them and take nothing: a
+  // While keyed jobs are about, the plain statements would only find them and take nothing: a
   // claim after one that met keys goes straight to the keyed function (one round trip less).
-  if (!memo.keyed) {
-    const { rows } = await pool.query<JobRow & { keyed_found: boolean }>(CLAIM_SQL, [
-      ...scope,
-      request.limit,
-      request.workerId,
-      now + request.leaseMs,
-      aged,
-    ]);
-    if (!rows.some((r) => r.keyed_found)) return rows.filter((r) => r.id !== null).map(toJobRecord);
+  // Likewise, while aged jobs are about (priority aging), straight to the statement that puts
+  // them first.
+  for (let tries = 0; !memo.keyed && tries < 2; tries++) {
+    // Named: each connection parses the claim once (url.ts keeps its plans per execution).
+    const { rows } = await pool.query<JobRow & { keyed_found: boolean; aged_found: boolean }>({
+      name: memo.aged ? 'millrace-claim-aged' : 'millrace-claim',
+      text: memo.aged ? AGED_CLAIM_SQL : CLAIM_SQL,
+      values: [...scope, request.limit, request.workerId, now + request.leaseMs, aged],
+    });
+    const head = rows[0];
+    if (head.keyed_found) {
+      memo.keyed = true;
+      break;
+    }
+    const wasAged = memo.aged;
+    memo.aged = head.aged_found;
+    // CLAIM_SQL takes nothing when it sees an aged job: once more, with AGED_CLAIM_SQL.
+    if (wasAged || !memo.aged) return rows.filter((r) => r.id !== null).map(toJobRecord);
   }
   // Enough rows to reach past a key at its limit, few enough that locking them stays cheap:
   // a claim held up by more blocked jobs than this takes the ones behind them at a later claim.

@@ -52,13 +52,23 @@ const STATEMENT_SQL = {
   placeAndName: 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = ?',
   get: 'SELECT * FROM jobs WHERE id = ?',
   matchIds: 'SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit',
-  // Aged jobs first (due at or before @aged_before: priority aging, store/flow-control.ts), the
-  // oldest first, off jobs_claim's range on scheduled_for; then the rest by priority, then age
-  // (first due, then first submitted), off jobs_claim_priority, where `+` keeps the planner
-  // from taking jobs_claim's range instead (which sorts the whole queue). Each arm's LIMIT
-  // stops its read: without aged jobs, the first arm reads one index entry.
+  // Priority first, then age: within a priority, first due first, then first submitted. The
+  // rows come in that order off jobs_claim_priority and the LIMIT stops the read; `+` keeps the
+  // planner from taking jobs_claim's range on scheduled_for instead, which sorts the whole queue.
+  // The claim when no due job is aged (anyAged), the common case.
   due: `
-    SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM (
+    SELECT ${CANDIDATE} FROM jobs
+    WHERE status = 'queued' AND +scheduled_for <= @now AND ${CLAIM_SCOPE}
+    ORDER BY priority DESC, scheduled_for, rowid
+    LIMIT @limit OFFSET @offset`,
+  // Whether a queued job is aged (due at or before @aged_before: priority aging,
+  // store/flow-control.ts): one seek on jobs_claim. Without the claim's scope, so that it stays
+  // one seek: aged jobs of other tags or runs only send the claim to dueAged, which is as right.
+  anyAged: `SELECT 1 FROM jobs WHERE status = 'queued' AND scheduled_for <= @aged_before LIMIT 1`,
+  // With aged jobs: those first, the oldest first, off jobs_claim; then the rest as in `due`.
+  // Each arm's LIMIT stops its read; the outer sort orders at most twice the page.
+  dueAged: `
+    SELECT ${CANDIDATE} FROM (
       SELECT * FROM (
         SELECT 0 AS tier, 0 AS p, scheduled_for AS t, rowid AS r, ${CANDIDATE} FROM jobs
         WHERE status = 'queued' AND scheduled_for <= @aged_before AND ${CLAIM_SCOPE}
