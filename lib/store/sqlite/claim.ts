@@ -42,7 +42,7 @@ export function claimJobs(stmt: Statements, request: ClaimRequest, now: number):
   };
   // Priority aging: the aged jobs come first. Without any (the common case), the plain
   // statement, whose one index read costs less than the two of dueAged and their merge.
-  const dueStatement = stmt.anyAged.get({ aged_before: scope.aged_before }) ? stmt.dueAged : stmt.due;
+  const dueStatement = stmt.anyAged.get(scope) ? stmt.dueAged : stmt.due;
   for (let offset = 0; claimed.length < request.limit;) {
     const due = dueStatement.all({ ...scope, limit: page, offset }) as Candidate[];
     if (due.length === 0) break;

@@ -61,10 +61,11 @@ const STATEMENT_SQL = {
     WHERE status = 'queued' AND +scheduled_for <= @now AND ${CLAIM_SCOPE}
     ORDER BY priority DESC, scheduled_for, rowid
     LIMIT @limit OFFSET @offset`,
-  // Whether a queued job is aged (due at or before @aged_before: priority aging,
-  // store/flow-control.ts): one seek on jobs_claim. Without the claim's scope, so that it stays
-  // one seek: aged jobs of other tags or runs only send the claim to dueAged, which is as right.
-  anyAged: `SELECT 1 FROM jobs WHERE status = 'queued' AND scheduled_for <= @aged_before LIMIT 1`,
+  // Whether a job the claim may take is aged (due at or before @aged_before: priority aging,
+  // store/flow-control.ts): one seek on jobs_claim's range. The claim's scope counts: a run's
+  // job left queued long ago in the file (a killed `millrace run`) must not send every claim
+  // of other runs to dueAged.
+  anyAged: `SELECT 1 FROM jobs WHERE status = 'queued' AND scheduled_for <= @aged_before AND ${CLAIM_SCOPE} LIMIT 1`,
   // With aged jobs: those first, the oldest first, off jobs_claim; then the rest as in `due`.
   // Each arm's LIMIT stops its read; the outer sort orders at most twice the page.
   dueAged: `
