@@ -21,7 +21,7 @@
  * Parameters: now, all tags, tags, roots or null, workspace or null (CLAIM_SQL's scope), the
  * candidate page, how many to claim, worker, lease end, aged before (priority aging). One row:
  * `claimed_jobs` (the claimed rows as JSON, in claim order), `deferred_until` (the earliest due time a
- * job was deferred to, or null) and `keyed` (whether any candidate had a key).
+ * job was deferred to, or null) and `keyed` (whether any candidate had a key; null when there was none).
  */
 export const KEYED_CLAIM_FUNCTION = `
 CREATE OR REPLACE FUNCTION millrace_claim_keyed(
@@ -72,7 +72,9 @@ BEGIN
   INTO ids, wss, ckeys, climits, cwindows, rkeys, rlimits, rpers
   FROM cand, locked;
   n := coalesce(cardinality(ids), 0);
-  keyed := EXISTS (SELECT 1 FROM unnest(ckeys, rkeys) AS u(c, r) WHERE c IS NOT NULL OR r IS NOT NULL);
+  -- Null when there was no candidate at all: an empty queue says nothing of the next job's keys.
+  keyed := CASE WHEN n = 0 THEN NULL
+                ELSE EXISTS (SELECT 1 FROM unnest(ckeys, rkeys) AS u(c, r) WHERE c IS NOT NULL OR r IS NOT NULL) END;
 
   -- The keys' state, read after their locks (a new snapshot): running jobs per concurrency key,
   -- starts within the longest window per windowed key, next start per rate key.

@@ -33,7 +33,7 @@ export interface ClaimMemo {
 interface KeyedClaimRow {
   claimed_jobs: JobRow[];
   deferred_until: string | null;
-  keyed: boolean;
+  keyed: boolean | null;
 }
 
 export async function claimJobs(
@@ -80,7 +80,9 @@ export async function claimJobs(
     [...scope, page, request.limit, request.workerId, now + request.leaseMs, aged],
   );
   const { claimed_jobs: claimed, deferred_until: deferred, keyed } = rows[0];
-  memo.keyed = keyed;
+  // A claim of an empty queue keeps the memo: a sequence of keyed calls, one at a time, would
+  // otherwise pay the plain statement before each keyed claim.
+  if (keyed !== null) memo.keyed = keyed;
   if (deferred !== null) {
     // Committed: other servers' claims wake at the due time too.
     announce({ k: 'q', due: Number(deferred) });
