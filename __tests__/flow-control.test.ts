@@ -7,6 +7,7 @@ import { TaskDefinitionError } from '../lib/errors.js';
 import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 import { task } from '../lib/task/task.js';
 import type { JobRecord } from '../lib/types.js';
+import { testEngine } from '../lib/testing.js';
 import { openTestEngine, REPO_ROOT, runToEnd, tempDb } from './helpers/engine.js';
 import { maxOverlap, maxStartsPerWindow } from './helpers/overlap.js';
 
@@ -109,16 +110,27 @@ describe('the result cache', () => {
     expect(readFileSync(file, 'utf8')).toBe('ran 21\nran 22\n');
   });
 
-  it('a call after the TTL runs the body again', async () => {
+  it('a call after the TTL runs the body again: the TTL runs on the engine clock (test clock, no real wait)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mr-cache-')), 'runs.txt');
-    engine = openTestEngine();
-    const first = await runToEnd(engine, FIXTURE, { mode: 'brief', count: 1, file });
-    // The TTL is 0.5 s: wait until the clock has passed it (a condition, not a guess).
-    const expires = first.descendants[0].completedAt! + 500;
-    while (Date.now() <= expires) await new Promise((r) => setTimeout(r, expires + 1 - Date.now()));
-    const second = await runToEnd(engine, FIXTURE, { mode: 'brief', count: 1, file });
-    expect(second.descendants[0].cachedFrom).toBeNull();
-    expect(readFileSync(file, 'utf8')).toBe('ran 1\nran 1\n');
+    const t = await testEngine({ root: REPO_ROOT });
+    try {
+      const run = () => runToEnd(t.engine, FIXTURE, { mode: 'brief', count: 1, file });
+      const first = await run();
+      // Its end is stamped with the engine's time, which stands still until the test moves it.
+      expect(first.descendants[0].completedAt).toBe(t.now());
+      // The TTL is 0.5 s: 400 ms later, the equal call is served from the cache…
+      await t.advance(400);
+      const within = await run();
+      expect(within.descendants[0]).toMatchObject({ cachedFrom: first.descendants[0].id, result: 3 });
+      expect(readFileSync(file, 'utf8')).toBe('ran 1\n');
+      // …and 501 ms after the first one ended, it runs again.
+      await t.advance(101);
+      const after = await run();
+      expect(after.descendants[0].cachedFrom).toBeNull();
+      expect(readFileSync(file, 'utf8')).toBe('ran 1\nran 1\n');
+    } finally {
+      await t.close();
+    }
   });
 
   it('a changed script runs the body again', async () => {

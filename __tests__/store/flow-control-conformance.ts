@@ -50,6 +50,48 @@ export function flowControlConformance(name: string, makeStore: () => Promise<St
       expect((await store.get(ids.c10))!.priority).toBe(10);
     });
 
+    it('priority aging: a job due longer than the bound is claimed before any priority, oldest first', async () => {
+      const now = Date.now();
+      const minutes = (m: number) => now - m * 60_000;
+      // The same queue in four tags: a fresh job of priority 10, and two low ones due 10 and
+      // 20 minutes ago (one of them keyed, so that PostgreSQL's keyed claim orders it too).
+      const queue = async (tag: string, key?: string) => {
+        const high = (await store.enqueue(spec({ priority: 10 }, { tag }))).job.id;
+        const low = (await store.enqueue(spec({ priority: 0 }, { tag, scheduledFor: minutes(10) }))).job.id;
+        const lowest = (
+          await store.enqueue(
+            spec(
+              { priority: -1, ...(key !== undefined && { concurrency: { key, limit: 5 } }) },
+              { tag, scheduledFor: minutes(20) },
+            ),
+          )
+        ).job.id;
+        return { high, low, lowest };
+      };
+      const order = async (tag: string, over: Partial<ClaimRequest>, limit = 3) =>
+        (await claim(limit, { tags: [tag], ...over })).map((j) => j.id);
+
+      // Aging off: priority, then age.
+      const off = await queue('off');
+      expect(await order('off', { priorityAgingMs: Infinity })).toEqual([off.high, off.low, off.lowest]);
+      // A bound of 5 minutes (the default): both low jobs waited longer; they go first, oldest first.
+      const five = await queue('five');
+      expect(await order('five', { priorityAgingMs: 5 * 60_000 })).toEqual([five.lowest, five.low, five.high]);
+      const byDefault = await queue('default-bound');
+      expect(await order('default-bound', {})).toEqual([byDefault.lowest, byDefault.low, byDefault.high]);
+      // A bound of 15 minutes: only the job due 20 minutes ago is aged; then priority again.
+      const fifteen = await queue('fifteen', 'aged-key');
+      const one = async () => order('fifteen', { priorityAgingMs: 15 * 60_000 }, 1);
+      expect([...(await one()), ...(await one()), ...(await one())]).toEqual([
+        fifteen.lowest,
+        fifteen.high,
+        fifteen.low,
+      ]);
+      // The keyed path (a keyed job among the candidates) orders alike.
+      const keyed = await queue('keyed', 'k');
+      expect(await order('keyed', { priorityAgingMs: 15 * 60_000 })).toEqual([keyed.lowest, keyed.high, keyed.low]);
+    });
+
     it('never runs more jobs of a concurrency key than its limit, and skips to the jobs behind', async () => {
       const a = { concurrency: { key: 'api:a', limit: 2 } };
       const aJobs: JobRecord[] = [];

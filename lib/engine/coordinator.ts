@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { UnknownJobError } from '../errors.js';
+import { ConfigError, UnknownJobError } from '../errors.js';
+import { describeValue } from '../describe.js';
 import type { CancelRequest, ClaimRequest, Store } from '../store/store.js';
 import { realClock, type Clock, type ClockTimer } from '../clock.js';
 import {
@@ -54,6 +55,12 @@ export interface CoordinatorOptions {
   clock?: Clock;
   /** Told of jobs finished, retried, released and of expired leases (metrics, traces). */
   observers?: readonly CoordinatorObserver[];
+  /**
+   * Priority aging: a job due this long ago is claimed before every job due since, whatever
+   * their priorities (docs/flow-control.md#priority). The store applies it in its claim.
+   * @default 300000 (5 minutes)
+   */
+  priorityAgingMs?: number;
 }
 
 /**
@@ -75,6 +82,12 @@ export class Coordinator implements WorkerBackend {
     readonly options: CoordinatorOptions = {},
   ) {
     this.clock = options.clock ?? realClock;
+    const aging = options.priorityAgingMs;
+    if (aging !== undefined && !(typeof aging === 'number' && aging >= 0)) {
+      throw new ConfigError(
+        `priorityAgingMs must be a number of milliseconds ≥ 0 (Infinity: no aging), got ${describeValue(aging)}`,
+      );
+    }
     this.announce = new Announcements(this.hub, this.clock, options.observers ?? []);
     this.firstSweep = this.clock.timeout(options.firstSweepDelayMs ?? 0, () => {
       this.sweepTimer = this.clock.interval(options.sweepIntervalMs ?? 5000, () => void this.sweep());
@@ -140,8 +153,10 @@ export class Coordinator implements WorkerBackend {
       const wake = this.hub.next(['queued'], signal);
       const jobs = await this.store.claim({
         ...request,
-        onDeferred: (dueAt) => this.announce.queuedLater(undefined, dueAt - Date.now()),
-      }); // held back until dueAt
+        ...(this.options.priorityAgingMs !== undefined && { priorityAgingMs: this.options.priorityAgingMs }),
+        // Held back until dueAt, in the engine's time (a test's clock moves only when told).
+        onDeferred: (dueAt) => this.announce.queuedLater(undefined, dueAt - this.clock.now()),
+      });
       if (jobs.length > 0) {
         wake.cancel();
         return jobs;

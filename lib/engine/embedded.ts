@@ -59,6 +59,8 @@ export interface EmbeddedEngineOptions {
    * times follow it. millrace/testing passes a clock the test moves. @default realClock
    */
   clock?: Clock;
+  /** Priority aging: a job due this long ago is claimed before any priority (CoordinatorOptions.priorityAgingMs). @default 300000 */
+  priorityAgingMs?: number;
 }
 
 /**
@@ -92,6 +94,7 @@ export class EmbeddedEngine implements Engine {
       externalWritersPollMs: runsJobs ? 1000 : 200,
       publicUrl: options.publicUrl,
       clock: options.clock,
+      priorityAgingMs: options.priorityAgingMs,
       observers: this.spans ? [this.spans.observer] : [],
     });
     this.worker = runsJobs

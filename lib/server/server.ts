@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Coordinator } from '../engine/coordinator.js';
+import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { scriptJobSpec } from '../loader/script-job.js';
 import { flowJobSpec, isFlowRequest } from '../flow/submission.js';
@@ -39,7 +39,8 @@ import { tracingEnabled } from '../tracing/sdk.js';
 import { describePrune } from '../store/prune-report.js';
 import type { CoordinatorObserver } from '../engine/observer.js';
 
-export interface ServerOptions {
+/** priorityAgingMs: the claims' priority aging (see CoordinatorOptions). */
+export interface ServerOptions extends Pick<CoordinatorOptions, 'priorityAgingMs'> {
   store: Store;
   /** Scripts are resolved under this directory. */
   root: string;
@@ -153,6 +154,7 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
   const coordinator = new Coordinator(store, {
     sweepIntervalMs: options.sweepIntervalMs ?? 2000,
     firstSweepDelayMs: options.restartGraceMs ?? 5000,
+    priorityAgingMs: options.priorityAgingMs,
     ...(options.clock && { clock: options.clock }),
     observers: [metrics.observer, ...(spans ? [spans.observer] : []), ...(options.observers ?? [])],
   });

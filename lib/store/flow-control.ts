@@ -99,6 +99,20 @@ function cachedArgs(args: Json): Json {
   return args;
 }
 
+/** See ClaimRequest.priorityAgingMs: a job waits this long at most behind higher priorities. */
+export const DEFAULT_PRIORITY_AGING_MS = 300_000;
+
+/**
+ * The due time at or before which a job is aged at `now`: such jobs are claimed first, oldest
+ * first, and the rest by priority, then age. Both stores' claims read the aged jobs off their
+ * (status, due time) index and the rest off their priority index, each stopped by its LIMIT:
+ * a claim with no aged job reads one more index entry than before.
+ */
+export function agedBefore(now: number, agingMs: number = DEFAULT_PRIORITY_AGING_MS): number {
+  // A bound below every due time (but a safe integer for both drivers) turns aging off.
+  return Number.isFinite(agingMs) ? now - agingMs : Number.MIN_SAFE_INTEGER;
+}
+
 /** A due queued job as a claim sees it, in claim order. */
 export interface Candidate {
   id: string;

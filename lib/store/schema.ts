@@ -7,6 +7,7 @@
  * for it stays the same SQL.
  */
 
+import { KEYED_CLAIM_FUNCTION } from './keyed-claim-function.js';
 import type { Migration } from './store.js';
 
 export interface Dialect {
@@ -22,6 +23,8 @@ export interface Dialect {
   false: string;
   /** The index claims read due jobs from, in (priority, due time, insertion) order. */
   priorityClaimIndex: string;
+  /** What a keyed claim needs in the database: PostgreSQL's function (keyed-claim-function.ts); SQLite, nothing. */
+  keyedClaim: string;
 }
 
 export const SQLITE: Dialect = {
@@ -34,6 +37,7 @@ export const SQLITE: Dialect = {
   false: '0',
   priorityClaimIndex: `-- Claims read queued jobs in (priority, scheduled_for, rowid) order straight off this index.
       CREATE INDEX jobs_claim_priority ON jobs (status, priority DESC, scheduled_for);`,
+  keyedClaim: '-- The one writer claims keyed jobs in its own transaction (sqlite/claim.ts): nothing to create.',
 };
 
 export const POSTGRES: Dialect = {
@@ -46,6 +50,7 @@ export const POSTGRES: Dialect = {
   false: 'false',
   priorityClaimIndex: `-- Claims read the due queued jobs in (priority, scheduled_for, seq) order straight off this index.
       CREATE INDEX jobs_queue_priority ON jobs (priority DESC, scheduled_for, seq) WHERE status = 'queued';`,
+  keyedClaim: KEYED_CLAIM_FUNCTION,
 };
 
 /** The jobs table's columns, after any a store puts first. */
@@ -243,6 +248,7 @@ const SHARED_MIGRATIONS: readonly SharedMigration[] = [
   { name: 'schedules', sql: schedules },
   { name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces },
   { name: 'flow control: priority, concurrency and rate keys, result cache', sql: flowControl },
+  { name: 'the keyed claim in one call (PostgreSQL: a function)', sql: (d) => d.keyedClaim },
 ];
 
 /** The shared migrations in `d`'s dialect, numbered from `first`. */

@@ -43,6 +43,13 @@ export interface ClaimRequest {
    * limit need no call: a job that finishes wakes the claims.
    */
   onDeferred?: (dueAt: number) => void;
+  /**
+   * Priority aging (docs/flow-control.md#priority): a job due this long ago or longer is claimed
+   * before every job due since, whatever their priorities, the oldest first; so a stream of
+   * higher-priority jobs holds a lower one back for this long at most. Infinity turns it off.
+   * @default DEFAULT_PRIORITY_AGING_MS (store/flow-control.ts: 5 minutes)
+   */
+  priorityAgingMs?: number;
 }
 
 export interface EnqueueResult {

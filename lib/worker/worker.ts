@@ -52,6 +52,8 @@ export class Worker {
   private readonly claims: ClaimLoop;
   /** Threads being replaced, with why: the jobs on them go back to the queue. */
   private readonly replacing = new Map<ExecutorThread, string>();
+  /** Jobs whose code ended and whose end is not recorded yet: still this worker's, their leases renewed. */
+  private readonly ending = new Set<string>();
   private readonly offCanceled: (() => void) | undefined;
 
   constructor(private readonly options: WorkerOptions) {
@@ -103,7 +105,7 @@ export class Worker {
       workerId: this.id,
       leaseMs,
       heartbeatMs: options.heartbeatMs ?? Math.min(2000, leaseMs / 3),
-      held: () => [...this.running.ids(), ...this.slots.ready.map((j) => j.id)],
+      held: () => [...this.running.ids(), ...this.slots.ready.map((j) => j.id), ...this.ending],
       lost: (jobId, error) => this.abandon(jobId, error),
       warn,
     });
@@ -335,8 +337,17 @@ export class Worker {
     });
   }
 
+  /**
+   * Records a job's end. Until the backend has recorded it (the logs flushed first, then a
+   * report that may wait on a busy server), the job's lease is still renewed: a lease that ran
+   * out meanwhile would fail the attempt and run the job again, though it ended here.
+   */
   private finish(jobId: string, outcome: Outcome, at = this.stamp(Date.now())): Promise<void> {
-    const end = this.logs.flushed().then(() => this.backend.finish(jobId, outcome, at));
+    this.ending.add(jobId);
+    const end = this.logs
+      .flushed()
+      .then(() => this.backend.finish(jobId, outcome, at))
+      .finally(() => this.ending.delete(jobId));
     return this.idle.track(end.catch((err: unknown) => this.warn(`recording the end of ${jobId}`, err)));
   }
 

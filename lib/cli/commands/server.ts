@@ -17,6 +17,7 @@ interface ServerOptions {
   publicUrl?: string;
   retain: number;
   metricsToken?: string;
+  priorityAging?: number;
 }
 
 /** `--retain`'s default: finished runs are kept 30 days. */
@@ -58,6 +59,11 @@ export function serverCommand(program: Command): void {
         'a token that reaches GET /metrics only, for a Prometheus scraper (env MILLRACE_METRICS_TOKEN)',
       )
       .option(
+        '--priority-aging <duration>',
+        'a job due this long ago is claimed before any higher-priority job due since (default: 5m)',
+        parseDuration,
+      )
+      .option(
         '--restart-grace-ms <ms>',
         'after a start, how long workers have to renew their leases before their jobs go to others (default: 5000)',
         nonNegativeInt,
@@ -76,6 +82,7 @@ export function serverCommand(program: Command): void {
       bodyLimit: options.bodyLimit,
       sweepIntervalMs: options.sweepMs,
       restartGraceMs: options.restartGraceMs,
+      priorityAgingMs: options.priorityAging,
       publicUrl: options.publicUrl,
       retainMs: options.retain,
       metricsToken: options.metricsToken ?? (process.env.MILLRACE_METRICS_TOKEN || undefined),

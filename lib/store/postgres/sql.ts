@@ -115,40 +115,93 @@ export const RECORD_SQL = `
   ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
   RETURNING *`;
 
-/**
- * $1 now, $2 all tags, $3 tags, $4 roots or null, $5 workspace or null, $6 limit, $7 worker,
- * $8 lease end. One statement: lock the first due rows no other claim holds (highest priority,
- * then oldest), take them, record the attempts. A
- * concurrent claim on another server skips the locked rows instead of waiting. If one of
- * them has a concurrency or rate key, it takes nothing and says so (`keyed_found`): the keyed
- * claim (claim.ts) decides under the keys' locks.
- * It commits without waiting for the disk: a claim lost in a crash of the database leaves the
- * job queued, as if never claimed, and its worker hears at its next heartbeat that the job is
- * not its own (as with SQLite, whose claims do not wait for their commit either).
- */
-export const CLAIM_SQL = `
-  WITH due AS (
-    SELECT id, (concurrency_key IS NOT NULL OR rate_key IS NOT NULL) AS keyed FROM jobs
-    WHERE status = 'queued' AND scheduled_for <= $1
-      AND ($2::boolean OR tag = ANY($3::text[]))
+/** The jobs a claim may take: $2 all tags, $3 tags, $4 roots or null, $5 workspace or null. */
+const CLAIM_SCOPE = `($2::boolean OR tag = ANY($3::text[]))
       AND ($4::text[] IS NULL OR root_job = ANY($4::text[]))
-      AND ($5::text IS NULL OR workspace = $5::text)
-    ORDER BY priority DESC, scheduled_for, seq
-    LIMIT $6
-    FOR UPDATE SKIP LOCKED
-  ), plain AS (
-    SELECT NOT EXISTS (SELECT 1 FROM due WHERE keyed) AS ok
+      AND ($5::text IS NULL OR workspace = $5::text)`;
+
+/**
+ * The CTE `due`: the first `limit` due rows in claim order, locked FOR UPDATE SKIP LOCKED, of
+ * `columns`: the aged jobs (due at or before `agedBefore`: priority aging, store/flow-control.ts),
+ * oldest first, off jobs_queue; then the rest by priority, then age, off jobs_queue_priority.
+ * The outer LIMIT pulls rows from the first read, then from the second only as many as are
+ * still wanted (an Append runs its inputs in turn), and each read locks only the rows pulled:
+ * without aged jobs, the first read is one index probe. Each read's own LIMIT makes it an
+ * ordered index scan (without one, the planner sorts the whole queue); the outer one keeps the
+ * planner's estimate at the claim's size, so that a join on `due` finds each row by its key.
+ */
+function dueCte(columns: string, scope: { now: string; agedBefore: string; limit: string }): string {
+  return `due AS (
+    SELECT * FROM (
+      SELECT ${columns} FROM jobs
+      WHERE status = 'queued' AND scheduled_for <= ${scope.agedBefore} AND ${CLAIM_SCOPE}
+      ORDER BY scheduled_for, seq
+      LIMIT ${scope.limit}
+      FOR UPDATE SKIP LOCKED) aged
+    UNION ALL
+    SELECT * FROM (
+      SELECT ${columns} FROM jobs
+      WHERE status = 'queued' AND scheduled_for <= ${scope.now} AND scheduled_for > ${scope.agedBefore} AND ${CLAIM_SCOPE}
+      ORDER BY priority DESC, scheduled_for, seq
+      LIMIT ${scope.limit}
+      FOR UPDATE SKIP LOCKED) ranked
+    LIMIT ${scope.limit}
+  )`;
+}
+
+/** Claim order over rows of `alias` (with priority, scheduled_for, seq) aged at or before `agedBefore`. */
+const claimOrder = (alias: string, agedBefore: string) =>
+  `(${alias}.scheduled_for <= ${agedBefore}) DESC, CASE WHEN ${alias}.scheduled_for <= ${agedBefore} THEN 0 ELSE ${alias}.priority END DESC, ${alias}.scheduled_for, ${alias}.seq`;
+
+/**
+ * What both claim statements do with their `due` rows: take them (unless one has a key, or
+ * `${extra}` says no), record the attempts, and answer them in claim order with `keyed_found`
+ * (a due row has a concurrency or rate key: the keyed claim, claim.ts, decides under the keys'
+ * locks) and `aged_found`. It commits without waiting for the disk: a claim lost in a crash of
+ * the database leaves the job queued, as if never claimed, and its worker hears at its next
+ * heartbeat that the job is not its own (as with SQLite, whose claims do not wait for their
+ * commit either).
+ */
+function takeDue(aged: { found: string; blocks: boolean }): string {
+  return `plain AS (
+    SELECT NOT EXISTS (SELECT 1 FROM due WHERE keyed) AS ok, ${aged.found} AS aged_found
   ), claimed AS (
     UPDATE jobs j SET status = 'running', worker = $7, lease_until = $8, attempt = j.attempt + 1, started_at = NULL
-    FROM due, plain WHERE j.id = due.id AND plain.ok
+    FROM due, plain WHERE j.id = due.id AND plain.ok${aged.blocks ? ' AND NOT plain.aged_found' : ''}
     RETURNING j.*
   ), recorded AS (
     INSERT INTO attempts (job_id, attempt, worker, claimed_at, status)
     SELECT id, attempt, $7, $1, 'running' FROM claimed
   )
-  SELECT claimed.*, NOT plain.ok AS keyed_found
-  FROM plain LEFT JOIN claimed ON true, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
+  SELECT claimed.*, NOT plain.ok AS keyed_found, plain.aged_found
+  FROM plain LEFT JOIN claimed ON true, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`;
+}
+
+/**
+ * $1 now, $2 all tags, $3 tags, $4 roots or null, $5 workspace or null, $6 limit, $7 worker,
+ * $8 lease end, $9 aged before. The claim when no job is aged (priority aging), the common
+ * case, in one statement: lock the first due rows no other claim holds (highest priority,
+ * then oldest), take them, record the attempts (takeDue). A concurrent claim on another
+ * server skips the locked rows instead of waiting. One index probe looks for an aged job the
+ * claim may take: if there is one, it takes nothing and says so (`aged_found`), and the store
+ * claims with AGED_CLAIM_SQL until a claim finds none. Why not AGED_CLAIM_SQL always: its two
+ * reads and their merge cost a fifth more than this one read (docs/performance.md).
+ */
+export const CLAIM_SQL = `
+  WITH due AS (
+    SELECT id, (concurrency_key IS NOT NULL OR rate_key IS NOT NULL) AS keyed FROM jobs
+    WHERE status = 'queued' AND scheduled_for <= $1 AND ${CLAIM_SCOPE}
+    ORDER BY priority DESC, scheduled_for, seq
+    LIMIT $6
+    FOR UPDATE SKIP LOCKED
+  ), ${takeDue({ found: `EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND scheduled_for <= $9 AND ${CLAIM_SCOPE})`, blocks: true })}
   ORDER BY claimed.priority DESC, claimed.scheduled_for, claimed.seq`;
+
+/** CLAIM_SQL's parameters: the claim with aged jobs first (dueCte), then the rest as CLAIM_SQL. */
+export const AGED_CLAIM_SQL = `
+  WITH ${dueCte('id, (concurrency_key IS NOT NULL OR rate_key IS NOT NULL) AS keyed, scheduled_for <= $9 AS aged', { now: '$1', agedBefore: '$9', limit: '$6' })},
+  ${takeDue({ found: 'EXISTS (SELECT 1 FROM due WHERE aged)', blocks: false })}
+  ORDER BY ${claimOrder('claimed', '$9')}`;
 
 /** $1 job, $2 at. Only a timestamp: nothing depends on it being on disk before the job goes on. */
 export const MARK_STARTED_SQL = `

@@ -37,6 +37,12 @@ export function checkSchemaName(schema: string): string {
 }
 
 export function connectionConfig(url: string, schema: string): pg.ClientConfig {
-  // Every connection works in the store's schema: the SQL names tables unqualified.
-  return { connectionString: url, options: `-c search_path=${schema}`, application_name: 'millrace' };
+  // Every connection works in the store's schema: the SQL names tables unqualified. Named
+  // (prepared) statements, the claims', are planned for each execution's values, as unnamed
+  // ones are: a generic plan, blind to the LIMIT and the due time, reads the whole queue.
+  return {
+    connectionString: url,
+    options: `-c search_path=${schema} -c plan_cache_mode=force_custom_plan`,
+    application_name: 'millrace',
+  };
 }

@@ -10,6 +10,15 @@ import { listQuery, type ListTerm } from '../policy.js';
 /** The condition of a job that may still change: the first end recorded stands. */
 const UNFINISHED = `status IN ('queued', 'running')`;
 
+/** A claim's candidate: what admission (store/flow-control.ts) reads of a due job. */
+const CANDIDATE =
+  'id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms';
+
+/** The jobs a claim may take: its tags, runs and workspace. */
+const CLAIM_SCOPE = `(@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
+          AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
+          AND (@workspace IS NULL OR workspace = @workspace)`;
+
 /** Every statement of the store but `list`'s (built from its filter), by name. */
 const STATEMENT_SQL = {
   insert: `
@@ -46,13 +55,31 @@ const STATEMENT_SQL = {
   // Priority first, then age: within a priority, first due first, then first submitted. The
   // rows come in that order off jobs_claim_priority and the LIMIT stops the read; `+` keeps the
   // planner from taking jobs_claim's range on scheduled_for instead, which sorts the whole queue.
+  // The claim when no due job is aged (anyAged), the common case.
   due: `
-    SELECT id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms FROM jobs
-    WHERE status = 'queued' AND +scheduled_for <= @now
-      AND (@all_tags = 1 OR tag IN (SELECT value FROM json_each(@tags)))
-      AND (@roots IS NULL OR root_job IN (SELECT value FROM json_each(@roots)))
-      AND (@workspace IS NULL OR workspace = @workspace)
+    SELECT ${CANDIDATE} FROM jobs
+    WHERE status = 'queued' AND +scheduled_for <= @now AND ${CLAIM_SCOPE}
     ORDER BY priority DESC, scheduled_for, rowid
+    LIMIT @limit OFFSET @offset`,
+  // Whether a job the claim may take is aged (due at or before @aged_before: priority aging,
+  // store/flow-control.ts): one seek on jobs_claim's range. The claim's scope counts: a run's
+  // job left queued long ago in the file (a killed `millrace run`) must not send every claim
+  // of other runs to dueAged.
+  anyAged: `SELECT 1 FROM jobs WHERE status = 'queued' AND scheduled_for <= @aged_before AND ${CLAIM_SCOPE} LIMIT 1`,
+  // With aged jobs: those first, the oldest first, off jobs_claim; then the rest as in `due`.
+  // Each arm's LIMIT stops its read; the outer sort orders at most twice the page.
+  dueAged: `
+    SELECT ${CANDIDATE} FROM (
+      SELECT * FROM (
+        SELECT 0 AS tier, 0 AS p, scheduled_for AS t, rowid AS r, ${CANDIDATE} FROM jobs
+        WHERE status = 'queued' AND scheduled_for <= @aged_before AND ${CLAIM_SCOPE}
+        ORDER BY scheduled_for, rowid LIMIT @limit + @offset)
+      UNION ALL
+      SELECT * FROM (
+        SELECT 1, priority, scheduled_for, rowid, ${CANDIDATE} FROM jobs
+        WHERE status = 'queued' AND +scheduled_for <= @now AND +scheduled_for > @aged_before AND ${CLAIM_SCOPE}
+        ORDER BY priority DESC, scheduled_for, rowid LIMIT @limit + @offset))
+    ORDER BY tier, p DESC, t, r
     LIMIT @limit OFFSET @offset`,
   runningOfKey: `SELECT count(*) AS n FROM jobs WHERE workspace = ? AND concurrency_key = ? AND status = 'running'`,
   startsOfKey: `
