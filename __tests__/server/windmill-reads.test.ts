@@ -247,7 +247,7 @@ describe.each(stores)('windmill-client JobService reads against millrace (%s)', 
       });
       await arrived;
       // `millrace` is millrace's own field of each row, unknown to windmill-client's types.
-      const running = (await JobService.listQueue({ workspace, running: true })) as {
+      const running = (await JobService.listQueue({ workspace, running: true })) as unknown as {
         id: string;
         script_path?: string;
         running: boolean;
