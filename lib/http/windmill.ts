@@ -125,13 +125,18 @@ export function toWindmillJob(job: JobRecord, lines: LogLine[], children: JobRec
     ...(job.durationMs !== null && { duration_ms: job.durationMs }),
     logs: logText(lines),
     workflow_as_code_status: status,
-    millrace: {
-      kind: job.kind,
-      entrypoint: job.entrypoint,
-      status: job.status,
-      attempt: job.attempt,
-      max_attempts: job.maxAttempts,
-      worker: job.worker,
-    },
+    millrace: millraceFields(job),
+  };
+}
+
+/** millrace's own fields of a job, beside Windmill's, in each job shape the API answers. */
+export function millraceFields(job: JobRecord): WindmillJob['millrace'] {
+  return {
+    kind: job.kind,
+    entrypoint: job.entrypoint,
+    status: job.status,
+    attempt: job.attempt,
+    max_attempts: job.maxAttempts,
+    worker: job.worker,
   };
 }

@@ -1,4 +1,4 @@
-import { iso, plain, toWindmillJob, windmillResult, type WindmillJob } from '../http/windmill.js';
+import { iso, millraceFields, plain, toWindmillJob, windmillResult, type WindmillJob } from '../http/windmill.js';
 import { type JobRecord, type Json, type LogLine } from '../types.js';
 
 /**
@@ -12,17 +12,6 @@ import { type JobRecord, type Json, type LogLine } from '../types.js';
 /** Windmill's `job_kind` of a millrace job (a flow's module is a `flowscript`). */
 function jobKind(job: JobRecord): WindmillJob['job_kind'] {
   return job.kind === 'flow' ? 'flow' : job.kind === 'flowmodule' ? 'flowscript' : 'script';
-}
-
-function millraceFields(job: JobRecord): WindmillJob['millrace'] {
-  return {
-    kind: job.kind,
-    entrypoint: job.entrypoint,
-    status: job.status,
-    attempt: job.attempt,
-    max_attempts: job.maxAttempts,
-    worker: job.worker,
-  };
 }
 
 /** A row of `jobs/queue/list`: a queued or running job. Args only with `include_args`, as on Windmill. */
