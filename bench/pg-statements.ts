@@ -1,7 +1,8 @@
-// PGURL=postgres://… [N=300] npx tsx bench/pg-statements.ts
+// PGURL=postgres://… [N=300] [SHAPE=sequential|fanout] npx tsx bench/pg-statements.ts
 // `millrace dev` on PostgreSQL in one process: the statements each awaited no-op task costs
-// (counted by wrapping pg's query), and the median time between a task's phases (from the
+// (counted by wrapping pg's query), the CPU time per task of this process and of PostgreSQL's, and the median time between a task's phases (from the
 // jobs' own timestamps). The budget in docs/performance.md comes from it.
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { openStore } from '../lib/store/open.js';
 import { startServer } from '../lib/server/server.js';
@@ -23,6 +24,30 @@ for (const proto of [pg.Client.prototype, pg.Pool.prototype] as { query: (...a: 
     return orig.apply(this, args);
   };
 }
+/**
+ * The CPU time so far of the PostgreSQL server at PGURL's port (its postmaster, found by the
+ * `-p <port>` it was started with, and its backends), ms; from /proc, in clock ticks of 10 ms.
+ */
+function postgresCpuMs(): number {
+  const port = new URL(process.env.PGURL!).port;
+  const procs = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) return [];
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const master = cmdline[cmdline.indexOf('-p') + 1] === port;
+        return [{ pid, ppid: fields[1], master, ticks: Number(fields[11]) + Number(fields[12]) }];
+      } catch {
+        return []; // The process ended meanwhile.
+      }
+    });
+  const master = procs.find((p) => p.master);
+  return procs.filter((p) => p === master || p.ppid === master?.pid).reduce((sum, p) => sum + p.ticks, 0) * 10;
+}
+
 const root = process.cwd();
 const { store } = await openStore({ db: process.env.PGURL!, root });
 const server = await startServer({
@@ -35,12 +60,27 @@ const server = await startServer({
 });
 const worker = new Worker({ backend: server.coordinator, root, tags: 'all' });
 const engine = new HttpEngine({ server: server.url, token: 'mr_x_token_1234567890' });
-const shape = { name: 'noop', what: '', mode: 'sequential' as const, n: -1, count: Number(process.env.N ?? 300) };
+const shape = {
+  name: 'noop',
+  what: '',
+  mode: (process.env.SHAPE ?? 'sequential') as 'sequential' | 'fanout',
+  n: -1,
+  count: Number(process.env.N ?? 300),
+};
 await runShape(engine, shape);
 counts.clear();
 const t0 = performance.now();
+const [cpu0, pg0] = [process.cpuUsage(), postgresCpuMs()];
 const r = await runShape(engine, shape);
-console.log('p50', r.overheadP50Ms, 'wall', performance.now() - t0);
+const cpu = process.cpuUsage(cpu0);
+console.log('p50', r.overheadP50Ms, 'tasks/s', r.tasksPerSec, 'wall', Math.round(performance.now() - t0));
+console.log(
+  'CPU per task: this process',
+  Math.round((cpu.user + cpu.system) / shape.count),
+  'µs, PostgreSQL',
+  Math.round(((postgresCpuMs() - pg0) * 1000) / shape.count),
+  'µs',
+);
 const sorted = [...counts].sort((a, b) => b[1] - a[1]);
 let total = 0;
 for (const [, n] of sorted) total += n;

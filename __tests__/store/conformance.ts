@@ -309,6 +309,43 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       ]);
     });
 
+    it('records the starts and ends of many jobs in one tick, each its own; a job ended twice keeps its first end', async () => {
+      const jobs = await Promise.all(Array.from({ length: 5 }, (_, i) => store.enqueue(spec({ args: { i } }))));
+      const ids = jobs.map((j) => j.job.id);
+      await claimAll();
+      const t = Date.now();
+      // All in one tick: a store that writes a tick's rows together must still answer each.
+      await Promise.all(ids.map((id, i) => store.markStarted(id, t + i)));
+      const looked = await Promise.all([...ids, 'no-such-job'].map((id) => store.get(id)));
+      expect(looked.map((j) => j?.startedAt)).toEqual([t, t + 1, t + 2, t + 3, t + 4, undefined]);
+      const ends = await Promise.all([
+        ...ids.map((id, i) =>
+          store.finish(
+            id,
+            i % 2 === 0
+              ? { status: 'success', result: { i } }
+              : { status: 'failure', error: { name: 'E', message: `no ${i}` } },
+            t + 10 + i,
+          ),
+        ),
+        store.finish(ids[0], { status: 'failure', error: { name: 'E', message: 'late' } }, t + 50),
+      ]);
+      expect(ends.map((e) => e && [e.id, e.status, e.durationMs])).toEqual([
+        [ids[0], 'success', 10],
+        [ids[1], 'failure', 10],
+        [ids[2], 'success', 10],
+        [ids[3], 'failure', 10],
+        [ids[4], 'success', 10],
+        undefined,
+      ]);
+      expect(ends[1]!.error).toEqual({ name: 'E', message: 'no 1' });
+      expect(ends[2]!.result).toEqual({ i: 2 });
+      const attempts = await Promise.all(ids.map((id) => store.attempts(id)));
+      expect(attempts.map((a) => [a.length, a[0].status, a[0].startedAt, a[0].completedAt])).toEqual(
+        ids.map((_, i) => [1, i % 2 === 0 ? 'success' : 'failure', t + i, t + 10 + i]),
+      );
+    });
+
     it('records a failure with its error', async () => {
       const { job } = await store.enqueue(spec());
       await claimAll();

@@ -3,19 +3,80 @@ import type { ErrorRecord, JobRecord, Outcome } from '../../types.js';
 import { outcomeColumns, toJobRecord, type JobRow } from '../rows.js';
 import type { Change } from './notifications.js';
 import { rowCount } from './query.js';
-import { COMPLETE_WITH_ATTEMPT_SQL, MARK_STARTED_SQL, RETRY_SQL } from './sql.js';
+import {
+  COMPLETE_BATCH_SQL,
+  COMPLETE_WITH_ATTEMPT_SQL,
+  MARK_STARTED_BATCH_SQL,
+  MARK_STARTED_SQL,
+  RETRY_SQL,
+} from './sql.js';
+import { TickStatement } from './tick-statement.js';
 
 // The PostgreSQL store's writes of a claimed job: started, leases renewed, finished, retried.
-// Each is one statement (one round trip); its change is announced after it commits.
+// Each is one statement (one round trip); its change is announced after it commits. Starts and
+// ends are made a tick at a time (tick-statement.ts): a fan-out's 1,000 children that start or
+// end in one tick are one statement and, for the ends, one durable commit.
 
-export async function markStarted(
-  pool: pg.Pool,
-  announce: (change: Change) => void,
-  jobId: string,
-  at: number,
-): Promise<void> {
-  const result = await pool.query(MARK_STARTED_SQL, [jobId, at]);
-  if (rowCount(result) > 0) announce({ k: 's', ids: [jobId] });
+interface End {
+  jobId: string;
+  status: Outcome['status'];
+  result: string | null;
+  error: string | null;
+  at: number;
+}
+
+/** Starts and ends of jobs, each a statement per tick for all the jobs of the tick. */
+export class JobLifecycle {
+  private readonly starts: TickStatement<{ jobId: string; at: number }, boolean>;
+  private readonly ends: TickStatement<End, JobRow | undefined>;
+
+  constructor(
+    pool: pg.Pool,
+    private readonly announce: (change: Change) => void,
+  ) {
+    this.starts = new TickStatement(
+      async ({ jobId, at }) => rowCount(await pool.query(MARK_STARTED_SQL, [jobId, at])) > 0,
+      async (items) => {
+        const { rows } = await pool.query<{ id: string }>(MARK_STARTED_BATCH_SQL, [
+          items.map((i) => i.jobId),
+          items.map((i) => i.at),
+        ]);
+        const started = new Set(rows.map((r) => r.id));
+        return items.map((i) => started.has(i.jobId));
+      },
+    );
+    const endAlone = async (e: End) =>
+      (await pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [e.jobId, e.status, e.result, e.error, e.at])).rows[0];
+    this.ends = new TickStatement(endAlone, async (items) => {
+      // A job ended twice in one tick: its first end goes in the statement, and the later
+      // ones change nothing, as one statement each would have it (the first end stands).
+      const seen = new Set<string>();
+      const first = new Set(items.filter((e) => !seen.has(e.jobId) && seen.add(e.jobId)));
+      const column = <K extends keyof End>(k: K) => [...first].map((e) => e[k]);
+      const { rows } = await pool.query<JobRow>(COMPLETE_BATCH_SQL, [
+        column('jobId'),
+        column('status'),
+        column('result'),
+        column('error'),
+        column('at'),
+      ]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return items.map((e) => (first.has(e) ? byId.get(e.jobId) : undefined));
+    });
+  }
+
+  async markStarted(jobId: string, at: number): Promise<void> {
+    if (await this.starts.run({ jobId, at })) this.announce({ k: 's', ids: [jobId] });
+  }
+
+  async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
+    const row = await this.ends.run({ jobId, status: outcome.status, ...outcomeColumns(outcome), at });
+    if (!row) return undefined;
+    this.announce({ k: 'f', ids: [jobId] });
+    // A slot of its concurrency key is free: other servers' claims look again.
+    if (row.concurrency_key) this.announce({ k: 'q', due: at });
+    return toJobRecord(row);
+  }
 }
 
 /** Renews the leases the worker still holds; returns the ids it no longer holds. */
@@ -25,28 +86,15 @@ export async function renewLeases(
   jobIds: readonly string[],
   leaseUntil: number,
 ): Promise<string[]> {
+  // The rows locked in id order, as the batched starts and ends lock theirs (sql.ts).
   const { rows } = await pool.query<{ id: string }>(
-    `UPDATE jobs SET lease_until = $3 WHERE worker = $1 AND status = 'running' AND id = ANY($2::text[]) RETURNING id`,
+    `WITH locked AS (SELECT id FROM jobs WHERE id = ANY($2::text[]) ORDER BY id FOR UPDATE)
+     UPDATE jobs j SET lease_until = $3 FROM locked l
+     WHERE j.id = l.id AND j.worker = $1 AND j.status = 'running' RETURNING j.id`,
     [workerId, [...jobIds], leaseUntil],
   );
   const mine = new Set(rows.map((r) => r.id));
   return jobIds.filter((id) => !mine.has(id));
-}
-
-export async function finish(
-  pool: pg.Pool,
-  announce: (change: Change) => void,
-  jobId: string,
-  outcome: Outcome,
-  at: number,
-): Promise<JobRecord | undefined> {
-  const { result, error } = outcomeColumns(outcome);
-  const { rows } = await pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [jobId, outcome.status, result, error, at]);
-  if (!rows[0]) return undefined;
-  announce({ k: 'f', ids: [jobId] });
-  // A slot of its concurrency key is free: other servers' claims look again.
-  if (rows[0].concurrency_key) announce({ k: 'q', due: at });
-  return toJobRecord(rows[0]);
 }
 
 export async function retry(

@@ -33,6 +33,7 @@ import { transaction, type Tx } from './query.js';
 import { claimJobs, queueSummary, type ClaimMemo } from './claim.js';
 import { getFlowStatus, setFlowStatus } from './flow-status.js';
 import * as lifecycle from './lifecycle.js';
+import type { TickStatement } from './tick-statement.js';
 import * as reads from './reads.js';
 import { enqueue, record, type SubmitContext } from './submit.js';
 import { PgTokens } from './tokens.js';
@@ -73,6 +74,10 @@ export class PgStore implements S.Store {
   private readonly tokens: PgTokens;
   private readonly schedules: PgSchedules;
   private readonly announcer: Announcer;
+  /** Starts and ends of claimed jobs (lifecycle.ts). */
+  private readonly lifecycle: lifecycle.JobLifecycle;
+  /** Jobs by id, a statement per tick (the parent's looks at its fan-out's children). */
+  private readonly jobs: TickStatement<string, JobRecord | undefined>;
   /** What enqueue and record use (submit.ts). */
   private readonly submit: SubmitContext;
   private readonly changes: ChangeListener;
@@ -100,6 +105,8 @@ export class PgStore implements S.Store {
       announce: (change) => this.announcer.announce(change),
       clock: this.clock,
     };
+    this.lifecycle = new lifecycle.JobLifecycle(this.pool, this.submit.announce);
+    this.jobs = reads.jobReads(this.pool);
     this.changes = new ChangeListener({ url: options.url, schema, channel, origin }, (change) => {
       for (const listener of [...this.listeners]) listener(change);
     });
@@ -167,7 +174,7 @@ export class PgStore implements S.Store {
   }
 
   markStarted(jobId: string, at: number): Promise<void> {
-    return lifecycle.markStarted(this.pool, this.submit.announce, jobId, at);
+    return this.lifecycle.markStarted(jobId, at);
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -176,7 +183,7 @@ export class PgStore implements S.Store {
   }
 
   async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
-    const job = await lifecycle.finish(this.pool, this.submit.announce, jobId, outcome, at);
+    const job = await this.lifecycle.finish(jobId, outcome, at);
     if (job) this.places.forget(jobId);
     return job;
   }
@@ -197,7 +204,7 @@ export class PgStore implements S.Store {
   }
 
   get(jobId: string): Promise<JobRecord | undefined> {
-    return reads.getJob(this.pool, jobId);
+    return this.jobs.run(jobId);
   }
 
   matchIds(prefix: string, limit: number): Promise<string[]> {

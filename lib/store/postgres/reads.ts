@@ -4,6 +4,7 @@ import type { PlaceRow } from '../policy.js';
 import { toAttemptRecord, toJobRecord, type AttemptRow, type JobRow } from '../rows.js';
 import { one } from './query.js';
 import { listStatement } from './sql.js';
+import { TickStatement } from './tick-statement.js';
 
 // The PostgreSQL store's reads of the job tree: a job, its child at a call key, ids by prefix,
 // lists, attempts, descendants, and a job's place for its log.
@@ -11,6 +12,18 @@ import { listStatement } from './sql.js';
 export async function getJob(pool: pg.Pool, jobId: string): Promise<JobRecord | undefined> {
   const row = await one<JobRow>(pool, 'SELECT * FROM jobs WHERE id = $1', [jobId]);
   return row && toJobRecord(row);
+}
+
+/** Jobs by id, the looks of one tick in one statement (a parent waiting on its fan-out's children). */
+export function jobReads(pool: pg.Pool): TickStatement<string, JobRecord | undefined> {
+  return new TickStatement(
+    (jobId) => getJob(pool, jobId),
+    async (ids) => {
+      const { rows } = await pool.query<JobRow>('SELECT * FROM jobs WHERE id = ANY($1::text[])', [ids]);
+      const byId = new Map(rows.map((r) => [r.id, toJobRecord(r)]));
+      return ids.map((id) => byId.get(id));
+    },
+  );
 }
 
 export async function findChild(pool: pg.Pool, parentJob: string, callKey: string): Promise<JobRecord | undefined> {

@@ -209,11 +209,40 @@ export const MARK_STARTED_SQL = `
   attempt AS (UPDATE attempts t SET started_at = $2 FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
   SELECT id FROM job, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`;
 
+/** MARK_STARTED_SQL for many jobs: $1 ids, $2 their start times (rows locked in id order, as in COMPLETE_BATCH_SQL). */
+export const MARK_STARTED_BATCH_SQL = `
+  WITH input AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS i(id, at)),
+  locked AS (SELECT j.id FROM jobs j JOIN input i ON i.id = j.id ORDER BY j.id FOR UPDATE OF j),
+  job AS (
+    UPDATE jobs j SET started_at = i.at FROM input i, locked l WHERE j.id = i.id AND l.id = i.id AND j.status = 'running'
+    RETURNING j.id, j.attempt, i.at
+  ),
+  attempt AS (UPDATE attempts t SET started_at = job.at FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
+  SELECT id FROM job, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`;
+
 /** FINISH_SQL's parameters: the job's end and its attempt's, in one statement (one round trip). */
 export const COMPLETE_WITH_ATTEMPT_SQL = `
   WITH done AS (${FINISH_SQL}),
   attempt AS (
     UPDATE attempts t SET status = $2, error = $4, completed_at = $5
+    FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'
+  )
+  SELECT * FROM done`;
+
+/** COMPLETE_WITH_ATTEMPT_SQL for many jobs, each once: $1 ids, $2 statuses, $3 results, $4 errors, $5 times. */
+export const COMPLETE_BATCH_SQL = `
+  WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS i(id, status, result, error, at)),
+  -- The rows locked in id order, as every statement that locks many jobs does: two of them
+  -- (another tick's ends, a worker's lease renewal) never wait on each other in a cycle.
+  locked AS (SELECT j.id FROM jobs j JOIN input i ON i.id = j.id ORDER BY j.id FOR UPDATE OF j),
+  done AS (
+    UPDATE jobs j SET status = i.status, result = i.result, error = i.error, completed_at = i.at, lease_until = NULL,
+                      duration_ms = CASE WHEN j.started_at IS NULL THEN NULL ELSE i.at - j.started_at END
+    FROM input i, locked l WHERE j.id = i.id AND l.id = i.id AND j.status IN ('queued', 'running')
+    RETURNING j.*
+  ),
+  attempt AS (
+    UPDATE attempts t SET status = done.status, error = done.error, completed_at = done.completed_at
     FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'
   )
   SELECT * FROM done`;
@@ -229,11 +258,16 @@ export const RETRY_SQL = `
 
 /** $1 job, $2 its root, $3 its path + '/', $4 reason, $5 by, $6 error, $7 at: the job and its unfinished descendants. */
 export const CANCEL_SQL = `
-  UPDATE jobs SET status = 'canceled', cancel_reason = $4, canceled_by = $5, error = $6, completed_at = $7,
-                  lease_until = NULL,
-                  duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE $7 - started_at END
-  WHERE status IN ('queued', 'running') AND (id = $1 OR (root_job = $2 AND starts_with(path, $3)))
-  RETURNING *`;
+  WITH locked AS (
+    -- In id order, as every statement that locks many jobs (COMPLETE_BATCH_SQL).
+    SELECT id FROM jobs WHERE status IN ('queued', 'running') AND (id = $1 OR (root_job = $2 AND starts_with(path, $3)))
+    ORDER BY id FOR UPDATE
+  )
+  UPDATE jobs j SET status = 'canceled', cancel_reason = $4, canceled_by = $5, error = $6, completed_at = $7,
+                    lease_until = NULL,
+                    duration_ms = CASE WHEN j.started_at IS NULL THEN NULL ELSE $7 - j.started_at END
+  FROM locked l WHERE j.id = l.id AND j.status IN ('queued', 'running')
+  RETURNING j.*`;
 
 /** $1 jobs, $2 their attempts, $3 error, $4 at: the canceled jobs' running attempts. */
 export const CANCEL_ATTEMPTS_SQL = `
