@@ -26,6 +26,7 @@ import { checkSameCall } from './same-call.js';
 import { followLogPages, type FollowLogsOptions } from './log-pages.js';
 import type { CoordinatorObserver } from './observer.js';
 import { Announcements } from './announcements.js';
+import { DrainedClaims } from './drained-claims.js';
 import { backoffMs, retriable } from './retry-policy.js';
 import { onStoreChange } from './store-changes.js';
 
@@ -74,6 +75,7 @@ export class Coordinator implements WorkerBackend {
   private sweepTimer: ClockTimer | undefined;
   private readonly firstSweep: ClockTimer;
   private readonly announce: Announcements;
+  private readonly drained: DrainedClaims;
   private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -89,6 +91,7 @@ export class Coordinator implements WorkerBackend {
       );
     }
     this.announce = new Announcements(this.hub, this.clock, options.observers ?? []);
+    this.drained = new DrainedClaims(this.hub);
     this.firstSweep = this.clock.timeout(options.firstSweepDelayMs ?? 0, () => {
       this.sweepTimer = this.clock.interval(options.sweepIntervalMs ?? 5000, () => void this.sweep());
     });
@@ -147,20 +150,30 @@ export class Coordinator implements WorkerBackend {
     return (await this.submit(spec)).id;
   }
 
-  /** Claims due jobs; when there are none, waits for one to be queued (or for `signal`). */
+  /**
+   * Claims due jobs; when there are none, waits for one to be queued (or for `signal`). A
+   * worker whose last claim took fewer jobs than it asked for waits at once when nothing was
+   * queued since (drained-claims.ts); with writers this process does not hear of, it looks.
+   */
   async claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]> {
+    let look = this.options.externalWritersPollMs !== undefined || !this.drained.unchanged(request.workerId);
     while (!signal.aborted && !this.closed) {
       const wake = this.hub.next(['queued'], signal);
-      const jobs = await this.store.claim({
-        ...request,
-        ...(this.options.priorityAgingMs !== undefined && { priorityAgingMs: this.options.priorityAgingMs }),
-        // Held back until dueAt, in the engine's time (a test's clock moves only when told).
-        onDeferred: (dueAt) => this.announce.queuedLater(undefined, dueAt - this.clock.now()),
-      });
-      if (jobs.length > 0) {
-        wake.cancel();
-        return jobs;
+      if (look) {
+        const mark = this.drained.current;
+        const jobs = await this.store.claim({
+          ...request,
+          ...(this.options.priorityAgingMs !== undefined && { priorityAgingMs: this.options.priorityAgingMs }),
+          // Held back until dueAt, in the engine's time (a test's clock moves only when told).
+          onDeferred: (dueAt) => this.announce.queuedLater(undefined, dueAt - this.clock.now()),
+        });
+        this.drained.looked(request.workerId, mark, jobs.length < request.limit);
+        if (jobs.length > 0) {
+          wake.cancel();
+          return jobs;
+        }
       }
+      look = true;
       await this.waitOr(wake);
     }
     return [];
