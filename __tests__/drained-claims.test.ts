@@ -11,7 +11,7 @@ import type { JobSpec } from '../lib/types.js';
  * count right after the call says whether it looked.
  */
 
-let closers: (() => Promise<void>)[] = [];
+const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
