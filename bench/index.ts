@@ -1,7 +1,9 @@
-// npm run bench [-- --json] [-- --only embedded|server|load]
+// npm run bench [-- --json] [-- --only embedded|server|load|peers] [-- --pg postgres://…]
 // Runs the benchmark shapes on the embedded engine (persisting to a SQLite file) and through a
 // server with 2 worker processes on loopback, and prints per-task overhead, throughput and the
-// ratio to plain function calls. Compare ratios within one run: the machine is noisy.
+// ratio to plain function calls; then the load shape; then millrace in each mode against
+// graphile-worker on one PostgreSQL (peer-run.ts). Compare ratios within one run: the machine
+// is noisy.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,23 +15,26 @@ import type { Engine } from '../lib/engine/engine.js';
 import { HttpEngine } from '../lib/engine/http-engine.js';
 import { startCluster } from './cluster.js';
 import { runLoad } from './load.js';
-import { runShape, SHAPES, type ShapeFigures } from './shapes.js';
+import { runPeers } from './peer-run.js';
+import { runShape, SHAPES, warmUp, type ShapeFigures } from './shapes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: { json: { type: 'boolean', default: false }, only: { type: 'string' }, pg: { type: 'string' } },
 });
 const json = flags.json;
 const only = flags.only;
-if (only !== undefined && only !== 'embedded' && only !== 'server' && only !== 'load') {
-  throw new Error(`--only takes "embedded", "server" or "load", got ${JSON.stringify(only)}`);
+const PARTS = ['embedded', 'server', 'load', 'peers'];
+if (only !== undefined && !PARTS.includes(only)) {
+  throw new Error(`--only takes "embedded", "server", "load" or "peers", got ${JSON.stringify(only)}`);
 }
 const say = (text: string) => {
   if (!json) process.stdout.write(`${text}\n`);
 };
 
-async function measure(engine: Engine): Promise<ShapeFigures[]> {
-  for (const shape of SHAPES) await runShape(engine, shape); // warm-up: threads started, scripts loaded, JIT warm
+async function measure(engine: Engine, label: string): Promise<ShapeFigures[]> {
+  const cold = await warmUp(engine);
+  say(`\n${label}: the first ${cold.tasks} no-op tasks after the start, p50 ${cold.overheadP50Ms} ms (cold)`);
   const figures: ShapeFigures[] = [];
   for (const shape of SHAPES) figures.push(await runShape(engine, shape));
   return figures;
@@ -56,7 +61,7 @@ async function main(dir: string): Promise<void> {
   if (only === undefined || only === 'embedded') {
     const engine = new EmbeddedEngine({ root: ROOT, db: join(dir, 'embedded.db') });
     try {
-      const rows = await measure(engine);
+      const rows = await measure(engine, 'embedded');
       table(`embedded engine, SQLite file (${String(summary.cpus)} executor threads)`, rows);
       summary.embedded = rows;
       summary.embeddedPeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -69,7 +74,7 @@ async function main(dir: string): Promise<void> {
     const cluster = await startCluster(ROOT, join(dir, 'server.db'), 2);
     const engine = new HttpEngine({ server: cluster.url, token: cluster.token });
     try {
-      const rows = await measure(engine);
+      const rows = await measure(engine, 'server');
       table('through a server, 2 worker processes on loopback (1 executor thread each)', rows);
       summary.server = rows;
     } finally {
@@ -105,6 +110,7 @@ async function main(dir: string): Promise<void> {
     );
     summary.load = load;
   }
+  if (only === undefined || only === 'peers') summary.peers = await runPeers(dir, flags.pg, say);
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 

@@ -1,214 +1,25 @@
 // npm run bench:peers [-- --pg postgres://…] [-- --json]
-// The speed issue's table, side by side in one run: millrace in each mode, and graphile-worker
-// on the same PostgreSQL. Two shapes: 300 sequential awaited no-op jobs (p50 per awaited job)
-// and a 2,000-wide fan-out of no-op jobs (jobs/s). PostgreSQL comes from --pg,
-// MILLRACE_BENCH_PG_URL or MILLRACE_TEST_PG_URL; without one, a throwaway cluster from npm.
-import { spawn, execFileSync } from 'node:child_process';
+// millrace in each mode against graphile-worker on the same PostgreSQL, side by side in one run
+// (peer-run.ts). `npm run bench` runs the same table after its own shapes.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { Logger, makeWorkerUtils, run } from 'graphile-worker';
-import { EmbeddedEngine } from '../lib/engine/embedded.js';
-import type { Engine } from '../lib/engine/engine.js';
-import { HttpEngine } from '../lib/engine/http-engine.js';
-import { startCluster } from './cluster.js';
-import { runShape, type Shape } from './shapes.js';
-import { percentile, round } from './stats.js';
+import { runPeers } from './peer-run.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
   options: { json: { type: 'boolean', default: false }, pg: { type: 'string' } },
 });
-const say = (text: string) => {
-  if (!flags.json) process.stdout.write(`${text}\n`);
-};
-
-const SEQUENTIAL = 300;
-const WIDE = 2000;
-const PEER_SHAPES: Shape[] = [
-  { name: 'noop', what: `${SEQUENTIAL} sequential awaited no-op jobs`, mode: 'sequential', n: -1, count: SEQUENTIAL },
-  { name: 'fanout', what: `${WIDE}-wide fan-out of no-op jobs`, mode: 'fanout', n: -1, count: WIDE },
-];
-/** graphile-worker's jobs at once in its one process (its default is 1; its docs suggest more). */
-const GRAPHILE_CONCURRENCY = 10;
-
-interface Row {
-  mode: string;
-  p50Ms: number;
-  perSec: number;
-}
-
-async function millrace(mode: string, engine: Engine): Promise<Row> {
-  for (const shape of PEER_SHAPES) await runShape(engine, shape); // warm-up
-  const [noop, fanout] = [await runShape(engine, PEER_SHAPES[0]), await runShape(engine, PEER_SHAPES[1])];
-  return { mode, p50Ms: noop.overheadP50Ms!, perSec: fanout.tasksPerSec };
-}
-
-// It logs each job to stdout by default, which would be most of what it is measured doing.
-const silent = new Logger(() => () => {});
-
-/** graphile-worker 0.16: a job added, then its job:success event heard in the same process. */
-async function graphile(connectionString: string): Promise<Row> {
-  let finished = 0;
-  let next: (() => void) | undefined;
-  const runner = await run({
-    connectionString,
-    concurrency: GRAPHILE_CONCURRENCY,
-    noHandleSignals: true,
-    pollInterval: 1000,
-    taskList: { noop: async () => {} },
-    crontab: '',
-    logger: silent,
-  });
-  runner.events.on('job:success', () => {
-    finished++;
-    next?.();
-  });
-  const utils = await makeWorkerUtils({ connectionString, logger: silent });
-  // One job in flight at a time: the next success heard is its own.
-  const awaitJob = async () => {
-    const ended = new Promise<void>((r) => (next = r));
-    await utils.addJob('noop', {});
-    await ended;
-  };
-  const sequential = async () => {
-    const times: number[] = [];
-    for (let i = 0; i < SEQUENTIAL; i++) {
-      const t0 = performance.now();
-      await awaitJob();
-      times.push(performance.now() - t0);
-    }
-    return percentile(times, 50);
-  };
-  const wide = async () => {
-    const target = finished + WIDE;
-    const allDone = new Promise<void>((r) => (next = () => finished >= target && r()));
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: WIDE }, () => utils.addJob('noop', {})));
-    await allDone;
-    return WIDE / ((performance.now() - t0) / 1000);
-  };
-  try {
-    await sequential();
-    await wide(); // warm-up
-    const p50 = await sequential();
-    const perSec = await wide();
-    return {
-      mode: `graphile-worker 0.16, concurrency ${GRAPHILE_CONCURRENCY}`,
-      p50Ms: round(p50, 3),
-      perSec: round(perSec, 0),
-    };
-  } finally {
-    await utils.release();
-    await runner.stop();
-  }
-}
-
-/** `millrace dev`: a server with its worker in one process. */
-async function dev(db: string): Promise<{ url: string; token: string; stop(): Promise<void> }> {
-  const token = 'mr_bench_token';
-  const child = spawn(process.execPath, [join(ROOT, 'bin/millrace.js'), 'dev', '--port', '0', '--db', db], {
-    cwd: ROOT,
-    env: { ...process.env, MILLRACE_TOKEN: token },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolvePromise, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(/millrace dev on (http:\/\/[\d.]+:\d+)/);
-      if (m) resolvePromise(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`millrace dev exited (${code}) before it was ready`)));
-  });
-  return {
-    url,
-    token,
-    stop: () =>
-      new Promise<void>((r) => {
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function freshDatabase(admin: pg.Client, base: string, name: string): Promise<string> {
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function main(dir: string): Promise<void> {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  let pgUrl = flags.pg ?? process.env.MILLRACE_BENCH_PG_URL ?? process.env.MILLRACE_TEST_PG_URL;
-  let stopPg: (() => Promise<void>) | undefined;
-  if (!pgUrl) {
-    // A plain .mjs (jest's global setup uses it too): imported by a computed name, typed here.
-    const setup = '../__tests__/setup/throwaway-postgres.mjs';
-    const { startThrowawayPostgres } = (await import(setup)) as {
-      startThrowawayPostgres: () => Promise<{ url: string; stop: () => Promise<void> }>;
-    };
-    const cluster = await startThrowawayPostgres();
-    [pgUrl, stopPg] = [cluster.url, cluster.stop];
-  }
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  const rows: Row[] = [];
-  try {
-    const embedded = new EmbeddedEngine({ root: ROOT, db: join(dir, 'embedded.db') });
-    try {
-      rows.push(await millrace('millrace embedded (SQLite)', embedded));
-    } finally {
-      await embedded.close();
-    }
-
-    const devServer = await dev(await freshDatabase(admin, pgUrl, 'mr_bench_dev'));
-    const devEngine = new HttpEngine({ server: devServer.url, token: devServer.token });
-    try {
-      rows.push(await millrace('millrace dev on PostgreSQL', devEngine));
-    } finally {
-      await devEngine.close();
-      await devServer.stop();
-    }
-
-    for (const [label, db] of [
-      ['SQLite', join(dir, 'server.db')],
-      ['PostgreSQL', await freshDatabase(admin, pgUrl, 'mr_bench_server')],
-    ] as const) {
-      const cluster = await startCluster(ROOT, db, 2);
-      const engine = new HttpEngine({ server: cluster.url, token: cluster.token });
-      try {
-        rows.push(await millrace(`millrace server + 2 HTTP workers, ${label}`, engine));
-      } finally {
-        await engine.close();
-        await cluster.stop();
-      }
-    }
-
-    rows.push(await graphile(await freshDatabase(admin, pgUrl, 'mr_bench_graphile')));
-  } finally {
-    await admin.end();
-    await stopPg?.();
-  }
-
-  const peer = rows[rows.length - 1];
-  say(`\n${PEER_SHAPES.map((s) => s.what).join('; ')}; one run, ${process.version}`);
-  say('mode                                            p50 per awaited job   fan-out /s   vs graphile-worker');
-  for (const r of rows) {
-    const vs = r === peer ? '' : `p50 ×${round(r.p50Ms / peer.p50Ms, 2)}, fan-out ×${round(r.perSec / peer.perSec, 2)}`;
-    say(`${r.mode.padEnd(48)}${`${r.p50Ms} ms`.padStart(19)}   ${String(r.perSec).padStart(10)}   ${vs}`);
-  }
-  if (flags.json) process.stdout.write(`${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);
-}
-
+execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const dir = mkdtempSync(join(tmpdir(), 'millrace-bench-peers-'));
 try {
-  await main(dir);
+  const rows = await runPeers(dir, flags.pg, (text) => {
+    if (!flags.json) process.stdout.write(`${text}\n`);
+  });
+  if (flags.json) process.stdout.write(`${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

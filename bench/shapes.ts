@@ -56,6 +56,28 @@ export interface ShapeFigures {
   target: string | null;
 }
 
+/**
+ * Runs the shapes on a fresh engine until its figures are its steady ones: threads started,
+ * scripts loaded, the JIT warm. One round of the shapes (1,350 tasks) left the p50 of a
+ * no-op task 20–60 % above its steady figure on the 2-core machine; after three rounds of
+ * the no-op shapes (about 4,000 tasks) it no longer moves (docs/performance.md#warm-up).
+ * Answers the first no-op run's figures: what the first tasks after a start cost.
+ */
+export async function warmUp(engine: Engine, shapes: readonly Shape[] = SHAPES): Promise<ShapeFigures> {
+  let cold: ShapeFigures | undefined;
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    for (const shape of shapes) {
+      // The heavy shapes cost seconds each and add nothing to the warm-up after the first round.
+      if (round > 0 && shape.n >= 0) continue;
+      const figures = await runShape(engine, shape);
+      cold ??= figures;
+    }
+  }
+  return cold!;
+}
+
+const WARM_UP_ROUNDS = 3;
+
 export async function runShape(engine: Engine, shape: Shape): Promise<ShapeFigures> {
   const job = await engine.submit({
     path: 'bench/scripts/shapes',
