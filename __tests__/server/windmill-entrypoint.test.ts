@@ -146,6 +146,8 @@ describe("Windmill's v1 task call and inline checkpoint on a server", () => {
         /^Bad args for __tests__\/fixtures\/windmill\/entrypoint's add: a: expected a number, got string "two"$/,
       ),
     );
+    const extra = await post(`jobs/run/workflow_as_code/${parent}/add`, { args: { a: 1, b: 1, c: 1 } });
+    expect(extra.json).toMatchObject(refused('BAD_ARGS', /unknown arg "c" \(add takes a, b\)$/));
     const byWorker = await post(`jobs/run/workflow_as_code/${parent}/add`, { args: { a: 1, b: 1 } }, workerToken);
     expect(byWorker.status).toBe(409);
     expect(byWorker.json).toMatchObject(refused('LEASE_NOT_HELD', /a worker-only token must name the worker/));

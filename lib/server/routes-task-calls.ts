@@ -107,7 +107,7 @@ async function entrypointCall(
   }
   const sig = inferSignatureOfFile(script.file, script.hash, { entrypoint });
   if (!sig.hasMain) throw new UnknownEntrypointError(script.path, entrypoint, sig.exports);
-  const problems = checkArgs(sig, args);
+  const problems = checkArgs(sig, args, { entrypoint });
   if (problems.length > 0) throw new ArgsError(`${script.path}'s ${entrypoint}`, problems);
   const job = await deps.coordinator.submit({
     kind: 'script',
