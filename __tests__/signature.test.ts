@@ -72,6 +72,44 @@ describe("inferring main's signature", () => {
   });
 });
 
+describe('the signature of another exported function (an entrypoint)', () => {
+  const source = `
+    import { task, workflow } from 'windmill-client';
+    export async function add(a: number, b = 1) { return a + b; }
+    const local = (s: string) => s;
+    export { local as renamed };
+    export const double = task(async function double(x: number) { return x * 2; });
+    export const traced = task('f/traced', (label: string, n?: number) => label, { timeout: 5 });
+    export const main = workflow(async (label: string) => label);
+  `;
+  const params = (entrypoint: string) =>
+    inferSignature(source, 'wf.ts', { entrypoint }).params.map((p) => [p.name, p.required]);
+
+  it('reads an exported function by name: declared, renamed in an export list, or wrapped by task()', () => {
+    expect(params('add')).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    expect(params('renamed')).toEqual([['s', true]]);
+    expect(params('double')).toEqual([['x', true]]);
+    expect(params('traced')).toEqual([
+      ['label', true],
+      ['n', false],
+    ]);
+    // main is still the function workflow() wraps.
+    expect(params('main')).toEqual([['label', true]]);
+  });
+
+  it('finds no function for a name the script does not export, and lists its exports', () => {
+    const sig = inferSignature(source, 'wf.ts', { entrypoint: 'nope' });
+    expect(sig.hasMain).toBe(false);
+    expect(sig.exports).toEqual(['add', 'renamed', 'double', 'traced', 'main']);
+    expect(
+      inferSignature('const hidden = task(async function hidden() {});', 'x.ts', { entrypoint: 'hidden' }).hasMain,
+    ).toBe(false);
+  });
+});
+
 describe('args for main', () => {
   const sig = inferSignature(
     "export async function main(n: number, name: string, dryRun = false, tags: string[] = [], level?: 'a' | 'b') {}",

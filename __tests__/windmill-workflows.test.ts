@@ -211,6 +211,12 @@ describe('Windmill workflows under millrace run', () => {
     expect(show.stdout).toMatch(new RegExp(`└─ ✔ report +${report.id.slice(0, 8)}`));
   });
 
+  it("reads the job's own progress back through the SDK: null before, the percent it set after", async () => {
+    const ran = await run('progress', { percent: 37 });
+    expect(ran.code).toBe(0);
+    expect(ran.result).toEqual({ before: null, after: 37 });
+  });
+
   it('refuses a task option millrace does not support, by name, before any job exists', async () => {
     const db = tempDb();
     const out = await runToEnd(process.execPath, [BIN, 'run', '--db', db, `${FIXTURES}/bad-option`, '--n', '1'], {

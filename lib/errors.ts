@@ -110,6 +110,18 @@ export class NoMainError extends MillraceError {
   }
 }
 
+/** A call by name (Windmill's v1 task call, `workflow_as_code/{job}/{entrypoint}`) of a function the script does not export. */
+export class UnknownEntrypointError extends MillraceError {
+  static override readonly code = 'UNKNOWN_ENTRYPOINT';
+  constructor(path: string, entrypoint: string, exportsSeen: string[]) {
+    super(
+      `Script "${path}" exports no function "${entrypoint}". ` +
+        (exportsSeen.length ? `Its exports are: ${exportsSeen.join(', ')}. ` : 'It exports nothing. ') +
+        'Call one of its exported functions by name.',
+    );
+  }
+}
+
 /** A script that does not parse: where, and what the parser said. Raised before any job exists. */
 export class ScriptSyntaxError extends MillraceError {
   static override readonly code = 'SCRIPT_SYNTAX';

@@ -35,6 +35,7 @@ export {
   NotInJobError,
   UnknownScriptError,
   NoMainError,
+  UnknownEntrypointError,
   UnknownTaskError,
   ArgsError,
   UnknownJobError,

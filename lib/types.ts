@@ -43,7 +43,8 @@ export type JobKind = 'script' | 'task' | 'flow' | 'flowmodule' | 'step' | 'slee
 
 /** How a job is named in logs, trees and timelines: a script or flow by its path; any other kind (a task, a flow module, a step, a sleep, a wait) by its entrypoint, which holds its name. */
 export function jobName(job: { kind: JobKind; entrypoint: string; scriptPath: string }): string {
-  // A Windmill workflow's inline task is a script job named after its task (docs/windmill.md).
+  // A Windmill workflow's inline task, and a call by entrypoint (Windmill's v1 task call), is a
+  // script job named after its function (docs/windmill.md).
   if (job.kind === 'script' && job.entrypoint !== 'main') return job.entrypoint;
   return job.kind === 'script' || job.kind === 'flow' ? job.scriptPath : job.entrypoint;
 }

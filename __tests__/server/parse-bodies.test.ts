@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseCancelJob } from '../../lib/server/parse-jobs.js';
-import { parseTaskCallCaller, parseTaskCalls, parseTaskCallScript } from '../../lib/server/parse-task-calls.js';
+import {
+  isEntrypointCall,
+  parseEntrypointCall,
+  parseInlineCheckpoint,
+  parseTaskCallCaller,
+  parseTaskCalls,
+  parseTaskCallScript,
+} from '../../lib/server/parse-task-calls.js';
 import { parseClaim, parseStep, parseWait } from '../../lib/server/parse-worker.js';
 
 // The parse functions of server/ turn a route's JSON body into its wire.ts type, or throw the
@@ -64,6 +71,38 @@ describe('parse-task-calls', () => {
     );
     expect(parseTaskCallCaller({})).toEqual({});
     expect(badField(() => parseTaskCallCaller({ worker_id: 'w' })).message).toMatch(/^body\.parent_attempt: /);
+  });
+});
+
+describe("Windmill's v1 task call and inline checkpoint", () => {
+  it('tells the v1 form (no script, no batch) from millrace’s, and reads its args by name', () => {
+    expect(isEntrypointCall({ args: { a: 1 } })).toBe(true);
+    expect(isEntrypointCall({ script_path: 'a', script_hash: 'h', args: [1] })).toBe(false);
+    expect(isEntrypointCall({ calls: [] })).toBe(false);
+    expect(parseEntrypointCall({ args: { a: 1, b: [2] } })).toEqual({ args: { a: 1, b: [2] } });
+    expect(badField(() => parseEntrypointCall({ args: [1] }))).toEqual({
+      status: 400,
+      message:
+        "body.args: expected the function's args by name (a JSON object), or body.script_path and body.script_hash for millrace's form, got an array",
+    });
+  });
+
+  it('reads a checkpoint as encodeCheckpointPayload writes it; null is a result, nothing is not', () => {
+    const body = { key: 'k', result: { n: 1 }, started_at: '2026-12-01T10:00:00.000Z', duration_ms: 12 };
+    expect(parseInlineCheckpoint(body)).toEqual(body);
+    expect(parseInlineCheckpoint({ key: 'k', result: null })).toEqual({ key: 'k', result: null });
+    expect(badField(() => parseInlineCheckpoint({ key: '', result: 1 })).message).toMatch(
+      /^body\.key: expected a non-empty string/,
+    );
+    expect(badField(() => parseInlineCheckpoint({ key: 'k' })).message).toMatch(
+      /^body\.result: expected the step's result/,
+    );
+    expect(badField(() => parseInlineCheckpoint({ key: 'k', result: 1, started_at: 'soon' })).message).toBe(
+      'body.started_at: expected an ISO date and time, got string "soon"',
+    );
+    expect(badField(() => parseInlineCheckpoint({ key: 'k', result: 1, duration_ms: -1 })).message).toMatch(
+      /^body\.duration_ms: /,
+    );
   });
 });
 

@@ -71,6 +71,15 @@ describe('Windmill workflows on a server with two workers', () => {
     expect(runsOf(runs)).toEqual(['record']);
   });
 
+  it("reads the job's own progress back through the SDK, as the server records it", async () => {
+    const { root } = await run('progress', { percent: 64 });
+    expect(root).toMatchObject({ status: 'success', result: { before: null, after: 64 } });
+    const res = await request(`${server.url}/api/w/default/job_metrics/get_progress/${root.id}`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
+    expect(await res.body.json()).toBe(64);
+  });
+
   it('sleeps durably between two tasks', async () => {
     const runs = runsFile();
     const slept = await run('sleep', { runs });

@@ -5,7 +5,7 @@ import type { JobRecord, JobSpec, Json } from '../types.js';
 export function checkSameCall(recorded: JobRecord, spec: JobSpec): void {
   const sameTarget =
     recorded.kind === spec.kind && recorded.entrypoint === spec.entrypoint && recorded.scriptPath === spec.scriptPath;
-  if (sameTarget && canonical(recorded.args) === canonical(spec.args)) return;
+  if (sameTarget && canonicalJson(recorded.args) === canonicalJson(spec.args)) return;
   const was = `${recorded.kind} ${recorded.entrypoint}(${preview(recorded.args)})`;
   const now = `${spec.kind} ${spec.entrypoint}(${preview(spec.args)})`;
   throw new NonDeterminismError(
@@ -16,7 +16,7 @@ export function checkSameCall(recorded: JobRecord, spec: JobSpec): void {
 }
 
 /** JSON with sorted keys: equal values give equal text, whatever their keys' order. */
-function canonical(value: Json): string {
+export function canonicalJson(value: Json | null): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))

@@ -188,6 +188,28 @@ export interface TaskCallsReply {
   ids: string[];
 }
 
+/**
+ * Windmill's v1 task call, as windmill-client's `task()` sends it from a job run outside a
+ * workflow (`WM_JOB_ID` set, no workflow context): no script named, so the child runs the
+ * parent's own script, calling its exported function `{entrypoint}` (the route's last segment)
+ * with these args by name. Answered 201 with the child's id as text.
+ */
+export interface EntrypointCallBody {
+  args: Record<string, Json>;
+}
+
+/**
+ * `jobs/wac/inline_checkpoint/{id}`: a Windmill `step()`'s result, as windmill-client's
+ * `encodeCheckpointPayload` writes it. Recorded as a step child of the job by its key.
+ */
+export interface InlineCheckpointBody {
+  key: string;
+  result: Json;
+  /** ISO time the step's function started. */
+  started_at?: string;
+  duration_ms?: number;
+}
+
 // millrace's own routes (beyond Windmill's shapes).
 
 /** `jobs_u/cancel/{id}` and `jobs_u/queue/cancel/{id}`: an optional body. */

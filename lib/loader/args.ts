@@ -1,20 +1,24 @@
 import { describeValue } from '../describe.js';
 import type { Json } from '../types.js';
-import type { JsonSchema, Signature } from './signature.js';
+import type { EntryOptions, JsonSchema, Signature } from './signature.js';
 
 /**
  * Args for `main`: checked against its inferred schema before a job exists, and turned into
  * the positional arguments the executor calls `main` with.
  */
 
-/** Problems with `args` for this signature, each naming the arg, what was expected and what came. */
-export function checkArgs(sig: Signature, args: Record<string, Json>): string[] {
+/**
+ * Problems with `args` for this signature (of main, or of `entrypoint`), each naming the arg,
+ * what was expected and what came.
+ */
+export function checkArgs(sig: Signature, args: Record<string, Json>, options: EntryOptions = {}): string[] {
+  const fn = options.entrypoint ?? 'main';
   const problems: string[] = [];
   const known = new Set(sig.params.map((p) => p.name));
   for (const key of Object.keys(args)) {
     if (!known.has(key)) {
       problems.push(
-        `unknown arg "${key}" (main takes ${sig.params.length ? sig.params.map((p) => p.name).join(', ') : 'no args'})`,
+        `unknown arg "${key}" (${fn} takes ${sig.params.length ? sig.params.map((p) => p.name).join(', ') : 'no args'})`,
       );
     }
   }

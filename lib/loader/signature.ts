@@ -4,7 +4,7 @@ import type TS from 'typescript';
 import { ScriptSyntaxError } from '../errors.js';
 import type { Json } from '../types.js';
 import { commonJsExports, type FunctionLike } from './commonjs-exports.js';
-import { windmillEntry, windmillImports, windmillOptionProblems } from './windmill-workflow.js';
+import { windmillEntry, windmillImports, windmillOptionProblems, windmillTaskExport } from './windmill-workflow.js';
 
 /**
  * Infers `main`'s parameters from a script's source with the TypeScript compiler API and
@@ -33,7 +33,7 @@ export interface MainParam {
 }
 
 export interface Signature {
-  /** Whether the script exports a function named main. */
+  /** Whether the script exports the entry function: main, or the one named by `entrypoint`. */
   hasMain: boolean;
   params: MainParam[];
   /** The args object's schema: `{ type: 'object', properties, required }`, as Windmill shows it. */
@@ -51,20 +51,32 @@ function ts(): typeof TS {
   return tsModule;
 }
 
+/** Which exported function's signature to read. */
+export interface EntryOptions {
+  /**
+   * The exported function's name: Windmill's `{entrypoint}` of a task call in its v1 form runs
+   * the function of that name (docs/windmill.md).
+   * @default 'main'
+   */
+  entrypoint?: string;
+}
+
 const cache = new Map<string, Signature>();
 
-/** The signature of the script in `file`, cached by content hash. */
-export function inferSignatureOfFile(file: string, hash: string): Signature {
-  const key = `${file}\0${hash}`;
+/** The signature of the script in `file` (of its main, or `entrypoint`), cached by content hash. */
+export function inferSignatureOfFile(file: string, hash: string, options: EntryOptions = {}): Signature {
+  const entrypoint = options.entrypoint ?? 'main';
+  const key = `${file}\0${hash}\0${entrypoint}`;
   let sig = cache.get(key);
   if (!sig) {
-    sig = inferSignature(readFileSync(file, 'utf8'), file);
+    sig = inferSignature(readFileSync(file, 'utf8'), file, { entrypoint });
     cache.set(key, sig);
   }
   return sig;
 }
 
-export function inferSignature(source: string, fileName = 'script.ts'): Signature {
+export function inferSignature(source: string, fileName = 'script.ts', options: EntryOptions = {}): Signature {
+  const entrypoint = options.entrypoint ?? 'main';
   const t = ts();
   const sf = t.createSourceFile(fileName, source, t.ScriptTarget.Latest, true, scriptKind(fileName));
   // A script that does not parse would otherwise yield a made-up signature (a parameter
@@ -86,7 +98,10 @@ export function inferSignature(source: string, fileName = 'script.ts'): Signatur
   const locals = collectLocalTypes(sf);
   const exports = collectExports(sf);
   const windmill = windmillImports(t, sf) && { optionProblems: windmillOptionProblems(t, sf) };
-  const main = findMain(sf) ?? windmillEntry(t, sf);
+  // A Windmill workflow's main is the function workflow() wraps; another entrypoint, a function task() wraps.
+  const main =
+    findExported(sf, entrypoint) ??
+    (entrypoint === 'main' ? windmillEntry(t, sf) : windmillTaskExport(t, sf, entrypoint));
   if (!main) return { hasMain: false, params: [], schema: objectSchema([]), exports, ...(windmill && { windmill }) };
   const params = main.parameters.map((p, i): MainParam => {
     const name = t.isIdentifier(p.name) ? p.name.text : `arg${i}`;
@@ -122,7 +137,8 @@ function objectSchema(params: MainParam[]): JsonSchema {
   return { type: 'object', properties, required: params.filter((p) => p.required).map((p) => p.name) };
 }
 
-function findMain(sf: TS.SourceFile): FunctionLike | undefined {
+/** The exported function of that name: declared, an exported arrow or function expression, `export { x as name }`, or CommonJS's. */
+function findExported(sf: TS.SourceFile, name: string): FunctionLike | undefined {
   const t = ts();
   const localFns = new Map<string, FunctionLike>();
   let exported: FunctionLike | undefined;
@@ -131,14 +147,14 @@ function findMain(sf: TS.SourceFile): FunctionLike | undefined {
     const isExported = hasExportModifier(stmt);
     if (t.isFunctionDeclaration(stmt) && stmt.name) {
       localFns.set(stmt.name.text, stmt);
-      if (isExported && stmt.name.text === 'main') exported = stmt;
+      if (isExported && stmt.name.text === name) exported = stmt;
     } else if (t.isVariableStatement(stmt)) {
       for (const decl of stmt.declarationList.declarations) {
         if (!t.isIdentifier(decl.name) || !decl.initializer) continue;
         const init = unwrap(decl.initializer);
         if (t.isArrowFunction(init) || t.isFunctionExpression(init)) {
           localFns.set(decl.name.text, init);
-          if (isExported && decl.name.text === 'main') exported = init;
+          if (isExported && decl.name.text === name) exported = init;
         }
       }
     } else if (
@@ -148,14 +164,14 @@ function findMain(sf: TS.SourceFile): FunctionLike | undefined {
       t.isNamedExports(stmt.exportClause)
     ) {
       for (const el of stmt.exportClause.elements) {
-        if (el.name.text === 'main') exportedLocalName = (el.propertyName ?? el.name).text;
+        if (el.name.text === name) exportedLocalName = (el.propertyName ?? el.name).text;
       }
     }
   }
   return (
     exported ??
     (exportedLocalName ? localFns.get(exportedLocalName) : undefined) ??
-    commonJsExports(t, sf, localFns).functions.get('main')
+    commonJsExports(t, sf, localFns).functions.get(name)
   );
 }
 

@@ -83,6 +83,30 @@ export function windmillEntry(t: typeof TS, sf: TS.SourceFile): FunctionLike | u
 }
 
 /**
+ * The function `task()` wraps in `export const <name> = task(fn)` (or `task('path', fn, options)`):
+ * a task called by name as Windmill's v1 task call does (docs/windmill.md), whose job runs it alone.
+ */
+export function windmillTaskExport(t: typeof TS, sf: TS.SourceFile, name: string): FunctionLike | undefined {
+  const script = windmillImports(t, sf);
+  if (!script) return undefined;
+  for (const stmt of sf.statements) {
+    if (!t.isVariableStatement(stmt) || !t.getModifiers(stmt)?.some((m) => m.kind === t.SyntaxKind.ExportKeyword)) {
+      continue;
+    }
+    for (const decl of stmt.declarationList.declarations) {
+      if (!t.isIdentifier(decl.name) || decl.name.text !== name || !decl.initializer) continue;
+      const call = unwrap(t, decl.initializer);
+      if (!t.isCallExpression(call) || !t.isIdentifier(call.expression)) continue;
+      if (script.imports.get(call.expression.text) !== 'task') continue;
+      return call.arguments.find(
+        (a): a is TS.ArrowFunction | TS.FunctionExpression => t.isArrowFunction(a) || t.isFunctionExpression(a),
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
  * The task options millrace does not support, each named with where it is
  * (`task(…) at line 12: option "foo"`). Only options written as an object literal can be read;
  * the SDK's own checks still apply to the rest when the script runs.

@@ -2,6 +2,7 @@ import {
   ArgsError,
   MillraceError,
   NoMainError,
+  UnknownEntrypointError,
   UnknownJobError,
   UnknownTokenError,
   UnknownScriptError,
@@ -46,7 +47,12 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof ScheduleExistsError) return new HttpError(409, err.code, err.message);
   if (err instanceof FlowValidationError) return new HttpError(422, err.code, err.message, err.problems);
   if (err instanceof ArgsError) return new HttpError(422, err.code, err.message, err.problems);
-  if (err instanceof NoMainError || err instanceof SerializationError || err instanceof ScriptSyntaxError)
+  if (
+    err instanceof NoMainError ||
+    err instanceof UnknownEntrypointError ||
+    err instanceof SerializationError ||
+    err instanceof ScriptSyntaxError
+  )
     return new HttpError(422, err.code, err.message);
   if (err instanceof BadSignatureError) return new HttpError(401, err.code, err.message);
   if (err instanceof JobFinishedError || err instanceof ApprovalStateError)

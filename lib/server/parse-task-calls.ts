@@ -1,4 +1,13 @@
-import type { TaskCall, TaskCallCaller, TaskCallKind, TaskCallScript } from '../http/wire.js';
+import { describeValue } from '../describe.js';
+import type {
+  EntrypointCallBody,
+  InlineCheckpointBody,
+  TaskCall,
+  TaskCallCaller,
+  TaskCallKind,
+  TaskCallScript,
+} from '../http/wire.js';
+import type { Json } from '../types.js';
 import { HttpError } from './http-error.js';
 import { parseFlowFields } from './parse-flow-control.js';
 import { MAX_DELAY_SECS, MAX_TIMEOUT_SECS } from './limits.js';
@@ -38,6 +47,27 @@ export function parseTaskCallCaller(body: Obj): TaskCallCaller {
     worker_id: workerId,
     parent_attempt: numberIn(body, 'parent_attempt', { min: 0, max: 2 ** 31, integer: true }),
   };
+}
+
+/**
+ * Whether the body is Windmill's v1 task call (EntrypointCallBody): it names no script and
+ * holds no batch, so the child runs the parent's own script by entrypoint.
+ */
+export function isEntrypointCall(body: Obj): boolean {
+  return body.script_path === undefined && body.calls === undefined;
+}
+
+/** Windmill's v1 task call: the function's args by name. */
+export function parseEntrypointCall(body: Obj): EntrypointCallBody {
+  const args = body.args;
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `body.args: expected the function's args by name (a JSON object), or body.script_path and body.script_hash for millrace's form, got ${describeValue(args)}`,
+    );
+  }
+  return { args: storableValue(args, 'body.args') as Record<string, Json> };
 }
 
 /** The script every call of the request runs, and the request's kind (`task` when none is given). */
@@ -98,5 +128,33 @@ function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCa
     ...(tag !== undefined && { tag }),
     ...(callKey !== undefined && { call_key: callKey }),
     ...(timeout !== undefined && { timeout }),
+  };
+}
+
+/** Windmill's inline checkpoint (a `step()`'s result): its key, result, and when it ran. */
+export function parseInlineCheckpoint(body: Obj): InlineCheckpointBody {
+  const key = string(body, 'key');
+  if (!('result' in body)) {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      "body.result: expected the step's result (any JSON value, null included), got nothing",
+    );
+  }
+  const result = storableValue(body.result, 'body.result');
+  const startedAt = optionalString(body, 'started_at');
+  if (startedAt !== undefined && Number.isNaN(Date.parse(startedAt))) {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `body.started_at: expected an ISO date and time, got ${describeValue(startedAt)}`,
+    );
+  }
+  const durationMs = optionalNumberIn(body, 'duration_ms', { min: 0, max: MAX_TIMEOUT_SECS * 1000 });
+  return {
+    key,
+    result,
+    ...(startedAt !== undefined && { started_at: startedAt }),
+    ...(durationMs !== undefined && { duration_ms: durationMs }),
   };
 }

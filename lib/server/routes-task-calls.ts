@@ -1,12 +1,25 @@
-import type { TaskCall, TaskCallsReply } from '../http/wire.js';
+import { canonicalJson } from '../engine/same-call.js';
+import type { StepReply, TaskCall, TaskCallsReply } from '../http/wire.js';
+import { windmillStepCallKey } from '../windmill/protocol.js';
+import { ArgsError, UnknownEntrypointError } from '../errors.js';
+import { checkArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
+import { inferSignatureOfFile } from '../loader/signature.js';
 import { isFinished, type FlowControl, type JobRecord, type JobSpec } from '../types.js';
 import { fromFlowFields } from '../http/flow-control-wire.js';
 import { childScript } from '../flow/run-request.js';
 import { HttpError } from './http-error.js';
 import { jobInWorkspace } from './jobs-access.js';
 import { assertHeld, leaseNotHeld } from './lease.js';
-import { byPath, parseTaskCallCaller, parseTaskCalls, parseTaskCallScript } from './parse-task-calls.js';
+import {
+  byPath,
+  isEntrypointCall,
+  parseEntrypointCall,
+  parseInlineCheckpoint,
+  parseTaskCallCaller,
+  parseTaskCalls,
+  parseTaskCallScript,
+} from './parse-task-calls.js';
 import type { Reply, RouteContext } from './router.js';
 import type { RouteEntry } from './route-table.js';
 import type { ServerDeps } from './server.js';
@@ -42,6 +55,7 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
       },
     ]);
   }
+  if (isEntrypointCall(body)) return entrypointCall(ctx, deps, parent, body);
   const { script_path: scriptPath, script_hash: scriptHash, kind } = parseTaskCallScript(body);
   const script = byPath(kind) ? childScript(deps.root, kind, scriptPath) : resolveScript(deps.root, scriptPath);
   if (script.hash !== scriptHash) {
@@ -60,6 +74,51 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
     return { status: 201, json: reply };
   }
   return { status: 201, text: (await deps.coordinator.submit(specs[0])).id };
+}
+
+/**
+ * Windmill's v1 task call (EntrypointCallBody): the parent's own script, checked against the
+ * server's copy, its exported function `{task}` called with the args by name, as a child of the
+ * parent. A Windmill workflow script's child runs through the Windmill runner, which calls that
+ * export instead of the workflow (worker/run-request.ts); a plain script's, on a thread.
+ */
+async function entrypointCall(
+  ctx: RouteContext,
+  deps: ServerDeps,
+  parent: JobRecord,
+  body: Record<string, unknown>,
+): Promise<Reply> {
+  const { args } = parseEntrypointCall(body);
+  const entrypoint = ctx.params.task;
+  if (parent.kind !== 'script' && parent.kind !== 'task') {
+    throw new HttpError(
+      422,
+      'BAD_PARENT',
+      `Job ${parent.id} is a ${parent.kind} job: a task call by entrypoint (no body.script_path) runs the parent's own script, so it expects a job of a script (kind script or task)`,
+    );
+  }
+  const script = resolveScript(deps.root, parent.scriptPath);
+  if (script.hash !== parent.scriptHash) {
+    throw new HttpError(
+      409,
+      'SCRIPT_HASH_MISMATCH',
+      `The server's copy of ${parent.scriptPath} (sha256 ${script.hash.slice(0, 12)}) differs from the one job ${parent.id} runs (sha256 ${parent.scriptHash.slice(0, 12)})`,
+    );
+  }
+  const sig = inferSignatureOfFile(script.file, script.hash, { entrypoint });
+  if (!sig.hasMain) throw new UnknownEntrypointError(script.path, entrypoint, sig.exports);
+  const problems = checkArgs(sig, args, { entrypoint });
+  if (problems.length > 0) throw new ArgsError(`${script.path}'s ${entrypoint}`, problems);
+  const job = await deps.coordinator.submit({
+    kind: 'script',
+    scriptPath: script.path,
+    scriptHash: script.hash,
+    entrypoint,
+    args,
+    workspace: parent.workspace,
+    parentJob: parent.id,
+  });
+  return { status: 201, text: job.id };
 }
 
 /** A call's child job: in the parent's workspace, its tag the call's (else the script's default). */
@@ -90,8 +149,60 @@ function flowSpec(flowControl: FlowControl | undefined): Pick<JobSpec, 'flowCont
   return flowControl ? { flowControl } : {};
 }
 
+/**
+ * Windmill's inline checkpoint (`jobs/wac/inline_checkpoint/{id}`): a `step()`'s result, recorded
+ * as a step child of an unfinished job by its key, as the job's own loopback route records it
+ * (windmill/sdk-routes.ts) and through the same record a remote worker's step takes. The first
+ * record at a key stands: another value at a recorded key is 409 STEP_RECORDED, and the
+ * workflow's next round replays the recorded value.
+ */
+async function inlineCheckpoint(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
+  const job = await jobInWorkspace(deps, ctx);
+  if (isFinished(job)) {
+    throw new HttpError(
+      409,
+      'JOB_FINISHED',
+      `Job ${job.id} has finished (${job.status}): a step can be recorded only for a job that has not`,
+    );
+  }
+  const body = parseInlineCheckpoint(object(await ctx.body()));
+  const at = Date.now();
+  const startedAt = body.started_at !== undefined ? Date.parse(body.started_at) : at - (body.duration_ms ?? 0);
+  const step = await deps.coordinator.recordStep(
+    {
+      kind: 'step',
+      scriptPath: job.scriptPath,
+      scriptHash: job.scriptHash,
+      entrypoint: body.key,
+      args: [],
+      tag: job.tag,
+      workspace: job.workspace,
+      parentJob: job.id,
+      callKey: windmillStepCallKey(body.key),
+    },
+    { status: 'success', result: body.result },
+    Math.min(startedAt, at),
+    at,
+  );
+  if (canonicalJson(step.result) !== canonicalJson(body.result)) {
+    throw new HttpError(
+      409,
+      'STEP_RECORDED',
+      `Step "${body.key}" of job ${job.id} was recorded earlier with another value (step job ${step.id}): the first record stands`,
+    );
+  }
+  const reply: StepReply = { job: step };
+  return { status: 200, json: reply };
+}
+
 /** The route of task calls from jobs; worker tokens reach it, but only for a parent whose lease the worker holds. */
 export const taskCallRoutes: readonly RouteEntry[] = [
+  {
+    method: 'POST',
+    pattern: '/api/w/{ws}/jobs/wac/inline_checkpoint/{id}',
+    audience: 'user',
+    handler: inlineCheckpoint,
+  },
   {
     method: 'POST',
     pattern: '/api/w/{ws}/jobs/run/workflow_as_code/{parent}/{task}',

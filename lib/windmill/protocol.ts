@@ -52,6 +52,11 @@ export interface RoundRequest {
   /** main's args, in order (the signature's parameter names, read by the runner). */
   args: unknown[];
   checkpoint: Checkpoint;
+  /**
+   * A task call by entrypoint (Windmill's v1 form): the export of this name runs instead of the
+   * workflow; a `task()` wrapper runs its body, as an inline task's job does.
+   */
+  entrypoint?: string;
 }
 
 /** An error as the round process saw it thrown. */
@@ -74,4 +79,13 @@ export interface ErrorMarker {
   step_key: string;
   child_job_id?: string;
   result: { error: { name?: string; message?: string; stack?: string } };
+}
+
+/**
+ * The call key of a Windmill step's record (its `step()`, or an inline checkpoint the server
+ * took): the runner records step `key` as millrace's `step(key)`, once per run of the job (the
+ * SDK never asks for a key twice), and a job's executor keys a step `@step:<name>:<occurrence>`.
+ */
+export function windmillStepCallKey(key: string): string {
+  return `@step:${key}:0`;
 }

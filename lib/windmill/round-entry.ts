@@ -24,7 +24,7 @@ interface Sdk {
   setWorkflowCtx(ctx: WorkflowCtx): void;
 }
 
-type WorkflowFn = ((...args: unknown[]) => Promise<unknown>) & { _is_workflow?: boolean };
+type WorkflowFn = ((...args: unknown[]) => Promise<unknown>) & { _is_workflow?: boolean; _is_task?: boolean };
 
 function isSuspend(e: unknown): e is { dispatchInfo: DispatchInfo } {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'StepSuspend';
@@ -75,25 +75,42 @@ function sdkModule(scriptFile: string): string {
   return required;
 }
 
+/** The exported function of that name. */
+function exportedFn(mod: Record<string, unknown>, name: string): WorkflowFn | undefined {
+  const fn = mod[name];
+  return typeof fn === 'function' ? (fn as WorkflowFn) : undefined;
+}
+
+/** The body's end: its result, the suspend it raised, or its failure. */
+async function settle(body: () => Promise<unknown>): Promise<RoundOutcome> {
+  try {
+    return { kind: 'complete', result: await body() };
+  } catch (e) {
+    return isSuspend(e) ? { kind: 'suspend', dispatch: e.dispatchInfo } : { kind: 'failure', error: errorOf(e) };
+  }
+}
+
 async function runRound(request: RoundRequest): Promise<RoundOutcome> {
   // The SDK the script imports: resolved from the script, so a project's own copy is the one used.
   const sdk = (await import(pathToFileURL(sdkModule(request.file)).href)) as Sdk;
   const mod = (await import(pathToFileURL(request.file).href)) as Record<string, unknown>;
-  const entry = entryOf(mod);
+  const entry = request.entrypoint === undefined ? entryOf(mod) : exportedFn(mod, request.entrypoint);
   if (!entry) {
-    return {
-      kind: 'failure',
-      error: { name: 'NoWorkflowError', message: `${request.file} exports no workflow() and no main` },
-    };
+    const message =
+      request.entrypoint === undefined
+        ? `${request.file} exports no workflow() and no main`
+        : `${request.file} exports no function "${request.entrypoint}" (its exports: ${Object.keys(mod).join(', ') || 'none'})`;
+    return { kind: 'failure', error: { name: 'NoWorkflowError', message } };
   }
-  const ctx = new sdk.WorkflowCtx(request.checkpoint);
+  // A plain function called by entrypoint runs as it is, outside any workflow; a task() wrapper
+  // runs its body as an inline task's job does, its step key being the one executed.
+  const plain = request.entrypoint !== undefined && entry._is_task !== true;
+  if (plain) return settle(() => entry(...request.args));
+  const checkpoint =
+    request.entrypoint === undefined ? request.checkpoint : { completed_steps: {}, _executing_key: entry.name };
+  const ctx = new sdk.WorkflowCtx(checkpoint);
   sdk.setWorkflowCtx(ctx);
-  let outcome: RoundOutcome;
-  try {
-    outcome = { kind: 'complete', result: await entry(...request.args) };
-  } catch (e) {
-    outcome = isSuspend(e) ? { kind: 'suspend', dispatch: e.dispatchInfo } : { kind: 'failure', error: errorOf(e) };
-  }
+  let outcome = await settle(() => entry(...request.args));
   // A body that caught the SDK's suspend or an executing task's failure does not get to turn
   // it into a result (WorkflowCtx parks both for the runner to take).
   const stepFailure = ctx._takePendingStepFailure();

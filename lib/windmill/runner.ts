@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
-import { MillraceError } from '../errors.js';
+import { MillraceError, UnknownEntrypointError } from '../errors.js';
 import { WindmillWorkflowError } from '../errors-windmill.js';
 import { WAC_TASK_ARG } from '../loader/windmill-workflow.js';
 import { positionalArgs } from '../loader/args.js';
@@ -31,14 +31,20 @@ interface TaskArg {
   completed_steps: Record<string, unknown>;
 }
 
-export async function main(jobArgs: Record<string, Json> | null): Promise<unknown> {
+/**
+ * Runs the job: the workflow (`entrypoint` main), an inline task's body (the checkpoint arg names
+ * it), or the export `entrypoint` names alone (a task call by entrypoint, Windmill's v1 form).
+ */
+export async function main(jobArgs: Record<string, Json> | null, entrypoint = 'main'): Promise<unknown> {
   const scope = runtime.als.getStore();
   if (!scope) throw new MillraceError('The Windmill runner runs only as a job on a millrace worker');
   const root = (workerData as { root: string }).root;
   const { [WAC_TASK_ARG]: taskArg, ...args } = jobArgs ?? {};
   const task = taskArg === undefined ? undefined : (decode(taskArg) as TaskArg);
   const script = resolveScript(root, scope.context.script);
-  const sig = inferSignatureOfFile(script.file, script.hash);
+  const exported = task || entrypoint === 'main' ? undefined : entrypoint;
+  const sig = inferSignatureOfFile(script.file, script.hash, exported ? { entrypoint: exported } : {});
+  if (exported && !sig.hasMain) throw new UnknownEntrypointError(script.path, exported, sig.exports);
   const positional = positionalArgs(sig, args).map((a) => (a === undefined ? undefined : decode(a)));
   const job: WorkflowJob = { scope, script: scope.context.script, args };
   const completed: Record<string, unknown> = { ...(task?.completed_steps ?? {}) };
@@ -52,6 +58,7 @@ export async function main(jobArgs: Record<string, Json> | null): Promise<unknow
           file: script.file,
           args: positional,
           checkpoint: { completed_steps: completed, ...(task && { _executing_key: task.key }) },
+          ...(exported && { entrypoint: exported }),
         },
         {
           jobId: scope.context.id,

@@ -22,7 +22,8 @@ import type { LocalApprovals } from './local-approvals.js';
  *   waits' mechanism, docs/waits.md) when a server answers them; else the job's own
  *   (local-approvals.ts), answered here by `GET|POST /api/w/{ws}/jobs_u/resume|cancel/{id}/{key}/{sig}`.
  * - `GET /api/w/{ws}/jobs_u/get_root_job_id/{id}`: the run's root.
- * - `POST /api/w/{ws}/job_metrics/set_progress/{id}`: the job's progress.
+ * - `POST /api/w/{ws}/job_metrics/set_progress/{id}` and `GET …/job_metrics/get_progress/{id}`:
+ *   the job's progress, set, and read back (its last percent, or null) as the server answers it.
  */
 
 export interface SdkRoutes {
@@ -141,6 +142,14 @@ async function answer(state: SdkRouteState, req: IncomingMessage): Promise<unkno
     }
     state.scope.setProgress(body.percent, null);
     return {};
+  }
+  if (is('GET', 'job_metrics', 'get_progress')) {
+    ownJob(route[2]);
+    // The job's own last report, through its worker (read after the reports it made before).
+    const outcome = await state.scope.jobOp('progress', job.id);
+    if (outcome.status !== 'success')
+      throw new RouteError(500, outcome.error.code ?? 'INTERNAL', outcome.error.message);
+    return (outcome.result as { percent?: number } | null)?.percent ?? null;
   }
   throw new RouteError(
     404,

@@ -203,8 +203,10 @@ async function runJob(req: RunRequest): Promise<void> {
         const { url, exports } = loaded;
         let fn: (...args: unknown[]) => unknown;
         if (req.kind === 'script') {
-          if (typeof exports.main !== 'function') throw new NoMainError(req.context.script, Object.keys(exports));
-          fn = exports.main as typeof fn;
+          // main, or the export a task call by entrypoint names (checked by name in run-request.ts).
+          if (typeof exports[req.entrypoint] !== 'function')
+            throw new NoMainError(req.context.script, Object.keys(exports));
+          fn = exports[req.entrypoint] as typeof fn;
         } else {
           fn = findTask(url, exports, req.context.script, req.entrypoint).fn as typeof fn;
         }

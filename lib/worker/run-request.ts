@@ -1,3 +1,4 @@
+import { UnknownEntrypointError } from '../errors.js';
 import { FLOW_RUNNER_FILE, resolveModuleScript } from '../flow/run-request.js';
 import { resolveFlow } from '../flow/files.js';
 import { positionalArgs } from '../loader/args.js';
@@ -31,12 +32,16 @@ export function runRequest(root: string, runner: string, job: JobRecord): RunReq
   const script =
     job.kind === 'flowmodule' ? resolveModuleScript(root, job.scriptPath) : resolveScript(root, job.scriptPath);
   checkScriptHash(runner, job, { path: job.scriptPath, hash: script.hash });
+  // A task's name; a script job's main, or the export a task call by entrypoint named (Windmill's
+  // v1 form); a flow step's main.
+  const entrypoint = job.kind === 'task' || job.kind === 'script' ? job.entrypoint : 'main';
   let args: (Json | undefined)[];
   if (job.kind === 'task') {
     args = Array.isArray(job.args) ? job.args : [];
   } else {
-    const sig = inferSignatureOfFile(script.file, script.hash);
-    // A Windmill workflow runs in Windmill's rounds (windmill/runner.ts), each in a process of its own.
+    const sig = inferSignatureOfFile(script.file, script.hash, { entrypoint });
+    // A Windmill workflow runs in Windmill's rounds (windmill/runner.ts), each in a process of its
+    // own; the runner tells an inline task's job from a call by entrypoint by its checkpoint arg.
     if (sig.windmill) {
       return {
         context: jobContext(job),
@@ -44,16 +49,18 @@ export function runRequest(root: string, runner: string, job: JobRecord): RunReq
         hash: 'millrace-windmill-runner',
         entrypoint: 'main',
         kind: 'script',
-        args: [job.args],
+        args: [job.args, entrypoint],
       };
     }
+    if (!sig.hasMain && entrypoint !== 'main')
+      throw new UnknownEntrypointError(job.scriptPath, entrypoint, sig.exports);
     args = positionalArgs(sig, (job.args ?? {}) as Record<string, Json>);
   }
   return {
     context: jobContext(job),
     file: script.file,
     hash: script.hash,
-    entrypoint: job.entrypoint,
+    entrypoint,
     kind: job.kind === 'task' ? 'task' : 'script',
     args,
   };

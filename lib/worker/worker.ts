@@ -281,7 +281,9 @@ export class Worker {
         break;
       case 'jobOp': {
         const { op, jobId, reason } = msg;
-        this.onCall(msg.callId, msg.parentId, () => this.calls.jobOp(op, jobId, reason));
+        // A read of progress sees the reports made before it (written in line with the log).
+        const written = op === 'progress' ? this.logs.flushed() : Promise.resolve();
+        this.onCall(msg.callId, msg.parentId, () => written.then(() => this.calls.jobOp(op, jobId, reason)));
         break;
       }
       case 'finish': {
