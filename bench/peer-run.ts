@@ -41,7 +41,12 @@ async function millrace(mode: string, engine: Engine): Promise<PeerRow> {
 // It logs each job to stdout by default, which would be most of what it is measured doing.
 const silent = new Logger(() => () => {});
 
-/** graphile-worker 0.16: a job added, then its job:success event heard in the same process. */
+/**
+ * graphile-worker 0.16: a job added, then its `job:complete` event heard in the same process.
+ * Not `job:success`: graphile-worker emits that before it writes the job's completion
+ * (worker.js: the event, then `completeJob`), where millrace's caller hears of a job's end only
+ * once it is committed. `job:complete` comes after the completion is written.
+ */
 async function graphile(connectionString: string): Promise<PeerRow> {
   let finished = 0;
   let next: (() => void) | undefined;
@@ -54,7 +59,8 @@ async function graphile(connectionString: string): Promise<PeerRow> {
     crontab: '',
     logger: silent,
   });
-  runner.events.on('job:success', () => {
+  runner.events.on('job:complete', ({ error }) => {
+    if (error) throw new Error(`graphile-worker's no-op job failed: ${String(error)}`);
     finished++;
     next?.();
   });

@@ -45,6 +45,18 @@ function nextChange(store: PgStore, match: (c: StoreChange) => boolean): Promise
   });
 }
 
+/**
+ * A second store on `a`'s schema (a second server), once the two have heard each other: a
+ * store alone on its database announces nothing (notifications.ts), and `a` hears the newcomer's
+ * `r` once both announce.
+ */
+async function openBeside(a: PgStore, options: Partial<PgStoreOptions> = {}): Promise<PgStore> {
+  const heard = nextChange(a, (c) => c.kind === 'resync');
+  const b = await openStore({ ...options, schema: a.schema });
+  await heard;
+  return b;
+}
+
 describe('PgStore', () => {
   it('applies its migrations once, records them, and refuses an out-of-date schema when told not to migrate', async () => {
     const schema = freshSchema();
@@ -109,7 +121,7 @@ describe('PgStore', () => {
 
   it('tells a store of the changes written through another one, and not of its own', async () => {
     const a = await openStore();
-    const b = await openStore({ schema: a.schema });
+    const b = await openBeside(a);
     const seenByA: StoreChange[] = [];
     a.subscribe((c) => seenByA.push(c));
     try {
@@ -144,9 +156,47 @@ describe('PgStore', () => {
     }
   });
 
+  it('announces nothing while alone; a store that starts beside it is answered, and both announce from then on', async () => {
+    const a = await openStore();
+    const observer = new pg.Client({ connectionString: testPgUrl() });
+    await observer.connect();
+    const heard: { o: string; k: string; due?: number }[] = [];
+    let next: (() => void) | undefined;
+    observer.on('notification', (msg) => {
+      heard.push(JSON.parse(msg.payload!) as { o: string; k: string; due?: number });
+      next?.();
+    });
+    const until = (n: number) =>
+      new Promise<void>((resolve) => {
+        next = () => heard.length >= n && resolve();
+        next();
+      });
+    await observer.query(`LISTEN "millrace.${a.schema}"`);
+    let b: PgStore | undefined;
+    try {
+      // Alone: a's job is written, and told to no one.
+      await a.enqueue(spec());
+      b = await openBeside(a);
+      // Notifications arrive in commit order: had a announced its job, it would come first.
+      await until(3);
+      const [first, second, third] = heard;
+      expect([first.k, second.k, third.k]).toEqual(['h', 'r', 'r']);
+      expect(second.o).not.toBe(first.o); // a answers b's hello; b, no longer alone, says look again
+      expect(third.o).toBe(first.o);
+      const queued = nextChange(b, (c) => c.kind === 'queued');
+      await a.enqueue(spec({ scheduledFor: 5 }));
+      expect(await queued).toEqual({ kind: 'queued', dueAt: 5 });
+      await until(4);
+      expect(heard[3]).toEqual({ o: second.o, k: 'q', due: 5 });
+    } finally {
+      await observer.end();
+      await Promise.all([a.close(), b?.close()]);
+    }
+  });
+
   it('listens again when its LISTEN connection is cut, and tells its listeners to look at the store again', async () => {
     const a = await openStore();
-    const b = await openStore({ schema: a.schema });
+    const b = await openBeside(a);
     const admin = new pg.Client({ connectionString: testPgUrl() });
     await admin.connect();
     try {
@@ -210,7 +260,7 @@ describe('PgStore', () => {
 describe('two coordinators on one database (two servers)', () => {
   it('wakes a waiter and a log follower on one when a job logs and finishes through the other, with no polling', async () => {
     const storeA = await openStore();
-    const storeB = await openStore({ schema: storeA.schema });
+    const storeB = await openBeside(storeA);
     // Neither coordinator polls (no externalWritersPollMs): only the store's notifications can wake B.
     const a = new Coordinator(storeA);
     const b = new Coordinator(storeB);

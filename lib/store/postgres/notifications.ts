@@ -4,17 +4,21 @@ import type { StoreChange } from '../store.js';
 import { quoteIdent } from './migrations.js';
 import { connectionConfig } from './url.js';
 
-/** A change as it travels in a NOTIFY payload. */
+/**
+ * A change as it travels in a NOTIFY payload: jobs queued, started, logged or finished; or
+ * one of the two words between servers (see Announcer): `h`, a server that listens now, and
+ * `r`, look at the store again.
+ */
 export interface Wire {
   /** The Store instance that wrote it, so that it can ignore its own. */
   o: string;
-  k: 'q' | 's' | 'l' | 'f';
+  k: 'q' | 's' | 'l' | 'f' | 'h' | 'r';
   ids?: string[];
   due?: number;
 }
 
 /** A committed change, as the store reports it (the announcer adds the origin). */
-export type Change = Omit<Wire, 'o'>;
+export type Change = Omit<Wire, 'o'> & { k: 'q' | 's' | 'l' | 'f' };
 
 /** A NOTIFY payload is limited to 8,000 bytes; ids are sent in chunks well under it. */
 const NOTIFY_CHUNK_BYTES = 6000;
@@ -29,21 +33,49 @@ const RELISTEN_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
  * disk flush at a time. That transaction holds no data, so it commits without waiting for the
  * disk. (Should this process die between a write and its announcement, the other servers'
  * waiters hear of it when their long polls next look: within a minute.)
+ *
+ * A server alone on its database tells no one: its changes go unannounced (three NOTIFY
+ * statements per task, and as many echoes to its own LISTEN connection, saved) until it hears
+ * another server. A store that listens starts alone and says `h` when it listens; a server
+ * that hears another one (any notification) announces from then on, and answers `h` with `r`.
+ * Whenever a server stops being alone it says `r` too: every server that hears it looks at the
+ * store again, which covers whatever was left unannounced before, since those changes were
+ * committed before the `r` was sent. So a server that starts while others run, or one that
+ * starts first, or two that start at once, end up announcing to each other, and no waiter
+ * misses a change. A store that does not listen (a CLI writing to a server's database) cannot
+ * hear anyone: it always announces.
  */
 export class Announcer {
   private readonly batch = new TickBatch<Change>((changes) => this.flush(changes));
   /** The announcements under way, in order: `drain` waits for them. */
   private announced: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Whether another server has been heard: until then, changes are not announced. */
+  private othersHeard: boolean;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly channel: string,
     private readonly origin: string,
-  ) {}
+    listens: boolean,
+  ) {
+    this.othersHeard = !listens;
+  }
 
   announce(change: Change): void {
-    if (!this.closed) this.batch.add(change);
+    if (!this.closed && this.othersHeard) this.batch.add(change);
+  }
+
+  /** This store listens (its first LISTEN, or one after a lost connection): the other servers hear it. */
+  listening(): void {
+    this.send(['h']);
+  }
+
+  /** A notification of another server (`k` its kind): it is heard, and a newcomer is answered. */
+  heard(k: Wire['k']): void {
+    const wasAlone = !this.othersHeard;
+    this.othersHeard = true;
+    if (wasAlone || k === 'h') this.send(['r']);
   }
 
   /** Announces what this tick wrote, waits for every announcement under way, and takes no more. */
@@ -51,6 +83,12 @@ export class Announcer {
     await new Promise((resolve) => setImmediate(resolve));
     await this.announced;
     this.closed = true;
+  }
+
+  /** Words between servers, after the announcements under way. */
+  private send(kinds: readonly ('h' | 'r')[]): void {
+    if (this.closed) return;
+    this.notify(kinds.map((k) => JSON.stringify({ o: this.origin, k } satisfies Wire)));
   }
 
   private flush(changes: Change[]): void {
@@ -66,6 +104,10 @@ export class Announcer {
       ...this.payloads({ k: 'l', ids: [...ids.l] }),
       ...this.payloads({ k: 'f', ids: [...ids.f] }),
     ];
+    this.notify(payloads);
+  }
+
+  private notify(payloads: string[]): void {
     this.announced = this.announced
       .then(() =>
         this.pool.query(
@@ -116,6 +158,8 @@ export class ChangeListener {
   constructor(
     private readonly options: { url: string; schema: string; channel: string; origin: string },
     private readonly publish: (change: StoreChange) => void,
+    /** The Announcer's side: this store listens now; another server was heard. */
+    private readonly peers: Pick<Announcer, 'listening' | 'heard'>,
   ) {}
 
   /** Opens the LISTEN connection; when it breaks, opens another and tells listeners to resync. */
@@ -136,11 +180,14 @@ export class ChangeListener {
       if (msg.channel !== channel || !msg.payload) return;
       const wire = JSON.parse(msg.payload) as Wire;
       if (wire.o === origin) return;
-      this.publish(fromWire(wire));
+      this.peers.heard(wire.k);
+      const change = fromWire(wire);
+      if (change) this.publish(change);
     });
     await client.connect();
     await client.query(`LISTEN ${quoteIdent(channel)}`);
     this.client = client;
+    this.peers.listening();
   }
 
   async close(): Promise<void> {
@@ -171,8 +218,13 @@ export class ChangeListener {
   }
 }
 
-function fromWire(wire: Wire): StoreChange {
+/** What a notification tells this server's waiters: nothing for a newcomer's `h`. */
+function fromWire(wire: Wire): StoreChange | undefined {
   switch (wire.k) {
+    case 'h':
+      return undefined;
+    case 'r':
+      return { kind: 'resync' };
     case 'q':
       return { kind: 'queued', dueAt: wire.due ?? 0 };
     case 's':

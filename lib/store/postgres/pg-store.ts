@@ -98,7 +98,7 @@ export class PgStore implements S.Store {
     this.pool = new pg.Pool({ ...connectionConfig(options.url, schema), max: poolSize });
     this.tokens = new PgTokens(this.pool);
     this.schedules = new PgSchedules(this.pool);
-    this.announcer = new Announcer(this.pool, channel, origin);
+    this.announcer = new Announcer(this.pool, channel, origin, options.listen ?? true);
     this.submit = {
       pool: this.pool,
       inserts: new JobInserts(this.pool),
@@ -107,9 +107,13 @@ export class PgStore implements S.Store {
     };
     this.lifecycle = new lifecycle.JobLifecycle(this.pool, this.submit.announce);
     this.jobs = reads.jobReads(this.pool);
-    this.changes = new ChangeListener({ url: options.url, schema, channel, origin }, (change) => {
-      for (const listener of [...this.listeners]) listener(change);
-    });
+    this.changes = new ChangeListener(
+      { url: options.url, schema, channel, origin },
+      (change) => {
+        for (const listener of [...this.listeners]) listener(change);
+      },
+      this.announcer,
+    );
     // An idle connection that breaks (the database restarted) is dropped from the pool; the
     // next query opens a fresh one. Without a handler, the error would end the process.
     this.pool.on('error', (err) =>
