@@ -60,7 +60,7 @@ async function graphile(connectionString: string): Promise<PeerRow> {
     logger: silent,
   });
   runner.events.on('job:complete', ({ error }) => {
-    if (error) throw new Error(`graphile-worker's no-op job failed: ${String(error)}`);
+    if (error) throw new Error(`graphile-worker's no-op job failed: ${(error as Error).message}`);
     finished++;
     next?.();
   });
