@@ -20,7 +20,10 @@ function start(
   args: string[],
   env: Record<string, string>,
 ): { child: ChildProcess; line: (re: RegExp) => Promise<string> } {
-  const child = spawn(process.execPath, [join(root, 'bin/millrace.js'), ...args], {
+  // MILLRACE_BENCH_PROF_DIR: each server and worker writes a CPU profile there when it exits.
+  const prof = process.env.MILLRACE_BENCH_PROF_DIR;
+  const profile = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  const child = spawn(process.execPath, [...profile, join(root, 'bin/millrace.js'), ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -27,6 +27,7 @@ import { followLogPages, type FollowLogsOptions } from './log-pages.js';
 import type { CoordinatorObserver } from './observer.js';
 import { Announcements } from './announcements.js';
 import { DrainedClaims } from './drained-claims.js';
+import { UnfinishedJobs } from './unfinished-jobs.js';
 import { backoffMs, retriable } from './retry-policy.js';
 import { onStoreChange } from './store-changes.js';
 
@@ -76,6 +77,7 @@ export class Coordinator implements WorkerBackend {
   private readonly firstSweep: ClockTimer;
   private readonly announce: Announcements;
   private readonly drained: DrainedClaims;
+  private readonly unfinished: UnfinishedJobs;
   private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -92,6 +94,7 @@ export class Coordinator implements WorkerBackend {
     }
     this.announce = new Announcements(this.hub, this.clock, options.observers ?? []);
     this.drained = new DrainedClaims(this.hub);
+    this.unfinished = new UnfinishedJobs(this.hub);
     this.firstSweep = this.clock.timeout(options.firstSweepDelayMs ?? 0, () => {
       this.sweepTimer = this.clock.interval(options.sweepIntervalMs ?? 5000, () => void this.sweep());
     });
@@ -105,7 +108,9 @@ export class Coordinator implements WorkerBackend {
    * at the key is a NonDeterminismError.
    */
   async submit(spec: JobSpec): Promise<JobRecord> {
+    const mark = this.unfinished.mark;
     const { job, created } = await this.store.enqueue(waitDue(spec));
+    if (created && !isFinished(job)) this.unfinished.add(job.id, mark);
     if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     if (created && job.status === 'success') {
       this.hub.emit(`finished:${job.id}`, job); // cached: recorded succeeded
@@ -317,19 +322,24 @@ export class Coordinator implements WorkerBackend {
   async waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord> {
     let finished: JobRecord | undefined;
     const off = this.hub.on<JobRecord>(`finished:${jobId}`, (job) => (finished ??= job));
+    // A job this process created and has not heard end (unfinished-jobs.ts): its end is still to come, as an event.
+    let look = !this.unfinished.has(jobId);
     try {
       for (;;) {
         const wake = this.hub.next([`finished:${jobId}`], signal);
-        // The event carries the finished record; read the store only when it has not come yet.
-        const job = finished ?? (await this.store.get(jobId));
-        if (!job) {
-          wake.cancel();
-          throw new UnknownJobError(jobId);
+        if (look || finished || signal?.aborted) {
+          // The event carries the finished record; read the store only when it has not come yet.
+          const job = finished ?? (await this.store.get(jobId));
+          if (!job) {
+            wake.cancel();
+            throw new UnknownJobError(jobId);
+          }
+          if (isFinished(job) || signal?.aborted) {
+            wake.cancel();
+            return job;
+          }
         }
-        if (isFinished(job) || signal?.aborted) {
-          wake.cancel();
-          return job;
-        }
+        look = true;
         await this.waitOr(wake);
       }
     } finally {

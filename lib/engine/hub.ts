@@ -1,10 +1,17 @@
 /**
- * In-process events, keyed by topic: `finished:<id>`, `logs:<id>`, `queued`, `canceled`.
+ * In-process events, keyed by topic: `finished:<id>`, `logs:<id>`, `queued`, `canceled`, and
+ * `ended` (ids another server finished, or none: any may have).
  * Subscribers get a function that unsubscribes. A topic with many subscribers (a run's
  * root followed by many clients) costs nothing per unrelated event.
  */
 export class Hub {
   private readonly topics = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly finishedTaps: ((jobId: string) => void)[] = [];
+
+  /** Hears the id of every `finished:<id>` emitted, whether or not anyone listens to it. */
+  tapFinished(tap: (jobId: string) => void): void {
+    this.finishedTaps.push(tap);
+  }
 
   on<T>(topic: string, listener: (payload: T) => void): () => void {
     let set = this.topics.get(topic);
@@ -17,6 +24,9 @@ export class Hub {
   }
 
   emit(topic: string, payload?: unknown): void {
+    if (this.finishedTaps.length > 0 && topic.startsWith('finished:')) {
+      for (const tap of this.finishedTaps) tap(topic.slice('finished:'.length));
+    }
     const set = this.topics.get(topic);
     if (!set) return;
     for (const listener of [...set]) listener(payload);

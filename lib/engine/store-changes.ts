@@ -17,10 +17,12 @@ export function onStoreChange(store: Store, announce: Announcements, change: Sto
       for (const id of change.jobIds) hub.emit(`logs:${id}`);
       return;
     case 'finished':
+      hub.emit('ended', change.jobIds);
       void announceFinished(store, hub, change.jobIds);
       return;
     case 'resync':
       // Changes may have been missed: every waiter looks at the store again.
+      hub.emit('ended');
       hub.emit('queued');
       for (const topic of hub.topicsStartingWith('logs:')) hub.emit(topic);
       for (const topic of hub.topicsStartingWith('started:')) hub.emit(topic);

@@ -1,0 +1,58 @@
+import { afterEach, expect, it } from '@jest/globals';
+import { Coordinator } from '../lib/engine/coordinator.js';
+import { UnknownJobError } from '../lib/errors.js';
+import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
+
+/**
+ * A wait for a job this process created and has not heard end reads nothing from the store:
+ * the end comes as an event (engine/unfinished-jobs.ts). The store's reads are counted; a wait
+ * reads before its first await, so the count right after the call says whether it read.
+ */
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+function setup() {
+  const store = new SqliteStore({ file: ':memory:' });
+  let reads = 0;
+  const get = store.get.bind(store);
+  store.get = (jobId) => {
+    reads++;
+    return get(jobId);
+  };
+  const coordinator = new Coordinator(store, { sweepIntervalMs: 3_600_000 });
+  closers.push(async () => {
+    await coordinator.close();
+    await store.close();
+  });
+  const submit = () =>
+    coordinator.submit({ kind: 'task', scriptPath: 's', scriptHash: 'h', entrypoint: 'e', args: [] });
+  return { coordinator, submit, reads: () => reads };
+}
+
+it('waits for a job it created without reading it, and hears its end', async () => {
+  const { coordinator, submit, reads } = setup();
+  const job = await submit();
+  const waiting = coordinator.waitFinished(job.id);
+  expect(reads()).toBe(0);
+  await coordinator.finish(job.id, { status: 'success', result: 7 }, Date.now());
+  expect(await waiting).toMatchObject({ id: job.id, status: 'success', result: 7 });
+  expect(reads()).toBe(0);
+  // Ended: a later wait reads it.
+  expect(await coordinator.waitFinished(job.id)).toMatchObject({ status: 'success' });
+  expect(reads()).toBe(1);
+});
+
+it('reads when another server may have ended it (ended, as after a resync), and for jobs it did not create', async () => {
+  const { coordinator, submit, reads } = setup();
+  const job = await submit();
+  coordinator.hub.emit('ended');
+  const stop = new AbortController();
+  const waiting = coordinator.waitFinished(job.id, stop.signal);
+  expect(reads()).toBe(1);
+  stop.abort();
+  expect(await waiting).toMatchObject({ id: job.id, status: 'queued' });
+  await expect(coordinator.waitFinished('no-such-job')).rejects.toBeInstanceOf(UnknownJobError);
+});
