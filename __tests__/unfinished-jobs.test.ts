@@ -35,11 +35,17 @@ function setup() {
 it('waits for a job it created without reading it, and hears its end', async () => {
   const { coordinator, submit, reads } = setup();
   const job = await submit();
+  // Remembered with its workspace: the worker's wait route skips only jobs of its own.
+  expect([coordinator.unfinished.has(job.id, 'default'), coordinator.unfinished.has(job.id, 'other')]).toEqual([
+    true,
+    false,
+  ]);
   const waiting = coordinator.waitFinished(job.id);
   expect(reads()).toBe(0);
   await coordinator.finish(job.id, { status: 'success', result: 7 }, Date.now());
   expect(await waiting).toMatchObject({ id: job.id, status: 'success', result: 7 });
   expect(reads()).toBe(0);
+  expect(coordinator.unfinished.has(job.id)).toBe(false);
   // Ended: a later wait reads it.
   expect(await coordinator.waitFinished(job.id)).toMatchObject({ status: 'success' });
   expect(reads()).toBe(1);

@@ -77,7 +77,8 @@ export class Coordinator implements WorkerBackend {
   private readonly firstSweep: ClockTimer;
   private readonly announce: Announcements;
   private readonly drained: DrainedClaims;
-  private readonly unfinished: UnfinishedJobs;
+  /** The jobs this process created and has not heard end (unfinished-jobs.ts). */
+  readonly unfinished: UnfinishedJobs;
   private readonly unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -110,7 +111,7 @@ export class Coordinator implements WorkerBackend {
   async submit(spec: JobSpec): Promise<JobRecord> {
     const mark = this.unfinished.mark;
     const { job, created } = await this.store.enqueue(waitDue(spec));
-    if (created && !isFinished(job)) this.unfinished.add(job.id, mark);
+    if (created && !isFinished(job)) this.unfinished.add(job, mark);
     if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     if (created && job.status === 'success') {
       this.hub.emit(`finished:${job.id}`, job); // cached: recorded succeeded

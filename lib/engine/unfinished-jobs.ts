@@ -14,7 +14,8 @@ const MAX_JOBS = 100_000;
  * `add` would otherwise leave a finished job remembered as unfinished, and its waiter waiting.
  */
 export class UnfinishedJobs {
-  private readonly ids = new Set<string>();
+  /** Each job's workspace, by id. */
+  private readonly ids = new Map<string, string>();
   /** Ends heard so far: `add` is given the count from before the job's creation. */
   private ends = 0;
 
@@ -37,13 +38,15 @@ export class UnfinishedJobs {
   }
 
   /** A job created, unfinished; remembered if no end was heard since `mark` was read. */
-  add(jobId: string, mark: number): void {
+  add(job: { id: string; workspace: string }, mark: number): void {
     if (mark !== this.ends) return;
-    if (this.ids.size >= MAX_JOBS) this.ids.delete(this.ids.values().next().value!);
-    this.ids.add(jobId);
+    if (this.ids.size >= MAX_JOBS) this.ids.delete(this.ids.keys().next().value!);
+    this.ids.set(job.id, job.workspace);
   }
 
-  has(jobId: string): boolean {
-    return this.ids.has(jobId);
+  /** Whether the job is remembered unfinished (and, given a workspace, is of it). */
+  has(jobId: string, workspace?: string): boolean {
+    const of = this.ids.get(jobId);
+    return of !== undefined && (workspace === undefined || of === workspace);
   }
 }

@@ -147,11 +147,21 @@ async function wait(ctx: RouteContext, { store, coordinator }: ServerDeps): Prom
   const onAbort = () => ready();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const done = await store.list({ ids, status: [...FINISHED_STATUSES], workspace: ctx.params.ws, limit: ids.length });
+    // The jobs this server created and has not heard end need no read: their ends are still to come.
+    const look = ids.filter((id) => !coordinator.unfinished.has(id, ctx.params.ws));
+    const done =
+      look.length === 0
+        ? []
+        : await store.list({ ids: look, status: [...FINISHED_STATUSES], workspace: ctx.params.ws, limit: look.length });
     for (const job of done) finished.set(job.id, job);
     // A wait for one job (a client waiting on its run) learns at once of an unknown id; a
     // worker's batch holds ids it was just given by the server.
-    if (ids.length === 1 && finished.size === 0 && (await store.get(ids[0]))?.workspace !== ctx.params.ws) {
+    if (
+      look.length === 1 &&
+      ids.length === 1 &&
+      finished.size === 0 &&
+      (await store.get(ids[0]))?.workspace !== ctx.params.ws
+    ) {
       throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${ids[0]}" in workspace ${ctx.params.ws}`);
     }
     if (finished.size === 0 && !signal.aborted) await some;
