@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from '@jest/globals';
+import type { Page } from 'playwright-core';
 import type { TreeReply } from '../../lib/http/wire.js';
-import { launchChromium } from '../helpers/browser.js';
-import { tempDb } from '../helpers/engine.js';
-import { apiCaller, startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
+import { devAndBrowser } from '../helpers/dev-browser.js';
 
 /**
  * The run page of a flow (lib/ui/flow-modules.ts) in a real browser against `millrace dev`:
@@ -11,12 +9,8 @@ import { apiCaller, startMillrace, TEST_TOKEN, type Proc } from '../helpers/proc
  * job recorded them: loop iterations, the branch chosen, each step's job, the failure module.
  */
 describe('the run page of a flow', () => {
-  let dev: Proc;
-  let url: string;
-  let browser: Browser;
-  let page: Page;
-
-  const api = apiCaller(() => url);
+  const env = devAndBrowser();
+  const { api } = env;
   /** Runs the flow and resolves when it has ended (its followed log closes then). */
   const runFlow = async (args: Record<string, unknown>) => {
     const id = await api<string>('POST', '/api/w/default/jobs/run/f/examples/flows/orders', args);
@@ -38,18 +32,8 @@ describe('the run page of a flow', () => {
     { sku: 'c', qty: 4, price: 5 },
   ];
 
-  beforeAll(async () => {
-    dev = startMillrace(['dev', '--port', '0', '--db', tempDb()], { MILLRACE_TOKEN: TEST_TOKEN });
-    [, url] = await dev.waitFor(/millrace dev on (http:\/\/127\.0\.0\.1:\d+)/);
-    browser = await launchChromium();
-    page = await browser.newPage();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await dev?.kill();
-  });
-
   it('lists the modules of a flow run, its loop iterations and the branch chosen, each with its job', async () => {
+    const { page, url } = env;
     const { job, descendants } = await runFlow({ items });
     expect(job).toMatchObject({ status: 'success', result: 'review 130' });
     const stepJob = (name: string) => `#/run/${descendants.find((d) => d.entrypoint === name)!.id}`;
@@ -80,6 +64,7 @@ describe('the run page of a flow', () => {
   });
 
   it('shows the failing step with its error, the steps not reached, and the failure module that ran', async () => {
+    const { page, url } = env;
     const { job } = await runFlow({ items, fail_on: 'b' });
     expect(job.status).toBe('failure');
     await page.goto(`${url}/#/run/${job.id}`);
@@ -100,6 +85,7 @@ describe('the run page of a flow', () => {
   });
 
   it('has no modules section on a script run', async () => {
+    const { page, url } = env;
     const id = await api<string>('POST', '/api/w/default/jobs/run/p/examples/flows/sum', { values: [1, 2] });
     await api<string>('GET', `/api/w/default/jobs_u/logs/${id}?follow=true`);
     await page.goto(`${url}/#/run/${id}`);

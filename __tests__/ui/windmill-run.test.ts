@@ -1,12 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from '@jest/globals';
 import type { TreeReply } from '../../lib/http/wire.js';
-import { launchChromium } from '../helpers/browser.js';
-import { tempDb } from '../helpers/engine.js';
-import { apiCaller, startMillrace, TEST_TOKEN, type Proc } from '../helpers/processes.js';
+import { devAndBrowser } from '../helpers/dev-browser.js';
 
 /**
  * The run page of a Windmill workflow (__tests__/fixtures/windmill/fan-out.ts, Windmill's
@@ -15,24 +12,10 @@ import { apiCaller, startMillrace, TEST_TOKEN, type Proc } from '../helpers/proc
  * its child's page.
  */
 describe('the run page of a Windmill workflow', () => {
-  let dev: Proc;
-  let url: string;
-  let browser: Browser;
-  let page: Page;
-  const api = apiCaller(() => url);
-
-  beforeAll(async () => {
-    dev = startMillrace(['dev', '--port', '0', '--db', tempDb()], { MILLRACE_TOKEN: TEST_TOKEN });
-    [, url] = await dev.waitFor(/millrace dev on (http:\/\/127\.0\.0\.1:\d+)/);
-    browser = await launchChromium();
-    page = await browser.newPage();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await dev?.kill();
-  });
+  const env = devAndBrowser();
 
   it('draws a bar per task with its name and status, shows the tasks’ lines, and opens a task from its bar', async () => {
+    const { api, page, url } = env;
     const runs = join(mkdtempSync(join(tmpdir(), 'millrace-wac-ui-')), 'runs.txt');
     writeFileSync(runs, '');
     const id = await api<string>('POST', '/api/w/default/jobs/run/p/__tests__/fixtures/windmill/fan-out', {
