@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedEngine } from '../lib/engine/embedded.js';
 import type { JobRecord } from '../lib/types.js';
 import { REPO_ROOT } from './helpers/engine.js';
+import { guideExamples, inFileShape } from './helpers/windmill-guide.js';
 import { runToEnd, startMillrace } from './helpers/processes.js';
 
 /**
@@ -24,31 +24,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** The guide's TypeScript examples, by the section (## heading) they are in. */
-function guideExamples(): Map<string, string[]> {
-  const cli = createRequire(import.meta.url).resolve('windmill-cli/esm/main.js');
-  const source = readFileSync(cli, 'utf8');
-  const start = source.indexOf('# Windmill Workflow-as-Code Writing Guide');
-  const end = source.indexOf('## TypeScript Workflow-as-Code API', start);
-  if (start < 0 || end < 0) throw new Error(`${cli} no longer holds the Workflow-as-Code Writing Guide`);
-  // The guide is a template literal in the CLI's bundle: its backticks and `${` are escaped.
-  const guide = source
-    .slice(start, end)
-    .replace(/\\`/g, '`')
-    .replace(/\\\$\{/g, '${');
-  const examples = new Map<string, string[]>();
-  let section = '';
-  for (const part of guide.split(/^(## .+)$/m)) {
-    if (part.startsWith('## ')) {
-      section = part.slice(3).trim();
-      continue;
-    }
-    const blocks = [...part.matchAll(/```typescript\n([\s\S]*?)```/g)].map((m) => m[1]);
-    if (blocks.length > 0) examples.set(section, blocks);
-  }
-  return examples;
-}
 
 /** A project of its own (millrace runs scripts under its root) that finds this repo's packages. */
 function project(files: Record<string, string>): string {
@@ -78,14 +53,6 @@ async function run(root: string, script: string, args: Record<string, unknown>) 
   } finally {
     await engine.close();
   }
-}
-
-/** The File Shape script with its workflow's body replaced by `body`. */
-function inFileShape(fileShape: string, body: string): string {
-  const open = 'export const main = workflow(async (x: string) => {\n';
-  const at = fileShape.indexOf(open);
-  if (at < 0) throw new Error(`The guide's File Shape no longer opens its workflow with: ${open}`);
-  return `${fileShape.slice(0, at + open.length)}${body}\n});\n`;
 }
 
 describe("Windmill's documented examples (the guide in windmill-cli)", () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { HttpEngine } from '../../lib/engine/http-engine.js';
 import type { JobRecord, LogLine } from '../../lib/types.js';
+import { REPO_ROOT } from '../helpers/engine.js';
 import { startServerProcess, startWorkerProcess, TEST_TOKEN, type Proc } from '../helpers/processes.js';
+import { guideExamples, inFileShape } from '../helpers/windmill-guide.js';
 
 /**
  * Windmill's workflow-as-code scripts on a server with two workers (separate processes): the
@@ -52,6 +54,36 @@ const linesFrom = (log: LogLine[], child: JobRecord) =>
   log.filter((l) => l.source?.jobId === child.id).map((l) => l.line);
 
 describe('Windmill workflows on a server with two workers', () => {
+  it("runs Windmill's documented File Shape and Parallelism examples (windmill-cli's guide, read at run time)", async () => {
+    const examples = guideExamples();
+    const fileShape = examples.get('File Shape')![0];
+    const parallelism = examples.get('Parallelism')![0];
+    // Under the server's root, which it resolves script paths in; gitignored, removed after.
+    const dir = mkdtempSync(join(REPO_ROOT, FIXTURES, '.documented-'));
+    try {
+      writeFileSync(join(dir, 'file-shape.ts'), fileShape);
+      writeFileSync(
+        join(dir, 'parallel.ts'),
+        inFileShape(fileShape, `const items = [x, x + "2", x + "3"];\n${parallelism}return { a, b, many };`),
+      );
+      const path = dir.slice(REPO_ROOT.length + 1);
+      const { id } = await engine.submit({ path: `${path}/file-shape`, args: { x: 'docs' } });
+      expect(await engine.wait(id)).toMatchObject({ status: 'success', result: { result: 'processed: docs' } });
+      const tasks = (await engine.descendants(id)).filter((j) => j.parentJob === id);
+      expect(tasks.map((t) => [t.kind, t.status, t.result])).toEqual([['script', 'success', 'processed: docs']]);
+
+      const fanned = await engine.submit({ path: `${path}/parallel`, args: { x: 'p' } });
+      expect(await engine.wait(fanned.id)).toMatchObject({
+        status: 'success',
+        result: { a: 'processed: a', b: 'processed: b', many: ['processed: p', 'processed: p2', 'processed: p3'] },
+      });
+      const children = (await engine.descendants(fanned.id)).filter((j) => j.parentJob === fanned.id);
+      expect(children.map((c) => c.status)).toEqual(Array(5).fill('success'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs a Promise.all fan-out: one child job per task, their lines in the root log', async () => {
     const runs = runsFile();
     const { root, children, log } = await run('fan-out', { x: 'hi', runs });
