@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EmbeddedEngine } from '../lib/engine/embedded.js';
 import type { JobRecord } from '../lib/types.js';
 import { REPO_ROOT } from './helpers/engine.js';
-import { guideExamples, inFileShape } from './helpers/windmill-guide.js';
+import { approveThrough, guideExamples, inFileShape } from './helpers/windmill-guide.js';
 import { runToEnd, startMillrace } from './helpers/processes.js';
 
 /**
@@ -125,17 +125,7 @@ describe("Windmill's documented examples (the guide in windmill-cli)", () => {
     const proc = startMillrace(['run', '--root', root, '--db', join(root, 'run.db'), 'approval.ts', '--x', 'a']);
     cleanups.push(() => proc.kill('SIGKILL'));
     const [, resume] = await proc.waitFor(/approve: (\S+)/);
-    let answered;
-    // The wait may still be on its way in: a 409 says so, and the answer is sent again.
-    do {
-      answered = await fetch(`${resume}?approver=alice`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ok: true }),
-      });
-      expect([200, 409]).toContain(answered.status);
-      await answered.text();
-    } while (answered.status === 409);
+    await approveThrough(resume, 'alice', { ok: true });
     expect(await proc.exited).toBe(0);
     expect(JSON.parse(proc.output().slice(proc.output().lastIndexOf('\n{')))).toEqual({
       approved: true,

@@ -9,6 +9,7 @@ import { EmbeddedEngine } from '../lib/engine/embedded.js';
 import type { JobRecord, LogLine } from '../lib/types.js';
 import { REPO_ROOT, tempDb } from './helpers/engine.js';
 import { runToEnd, startMillrace } from './helpers/processes.js';
+import { approveThrough } from './helpers/windmill-guide.js';
 
 /**
  * Windmill's workflow-as-code scripts (fixtures under __tests__/fixtures/windmill, Windmill's
@@ -242,17 +243,7 @@ describe('Windmill workflows under millrace run', () => {
     );
     expect(altered.statusCode).toBe(401);
     await altered.body.text();
-    let answered;
-    // The wait may still be on its way in: a 409 says so, and the answer is sent again.
-    do {
-      answered = await request(`${resume}?approver=alice`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ok: true }),
-      });
-      expect([200, 409]).toContain(answered.statusCode);
-      await answered.body.text();
-    } while (answered.statusCode === 409);
+    await approveThrough(resume, 'alice', { ok: true });
     const code = await proc.exited;
     expect(code).toBe(0);
     expect(JSON.parse(proc.output().slice(proc.output().lastIndexOf('\n{')))).toEqual({

@@ -1,8 +1,10 @@
+import { expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
- * Windmill's "Workflow-as-Code Writing Guide", as Windmill ships it inside its CLI (windmill-cli
+ * For the Windmill tests: an approval answered through its URL, and Windmill's
+ * "Workflow-as-Code Writing Guide", as Windmill ships it inside its CLI (windmill-cli
  * on npm, a devDependency pinned to one version): its TypeScript examples are read from there
  * when the tests run, so nothing of Windmill's text is copied into this repository.
  */
@@ -38,4 +40,21 @@ export function inFileShape(fileShape: string, body: string): string {
   const at = fileShape.indexOf(open);
   if (at < 0) throw new Error(`The guide's File Shape no longer opens its workflow with: ${open}`);
   return `${fileShape.slice(0, at + open.length)}${body}\n});\n`;
+}
+
+/**
+ * Approves through a resume URL as `approver` with `value`. The wait may still be on its way
+ * in: a 409 says so, and the answer is sent again; anything but 200 or 409 fails the test.
+ */
+export async function approveThrough(resume: string, approver: string, value: unknown): Promise<void> {
+  for (;;) {
+    const answered = await fetch(`${resume}?approver=${approver}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(value),
+    });
+    expect([200, 409]).toContain(answered.status);
+    await answered.text();
+    if (answered.status !== 409) return;
+  }
 }
