@@ -16,16 +16,23 @@ export class Announcements {
     private readonly observers: readonly CoordinatorObserver[],
   ) {}
 
-  /** `queued` for `job` (undefined: some job) after `delayMs`, at once when not positive. */
-  queuedLater(job: JobRecord | undefined, delayMs: number): void {
-    if (delayMs <= 0) {
+  /**
+   * `queued` for `job` (undefined: some job) once the clock has reached `dueAt`, at once when it
+   * has. A timer that fires before `dueAt` by the clock's reading (Node's timers count whole
+   * milliseconds of their own clock, and may fire a millisecond early by `Date.now()`) waits
+   * again for the rest: a claim woken early would find the job not yet due, and nothing else
+   * would wake it.
+   */
+  queuedAt(job: JobRecord | undefined, dueAt: number): void {
+    const wait = dueAt - this.clock.now();
+    if (wait <= 0) {
       this.hub.emit('queued', job);
       return;
     }
     // The clock's timers hold any length: a retry delay or a scheduled start may lie more than 24.9 days ahead.
-    const timer = this.clock.timeout(delayMs, () => {
+    const timer = this.clock.timeout(wait, () => {
       this.timers.delete(timer);
-      this.hub.emit('queued', job);
+      this.queuedAt(job, dueAt);
     });
     this.timers.add(timer);
   }

@@ -121,7 +121,7 @@ export class Coordinator implements WorkerBackend {
     const taken =
       created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
     if (taken) return taken;
-    if (created && job.scheduledFor < NEVER_DUE) this.announce.queuedLater(job, job.scheduledFor - this.clock.now());
+    if (created && job.scheduledFor < NEVER_DUE) this.announce.queuedAt(job, job.scheduledFor);
     else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
   }
@@ -171,7 +171,7 @@ export class Coordinator implements WorkerBackend {
           ...request,
           ...(this.options.priorityAgingMs !== undefined && { priorityAgingMs: this.options.priorityAgingMs }),
           // Held back until dueAt, in the engine's time (a test's clock moves only when told).
-          onDeferred: (dueAt) => this.announce.queuedLater(undefined, dueAt - this.clock.now()),
+          onDeferred: (dueAt) => this.announce.queuedAt(undefined, dueAt),
         });
         this.drained.looked(request.workerId, mark, jobs.length < request.limit);
         if (jobs.length > 0) {
@@ -214,7 +214,7 @@ export class Coordinator implements WorkerBackend {
         if (requeued) {
           this.announce.observe((o) => o.retried?.(requeued));
           this.announce.freedSlot(requeued);
-          this.announce.queuedLater(requeued, delayMs);
+          this.announce.queuedAt(requeued, requeued.scheduledFor);
           return;
         }
       }

@@ -8,7 +8,7 @@ export function onStoreChange(store: Store, announce: Announcements, change: Sto
   const { hub } = announce;
   switch (change.kind) {
     case 'queued':
-      announce.queuedLater(undefined, change.dueAt - announce.clock.now());
+      announce.queuedAt(undefined, change.dueAt);
       return;
     case 'started':
       for (const id of change.jobIds) hub.emit(`started:${id}`);
