@@ -179,7 +179,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const replay = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       expect(replay).toMatchObject({ created: false, job: { id: child.id, status: 'failure', attempt: 1 } });
       // A parent retried after its own failure runs the failed call again.
-      await store.retry(root.id, { name: 'Error', message: 'parent failed' }, Date.now());
+      await store.retry(root.id, { name: 'Error', message: 'parent failed' }, Date.now(), Date.now());
       await claimAll('w3');
       const retried = await store.enqueue(spec({ kind: 'task', parentJob: root.id, callKey: 't:0' }));
       expect(retried).toMatchObject({ created: true, job: { id: child.id, status: 'queued' } });
@@ -358,18 +358,21 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const { job } = await store.enqueue(spec({ maxAttempts: 3 }));
       await claimAll();
       const error = { name: 'Error', message: 'first try failed' };
-      const due = Date.now() + 60_000;
-      const requeued = await store.retry(job.id, error, due);
+      // The attempt ended a second ago (its worker's stamp): that is its recorded end.
+      const ended = Date.now() - 1_000;
+      const due = ended + 60_000;
+      const requeued = await store.retry(job.id, error, ended, due);
       expect(requeued).toMatchObject({ status: 'queued', attempt: 1, scheduledFor: due, worker: null });
+      expect(await store.attempts(job.id)).toMatchObject([{ attempt: 1, status: 'failure', error, completedAt: ended }]);
       expect(await claimAll()).toEqual([]);
-      await store.retry(job.id, error, Date.now()); // not running any more: no effect
+      await store.retry(job.id, error, Date.now(), Date.now()); // not running any more: no effect
       expect((await store.get(job.id))!.scheduledFor).toBe(due);
     });
 
     it('claims a retried job again as its next attempt', async () => {
       const { job } = await store.enqueue(spec({ maxAttempts: 2 }));
       await claimAll('w1');
-      await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now() - 1);
+      await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now() - 1, Date.now() - 1);
       const [again] = await claimAll('w2');
       expect(again).toMatchObject({ id: job.id, attempt: 2, worker: 'w2' });
       await store.finish(job.id, { status: 'success', result: 1 }, Date.now());

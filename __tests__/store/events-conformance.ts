@@ -106,7 +106,7 @@ export function eventsConformance(name: string, makeStore: () => Promise<Store>)
         Date.now(),
       );
       // The parent failed of its own error: its retry runs its failed calls again.
-      await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now());
+      await store.retry(job.id, { name: 'Error', message: 'boom' }, Date.now(), Date.now());
       await store.claim({ workerId: 'w', tags: 'all', limit: 1, leaseMs: 60_000 });
       const before = Date.now();
       const { job: again, created } = await store.enqueue(spec);

@@ -167,8 +167,11 @@ export interface Store {
    */
   finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined>;
 
-  /** Puts a running job back in the queue for its next attempt, after a failed one. */
-  retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined>;
+  /**
+   * Puts a running job back in the queue for its next attempt, due at `scheduledFor`, after a
+   * failed one that ended at `at` (the attempt's recorded end, as `finish` records it).
+   */
+  retry(jobId: string, error: ErrorRecord, at: number, scheduledFor: number): Promise<JobRecord | undefined>;
 
   /**
    * Puts a running job back in the queue through no fault of its own (its executor thread was

@@ -192,8 +192,8 @@ export class PgStore implements S.Store {
     return job;
   }
 
-  retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
-    return lifecycle.retry(this.pool, this.submit.announce, jobId, error, scheduledFor, this.clock.now());
+  retry(jobId: string, error: ErrorRecord, at: number, scheduledFor: number): Promise<JobRecord | undefined> {
+    return lifecycle.retry(this.pool, this.submit.announce, jobId, error, scheduledFor, at);
   }
 
   async cancel(jobId: string, request: S.CancelRequest): Promise<JobRecord[]> {

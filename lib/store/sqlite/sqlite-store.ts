@@ -159,8 +159,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async retry(jobId: string, error: ErrorRecord, scheduledFor: number): Promise<JobRecord | undefined> {
-    const at = this.clock.now();
+  async retry(jobId: string, error: ErrorRecord, at: number, scheduledFor: number): Promise<JobRecord | undefined> {
     return this.write(() => {
       const row = this.stmt.requeue.get({ id: jobId, scheduled_for: scheduledFor }) as JobRow | undefined;
       if (!row) return undefined;
