@@ -363,7 +363,9 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const due = ended + 60_000;
       const requeued = await store.retry(job.id, error, ended, due);
       expect(requeued).toMatchObject({ status: 'queued', attempt: 1, scheduledFor: due, worker: null });
-      expect(await store.attempts(job.id)).toMatchObject([{ attempt: 1, status: 'failure', error, completedAt: ended }]);
+      expect(await store.attempts(job.id)).toMatchObject([
+        { attempt: 1, status: 'failure', error, completedAt: ended },
+      ]);
       expect(await claimAll()).toEqual([]);
       await store.retry(job.id, error, Date.now(), Date.now()); // not running any more: no effect
       expect((await store.get(job.id))!.scheduledFor).toBe(due);
