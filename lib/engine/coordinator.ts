@@ -210,7 +210,7 @@ export class Coordinator implements WorkerBackend {
       const job = await this.store.get(jobId);
       if (job && job.status === 'running' && job.attempt < job.maxAttempts && retriable(outcome)) {
         const delayMs = backoffMs(job.retry, job.attempt);
-        const requeued = await this.store.retry(jobId, outcome.error, at, at + delayMs);
+        const requeued = await this.store.retry(jobId, outcome.error, at, this.clock.now() + delayMs);
         if (requeued) {
           this.announce.observe((o) => o.retried?.(requeued));
           this.announce.freedSlot(requeued);
