@@ -371,6 +371,51 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect((await store.get(job.id))!.scheduledFor).toBe(due);
     });
 
+    it('takes a new job for the worker that asks as it is recorded: running, attempt 1, its attempt recorded; no claim sees it', async () => {
+      const { job: root } = await store.enqueue(spec());
+      await claimAll('w1');
+      const { job, created } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 't', args: [1], parentJob: root.id, callKey: 't:0' }),
+        { workerId: 'w1', leaseMs: 30_000 },
+      );
+      expect(created).toBe(true);
+      expect(job).toMatchObject({ status: 'running', worker: 'w1', attempt: 1, parentJob: root.id, rootJob: root.id });
+      expect(await store.attempts(job.id)).toMatchObject([
+        { attempt: 1, worker: 'w1', status: 'running', claimedAt: job.createdAt },
+      ]);
+      expect(await claimAll('w2')).toEqual([]);
+      expect(await store.renewLeases('w1', [job.id], 30_000)).toEqual([]);
+      expect(await store.finish(job.id, { status: 'success', result: 2 }, Date.now())).toMatchObject({
+        status: 'success',
+        attempt: 1,
+      });
+    });
+
+    it('does not take a job due later, one with a concurrency or rate key, or a call already recorded', async () => {
+      const { job: root } = await store.enqueue(spec());
+      await claimAll('w1');
+      const child = (n: number, over: Partial<JobSpec> = {}) =>
+        store.enqueue(
+          spec({ kind: 'task', entrypoint: 't', args: [n], parentJob: root.id, callKey: `t:${n}`, ...over }),
+          {
+            workerId: 'w1',
+            leaseMs: 30_000,
+          },
+        );
+      const later = await child(1, { delayMs: 60_000 });
+      const limited = await child(2, { flowControl: { concurrency: { key: 'k', limit: 1 } } });
+      const rated = await child(3, { flowControl: { rateLimit: { key: 'r', limit: 5, perMs: 1_000 } } });
+      const sleep = await child(4, { kind: 'sleep', delayMs: 0 });
+      for (const { job } of [later, limited, rated, sleep])
+        expect(job).toMatchObject({ status: 'queued', worker: null, attempt: 0 });
+      // A call already recorded is that record, as it is: not taken again.
+      const taken = await child(5);
+      expect(taken.job.status).toBe('running');
+      const again = await child(5);
+      expect(again).toMatchObject({ created: false, job: { id: taken.job.id, status: 'running', attempt: 1 } });
+      expect(await store.attempts(taken.job.id)).toHaveLength(1);
+    });
+
     it('claims a retried job again as its next attempt', async () => {
       const { job } = await store.enqueue(spec({ maxAttempts: 2 }));
       await claimAll('w1');

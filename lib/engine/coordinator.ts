@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigError, UnknownJobError } from '../errors.js';
 import { describeValue } from '../describe.js';
-import type { CancelRequest, ClaimRequest, Store } from '../store/store.js';
+import type { CancelRequest, ClaimAtOnce, ClaimRequest, Store } from '../store/store.js';
 import { realClock, type Clock, type ClockTimer } from '../clock.js';
 import {
   isFinished,
@@ -106,11 +106,12 @@ export class Coordinator implements WorkerBackend {
   /**
    * Persists a job. A child whose (parent, call key) is already recorded is that recorded
    * child (durable replay), provided it is the same call: a different task or different args
-   * at the key is a NonDeterminismError.
+   * at the key is a NonDeterminismError. With `claim`, a new job may be taken by that worker at
+   * once (Store.enqueue): it is then running, and no claim hears of it.
    */
-  async submit(spec: JobSpec): Promise<JobRecord> {
+  async submit(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord> {
     const mark = this.unfinished.mark;
-    const { job, created } = await this.store.enqueue(waitDue(spec));
+    const { job, created } = await this.store.enqueue(waitDue(spec), claim);
     if (created && !isFinished(job)) this.unfinished.add(job, mark);
     if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     if (created && job.status === 'success') {
@@ -121,8 +122,9 @@ export class Coordinator implements WorkerBackend {
     const taken =
       created && job.kind === 'wait' ? await takeKeptEvent(this.store, this.hub, job, this.clock.now()) : undefined;
     if (taken) return taken;
-    if (created && job.scheduledFor < NEVER_DUE) this.announce.queuedAt(job, job.scheduledFor);
-    else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
+    if (created) {
+      if (job.status === 'queued' && job.scheduledFor < NEVER_DUE) this.announce.queuedAt(job, job.scheduledFor);
+    } else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
   }
 

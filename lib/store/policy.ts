@@ -17,6 +17,22 @@ import {
  * these in its own dialect; the rule itself lives here once.
  */
 
+/**
+ * Whether a new job may be taken by a worker as it is inserted (Store.enqueue's `claim`): one
+ * due now, of a kind that runs code, with no concurrency or rate key to admit it by. Its
+ * priority does not count: the worker that asks has a slot free for it now.
+ */
+export function takenAtOnce(spec: JobSpec): boolean {
+  const f = spec.flowControl;
+  return (
+    (spec.kind === 'task' || spec.kind === 'script') &&
+    spec.scheduledFor === undefined &&
+    !spec.delayMs &&
+    !f?.concurrency &&
+    !f?.rateLimit
+  );
+}
+
 /** Codes of attempts that ended through no fault of the job's (its worker died, its thread was replaced): the next one replays. */
 export const REPLAY_CODES: readonly string[] = [LeaseExpiredError.code, ReleasedError.code];
 

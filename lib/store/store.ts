@@ -19,6 +19,13 @@ import type {
 import type { NewSchedule, ScheduleRecord } from '../types.js';
 
 /** Which jobs a worker may claim. */
+/** A worker taking a job as it is inserted (Store.enqueue): the child of a job it runs, into the slot its parent frees. */
+export interface ClaimAtOnce {
+  workerId: string;
+  /** The lease ends this long after the insert unless heartbeats renew it. */
+  leaseMs: number;
+}
+
 export interface ClaimRequest {
   workerId: string;
   /** The tags the worker serves, or 'all' (the embedded worker). */
@@ -125,8 +132,12 @@ export interface Store {
    * (`created: true`), so a retried parent gets a fresh run of the call that failed.
    * Likewise a spec with an `idempotencyKey` already seen in its workspace returns the job
    * first submitted with it (`created: false`).
+   *
+   * With `claim`, a job this call inserts is taken by that worker in the same write when
+   * `takenAtOnce(spec)` (policy.ts): running, attempt 1, its attempt recorded as a claim's
+   * is. A job already recorded, run again or answered from the cache is as without it.
    */
-  enqueue(spec: JobSpec): Promise<EnqueueResult>;
+  enqueue(spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult>;
 
   /**
    * The child recorded for a call of `parentJob` (durable replay reads it before running a

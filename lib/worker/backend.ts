@@ -1,4 +1,4 @@
-import type { ClaimRequest } from '../store/store.js';
+import type { ClaimAtOnce, ClaimRequest } from '../store/store.js';
 import type {
   RunTrace,
   ErrorRecord,
@@ -23,6 +23,12 @@ export interface WorkerBackend {
   appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void>;
   /** Persists a child job (or finds the one already recorded for its call key) before resolving with its id. */
   submitChild(spec: JobSpec): Promise<string>;
+  /**
+   * Persists a job and, with `claim`, takes it for this worker as it is recorded when it may be
+   * (Store.enqueue): a child goes to the slot its awaiting parent frees, with no claim between.
+   * The local coordinator has it; a server over HTTP does not (yet).
+   */
+  submit?(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord>;
   /** Resolves once the job has finished. */
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord>;
   /** Records how an attempt ended. */

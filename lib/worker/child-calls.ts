@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { toErrorRecord } from '../error-record.js';
 import { pathChildTarget } from '../flow/run-request.js';
+import { newJobId } from '../ids.js';
 import { resolveScript } from '../loader/paths.js';
 import { scriptFlowControl } from '../loader/script-config.js';
+import type { ClaimAtOnce } from '../store/store.js';
 import type { ChildOutcome } from '../task/runtime.js';
 import type { JobRecord, JobSpec, Json } from '../types.js';
 import type { WorkerBackend } from './backend.js';
@@ -16,6 +18,8 @@ export interface ChildCallsOptions {
   /** Aborts every wait when the worker closes. */
   signal: AbortSignal;
   logs: LogBuffer;
+  /** Children this worker takes as they are recorded (at-once.ts); none without. */
+  atOnce?: { claim: ClaimAtOnce; settle(taken: JobRecord | undefined): void };
 }
 
 /**
@@ -28,15 +32,20 @@ export interface ChildCallsOptions {
 export class ChildCalls {
   constructor(private readonly options: ChildCallsOptions) {}
 
-  /** Submits the call as a child job and waits for it; any failure to do so fails the call. */
-  async run(parent: JobRecord, call: ChildCall): Promise<ChildOutcome> {
+  /**
+   * Submits the call as a child job and waits for it; any failure to do so fails the call.
+   * `atOnce`: the worker reserved room for the child (at-once.ts), to take it as it is recorded.
+   */
+  async run(parent: JobRecord, call: ChildCall, atOnce = false): Promise<ChildOutcome> {
     const { backend, root, signal, logs } = this.options;
     let childId: string | undefined;
+    // The room reserved for a child taken at once, until submitTaken settles it (or a failure before).
+    let reserved = atOnce;
     try {
       // The parent's lines so far go to the store before its child exists, so logs read in order.
       await logs.flushed();
       const target = childTarget(root, parent, call);
-      childId = await backend.submitChild({
+      const spec: JobSpec = {
         ...target,
         tag: call.tag,
         workspace: parent.workspace,
@@ -46,7 +55,9 @@ export class ChildCalls {
         retry: call.retry,
         ...flowControlOf(root, call, target.scriptPath),
         ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
-      });
+      };
+      reserved = false;
+      childId = atOnce ? await this.submitTaken(spec) : await backend.submitChild(spec);
       if (call.detach)
         return {
           status: 'success',
@@ -66,6 +77,27 @@ export class ChildCalls {
         attempt: 0,
         maxAttempts: call.retry?.attempts ?? 1,
       };
+    } finally {
+      if (reserved) this.options.atOnce?.settle(undefined);
+    }
+  }
+
+  /**
+   * Submits a child to be taken by this worker as it is recorded (Store.enqueue's claim), and
+   * settles the room reserved for it: with the child when it was taken, without when it was
+   * not (a call already recorded, a child that must queue), or when the submission failed.
+   */
+  private async submitTaken(spec: JobSpec): Promise<string> {
+    const { backend, atOnce } = this.options;
+    // Its own id: a job of another id is the one already recorded for the call (a replay), never taken here.
+    const id = newJobId();
+    let taken: JobRecord | undefined;
+    try {
+      const job = await backend.submit!({ ...spec, id }, atOnce!.claim);
+      if (job.id === id && job.status === 'running') taken = job;
+      return job.id;
+    } finally {
+      atOnce!.settle(taken);
     }
   }
 

@@ -19,6 +19,8 @@ export interface ClaimLoopOptions {
  */
 export class ClaimLoop {
   private waiter: (() => void) | undefined;
+  /** The limit of the claim in flight (0: none): room the jobs it brings will take. */
+  asking = 0;
   /** Settles when the loop has stopped (after the signal aborts). */
   readonly done: Promise<void>;
 
@@ -42,8 +44,12 @@ export class ClaimLoop {
         continue;
       }
       try {
-        claimed(await backend.claim({ ...request, limit }, signal));
+        this.asking = limit;
+        const jobs = await backend.claim({ ...request, limit }, signal);
+        this.asking = 0;
+        claimed(jobs);
       } catch (err) {
+        this.asking = 0;
         if (signal.aborted) return;
         console.error(
           `millrace worker ${request.workerId}: claiming failed, retrying in 1s: ${(err as Error).message}`,

@@ -26,6 +26,8 @@ export class Slots<J, R extends { holder: SlotHolder }> {
   readonly ready: J[] = [];
   /** Last outcomes waiting for a slot, in arrival order. */
   readonly resumes: R[] = [];
+  /** Room held for children being recorded to be taken at once (at-once.ts). */
+  reserved = 0;
 
   constructor(
     readonly concurrency: number,
@@ -37,9 +39,9 @@ export class Slots<J, R extends { holder: SlotHolder }> {
     return this.concurrency - this.held;
   }
 
-  /** How many jobs to claim now: free slots plus the prefetch, less those already waiting. */
+  /** How many jobs to claim now: free slots plus the prefetch, less those already waiting or reserved. */
   get wanted(): number {
-    return this.free + this.prefetch - this.ready.length - this.resumes.length;
+    return this.free + this.prefetch - this.ready.length - this.resumes.length - this.reserved;
   }
 
   take(holder: SlotHolder): void {

@@ -6,6 +6,7 @@ import { newJobId } from '../ids.js';
 import type { ChildOutcome } from '../task/runtime.js';
 import type { ErrorRecord, JobRecord, Outcome } from '../types.js';
 import type { WorkerBackend } from './backend.js';
+import { AtOnce } from './at-once.js';
 import { ChildCalls } from './child-calls.js';
 import { ClaimLoop } from './claim-loop.js';
 import { Leases } from './leases.js';
@@ -42,6 +43,7 @@ export class Worker {
   private readonly slots: Slots<JobRecord, Resume>;
   private readonly logs: LogBuffer;
   private readonly calls: ChildCalls;
+  private readonly atOnce: AtOnce | undefined;
   private readonly leases: Leases;
   private readonly stops: Stops;
   private readonly abort = new AbortController();
@@ -82,22 +84,23 @@ export class Worker {
     setMaxListeners(0, this.abort.signal);
     const warn = (what: string, err: unknown) => this.warn(what, err);
     this.logs = new LogBuffer(this.backend, warn);
+    const { tags, rootJobs, workspace } = options;
+    const [asking, stopped] = [() => this.claims.asking, () => this.claimsStop.signal.aborted];
+    this.atOnce =
+      this.backend.submit && new AtOnce({ tags, slots: this.slots, asking, stopped, pump: () => this.pump() });
     this.calls = new ChildCalls({
       backend: this.backend,
       root: options.root,
       signal: this.abort.signal,
       logs: this.logs,
+      ...(this.atOnce && { atOnce: { claim: { workerId: this.id, leaseMs }, settle: (j) => this.atOnce!.settle(j) } }),
     });
     this.stops = new Stops(options.stopGraceMs ?? 500);
-    const { tags, rootJobs, workspace } = options;
     this.claims = new ClaimLoop({
       backend: this.backend,
       request: { workerId: this.id, tags, rootJobs, workspace, leaseMs },
       wanted: () => this.slots.wanted,
-      claimed: (jobs) => {
-        this.slots.ready.push(...jobs);
-        this.pump();
-      },
+      claimed: (jobs) => this.claimed(jobs),
       signal: this.claimsStop.signal,
     });
     this.leases = new Leases({
@@ -164,6 +167,12 @@ export class Worker {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Jobs claimed, or children taken as they were recorded (child-calls.ts): they start as slots free. */
+  private claimed(jobs: JobRecord[]): void {
+    this.slots.ready.push(...jobs);
+    this.pump();
   }
 
   /** Hands free slots out (resumptions first, then claimed jobs: see slots.ts), then claims more if it can. */
@@ -259,7 +268,9 @@ export class Worker {
         break;
       case 'call': {
         const { call } = msg;
-        this.onCall(msg.callId, msg.parentId, (parent) => this.calls.run(parent.job, call));
+        const parent = this.running.get(msg.parentId);
+        const atOnce = parent !== undefined && this.atOnce?.reserve(call, parent.slot) === true;
+        this.onCall(msg.callId, msg.parentId, (p) => this.calls.run(p.job, call, atOnce));
         break;
       }
       case 'step': {
@@ -300,9 +311,8 @@ export class Worker {
   }
 
   /**
-   * A thread could not give a job its code (it holds its most versions of the project's
-   * modules, or an older CommonJS copy of a changed file): the thread is retired, and the job
-   * starts again on another one.
+   * A thread could not give a job its code (it holds its most versions of the project's modules,
+   * or an older CommonJS copy of a changed file): the thread is retired, the job starts on another.
    */
   private moveRefused(thread: ExecutorThread, jobId: string): void {
     this.pool.retire(thread);
@@ -374,10 +384,7 @@ export class Worker {
     this.pump();
   }
 
-  /**
-   * A job is no longer this worker's (canceled, or its lease went to another worker): a
-   * claimed one is dropped, a running one stopped (see `stop`).
-   */
+  /** A job is no longer this worker's (canceled, its lease lost): a claimed one is dropped, a running one stopped (`stop`). */
   private abandon(jobId: string, error: ErrorRecord): void {
     const at = this.slots.ready.findIndex((j) => j.id === jobId);
     if (at >= 0) this.slots.ready.splice(at, 1);

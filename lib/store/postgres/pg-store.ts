@@ -147,8 +147,8 @@ export class PgStore implements S.Store {
     return () => this.listeners.delete(listener);
   }
 
-  enqueue(spec: JobSpec): Promise<S.EnqueueResult> {
-    return enqueue(this.submit, spec);
+  enqueue(spec: JobSpec, claim?: S.ClaimAtOnce): Promise<S.EnqueueResult> {
+    return enqueue(this.submit, spec, claim);
   }
 
   findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {

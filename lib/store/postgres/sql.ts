@@ -34,11 +34,19 @@ export const INSERT_COLUMN_TYPES = [
   'bigint', // 23 rate_per_ms
   'text', // 24 cache_key
   'bigint', // 25 cache_ttl_ms
+  'text', // 26 worker: the one that takes the job as it is inserted (Store.enqueue's claim), or null
+  'bigint', // 27 lease_until, with a worker
 ] as const;
 
 /** The flow-control columns (store/flow-control.ts), values 17 to 25 of a new job. */
 const FLOW_COLUMNS =
   'priority, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms, cache_key, cache_ttl_ms';
+
+/** The attempt of each job inserted already taken by a worker (INSERT_SQL's $26), recorded as a claim records one. */
+const RECORD_CLAIMED = `recorded AS (
+    INSERT INTO attempts (job_id, attempt, worker, claimed_at, status)
+    SELECT id, attempt, worker, created_at, 'running' FROM inserted WHERE worker IS NOT NULL
+  )`;
 
 /** One new job, its root and path taken from its parent (none: the parent is missing or the call recorded). */
 export const INSERT_SQL = `
@@ -50,12 +58,14 @@ export const INSERT_SQL = `
   ),
   inserted AS (
     INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS})
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, place.root_job, place.path, $10, $11, $12, $13, $14, $15, $16,
-           $17, $18, $19, $20, $21, $22, $23, $24, $25 FROM place
+                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS},
+                      worker, lease_until, attempt)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $26::text IS NULL THEN 'queued' ELSE 'running' END, $9, place.root_job,
+           place.path, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
+           $26, $27, CASE WHEN $26::text IS NULL THEN 0 ELSE 1 END FROM place
     ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
     RETURNING *
-  )
+  ), ${RECORD_CLAIMED}
   SELECT * FROM inserted`;
 
 /** INSERT_SQL for many jobs: each parameter an array, one element a job; taken in order (seq). */
@@ -64,20 +74,24 @@ export const INSERT_BATCH_SQL = `
     SELECT * FROM unnest(${INSERT_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
       WITH ORDINALITY AS i(id, workspace, kind, script_path, script_hash, entrypoint, args, tag, parent_job, call_key,
                            max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key,
-                           ${FLOW_COLUMNS}, n)
-  )
-  INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
-                    path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS})
-  SELECT i.id, i.workspace, i.kind, i.script_path, i.script_hash, i.entrypoint, i.args, i.tag, 'queued', i.parent_job,
-         coalesce(p.root_job, i.id), CASE WHEN p.path IS NULL THEN i.id ELSE p.path || '/' || i.id END,
-         i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key,
-         i.priority, i.concurrency_key, i.concurrency_limit, i.concurrency_window_ms, i.rate_key, i.rate_limit, i.rate_per_ms,
-         i.cache_key, i.cache_ttl_ms
-  FROM input i LEFT JOIN jobs p ON p.id = i.parent_job
-  WHERE i.parent_job IS NULL OR p.path IS NOT NULL
-  ORDER BY i.n
-  ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
-  RETURNING *`;
+                           ${FLOW_COLUMNS}, worker, lease_until, n)
+  ), inserted AS (
+    INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
+                      path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS},
+                      worker, lease_until, attempt)
+    SELECT i.id, i.workspace, i.kind, i.script_path, i.script_hash, i.entrypoint, i.args, i.tag,
+           CASE WHEN i.worker IS NULL THEN 'queued' ELSE 'running' END, i.parent_job,
+           coalesce(p.root_job, i.id), CASE WHEN p.path IS NULL THEN i.id ELSE p.path || '/' || i.id END,
+           i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key,
+           i.priority, i.concurrency_key, i.concurrency_limit, i.concurrency_window_ms, i.rate_key, i.rate_limit, i.rate_per_ms,
+           i.cache_key, i.cache_ttl_ms, i.worker, i.lease_until, CASE WHEN i.worker IS NULL THEN 0 ELSE 1 END
+    FROM input i LEFT JOIN jobs p ON p.id = i.parent_job
+    WHERE i.parent_job IS NULL OR p.path IS NOT NULL
+    ORDER BY i.n
+    ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
+    RETURNING *
+  ), ${RECORD_CLAIMED}
+  SELECT * FROM inserted ORDER BY seq`;
 
 /** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
 export const FINISH_SQL = `

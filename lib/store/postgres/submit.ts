@@ -4,9 +4,9 @@ import { ConfigError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Json, type Outcome } from '../../types.js';
 import { flowColumns, flowColumnValues } from '../flow-control.js';
-import { attemptsAllowed, replays, runsAgain } from '../policy.js';
+import { attemptsAllowed, replays, runsAgain, takenAtOnce } from '../policy.js';
 import { newJobColumns, outcomeColumns, toJobRecord, type JobRow, type NewJobColumns } from '../rows.js';
-import type { EnqueueResult } from '../store.js';
+import type { ClaimAtOnce, EnqueueResult } from '../store.js';
 import type { JobInserts } from './inserts.js';
 import type { Change } from './notifications.js';
 import { one, transaction } from './query.js';
@@ -24,12 +24,12 @@ export interface SubmitContext {
  * A new job, or the one its idempotency key or call key already names. Two servers submitting
  * the same key or call end with one job: the database's unique indexes decide.
  */
-export async function enqueue(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult> {
+export async function enqueue(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult> {
   if (spec.idempotencyKey !== undefined) {
     const seen = await byIdempotencyKey(ctx.pool, spec);
     if (seen) return { job: seen, created: false };
     try {
-      return await insert(ctx, spec);
+      return await insert(ctx, spec, claim);
     } catch (err) {
       // A concurrent submission with the same key won the race: it is the job.
       const again = (err as { code?: string }).code === '23505' ? await byIdempotencyKey(ctx.pool, spec) : undefined;
@@ -37,7 +37,7 @@ export async function enqueue(ctx: SubmitContext, spec: JobSpec): Promise<Enqueu
       throw err;
     }
   }
-  return insert(ctx, spec);
+  return insert(ctx, spec, claim);
 }
 
 async function byIdempotencyKey(pool: pg.Pool, spec: JobSpec): Promise<JobRecord | undefined> {
@@ -48,7 +48,7 @@ async function byIdempotencyKey(pool: pg.Pool, spec: JobSpec): Promise<JobRecord
   return row && toJobRecord(row);
 }
 
-async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult> {
+async function insert(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult> {
   const now = ctx.clock.now();
   // A cached call is recorded already succeeded; one whose call key is taken goes the usual way
   // (replay, or a failed call run again).
@@ -78,13 +78,15 @@ async function insert(ctx: SubmitContext, spec: JobSpec): Promise<EnqueueResult>
     scheduledFor,
     spec.idempotencyKey ?? null,
     ...flowColumnValues(flowColumns(spec)),
+    // Taken at once by the worker that asks (a new job only: nothing is inserted for a recorded call).
+    ...(claim && takenAtOnce(spec) ? [claim.workerId, now + claim.leaseMs] : [null, null]),
   ];
   // The common case in one statement: a new job, its place taken from its parent. Nothing
   // inserted means the call is already recorded, or the parent is missing: the slow path
   // below tells which.
   const row = await ctx.inserts.insert(values);
   if (row) {
-    ctx.announce({ k: 'q', due: scheduledFor });
+    if (row.status === 'queued') ctx.announce({ k: 'q', due: scheduledFor });
     return { job: toJobRecord(row), created: true };
   }
   const parentJob = spec.parentJob;

@@ -24,6 +24,7 @@ import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import { outcomeColumns, toJobRecord, type JobRow } from '../rows.js';
 import type {
   CancelRequest,
+  ClaimAtOnce,
   ClaimRequest,
   EnqueueResult,
   EventDelivery,
@@ -99,8 +100,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  async enqueue(spec: JobSpec): Promise<EnqueueResult> {
-    return this.write(() => enqueueJob(this.submit, spec));
+  async enqueue(spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult> {
+    return this.write(() => enqueueJob(this.submit, spec, claim));
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {

@@ -3,9 +3,9 @@ import { UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
 import { flowColumns } from '../flow-control.js';
-import { attemptsAllowed, replays, runsAgain } from '../policy.js';
+import { attemptsAllowed, replays, runsAgain, takenAtOnce } from '../policy.js';
 import { newJobColumns, outcomeColumns, toJobRecord, type JobRow } from '../rows.js';
-import type { EnqueueResult } from '../store.js';
+import type { ClaimAtOnce, EnqueueResult } from '../store.js';
 import type { Statements } from './statements.js';
 
 /** What submitting a job takes from the store: its statements and its clock. Each call runs inside a write. */
@@ -15,7 +15,7 @@ export interface SubmitContext {
 }
 
 /** A new job, or the one its idempotency key or call key already names; inside a write. */
-export function enqueueJob(ctx: SubmitContext, spec: JobSpec): EnqueueResult {
+export function enqueueJob(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): EnqueueResult {
   const { stmt } = ctx;
   if (spec.idempotencyKey !== undefined) {
     const existing = stmt.byIdempotencyKey.get(spec.workspace ?? DEFAULT_WORKSPACE, spec.idempotencyKey) as
@@ -34,7 +34,25 @@ export function enqueueJob(ctx: SubmitContext, spec: JobSpec): EnqueueResult {
     }
     if (existing) return { job: toJobRecord(existing), created: false };
   }
-  return { job: insertOrReuse(ctx, spec), created: true };
+  const job = insertOrReuse(ctx, spec);
+  if (!claim || job.status !== 'queued' || !takenAtOnce(spec)) return { job, created: true };
+  return { job: claimNew(ctx, job, claim), created: true };
+}
+
+/** A job just inserted, taken by `claim`'s worker as a claim takes one (claim.ts); inside a write. */
+function claimNew(ctx: SubmitContext, job: JobRecord, claim: ClaimAtOnce): JobRecord {
+  const row = ctx.stmt.claimOne.get({
+    id: job.id,
+    worker: claim.workerId,
+    lease_until: job.createdAt + claim.leaseMs,
+  }) as JobRow;
+  ctx.stmt.insertAttempt.run({
+    job_id: row.id,
+    attempt: row.attempt,
+    worker: claim.workerId,
+    claimed_at: job.createdAt,
+  });
+  return toJobRecord(row);
 }
 
 /** A call recorded already finished (a step), unless its call key is recorded; inside a write. */
