@@ -159,6 +159,12 @@ export interface TaskCall extends FlowControlFields {
   kind?: TaskCallKind;
   /** A durable sleep's delay, in seconds. */
   scheduled_in_secs?: number;
+  /**
+   * The new child's id, chosen by the calling worker (`worker_id`), which has room for it now:
+   * the child is recorded already claimed by that worker when nothing holds it back
+   * (Store.enqueue's claim), and comes back in the reply's `taken`. 20 characters of [0-9a-z].
+   */
+  take_id?: string;
 }
 
 /**
@@ -168,6 +174,8 @@ export interface TaskCall extends FlowControlFields {
 export interface TaskCallCaller {
   worker_id?: string;
   parent_attempt?: number;
+  /** The lease of a child taken (a call's `take_id`), in ms, as a claim's `lease_ms`. @default 30000 */
+  lease_ms?: number;
 }
 
 export interface TaskCallScript {
@@ -186,6 +194,8 @@ export type TaskCallsBody = TaskCallCaller & TaskCallScript & { calls: TaskCall[
 export interface TaskCallsReply {
   /** The children's ids, in the order of the calls. */
   ids: string[];
+  /** The children recorded already claimed by the calling worker (its calls' `take_id`), as a claim returns them. */
+  taken?: JobRecord[];
 }
 
 /**

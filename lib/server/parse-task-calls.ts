@@ -10,7 +10,7 @@ import type {
 import type { Json } from '../types.js';
 import { HttpError } from './http-error.js';
 import { parseFlowFields } from './parse-flow-control.js';
-import { MAX_DELAY_SECS, MAX_TIMEOUT_SECS } from './limits.js';
+import { MAX_DELAY_SECS, MAX_LEASE_MS, MAX_TIMEOUT_SECS } from './limits.js';
 import {
   array,
   numberIn,
@@ -43,9 +43,11 @@ export function byPath(kind: TaskCallKind): boolean {
 export function parseTaskCallCaller(body: Obj): TaskCallCaller {
   const workerId = optionalString(body, 'worker_id');
   if (workerId === undefined) return {};
+  const leaseMs = optionalNumberIn(body, 'lease_ms', { min: 1, max: MAX_LEASE_MS, integer: true });
   return {
     worker_id: workerId,
     parent_attempt: numberIn(body, 'parent_attempt', { min: 0, max: 2 ** 31, integer: true }),
+    ...(leaseMs !== undefined && { lease_ms: leaseMs }),
   };
 }
 
@@ -95,6 +97,23 @@ export function parseTaskCalls(body: Obj, kind: TaskCallKind): TaskCall[] {
   return [parseTaskCall(body, 'body', kind)];
 }
 
+/** A job id as millrace makes them (ids.ts): what a worker may choose for a child it takes. */
+const TAKE_ID = /^[0-9a-z]{20}$/;
+
+/** A call's `take_id`: only from a worker that names itself, and only an id of millrace's form. */
+function parseTakeId(call: Obj, field: string): string | undefined {
+  const id = optionalString(call, 'take_id', `${field}.take_id`);
+  if (id === undefined) return undefined;
+  if (!TAKE_ID.test(id)) {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `${field}.take_id: expected a job id of 20 characters of 0-9 and a-z, got ${describeValue(id)}`,
+    );
+  }
+  return id;
+}
+
 /** One call. In a batch of tasks a call may be a sleep and the reverse; a batch by path holds its own kind only. */
 function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCall {
   const retry = call.retry === undefined ? undefined : retryOptions(call.retry, `${field}.retry`);
@@ -119,6 +138,7 @@ function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCa
   const tag = optionalString(call, 'tag', `${field}.tag`);
   const callKey = optionalString(call, 'call_key', `${field}.call_key`);
   const timeout = optionalNumberIn(call, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS }, `${field}.timeout`);
+  const takeId = parseTakeId(call, field);
   return {
     ...parseFlowFields(call, field),
     args,
@@ -128,6 +148,7 @@ function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCa
     ...(tag !== undefined && { tag }),
     ...(callKey !== undefined && { call_key: callKey }),
     ...(timeout !== undefined && { timeout }),
+    ...(takeId !== undefined && { take_id: takeId }),
   };
 }
 

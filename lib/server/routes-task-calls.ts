@@ -25,6 +25,9 @@ import type { RouteEntry } from './route-table.js';
 import type { ServerDeps } from './server.js';
 import { object } from './validate.js';
 
+/** A taken child's lease when the worker names none (a claim's default). */
+const DEFAULT_LEASE_MS = 30_000;
+
 /**
  * A task call from a job on a remote worker (or, by path, runScript, runFlow and a flow's
  * steps): the child jobs, linked to their parent. millrace's workers send the calls a job
@@ -65,12 +68,31 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
       `The worker's copy of ${scriptPath} (sha256 ${scriptHash.slice(0, 12)}) differs from the server's (sha256 ${script.hash.slice(0, 12)})`,
     );
   }
-  const specs = parseTaskCalls(body, kind).map((call) =>
+  const calls = parseTaskCalls(body, kind);
+  const taking = calls.find((c) => c.take_id !== undefined);
+  if (taking && (caller.worker_id === undefined || !Array.isArray(body.calls))) {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `${Array.isArray(body.calls) ? `body.calls[${calls.indexOf(taking)}]` : 'body'}.take_id: a child is taken by the worker that calls, in millrace's batched form: body.calls, body.worker_id and body.parent_attempt are expected with it`,
+    );
+  }
+  const specs = calls.map((call) =>
     childSpec(call, { parent, scriptPath: script.path, scriptHash, entrypoint: ctx.params.task }),
   );
   if (Array.isArray(body.calls)) {
-    const jobs = await Promise.all(specs.map((spec) => deps.coordinator.submit(spec)));
-    const reply: TaskCallsReply = { ids: jobs.map((j) => j.id) };
+    // A call with a take_id: its child is recorded already claimed by the calling worker, which has room for it.
+    const claim = { workerId: caller.worker_id!, leaseMs: caller.lease_ms ?? DEFAULT_LEASE_MS };
+    const jobs = await Promise.all(
+      specs.map((spec, i) => {
+        const id = calls[i].take_id;
+        return id === undefined ? deps.coordinator.submit(spec) : deps.coordinator.submit({ ...spec, id }, claim);
+      }),
+    );
+    const taken = jobs.filter(
+      (j, i) => j.id === calls[i].take_id && j.status === 'running' && j.worker === claim.workerId,
+    );
+    const reply: TaskCallsReply = { ids: jobs.map((j) => j.id), ...(taken.length > 0 && { taken }) };
     return { status: 201, json: reply };
   }
   return { status: 201, text: (await deps.coordinator.submit(specs[0])).id };

@@ -26,9 +26,10 @@ export interface WorkerBackend {
   /**
    * Persists a job and, with `claim`, takes it for this worker as it is recorded when it may be
    * (Store.enqueue): a child goes to the slot its awaiting parent frees, with no claim between.
-   * The local coordinator has it; a server over HTTP does not (yet).
+   * Resolves with the job as recorded (the local coordinator), or over HTTP with its id alone
+   * unless this worker took it.
    */
-  submit?(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord>;
+  submit?(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord | { id: string }>;
   /** Resolves once the job has finished. */
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord>;
   /** Records how an attempt ended. */

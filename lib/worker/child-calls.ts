@@ -94,7 +94,8 @@ export class ChildCalls {
     let taken: JobRecord | undefined;
     try {
       const job = await backend.submit!({ ...spec, id }, atOnce!.claim);
-      if (job.id === id && job.status === 'running') taken = job;
+      if ('status' in job && job.id === id && job.status === 'running' && job.worker === atOnce!.claim.workerId)
+        taken = job;
       return job.id;
     } finally {
       atOnce!.settle(taken);

@@ -17,7 +17,7 @@ import type {
 import type { StepBody, StepReply, WaitBody, WaitReply } from '../http/wire.js';
 import type { SendEventReply } from '../http/wire.js';
 import { MAX_CLAIM, REPORT_BUDGET } from '../limits.js';
-import type { ClaimRequest } from '../store/store.js';
+import type { ClaimAtOnce, ClaimRequest } from '../store/store.js';
 import type {
   RunTrace,
   ErrorRecord,
@@ -129,10 +129,23 @@ export class HttpBackend implements WorkerBackend {
   }
 
   /** Task calls made in the same tick to the same task of the same parent go as one request. */
-  submitChild(spec: JobSpec): Promise<string> {
+  async submitChild(spec: JobSpec): Promise<string> {
+    return (await this.submit(spec)).id;
+  }
+
+  /**
+   * A task call; with `claim`, its child is taken by this worker as the server records it
+   * (the call's `take_id`, the child's id chosen here) when nothing holds it back: it comes
+   * back as a claim's job does, and this worker holds its lease from then on.
+   */
+  async submit(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord | { id: string }> {
     const parentAttempt = this.leases.get(spec.parentJob!);
-    if (parentAttempt === undefined) return Promise.reject(this.notHeld(spec.parentJob!, 'make a task call'));
-    return this.calls.add(spec, parentAttempt);
+    if (parentAttempt === undefined) throw this.notHeld(spec.parentJob!, 'make a task call');
+    const take = claim && spec.id !== undefined ? { id: spec.id, leaseMs: claim.leaseMs } : undefined;
+    const { id, taken } = await this.calls.add(spec, parentAttempt, take);
+    if (!taken) return { id };
+    this.leases.set(taken.id, taken.attempt);
+    return taken;
   }
 
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord> {

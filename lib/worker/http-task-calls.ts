@@ -3,7 +3,7 @@ import { toFlowFields } from '../http/flow-control-wire.js';
 import type { TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply } from '../http/wire.js';
 import { REPORT_BUDGET } from '../limits.js';
 import { KeyedTickBatch } from '../tick-batch.js';
-import type { JobSpec } from '../types.js';
+import type { JobRecord, JobSpec } from '../types.js';
 import { callRuns } from './report-batches.js';
 
 export interface TaskCallBatchesOptions {
@@ -23,8 +23,11 @@ export class TaskCallBatches {
 
   constructor(private readonly options: TaskCallBatchesOptions) {}
 
-  /** Resolves with the child's id once its tick's request is answered. `parentAttempt`: the lease the worker holds. */
-  add(spec: JobSpec, parentAttempt: number): Promise<string> {
+  /**
+   * Resolves with the child's id once its tick's request is answered, and with its record when
+   * `take` asked for it to be taken by this worker and it was. `parentAttempt`: the lease the worker holds.
+   */
+  add(spec: JobSpec, parentAttempt: number, take?: { id: string; leaseMs: number }): Promise<CallAnswer> {
     const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
     return new Promise((resolve, reject) => {
       const delay =
@@ -42,8 +45,9 @@ export class TaskCallBatches {
         ...toFlowFields(spec.flowControl),
         ...(spec.kind !== 'task' && { kind: callKind(spec) }),
         ...(delay !== undefined && { scheduled_in_secs: delay }),
+        ...(take && { take_id: take.id }),
       };
-      this.batch.add(key, { spec, parentAttempt, body, resolve, reject });
+      this.batch.add(key, { spec, parentAttempt, leaseMs: take?.leaseMs, body, resolve, reject });
     });
   }
 
@@ -51,6 +55,7 @@ export class TaskCallBatches {
   private sendCalls(groups: Map<string, PendingCall[]>): void {
     for (const calls of groups.values()) {
       const { spec, parentAttempt } = calls[0];
+      const leaseMs = calls.find((c) => c.leaseMs !== undefined)?.leaseMs;
       const path = this.options.client.ws(
         `jobs/run/workflow_as_code/${encodeURIComponent(spec.parentJob!)}/${encodeURIComponent(spec.entrypoint)}`,
       );
@@ -67,12 +72,16 @@ export class TaskCallBatches {
                 script_hash: spec.scriptHash,
                 worker_id: this.options.workerId(),
                 parent_attempt: parentAttempt,
+                ...(leaseMs !== undefined && { lease_ms: leaseMs }),
                 ...(spec.kind !== 'task' && { kind: callKind(spec) }),
                 calls: run.map((c) => c.body),
               } satisfies TaskCallsBody),
             )
             .then(
-              ({ ids }) => run.forEach((c, i) => c.resolve(ids[i])),
+              ({ ids, taken }) => {
+                const byId = new Map((taken ?? []).map((j) => [j.id, j]));
+                run.forEach((c, i) => c.resolve({ id: ids[i], taken: byId.get(ids[i]) }));
+              },
               (err: unknown) => run.forEach((c) => c.reject(err)),
             );
         previous = previous.then(send);
@@ -81,12 +90,20 @@ export class TaskCallBatches {
   }
 }
 
+/** A task call's answer: the child's id, and its record when this worker took it (`take_id`). */
+export interface CallAnswer {
+  id: string;
+  taken: JobRecord | undefined;
+}
+
 /** A task call waiting for its tick's request. */
 interface PendingCall {
   spec: JobSpec;
   parentAttempt: number;
+  /** The lease of a child taken (with `body.take_id`). */
+  leaseMs: number | undefined;
   body: TaskCall;
-  resolve(id: string): void;
+  resolve(answer: CallAnswer): void;
   reject(err: unknown): void;
 }
 
