@@ -100,7 +100,10 @@ export class Worker {
       backend: this.backend,
       request: { workerId: this.id, tags, rootJobs, workspace, leaseMs },
       wanted: () => this.slots.wanted,
-      claimed: (jobs) => this.claimed(jobs),
+      claimed: (jobs) => {
+        this.slots.ready.push(...jobs);
+        this.pump();
+      },
       signal: this.claimsStop.signal,
     });
     this.leases = new Leases({
@@ -167,12 +170,6 @@ export class Worker {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  /** Jobs claimed, or children taken as they were recorded (child-calls.ts): they start as slots free. */
-  private claimed(jobs: JobRecord[]): void {
-    this.slots.ready.push(...jobs);
-    this.pump();
   }
 
   /** Hands free slots out (resumptions first, then claimed jobs: see slots.ts), then claims more if it can. */

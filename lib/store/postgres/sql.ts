@@ -91,7 +91,7 @@ export const INSERT_BATCH_SQL = `
     ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
     RETURNING *
   ), ${RECORD_CLAIMED}
-  SELECT * FROM inserted ORDER BY seq`;
+  SELECT * FROM inserted`;
 
 /** $1 job, $2 status, $3 result, $4 error, $5 at: the job's end; the first word stands. */
 export const FINISH_SQL = `
