@@ -27,10 +27,10 @@ import { applyReport } from './worker-report.js';
 const LINGER_MS = 20;
 
 /** Claims by long poll: the jobs due for the worker's tags, held open until one is. */
-async function claim(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
+async function claim(ctx: RouteContext, { sightings, coordinator }: ServerDeps): Promise<Reply> {
   const raw = await ctx.body();
   const worker = parseWorkerName(raw);
-  await store.touchWorker(
+  await sightings.seen(
     { id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname },
     Date.now(),
   );
@@ -113,10 +113,10 @@ async function cancel(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
 }
 
 /** Renews the leases of the jobs a worker runs; answers with those no longer its own. */
-async function heartbeat(ctx: RouteContext, { store, coordinator }: ServerDeps): Promise<Reply> {
+async function heartbeat(ctx: RouteContext, { sightings, coordinator }: ServerDeps): Promise<Reply> {
   const raw = await ctx.body();
   const worker = parseWorkerName(raw);
-  await store.touchWorker(
+  await sightings.seen(
     { id: worker.worker_id, workspace: ctx.params.ws, tags: worker.tags, hostname: worker.hostname },
     Date.now(),
   );

@@ -30,6 +30,7 @@ import { Retention } from './retention.js';
 import { tracingEnabled } from '../tracing/sdk.js';
 import { describePrune } from '../store/prune-report.js';
 import type { CoordinatorObserver } from '../engine/observer.js';
+import { WorkerSightings } from './worker-sightings.js';
 
 /** priorityAgingMs: the claims' priority aging (see CoordinatorOptions). */
 export interface ServerOptions extends Pick<CoordinatorOptions, 'priorityAgingMs'> {
@@ -114,6 +115,8 @@ export interface ServerDeps {
   tokens: TokenCache;
   /** Told of schedules made, paused, resumed or deleted through this server. */
   scheduler?: Scheduler;
+  /** Records that a worker claimed or beat (at most a write a second per worker). */
+  sightings: WorkerSightings;
 }
 
 /** Serves the HTTP API over a store: Windmill's job routes, millrace's own, and the worker routes. */
@@ -165,7 +168,14 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
             ),
         });
   const principals = new TokenCache(store);
-  const deps: ServerDeps = { store, coordinator, root: options.root, tokens: principals, scheduler };
+  const deps: ServerDeps = {
+    store,
+    coordinator,
+    root: options.root,
+    tokens: principals,
+    scheduler,
+    sightings: new WorkerSightings(store),
+  };
   const router = new Router();
   for (const table of ROUTE_TABLES) mountRoutes(router, deps, table);
 

@@ -22,6 +22,11 @@ type CheckedEvent = ReportEvent & { job: JobRecord };
  * event's `attempt`, as its claim recorded them), and nothing may follow a job's end, so a job
  * it does not hold gets none of its events written. Anything else that fails (the store is
  * down) fails the request, and the worker sends it again.
+ *
+ * One job's events are written in their order; different jobs' are written side by side, so
+ * that the starts and ends of a report's jobs share the store's statements of a tick
+ * (tick-statement.ts): a report of ten ends is one durable commit, not ten in a row. The jobs
+ * are read the same way, side by side.
  */
 export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<ReportReply> {
   const body = object(await ctx.body());
@@ -33,16 +38,27 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
     reply.rejected.push({ index, status, code, message, ...(jobId !== undefined && { job_id: jobId }) });
   };
 
-  const jobs = new Map<string, JobRecord>();
-  const events: (CheckedEvent | undefined)[] = [];
-  for (let i = 0; i < raw.length; i++) {
+  // Each event's job id, then each job read once, all at once.
+  const named = raw.map((item, i) => {
     const field = `body.events[${i}]`;
     try {
-      const event = object(raw[i], field);
-      const id = string(event, 'job_id', `${field}.job_id`);
-      const job = jobs.get(id) ?? (await jobInWorkspace(deps, ctx, id));
-      jobs.set(id, job);
-      events.push(parseEvent(event, field, job));
+      const event = object(item, field);
+      return { event, field, id: string(event, 'job_id', `${field}.job_id`) };
+    } catch (err) {
+      return { err, field };
+    }
+  });
+  const ids = [...new Set(named.flatMap((n) => (n.id === undefined ? [] : [n.id])))];
+  const settled = await Promise.allSettled(ids.map((id) => jobInWorkspace(deps, ctx, id)));
+  const read = new Map(ids.map((id, i) => [id, settled[i]]));
+  const events: (CheckedEvent | undefined)[] = [];
+  for (let i = 0; i < named.length; i++) {
+    const n = named[i];
+    try {
+      if (n.id === undefined) throw n.err;
+      const job = read.get(n.id)!;
+      if (job.status === 'rejected') throw job.reason;
+      events.push(parseEvent(n.event, n.field, job.value));
     } catch (err) {
       if (!ownFault(err)) throw err;
       events.push(undefined);
@@ -61,42 +77,50 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
     if (e.type === 'finish' || e.type === 'release') ended.add(e.job.id);
   }
 
-  const { coordinator } = deps;
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    if (!e) continue;
+  // Each job's events in order; the jobs side by side.
+  const byJob = new Map<string, number[]>();
+  events.forEach((e, i) => {
+    if (!e) return;
     const why = notHeld.get(e.job.id);
-    if (why) {
-      refuse(i, leaseNotHeld(`The report of worker ${workerId}`, [{ jobId: e.job.id, why }]), e.job.id);
-      continue;
-    }
-    try {
-      switch (e.type) {
-        case 'started':
-          await coordinator.started(e.job.id, e.at);
-          break;
-        case 'logs':
-          await coordinator.appendLogs(e.job.id, e.lines);
-          break;
-        case 'finish':
-          await coordinator.finish(e.job.id, e.outcome, e.at);
-          break;
-        case 'release':
-          await coordinator.release(e.job.id, e.error, e.at);
-          break;
-        case 'flow_status':
-          await coordinator.setFlowStatus(e.job.id, e.status);
-          break;
-        case 'progress':
-          await coordinator.setProgress(e.job.id, { percent: e.percent, message: e.message });
-          break;
+    if (why) refuse(i, leaseNotHeld(`The report of worker ${workerId}`, [{ jobId: e.job.id, why }]), e.job.id);
+    else byJob.set(e.job.id, [...(byJob.get(e.job.id) ?? []), i]);
+  });
+  const failed: { index: number; err: unknown; jobId: string }[] = [];
+  const written = await Promise.allSettled(
+    [...byJob.values()].map(async (indices) => {
+      for (const i of indices) {
+        const e = events[i]!;
+        try {
+          await write(deps, e);
+        } catch (err) {
+          if (!ownFault(err)) throw err;
+          failed.push({ index: i, err, jobId: e.job.id });
+        }
       }
-    } catch (err) {
-      if (!ownFault(err)) throw err;
-      refuse(i, err, e.job.id);
-    }
-  }
+    }),
+  );
+  // A store that failed fails the request (after every other job's writes have settled).
+  for (const w of written) if (w.status === 'rejected') throw w.reason;
+  for (const f of failed.sort((a, b) => a.index - b.index)) refuse(f.index, f.err, f.jobId);
+  reply.rejected.sort((a, b) => a.index - b.index);
   return reply;
+}
+
+function write({ coordinator }: ServerDeps, e: CheckedEvent): Promise<void> {
+  switch (e.type) {
+    case 'started':
+      return coordinator.started(e.job.id, e.at);
+    case 'logs':
+      return coordinator.appendLogs(e.job.id, e.lines);
+    case 'finish':
+      return coordinator.finish(e.job.id, e.outcome, e.at).then(() => {});
+    case 'release':
+      return coordinator.release(e.job.id, e.error, e.at).then(() => {});
+    case 'flow_status':
+      return coordinator.setFlowStatus(e.job.id, e.status);
+    case 'progress':
+      return coordinator.setProgress(e.job.id, { percent: e.percent, message: e.message });
+  }
 }
 
 /** What is wrong with one event is its own; anything else (the store is down) fails the request. */
