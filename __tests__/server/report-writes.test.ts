@@ -97,6 +97,37 @@ describe('a worker report’s writes and a worker’s sightings', () => {
     }
   });
 
+  it('records a start sent with the end (started_at), and refuses one that is not a time', async () => {
+    const submit = async (word: string) => (await call(`/api/w/default/jobs/run/p/${SAY}`, { word })).text;
+    const [a, b] = [await submit('a'), await submit('b')];
+    const jobs = await claim('w-held', ['default'], 2);
+    const attempt = (id: string) => jobs.find((j) => j.id === id)!.attempt;
+    const finish = (id: string, startedAt: unknown) => ({
+      type: 'finish',
+      job_id: id,
+      attempt: attempt(id),
+      outcome: { status: 'success', result: id },
+      at: 2_000,
+      started_at: startedAt,
+    });
+    const res = await call('/api/w/default/worker/report', {
+      worker_id: 'w-held',
+      events: [finish(a, 1_990), finish(b, 'soon')],
+    });
+    expect(res.json.rejected.map((r: { index: number; code: string }) => [r.index, r.code])).toEqual([
+      [1, 'BAD_REQUEST'],
+    ]);
+    expect(res.json.rejected[0].message).toMatch(/body\.events\[1\]\.started_at: expected an integer .*got string "soon"/);
+    expect(await store.get(a)).toMatchObject({
+      status: 'success',
+      startedAt: 1_990,
+      completedAt: 2_000,
+      durationMs: 10,
+    });
+    expect((await store.attempts(a))[0]).toMatchObject({ startedAt: 1_990, completedAt: 2_000 });
+    expect(await store.get(b)).toMatchObject({ status: 'running', startedAt: null });
+  });
+
   it('refuses a report’s bad events by index, in order, and writes the rest', async () => {
     const id = (await call(`/api/w/default/jobs/run/p/${SAY}`, { word: 'mixed' })).text;
     const [job] = await claim('w-mixed', ['default'], 1);

@@ -309,6 +309,35 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       ]);
     });
 
+    it('records a start sent with the end in the end’s write, alone and many in a tick; a start already recorded stands', async () => {
+      const jobs = await Promise.all(Array.from({ length: 4 }, (_, i) => store.enqueue(spec({ args: { held: i } }))));
+      const ids = jobs.map((j) => j.job.id);
+      await claimAll();
+      const t = Date.now();
+      await store.markStarted(ids[3], t - 100);
+      // One end alone, then three in one tick (the last already started).
+      const alone = await store.finish(ids[0], { status: 'success', result: 0 }, t + 7, t);
+      expect(alone).toMatchObject({ status: 'success', startedAt: t, completedAt: t + 7, durationMs: 7 });
+      const ends = await Promise.all(
+        ids
+          .slice(1)
+          .map((id, i) => store.finish(id, { status: 'failure', error: { name: 'E', message: 'x' } }, t + 20, t + i)),
+      );
+      expect(ends.map((e) => e && [e.startedAt, e.durationMs])).toEqual([
+        [t, 20],
+        [t + 1, 19],
+        [t - 100, 120],
+      ]);
+      const attempts = await Promise.all(ids.map((id) => store.attempts(id)));
+      expect(attempts.map((a) => [a.length, a[0].startedAt, a[0].completedAt])).toEqual([
+        [1, t, t + 7],
+        [1, t, t + 20],
+        [1, t + 1, t + 20],
+        [1, t - 100, t + 20],
+      ]);
+      expect((await store.get(ids[2]))!.startedAt).toBe(t + 1);
+    });
+
     it('records the starts and ends of many jobs in one tick, each its own; a job ended twice keeps its first end', async () => {
       const jobs = await Promise.all(Array.from({ length: 5 }, (_, i) => store.enqueue(spec({ args: { i } }))));
       const ids = jobs.map((j) => j.job.id);

@@ -50,10 +50,7 @@ export interface CoordinatorOptions {
   firstSweepDelayMs?: number;
   /** The address users reach this coordinator's server at: the base of resume URLs (approvals). */
   publicUrl?: string;
-  /**
-   * The engine's time: due times of retries and sleeps, and lease sweeps, follow it (a test
-   * moves it; see millrace/testing). Use the store's clock. @default realClock
-   */
+  /** The engine's time (due times of retries and sleeps, lease sweeps; a test moves it): the store's. @default realClock */
   clock?: Clock;
   /** Told of jobs finished, retried, released and of expired leases (metrics, traces). */
   observers?: readonly CoordinatorObserver[];
@@ -204,13 +201,14 @@ export class Coordinator implements WorkerBackend {
   }
 
   /**
-   * Records how an attempt ended. A failed attempt with attempts left goes back to the queue
-   * after its backoff, unless the error says it must not be retried.
+   * Records how an attempt ended (and its start, held back by its worker, when `startedAt`). A failed
+   * attempt with attempts left goes back to the queue after its backoff, unless the error says not to.
    */
-  async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
+  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<void> {
     if (outcome.status === 'failure') {
       const job = await this.store.get(jobId);
       if (job && job.status === 'running' && job.attempt < job.maxAttempts && retriable(outcome)) {
+        if (startedAt !== undefined) await this.started(jobId, startedAt);
         const delayMs = backoffMs(job.retry, job.attempt);
         const requeued = await this.store.retry(jobId, outcome.error, at, this.clock.now() + delayMs);
         if (requeued) {
@@ -221,8 +219,9 @@ export class Coordinator implements WorkerBackend {
         }
       }
     }
-    const job = await this.store.finish(jobId, outcome, at);
+    const job = await this.store.finish(jobId, outcome, at, startedAt);
     if (!job) return;
+    if (startedAt !== undefined) this.hub.emit(`started:${jobId}`, startedAt);
     this.announce.observe((o) => o.finished?.(job));
     this.hub.emit(`finished:${jobId}`, job);
     this.announce.freedSlot(job);

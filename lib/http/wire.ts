@@ -51,7 +51,8 @@ export interface ClaimReply {
 export type ReportEvent = { job_id: string; attempt: number } & (
   | { type: 'started'; at: number }
   | { type: 'logs'; lines: NewLogLine[] }
-  | { type: 'finish'; outcome: Outcome; at: number }
+  /** `started_at`: its start, when the worker held it back to send with its end (worker/held-starts.ts). */
+  | { type: 'finish'; outcome: Outcome; at: number; started_at?: number }
   /** A running job back to the queue through no fault of its own. */
   | { type: 'release'; error: ErrorRecord; at: number }
   /** A flow job's flow status (see docs/flows.md). */

@@ -113,7 +113,7 @@ function write({ coordinator }: ServerDeps, e: CheckedEvent): Promise<void> {
     case 'logs':
       return coordinator.appendLogs(e.job.id, e.lines);
     case 'finish':
-      return coordinator.finish(e.job.id, e.outcome, e.at).then(() => {});
+      return coordinator.finish(e.job.id, e.outcome, e.at, e.started_at);
     case 'release':
       return coordinator.release(e.job.id, e.error, e.at).then(() => {});
     case 'flow_status':
@@ -157,7 +157,8 @@ function parseEvent(event: Record<string, unknown>, field: string, job: JobRecor
       }
       if (outcome.status === 'success') storableValue(outcome.result ?? null, `${field}.outcome.result`);
       else errorRecord(outcome.error, `${field}.outcome.error`);
-      return { ...base, type: 'finish', outcome, at: time(event, 'at', `${field}.at`) };
+      const startedAt = event.started_at === undefined ? {} : { started_at: time(event, 'started_at', `${field}.started_at`) };
+      return { ...base, type: 'finish', outcome, at: time(event, 'at', `${field}.at`), ...startedAt };
     }
     case 'release':
       return {

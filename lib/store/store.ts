@@ -175,8 +175,11 @@ export interface Store {
   /**
    * Records how a running job ended. Returns the record, or undefined when the job had
    * already finished (a canceled job whose worker reports late, say): the first word stands.
+   * With `startedAt`, the job's start and its attempt's are recorded in the same write where
+   * none was yet: a short job's worker holds its start back and sends it with its end
+   * (worker/held-starts.ts).
    */
-  finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined>;
+  finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined>;
 
   /**
    * Puts a running job back in the queue for its next attempt, due at `scheduledFor`, after a

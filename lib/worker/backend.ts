@@ -32,8 +32,8 @@ export interface WorkerBackend {
   submit?(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord | { id: string }>;
   /** Resolves once the job has finished. */
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord>;
-  /** Records how an attempt ended. */
-  finish(jobId: string, outcome: Outcome, at: number): Promise<void>;
+  /** Records how an attempt ended; with `startedAt`, its start too (held back: held-starts.ts). */
+  finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<void>;
   /** Renews leases; returns the ids that are no longer this worker's to run. */
   renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]>;
   /** Puts a running job back in the queue through no fault of its own (its thread was replaced). */

@@ -219,17 +219,18 @@ export class HttpBackend implements WorkerBackend {
    * lease runs out and it runs again. (The server wrote nothing of the refused request, so the
    * lease is still this worker's.)
    */
-  async finish(jobId: string, outcome: Outcome, at: number): Promise<void> {
+  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<void> {
     const attempt = this.leases.get(jobId);
+    const started = startedAt === undefined ? {} : { started_at: startedAt };
     try {
-      await this.report({ type: 'finish', job_id: jobId, outcome, at }, { ends: true });
+      await this.report({ type: 'finish', job_id: jobId, outcome, at, ...started }, { ends: true });
     } catch (err) {
       if (!tooLarge(err) || outcome.status !== 'success' || attempt === undefined) throw err;
       const size = Buffer.byteLength(JSON.stringify(outcome.result) ?? '');
       const error = new TooLargeError(`The result of job ${jobId}`, size, serverLimit(err) ?? size - 1);
       this.leases.set(jobId, attempt);
       await this.report(
-        { type: 'finish', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at },
+        { type: 'finish', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at, ...started },
         { ends: true },
       );
     }

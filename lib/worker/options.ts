@@ -36,6 +36,12 @@ export interface WorkerOptions {
    */
   stopGraceMs?: number;
   /**
+   * How long a job's start is held back before it is written, so that a job that ends sooner
+   * has its start written with its end (held-starts.ts); 0 writes each start at once.
+   * @default 20
+   */
+  startHoldMs?: number;
+  /**
    * Jobs claimed ahead of free slots, so a slot that frees starts the next job without a
    * round trip to the store or the server. Jobs claimed ahead wait on this worker even when
    * a peer is idle; 0 gives every queued job to whichever worker frees a slot first.

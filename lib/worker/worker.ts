@@ -24,14 +24,15 @@ import { inLineReport } from './in-line-reports.js';
 import { RunTraces, sendRun, tracingEnabled } from './run-traces.js';
 import { endNoCodeJob } from './claimed-waits.js';
 import { threadExitEnds } from './thread-exit.js';
+import { HeldStarts } from './held-starts.js';
 
 export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
 /**
- * Claims jobs for its tags and runs them on its executor threads: the composition of the claim loop
- * (claim-loop.ts), slot accounting (slots.ts), the jobs on each thread (running-jobs.ts), the run request
- * (run-request.ts), claimed sleeps and waits (claimed-waits.ts), child calls and steps (child-calls.ts), log
- * buffering (log-buffer.ts), leases (leases.ts), stopped jobs (stops.ts) and a thread gone (thread-exit.ts).
+ * Claims jobs for its tags and runs them on its executor threads: the composition of the claim loop (claim-loop.ts),
+ * slot accounting (slots.ts), the jobs on each thread (running-jobs.ts), the run request (run-request.ts), claimed
+ * sleeps and waits (claimed-waits.ts), child calls and steps (child-calls.ts), log buffering (log-buffer.ts), held
+ * starts (held-starts.ts), leases (leases.ts), stopped jobs (stops.ts) and a thread gone (thread-exit.ts).
  */
 export class Worker {
   readonly id: string;
@@ -46,6 +47,7 @@ export class Worker {
   private readonly atOnce: AtOnce | undefined;
   private readonly leases: Leases;
   private readonly stops: Stops;
+  private readonly starts: HeldStarts;
   private readonly abort = new AbortController();
   /** Stops claiming alone (a drain), where `abort` also ends the waits of running jobs. */
   private readonly claimsStop = new AbortController();
@@ -84,6 +86,7 @@ export class Worker {
     setMaxListeners(0, this.abort.signal);
     const warn = (what: string, err: unknown) => this.warn(what, err);
     this.logs = new LogBuffer(this.backend, warn);
+    this.starts = new HeldStarts((jobId, at) => this.backend.started(jobId, at), warn, options.startHoldMs);
     const { tags, rootJobs, workspace } = options;
     const [asking, stopped] = [() => this.claims.asking, () => this.claimsStop.signal.aborted];
     this.atOnce =
@@ -253,15 +256,12 @@ export class Worker {
         this.moveRefused(thread, msg.jobId);
         break;
       case 'logs':
-        // Lines of a job that has ended or is no longer this worker's (code still running
-        // after its job returned, or was canceled) are dropped: its log is closed.
+        // Lines of a job ended or no longer this worker's (code running on, or canceled) are dropped: its log is closed.
         for (const l of msg.lines)
           if (this.running.has(l.jobId)) this.logs.add(l.jobId, { ts: l.ts, stream: l.stream, line: l.line });
         break;
       case 'started':
-        void this.backend
-          .started(msg.jobId, this.stamp(msg.at))
-          .catch((err) => this.warn(`recording the start of ${msg.jobId}`, err));
+        this.starts.hold(msg.jobId, this.stamp(msg.at));
         break;
       case 'call': {
         const { call } = msg;
@@ -353,9 +353,10 @@ export class Worker {
    */
   private finish(jobId: string, outcome: Outcome, at = this.stamp(Date.now())): Promise<void> {
     this.ending.add(jobId);
+    const startedAt = this.starts.take(jobId);
     const end = this.logs
       .flushed()
-      .then(() => this.backend.finish(jobId, outcome, at))
+      .then(() => this.backend.finish(jobId, outcome, at, startedAt))
       .finally(() => this.ending.delete(jobId));
     return this.idle.track(end.catch((err: unknown) => this.warn(`recording the end of ${jobId}`, err)));
   }
@@ -373,6 +374,7 @@ export class Worker {
         void this.finish(jobId, { status: 'failure', error: end.error });
         continue;
       }
+      this.starts.flush(jobId);
       void this.logs
         .flushed()
         .then(() => this.backend.release(jobId, end.error, Date.now()))
@@ -383,6 +385,7 @@ export class Worker {
 
   /** A job is no longer this worker's (canceled, its lease lost): a claimed one is dropped, a running one stopped (`stop`). */
   private abandon(jobId: string, error: ErrorRecord): void {
+    this.starts.take(jobId); // its start would be refused: it is no longer this worker's
     const at = this.slots.ready.findIndex((j) => j.id === jobId);
     if (at >= 0) this.slots.ready.splice(at, 1);
     const running = this.running.get(jobId);

@@ -23,6 +23,7 @@ interface End {
   result: string | null;
   error: string | null;
   at: number;
+  startedAt: number | null;
 }
 
 /** Starts and ends of jobs, each a statement per tick for all the jobs of the tick. */
@@ -46,7 +47,9 @@ export class JobLifecycle {
       },
     );
     const endAlone = async (e: End) =>
-      (await pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [e.jobId, e.status, e.result, e.error, e.at])).rows[0];
+      (
+        await pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [e.jobId, e.status, e.result, e.error, e.at, e.startedAt])
+      ).rows[0];
     this.ends = new TickStatement(endAlone, async (items) => {
       // A job ended twice in one tick: its first end goes in the statement, and the later
       // ones change nothing, as one statement each would have it (the first end stands).
@@ -59,6 +62,7 @@ export class JobLifecycle {
         column('result'),
         column('error'),
         column('at'),
+        column('startedAt'),
       ]);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return items.map((e) => (first.has(e) ? byId.get(e.jobId) : undefined));
@@ -69,8 +73,14 @@ export class JobLifecycle {
     if (await this.starts.run({ jobId, at })) this.announce({ k: 's', ids: [jobId] });
   }
 
-  async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
-    const row = await this.ends.run({ jobId, status: outcome.status, ...outcomeColumns(outcome), at });
+  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined> {
+    const row = await this.ends.run({
+      jobId,
+      status: outcome.status,
+      ...outcomeColumns(outcome),
+      at,
+      startedAt: startedAt ?? null,
+    });
     if (!row) return undefined;
     this.announce({ k: 'f', ids: [jobId] });
     // A slot of its concurrency key is free: other servers' claims look again.

@@ -186,8 +186,8 @@ export class PgStore implements S.Store {
     return lifecycle.renewLeases(this.pool, workerId, jobIds, this.clock.now() + leaseMs);
   }
 
-  async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
-    const job = await this.lifecycle.finish(jobId, outcome, at);
+  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined> {
+    const job = await this.lifecycle.finish(jobId, outcome, at, startedAt);
     if (job) this.places.forget(jobId);
     return job;
   }

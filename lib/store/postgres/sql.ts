@@ -234,29 +234,42 @@ export const MARK_STARTED_BATCH_SQL = `
   attempt AS (UPDATE attempts t SET started_at = job.at FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
   SELECT id FROM job, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`;
 
-/** FINISH_SQL's parameters: the job's end and its attempt's, in one statement (one round trip). */
+/**
+ * A job's end and its attempt's, in one statement (one round trip): $1 id, $2 status, $3 result,
+ * $4 error, $5 at, $6 its start when none is recorded yet (or null): a short job's start comes
+ * with its end (Store.finish).
+ */
 export const COMPLETE_WITH_ATTEMPT_SQL = `
-  WITH done AS (${FINISH_SQL}),
+  WITH done AS (
+    UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
+                    started_at = coalesce(started_at, $6::bigint), duration_ms = $5 - coalesce(started_at, $6::bigint)
+    WHERE id = $1 AND status IN ('queued', 'running')
+    RETURNING *
+  ),
   attempt AS (
-    UPDATE attempts t SET status = $2, error = $4, completed_at = $5
+    UPDATE attempts t SET status = $2, error = $4, completed_at = $5, started_at = coalesce(t.started_at, $6::bigint)
     FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'
   )
   SELECT * FROM done`;
 
-/** COMPLETE_WITH_ATTEMPT_SQL for many jobs, each once: $1 ids, $2 statuses, $3 results, $4 errors, $5 times. */
+/** COMPLETE_WITH_ATTEMPT_SQL for many jobs, each once: $1 ids, $2 statuses, $3 results, $4 errors, $5 times, $6 starts. */
 export const COMPLETE_BATCH_SQL = `
-  WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS i(id, status, result, error, at)),
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+      AS i(id, status, result, error, at, started)
+  ),
   -- The rows locked in id order, as every statement that locks many jobs does: two of them
   -- (another tick's ends, a worker's lease renewal) never wait on each other in a cycle.
   locked AS (SELECT j.id FROM jobs j JOIN input i ON i.id = j.id ORDER BY j.id FOR UPDATE OF j),
   done AS (
     UPDATE jobs j SET status = i.status, result = i.result, error = i.error, completed_at = i.at, lease_until = NULL,
-                      duration_ms = CASE WHEN j.started_at IS NULL THEN NULL ELSE i.at - j.started_at END
+                      started_at = coalesce(j.started_at, i.started), duration_ms = i.at - coalesce(j.started_at, i.started)
     FROM input i, locked l WHERE j.id = i.id AND l.id = i.id AND j.status IN ('queued', 'running')
     RETURNING j.*
   ),
   attempt AS (
-    UPDATE attempts t SET status = done.status, error = done.error, completed_at = done.completed_at
+    UPDATE attempts t SET status = done.status, error = done.error, completed_at = done.completed_at,
+                          started_at = coalesce(t.started_at, done.started_at)
     FROM done WHERE t.job_id = done.id AND t.attempt = done.attempt AND t.status = 'running'
   )
   SELECT * FROM done`;

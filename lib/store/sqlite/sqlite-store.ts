@@ -149,9 +149,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async finish(jobId: string, outcome: Outcome, at: number): Promise<JobRecord | undefined> {
+  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined> {
     const { result, error } = outcomeColumns(outcome);
     return this.write(() => {
+      // A start held back by its worker (worker/held-starts.ts), in the same write as the end.
+      if (startedAt !== undefined) {
+        this.stmt.startIfNot.run({ id: jobId, at: startedAt });
+        this.stmt.attemptStartIfNot.run({ id: jobId, at: startedAt });
+      }
       const row = this.stmt.finish.get({ id: jobId, status: outcome.status, result, error, at }) as JobRow | undefined;
       if (!row) return undefined;
       this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at });

@@ -120,6 +120,10 @@ const STATEMENT_SQL = {
   markStarted: `UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running'`,
   firstAttempt: `UPDATE jobs SET started_at = @at, attempt = 1 WHERE id = @id`,
   attemptStarted: `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
+  startIfNot: `UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running' AND started_at IS NULL`,
+  attemptStartIfNot: `
+    UPDATE attempts SET started_at = @at
+    WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id) AND status = 'running' AND started_at IS NULL`,
   renew: `
     UPDATE jobs SET lease_until = @lease_until
     WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`,
