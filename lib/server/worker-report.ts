@@ -157,7 +157,8 @@ function parseEvent(event: Record<string, unknown>, field: string, job: JobRecor
       }
       if (outcome.status === 'success') storableValue(outcome.result ?? null, `${field}.outcome.result`);
       else errorRecord(outcome.error, `${field}.outcome.error`);
-      const startedAt = event.started_at === undefined ? {} : { started_at: time(event, 'started_at', `${field}.started_at`) };
+      const startedAt =
+        event.started_at === undefined ? {} : { started_at: time(event, 'started_at', `${field}.started_at`) };
       return { ...base, type: 'finish', outcome, at: time(event, 'at', `${field}.at`), ...startedAt };
     }
     case 'release':

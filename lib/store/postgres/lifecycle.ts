@@ -47,9 +47,8 @@ export class JobLifecycle {
       },
     );
     const endAlone = async (e: End) =>
-      (
-        await pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [e.jobId, e.status, e.result, e.error, e.at, e.startedAt])
-      ).rows[0];
+      (await pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [e.jobId, e.status, e.result, e.error, e.at, e.startedAt]))
+        .rows[0];
     this.ends = new TickStatement(endAlone, async (items) => {
       // A job ended twice in one tick: its first end goes in the statement, and the later
       // ones change nothing, as one statement each would have it (the first end stands).
