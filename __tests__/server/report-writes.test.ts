@@ -117,7 +117,9 @@ describe('a worker report’s writes and a worker’s sightings', () => {
     expect(res.json.rejected.map((r: { index: number; code: string }) => [r.index, r.code])).toEqual([
       [1, 'BAD_REQUEST'],
     ]);
-    expect(res.json.rejected[0].message).toMatch(/body\.events\[1\]\.started_at: expected an integer .*got string "soon"/);
+    expect(res.json.rejected[0].message).toMatch(
+      /body\.events\[1\]\.started_at: expected an integer .*got string "soon"/,
+    );
     expect(await store.get(a)).toMatchObject({
       status: 'success',
       startedAt: 1_990,
