@@ -109,8 +109,9 @@ describe('two servers and three workers on one PostgreSQL', () => {
     }
 
     // 2. Hold every log write: b claims the three heavyCompute tasks and starts them; the first
-    //    line b reports waits on the lock, and b's later reports (its other starts, every
-    //    completion) wait behind it, in order. That is the middle of the run, for certain.
+    //    line b reports waits on the lock, and b's later reports (its starts, held back to go
+    //    with their ends or after, and every completion) wait behind it, in order. That is the
+    //    middle of the run, for certain.
     const gate = new pg.Client({ connectionString: db });
     await gate.connect();
     await gate.query('BEGIN');
@@ -121,9 +122,16 @@ describe('two servers and three workers on one PostgreSQL', () => {
       for await (const l of via2.logs(second.id, { follow: true }))
         followed.push({ line: l.line, source: l.source?.name ?? null });
     })();
+    const logWriteWaits = async () =>
+      (
+        await gate.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+           WHERE c.relname = 'logs' AND NOT l.granted`,
+        )
+      ).rows[0].n > 0;
     await untilTrue(async () => {
       const heavy = (await via2.descendants(second.id)).filter((j) => j.entrypoint === 'heavyCompute');
-      return heavy.length === 3 && heavy.every((j) => j.worker === b.id) && heavy.some((j) => j.startedAt !== null);
+      return heavy.length === 3 && heavy.every((j) => j.worker === b.id) && (await logWriteWaits());
     });
     expect((await via2.descendants(second.id)).map((j) => [j.entrypoint, j.status, j.worker])).toEqual([
       ['heavyCompute', 'running', b.id],
