@@ -8,6 +8,7 @@ import type { WorkerBackend } from '../lib/worker/backend.js';
 import { HeldStarts } from '../lib/worker/held-starts.js';
 import { Worker } from '../lib/worker/worker.js';
 import { REPO_ROOT } from './helpers/engine.js';
+import { overriding } from './helpers/overriding.js';
 
 /**
  * A worker holds a job's start back a moment (worker/held-starts.ts): a short job's start is
@@ -63,18 +64,12 @@ describe('held starts', () => {
     const store = new SqliteStore({ file: ':memory:' });
     const coordinator = new Coordinator(store);
     const finishes: { jobId: string; startedAt: number | undefined }[] = [];
-    const backend = new Proxy(coordinator, {
-      get(target, prop, receiver) {
-        if (prop === 'finish') {
-          return (...args: Parameters<WorkerBackend['finish']>) => {
-            finishes.push({ jobId: args[0], startedAt: args[3] });
-            return target.finish(...args);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    const backend: WorkerBackend = overriding(coordinator, {
+      finish: (...args: Parameters<WorkerBackend['finish']>) => {
+        finishes.push({ jobId: args[0], startedAt: args[3] });
+        return coordinator.finish(...args);
       },
-    }) as WorkerBackend;
+    });
     const worker = new Worker({ backend, root: REPO_ROOT, tags: 'all', concurrency: 2, threads: 1 });
     // The held task blocks on this server until the test answers.
     let held!: (res: ServerResponse) => void;
@@ -126,18 +121,16 @@ it('a short job’s start is written with its end (a hold longer than the job)',
   const store = new SqliteStore({ file: ':memory:' });
   const coordinator = new Coordinator(store);
   const calls: string[] = [];
-  const backend = new Proxy(coordinator, {
-    get(target, prop, receiver) {
-      if (prop === 'started' || prop === 'finish') {
-        return (...args: [string, ...unknown[]]) => {
-          calls.push(`${prop} ${args[0]}${prop === 'finish' && typeof args[3] === 'number' ? ' with its start' : ''}`);
-          return (target[prop] as (...a: unknown[]) => Promise<void>)(...args);
-        };
-      }
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  const backend: WorkerBackend = overriding(coordinator, {
+    started: (jobId: string, at: number) => {
+      calls.push(`started ${jobId}`);
+      return coordinator.started(jobId, at);
     },
-  }) as WorkerBackend;
+    finish: (...args: Parameters<WorkerBackend['finish']>) => {
+      calls.push(`finish ${args[0]}${args[3] === undefined ? '' : ' with its start'}`);
+      return coordinator.finish(...args);
+    },
+  });
   const worker = new Worker({
     backend,
     root: REPO_ROOT,

@@ -6,6 +6,7 @@ import { TestClock } from '../lib/testing/test-clock.js';
 import type { WorkerBackend } from '../lib/worker/backend.js';
 import { Worker } from '../lib/worker/worker.js';
 import { REPO_ROOT } from './helpers/engine.js';
+import { overriding } from './helpers/overriding.js';
 
 /**
  * A job whose code has ended but whose end the worker has not yet got recorded (its logs
@@ -37,19 +38,13 @@ it('keeps renewing the lease of a job whose end is still being recorded', async 
   let letFinish!: () => void;
   const held = new Promise<void>((resolve) => (letFinish = resolve));
   // The Coordinator as the worker's backend, but a finish waits for the test (a slow report).
-  const backend = new Proxy(coordinator, {
-    get(target, prop, receiver) {
-      if (prop === 'finish') {
-        return async (...args: Parameters<WorkerBackend['finish']>) => {
-          finishCalled();
-          await held;
-          return target.finish(...args);
-        };
-      }
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  const backend: WorkerBackend = overriding(coordinator, {
+    finish: async (...args: Parameters<WorkerBackend['finish']>) => {
+      finishCalled();
+      await held;
+      return coordinator.finish(...args);
     },
-  }) as WorkerBackend;
+  });
   const worker = new Worker({
     backend,
     root: REPO_ROOT,

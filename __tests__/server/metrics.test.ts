@@ -7,6 +7,7 @@ import { startServer, type ServerHandle } from '../../lib/server/server.js';
 import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';
 import { Worker } from '../../lib/worker/worker.js';
 import { REPO_ROOT, tempDb } from '../helpers/engine.js';
+import { overriding } from '../helpers/overriding.js';
 
 const TOKEN = 'mr_metrics_test_admin';
 const METRICS_TOKEN = 'mr_metrics_scraper_only';
@@ -209,16 +210,10 @@ describe('GET /metrics, /healthz and /readyz', () => {
 
   it('/readyz is 503 SCHEMA_NOT_CURRENT when the store is behind, and STORE_UNAVAILABLE when it does not answer', async () => {
     let state: 'behind' | 'down' = 'behind';
-    const lagging = new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === 'schemaState') {
-          return async () => {
-            if (state === 'down') throw new Error('connection refused');
-            return { version: 3, latest: 6 };
-          };
-        }
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    const lagging = overriding(store, {
+      schemaState: async () => {
+        if (state === 'down') throw new Error('connection refused');
+        return { version: 3, latest: 6 };
       },
     });
     const other = await startServer({ store: lagging, root: REPO_ROOT, port: 0, adminToken: TOKEN, restartGraceMs: 0 });

@@ -7,6 +7,7 @@ import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';
 import type { JobRecord } from '../../lib/types.js';
 import { REPO_ROOT, tempDb } from '../helpers/engine.js';
 import { TEST_TOKEN } from '../helpers/processes.js';
+import { overriding } from '../helpers/overriding.js';
 
 const SAY = '__tests__/fixtures/say';
 
@@ -48,25 +49,18 @@ describe('a worker report’s writes and a worker’s sightings', () => {
   beforeAll(async () => {
     store = new SqliteStore({ file: tempDb() });
     // The real store, with two of its verbs watched.
-    const watched = new Proxy(store, {
-      get(target, prop) {
-        if (prop === 'markStarted')
-          return async (id: string, at: number) => {
-            if (id === slow) await fastFinishAsked;
-            return target.markStarted(id, at);
-          };
-        if (prop === 'finish')
-          return (id: string, ...rest: Parameters<Store['finish']> extends [string, ...infer R] ? R : never) => {
-            if (id === fast) fastFinishing();
-            return target.finish(id, ...rest);
-          };
-        if (prop === 'touchWorker')
-          return (...args: Parameters<Store['touchWorker']>) => {
-            touches.push(args[0].id);
-            return target.touchWorker(...args);
-          };
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    const watched = overriding(store, {
+      markStarted: async (id: string, at: number) => {
+        if (id === slow) await fastFinishAsked;
+        return store.markStarted(id, at);
+      },
+      finish: (...args: Parameters<Store['finish']>) => {
+        if (args[0] === fast) fastFinishing();
+        return store.finish(...args);
+      },
+      touchWorker: (...args: Parameters<Store['touchWorker']>) => {
+        touches.push(args[0].id);
+        return store.touchWorker(...args);
       },
     });
     server = await startServer({ store: watched, root: REPO_ROOT, port: 0, adminToken: TEST_TOKEN, restartGraceMs: 0 });
