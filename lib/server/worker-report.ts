@@ -83,9 +83,9 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
     if (!e) return;
     const why = notHeld.get(e.job.id);
     if (why) refuse(i, leaseNotHeld(`The report of worker ${workerId}`, [{ jobId: e.job.id, why }]), e.job.id);
-    else byJob.set(e.job.id, [...(byJob.get(e.job.id) ?? []), i]);
+    else if (byJob.has(e.job.id)) byJob.get(e.job.id)!.push(i);
+    else byJob.set(e.job.id, [i]);
   });
-  const failed: { index: number; err: unknown; jobId: string }[] = [];
   const written = await Promise.allSettled(
     [...byJob.values()].map(async (indices) => {
       for (const i of indices) {
@@ -94,14 +94,13 @@ export async function applyReport(deps: ServerDeps, ctx: RouteContext): Promise<
           await write(deps, e);
         } catch (err) {
           if (!ownFault(err)) throw err;
-          failed.push({ index: i, err, jobId: e.job.id });
+          refuse(i, err, e.job.id);
         }
       }
     }),
   );
   // A store that failed fails the request (after every other job's writes have settled).
   for (const w of written) if (w.status === 'rejected') throw w.reason;
-  for (const f of failed.sort((a, b) => a.index - b.index)) refuse(f.index, f.err, f.jobId);
   reply.rejected.sort((a, b) => a.index - b.index);
   return reply;
 }
