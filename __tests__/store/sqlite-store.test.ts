@@ -75,6 +75,76 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  // Migration 12 swaps the full claim indexes for partial ones of queued jobs: a file made
+  // before it keeps its queue, and the jobs queued in it are claimed off the new indexes.
+  it('keeps a queue across migration 12 (claim indexes of queued jobs only)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'm.db');
+    const first = new SqliteStore({ file });
+    const queued = await first.enqueue({
+      kind: 'script',
+      scriptPath: 'x',
+      scriptHash: 'h',
+      entrypoint: 'main',
+      args: {},
+    });
+    await first.close();
+    // The file as migration 11 left it.
+    const raw = new Database(file);
+    raw.exec(`DROP INDEX jobs_queued_priority; DROP INDEX jobs_queued;
+      CREATE INDEX jobs_claim ON jobs (status, scheduled_for);
+      CREATE INDEX jobs_claim_priority ON jobs (status, priority DESC, scheduled_for);
+      DELETE FROM millrace_migrations WHERE version = 12`);
+    raw.close();
+    const second = new SqliteStore({ file });
+    const indexes = (second as unknown as { db: Database.Database }).db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_claim%' OR name LIKE 'jobs_queued%'",
+      )
+      .all();
+    expect(indexes).toEqual([{ name: 'jobs_queued_priority' }, { name: 'jobs_queued' }]);
+    const claimed = await second.claim({ workerId: 'w', tags: 'all', limit: 5, leaseMs: 30_000 });
+    expect(claimed.map((j) => j.id)).toEqual([queued.job.id]);
+    await second.close();
+  });
+
+  // A store opened on months of history must not read every job to count or claim the live
+  // ones: no statement it prepares scans the jobs table, and the ones that walk an index of
+  // jobs walk a partial one (queued or running jobs only).
+  it('reads live jobs off the partial indexes, never the whole jobs table', async () => {
+    const prepared: string[] = [];
+    const prepare = Database.prototype.prepare;
+    Database.prototype.prepare = function (this: Database.Database, sql: string) {
+      prepared.push(sql);
+      return prepare.call(this, sql);
+    } as typeof prepare;
+    let store: SqliteStore;
+    try {
+      store = new SqliteStore({ file: ':memory:' });
+    } finally {
+      Database.prototype.prepare = prepare;
+    }
+    const db = (store as unknown as { db: Database.Database }).db;
+    const walks: string[] = [];
+    for (const sql of new Set(
+      prepared.filter((s) => /\bjobs\b/.test(s) && !/^\s*(CREATE|INSERT INTO jobs \()/.test(s)),
+    )) {
+      const names = [...new Set([...sql.matchAll(/@(\w+)/g)].map((m) => m[1]))];
+      const params = Object.fromEntries(names.map((n) => [n, n === 'tags' || n === 'roots' ? '[]' : 1]));
+      const positional = new Array<number>((sql.match(/\?/g) ?? []).length).fill(1);
+      const explain = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+      const plan = (names.length ? explain.all(...positional, params) : explain.all(...positional)) as {
+        detail: string;
+      }[];
+      for (const { detail } of plan) {
+        expect({ sql, detail }).not.toEqual({ sql, detail: expect.stringMatching(/^SCAN (jobs|j|d|r)$/) });
+        const walk = /^SCAN \w+ USING (?:COVERING )?INDEX (\w+)/.exec(detail);
+        if (walk) walks.push(walk[1]);
+      }
+    }
+    expect(new Set(walks)).toEqual(new Set(['jobs_queued_priority', 'jobs_queued', 'jobs_lease']));
+    await store.close();
+  });
+
   it('says clearly when the file cannot be opened', () => {
     const notADir = join(mkdtempSync(join(tmpdir(), 'mr-store-')), 'plain-file');
     writeFileSync(notADir, 'x');

@@ -25,6 +25,8 @@ export interface Dialect {
   priorityClaimIndex: string;
   /** What a keyed claim needs in the database: PostgreSQL's function (keyed-claim-function.ts); SQLite, nothing. */
   keyedClaim: string;
+  /** Claim indexes that hold queued jobs only: SQLite's replace its first full ones; PostgreSQL's always were. */
+  queuedOnlyClaimIndexes: string;
 }
 
 export const SQLITE: Dialect = {
@@ -38,6 +40,15 @@ export const SQLITE: Dialect = {
   priorityClaimIndex: `-- Claims read queued jobs in (priority, scheduled_for, rowid) order straight off this index.
       CREATE INDEX jobs_claim_priority ON jobs (status, priority DESC, scheduled_for);`,
   keyedClaim: '-- The one writer claims keyed jobs in its own transaction (sqlite/claim.ts): nothing to create.',
+  // A full index on (status, ...) moves each job's entry twice more, at its claim and at its
+  // end; these hold a job only while it is queued, so a claim deletes its entries and an end
+  // touches neither. A query reads them only when its WHERE says `status = 'queued'`.
+  queuedOnlyClaimIndexes: `DROP INDEX jobs_claim;
+      DROP INDEX jobs_claim_priority;
+      -- Claims read queued jobs in (priority, scheduled_for, rowid) order straight off this index.
+      CREATE INDEX jobs_queued_priority ON jobs (priority DESC, scheduled_for) WHERE status = 'queued';
+      -- The aged claim reads queued jobs in (scheduled_for, rowid) order off this one.
+      CREATE INDEX jobs_queued ON jobs (scheduled_for) WHERE status = 'queued';`,
 };
 
 export const POSTGRES: Dialect = {
@@ -51,6 +62,8 @@ export const POSTGRES: Dialect = {
   priorityClaimIndex: `-- Claims read the due queued jobs in (priority, scheduled_for, seq) order straight off this index.
       CREATE INDEX jobs_queue_priority ON jobs (priority DESC, scheduled_for, seq) WHERE status = 'queued';`,
   keyedClaim: KEYED_CLAIM_FUNCTION,
+  queuedOnlyClaimIndexes:
+    "-- PostgreSQL's claim indexes (jobs_queue, jobs_queue_priority) hold queued jobs only: nothing to change.",
 };
 
 /** The jobs table's columns, after any a store puts first. */
@@ -249,6 +262,7 @@ const SHARED_MIGRATIONS: readonly SharedMigration[] = [
   { name: 'job progress; finished runs by end time (prune); run traces', sql: progressAndTraces },
   { name: 'flow control: priority, concurrency and rate keys, result cache', sql: flowControl },
   { name: 'the keyed claim in one call (PostgreSQL: a function)', sql: (d) => d.keyedClaim },
+  { name: 'claim indexes hold queued jobs only', sql: (d) => d.queuedOnlyClaimIndexes },
 ];
 
 /** The shared migrations in `d`'s dialect, numbered from `first`. */

@@ -99,7 +99,7 @@ function loadStates(stmt: Statements, keyed: readonly Candidate[], states: KeySt
 
 /** Queued and running counts per tag and per key. */
 export function queueSummary(stmt: Statements, workspace: string): QueueSummary {
-  const tags = (stmt.queueByTag.all(workspace) as CountRow[]).map((r) => ({
+  const tags = (stmt.queueByTag.all({ workspace }) as CountRow[]).map((r) => ({
     tag: r.name,
     queued: Number(r.queued),
     running: Number(r.running),
@@ -107,8 +107,8 @@ export function queueSummary(stmt: Statements, workspace: string): QueueSummary 
   return {
     tags,
     keys: queueKeys(
-      stmt.queueByConcurrencyKey.all(workspace) as CountRow[],
-      stmt.queueByRateKey.all(workspace) as CountRow[],
+      stmt.queueByConcurrencyKey.all({ workspace }) as CountRow[],
+      stmt.queueByRateKey.all({ workspace }) as CountRow[],
     ),
   };
 }

@@ -14,9 +14,12 @@ export class SqliteOperations {
   private readonly readTrace: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    // Off the jobs_claim index (status, scheduled_for): no scan of finished jobs.
+    // Each status off its own partial index (jobs_queued, jobs_lease): no scan of finished jobs.
     this.live = db.prepare(
-      "SELECT tag, status, count(*) AS count FROM jobs WHERE status IN ('queued', 'running') GROUP BY tag, status ORDER BY tag, status",
+      `SELECT tag, 'queued' AS status, count(*) AS count FROM jobs WHERE status = 'queued' GROUP BY tag
+       UNION ALL
+       SELECT tag, 'running', count(*) FROM jobs WHERE status = 'running' GROUP BY tag
+       ORDER BY tag, status`,
     );
     this.putProgress = db.prepare(
       `INSERT INTO job_progress (job_id, percent, message, updated_at) VALUES (@job_id, @percent, @message, @at)

@@ -10,6 +10,15 @@ import { listQuery, type ListTerm } from '../policy.js';
 /** The condition of a job that may still change: the first end recorded stands. */
 const UNFINISHED = `status IN ('queued', 'running')`;
 
+/**
+ * `columns` of a workspace's queued and running jobs (and `also`), each status read off its own
+ * partial index (jobs_queued, jobs_lease) rather than a scan of every job of the workspace.
+ */
+const live = (columns: string, also = '1') => `
+      SELECT ${columns} FROM jobs WHERE status = 'queued' AND +workspace = @workspace AND ${also}
+      UNION ALL
+      SELECT ${columns} FROM jobs WHERE status = 'running' AND +workspace = @workspace AND ${also}`;
+
 /** A claim's candidate: what admission (store/flow-control.ts) reads of a due job. */
 const CANDIDATE =
   'id, workspace, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms';
@@ -53,8 +62,8 @@ const STATEMENT_SQL = {
   get: 'SELECT * FROM jobs WHERE id = ?',
   matchIds: 'SELECT id FROM jobs WHERE id >= @lo AND id < @hi ORDER BY rowid DESC LIMIT @limit',
   // Priority first, then age: within a priority, first due first, then first submitted. The
-  // rows come in that order off jobs_claim_priority and the LIMIT stops the read; `+` keeps the
-  // planner from taking jobs_claim's range on scheduled_for instead, which sorts the whole queue.
+  // rows come in that order off jobs_queued_priority and the LIMIT stops the read; `+` keeps the
+  // planner from taking jobs_queued's range on scheduled_for instead, which sorts the whole queue.
   // The claim when no due job is aged (anyAged), the common case.
   due: `
     SELECT ${CANDIDATE} FROM jobs
@@ -62,11 +71,11 @@ const STATEMENT_SQL = {
     ORDER BY priority DESC, scheduled_for, rowid
     LIMIT @limit OFFSET @offset`,
   // Whether a job the claim may take is aged (due at or before @aged_before: priority aging,
-  // store/flow-control.ts): one seek on jobs_claim's range. The claim's scope counts: a run's
+  // store/flow-control.ts): one seek on jobs_queued's range. The claim's scope counts: a run's
   // job left queued long ago in the file (a killed `millrace run`) must not send every claim
   // of other runs to dueAged.
   anyAged: `SELECT 1 FROM jobs WHERE status = 'queued' AND scheduled_for <= @aged_before AND ${CLAIM_SCOPE} LIMIT 1`,
-  // With aged jobs: those first, the oldest first, off jobs_claim; then the rest as in `due`.
+  // With aged jobs: those first, the oldest first, off jobs_queued; then the rest as in `due`.
   // Each arm's LIMIT stops its read; the outer sort orders at most twice the page.
   dueAged: `
     SELECT ${CANDIDATE} FROM (
@@ -99,18 +108,22 @@ const STATEMENT_SQL = {
                     completed_at = @now, duration_ms = 0
     WHERE id = @id
     RETURNING *`,
+  // The live jobs of a workspace, each status off its own partial index (jobs_queued,
+  // jobs_lease): `+workspace` keeps the planner off jobs_created, which holds every job ever.
   queueByTag: `
-    SELECT tag AS name, sum(status = 'queued') AS queued, sum(status = 'running') AS running FROM jobs
-    WHERE workspace = ? AND status IN ('queued', 'running') GROUP BY tag ORDER BY tag`,
+    SELECT tag AS name, sum(status = 'queued') AS queued, sum(status = 'running') AS running FROM (${live('tag, status')})
+    GROUP BY tag ORDER BY tag`,
   queueByConcurrencyKey: `
     SELECT concurrency_key AS name, sum(status = 'queued') AS queued, sum(status = 'running') AS running,
            max(concurrency_limit) AS lim, max(concurrency_window_ms) AS window_ms FROM jobs
-    WHERE workspace = ? AND concurrency_key IS NOT NULL AND status IN ('queued', 'running') GROUP BY concurrency_key ORDER BY concurrency_key`,
+    WHERE workspace = @workspace AND concurrency_key IS NOT NULL AND status IN ('queued', 'running')
+    GROUP BY concurrency_key ORDER BY concurrency_key`,
   queueByRateKey: `
-    SELECT j.rate_key AS name, sum(j.status = 'queued') AS queued, sum(j.status = 'running') AS running,
-           max(j.rate_limit) AS lim, max(j.rate_per_ms) AS per_ms, max(r.next_start) AS next_start FROM jobs j
-    LEFT JOIN rate_limits r ON r.workspace = j.workspace AND r.key = j.rate_key
-    WHERE j.workspace = ? AND j.rate_key IS NOT NULL AND j.status IN ('queued', 'running') GROUP BY j.rate_key ORDER BY j.rate_key`,
+    SELECT l.rate_key AS name, sum(l.status = 'queued') AS queued, sum(l.status = 'running') AS running,
+           max(l.rate_limit) AS lim, max(l.rate_per_ms) AS per_ms, max(r.next_start) AS next_start
+    FROM (${live('workspace, rate_key, rate_limit, rate_per_ms, status', 'rate_key IS NOT NULL')}) l
+    LEFT JOIN rate_limits r ON r.workspace = l.workspace AND r.key = l.rate_key
+    GROUP BY l.rate_key ORDER BY l.rate_key`,
   claimOne: `
     UPDATE jobs SET status = 'running', worker = @worker, lease_until = @lease_until, attempt = attempt + 1,
                     started_at = NULL
