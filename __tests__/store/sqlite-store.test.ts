@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';
 import { MIGRATIONS } from '../../lib/store/sqlite/migrations.js';
@@ -111,18 +111,10 @@ describe('SqliteStore', () => {
   // ones: no statement it prepares scans the jobs table, and the ones that walk an index of
   // jobs walk a partial one (queued or running jobs only).
   it('reads live jobs off the partial indexes, never the whole jobs table', async () => {
-    const prepared: string[] = [];
-    const prepare = Database.prototype.prepare;
-    Database.prototype.prepare = function (this: Database.Database, sql: string) {
-      prepared.push(sql);
-      return prepare.call(this, sql);
-    } as typeof prepare;
-    let store: SqliteStore;
-    try {
-      store = new SqliteStore({ file: ':memory:' });
-    } finally {
-      Database.prototype.prepare = prepare;
-    }
+    const prepare = jest.spyOn(Database.prototype, 'prepare');
+    const store = new SqliteStore({ file: ':memory:' });
+    const prepared = prepare.mock.calls.map(([sql]) => sql);
+    prepare.mockRestore();
     const db = (store as unknown as { db: Database.Database }).db;
     const walks: string[] = [];
     for (const sql of new Set(
