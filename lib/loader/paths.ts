@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, UnknownScriptError } from '../errors.js';
@@ -103,9 +103,26 @@ const hashCache = new Map<
  */
 const RACY_MS = 1000;
 
+/**
+ * The stats of this turn of the event loop, by file. A fan-out submits and runs its thousand
+ * children in a few turns, each checking the same script: one stat per turn tells the same as
+ * a thousand, since nothing orders a change made elsewhere within a turn.
+ */
+let statsThisTurn: Map<string, Stats> | undefined;
+
+function statThisTurn(file: string): Stats {
+  if (!statsThisTurn) {
+    statsThisTurn = new Map();
+    setImmediate(() => (statsThisTurn = undefined));
+  }
+  let st = statsThisTurn.get(file);
+  if (!st) statsThisTurn.set(file, (st = statSync(file)));
+  return st;
+}
+
 /** sha256 of a file's content, hex. Cached while the file's times, size and inode stay the same. */
 export function hashFile(file: string): string {
-  const st = statSync(file);
+  const st = statThisTurn(file);
   const cached = hashCache.get(file);
   if (
     cached &&
