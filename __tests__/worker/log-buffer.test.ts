@@ -63,4 +63,42 @@ describe('LogBuffer', () => {
     await logs.flushed();
     expect(warned).toEqual(['writing the log of a']);
   });
+
+  // Through a server, a job's end is a report like its lines, and reports are applied in the
+  // order they are made: the end follows the lines without waiting for their answer.
+  it('hands the lines over before the answer when the backend applies reports in order', async () => {
+    const made: string[] = [];
+    const answers: (() => void)[] = [];
+    const backend = (reportsInOrder: boolean) => ({
+      reportsInOrder,
+      appendLogs: (jobId: string, lines: readonly NewLogLine[]) => {
+        made.push(`${jobId}: ${lines.map((l) => l.line).join(',')}`);
+        return new Promise<void>((resolve) => answers.push(resolve));
+      },
+    });
+    const inOrder = new LogBuffer(backend(true), () => {});
+    inOrder.add('a', line('1'));
+    inOrder.add('b', line('2'));
+    await inOrder.handedOver();
+    expect(made).toEqual(['a: 1', 'b: 2']);
+    let stored = false;
+    void inOrder.flushed().then(() => (stored = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stored).toBe(false);
+    for (const answer of answers.splice(0)) answer();
+    await inOrder.flushed();
+    expect(stored).toBe(true);
+
+    // A backend that does not (the local coordinator) is handed the lines when they are stored.
+    const other = new LogBuffer(backend(false), () => {});
+    other.add('c', line('3'));
+    let handed = false;
+    const handing = other.handedOver().then(() => (handed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(made).toEqual(['a: 1', 'b: 2', 'c: 3']);
+    expect(handed).toBe(false);
+    answers.splice(0).forEach((answer) => answer());
+    await handing;
+    expect(handed).toBe(true);
+  });
 });

@@ -21,6 +21,12 @@ export interface WorkerBackend {
   claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]>;
   started(jobId: string, at: number): Promise<void>;
   appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void>;
+  /**
+   * Whether its reports (starts, log lines, ends, releases, flow status, progress) are applied
+   * in the order they are made, one request at a time: then a job's end need not wait for
+   * the answer to its last lines (log-buffer.ts), only follow them.
+   */
+  readonly reportsInOrder?: boolean;
   /** Persists a child job (or finds the one already recorded for its call key) before resolving with its id. */
   submitChild(spec: JobSpec): Promise<string>;
   /**

@@ -55,6 +55,8 @@ export class HttpBackend implements WorkerBackend {
   /** Waits begun in the same tick (a Promise.all fan-out) share one long poll. */
   private readonly waits = new TickBatch<string>((ids) => this.poll(ids));
   private readonly reports: ReportSender;
+  /** Every report goes through one ReportSender, which sends them in order, one request at a time. */
+  readonly reportsInOrder = true;
   /** This worker's id, as its claims name it: the server checks it against each job's lease. */
   private workerId: string | undefined;
   /**

@@ -11,17 +11,31 @@ import type { WorkerBackend } from './backend.js';
 export class LogBuffer {
   private readonly batch: KeyedTickBatch<string, NewLogLine>;
   private chain: Promise<void> = Promise.resolve();
+  /** Settles when every write chained so far has been handed to the backend (handedOver). */
+  private handed: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly backend: Pick<WorkerBackend, 'appendLogs'>,
+    private readonly backend: Pick<WorkerBackend, 'appendLogs' | 'reportsInOrder'>,
     private readonly warn: (what: string, err: unknown) => void,
   ) {
     this.batch = new KeyedTickBatch((groups) => {
-      this.then(async () => {
-        for (const [jobId, lines] of groups) {
-          await this.backend.appendLogs(jobId, lines).catch((err) => this.warn(`writing the log of ${jobId}`, err));
-        }
+      const append = (jobId: string, lines: NewLogLine[]) =>
+        this.backend.appendLogs(jobId, lines).catch((err) => this.warn(`writing the log of ${jobId}`, err));
+      if (!this.backend.reportsInOrder) {
+        return this.then(async () => {
+          for (const [jobId, lines] of groups) await append(jobId, lines);
+        });
+      }
+      // Reports applied in the order they are made: what follows the lines need only be made
+      // after them, not after their answer.
+      let reached!: () => void;
+      const handed = new Promise<void>((resolve) => (reached = resolve));
+      this.chain = this.chain.then(async () => {
+        const writes = [...groups].map(([jobId, lines]) => append(jobId, lines));
+        reached();
+        await Promise.all(writes);
       });
+      this.handed = handed;
     });
   }
 
@@ -40,10 +54,22 @@ export class LogBuffer {
   }
 
   /**
+   * Resolves when every line buffered so far has been handed to the backend: for a backend
+   * whose reports are applied in order (WorkerBackend.reportsInOrder), a report made now is
+   * applied after them, so a job's end goes in the same request as its last lines, or the
+   * next, rather than after their answer. For any other backend, when they are stored.
+   */
+  async handedOver(): Promise<void> {
+    if (this.batch.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    return this.handed;
+  }
+
+  /**
    * Runs `write` after every write chained so far; lines still in this turn's batch go after
    * it, as they would had it been one of them.
    */
   then(write: () => Promise<void>): void {
     this.chain = this.chain.then(write);
+    this.handed = this.chain;
   }
 }

@@ -347,7 +347,7 @@ export class Worker {
   }
 
   /**
-   * Records a job's end. Until the backend has recorded it (the logs flushed first, then a
+   * Records a job's end. Until the backend has recorded it (after the logs, then a
    * report that may wait on a busy server), the job's lease is still renewed: a lease that ran
    * out meanwhile would fail the attempt and run the job again, though it ended here.
    */
@@ -355,7 +355,7 @@ export class Worker {
     this.ending.add(jobId);
     const startedAt = this.starts.take(jobId);
     const end = this.logs
-      .flushed()
+      .handedOver()
       .then(() => this.backend.finish(jobId, outcome, at, startedAt))
       .finally(() => this.ending.delete(jobId));
     return this.idle.track(end.catch((err: unknown) => this.warn(`recording the end of ${jobId}`, err)));
