@@ -101,4 +101,24 @@ describe('LogBuffer', () => {
     await handing;
     expect(handed).toBe(true);
   });
+
+  it('hands a report (flow status, progress) over once it is made, any other write once it is done', async () => {
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const logs = new LogBuffer({ reportsInOrder: true, appendLogs: async () => {} }, () => {});
+    let made = false;
+    logs.report(() => ((made = true), answered));
+    await logs.handedOver();
+    expect(made).toBe(true);
+
+    let done = false;
+    logs.then(() => answered.then(() => void (done = true)));
+    let handed = false;
+    const handing = logs.handedOver().then(() => (handed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(handed).toBe(false);
+    answer();
+    await handing;
+    expect(done).toBe(true);
+  });
 });

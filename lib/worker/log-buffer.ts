@@ -21,21 +21,16 @@ export class LogBuffer {
     this.batch = new KeyedTickBatch((groups) => {
       const append = (jobId: string, lines: NewLogLine[]) =>
         this.backend.appendLogs(jobId, lines).catch((err) => this.warn(`writing the log of ${jobId}`, err));
-      if (!this.backend.reportsInOrder) {
-        return this.then(async () => {
+      if (this.backend.reportsInOrder) {
+        // Every job's lines made at once: the backend applies them in that order all the same.
+        this.report(async () => {
+          await Promise.all([...groups].map(([jobId, lines]) => append(jobId, lines)));
+        });
+      } else {
+        this.then(async () => {
           for (const [jobId, lines] of groups) await append(jobId, lines);
         });
       }
-      // Reports applied in the order they are made: what follows the lines need only be made
-      // after them, not after their answer.
-      let reached!: () => void;
-      const handed = new Promise<void>((resolve) => (reached = resolve));
-      this.chain = this.chain.then(async () => {
-        const writes = [...groups].map(([jobId, lines]) => append(jobId, lines));
-        reached();
-        await Promise.all(writes);
-      });
-      this.handed = handed;
     });
   }
 
@@ -71,5 +66,20 @@ export class LogBuffer {
   then(write: () => Promise<void>): void {
     this.chain = this.chain.then(write);
     this.handed = this.chain;
+  }
+
+  /**
+   * As `then`, for a write the backend makes as a report (lines, flow status, progress): to a
+   * backend whose reports are applied in order, it is handed over once it is made.
+   */
+  report(write: () => Promise<void>): void {
+    if (!this.backend.reportsInOrder) return this.then(write);
+    let made!: () => void;
+    this.handed = new Promise<void>((resolve) => (made = resolve));
+    this.chain = this.chain.then(() => {
+      const written = write();
+      made();
+      return written;
+    });
   }
 }

@@ -279,7 +279,7 @@ export class Worker {
       case 'progress': {
         // In line with the job's log, so that the last one is stored before the job's end.
         if (!this.running.has(msg.jobId)) break;
-        this.logs.then(() =>
+        this.logs.report(() =>
           inLineReport(this.backend, msg).catch((err) => this.warn(`recording the ${msg.type} of ${msg.jobId}`, err)),
         );
         break;
