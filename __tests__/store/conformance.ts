@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Store } from '../../lib/store/store.js';
-import type { JobSpec, TokenRecord } from '../../lib/types.js';
+import type { JobSpec, LogLine, TokenRecord } from '../../lib/types.js';
 import { eventsConformance } from './events-conformance.js';
 import { scheduleConformance } from './conformance-schedules.js';
 
@@ -561,6 +561,32 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(after.map((l) => l.line)).toEqual(['g2', 'c1']);
       expect(await store.readLogs(root.id, { after: rootLog[1].seq, limit: 1 })).toHaveLength(1);
       expect((await store.readLogs(child.id)).map((l) => l.line)).toEqual(['g1', 'g2', 'c1']);
+    });
+
+    // A report's jobs log in the same tick: each caller gets back exactly the lines written for
+    // it (the server hands them to in-process followers), however the store groups the writes.
+    it('gives each append of a tick its own lines, across runs and twice to one job', async () => {
+      const { job: a } = await store.enqueue(spec());
+      const { job: b } = await store.enqueue(spec());
+      const { job: child } = await store.enqueue(
+        spec({ kind: 'task', entrypoint: 'child', parentJob: a.id, callKey: 'child:0' }),
+      );
+      const line = (text: string) => ({ ts: 1, stream: 'stdout' as const, line: text });
+      const [toA, toChild, toB, toChildAgain] = await Promise.all([
+        store.appendLogs(a.id, [line('a1')]),
+        store.appendLogs(child.id, [line('c1'), line('c2')]),
+        store.appendLogs(b.id, [line('b1')]),
+        store.appendLogs(child.id, [line('c3')]),
+      ]);
+      const shown = (ls: LogLine[]) =>
+        ls.map((l) => `${l.jobId === a.id ? 'a' : l.jobId === b.id ? 'b' : 'c'}:${l.line}`);
+      expect(shown(toA)).toEqual(['a:a1']);
+      expect(shown(toB)).toEqual(['b:b1']);
+      expect(shown(toChild).sort()).toEqual(['a:c1', 'a:c2', 'c:c1', 'c:c2']);
+      expect(shown(toChildAgain).sort()).toEqual(['a:c3', 'c:c3']);
+      expect((await store.readLogs(child.id)).map((l) => l.line)).toEqual(['c1', 'c2', 'c3']);
+      expect((await store.readLogs(a.id)).map((l) => l.line).sort()).toEqual(['a1', 'c1', 'c2', 'c3']);
+      expect((await store.readLogs(b.id)).map((l) => l.line)).toEqual(['b1']);
     });
 
     it('reads a log by cursor in pages: every line once, in order, however the pages fall', async () => {

@@ -20,13 +20,13 @@ import type {
   JobProgress,
   RunTrace,
 } from '../../types.js';
-import { PlaceCache, type Place } from '../policy.js';
+import { PlaceCache, type Place, type PlaceRow } from '../policy.js';
 import type * as S from '../store.js';
 import { cancelTree } from './cancel.js';
 import { listEvents, sendEvent, signingSecret, takeEvent } from './events.js';
 import { JobInserts } from './inserts.js';
 import { expireLeases, release } from './leases.js';
-import { appendLogs, readLogs } from './logs.js';
+import { logAppends, readLogs, type LogAppend } from './logs.js';
 import { checkPoolSize, migrateSchema, openError, prepareSchema } from './connect.js';
 import { Announcer, ChangeListener, type Change } from './notifications.js';
 import { transaction, type Tx } from './query.js';
@@ -78,6 +78,8 @@ export class PgStore implements S.Store {
   private readonly lifecycle: lifecycle.JobLifecycle;
   /** Jobs by id, a statement per tick (the parent's looks at its fan-out's children). */
   private readonly jobs: TickStatement<string, JobRecord | undefined>;
+  private readonly logAppends: TickStatement<LogAppend, LogLine[]>;
+  private readonly placeRows: TickStatement<string, PlaceRow | undefined>;
   /** What enqueue and record use (submit.ts). */
   private readonly submit: SubmitContext;
   private readonly changes: ChangeListener;
@@ -107,6 +109,8 @@ export class PgStore implements S.Store {
     };
     this.lifecycle = new lifecycle.JobLifecycle(this.pool, this.submit.announce);
     this.jobs = reads.jobReads(this.pool);
+    this.logAppends = logAppends(this.pool);
+    this.placeRows = reads.placeReads(this.pool);
     this.changes = new ChangeListener(
       { url: options.url, schema, channel, origin },
       (change) => {
@@ -231,7 +235,7 @@ export class PgStore implements S.Store {
     if (lines.length === 0) return [];
     const place = await this.place(jobId);
     if (!place) return [];
-    const written = await appendLogs(this.pool, jobId, place, lines);
+    const written = await this.logAppends.run({ jobId, place, lines });
     this.announcer.announce({ k: 'l', ids: [jobId, ...place.path.split('/').slice(0, -1)] });
     return written;
   }
@@ -375,7 +379,7 @@ export class PgStore implements S.Store {
   private async place(jobId: string): Promise<Place | undefined> {
     const cached = this.places.get(jobId);
     if (cached) return cached;
-    const row = await reads.placeRow(this.pool, jobId);
+    const row = await this.placeRows.run(jobId);
     return row && this.places.remember(jobId, row);
   }
 }

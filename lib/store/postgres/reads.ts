@@ -67,3 +67,18 @@ export async function descendants(pool: pg.Pool, jobId: string): Promise<JobReco
 export function placeRow(pool: pg.Pool, jobId: string): Promise<PlaceRow | undefined> {
   return one<PlaceRow>(pool, 'SELECT path, kind, entrypoint, script_path FROM jobs WHERE id = $1', [jobId]);
 }
+
+/** Places by id, the looks of one tick in one statement (the jobs of a report that log). */
+export function placeReads(pool: pg.Pool): TickStatement<string, PlaceRow | undefined> {
+  return new TickStatement(
+    (jobId) => placeRow(pool, jobId),
+    async (ids) => {
+      const { rows } = await pool.query<PlaceRow & { id: string }>(
+        'SELECT id, path, kind, entrypoint, script_path FROM jobs WHERE id = ANY($1::text[])',
+        [ids],
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id));
+    },
+  );
+}

@@ -311,13 +311,19 @@ export const COUNT_LOST_LEASES_SQL = `
   SELECT count(*)::int AS n FROM attempts WHERE job_id = $1 AND status = 'failure' AND (error::jsonb ->> 'code') = 'LEASE_EXPIRED'`;
 
 /**
- * $1..$6 the lines' columns (job, ts, stream, line, src_job, src_name), $7 the run's root.
+ * $1..$6 the lines' columns (job, ts, stream, line, src_job, src_name), $7 the runs' roots.
  * Followers read a log by cursor (seq > n), so within a log the lines must become visible in
  * seq order. Every append of a run writes to the root's log: appends of one run take turns on
- * the root's lock (taken before any seq is drawn), so their seqs commit in order.
+ * the root's lock (taken before any seq is drawn), so their seqs commit in order. A statement
+ * of several runs' lines (a tick's appends) takes their locks in one order, so that two such
+ * statements never wait on each other in a ring.
  */
 export const APPEND_LOGS_SQL = `
-  WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended($7, 0))),
+  WITH turn AS (
+    SELECT count(*) FROM (
+      SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(r, 0) AS h FROM unnest($7::text[]) r ORDER BY 1) roots
+    ) locked
+  ),
   inserted AS (
     INSERT INTO logs (job_id, ts, stream, line, src_job, src_name)
     SELECT l.* FROM turn, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS l
