@@ -211,8 +211,19 @@ export class PgStore implements S.Store {
     return this.transaction((tx, notify) => expireLeases(tx, notify, now, maxLostLeases));
   }
 
-  get(jobId: string): Promise<JobRecord | undefined> {
-    return this.jobs.run(jobId);
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const job = await this.jobs.run(jobId);
+    // A running job read (a report's lease check) is about to log, most likely: its place
+    // comes with the row, and its lines need no read of their own.
+    if (job?.status === 'running' && !this.places.get(jobId)) {
+      this.places.remember(jobId, {
+        path: job.path,
+        kind: job.kind,
+        entrypoint: job.entrypoint,
+        script_path: job.scriptPath,
+      });
+    }
+    return job;
   }
 
   matchIds(prefix: string, limit: number): Promise<string[]> {
