@@ -1,6 +1,6 @@
 import { ScriptSyntaxError } from '../errors.js';
 import { describeValue } from '../describe.js';
-import { inferSignature } from '../loader/signature.js';
+import { signatureOfSource } from '../loader/signature.js';
 import type { Problem } from './raw-flow.js';
 import { TYPESCRIPT_LANGUAGES } from './types.js';
 
@@ -33,7 +33,7 @@ export function checkInlineScript(language: unknown, content: unknown, id: strin
 /** Whether an inline script exports `main`, or the parser's complaint when it does not parse. */
 function inlineMain(content: string, id: string): boolean | string {
   try {
-    return inferSignature(content, `${id}.ts`).hasMain;
+    return signatureOfSource(content, `${id}.ts`).hasMain;
   } catch (err) {
     if (err instanceof ScriptSyntaxError) return err.message;
     throw err;

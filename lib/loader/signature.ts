@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type TS from 'typescript';
 import { ScriptSyntaxError } from '../errors.js';
 import type { Json } from '../types.js';
+import { storedSignature } from './signature-store.js';
 import { commonJsExports, type FunctionLike } from './commonjs-exports.js';
 import { windmillEntry, windmillImports, windmillOptionProblems, windmillTaskExport } from './windmill-workflow.js';
 
@@ -63,16 +64,25 @@ export interface EntryOptions {
 
 const cache = new Map<string, Signature>();
 
-/** The signature of the script in `file` (of its main, or `entrypoint`), cached by content hash. */
+/**
+ * The signature of the script in `file` (of its main, or `entrypoint`), kept in memory by
+ * content hash, and on disk for the next process (signature-store.ts).
+ */
 export function inferSignatureOfFile(file: string, hash: string, options: EntryOptions = {}): Signature {
   const entrypoint = options.entrypoint ?? 'main';
   const key = `${file}\0${hash}\0${entrypoint}`;
   let sig = cache.get(key);
   if (!sig) {
-    sig = inferSignature(readFileSync(file, 'utf8'), file, { entrypoint });
+    sig = signatureOfSource(readFileSync(file, 'utf8'), file, { entrypoint });
     cache.set(key, sig);
   }
   return sig;
+}
+
+/** inferSignature, kept on disk for the next process: the TypeScript compiler is loaded only on a miss. */
+export function signatureOfSource(source: string, fileName: string, options: EntryOptions = {}): Signature {
+  const entrypoint = options.entrypoint ?? 'main';
+  return storedSignature(source, fileName, entrypoint, () => inferSignature(source, fileName, { entrypoint }));
 }
 
 export function inferSignature(source: string, fileName = 'script.ts', options: EntryOptions = {}): Signature {

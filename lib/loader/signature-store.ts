@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Signature } from './signature.js';
+
+/**
+ * Signatures kept on disk between processes. Reading main's signature needs the TypeScript
+ * compiler, and loading it is most of a short `millrace run`'s CPU (about a second on a slow
+ * machine) and of a worker's first job. A signature depends on nothing but the script's
+ * source, its kind (the file's extension), the entrypoint's name, and the code that reads it
+ * (these modules and the compiler's version), so a file named by the hash of all of them is
+ * never stale: an edit, an upgrade or another entrypoint names another file.
+ *
+ * The directory: `$MILLRACE_CACHE_DIR`, else `$XDG_CACHE_HOME/millrace`, else
+ * `~/.cache/millrace`; `signatures/` in it. A cache that cannot be read or written is passed
+ * by: the signature is inferred as without it, and a file that does not hold a signature is
+ * written again.
+ */
+
+/** Files kept; past it, a write removes the least recently used down to PRUNED_TO. */
+export const MAX_STORED = 2000;
+const PRUNED_TO = 1500;
+
+/** The directory the signatures are kept in. */
+export function signatureDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.MILLRACE_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'millrace');
+  return join(base, 'signatures');
+}
+
+/** The signature of `source` from the disk, else `infer()`'s, written there for the next process. */
+export function storedSignature(
+  source: string,
+  fileName: string,
+  entrypoint: string,
+  infer: () => Signature,
+): Signature {
+  const dir = signatureDir();
+  const file = join(dir, `${key(source, fileName, entrypoint)}.json`);
+  const stored = read(file);
+  if (stored) return stored;
+  const sig = infer();
+  write(dir, file, sig);
+  return sig;
+}
+
+function key(source: string, fileName: string, entrypoint: string): string {
+  return createHash('sha256')
+    .update(codeStamp())
+    .update('\0')
+    .update(extname(fileName))
+    .update('\0')
+    .update(entrypoint)
+    .update('\0')
+    .update(source)
+    .digest('hex');
+}
+
+let stamp: string | undefined;
+/** The code that reads a signature: these modules' sources and TypeScript's version (read without loading it). */
+function codeStamp(): string {
+  if (stamp === undefined) {
+    const here = fileURLToPath(import.meta.url);
+    const ext = extname(here);
+    const hash = createHash('sha256');
+    for (const name of ['signature', 'windmill-workflow', 'commonjs-exports', 'signature-store'])
+      hash.update(readFileSync(join(here, '..', `${name}${ext}`)));
+    const tsPackage = createRequire(import.meta.url).resolve('typescript/package.json');
+    hash.update((JSON.parse(readFileSync(tsPackage, 'utf8')) as { version: string }).version);
+    stamp = hash.digest('hex');
+  }
+  return stamp;
+}
+
+function read(file: string): Signature | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const sig = JSON.parse(text) as Signature;
+    if (!isSignature(sig)) return undefined;
+    touch(file);
+    return sig;
+  } catch {
+    return undefined; // cut short or garbled: inferred and written again
+  }
+}
+
+function isSignature(v: unknown): v is Signature {
+  const sig = v as Partial<Signature> | null;
+  return (
+    typeof sig === 'object' &&
+    sig !== null &&
+    typeof sig.hasMain === 'boolean' &&
+    Array.isArray(sig.params) &&
+    Array.isArray(sig.exports) &&
+    typeof sig.schema === 'object' &&
+    sig.schema !== null
+  );
+}
+
+/** Its mtime is when it was last used: pruning keeps the recently used. */
+function touch(file: string): void {
+  const now = new Date();
+  try {
+    utimesSync(file, now, now);
+  } catch {
+    // a read-only cache still serves
+  }
+}
+
+function write(dir: string, file: string, sig: Signature): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    // Written whole under another name, then renamed: a reader in another process sees all of it or none.
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    writeFileSync(tmp, JSON.stringify(sig));
+    renameSync(tmp, file);
+    pruneSignatures(dir);
+  } catch {
+    // no cache here (read-only, full, not a directory): the next process infers it again
+  }
+}
+
+/** Removes the least recently used signatures once there are more than `max`, down to `keep`. */
+export function pruneSignatures(dir: string, max = MAX_STORED, keep = PRUNED_TO): number {
+  const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  if (names.length <= max) return 0;
+  const used = names
+    .map((n) => {
+      try {
+        return { file: join(dir, n), at: statSync(join(dir, n)).mtimeMs };
+      } catch {
+        return undefined; // removed by another process meanwhile
+      }
+    })
+    .filter((e) => e !== undefined)
+    .sort((a, b) => a.at - b.at);
+  let removed = 0;
+  for (const { file } of used.slice(0, Math.max(0, used.length - keep))) {
+    try {
+      unlinkSync(file);
+      removed++;
+    } catch {
+      // removed by another process meanwhile
+    }
+  }
+  return removed;
+}
