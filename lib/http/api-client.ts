@@ -1,4 +1,5 @@
-import { Pool, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool } from 'undici';
 import { ConfigError, MillraceError } from '../errors.js';
 import { DEFAULT_WORKSPACE } from '../types.js';
 import { describeTokenSource, refusalFix, tokenPrefix, type TokenSource } from './token-source.js';
@@ -63,6 +64,16 @@ export class JsonText {
   constructor(readonly text: string) {}
 }
 
+let undiciModule: typeof import('undici') | undefined;
+/**
+ * undici, loaded when the first client is made: a tenth of a second of every command's start,
+ * and a command on the embedded engine never makes one.
+ */
+export function undici(): typeof import('undici') {
+  undiciModule ??= createRequire(import.meta.url)('undici') as typeof import('undici');
+  return undiciModule;
+}
+
 /** JSON over HTTP to a millrace server, with its token, on a pool of keep-alive sockets (undici). */
 export class ApiClient {
   readonly server: string;
@@ -81,7 +92,7 @@ export class ApiClient {
     this.token = options.token;
     this.tokenSource = options.tokenSource ?? { kind: 'option' };
     // No header or body timeouts: long polls and log streams stay open by design.
-    this.pool = new Pool(this.server, {
+    this.pool = new (undici().Pool)(this.server, {
       connections: options.connections ?? 64,
       headersTimeout: 0,
       bodyTimeout: 0,

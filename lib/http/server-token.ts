@@ -1,7 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { request } from 'undici';
 import { ConfigError } from '../errors.js';
-import { parseServerUrl, ServerUnreachableError } from './api-client.js';
+import { parseServerUrl, ServerUnreachableError, undici } from './api-client.js';
 import { IDENTITY_PATH, identityProof, rootId, type IdentityReply } from './identity.js';
 import { readTokenFile, tokenFilePath } from './token-file.js';
 import type { ServerToken } from './token-source.js';
@@ -79,7 +78,7 @@ export function isLoopback(url: URL): boolean {
 async function askIdentity(url: URL, nonce: string): Promise<IdentityReply | undefined> {
   let res;
   try {
-    res = await request(`${url.origin}${IDENTITY_PATH}?nonce=${nonce}`, {
+    res = await undici().request(`${url.origin}${IDENTITY_PATH}?nonce=${nonce}`, {
       headersTimeout: 30_000,
       bodyTimeout: 30_000,
     });

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { DEFAULT_MAX_VERSIONS, Worker } from '../../worker/worker.js';
 import { DEFAULT_WORKSPACE } from '../../types.js';
@@ -49,6 +48,8 @@ export function devCommand(program: Command): void {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const admin = devAdminToken(root);
+    // Loaded here: the server's modules are a good part of a start that other commands need not pay.
+    const { startServer } = await import('../../server/server.js');
     const server = await startServer({
       store,
       root,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startServer } from '../../server/server.js';
 import { openStore } from '../../store/open.js';
 import { keepAdminToken, serverAdminToken } from '../admin-token.js';
 import { parseDuration } from '../duration.js';
@@ -74,6 +73,8 @@ export function serverCommand(program: Command): void {
     const root = projectRoot(options);
     const { store, label } = await openStore({ db: options.db, root, poolSize: options.dbPool });
     const admin = await serverAdminToken(root, store);
+    // Loaded here: the server's modules are a good part of a start that other commands need not pay.
+    const { startServer } = await import('../../server/server.js');
     const server = await startServer({
       store,
       root,
