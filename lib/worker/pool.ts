@@ -40,6 +40,18 @@ const TSX_ESM_API = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$
 const TSX_CJS_API = pathToFileURL(require.resolve('tsx/cjs/api')).href;
 // Under ts-jest this module is lib/worker/pool.ts, built it is dist/worker/pool.js; the
 // thread entry sits beside it either way, and tsx loads it in both cases.
+/**
+ * Built, millrace's own modules load before tsx's hooks are registered, so that Node loads them
+ * itself: through the hooks, each of them is a round trip to the hooks thread and a pass of tsx
+ * and the version hooks (which leave them alone), most of a thread's start. The package's
+ * entry (what a script imports as 'millrace') and the thread's entry's imports are most of
+ * them; the same URLs later are the same instances. Under ts-jest they need tsx.
+ */
+const PRELOAD = import.meta.url.endsWith('.ts')
+  ? 'undefined'
+  : ['../index.js', './module-versions.js', './console-capture.js', './exit-guard.js', '../tracing/thread.js']
+      .map((f) => `import(${JSON.stringify(new URL(f, import.meta.url).href)})`)
+      .join(', ');
 const ENTRY = new URL(`./executor-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
 /**
  * What a thread runs first: tsx's loaders, then the entry. The tsconfig is the project's (see
@@ -50,7 +62,7 @@ const ENTRY = new URL(`./executor-thread.${import.meta.url.endsWith('.ts') ? 'ts
  */
 function bootCode(tsconfig: string | undefined): string {
   return `
-  Promise.all([import(${JSON.stringify(TSX_ESM_API)}), import(${JSON.stringify(TSX_CJS_API)})])
+  Promise.all([import(${JSON.stringify(TSX_ESM_API)}), import(${JSON.stringify(TSX_CJS_API)}), ${PRELOAD}])
     .then(([esm, cjs]) => {
       esm.register({ tsconfig: ${JSON.stringify(tsconfig ?? false)} });
       const previous = process.env.TSX_TSCONFIG_PATH;
