@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { inferSignature, type Signature } from '../lib/loader/signature.js';
-import { pruneSignatures, signatureDir, storedSignature } from '../lib/loader/signature-store.js';
+import { scriptFlowControl } from '../lib/loader/script-config.js';
+import { pruneSignatures, signatureDir, storedConfig, storedSignature } from '../lib/loader/signature-store.js';
 import { REPO_ROOT } from './helpers/engine.js';
 import { runToEnd } from './helpers/processes.js';
 
@@ -105,6 +106,44 @@ describe('signatures kept on disk', () => {
     expect(stored()).toHaveLength(3);
     for (const kept of [sources[0], sources[4], sources[5]]) expect(counted(kept).inferred).toBe(0);
     for (const removed of [sources[1], sources[2], sources[3]]) expect(counted(removed).inferred).toBe(1);
+  });
+
+  it('keeps every kind of parameter as it was read', () => {
+    const source = `
+      type Mode = 'fast' | 'slow';
+      interface Opts { depth: number; label?: string }
+      export async function main(mode: Mode, opts: Opts, tags: string[], when: Date, maybe?: number | null,
+                                 count = 3, anything?: unknown, ...rest: string[]) {}`;
+    const first = counted(source);
+    const second = counted(source);
+    expect(second.inferred).toBe(0);
+    expect(second.sig).toEqual(first.sig);
+    expect(second.sig.schema).toEqual(inferSignature(source, 'a.ts').schema);
+  });
+
+  it("keeps a script's config literal, and what JSON cannot hold is read again", () => {
+    const source = `export const config = { concurrency: { limit: 2 }, priority: 5 };\nexport async function main() {}`;
+    const first = scriptFlowControl(source, 'hash-1', 'scripts/a');
+    expect(stored()).toHaveLength(1);
+    let inferred = 0;
+    const again = storedConfig(source, () => {
+      inferred++;
+      return { found: false };
+    });
+    expect(inferred).toBe(0);
+    expect(again).toEqual({ found: true, value: { concurrency: { limit: 2 }, priority: 5 } });
+    // Another hash: not the memory's, the disk's; the same flow control.
+    expect(scriptFlowControl(source, 'hash-2', 'scripts/a')).toEqual(first);
+    expect(first?.priority).toBe(5);
+    // A script without one is kept as such; one that JSON would change is not kept.
+    expect(
+      scriptFlowControl('// config: none\nexport async function main() {}', 'hash-3', 'scripts/b'),
+    ).toBeUndefined();
+    expect(stored()).toHaveLength(2);
+    expect(() => scriptFlowControl('export const config = { priority: 1e999 };', 'hash-4', 'scripts/c')).toThrow(
+      /priority/,
+    );
+    expect(stored()).toHaveLength(2);
   });
 
   it('spares a new process the TypeScript compiler', async () => {

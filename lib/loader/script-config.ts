@@ -4,6 +4,7 @@ import { TaskDefinitionError } from '../errors.js';
 import { describeValue } from '../describe.js';
 import { callFlowControl, checkFlowOptions, withTaskName } from '../flow-options.js';
 import type { FlowControl, TaskOptions } from '../types.js';
+import { storedConfig, type StoredConfig } from './signature-store.js';
 
 /**
  * A script's flow control, from its `export const config = { concurrency, rateLimit, priority }`:
@@ -30,6 +31,33 @@ export function scriptFlowControl(source: string, hash: string, scriptPath: stri
 function readConfig(source: string, scriptPath: string): FlowControl | undefined {
   // Cheap test first: most scripts have no config, and parsing costs.
   if (!/\bconfig\b/.test(source)) return undefined;
+  // The literal is kept on disk: the next process need not load the compiler for it.
+  const config = storedConfig(source, () => configLiteral(source));
+  if (!config.found) return undefined;
+  const value = config.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TaskDefinitionError(
+      `${scriptPath}: export const config must be an object literal, got ${describeValue(value)}`,
+    );
+  }
+  for (const k of Object.keys(value)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
+      throw new TaskDefinitionError(
+        `${scriptPath}: config.${k} is not an option of a script's config; expected ${CONFIG_KEYS.join(', ')}`,
+      );
+    }
+  }
+  const options = value as TaskOptions;
+  try {
+    checkFlowOptions(options);
+  } catch (err) {
+    throw new TaskDefinitionError(`${scriptPath}: ${(err as Error).message.replace('task options.', 'config.')}`);
+  }
+  return withTaskName(callFlowControl(options, [], scriptPath), scriptPath);
+}
+
+/** The value of the source's `export const config = <literal>`, if it has one. */
+function configLiteral(source: string): StoredConfig {
   const ts = (tsModule ??= createRequire(import.meta.url)('typescript') as typeof TS);
   const file = ts.createSourceFile('script.ts', source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   for (const statement of file.statements) {
@@ -37,29 +65,10 @@ function readConfig(source: string, scriptPath: string): FlowControl | undefined
     if (!statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
     for (const d of statement.declarationList.declarations) {
       if (!ts.isIdentifier(d.name) || d.name.text !== 'config' || !d.initializer) continue;
-      const value = literal(ts, d.initializer, 'config');
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new TaskDefinitionError(
-          `${scriptPath}: export const config must be an object literal, got ${describeValue(value)}`,
-        );
-      }
-      for (const k of Object.keys(value)) {
-        if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
-          throw new TaskDefinitionError(
-            `${scriptPath}: config.${k} is not an option of a script's config; expected ${CONFIG_KEYS.join(', ')}`,
-          );
-        }
-      }
-      const options = value as TaskOptions;
-      try {
-        checkFlowOptions(options);
-      } catch (err) {
-        throw new TaskDefinitionError(`${scriptPath}: ${(err as Error).message.replace('task options.', 'config.')}`);
-      }
-      return withTaskName(callFlowControl(options, [], scriptPath), scriptPath);
+      return { found: true, value: literal(ts, d.initializer, 'config') };
     }
   }
-  return undefined;
+  return { found: false };
 }
 
 type Literal = null | boolean | number | string | Literal[] | { [k: string]: Literal };

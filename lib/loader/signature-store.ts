@@ -13,15 +13,17 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import type { Signature } from './signature.js';
 
 /**
- * Signatures kept on disk between processes. Reading main's signature needs the TypeScript
- * compiler, and loading it is most of a short `millrace run`'s CPU (about a second on a slow
- * machine) and of a worker's first job. A signature depends on nothing but the script's
- * source, its kind (the file's extension), the entrypoint's name, and the code that reads it
- * (these modules and the compiler's version), so a file named by the hash of all of them is
- * never stale: an edit, an upgrade or another entrypoint names another file.
+ * Signatures (and scripts' config literals) kept on disk between processes. Reading main's
+ * signature needs the TypeScript compiler, and loading it was most of a short `millrace run`'s
+ * CPU (about a second on a slow machine) and of a worker's first job. A signature depends on
+ * nothing but the script's source, its kind (the file's extension), the entrypoint's name, and
+ * the code that reads it (the loader's modules and the compiler's version), so a file named by
+ * the hash of all of them is never stale: an edit, an upgrade or another entrypoint names
+ * another file. A script's `export const config` literal likewise, by its source.
  *
  * The directory: `$MILLRACE_CACHE_DIR`, else `$XDG_CACHE_HOME/millrace`, else
  * `~/.cache/millrace`; `signatures/` in it. A cache that cannot be read or written is passed
@@ -46,25 +48,31 @@ export function storedSignature(
   entrypoint: string,
   infer: () => Signature,
 ): Signature {
-  const dir = signatureDir();
-  const file = join(dir, `${key(source, fileName, entrypoint)}.json`);
-  const stored = read(file);
-  if (stored) return stored;
-  const sig = infer();
-  write(dir, file, sig);
-  return sig;
+  return stored(['signature', extname(fileName), entrypoint, source], isSignature, infer);
 }
 
-function key(source: string, fileName: string, entrypoint: string): string {
-  return createHash('sha256')
-    .update(codeStamp())
-    .update('\0')
-    .update(extname(fileName))
-    .update('\0')
-    .update(entrypoint)
-    .update('\0')
-    .update(source)
-    .digest('hex');
+/** What a script's `export const config` holds, as script-config.ts reads it: the literal, or none. */
+export type StoredConfig = { found: false } | { found: true; value: unknown };
+
+/** A script's config literal from the disk, else `infer()`'s, written there for the next process. */
+export function storedConfig(source: string, infer: () => StoredConfig): StoredConfig {
+  return stored(['config', source], isStoredConfig, infer);
+}
+
+function stored<T>(parts: string[], valid: (v: unknown) => v is T, infer: () => T): T {
+  const dir = signatureDir();
+  const file = join(dir, `${key(parts)}.json`);
+  const found = read(file, valid);
+  if (found !== undefined) return found;
+  const value = infer();
+  write(dir, file, value);
+  return value;
+}
+
+function key(parts: string[]): string {
+  const hash = createHash('sha256').update(codeStamp());
+  for (const part of parts) hash.update('\0').update(part);
+  return hash.digest('hex');
 }
 
 let stamp: string | undefined;
@@ -74,7 +82,7 @@ function codeStamp(): string {
     const here = fileURLToPath(import.meta.url);
     const ext = extname(here);
     const hash = createHash('sha256');
-    for (const name of ['signature', 'windmill-workflow', 'commonjs-exports', 'signature-store'])
+    for (const name of ['signature', 'windmill-workflow', 'commonjs-exports', 'script-config', 'signature-store'])
       hash.update(readFileSync(join(here, '..', `${name}${ext}`)));
     const tsPackage = createRequire(import.meta.url).resolve('typescript/package.json');
     hash.update((JSON.parse(readFileSync(tsPackage, 'utf8')) as { version: string }).version);
@@ -83,7 +91,7 @@ function codeStamp(): string {
   return stamp;
 }
 
-function read(file: string): Signature | undefined {
+function read<T>(file: string, valid: (v: unknown) => v is T): T | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -91,13 +99,18 @@ function read(file: string): Signature | undefined {
     return undefined;
   }
   try {
-    const sig = JSON.parse(text) as Signature;
-    if (!isSignature(sig)) return undefined;
+    const value: unknown = JSON.parse(text);
+    if (!valid(value)) return undefined;
     touch(file);
-    return sig;
+    return value;
   } catch {
     return undefined; // cut short or garbled: inferred and written again
   }
+}
+
+function isStoredConfig(v: unknown): v is StoredConfig {
+  const c = v as Partial<{ found: unknown; value: unknown }> | null;
+  return typeof c === 'object' && c !== null && (c.found === false || (c.found === true && 'value' in c));
 }
 
 function isSignature(v: unknown): v is Signature {
@@ -123,12 +136,15 @@ function touch(file: string): void {
   }
 }
 
-function write(dir: string, file: string, sig: Signature): void {
+function write(dir: string, file: string, value: unknown): void {
   try {
     mkdirSync(dir, { recursive: true });
     // Written whole under another name, then renamed: a reader in another process sees all of it or none.
+    const text = JSON.stringify(value);
+    // What JSON cannot hold (a literal 1e999 is Infinity) is read again next time rather than changed.
+    if (!isDeepStrictEqual(JSON.parse(text), value)) return;
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, JSON.stringify(sig));
+    writeFileSync(tmp, text);
     renameSync(tmp, file);
     pruneSignatures(dir);
   } catch {
