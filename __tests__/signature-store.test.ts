@@ -146,6 +146,18 @@ describe('signatures kept on disk', () => {
     expect(stored()).toHaveLength(2);
   });
 
+  it('removes what a process that died while writing left, once it is an hour old', () => {
+    counted(SOURCE);
+    const dir = signatureDir();
+    writeFileSync(join(dir, 'x.json.1.a.tmp'), '{');
+    writeFileSync(join(dir, 'x.json.2.b.tmp'), '{');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(join(dir, 'x.json.1.a.tmp'), twoHoursAgo, twoHoursAgo);
+    expect(pruneSignatures(dir)).toBe(1);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual(['x.json.2.b.tmp']);
+    expect(stored()).toHaveLength(1);
+  });
+
   it('spares a new process the TypeScript compiler', async () => {
     const script = join(cacheDir, 'script.ts');
     writeFileSync(script, SOURCE);

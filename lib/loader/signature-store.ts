@@ -152,28 +152,41 @@ function write(dir: string, file: string, value: unknown): void {
   }
 }
 
-/** Removes the least recently used signatures once there are more than `max`, down to `keep`. */
+/**
+ * Removes the least recently used signatures once there are more than `max`, down to `keep`,
+ * and what a process that died between writing and renaming left (a `.tmp` an hour old).
+ */
 export function pruneSignatures(dir: string, max = MAX_STORED, keep = PRUNED_TO): number {
-  const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  if (names.length <= max) return 0;
-  const used = names
-    .map((n) => {
-      try {
-        return { file: join(dir, n), at: statSync(join(dir, n)).mtimeMs };
-      } catch {
-        return undefined; // removed by another process meanwhile
-      }
-    })
-    .filter((e) => e !== undefined)
-    .sort((a, b) => a.at - b.at);
+  const names = readdirSync(dir);
+  const stored = names.filter((n) => n.endsWith('.json'));
+  const old = Date.now() - 3600_000;
   let removed = 0;
-  for (const { file } of used.slice(0, Math.max(0, used.length - keep))) {
-    try {
-      unlinkSync(file);
-      removed++;
-    } catch {
-      // removed by another process meanwhile
-    }
-  }
+  for (const n of names.filter((n) => n.endsWith('.tmp')))
+    if (modified(join(dir, n)) < old && remove(join(dir, n))) removed++;
+  if (stored.length <= max) return removed;
+  const used = stored
+    .map((n) => ({ file: join(dir, n), at: modified(join(dir, n)) }))
+    .filter((e) => Number.isFinite(e.at))
+    .sort((a, b) => a.at - b.at);
+  for (const { file } of used.slice(0, Math.max(0, used.length - keep))) if (remove(file)) removed++;
   return removed;
+}
+
+/** A file's mtime, or NaN once another process removed it. */
+function modified(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Whether this call removed the file (another process may have first). */
+function remove(file: string): boolean {
+  try {
+    unlinkSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
