@@ -34,11 +34,11 @@ const STATEMENT_SQL = {
     INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
                       path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key,
                       priority, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms,
-                      cache_key, cache_ttl_ms)
+                      cache_key, cache_ttl_ms, worker, lease_until, attempt)
     VALUES (@id, @workspace, @kind, @script_path, @script_hash, @entrypoint, @args, @tag, @status, @parent_job, @root_job,
             @path, @call_key, @max_attempts, @retry, @timeout_s, @created_at, @scheduled_for, @idempotency_key,
             @priority, @concurrency_key, @concurrency_limit, @concurrency_window_ms, @rate_key, @rate_limit, @rate_per_ms,
-            @cache_key, @cache_ttl_ms)
+            @cache_key, @cache_ttl_ms, @worker, @lease_until, @attempt)
     RETURNING *`,
   byCallKey: 'SELECT * FROM jobs WHERE parent_job = ? AND call_key = ?',
   previousAttemptError: `

@@ -34,12 +34,29 @@ export function enqueueJob(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnc
     }
     if (existing) return { job: toJobRecord(existing), created: false };
   }
+  // A job its submitter's worker takes at once is inserted taken, as a claim would leave it
+  // (claim.ts): never queued, it is never in the queued jobs' indexes, which would cost their
+  // pages in the commit for an entry put in and taken out again.
+  const taken = claim && takenAtOnce(spec) && !cacheApplies(spec) ? claim : undefined;
+  if (taken) return { job: insertTaken(ctx, spec, taken), created: true };
   const job = insertOrReuse(ctx, spec);
   if (!claim || job.status !== 'queued' || !takenAtOnce(spec)) return { job, created: true };
   return { job: claimNew(ctx, job, claim), created: true };
 }
 
-/** A job just inserted, taken by `claim`'s worker as a claim takes one (claim.ts); inside a write. */
+/** A job inserted running, taken by `claim`'s worker: its first attempt, claimed as it is created; inside a write. */
+function insertTaken(ctx: SubmitContext, spec: JobSpec, claim: ClaimAtOnce): JobRecord {
+  const job = insertJob(ctx, spec, 'running', claim);
+  ctx.stmt.insertAttempt.run({
+    job_id: job.id,
+    attempt: job.attempt,
+    worker: claim.workerId,
+    claimed_at: job.createdAt,
+  });
+  return job;
+}
+
+/** A job just inserted queued (a call that may reuse a cached result), taken by `claim`'s worker as a claim takes one; inside a write. */
 function claimNew(ctx: SubmitContext, job: JobRecord, claim: ClaimAtOnce): JobRecord {
   const row = ctx.stmt.claimOne.get({
     id: job.id,
@@ -53,6 +70,12 @@ function claimNew(ctx: SubmitContext, job: JobRecord, claim: ClaimAtOnce): JobRe
     claimed_at: job.createdAt,
   });
   return toJobRecord(row);
+}
+
+/** Whether a submission may be answered from the result cache (a call with a cache TTL); insertOrReuse's test. */
+function cacheApplies(spec: JobSpec): boolean {
+  const ttl = spec.flowControl?.cacheTtlMs;
+  return ttl !== undefined && ttl > 0 && spec.parentJob !== undefined && spec.callKey !== undefined;
 }
 
 /** A call recorded already finished (a step), unless its call key is recorded; inside a write. */
@@ -80,9 +103,9 @@ export function recordCall(
 /** Inserts a job; a call whose equal earlier call succeeded within its cache TTL is recorded already succeeded, from that one. */
 function insertOrReuse(ctx: SubmitContext, spec: JobSpec): JobRecord {
   const job = insertJob(ctx, spec, 'queued');
-  const ttl = spec.flowControl?.cacheTtlMs;
   // Calls only (a child at its call key), as on PostgreSQL.
-  if (ttl === undefined || ttl <= 0 || !spec.parentJob || !spec.callKey) return job;
+  if (!cacheApplies(spec)) return job;
+  const ttl = spec.flowControl!.cacheTtlMs!;
   const key = flowColumns(spec).cache_key;
   const hit = ctx.stmt.cached.get(key, job.createdAt - ttl) as JobRow | undefined;
   if (!hit) return job;
@@ -101,7 +124,7 @@ function parentReplays(stmt: Statements, parentJob: string): boolean {
 }
 
 /** Inserts a job row; inside a write. */
-function insertJob(ctx: SubmitContext, spec: JobSpec, status: 'queued' | 'running'): JobRecord {
+function insertJob(ctx: SubmitContext, spec: JobSpec, status: 'queued' | 'running', taken?: ClaimAtOnce): JobRecord {
   const id = spec.id ?? newJobId();
   let rootJob = id;
   let path = id;
@@ -126,6 +149,9 @@ function insertJob(ctx: SubmitContext, spec: JobSpec, status: 'queued' | 'runnin
     created_at: now,
     scheduled_for: spec.scheduledFor ?? now + (spec.delayMs ?? 0),
     ...flowColumns(spec),
+    worker: taken?.workerId ?? null,
+    lease_until: taken ? now + taken.leaseMs : null,
+    attempt: taken ? 1 : 0,
   }) as JobRow;
   return toJobRecord(row);
 }
