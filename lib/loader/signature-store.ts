@@ -60,8 +60,11 @@ export function storedConfig(source: string, infer: () => StoredConfig): StoredC
 }
 
 function stored<T>(parts: string[], valid: (v: unknown) => v is T, infer: () => T): T {
+  const stamp = codeStamp();
+  // Without the reading code's own files (millrace bundled into one file), nothing is kept.
+  if (stamp === null) return infer();
   const dir = signatureDir();
-  const file = join(dir, `${key(parts)}.json`);
+  const file = join(dir, `${key(stamp, parts)}.json`);
   const found = read(file, valid);
   if (found !== undefined) return found;
   const value = infer();
@@ -69,24 +72,28 @@ function stored<T>(parts: string[], valid: (v: unknown) => v is T, infer: () => 
   return value;
 }
 
-function key(parts: string[]): string {
-  const hash = createHash('sha256').update(codeStamp());
+function key(stamp: string, parts: string[]): string {
+  const hash = createHash('sha256').update(stamp);
   for (const part of parts) hash.update('\0').update(part);
   return hash.digest('hex');
 }
 
-let stamp: string | undefined;
-/** The code that reads a signature: these modules' sources and TypeScript's version (read without loading it). */
-function codeStamp(): string {
+let stamp: string | null | undefined;
+/** The code that reads a signature: these modules' sources and TypeScript's version (read without loading it); null when they cannot be read. */
+function codeStamp(): string | null {
   if (stamp === undefined) {
-    const here = fileURLToPath(import.meta.url);
-    const ext = extname(here);
-    const hash = createHash('sha256');
-    for (const name of ['signature', 'windmill-workflow', 'commonjs-exports', 'script-config', 'signature-store'])
-      hash.update(readFileSync(join(here, '..', `${name}${ext}`)));
-    const tsPackage = createRequire(import.meta.url).resolve('typescript/package.json');
-    hash.update((JSON.parse(readFileSync(tsPackage, 'utf8')) as { version: string }).version);
-    stamp = hash.digest('hex');
+    try {
+      const here = fileURLToPath(import.meta.url);
+      const ext = extname(here);
+      const hash = createHash('sha256');
+      for (const name of ['signature', 'windmill-workflow', 'commonjs-exports', 'script-config', 'signature-store'])
+        hash.update(readFileSync(join(here, '..', `${name}${ext}`)));
+      const tsPackage = createRequire(import.meta.url).resolve('typescript/package.json');
+      hash.update((JSON.parse(readFileSync(tsPackage, 'utf8')) as { version: string }).version);
+      stamp = hash.digest('hex');
+    } catch {
+      stamp = null;
+    }
   }
   return stamp;
 }
