@@ -99,19 +99,13 @@ function codeStamp(): string | null {
 }
 
 function read<T>(file: string, valid: (v: unknown) => v is T): T | undefined {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
     if (!valid(value)) return undefined;
     touch(file);
     return value;
   } catch {
-    return undefined; // cut short or garbled: inferred and written again
+    return undefined; // none yet, cut short or garbled: inferred and written again
   }
 }
 
@@ -145,11 +139,11 @@ function touch(file: string): void {
 
 function write(dir: string, file: string, value: unknown): void {
   try {
-    mkdirSync(dir, { recursive: true });
-    // Written whole under another name, then renamed: a reader in another process sees all of it or none.
     const text = JSON.stringify(value);
     // What JSON cannot hold (a literal 1e999 is Infinity) is read again next time rather than changed.
     if (!isDeepStrictEqual(JSON.parse(text), value)) return;
+    mkdirSync(dir, { recursive: true });
+    // Written whole under another name, then renamed: a reader in another process sees all of it or none.
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     writeFileSync(tmp, text);
     renameSync(tmp, file);

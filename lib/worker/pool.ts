@@ -38,8 +38,8 @@ const require = createRequire(import.meta.url);
 // The ESM entry of tsx's API; resolved here, since eval'd thread code has no module context.
 const TSX_ESM_API = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
 const TSX_CJS_API = pathToFileURL(require.resolve('tsx/cjs/api')).href;
-// Under ts-jest this module is lib/worker/pool.ts, built it is dist/worker/pool.js; the
-// thread entry sits beside it either way, and tsx loads it in both cases.
+// Under ts-jest this module is lib/worker/pool.ts, built it is dist/worker/pool.js.
+const BUILT = !import.meta.url.endsWith('.ts');
 /**
  * Built, millrace's own modules load before tsx's hooks are registered, so that Node loads them
  * itself: through the hooks, each of them is a round trip to the hooks thread and a pass of tsx
@@ -47,12 +47,13 @@ const TSX_CJS_API = pathToFileURL(require.resolve('tsx/cjs/api')).href;
  * entry (what a script imports as 'millrace') and the thread's entry's imports are most of
  * them; the same URLs later are the same instances. Under ts-jest they need tsx.
  */
-const PRELOAD = import.meta.url.endsWith('.ts')
+const PRELOAD = !BUILT
   ? 'undefined'
   : ['../index.js', './module-versions.js', './console-capture.js', './exit-guard.js', '../tracing/thread.js']
       .map((f) => `import(${JSON.stringify(new URL(f, import.meta.url).href)})`)
       .join(', ');
-const ENTRY = new URL(`./executor-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+// The thread entry sits beside this module either way, and tsx loads it in both cases.
+const ENTRY = new URL(`./executor-thread.${BUILT ? 'js' : 'ts'}`, import.meta.url).href;
 /**
  * What a thread runs first: tsx's loaders, then the entry. The tsconfig is the project's (see
  * loader/tsconfig.ts), never the one of the working directory. tsx's ESM loader takes it as

@@ -37,7 +37,7 @@ export function enqueueJob(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnc
   // A job its submitter's worker takes at once is inserted taken, as a claim would leave it
   // (claim.ts): never queued, it is never in the queued jobs' indexes, which would cost their
   // pages in the commit for an entry put in and taken out again.
-  const taken = claim && takenAtOnce(spec) && !cacheApplies(spec) ? claim : undefined;
+  const taken = claim && takenAtOnce(spec) && cacheTtl(spec) === undefined ? claim : undefined;
   if (taken) return { job: insertTaken(ctx, spec, taken), created: true };
   const job = insertOrReuse(ctx, spec);
   if (!claim || job.status !== 'queued' || !takenAtOnce(spec)) return { job, created: true };
@@ -72,10 +72,10 @@ function claimNew(ctx: SubmitContext, job: JobRecord, claim: ClaimAtOnce): JobRe
   return toJobRecord(row);
 }
 
-/** Whether a submission may be answered from the result cache (a call with a cache TTL); insertOrReuse's test. */
-function cacheApplies(spec: JobSpec): boolean {
+/** The cache TTL of a submission the result cache may answer (a call, as on PostgreSQL), else undefined. */
+function cacheTtl(spec: JobSpec): number | undefined {
   const ttl = spec.flowControl?.cacheTtlMs;
-  return ttl !== undefined && ttl > 0 && spec.parentJob !== undefined && spec.callKey !== undefined;
+  return ttl !== undefined && ttl > 0 && spec.parentJob && spec.callKey ? ttl : undefined;
 }
 
 /** A call recorded already finished (a step), unless its call key is recorded; inside a write. */
@@ -103,9 +103,8 @@ export function recordCall(
 /** Inserts a job; a call whose equal earlier call succeeded within its cache TTL is recorded already succeeded, from that one. */
 function insertOrReuse(ctx: SubmitContext, spec: JobSpec): JobRecord {
   const job = insertJob(ctx, spec, 'queued');
-  // Calls only (a child at its call key), as on PostgreSQL.
-  if (!cacheApplies(spec)) return job;
-  const ttl = spec.flowControl!.cacheTtlMs!;
+  const ttl = cacheTtl(spec);
+  if (ttl === undefined) return job;
   const key = flowColumns(spec).cache_key;
   const hit = ctx.stmt.cached.get(key, job.createdAt - ttl) as JobRow | undefined;
   if (!hit) return job;
