@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EmbeddedEngine } from '../lib/engine/embedded.js';
 import { decode } from '../lib/serialize.js';
 import type { JobRecord } from '../lib/types.js';
@@ -79,6 +81,33 @@ describe('memory over many edits', () => {
     expect(() => new EmbeddedEngine({ root: editedProject().root, db: ':memory:', maxVersions: 0 })).toThrow(
       /maxVersions: expected a positive integer .*got 0/,
     );
+  });
+});
+
+describe('a file a job imports lazily, after the thread last checked its version', () => {
+  // The thread checks a version's files itself while nothing new was loaded since the hooks
+  // listed them (module-versions.ts); a lazy import is a load, so the job after it asks again.
+  it('runs the lazily imported file as edited', async () => {
+    const project = editedProject();
+    writeFileSync(
+      join(project.root, 'main.ts'),
+      `export async function main(lazy: boolean) {\n` +
+        `  return lazy ? (await import('./lazy.ts')).label : 'eager';\n` +
+        `}\n`,
+    );
+    const lazy = (n: number) => writeFileSync(join(project.root, 'lazy.ts'), `export const label = 'lazy-v${n}';\n`);
+    lazy(1);
+    engine = new EmbeddedEngine({ root: project.root, db: tempDb(), threads: 1, concurrency: 1 });
+    const runMain = async (args: { lazy: boolean }) =>
+      resultOf(await engine!.wait((await engine!.submit({ path: 'main', args })).id));
+    // The first job imports main; the second is checked by the hooks, who list main.
+    expect(await runMain({ lazy: false })).toBe('eager');
+    expect(await runMain({ lazy: false })).toBe('eager');
+    // Checked on the thread (main unchanged, nothing loaded since): this one loads lazy.ts.
+    expect(await runMain({ lazy: true })).toBe('lazy-v1');
+    lazy(2);
+    expect(await runMain({ lazy: true })).toBe('lazy-v2');
+    expect(engine.worker!.retiredThreads).toBe(0);
   });
 });
 

@@ -24,6 +24,8 @@ const require = createRequire(import.meta.url);
  * in it is loaded once, at one content. A job runs in the current version if that version
  * holds its file at the job's hash (or not yet) and none of the version's files has changed
  * since it was loaded; otherwise a new version starts, and its modules are imported afresh.
+ * The hooks answer that, unless nothing was loaded since they last listed the version's files
+ * (`loads`): then this thread checks those files itself, without the round trip.
  *
  * Node cannot unload an ES module, so old versions stay in memory until the thread ends. A
  * thread that holds `maxVersions` versions refuses a job that needs one more: the host
@@ -40,6 +42,10 @@ export class ModuleVersions {
   private nextId = 1;
   /** CommonJS project files, with the hash they had when first seen loaded. */
   private readonly commonjs = new Map<string, string>();
+  /** Files loaded so far, counted by the hooks (version-hooks.ts). */
+  private readonly loads = new Int32Array(new SharedArrayBuffer(4));
+  /** The files of a version as the hooks last told them, with `loads` then. */
+  private table: { version: number; files: Map<string, string>; loads: number } | undefined;
 
   constructor(
     private readonly options: {
@@ -50,7 +56,10 @@ export class ModuleVersions {
   ) {
     const { port1, port2 } = new MessageChannel();
     const hooks = new URL(`./version-hooks.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
-    register(hooks, { data: { root: options.root, port: port2 } satisfies HooksData, transferList: [port2] });
+    register(hooks, {
+      data: { root: options.root, port: port2, loads: this.loads.buffer } satisfies HooksData,
+      transferList: [port2],
+    });
     port1.on('message', (reply: CheckReply) => {
       const resolve = this.replies.get(reply.id);
       this.replies.delete(reply.id);
@@ -70,7 +79,7 @@ export class ModuleVersions {
     // edits racing) tries once more, then goes to another thread.
     for (let tries = 0; tries < 3; tries++) {
       const version = this.version;
-      const reply = await this.ask(file, hash, version);
+      const reply = this.unchanged(file, hash, version) ?? (await this.ask(file, hash, version));
       this.noteCommonJs(reply.commonjs);
       // Files a job require()d lazily, after its import settled, are first seen here.
       this.imported();
@@ -122,14 +131,37 @@ export class ModuleVersions {
     this.started++;
   }
 
-  private ask(file: string, hash: string, version: number): Promise<CheckReply> {
+  /**
+   * The hooks' `ok`, found here without asking them: the version holds the job's file at its
+   * hash, nothing was loaded since they listed the version's files, and none of those changed.
+   */
+  private unchanged(file: string, hash: string, version: number): CheckReply | undefined {
+    const table = this.table;
+    if (table?.version !== version || table.files.get(file) !== hash || Atomics.load(this.loads, 0) !== table.loads)
+      return undefined;
+    for (const [f, h] of table.files) {
+      try {
+        if (hashFile(f) !== h) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return { id: 0, verdict: 'ok', commonjs: [] };
+  }
+
+  private async ask(file: string, hash: string, version: number): Promise<CheckReply> {
     const id = this.nextId++;
     const reply = new Promise<CheckReply>((resolve) => this.replies.set(id, resolve));
     this.port.postMessage({ id, version, file, hash } satisfies CheckRequest);
     this.port.ref();
-    return reply.finally(() => {
+    const answer = await reply.finally(() => {
       if (this.replies.size === 0) this.port.unref();
     });
+    this.table =
+      answer.files && answer.loads !== undefined
+        ? { version, files: new Map(answer.files), loads: answer.loads }
+        : undefined;
+    return answer;
   }
 
   /**

@@ -15,6 +15,10 @@
  *   hash. If yes, the job's file is expected at the job's hash: loaded at any other content,
  *   the import fails with `SCRIPT_HASH_MISMATCH` rather than run code the job was not
  *   submitted with.
+ * - Every file loaded counts in `loads`, a counter shared with the executor thread. With an
+ *   `ok`, the hooks send the version's files and the count: until the count moves, nothing new
+ *   was loaded, so the thread checks those files' hashes itself and skips the round trip here
+ *   (two thread wake-ups per job).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -32,6 +36,8 @@ export const MISMATCH_MARK = '[SCRIPT_HASH_MISMATCH] ';
 export interface HooksData {
   root: string;
   port: MessagePort;
+  /** One Int32: files loaded so far, in any version. */
+  loads: SharedArrayBuffer;
 }
 
 /** Thread → hooks: may version `version` run `file` at `hash`? */
@@ -53,6 +59,9 @@ export interface CheckReply {
   why?: string;
   /** [file, hash loaded] */
   commonjs: [string, string][];
+  /** With `ok`: every file the version loaded, [file, hash loaded], and `loads` when it was read. */
+  files?: [string, string][];
+  loads?: number;
 }
 
 interface Loaded {
@@ -73,9 +82,11 @@ let projectRoot = '';
 const OWN_PACKAGE = fileURLToPath(new URL('../../', import.meta.url));
 const OWN_DIRS = [`${OWN_PACKAGE}lib${sep}`, `${OWN_PACKAGE}dist${sep}`];
 const versions = new Map<number, Version>();
+let loads: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
 export function initialize(data: HooksData): void {
   projectRoot = data.root;
+  loads = new Int32Array(data.loads);
   data.port.on('message', (req: CheckRequest) => data.port.postMessage(check(req)));
   // The thread may end at any time; this port must not keep the hooks thread alive.
   data.port.unref();
@@ -124,7 +135,8 @@ function check(req: CheckRequest): CheckReply {
       return { id: req.id, verdict: 'stale', why: `${file} changed since it was loaded`, commonjs };
   }
   v.expect.set(req.file, req.hash);
-  return { id: req.id, verdict: 'ok', commonjs };
+  const files = [...v.files].map(([f, l]): [string, string] => [f, l.hash]);
+  return { id: req.id, verdict: 'ok', commonjs, files, loads: Atomics.load(loads, 0) };
 }
 
 type Resolved = {
@@ -172,6 +184,7 @@ export async function load(url: string, context: LoadContext, next: NextLoad): P
   }
   const commonjs = context.format === 'commonjs' || context.format === 'commonjs-typescript';
   v.files.set(file, { hash, commonjs });
+  Atomics.add(loads, 0, 1);
   // The bytes hashed are the bytes compiled (tsx compiles the source it is handed).
   return commonjs ? next(url, context) : next(url, { ...context, source });
 }
