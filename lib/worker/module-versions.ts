@@ -42,6 +42,8 @@ export class ModuleVersions {
   private nextId = 1;
   /** CommonJS project files, with the hash they had when first seen loaded. */
   private readonly commonjs = new Map<string, string>();
+  /** The require cache's entries seen so far by `imported`. */
+  private readonly inRequireCache = new Set<string>();
   /** Files loaded so far, counted by the hooks (version-hooks.ts). */
   private readonly loads = new Int32Array(new SharedArrayBuffer(4));
   /** The files of a version as the hooks last told them, with `loads` then. */
@@ -110,8 +112,15 @@ export class ModuleVersions {
    * hooks thread does not see) are hashed now, as close to their loading as the thread can.
    */
   imported(): void {
-    const inCache = Object.keys(require.cache).filter((f) => isProjectFile(this.options.root, f));
-    this.noteCommonJs(inCache.map((f): [string, undefined] => [f, undefined]));
+    const fresh: [string, undefined][] = [];
+    // Called before every job: only the entries not seen before are looked at (a thread's
+    // require cache holds a few hundred files, nearly all packages).
+    for (const f in require.cache) {
+      if (this.inRequireCache.has(f)) continue;
+      this.inRequireCache.add(f);
+      if (isProjectFile(this.options.root, f)) fresh.push([f, undefined]);
+    }
+    this.noteCommonJs(fresh);
   }
 
   /** An import failed: Node keeps the failure for that URL, so the next job starts a new version. */
