@@ -149,8 +149,11 @@ describe('cancellation', () => {
       const job = await engine.submit({ path: '__tests__/fixtures/cancel', args: { url: server.url, n: 51 } });
       await server.first; // one blocker runs; the other 50 are queued as the root's calls arrive
       for (;;) {
-        const queued = (await engine.descendants(job.id)).filter((j) => j.status === 'queued');
-        if (queued.length === 50) break;
+        const children = await engine.descendants(job.id);
+        const queued = children.filter((j) => j.status === 'queued');
+        // The blocker's start is written a moment after it starts (worker/held-starts.ts): once it is.
+        const started = children.filter((j) => j.startedAt !== null);
+        if (queued.length === 50 && started.length === 1) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       const canceled = await engine.coordinator.cancel(job.id, { reason: 'changed my mind', by: 'the test' });
