@@ -140,6 +140,18 @@ export function hashFile(file: string): string {
   return hash;
 }
 
+/** The first of `files` whose content on disk is no longer at its hash (or that is gone), if any. */
+export function firstChanged(files: Iterable<readonly [file: string, hash: string]>): string | undefined {
+  for (const [file, hash] of files) {
+    try {
+      if (hashFile(file) !== hash) return file;
+    } catch {
+      return file;
+    }
+  }
+  return undefined;
+}
+
 function checkInsideRoot(root: string, file: string, input: string): void {
   const outside = linkOutsideRoot(root, file);
   if (outside)

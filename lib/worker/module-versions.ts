@@ -2,7 +2,7 @@ import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { ScriptHashMismatchError } from '../errors.js';
-import { hashFile } from '../loader/paths.js';
+import { firstChanged, hashFile } from '../loader/paths.js';
 import {
   isProjectFile,
   MISMATCH_MARK,
@@ -148,14 +148,7 @@ export class ModuleVersions {
     const table = this.table;
     if (table?.version !== version || table.files.get(file) !== hash || Atomics.load(this.loads, 0) !== table.loads)
       return undefined;
-    for (const [f, h] of table.files) {
-      try {
-        if (hashFile(f) !== h) return undefined;
-      } catch {
-        return undefined;
-      }
-    }
-    return { id: 0, verdict: 'ok', commonjs: [] };
+    return firstChanged(table.files) === undefined ? { id: 0, verdict: 'ok', commonjs: [] } : undefined;
   }
 
   private async ask(file: string, hash: string, version: number): Promise<CheckReply> {
@@ -182,16 +175,8 @@ export class ModuleVersions {
     const held = this.commonjs.get(file);
     if (held !== undefined && held !== hash)
       return `it holds ${file} as a CommonJS module at sha256 ${held.slice(0, 12)}`;
-    for (const [f, h] of this.commonjs) {
-      let now: string | undefined;
-      try {
-        now = hashFile(f);
-      } catch {
-        now = undefined;
-      }
-      if (now !== h) return `the CommonJS module ${f} it holds changed since it was loaded`;
-    }
-    return undefined;
+    const changed = firstChanged(this.commonjs);
+    return changed === undefined ? undefined : `the CommonJS module ${changed} it holds changed since it was loaded`;
   }
 
   private noteCommonJs(files: [string, string | undefined][]): void {

@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
-import { hashFile } from '../loader/paths.js';
+import { firstChanged } from '../loader/paths.js';
 import { moduleFile } from '../task/module-identity.js';
 
 /** The URL parameter that names a version. */
@@ -124,18 +124,11 @@ function check(req: CheckRequest): CheckReply {
   if (held !== undefined && held !== req.hash) {
     return { id: req.id, verdict: 'stale', why: `it holds ${req.file} at sha256 ${held.slice(0, 12)}`, commonjs };
   }
-  for (const [file, loaded] of v.files) {
-    let now: string | undefined;
-    try {
-      now = hashFile(file);
-    } catch {
-      now = undefined;
-    }
-    if (now !== loaded.hash)
-      return { id: req.id, verdict: 'stale', why: `${file} changed since it was loaded`, commonjs };
-  }
-  v.expect.set(req.file, req.hash);
   const files = [...v.files].map(([f, l]): [string, string] => [f, l.hash]);
+  const changed = firstChanged(files);
+  if (changed !== undefined)
+    return { id: req.id, verdict: 'stale', why: `${changed} changed since it was loaded`, commonjs };
+  v.expect.set(req.file, req.hash);
   return { id: req.id, verdict: 'ok', commonjs, files, loads: Atomics.load(loads, 0) };
 }
 
