@@ -151,15 +151,18 @@ export class SqliteStore implements Store {
 
   async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined> {
     const { result, error } = outcomeColumns(outcome);
+    // A start held back by its worker (worker/held-starts.ts) goes in the end's own updates.
+    const [finish, attemptDone] =
+      startedAt === undefined
+        ? [this.stmt.finish, this.stmt.attemptDone]
+        : [this.stmt.finishStarted, this.stmt.attemptDoneStarted];
+    const started = startedAt === undefined ? {} : { started: startedAt };
     return this.write(() => {
-      // A start held back by its worker (worker/held-starts.ts), in the same write as the end.
-      if (startedAt !== undefined) {
-        this.stmt.startIfNot.run({ id: jobId, at: startedAt });
-        this.stmt.attemptStartIfNot.run({ id: jobId, at: startedAt });
-      }
-      const row = this.stmt.finish.get({ id: jobId, status: outcome.status, result, error, at }) as JobRow | undefined;
+      const row = finish.get({ id: jobId, status: outcome.status, result, error, at, ...started }) as
+        | JobRow
+        | undefined;
       if (!row) return undefined;
-      this.stmt.attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at });
+      attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at, ...started });
       this.places.forget(jobId);
       return toJobRecord(row);
     });

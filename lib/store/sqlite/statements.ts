@@ -133,10 +133,6 @@ const STATEMENT_SQL = {
   markStarted: `UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running'`,
   firstAttempt: `UPDATE jobs SET started_at = @at, attempt = 1 WHERE id = @id`,
   attemptStarted: `UPDATE attempts SET started_at = @at WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id)`,
-  startIfNot: `UPDATE jobs SET started_at = @at WHERE id = @id AND status = 'running' AND started_at IS NULL`,
-  attemptStartIfNot: `
-    UPDATE attempts SET started_at = @at
-    WHERE job_id = @id AND attempt = (SELECT attempt FROM jobs WHERE id = @id) AND status = 'running' AND started_at IS NULL`,
   renew: `
     UPDATE jobs SET lease_until = @lease_until
     WHERE worker = @worker AND status = 'running' AND id IN (SELECT value FROM json_each(@ids))`,
@@ -149,6 +145,18 @@ const STATEMENT_SQL = {
     RETURNING *`,
   attemptDone: `
     UPDATE attempts SET status = @status, error = @error, completed_at = @at
+    WHERE job_id = @id AND attempt = @attempt AND status = 'running'`,
+  // A job's end with the start its worker held back (worker/held-starts.ts), in the same two
+  // updates: the start is recorded only where none was (SET reads the row as it was).
+  finishStarted: `
+    UPDATE jobs SET status = @status, result = @result, error = @error, completed_at = @at, lease_until = NULL,
+                    started_at = CASE WHEN started_at IS NULL AND status = 'running' THEN @started ELSE started_at END,
+                    duration_ms = CASE WHEN started_at IS NOT NULL THEN @at - started_at
+                                       WHEN status = 'running' THEN @at - @started END
+    WHERE id = @id AND ${UNFINISHED}
+    RETURNING *`,
+  attemptDoneStarted: `
+    UPDATE attempts SET status = @status, error = @error, completed_at = @at, started_at = coalesce(started_at, @started)
     WHERE job_id = @id AND attempt = @attempt AND status = 'running'`,
   requeue: `
     UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, started_at = NULL, scheduled_for = @scheduled_for
