@@ -159,8 +159,7 @@ export class SqliteStore implements Store {
     const started = startedAt === undefined ? {} : { started: startedAt };
     return this.write(() => {
       const row = finish.get({ id: jobId, status: outcome.status, result, error, at, ...started }) as
-        | JobRow
-        | undefined;
+        JobRow | undefined;
       if (!row) return undefined;
       attemptDone.run({ id: jobId, attempt: row.attempt, status: outcome.status, error, at, ...started });
       this.places.forget(jobId);
