@@ -81,4 +81,41 @@ describe('Slots', () => {
     expect(gone.slot).toBe(false);
     expect(slots.resumes).toHaveLength(0);
   });
+
+  it('delivers a queued last outcome without a slot once its holder has made another call, so two such jobs do not wait for each other', () => {
+    // `Promise.all` over calls whose first ends (a replayed child, already recorded) before
+    // the next is made: the first outcome is queued as the last, then the job calls again.
+    const slots = new Slots<string, Resume>(2, 0);
+    const [a, b] = [holder(), holder()];
+    slots.take(a);
+    slots.take(b);
+    for (const h of [a, b]) {
+      slots.callStarted(h);
+      slots.take(holder()); // the freed slot goes to a child that works on
+    }
+    expect(slots.free).toBe(0);
+    for (const [h, name] of [
+      [a, 'a1'],
+      [b, 'b1'],
+    ] as const) {
+      expect(slots.callEnded({ holder: h, name })).toBe('resume');
+      slots.callStarted(h); // the next call of the same Promise.all
+      expect(h).toEqual({ slot: false, pending: 2 });
+      // Delivered now, without a slot: the job awaits its newer call.
+      expect(slots.next(live)).toEqual({ kind: 'deliver', resume: { holder: h, name } });
+      expect(h).toEqual({ slot: false, pending: 1 });
+    }
+    expect(slots.resumes).toHaveLength(0);
+    // The children end and give their slots back; each job's last call ends and takes one.
+    slots.release({ slot: true, pending: 0 });
+    slots.release({ slot: true, pending: 0 });
+    for (const [h, name] of [
+      [a, 'a2'],
+      [b, 'b2'],
+    ] as const) {
+      expect(slots.callEnded({ holder: h, name })).toBe('resume');
+      expect(slots.next(live)).toEqual({ kind: 'resume', resume: { holder: h, name } });
+      expect(h).toEqual({ slot: true, pending: 0 });
+    }
+  });
 });

@@ -14,8 +14,11 @@ export interface SlotHolder {
   pending: number;
 }
 
-/** What to do with a freed slot. */
-export type SlotUse<J, R> = { kind: 'resume'; resume: R } | { kind: 'start'; job: J };
+/**
+ * What to do next: give a free slot to a resumption or a claimed job, or deliver an outcome
+ * that needs none (its holder awaits another call).
+ */
+export type SlotUse<J, R> = { kind: 'resume'; resume: R } | { kind: 'deliver'; resume: R } | { kind: 'start'; job: J };
 
 /** What becomes of a call's outcome: delivered now (other calls still pending), or queued for a slot. */
 export type CallEnd = 'deliver' | 'resume';
@@ -58,11 +61,24 @@ export class Slots<J, R extends { holder: SlotHolder }> {
   }
 
   /**
-   * The next use of a free slot, if any: a resumption first (its holder takes the slot and
-   * one pending call less), then a claimed job (the caller takes the slot when it starts it).
-   * Resumptions whose holder is no longer live are dropped.
+   * The next use, if any. First an outcome queued as its holder's last call whose holder has
+   * made another call since (a job that goes on working while it awaits, as `Promise.all` over
+   * calls does while it makes them): it is delivered without a slot, as `callEnded` delivers
+   * one while other calls are pending. Given a slot, its holder would hold it while it awaits
+   * the newer call, and jobs that each hold a slot while their last outcome waits for one
+   * would wait for each other for ever. Then, with a free slot, a resumption (its holder
+   * takes the slot and one pending call less), then a claimed job (the caller takes the slot
+   * when it starts it). Resumptions whose holder is no longer live are dropped.
    */
   next(live: (resume: R) => boolean): SlotUse<J, R> | undefined {
+    for (let i = 0; i < this.resumes.length; i++) {
+      const resume = this.resumes[i];
+      if (resume.holder.pending <= 1) continue;
+      this.resumes.splice(i, 1);
+      if (!live(resume)) return this.next(live);
+      resume.holder.pending--;
+      return { kind: 'deliver', resume };
+    }
     while (this.free > 0 && this.resumes.length > 0) {
       const resume = this.resumes.shift()!;
       if (!live(resume)) continue;

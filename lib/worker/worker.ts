@@ -183,7 +183,7 @@ export class Worker {
         continue;
       }
       const { holder, callId, outcome } = use.resume;
-      holder.thread.working++;
+      if (use.kind === 'resume') holder.thread.working++;
       holder.thread.send({ type: 'callDone', callId, outcome });
     }
     this.claims.wake();
@@ -334,10 +334,9 @@ export class Worker {
   private onCall(callId: number, parentId: string, work: (parent: Running) => Promise<ChildOutcome>): void {
     const running = this.running.get(parentId);
     if (!running) return;
-    if (this.slots.callStarted(running)) {
-      running.thread.working--;
-      this.pump();
-    }
+    if (this.slots.callStarted(running)) running.thread.working--;
+    // Also when it held no slot: an outcome of its that waits for one is now delivered (slots.ts's next).
+    this.pump();
     void work(running).then((outcome) => {
       if (!this.running.has(parentId)) return;
       if (this.slots.callEnded({ holder: running, callId, outcome }) === 'deliver')
