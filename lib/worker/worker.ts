@@ -334,9 +334,10 @@ export class Worker {
   private onCall(callId: number, parentId: string, work: (parent: Running) => Promise<ChildOutcome>): void {
     const running = this.running.get(parentId);
     if (!running) return;
-    if (this.slots.callStarted(running)) running.thread.working--;
-    // Also when it held no slot: an outcome of its that waits for one is now delivered (slots.ts's next).
-    this.pump();
+    const released = this.slots.callStarted(running);
+    if (released) running.thread.working--;
+    // An outcome of its that waits for a slot is now delivered without one (slots.ts's next).
+    if (released || this.slots.resumes.some((r) => r.holder === running)) this.pump();
     void work(running).then((outcome) => {
       if (!this.running.has(parentId)) return;
       if (this.slots.callEnded({ holder: running, callId, outcome }) === 'deliver')
