@@ -74,8 +74,8 @@ export class Slots<J, R extends { holder: SlotHolder }> {
     for (let i = 0; i < this.resumes.length; i++) {
       const resume = this.resumes[i];
       if (resume.holder.pending <= 1) continue;
-      this.resumes.splice(i, 1);
-      if (!live(resume)) return this.next(live);
+      this.resumes.splice(i--, 1);
+      if (!live(resume)) continue;
       resume.holder.pending--;
       return { kind: 'deliver', resume };
     }
