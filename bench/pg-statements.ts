@@ -1,4 +1,4 @@
-// PGURL=postgres://… [N=300] [SHAPE=sequential|fanout] npx tsx bench/pg-statements.ts
+// PGURL=postgres://… [N=300] [SHAPE=sequential|fanout] [HTTP=1 [WHAT_IF=held-leases]] npx tsx bench/pg-statements.ts
 // `millrace dev` on PostgreSQL in one process: the statements each awaited no-op task costs
 // (counted by wrapping pg's query), the CPU time per task of this process and of PostgreSQL's, and the median time between a task's phases (from the
 // jobs' own timestamps). The budget in docs/performance.md comes from it.
@@ -9,6 +9,8 @@ import { startServer } from '../lib/server/server.js';
 import { Worker } from '../lib/worker/worker.js';
 import { HttpEngine } from '../lib/engine/http-engine.js';
 import { runShape } from './shapes.js';
+import { HttpBackend } from '../lib/worker/http-backend.js';
+import { ApiClient } from '../lib/http/api-client.js';
 
 const counts = new Map<string, number>();
 for (const proto of [pg.Client.prototype, pg.Pool.prototype] as { query: (...a: unknown[]) => unknown }[]) {
@@ -50,6 +52,29 @@ function postgresCpuMs(): number {
 
 const root = process.cwd();
 const { store } = await openStore({ db: process.env.PGURL!, root });
+if (process.env.WHAT_IF === 'held-leases') {
+  // A what-if, not millrace's behaviour: the server answers a lease check (the task call's read
+  // of the parent, the report's of the job) from the records of the running jobs it handed out,
+  // without a read. Correct for one server only; it measures what a read per check costs.
+  const held = new Map<string, unknown>();
+  const s = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const [enqueue, claim, finish, get] = [s.enqueue, s.claim, s.finish, s.get].map((f) => f.bind(store));
+  s.enqueue = async (...args) => {
+    const r = (await enqueue(...args)) as { job: { id: string; status: string } };
+    if (r.job.status === 'running') held.set(r.job.id, r.job);
+    return r;
+  };
+  s.claim = async (...args) => {
+    const jobs = (await claim(...args)) as { id: string }[];
+    for (const j of jobs) held.set(j.id, j);
+    return jobs;
+  };
+  s.finish = async (...args) => {
+    held.delete(args[0] as string);
+    return finish(...args);
+  };
+  s.get = async (...args) => held.get(args[0] as string) ?? get(...args);
+}
 const server = await startServer({
   store,
   root,
@@ -58,7 +83,12 @@ const server = await startServer({
   adminToken: 'mr_x_token_1234567890',
   uiSession: false,
 });
-const worker = new Worker({ backend: server.coordinator, root, tags: 'all' });
+// HTTP=1: the worker talks to the server over HTTP, as `millrace worker` does: a server mode's statements.
+const backend =
+  process.env.HTTP === '1'
+    ? new HttpBackend(new ApiClient({ server: server.url, token: 'mr_x_token_1234567890' }), 'all')
+    : server.coordinator;
+const worker = new Worker({ backend, root, tags: 'all' });
 const engine = new HttpEngine({ server: server.url, token: 'mr_x_token_1234567890' });
 const shape = {
   name: 'noop',
