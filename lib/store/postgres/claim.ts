@@ -56,9 +56,9 @@ export async function claimJobs(
   // Likewise, while aged jobs are about (priority aging), straight to the statement that puts
   // them first.
   for (let tries = 0; !memo.keyed && tries < 2; tries++) {
-    // Named: each connection parses the claim once (url.ts keeps its plans per execution).
+    // Unnamed, so planned for each execution's values (url.ts): a generic plan, blind to the
+    // LIMIT and the due time, reads the whole queue.
     const { rows } = await pool.query<JobRow & { keyed_found: boolean; aged_found: boolean }>({
-      name: memo.aged ? 'millrace-claim-aged' : 'millrace-claim',
       text: memo.aged ? AGED_CLAIM_SQL : CLAIM_SQL,
       values: [...scope, request.limit, request.workerId, now + request.leaseMs, aged],
     });

@@ -5,17 +5,22 @@ import { TickStatement } from './tick-statement.js';
 
 /**
  * New jobs, inserted a tick at a time (tick-statement.ts): the jobs of one tick (a fan-out's
- * 1,000 task calls, which a worker sends in one request) go together in one statement.
+ * 1,000 task calls, which a worker sends in one request) go together in one statement. Both
+ * statements are named: each connection parses and plans them once (url.ts).
  */
 export class JobInserts {
   private readonly statement: TickStatement<unknown[], JobRow | undefined>;
 
   constructor(pool: pg.Pool) {
     this.statement = new TickStatement(
-      async (values) => (await pool.query<JobRow>(INSERT_SQL, values)).rows[0],
+      async (values) => (await pool.query<JobRow>({ name: 'millrace-insert', text: INSERT_SQL, values })).rows[0],
       async (batch) => {
         const columns = INSERT_COLUMN_TYPES.map((_, c) => batch.map((values) => values[c]));
-        const { rows } = await pool.query<JobRow>(INSERT_BATCH_SQL, columns);
+        const { rows } = await pool.query<JobRow>({
+          name: 'millrace-insert-batch',
+          text: INSERT_BATCH_SQL,
+          values: columns,
+        });
         const byId = new Map(rows.map((r) => [r.id, r]));
         return batch.map((values) => byId.get(values[0] as string));
       },

@@ -26,7 +26,7 @@ interface End {
   startedAt: number | null;
 }
 
-/** Starts and ends of jobs, each a statement per tick for all the jobs of the tick. */
+/** Starts and ends of jobs, each a statement per tick for all the jobs of the tick; named, planned once (url.ts). */
 export class JobLifecycle {
   private readonly starts: TickStatement<{ jobId: string; at: number }, boolean>;
   private readonly ends: TickStatement<End, JobRow | undefined>;
@@ -36,33 +36,44 @@ export class JobLifecycle {
     private readonly announce: (change: Change) => void,
   ) {
     this.starts = new TickStatement(
-      async ({ jobId, at }) => rowCount(await pool.query(MARK_STARTED_SQL, [jobId, at])) > 0,
+      async ({ jobId, at }) =>
+        rowCount(await pool.query({ name: 'millrace-started', text: MARK_STARTED_SQL, values: [jobId, at] })) > 0,
       async (items) => {
-        const { rows } = await pool.query<{ id: string }>(MARK_STARTED_BATCH_SQL, [
-          items.map((i) => i.jobId),
-          items.map((i) => i.at),
-        ]);
+        const { rows } = await pool.query<{ id: string }>({
+          name: 'millrace-started-batch',
+          text: MARK_STARTED_BATCH_SQL,
+          values: [items.map((i) => i.jobId), items.map((i) => i.at)],
+        });
         const started = new Set(rows.map((r) => r.id));
         return items.map((i) => started.has(i.jobId));
       },
     );
     const endAlone = async (e: End) =>
-      (await pool.query<JobRow>(COMPLETE_WITH_ATTEMPT_SQL, [e.jobId, e.status, e.result, e.error, e.at, e.startedAt]))
-        .rows[0];
+      (
+        await pool.query<JobRow>({
+          name: 'millrace-end',
+          text: COMPLETE_WITH_ATTEMPT_SQL,
+          values: [e.jobId, e.status, e.result, e.error, e.at, e.startedAt],
+        })
+      ).rows[0];
     this.ends = new TickStatement(endAlone, async (items) => {
       // A job ended twice in one tick: its first end goes in the statement, and the later
       // ones change nothing, as one statement each would have it (the first end stands).
       const seen = new Set<string>();
       const first = new Set(items.filter((e) => !seen.has(e.jobId) && seen.add(e.jobId)));
       const column = <K extends keyof End>(k: K) => [...first].map((e) => e[k]);
-      const { rows } = await pool.query<JobRow>(COMPLETE_BATCH_SQL, [
-        column('jobId'),
-        column('status'),
-        column('result'),
-        column('error'),
-        column('at'),
-        column('startedAt'),
-      ]);
+      const { rows } = await pool.query<JobRow>({
+        name: 'millrace-end-batch',
+        text: COMPLETE_BATCH_SQL,
+        values: [
+          column('jobId'),
+          column('status'),
+          column('result'),
+          column('error'),
+          column('at'),
+          column('startedAt'),
+        ],
+      });
       const byId = new Map(rows.map((r) => [r.id, r]));
       return items.map((e) => (first.has(e) ? byId.get(e.jobId) : undefined));
     });

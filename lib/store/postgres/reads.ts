@@ -10,7 +10,12 @@ import { TickStatement } from './tick-statement.js';
 // lists, attempts, descendants, and a job's place for its log.
 
 export async function getJob(pool: pg.Pool, jobId: string): Promise<JobRecord | undefined> {
-  const row = await one<JobRow>(pool, 'SELECT * FROM jobs WHERE id = $1', [jobId]);
+  const { rows } = await pool.query<JobRow>({
+    name: 'millrace-job',
+    text: 'SELECT * FROM jobs WHERE id = $1',
+    values: [jobId],
+  });
+  const row = rows[0];
   return row && toJobRecord(row);
 }
 
@@ -19,7 +24,11 @@ export function jobReads(pool: pg.Pool): TickStatement<string, JobRecord | undef
   return new TickStatement(
     (jobId) => getJob(pool, jobId),
     async (ids) => {
-      const { rows } = await pool.query<JobRow>('SELECT * FROM jobs WHERE id = ANY($1::text[])', [ids]);
+      const { rows } = await pool.query<JobRow>({
+        name: 'millrace-jobs',
+        text: 'SELECT * FROM jobs WHERE id = ANY($1::text[])',
+        values: [ids],
+      });
       const byId = new Map(rows.map((r) => [r.id, toJobRecord(r)]));
       return ids.map((id) => byId.get(id));
     },
