@@ -145,7 +145,9 @@ module.exports = {
       comment:
         'The Coordinator is the only writer of job state and sees only the Store and WorkerBackend interfaces: no store implementation, no SQL, no HTTP.',
       severity: 'error',
-      from: { path: '^lib/engine/(coordinator|hub|log-pages|announcements|store-changes|retry-policy)\\.ts$' },
+      from: {
+        path: '^lib/engine/(coordinator|coordinator-options|hub|log-pages|announcements|store-changes|retry-policy)\\.ts$',
+      },
       to: {
         path: [
           '^lib/store/(sqlite|postgres|open)',

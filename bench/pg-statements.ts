@@ -1,4 +1,4 @@
-// PGURL=postgres://… [N=300] [SHAPE=sequential|fanout] [HTTP=1 [WHAT_IF=held-leases]] npx tsx bench/pg-statements.ts
+// PGURL=postgres://… [N=300] [SHAPE=sequential|fanout] [HTTP=1] npx tsx bench/pg-statements.ts
 // `millrace dev` on PostgreSQL in one process: the statements each awaited no-op task costs
 // (counted by wrapping pg's query), the CPU time per task of this process and of PostgreSQL's, and the median time between a task's phases (from the
 // jobs' own timestamps). The budget in docs/performance.md comes from it.
@@ -52,29 +52,6 @@ function postgresCpuMs(): number {
 
 const root = process.cwd();
 const { store } = await openStore({ db: process.env.PGURL!, root });
-if (process.env.WHAT_IF === 'held-leases') {
-  // A what-if, not millrace's behaviour: the server answers a lease check (the task call's read
-  // of the parent, the report's of the job) from the records of the running jobs it handed out,
-  // without a read. Correct for one server only; it measures what a read per check costs.
-  const held = new Map<string, unknown>();
-  const s = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const [enqueue, claim, finish, get] = [s.enqueue, s.claim, s.finish, s.get].map((f) => f.bind(store));
-  s.enqueue = async (...args) => {
-    const r = (await enqueue(...args)) as { job: { id: string; status: string } };
-    if (r.job.status === 'running') held.set(r.job.id, r.job);
-    return r;
-  };
-  s.claim = async (...args) => {
-    const jobs = (await claim(...args)) as { id: string }[];
-    for (const j of jobs) held.set(j.id, j);
-    return jobs;
-  };
-  s.finish = async (...args) => {
-    held.delete(args[0] as string);
-    return finish(...args);
-  };
-  s.get = async (...args) => held.get(args[0] as string) ?? get(...args);
-}
 const server = await startServer({
   store,
   root,

@@ -257,6 +257,22 @@ export class UnknownParentError extends MillraceError {
   }
 }
 
+/**
+ * A child submitted on behalf of the worker that runs its parent, which that worker no longer
+ * holds (Store.enqueue's parentHeld): nothing was recorded. The server answers the worker with
+ * why (the parent finished, or its lease is another's).
+ */
+export class ParentNotHeldError extends MillraceError {
+  static override readonly code = 'PARENT_NOT_HELD';
+  readonly parentJob: string;
+  constructor(parentJob: string, workerId: string, attempt: number) {
+    super(
+      `Parent job ${parentJob} is not running attempt ${attempt} on worker ${workerId}: its child was not recorded`,
+    );
+    this.parentJob = parentJob;
+  }
+}
+
 /** The configuration or environment is wrong (a bad flag, an unreadable database). */
 export class ConfigError extends MillraceError {
   static override readonly code = 'CONFIG';

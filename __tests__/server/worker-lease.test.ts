@@ -103,6 +103,59 @@ describe('worker routes check the caller’s lease', () => {
     expect(await job(parent)).toMatchObject({ status: 'success', result: 'held' });
   });
 
+  it('a worker’s batch of calls checks the parent’s lease in its inserts: refused and nothing recorded unless it holds the parent', async () => {
+    const parent = await submit('batch-parent');
+    const hash = resolveScript(REPO_ROOT, SAY).hash;
+    const path = `/api/w/default/jobs/run/workflow_as_code/${parent}/main`;
+    const batch = (worker: string, attempt: number) => ({
+      script_path: SAY,
+      script_hash: hash,
+      kind: 'script',
+      worker_id: worker,
+      parent_attempt: attempt,
+      calls: [{ args: { word: 'one' } }, { args: { word: 'two' }, take_id: 'takenchild0000000001' }],
+    });
+    const unclaimed = await call('POST', path, workerToken, batch('w-batcher', 1));
+    expect(unclaimed.status).toBe(409);
+    expect(unclaimed.json.error).toMatchObject({ code: 'LEASE_NOT_HELD', jobs: [parent] });
+    expect(unclaimed.json.error.message).toMatch(new RegExp(`job ${parent} is queued: no worker has claimed it`));
+    const elsewhere = await call('POST', path.replace('/w/default/', '/w/other/'), TEST_TOKEN, batch('w-batcher', 1));
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.json.error.code).toBe('UNKNOWN_JOB');
+
+    const claim = await call('POST', '/api/w/default/worker/claim', workerToken, {
+      worker_id: 'w-batcher',
+      hostname: 'h',
+      tags: ['default'],
+      limit: 10,
+      lease_ms: 60_000,
+      wait_ms: 5_000,
+    });
+    // The earlier tests' queued jobs come with it.
+    const { attempt } = (claim.json.jobs as JobRecord[]).find((j) => j.id === parent)!;
+    const other = await call('POST', path, workerToken, batch('w-other', attempt));
+    expect(other.status).toBe(409);
+    expect(other.json.error.message).toMatch(
+      /running attempt \d+ on worker w-batcher, not attempt \d+ on worker w-other/,
+    );
+    expect(await store.list({ parentJob: parent, limit: 10 })).toEqual([]);
+
+    const held = await call('POST', path, workerToken, batch('w-batcher', attempt));
+    expect(held.status).toBe(201);
+    expect(held.json.taken.map((j: JobRecord) => [j.id, j.status, j.worker])).toEqual([
+      ['takenchild0000000001', 'running', 'w-batcher'],
+    ]);
+    expect((await store.list({ parentJob: parent, limit: 10 })).map((j) => j.id).sort()).toEqual(
+      [...held.json.ids].sort(),
+    );
+
+    await store.finish(parent, { status: 'success', result: null }, Date.now());
+    const finished = await call('POST', path, workerToken, batch('w-batcher', attempt));
+    expect(finished.status).toBe(409);
+    expect(finished.json.error.code).toBe('PARENT_FINISHED');
+    expect(await store.list({ parentJob: parent, limit: 10 })).toHaveLength(2);
+  });
+
   it('a forged completion of a never-claimed job is refused; the job stays queued and later runs normally', async () => {
     const id = await submit('real');
     const forged = { type: 'finish', job_id: id, outcome: { status: 'success', result: 'forged' }, at: Date.now() };

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ParentNotHeldError, UnknownParentError } from '../../lib/errors.js';
 import type { Store } from '../../lib/store/store.js';
 import type { JobSpec, LogLine, TokenRecord } from '../../lib/types.js';
 import { eventsConformance } from './events-conformance.js';
@@ -373,6 +374,91 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       expect(attempts.map((a) => [a.length, a[0].status, a[0].startedAt, a[0].completedAt])).toEqual(
         ids.map((_, i) => [1, i % 2 === 0 ? 'success' : 'failure', t + i, t + 10 + i]),
       );
+    });
+
+    it('writes a start or an end given a lease only while the job is held so, alone and many in a tick', async () => {
+      const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => store.enqueue(spec({ args: { lease: i } }))));
+      const ids = jobs.map((j) => j.job.id);
+      await claimAll('w-held');
+      const held = { workerId: 'w-held', attempt: 1, workspace: 'default' };
+      const t = Date.now();
+      // Not held: another worker, another attempt, another workspace, a job never claimed.
+      const others = [
+        { ...held, workerId: 'w-other' },
+        { ...held, attempt: 2 },
+        { ...held, workspace: 'elsewhere' },
+      ];
+      const { job: queued } = await store.enqueue(spec({ args: { lease: 'queued' } }));
+      const starts = await Promise.all([
+        store.markStarted(ids[0], t, held),
+        ...others.map((o, i) => store.markStarted(ids[i + 1], t, o)),
+        store.markStarted(queued.id, t, { ...held, attempt: 0 }),
+      ]);
+      expect(starts).toEqual([true, false, false, false, false]);
+      expect((await Promise.all(ids.slice(0, 4).map((id) => store.get(id)))).map((j) => j!.startedAt)).toEqual([
+        t,
+        null,
+        null,
+        null,
+      ]);
+      // One end alone, then four in one tick: only the held ones are written.
+      expect(await store.finish(ids[1], { status: 'success', result: 1 }, t + 5, t, others[0])).toBeUndefined();
+      const ends = await Promise.all([
+        store.finish(ids[0], { status: 'success', result: 0 }, t + 5, undefined, held),
+        ...others.map((o, i) => store.finish(ids[i + 2], { status: 'success', result: i }, t + 5, t, o)),
+        store.finish(ids[5], { status: 'canceled', error: { name: 'E', message: 'x' } }, t + 5, t, held),
+      ]);
+      expect(ends.map((e) => e?.status)).toEqual(['success', undefined, undefined, undefined, 'canceled']);
+      const after = await Promise.all(ids.map((id) => store.get(id)));
+      expect(after.map((j) => j!.status)).toEqual(['success', 'running', 'running', 'running', 'running', 'canceled']);
+      expect((await store.attempts(ids[2]))[0]).toMatchObject({ status: 'running', completedAt: null });
+      // Once ended, the job is held by no one: a second end with the same lease writes nothing.
+      expect(
+        await store.finish(ids[0], { status: 'success', result: 'again' }, t + 9, undefined, held),
+      ).toBeUndefined();
+      expect(await store.markStarted(ids[0], t + 9, held)).toBe(false);
+    });
+
+    it('records a child given its parent’s lease only while the parent is held so, alone and many in a tick', async () => {
+      const { job: parent } = await store.enqueue(spec({ args: { parent: 1 } }));
+      const held = { workerId: 'w-parent', attempt: 1, workspace: 'default' };
+      const child = (i: number) => spec({ parentJob: parent.id, callKey: `c${i}`, args: { i } });
+      // Queued, nobody holds it: refused, alone and in a tick, and nothing recorded.
+      await expect(store.enqueue(child(0), undefined, held)).rejects.toBeInstanceOf(ParentNotHeldError);
+      await claimAll('w-parent');
+      const refused = await Promise.allSettled([
+        store.enqueue(child(1), undefined, { ...held, workerId: 'w-other' }),
+        store.enqueue(child(2), undefined, { ...held, attempt: 2 }),
+        store.enqueue(child(3), undefined, { ...held, workspace: 'elsewhere' }),
+        store.enqueue(child(4), { workerId: 'w-parent', leaseMs: 30_000 }, { ...held, workerId: 'w-other' }),
+      ]);
+      expect(refused.map((r) => r.status === 'rejected' && r.reason instanceof ParentNotHeldError)).toEqual([
+        true,
+        true,
+        true,
+        true,
+      ]);
+      expect(await store.list({ parentJob: parent.id, limit: 10 })).toEqual([]);
+      await expect(
+        store.enqueue(spec({ parentJob: 'no-such-parent', callKey: 'c' }), undefined, held),
+      ).rejects.toBeInstanceOf(UnknownParentError);
+      // Held: recorded, in a tick, taken at once where asked; a recorded call is found again.
+      const made = await Promise.all([
+        store.enqueue(child(5), undefined, held),
+        store.enqueue(child(6), { workerId: 'w-parent', leaseMs: 30_000 }, held),
+      ]);
+      expect(made.map((m) => [m.created, m.job.status])).toEqual([
+        [true, 'queued'],
+        [true, 'running'],
+      ]);
+      expect(await store.enqueue(child(5), undefined, held)).toMatchObject({
+        created: false,
+        job: { id: made[0].job.id },
+      });
+      // Once the parent has ended, its lease is no one's.
+      await store.finish(parent.id, { status: 'success', result: null }, Date.now());
+      await expect(store.enqueue(child(7), undefined, held)).rejects.toBeInstanceOf(ParentNotHeldError);
+      expect(await store.list({ parentJob: parent.id, limit: 10 })).toHaveLength(2);
     });
 
     it('records a failure with its error', async () => {

@@ -1,7 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigError, UnknownJobError } from '../errors.js';
 import { describeValue } from '../describe.js';
-import type { CancelRequest, ClaimAtOnce, ClaimRequest, Store } from '../store/store.js';
+import type { CancelRequest, ClaimAtOnce, ClaimRequest, HeldLease, Store } from '../store/store.js';
+import { heldBy } from '../store/policy.js';
 import { realClock, type Clock, type ClockTimer } from '../clock.js';
 import {
   isFinished,
@@ -24,43 +25,12 @@ import { Hub } from './hub.js';
 import { resumeUrls } from './resume-urls.js';
 import { checkSameCall } from './same-call.js';
 import { followLogPages, type FollowLogsOptions } from './log-pages.js';
-import type { CoordinatorObserver } from './observer.js';
 import { Announcements } from './announcements.js';
 import { DrainedClaims } from './drained-claims.js';
 import { UnfinishedJobs } from './unfinished-jobs.js';
 import { backoffMs, retriable } from './retry-policy.js';
 import { onStoreChange } from './store-changes.js';
-
-export interface CoordinatorOptions {
-  /** How often expired leases are looked for. @default 5000 */
-  sweepIntervalMs?: number;
-  /** Leases a job may lose (its worker died) before it fails. @default 3 */
-  maxLostLeases?: number;
-  /**
-   * Other processes write to the same store (a CLI reading a database that a running
-   * `millrace run` writes): waits also wake on this interval, since their events do not
-   * reach this process. Unset, waits wake on events only.
-   */
-  externalWritersPollMs?: number;
-  /**
-   * The first sweep for expired leases waits this long. A server that comes back after a
-   * crash gives its workers time to reconnect and renew the leases of the jobs they still
-   * run, rather than sending those jobs to other workers at once. @default 0
-   */
-  firstSweepDelayMs?: number;
-  /** The address users reach this coordinator's server at: the base of resume URLs (approvals). */
-  publicUrl?: string;
-  /** The engine's time (due times of retries and sleeps, lease sweeps; a test moves it): the store's. @default realClock */
-  clock?: Clock;
-  /** Told of jobs finished, retried, released and of expired leases (metrics, traces). */
-  observers?: readonly CoordinatorObserver[];
-  /**
-   * Priority aging: a job due this long ago is claimed before every job due since, whatever
-   * their priorities (docs/flow-control.md#priority). The store applies it in its claim.
-   * @default 300000 (5 minutes)
-   */
-  priorityAgingMs?: number;
-}
+import type { CoordinatorOptions } from './coordinator-options.js';
 
 /**
  * The one place that changes jobs: it writes through the store and tells waiters, log
@@ -104,11 +74,12 @@ export class Coordinator implements WorkerBackend {
    * Persists a job. A child whose (parent, call key) is already recorded is that recorded
    * child (durable replay), provided it is the same call: a different task or different args
    * at the key is a NonDeterminismError. With `claim`, a new job may be taken by that worker at
-   * once (Store.enqueue): it is then running, and no claim hears of it.
+   * once (Store.enqueue): it is then running, and no claim hears of it. With `parentHeld`, it
+   * is recorded only while the caller holds the parent so (ParentNotHeldError).
    */
-  async submit(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord> {
+  async submit(spec: JobSpec, claim?: ClaimAtOnce, parentHeld?: HeldLease): Promise<JobRecord> {
     const mark = this.unfinished.mark;
-    const { job, created } = await this.store.enqueue(waitDue(spec), claim);
+    const { job, created } = await this.store.enqueue(waitDue(spec), claim, parentHeld);
     if (created && !isFinished(job)) this.unfinished.add(job, mark);
     if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     if (created && job.status === 'success') {
@@ -184,9 +155,11 @@ export class Coordinator implements WorkerBackend {
     return [];
   }
 
-  async started(jobId: string, at: number): Promise<void> {
-    await this.store.markStarted(jobId, at);
-    this.hub.emit(`started:${jobId}`, at);
+  /** Records a job's start; false when it was not recorded (the job is not running, or not held by `held`). */
+  async started(jobId: string, at: number, held?: HeldLease): Promise<boolean> {
+    const recorded = await this.store.markStarted(jobId, at, held);
+    if (recorded) this.hub.emit(`started:${jobId}`, at);
+    return recorded;
   }
 
   async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
@@ -203,10 +176,13 @@ export class Coordinator implements WorkerBackend {
   /**
    * Records how an attempt ended (and its start, held back by its worker, when `startedAt`). A failed
    * attempt with attempts left goes back to the queue after its backoff, unless the error says not to.
+   * Returns whether the end was recorded: false when the job had finished already (the first
+   * word stands), or, given `held`, when the job is not held so.
    */
-  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<void> {
+  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number, held?: HeldLease): Promise<boolean> {
     if (outcome.status === 'failure') {
       const job = await this.store.get(jobId);
+      if (held && !(job && heldBy(job, held))) return false;
       if (job && job.status === 'running' && job.attempt < job.maxAttempts && retriable(outcome)) {
         if (startedAt !== undefined) await this.started(jobId, startedAt);
         const delayMs = backoffMs(job.retry, job.attempt);
@@ -215,12 +191,12 @@ export class Coordinator implements WorkerBackend {
           this.announce.observe((o) => o.retried?.(requeued));
           this.announce.freedSlot(requeued);
           this.announce.queuedAt(requeued, requeued.scheduledFor);
-          return;
+          return true;
         }
       }
     }
-    const job = await this.store.finish(jobId, outcome, at, startedAt);
-    if (!job) return;
+    const job = await this.store.finish(jobId, outcome, at, startedAt, held);
+    if (!job) return false;
     if (startedAt !== undefined) this.hub.emit(`started:${jobId}`, startedAt);
     this.announce.observe((o) => o.finished?.(job));
     this.hub.emit(`finished:${jobId}`, job);
@@ -228,6 +204,7 @@ export class Coordinator implements WorkerBackend {
     // A job that failed for good leaves nothing of its own running: children it started and
     // did not await are canceled.
     if (outcome.status !== 'success') await this.cancelDescendants(job);
+    return true;
   }
 
   private async cancelDescendants(job: JobRecord): Promise<void> {

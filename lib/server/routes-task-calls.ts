@@ -1,10 +1,11 @@
 import { canonicalJson } from '../engine/same-call.js';
 import type { StepReply, TaskCall, TaskCallsReply } from '../http/wire.js';
 import { windmillStepCallKey } from '../windmill/protocol.js';
-import { ArgsError, UnknownEntrypointError } from '../errors.js';
+import { ArgsError, ParentNotHeldError, UnknownEntrypointError, UnknownParentError } from '../errors.js';
 import { checkArgs } from '../loader/args.js';
 import { resolveScript } from '../loader/paths.js';
 import { inferSignatureOfFile } from '../loader/signature.js';
+import type { HeldLease } from '../store/store.js';
 import { isFinished, type FlowControl, type JobRecord, type JobSpec } from '../types.js';
 import { fromFlowFields } from '../http/flow-control-wire.js';
 import { childScript } from '../flow/run-request.js';
@@ -33,32 +34,21 @@ const DEFAULT_LEASE_MS = 30_000;
  * steps): the child jobs, linked to their parent. millrace's workers send the calls a job
  * made in one tick (a fan-out) as one batch, `{calls}`: all checked first, then submitted
  * together, in order (a store may write them as one). Windmill's form is one call.
+ *
+ * A worker names itself and the parent's attempt it runs: only the worker that holds the
+ * parent's lease may make its calls. In the batched form that check goes into the inserts
+ * (Store.enqueue's parentHeld), and the parent is read only to say why they were refused;
+ * otherwise the parent is read and checked first.
  */
 async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Reply> {
-  const parent = await jobInWorkspace(deps, ctx, ctx.params.parent);
-  if (isFinished(parent)) {
-    throw new HttpError(
-      409,
-      'PARENT_FINISHED',
-      `Job ${parent.id} has already finished (${parent.status}); it cannot start children`,
-    );
-  }
   const body = object(await ctx.body());
-  // A worker names itself and the parent's attempt it runs: only the worker that holds the
-  // parent's lease may make its calls. Without a name, only a user's token may (windmill-client
-  // in a job of Windmill's shape); a worker-only token could otherwise run any script under the root.
   const caller = parseTaskCallCaller(body);
-  if (caller.worker_id !== undefined) {
-    assertHeld('The task call', parent, { workerId: caller.worker_id, attempt: caller.parent_attempt! });
-  } else if (ctx.principal.scope === 'worker') {
-    throw leaseNotHeld('The task call', [
-      {
-        jobId: parent.id,
-        why: `a worker-only token must name the worker that runs job ${parent.id} (body.worker_id and body.parent_attempt)`,
-      },
-    ]);
-  }
-  if (isEntrypointCall(body)) return entrypointCall(ctx, deps, parent, body);
+  const held: HeldLease | undefined =
+    caller.worker_id === undefined
+      ? undefined
+      : { workerId: caller.worker_id, attempt: caller.parent_attempt!, workspace: ctx.params.ws };
+  const parent = held && Array.isArray(body.calls) ? undefined : await callersParent(deps, ctx, held);
+  if (isEntrypointCall(body)) return entrypointCall(ctx, deps, parent!, body);
   const { script_path: scriptPath, script_hash: scriptHash, kind } = parseTaskCallScript(body);
   const script = byPath(kind) ? childScript(deps.root, kind, scriptPath) : resolveScript(deps.root, scriptPath);
   if (script.hash !== scriptHash) {
@@ -78,24 +68,64 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
     );
   }
   const specs = calls.map((call) =>
-    childSpec(call, { parent, scriptPath: script.path, scriptHash, entrypoint: ctx.params.task }),
+    childSpec(call, {
+      workspace: ctx.params.ws,
+      parentJob: ctx.params.parent,
+      scriptPath: script.path,
+      scriptHash,
+      entrypoint: ctx.params.task,
+    }),
   );
+  // A refused insert: the parent read to say why (a 404, PARENT_FINISHED or LEASE_NOT_HELD).
+  const explained = async (err: unknown): Promise<never> => {
+    if (err instanceof ParentNotHeldError || err instanceof UnknownParentError) await callersParent(deps, ctx, held);
+    throw err;
+  };
   if (Array.isArray(body.calls)) {
     // A call with a take_id: its child is recorded already claimed by the calling worker, which has room for it.
     const claim = { workerId: caller.worker_id!, leaseMs: caller.lease_ms ?? DEFAULT_LEASE_MS };
     const jobs = await Promise.all(
       specs.map((spec, i) => {
         const id = calls[i].take_id;
-        return id === undefined ? deps.coordinator.submit(spec) : deps.coordinator.submit({ ...spec, id }, claim);
+        return id === undefined
+          ? deps.coordinator.submit(spec, undefined, held)
+          : deps.coordinator.submit({ ...spec, id }, claim, held);
       }),
-    );
+    ).catch(explained);
     const taken = jobs.filter(
       (j, i) => j.id === calls[i].take_id && j.status === 'running' && j.worker === claim.workerId,
     );
     const reply: TaskCallsReply = { ids: jobs.map((j) => j.id), ...(taken.length > 0 && { taken }) };
     return { status: 201, json: reply };
   }
-  return { status: 201, text: (await deps.coordinator.submit(specs[0])).id };
+  return { status: 201, text: (await deps.coordinator.submit(specs[0], undefined, held).catch(explained)).id };
+}
+
+/**
+ * The parent of a task call, read and checked: in the route's workspace (else 404), not
+ * finished, and held by the calling worker (`held`). Without a worker named, only a user's token
+ * may call (windmill-client in a job of Windmill's shape); a worker-only token could otherwise
+ * run any script under the root.
+ */
+async function callersParent(deps: ServerDeps, ctx: RouteContext, held: HeldLease | undefined): Promise<JobRecord> {
+  const parent = await jobInWorkspace(deps, ctx, ctx.params.parent);
+  if (isFinished(parent)) {
+    throw new HttpError(
+      409,
+      'PARENT_FINISHED',
+      `Job ${parent.id} has already finished (${parent.status}); it cannot start children`,
+    );
+  }
+  if (held) assertHeld('The task call', parent, held);
+  else if (ctx.principal.scope === 'worker') {
+    throw leaseNotHeld('The task call', [
+      {
+        jobId: parent.id,
+        why: `a worker-only token must name the worker that runs job ${parent.id} (body.worker_id and body.parent_attempt)`,
+      },
+    ]);
+  }
+  return parent;
 }
 
 /**
@@ -146,7 +176,7 @@ async function entrypointCall(
 /** A call's child job: in the parent's workspace, its tag the call's (else the script's default). */
 function childSpec(
   call: TaskCall,
-  of: { parent: JobRecord; scriptPath: string; scriptHash: string; entrypoint: string },
+  of: { workspace: string; parentJob: string; scriptPath: string; scriptHash: string; entrypoint: string },
 ): JobSpec {
   return {
     kind: call.kind ?? 'task',
@@ -157,8 +187,8 @@ function childSpec(
     entrypoint: of.entrypoint,
     args: call.args,
     tag: call.tag,
-    workspace: of.parent.workspace,
-    parentJob: of.parent.id,
+    workspace: of.workspace,
+    parentJob: of.parentJob,
     callKey: call.call_key,
     timeout: call.timeout,
     retry: call.retry,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
+import { Coordinator } from '../engine/coordinator.js';
+import type { CoordinatorOptions } from '../engine/coordinator-options.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { scriptJobSpec } from '../loader/script-job.js';
 import { flowJobSpec, isFlowRequest } from '../flow/submission.js';

@@ -9,6 +9,7 @@ import {
   type JobSpec,
   type JobStatus,
 } from '../types.js';
+import type { HeldLease } from './store.js';
 
 /**
  * What every store decides the same way, whatever its SQL: which earlier attempts make a
@@ -58,6 +59,22 @@ export function runsAgain(recorded: { status: string }, parentReplays: boolean):
 /** The attempts a new job (or a call run again) is allowed: `maxAttempts`, else its retry policy's, else 1. */
 export function attemptsAllowed(spec: Pick<JobSpec, 'maxAttempts' | 'retry'>): number {
   return spec.maxAttempts ?? spec.retry?.attempts ?? 1;
+}
+
+/**
+ * Whether a job (a record or a row: the same four fields) is held by `held`: running that
+ * attempt on that worker in that workspace. The rule every store's lease check renders.
+ */
+export function heldBy(
+  job: { status: string; worker: string | null | undefined; attempt: number | string; workspace: string },
+  held: HeldLease,
+): boolean {
+  return (
+    job.status === 'running' &&
+    job.worker === held.workerId &&
+    Number(job.attempt) === held.attempt &&
+    job.workspace === held.workspace
+  );
 }
 
 /** The error a canceled job and its attempt record. */

@@ -18,7 +18,6 @@ import type {
 } from '../types.js';
 import type { NewSchedule, ScheduleRecord } from '../types.js';
 
-/** Which jobs a worker may claim. */
 /** A worker taking a job as it is inserted (Store.enqueue): the child of a job it runs, into the slot its parent frees. */
 export interface ClaimAtOnce {
   workerId: string;
@@ -26,6 +25,19 @@ export interface ClaimAtOnce {
   leaseMs: number;
 }
 
+/**
+ * A worker's hold on a job, as a write on its behalf names it: the worker, the attempt its claim
+ * gave it, and the workspace it asks in. A write given one changes the job only while the job
+ * is running that attempt on that worker in that workspace, checked in the write itself (no
+ * read before it, and no other writer between the check and the change).
+ */
+export interface HeldLease {
+  workerId: string;
+  attempt: number;
+  workspace: string;
+}
+
+/** Which jobs a worker may claim. */
 export interface ClaimRequest {
   workerId: string;
   /** The tags the worker serves, or 'all' (the embedded worker). */
@@ -136,8 +148,12 @@ export interface Store {
    * With `claim`, a job this call inserts is taken by that worker in the same write when
    * `takenAtOnce(spec)` (policy.ts): running, attempt 1, its attempt recorded as a claim's
    * is. A job already recorded, run again or answered from the cache is as without it.
+   *
+   * With `parentHeld`, the call is made by the worker that holds the parent's lease: the
+   * store checks it in the write and throws ParentNotHeldError, recording nothing, when the
+   * parent is not held so (missing, in another workspace, finished, or another attempt's).
    */
-  enqueue(spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult>;
+  enqueue(spec: JobSpec, claim?: ClaimAtOnce, parentHeld?: HeldLease): Promise<EnqueueResult>;
 
   /**
    * The child recorded for a call of `parentJob` (durable replay reads it before running a
@@ -166,8 +182,11 @@ export interface Store {
    */
   claim(request: ClaimRequest): Promise<JobRecord[]>;
 
-  /** Records when an executor actually began the job. */
-  markStarted(jobId: string, at: number): Promise<void>;
+  /**
+   * Records when an executor actually began the job. Returns whether it was recorded: false when
+   * the job is not running (or, given `held`, not held so).
+   */
+  markStarted(jobId: string, at: number, held?: HeldLease): Promise<boolean>;
 
   /** Extends the leases of a worker's jobs. Returns the ids among them that are no longer its to run. */
   renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]>;
@@ -177,9 +196,15 @@ export interface Store {
    * already finished (a canceled job whose worker reports late, say): the first word stands.
    * With `startedAt`, the job's start and its attempt's are recorded in the same write where
    * none was yet: a short job's worker holds its start back and sends it with its end
-   * (worker/held-starts.ts).
+   * (worker/held-starts.ts). Given `held`, it is undefined too when the job is not held so.
    */
-  finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined>;
+  finish(
+    jobId: string,
+    outcome: Outcome,
+    at: number,
+    startedAt?: number,
+    held?: HeldLease,
+  ): Promise<JobRecord | undefined>;
 
   /**
    * Puts a running job back in the queue for its next attempt, due at `scheduledFor`, after a

@@ -19,7 +19,7 @@ import type {
 export interface WorkerBackend {
   /** Claims up to `limit` jobs; waits until at least one is available or `signal` aborts. */
   claim(request: ClaimRequest, signal: AbortSignal): Promise<JobRecord[]>;
-  started(jobId: string, at: number): Promise<void>;
+  started(jobId: string, at: number): Promise<unknown>;
   appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void>;
   /**
    * Whether its reports (starts, log lines, ends, releases, flow status, progress) are applied
@@ -39,7 +39,7 @@ export interface WorkerBackend {
   /** Resolves once the job has finished. */
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord>;
   /** Records how an attempt ended; with `startedAt`, its start too (held back: held-starts.ts). */
-  finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<void>;
+  finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<unknown>;
   /** Renews leases; returns the ids that are no longer this worker's to run. */
   renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]>;
   /** Puts a running job back in the queue through no fault of its own (its thread was replaced). */

@@ -18,7 +18,7 @@ export class HeldStarts {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly record: (jobId: string, at: number) => Promise<void>,
+    private readonly record: (jobId: string, at: number) => Promise<unknown>,
     private readonly warn: (what: string, err: unknown) => void,
     private readonly holdMs = START_HOLD_MS,
   ) {

@@ -356,7 +356,7 @@ export class Worker {
     const startedAt = this.starts.take(jobId);
     const end = this.logs
       .handedOver()
-      .then(() => this.backend.finish(jobId, outcome, at, startedAt))
+      .then(async () => void (await this.backend.finish(jobId, outcome, at, startedAt)))
       .finally(() => this.ending.delete(jobId));
     return this.idle.track(end.catch((err: unknown) => this.warn(`recording the end of ${jobId}`, err)));
   }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ErrorRecord, JobRecord, Outcome } from '../../types.js';
 import { outcomeColumns, toJobRecord, type JobRow } from '../rows.js';
+import type { HeldLease } from '../store.js';
 import type { Change } from './notifications.js';
 import { rowCount } from './query.js';
 import {
@@ -17,6 +18,12 @@ import { TickStatement } from './tick-statement.js';
 // ends are made a tick at a time (tick-statement.ts): a fan-out's 1,000 children that start or
 // end in one tick are one statement and, for the ends, one durable commit.
 
+interface Start {
+  jobId: string;
+  at: number;
+  held?: HeldLease;
+}
+
 interface End {
   jobId: string;
   status: Outcome['status'];
@@ -24,11 +31,23 @@ interface End {
   error: string | null;
   at: number;
   startedAt: number | null;
+  held?: HeldLease;
+}
+
+/** A lease's three parameters (lifecycle statements' last three), nulls for none. */
+function leaseValues(held: HeldLease | undefined): [string | null, number | null, string | null] {
+  return held ? [held.workerId, held.attempt, held.workspace] : [null, null, null];
+}
+
+/** The lease parameters of many writes, a column each. */
+function leaseColumns(items: readonly { held?: HeldLease }[]): unknown[][] {
+  const leases = items.map((i) => leaseValues(i.held));
+  return [0, 1, 2].map((c) => leases.map((l) => l[c]));
 }
 
 /** Starts and ends of jobs, each a statement per tick for all the jobs of the tick; named, planned once (url.ts). */
 export class JobLifecycle {
-  private readonly starts: TickStatement<{ jobId: string; at: number }, boolean>;
+  private readonly starts: TickStatement<Start, boolean>;
   private readonly ends: TickStatement<End, JobRow | undefined>;
 
   constructor(
@@ -36,13 +55,19 @@ export class JobLifecycle {
     private readonly announce: (change: Change) => void,
   ) {
     this.starts = new TickStatement(
-      async ({ jobId, at }) =>
-        rowCount(await pool.query({ name: 'millrace-started', text: MARK_STARTED_SQL, values: [jobId, at] })) > 0,
+      async ({ jobId, at, held }) =>
+        rowCount(
+          await pool.query({
+            name: 'millrace-started',
+            text: MARK_STARTED_SQL,
+            values: [jobId, at, ...leaseValues(held)],
+          }),
+        ) > 0,
       async (items) => {
         const { rows } = await pool.query<{ id: string }>({
           name: 'millrace-started-batch',
           text: MARK_STARTED_BATCH_SQL,
-          values: [items.map((i) => i.jobId), items.map((i) => i.at)],
+          values: [items.map((i) => i.jobId), items.map((i) => i.at), ...leaseColumns(items)],
         });
         const started = new Set(rows.map((r) => r.id));
         return items.map((i) => started.has(i.jobId));
@@ -53,7 +78,7 @@ export class JobLifecycle {
         await pool.query<JobRow>({
           name: 'millrace-end',
           text: COMPLETE_WITH_ATTEMPT_SQL,
-          values: [e.jobId, e.status, e.result, e.error, e.at, e.startedAt],
+          values: [e.jobId, e.status, e.result, e.error, e.at, e.startedAt, ...leaseValues(e.held)],
         })
       ).rows[0];
     this.ends = new TickStatement(endAlone, async (items) => {
@@ -72,6 +97,7 @@ export class JobLifecycle {
           column('error'),
           column('at'),
           column('startedAt'),
+          ...leaseColumns([...first]),
         ],
       });
       const byId = new Map(rows.map((r) => [r.id, r]));
@@ -79,17 +105,26 @@ export class JobLifecycle {
     });
   }
 
-  async markStarted(jobId: string, at: number): Promise<void> {
-    if (await this.starts.run({ jobId, at })) this.announce({ k: 's', ids: [jobId] });
+  async markStarted(jobId: string, at: number, held?: HeldLease): Promise<boolean> {
+    const started = await this.starts.run({ jobId, at, held });
+    if (started) this.announce({ k: 's', ids: [jobId] });
+    return started;
   }
 
-  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined> {
+  async finish(
+    jobId: string,
+    outcome: Outcome,
+    at: number,
+    startedAt?: number,
+    held?: HeldLease,
+  ): Promise<JobRecord | undefined> {
     const row = await this.ends.run({
       jobId,
       status: outcome.status,
       ...outcomeColumns(outcome),
       at,
       startedAt: startedAt ?? null,
+      held,
     });
     if (!row) return undefined;
     this.announce({ k: 'f', ids: [jobId] });

@@ -151,8 +151,8 @@ export class PgStore implements S.Store {
     return () => this.listeners.delete(listener);
   }
 
-  enqueue(spec: JobSpec, claim?: S.ClaimAtOnce): Promise<S.EnqueueResult> {
-    return enqueue(this.submit, spec, claim);
+  enqueue(spec: JobSpec, claim?: S.ClaimAtOnce, parentHeld?: S.HeldLease): Promise<S.EnqueueResult> {
+    return enqueue(this.submit, spec, claim, parentHeld);
   }
 
   findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
@@ -181,8 +181,8 @@ export class PgStore implements S.Store {
     return queueSummary(this.pool, workspace);
   }
 
-  markStarted(jobId: string, at: number): Promise<void> {
-    return this.lifecycle.markStarted(jobId, at);
+  markStarted(jobId: string, at: number, held?: S.HeldLease): Promise<boolean> {
+    return this.lifecycle.markStarted(jobId, at, held);
   }
 
   async renewLeases(workerId: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
@@ -190,9 +190,9 @@ export class PgStore implements S.Store {
     return lifecycle.renewLeases(this.pool, workerId, jobIds, this.clock.now() + leaseMs);
   }
 
-  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined> {
-    const job = await this.lifecycle.finish(jobId, outcome, at, startedAt);
-    if (job) this.places.forget(jobId);
+  async finish(...end: Parameters<S.Store['finish']>): Promise<JobRecord | undefined> {
+    const job = await this.lifecycle.finish(...end);
+    if (job) this.places.forget(job.id);
     return job;
   }
 

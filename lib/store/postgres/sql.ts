@@ -36,11 +36,22 @@ export const INSERT_COLUMN_TYPES = [
   'bigint', // 25 cache_ttl_ms
   'text', // 26 worker: the one that takes the job as it is inserted (Store.enqueue's claim), or null
   'bigint', // 27 lease_until, with a worker
+  'text', // 28 the worker whose lease of the parent the insert checks (Store.enqueue's parentHeld), or null
+  'int', // 29 the parent's attempt it holds, with a worker
 ] as const;
 
 /** The flow-control columns (store/flow-control.ts), values 17 to 25 of a new job. */
 const FLOW_COLUMNS =
   'priority, concurrency_key, concurrency_limit, concurrency_window_ms, rate_key, rate_limit, rate_per_ms, cache_key, cache_ttl_ms';
+
+/**
+ * A write's lease check (Store's HeldLease): no worker named (a null), or the job (a parent, for
+ * an insert) runs that attempt on that worker in that workspace. Its columns prefixed with `on`
+ * where the statement names more than one table.
+ */
+function held(worker: string, attempt: string, workspace: string, on = ''): string {
+  return `(${worker}::text IS NULL OR (${on}status = 'running' AND ${on}worker = ${worker} AND ${on}attempt = ${attempt} AND ${on}workspace = ${workspace}))`;
+}
 
 /** The attempt of each job inserted already taken by a worker (INSERT_SQL's $26), recorded as a claim records one. */
 const RECORD_CLAIMED = `recorded AS (
@@ -48,9 +59,12 @@ const RECORD_CLAIMED = `recorded AS (
     SELECT id, attempt, worker, created_at, 'running' FROM inserted WHERE worker IS NOT NULL
   )`;
 
-/** One new job, its root and path taken from its parent (none: the parent is missing or the call recorded). */
+/**
+ * One new job, its root and path taken from its parent (none: the parent is missing, not held by
+ * the worker named in $28 and $29, or the call recorded).
+ */
 export const INSERT_SQL = `
-  WITH parent AS (SELECT root_job, path FROM jobs WHERE id = $9::text),
+  WITH parent AS (SELECT root_job, path FROM jobs WHERE id = $9::text AND ${held('$28', '$29::int', '$2')}),
   place AS (
     SELECT coalesce(p.root_job, $1::text) AS root_job, CASE WHEN p.path IS NULL THEN $1::text ELSE p.path || '/' || $1::text END AS path
     FROM (SELECT 1) AS one LEFT JOIN parent p ON true
@@ -74,7 +88,7 @@ export const INSERT_BATCH_SQL = `
     SELECT * FROM unnest(${INSERT_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
       WITH ORDINALITY AS i(id, workspace, kind, script_path, script_hash, entrypoint, args, tag, parent_job, call_key,
                            max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key,
-                           ${FLOW_COLUMNS}, worker, lease_until, n)
+                           ${FLOW_COLUMNS}, worker, lease_until, parent_worker, parent_attempt, n)
   ), inserted AS (
     INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
                       path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS},
@@ -85,7 +99,7 @@ export const INSERT_BATCH_SQL = `
            i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key,
            i.priority, i.concurrency_key, i.concurrency_limit, i.concurrency_window_ms, i.rate_key, i.rate_limit, i.rate_per_ms,
            i.cache_key, i.cache_ttl_ms, i.worker, i.lease_until, CASE WHEN i.worker IS NULL THEN 0 ELSE 1 END
-    FROM input i LEFT JOIN jobs p ON p.id = i.parent_job
+    FROM input i LEFT JOIN jobs p ON p.id = i.parent_job AND ${held('i.parent_worker', 'i.parent_attempt', 'i.workspace', 'p.')}
     WHERE i.parent_job IS NULL OR p.path IS NOT NULL
     ORDER BY i.n
     ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
@@ -217,18 +231,22 @@ export const AGED_CLAIM_SQL = `
   ${takeDue({ found: 'EXISTS (SELECT 1 FROM due WHERE aged)', blocks: false })}
   ORDER BY ${claimOrder('claimed', '$9')}`;
 
-/** $1 job, $2 at. Only a timestamp: nothing depends on it being on disk before the job goes on. */
+/** $1 job, $2 at, $3-$5 the lease it is held by (or nulls). Only a timestamp: nothing depends on it being on disk before the job goes on. */
 export const MARK_STARTED_SQL = `
-  WITH job AS (UPDATE jobs SET started_at = $2 WHERE id = $1 AND status = 'running' RETURNING id, attempt),
+  WITH job AS (UPDATE jobs SET started_at = $2 WHERE id = $1 AND status = 'running' AND ${held('$3', '$4', '$5')} RETURNING id, attempt),
   attempt AS (UPDATE attempts t SET started_at = $2 FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
   SELECT id FROM job, (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait`;
 
-/** MARK_STARTED_SQL for many jobs: $1 ids, $2 their start times (rows locked in id order, as in COMPLETE_BATCH_SQL). */
+/**
+ * MARK_STARTED_SQL for many jobs: $1 ids, $2 their start times, $3-$5 the leases they are held
+ * by (rows locked in id order, as in COMPLETE_BATCH_SQL).
+ */
 export const MARK_STARTED_BATCH_SQL = `
-  WITH input AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS i(id, at)),
+  WITH input AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::text[]) AS i(id, at, worker, attempt, workspace)),
   locked AS (SELECT j.id FROM jobs j JOIN input i ON i.id = j.id ORDER BY j.id FOR UPDATE OF j),
   job AS (
-    UPDATE jobs j SET started_at = i.at FROM input i, locked l WHERE j.id = i.id AND l.id = i.id AND j.status = 'running'
+    UPDATE jobs j SET started_at = i.at FROM input i, locked l
+    WHERE j.id = i.id AND l.id = i.id AND j.status = 'running' AND ${held('i.worker', 'i.attempt', 'i.workspace', 'j.')}
     RETURNING j.id, j.attempt, i.at
   ),
   attempt AS (UPDATE attempts t SET started_at = job.at FROM job WHERE t.job_id = job.id AND t.attempt = job.attempt)
@@ -237,13 +255,13 @@ export const MARK_STARTED_BATCH_SQL = `
 /**
  * A job's end and its attempt's, in one statement (one round trip): $1 id, $2 status, $3 result,
  * $4 error, $5 at, $6 its start when none is recorded yet (or null): a short job's start comes
- * with its end (Store.finish).
+ * with its end (Store.finish); $7-$9 the lease it is held by (or nulls).
  */
 export const COMPLETE_WITH_ATTEMPT_SQL = `
   WITH done AS (
     UPDATE jobs SET status = $2, result = $3, error = $4, completed_at = $5, lease_until = NULL,
                     started_at = coalesce(started_at, $6::bigint), duration_ms = $5 - coalesce(started_at, $6::bigint)
-    WHERE id = $1 AND status IN ('queued', 'running')
+    WHERE id = $1 AND status IN ('queued', 'running') AND ${held('$7', '$8', '$9')}
     RETURNING *
   ),
   attempt AS (
@@ -252,11 +270,11 @@ export const COMPLETE_WITH_ATTEMPT_SQL = `
   )
   SELECT * FROM done`;
 
-/** COMPLETE_WITH_ATTEMPT_SQL for many jobs, each once: $1 ids, $2 statuses, $3 results, $4 errors, $5 times, $6 starts. */
+/** COMPLETE_WITH_ATTEMPT_SQL for many jobs, each once: $1 ids, $2 statuses, $3 results, $4 errors, $5 times, $6 starts, $7-$9 leases. */
 export const COMPLETE_BATCH_SQL = `
   WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-      AS i(id, status, result, error, at, started)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::int[], $9::text[])
+      AS i(id, status, result, error, at, started, worker, attempt, workspace)
   ),
   -- The rows locked in id order, as every statement that locks many jobs does: two of them
   -- (another tick's ends, a worker's lease renewal) never wait on each other in a cycle.
@@ -264,7 +282,8 @@ export const COMPLETE_BATCH_SQL = `
   done AS (
     UPDATE jobs j SET status = i.status, result = i.result, error = i.error, completed_at = i.at, lease_until = NULL,
                       started_at = coalesce(j.started_at, i.started), duration_ms = i.at - coalesce(j.started_at, i.started)
-    FROM input i, locked l WHERE j.id = i.id AND l.id = i.id AND j.status IN ('queued', 'running')
+    FROM input i, locked l
+    WHERE j.id = i.id AND l.id = i.id AND j.status IN ('queued', 'running') AND ${held('i.worker', 'i.attempt', 'i.workspace', 'j.')}
     RETURNING j.*
   ),
   attempt AS (

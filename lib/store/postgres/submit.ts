@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import type { Clock } from '../../clock.js';
-import { ConfigError, UnknownParentError } from '../../errors.js';
+import { ConfigError, ParentNotHeldError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Json, type Outcome } from '../../types.js';
 import { flowColumns, flowColumnValues } from '../flow-control.js';
-import { attemptsAllowed, replays, runsAgain, takenAtOnce } from '../policy.js';
+import { attemptsAllowed, heldBy, replays, runsAgain, takenAtOnce } from '../policy.js';
 import { newJobColumns, outcomeColumns, toJobRecord, type JobRow, type NewJobColumns } from '../rows.js';
-import type { ClaimAtOnce, EnqueueResult } from '../store.js';
+import type { ClaimAtOnce, EnqueueResult, HeldLease } from '../store.js';
 import type { JobInserts } from './inserts.js';
 import type { Change } from './notifications.js';
 import { one, transaction } from './query.js';
@@ -22,14 +22,28 @@ export interface SubmitContext {
 
 /**
  * A new job, or the one its idempotency key or call key already names. Two servers submitting
- * the same key or call end with one job: the database's unique indexes decide.
+ * the same key or call end with one job: the database's unique indexes decide. With
+ * `parentHeld`, the insert itself checks the parent's lease (INSERT_SQL).
  */
-export async function enqueue(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult> {
+export async function enqueue(
+  ctx: SubmitContext,
+  spec: JobSpec,
+  claim?: ClaimAtOnce,
+  parentHeld?: HeldLease,
+): Promise<EnqueueResult> {
+  // The insert checks the parent's lease in the child's workspace; elsewhere, or where it may
+  // find a job recorded before, the parent is read and checked first.
+  if (
+    parentHeld &&
+    (spec.idempotencyKey !== undefined || parentHeld.workspace !== (spec.workspace ?? DEFAULT_WORKSPACE))
+  ) {
+    await checkParent(ctx.pool, spec, parentHeld);
+  }
   if (spec.idempotencyKey !== undefined) {
     const seen = await byIdempotencyKey(ctx.pool, spec);
     if (seen) return { job: seen, created: false };
     try {
-      return await insert(ctx, spec, claim);
+      return await insert(ctx, spec, claim, parentHeld);
     } catch (err) {
       // A concurrent submission with the same key won the race: it is the job.
       const again = (err as { code?: string }).code === '23505' ? await byIdempotencyKey(ctx.pool, spec) : undefined;
@@ -37,7 +51,23 @@ export async function enqueue(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAt
       throw err;
     }
   }
-  return insert(ctx, spec, claim);
+  return insert(ctx, spec, claim, parentHeld);
+}
+
+/**
+ * Throws UnknownParentError for a missing parent and, given `held`, ParentNotHeldError for one
+ * not held so; returns the parent's place.
+ */
+async function checkParent(
+  db: pg.Pool | pg.PoolClient,
+  spec: JobSpec,
+  held?: HeldLease,
+): Promise<{ root_job: string; path: string }> {
+  const parentJob = spec.parentJob!;
+  const parent = await one<JobRow>(db, 'SELECT * FROM jobs WHERE id = $1', [parentJob]);
+  if (!parent) throw new UnknownParentError(parentJob);
+  if (held && !heldBy(parent, held)) throw new ParentNotHeldError(parentJob, held.workerId, held.attempt);
+  return parent;
 }
 
 async function byIdempotencyKey(pool: pg.Pool, spec: JobSpec): Promise<JobRecord | undefined> {
@@ -48,7 +78,12 @@ async function byIdempotencyKey(pool: pg.Pool, spec: JobSpec): Promise<JobRecord
   return row && toJobRecord(row);
 }
 
-async function insert(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult> {
+async function insert(
+  ctx: SubmitContext,
+  spec: JobSpec,
+  claim?: ClaimAtOnce,
+  parentHeld?: HeldLease,
+): Promise<EnqueueResult> {
   const now = ctx.clock.now();
   // A cached call is recorded already succeeded; one whose call key is taken goes the usual way
   // (replay, or a failed call run again).
@@ -60,7 +95,7 @@ async function insert(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): P
       { status: 'success', result: JSON.parse(hit.result!) as Json },
       now,
       now,
-      hit.id,
+      { cachedFrom: hit.id, parentHeld },
     );
     if (cached.created) return cached;
   }
@@ -80,10 +115,12 @@ async function insert(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): P
     ...flowColumnValues(flowColumns(spec)),
     // Taken at once by the worker that asks (a new job only: nothing is inserted for a recorded call).
     ...(claim && takenAtOnce(spec) ? [claim.workerId, now + claim.leaseMs] : [null, null]),
+    parentHeld?.workerId ?? null,
+    parentHeld?.attempt ?? null,
   ];
   // The common case in one statement: a new job, its place taken from its parent. Nothing
-  // inserted means the call is already recorded, or the parent is missing: the slow path
-  // below tells which.
+  // inserted means the call is already recorded, or the parent is missing (or not held): the
+  // slow path below tells which.
   const row = await ctx.inserts.insert(values);
   if (row) {
     if (row.status === 'queued') ctx.announce({ k: 'q', due: scheduledFor });
@@ -92,14 +129,13 @@ async function insert(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): P
   const parentJob = spec.parentJob;
   if (!parentJob) throw new ConfigError(`Job ${c.id} could not be recorded`);
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
-    const parent = await one<{ id: string }>(tx, 'SELECT id FROM jobs WHERE id = $1', [parentJob]);
-    if (!parent) throw new UnknownParentError(parentJob);
+    await checkParent(tx, spec, parentHeld);
     const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [
       spec.parentJob,
       spec.callKey,
     ]);
     // The job that held the call key was rolled back between our insert and this look: again.
-    if (!existing) return enqueue(ctx, spec);
+    if (!existing) return enqueue(ctx, spec, claim, parentHeld);
     const previous = await one<{ code: string | null }>(tx, PREVIOUS_ATTEMPT_CODE_SQL, [spec.parentJob]);
     if (runsAgain(existing, replays(previous?.code))) {
       const again = await one<JobRow>(tx, RUN_AGAIN_SQL, [existing.id, attemptsAllowed(spec), now]);
@@ -117,14 +153,11 @@ export async function record(
   outcome: Outcome,
   startedAt: number,
   at: number,
-  /** The job whose result this one reuses (the cache). */
-  cachedFrom?: string,
+  /** The job whose result this one reuses (the cache), and the parent's lease its caller holds. */
+  { cachedFrom, parentHeld }: { cachedFrom?: string; parentHeld?: HeldLease } = {},
 ): Promise<EnqueueResult> {
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
-    const parent = await one<{ root_job: string; path: string }>(tx, 'SELECT root_job, path FROM jobs WHERE id = $1', [
-      spec.parentJob,
-    ]);
-    if (!parent) throw new UnknownParentError(spec.parentJob);
+    const parent = await checkParent(tx, spec, parentHeld);
     const c = newJobColumns(spec, spec.id ?? newJobId());
     const { result, error } = outcomeColumns(outcome);
     const inserted = await one<JobRow>(tx, RECORD_SQL, [

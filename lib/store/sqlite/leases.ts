@@ -1,7 +1,7 @@
 import type { ErrorRecord, JobRecord } from '../../types.js';
-import { leaseLimitError, leaseLostError } from '../policy.js';
+import { heldBy, leaseLimitError, leaseLostError } from '../policy.js';
 import { toJobRecord, type JobRow } from '../rows.js';
-import type { ExpiredLeases } from '../store.js';
+import type { ExpiredLeases, HeldLease } from '../store.js';
 import type { Statements } from './statements.js';
 
 // Jobs whose holder let go of them: given back by their worker (release), or lost with it
@@ -35,4 +35,15 @@ export function expireLeases(stmt: Statements, now: number, maxLostLeases: numbe
     }
   }
   return out;
+}
+
+/**
+ * Whether job `jobId` is held by `held` (no lease named: yes). Read in the write's own
+ * transaction, which no other writer enters (one writer per file), so nothing changes the job
+ * between this check and the write.
+ */
+export function holds(stmt: Statements, jobId: string, held: HeldLease | undefined): boolean {
+  if (!held) return true;
+  const row = stmt.get.get(jobId) as JobRow | undefined;
+  return row !== undefined && heldBy(row, held);
 }

@@ -29,13 +29,14 @@ import type {
   EnqueueResult,
   EventDelivery,
   ExpiredLeases,
+  HeldLease,
   MigrationReport,
   Store,
 } from '../store.js';
 import { cancelTree } from './cancel.js';
 import { SqliteEvents } from './events.js';
 import { claimJobs, queueSummary } from './claim.js';
-import { expireLeases, releaseJob } from './leases.js';
+import { expireLeases, holds, releaseJob } from './leases.js';
 import { insertLogLines, readLogLines } from './logs.js';
 import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
@@ -100,8 +101,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  async enqueue(spec: JobSpec, claim?: ClaimAtOnce): Promise<EnqueueResult> {
-    return this.write(() => enqueueJob(this.submit, spec, claim));
+  async enqueue(spec: JobSpec, claim?: ClaimAtOnce, parentHeld?: HeldLease): Promise<EnqueueResult> {
+    return this.write(() => enqueueJob(this.submit, spec, claim, parentHeld));
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
@@ -128,12 +129,14 @@ export class SqliteStore implements Store {
     );
   }
 
-  async markStarted(jobId: string, at: number): Promise<void> {
+  async markStarted(jobId: string, at: number, held?: HeldLease): Promise<boolean> {
     // Only a timestamp: nothing depends on it being on disk before the job goes on.
-    await this.write(
+    return this.write(
       () => {
-        this.stmt.markStarted.run({ id: jobId, at });
+        if (!holds(this.stmt, jobId, held)) return false;
+        if (this.stmt.markStarted.run({ id: jobId, at }).changes === 0) return false;
         this.stmt.attemptStarted.run({ id: jobId, at });
+        return true;
       },
       { awaitCommit: false },
     );
@@ -149,7 +152,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<JobRecord | undefined> {
+  async finish(
+    jobId: string,
+    outcome: Outcome,
+    at: number,
+    startedAt?: number,
+    held?: HeldLease,
+  ): Promise<JobRecord | undefined> {
     const { result, error } = outcomeColumns(outcome);
     // A start held back by its worker (worker/held-starts.ts) goes in the end's own updates.
     const [finish, attemptDone] =
@@ -158,6 +167,7 @@ export class SqliteStore implements Store {
         : [this.stmt.finishStarted, this.stmt.attemptDoneStarted];
     const started = startedAt === undefined ? {} : { started: startedAt };
     return this.write(() => {
+      if (!holds(this.stmt, jobId, held)) return undefined;
       const row = finish.get({ id: jobId, status: outcome.status, result, error, at, ...started }) as
         JobRow | undefined;
       if (!row) return undefined;

@@ -1,11 +1,12 @@
 import type { Clock } from '../../clock.js';
-import { UnknownParentError } from '../../errors.js';
+import { ParentNotHeldError, UnknownParentError } from '../../errors.js';
 import { newJobId } from '../../ids.js';
 import { DEFAULT_WORKSPACE, type JobRecord, type JobSpec, type Outcome } from '../../types.js';
 import { flowColumns } from '../flow-control.js';
 import { attemptsAllowed, replays, runsAgain, takenAtOnce } from '../policy.js';
 import { newJobColumns, outcomeColumns, toJobRecord, type JobRow } from '../rows.js';
-import type { ClaimAtOnce, EnqueueResult } from '../store.js';
+import type { ClaimAtOnce, EnqueueResult, HeldLease } from '../store.js';
+import { holds } from './leases.js';
 import type { Statements } from './statements.js';
 
 /** What submitting a job takes from the store: its statements and its clock. Each call runs inside a write. */
@@ -14,9 +15,21 @@ export interface SubmitContext {
   clock: Clock;
 }
 
-/** A new job, or the one its idempotency key or call key already names; inside a write. */
-export function enqueueJob(ctx: SubmitContext, spec: JobSpec, claim?: ClaimAtOnce): EnqueueResult {
+/**
+ * A new job, or the one its idempotency key or call key already names; inside a write, so the
+ * parent's lease (`parentHeld`) checked first still holds as the job is recorded.
+ */
+export function enqueueJob(
+  ctx: SubmitContext,
+  spec: JobSpec,
+  claim?: ClaimAtOnce,
+  parentHeld?: HeldLease,
+): EnqueueResult {
   const { stmt } = ctx;
+  if (parentHeld && spec.parentJob && !holds(stmt, spec.parentJob, parentHeld)) {
+    if (!stmt.get.get(spec.parentJob)) throw new UnknownParentError(spec.parentJob);
+    throw new ParentNotHeldError(spec.parentJob, parentHeld.workerId, parentHeld.attempt);
+  }
   if (spec.idempotencyKey !== undefined) {
     const existing = stmt.byIdempotencyKey.get(spec.workspace ?? DEFAULT_WORKSPACE, spec.idempotencyKey) as
       JobRow | undefined;
