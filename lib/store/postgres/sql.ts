@@ -149,6 +149,16 @@ const CLAIM_SCOPE = `($2::boolean OR tag = ANY($3::text[]))
       AND ($5::text IS NULL OR workspace = $5::text)`;
 
 /**
+ * A queued job's due time in a claim by priority, where no index can use it: the claim reads
+ * jobs_queue_priority in its order and stops at its LIMIT. Written plainly, the due time is an
+ * index condition on jobs_queue (scheduled_for, seq), and whenever the table's statistics
+ * were taken with an empty queue (a fan-out of 2,000 arrives between two ANALYZEs), the
+ * planner, expecting one queued row, reads all of jobs_queue and sorts it for every claim: a
+ * fan-out's claims cost its width squared (docs/performance.md).
+ */
+const RANKED_DUE = '(scheduled_for + 0)';
+
+/**
  * The CTE `due`: the first `limit` due rows in claim order, locked FOR UPDATE SKIP LOCKED, of
  * `columns`: the aged jobs (due at or before `agedBefore`: priority aging, store/flow-control.ts),
  * oldest first, off jobs_queue; then the rest by priority, then age, off jobs_queue_priority.
@@ -169,7 +179,7 @@ function dueCte(columns: string, scope: { now: string; agedBefore: string; limit
     UNION ALL
     SELECT * FROM (
       SELECT ${columns} FROM jobs
-      WHERE status = 'queued' AND scheduled_for <= ${scope.now} AND scheduled_for > ${scope.agedBefore} AND ${CLAIM_SCOPE}
+      WHERE status = 'queued' AND ${RANKED_DUE} <= ${scope.now} AND ${RANKED_DUE} > ${scope.agedBefore} AND ${CLAIM_SCOPE}
       ORDER BY priority DESC, scheduled_for, seq
       LIMIT ${scope.limit}
       FOR UPDATE SKIP LOCKED) ranked
@@ -218,7 +228,7 @@ function takeDue(aged: { found: string; blocks: boolean }): string {
 export const CLAIM_SQL = `
   WITH due AS (
     SELECT id, (concurrency_key IS NOT NULL OR rate_key IS NOT NULL) AS keyed FROM jobs
-    WHERE status = 'queued' AND scheduled_for <= $1 AND ${CLAIM_SCOPE}
+    WHERE status = 'queued' AND ${RANKED_DUE} <= $1 AND ${CLAIM_SCOPE}
     ORDER BY priority DESC, scheduled_for, seq
     LIMIT $6
     FOR UPDATE SKIP LOCKED
