@@ -1,6 +1,8 @@
 import { afterEach, expect, it } from '@jest/globals';
 import { Coordinator } from '../lib/engine/coordinator.js';
 import { UnknownJobError } from '../lib/errors.js';
+import { Hub } from '../lib/engine/hub.js';
+import { UnfinishedJobs } from '../lib/engine/unfinished-jobs.js';
 import { SqliteStore } from '../lib/store/sqlite/sqlite-store.js';
 
 /**
@@ -61,4 +63,37 @@ it('reads when another server may have ended it (ended, as after a resync), and 
   stop.abort();
   expect(await waiting).toMatchObject({ id: job.id, status: 'queued' });
   await expect(coordinator.waitFinished('no-such-job')).rejects.toBeInstanceOf(UnknownJobError);
+});
+
+it('remembers a job though other jobs ended while it was created, but not one whose own end came meanwhile', () => {
+  const hub = new Hub();
+  const unfinished = new UnfinishedJobs(hub);
+  const mark = unfinished.mark;
+  // A fan-out's earlier children end, here and (by id) on another server, while the next are recorded.
+  hub.emit('finished:earlier', {});
+  hub.emit('ended', ['elsewhere']);
+  unfinished.add({ id: 'next', workspace: 'default' }, mark);
+  expect(unfinished.has('next')).toBe(true);
+  // Its own end heard before it was added (as another server's, or this one's): not remembered.
+  hub.emit('ended', ['quick']);
+  hub.emit('finished:quicker', {});
+  unfinished.add({ id: 'quick', workspace: 'default' }, mark);
+  unfinished.add({ id: 'quicker', workspace: 'default' }, mark);
+  expect([unfinished.has('quick'), unfinished.has('quicker')]).toEqual([false, false]);
+  // Ended with no ids named (a resync): any job may have ended; none created across it is remembered.
+  const before = unfinished.mark;
+  hub.emit('ended');
+  unfinished.add({ id: 'across', workspace: 'default' }, before);
+  unfinished.add({ id: 'after', workspace: 'default' }, unfinished.mark);
+  expect([unfinished.has('next'), unfinished.has('across'), unfinished.has('after')]).toEqual([false, false, true]);
+});
+
+it('does not remember a job created across more ends than it keeps by id', () => {
+  const hub = new Hub();
+  const unfinished = new UnfinishedJobs(hub);
+  const mark = unfinished.mark;
+  for (let i = 0; i < 20_001; i++) hub.emit('ended', [`other-${i}`]);
+  unfinished.add({ id: 'late', workspace: 'default' }, mark);
+  unfinished.add({ id: 'fresh', workspace: 'default' }, unfinished.mark);
+  expect([unfinished.has('late'), unfinished.has('fresh')]).toEqual([false, true]);
 });
