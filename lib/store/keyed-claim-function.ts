@@ -23,7 +23,18 @@
  * `claimed_jobs` (the claimed rows as JSON, in claim order), `deferred_until` (the earliest due time a
  * job was deferred to, or null) and `keyed` (whether any candidate had a key; null when there was none).
  */
-export const KEYED_CLAIM_FUNCTION = `
+export const KEYED_CLAIM_FUNCTION = keyedClaimFunction('j.scheduled_for');
+
+/**
+ * The function as migration 12 replaces it: its read by priority takes no index condition on
+ * the due time, as CLAIM_SQL's (postgres/sql.ts RANKED_DUE), so that statistics taken over an
+ * empty queue do not make every claim read and sort the whole queue.
+ */
+export const KEYED_CLAIM_FUNCTION_RANKED_IN_ORDER = keyedClaimFunction('(j.scheduled_for + 0)');
+
+/** The function's text, the due time of its read by priority written as `rankedDue` (migration 10's: plain). */
+function keyedClaimFunction(rankedDue: string): string {
+  return `
 CREATE OR REPLACE FUNCTION millrace_claim_keyed(
   p_now BIGINT, p_all_tags BOOLEAN, p_tags TEXT[], p_roots TEXT[], p_workspace TEXT,
   p_page INT, p_limit INT, p_worker TEXT, p_lease_until BIGINT, p_aged_before BIGINT,
@@ -49,7 +60,7 @@ BEGIN
   ), ranked AS (
     SELECT j.id, j.workspace, j.concurrency_key, j.concurrency_limit, j.concurrency_window_ms, j.rate_key, j.rate_limit,
            j.rate_per_ms, j.priority, j.scheduled_for, j.seq FROM jobs j
-    WHERE j.status = 'queued' AND j.scheduled_for <= p_now AND j.scheduled_for > p_aged_before
+    WHERE j.status = 'queued' AND ${rankedDue} <= p_now AND ${rankedDue} > p_aged_before
       AND (p_all_tags OR j.tag = ANY(p_tags)) AND (p_roots IS NULL OR j.root_job = ANY(p_roots))
       AND (p_workspace IS NULL OR j.workspace = p_workspace)
     ORDER BY j.priority DESC, j.scheduled_for, j.seq LIMIT p_page - (SELECT count(*) FROM aged)
@@ -169,3 +180,4 @@ BEGIN
   deferred_until := (SELECT min(u) FROM unnest(defer_untils) AS x(u));
 END
 $fn$;`;
+}

@@ -7,7 +7,7 @@
  * for it stays the same SQL.
  */
 
-import { KEYED_CLAIM_FUNCTION } from './keyed-claim-function.js';
+import { KEYED_CLAIM_FUNCTION, KEYED_CLAIM_FUNCTION_RANKED_IN_ORDER } from './keyed-claim-function.js';
 import type { Migration } from './store.js';
 
 export interface Dialect {
@@ -27,6 +27,8 @@ export interface Dialect {
   keyedClaim: string;
   /** Claim indexes that hold queued jobs only: SQLite's replace its first full ones; PostgreSQL's always were. */
   queuedOnlyClaimIndexes: string;
+  /** The keyed claim's read by priority in index order whatever the statistics: PostgreSQL's function replaced; SQLite, nothing. */
+  keyedClaimInOrder: string;
 }
 
 export const SQLITE: Dialect = {
@@ -49,6 +51,7 @@ export const SQLITE: Dialect = {
       CREATE INDEX jobs_queued_priority ON jobs (priority DESC, scheduled_for) WHERE status = 'queued';
       -- The aged claim reads queued jobs in (scheduled_for, rowid) order off this one.
       CREATE INDEX jobs_queued ON jobs (scheduled_for) WHERE status = 'queued';`,
+  keyedClaimInOrder: '-- The one writer claims keyed jobs in its own transaction (sqlite/claim.ts): nothing to change.',
 };
 
 export const POSTGRES: Dialect = {
@@ -64,6 +67,7 @@ export const POSTGRES: Dialect = {
   keyedClaim: KEYED_CLAIM_FUNCTION,
   queuedOnlyClaimIndexes:
     "-- PostgreSQL's claim indexes (jobs_queue, jobs_queue_priority) hold queued jobs only: nothing to change.",
+  keyedClaimInOrder: KEYED_CLAIM_FUNCTION_RANKED_IN_ORDER,
 };
 
 /** The jobs table's columns, after any a store puts first. */
@@ -263,6 +267,7 @@ const SHARED_MIGRATIONS: readonly SharedMigration[] = [
   { name: 'flow control: priority, concurrency and rate keys, result cache', sql: flowControl },
   { name: 'the keyed claim in one call (PostgreSQL: a function)', sql: (d) => d.keyedClaim },
   { name: 'claim indexes hold queued jobs only', sql: (d) => d.queuedOnlyClaimIndexes },
+  { name: 'the keyed claim reads by priority in index order', sql: (d) => d.keyedClaimInOrder },
 ];
 
 /** The shared migrations in `d`'s dialect, numbered from `first`. */
