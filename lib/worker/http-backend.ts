@@ -36,14 +36,10 @@ import { splitLines } from './report-batches.js';
 import { TaskCallBatches } from './http-task-calls.js';
 import { ReportSender, serverLimit, tooLarge } from './http-reports.js';
 import { untilAnswered } from './until-answered.js';
+import { OwnChildren, type Waiter } from './own-children.js';
 
 /** How long the server may hold a claim or a wait open. */
 const LONG_POLL_MS = 25_000;
-
-interface Waiter {
-  resolve(job: JobRecord): void;
-  reject(err: unknown): void;
-}
 
 /**
  * A worker's backend over HTTP: claims by long poll, task calls through the
@@ -54,6 +50,8 @@ export class HttpBackend implements WorkerBackend {
   private readonly waiters = new Map<string, Waiter[]>();
   /** Waits begun in the same tick (a Promise.all fan-out) share one long poll. */
   private readonly waits = new TickBatch<string>((ids) => this.poll(ids));
+  /** Children this worker took: waits on them are answered by their own end's report. */
+  private readonly own = new OwnChildren((jobId, waiters) => this.waitOnServer(jobId, waiters));
   private readonly reports: ReportSender;
   /** Every report goes through one ReportSender, which sends them in order, one request at a time. */
   readonly reportsInOrder = true;
@@ -78,7 +76,7 @@ export class HttpBackend implements WorkerBackend {
     this.reports = new ReportSender({
       client,
       workerId: () => this.workerId,
-      leaseLost: (jobId) => this.leases.delete(jobId),
+      leaseLost: (jobId) => this.lost(jobId),
       untilAnswered: (send) => this.untilAnswered(send),
     });
     this.calls = new TaskCallBatches({
@@ -111,8 +109,10 @@ export class HttpBackend implements WorkerBackend {
         // Claimed again while an earlier attempt of it still runs here: that attempt's lease ran
         // out (a heartbeat came late) and the server handed the job out anew, to this worker. The
         // old run must stop before the new one starts: whatever it reports now would be refused.
-        if (earlier !== undefined && earlier !== job.attempt)
+        if (earlier !== undefined && earlier !== job.attempt) {
+          this.own.left(job.id);
           for (const listener of this.lostListeners) listener(job.id);
+        }
       }
       if (reply.jobs.length > 0) return reply.jobs;
     }
@@ -147,17 +147,30 @@ export class HttpBackend implements WorkerBackend {
     const { id, taken } = await this.calls.add(spec, parentAttempt, take);
     if (!taken) return { id };
     this.leases.set(taken.id, taken.attempt);
+    this.own.took(taken);
     return taken;
   }
 
+  /** A child this worker took is waited on here (own-children.ts); any other job by long poll. */
   waitFinished(jobId: string, signal?: AbortSignal): Promise<JobRecord> {
     return new Promise((resolve, reject) => {
-      const list = this.waiters.get(jobId) ?? [];
-      list.push({ resolve, reject });
-      this.waiters.set(jobId, list);
       signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-      this.waits.add(jobId);
+      const waiter = { resolve, reject };
+      if (!this.own.wait(jobId, waiter)) this.waitOnServer(jobId, [waiter]);
     });
+  }
+
+  private waitOnServer(jobId: string, waiters: Waiter[]): void {
+    const list = this.waiters.get(jobId);
+    if (list) list.push(...waiters);
+    else this.waiters.set(jobId, waiters);
+    this.waits.add(jobId);
+  }
+
+  /** A lease this worker no longer holds: the server says how the job ended. */
+  private lost(jobId: string): void {
+    this.leases.delete(jobId);
+    this.own.left(jobId);
   }
 
   /** Tells the worker of jobs it runs an attempt of that is no longer current (see `claim`), so it stops that run. */
@@ -226,6 +239,7 @@ export class HttpBackend implements WorkerBackend {
     const started = startedAt === undefined ? {} : { started_at: startedAt };
     try {
       await this.report({ type: 'finish', job_id: jobId, outcome, at, ...started }, { ends: true });
+      if (outcome.status === 'success') this.own.succeeded(jobId, outcome.result, startedAt, at);
     } catch (err) {
       if (!tooLarge(err) || outcome.status !== 'success' || attempt === undefined) throw err;
       const size = Buffer.byteLength(JSON.stringify(outcome.result) ?? '');
@@ -235,6 +249,8 @@ export class HttpBackend implements WorkerBackend {
         { type: 'finish', job_id: jobId, outcome: { status: 'failure', error: toErrorRecord(error) }, at, ...started },
         { ends: true },
       );
+    } finally {
+      this.own.left(jobId);
     }
   }
 
@@ -247,12 +263,14 @@ export class HttpBackend implements WorkerBackend {
       lease_ms: leaseMs,
     };
     const reply = await this.client.json<HeartbeatReply>('POST', this.client.ws('worker/heartbeat'), body);
-    for (const id of reply.lost) this.leases.delete(id);
+    for (const id of reply.lost) this.lost(id);
     return reply.lost;
   }
 
   release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
-    return this.report({ type: 'release', job_id: jobId, error, at }, { ends: true });
+    return this.report({ type: 'release', job_id: jobId, error, at }, { ends: true }).finally(() =>
+      this.own.left(jobId),
+    );
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
