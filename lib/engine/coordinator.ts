@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigError, UnknownJobError } from '../errors.js';
 import { describeValue } from '../describe.js';
+import { errorRecordOf } from '../error-record.js';
 import type { CancelRequest, ClaimAtOnce, ClaimRequest, HeldLease, Store } from '../store/store.js';
 import { heldBy } from '../store/policy.js';
 import { realClock, type Clock, type ClockTimer } from '../clock.js';
@@ -79,8 +80,9 @@ export class Coordinator implements WorkerBackend {
    */
   async submit(spec: JobSpec, claim?: ClaimAtOnce, parentHeld?: HeldLease): Promise<JobRecord> {
     const mark = this.unfinished.mark;
-    const { job, created } = await this.store.enqueue(waitDue(spec), claim, parentHeld);
+    const { job, created, committed } = await this.store.enqueue(waitDue(spec), claim, parentHeld);
     if (created && !isFinished(job)) this.unfinished.add(job, mark);
+    committed?.catch((err: unknown) => this.notRecorded(job, err));
     if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     if (created && job.status === 'success') {
       this.hub.emit(`finished:${job.id}`, job); // cached: recorded succeeded
@@ -94,6 +96,20 @@ export class Coordinator implements WorkerBackend {
       if (job.status === 'queued' && job.scheduledFor < NEVER_DUE) this.announce.queuedAt(job, job.scheduledFor);
     } else if (spec.callKey !== undefined && spec.parentJob !== undefined) checkSameCall(job, spec);
     return job;
+  }
+
+  /**
+   * A child taken at once whose insert's commit failed: it was never recorded, and its
+   * worker's end will be refused. Its waiters in this process hear of it as a failure.
+   */
+  private notRecorded(job: JobRecord, err: unknown): void {
+    const message = `Job ${job.id} was not recorded: the commit of its insert failed (${(err as Error).message})`;
+    this.hub.emit(`finished:${job.id}`, {
+      ...job,
+      status: 'failure',
+      error: errorRecordOf(UnknownJobError, message),
+      completedAt: this.clock.now(),
+    } satisfies JobRecord);
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {

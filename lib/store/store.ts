@@ -75,6 +75,14 @@ export interface EnqueueResult {
   job: JobRecord;
   /** False when (parentJob, callKey) was already recorded and that job is returned instead. */
   created: boolean;
+  /**
+   * A job taken at once (`enqueue`'s claim) may be returned before its write is committed, so
+   * its worker starts it meanwhile: this settles with that commit, and rejects when it failed
+   * (the job was never recorded). Absent when the write was committed before the answer.
+   * Nothing is lost to a crash before the commit that a caller heard of: the child's caller
+   * hears only of its end, which is committed after it, and a parent run again calls it again.
+   */
+  committed?: Promise<void>;
 }
 
 export interface CancelRequest {

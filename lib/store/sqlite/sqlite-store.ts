@@ -42,7 +42,7 @@ import { schemaVersion } from './migrate.js';
 import { explainDamageIn, openSqliteFile, type OpenSqliteOptions } from './open-file.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SqliteReads } from './reads.js';
-import { enqueueJob, recordCall, type SubmitContext } from './submit.js';
+import { enqueueJob, recordCall, takenBeforeCommit, type SubmitContext } from './submit.js';
 import { TickCommit } from './tick-commit.js';
 import { SqliteOperations } from './operations.js';
 import { pruneSqlite } from './prune.js';
@@ -102,7 +102,9 @@ export class SqliteStore implements Store {
   }
 
   async enqueue(spec: JobSpec, claim?: ClaimAtOnce, parentHeld?: HeldLease): Promise<EnqueueResult> {
-    return this.write(() => enqueueJob(this.submit, spec, claim, parentHeld));
+    if (!claim) return this.write(() => enqueueJob(this.submit, spec, claim, parentHeld));
+    const written = this.write(() => enqueueJob(this.submit, spec, claim, parentHeld), { awaitCommit: false });
+    return takenBeforeCommit(this.commits, written);
   }
 
   async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {

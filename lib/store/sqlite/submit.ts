@@ -8,6 +8,7 @@ import { newJobColumns, outcomeColumns, toJobRecord, type JobRow } from '../rows
 import type { ClaimAtOnce, EnqueueResult, HeldLease } from '../store.js';
 import { holds } from './leases.js';
 import type { Statements } from './statements.js';
+import type { TickCommit } from './tick-commit.js';
 
 /** What submitting a job takes from the store: its statements and its clock. Each call runs inside a write. */
 export interface SubmitContext {
@@ -166,4 +167,18 @@ function insertJob(ctx: SubmitContext, spec: JobSpec, status: 'queued' | 'runnin
     attempt: taken ? 1 : 0,
   }) as JobRow;
   return toJobRecord(row);
+}
+
+/**
+ * A child taken at once goes to its worker before the turn's commit, with the commit to come
+ * (EnqueueResult's `committed`): the child runs while it is written. Any other answer of a
+ * claiming enqueue (a call already recorded, a child that must queue) comes after the commit,
+ * as every write's does.
+ */
+export async function takenBeforeCommit(commits: TickCommit, written: Promise<EnqueueResult>): Promise<EnqueueResult> {
+  const result = await written;
+  const committed = commits.committed();
+  if (result.created && result.job.status === 'running') return { ...result, committed };
+  await committed;
+  return result;
 }

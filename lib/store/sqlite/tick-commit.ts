@@ -32,6 +32,12 @@ export class TickCommit {
     return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: () => resolve(value), reject }));
   }
 
+  /** Settles with the commit of the open transaction (at once when none is open); rejects when it failed. */
+  committed(): Promise<void> {
+    if (!this.db.inTransaction) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
   /** Commits the open transaction, if any (a closed file has none), and settles its waiters. */
   commit(): void {
     const waiting = this.waiting.splice(0);
