@@ -212,6 +212,11 @@ export interface JobRecord {
   cachedFrom: string | null;
 }
 
+/** The attempts a new job (or a call run again) is allowed: `maxAttempts`, else its retry policy's, else 1. */
+export function attemptsAllowed(spec: Pick<JobSpec, 'maxAttempts' | 'retry'>): number {
+  return spec.maxAttempts ?? spec.retry?.attempts ?? 1;
+}
+
 /** What a caller gives to create a job. */
 export interface JobSpec {
   kind: JobKind;

@@ -506,6 +506,70 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    it('records a child that ran before it was recorded already succeeded, with its attempt, in one write, only under its worker’s parent', async () => {
+      const { job: root } = await store.enqueue(spec());
+      await claimAll('w1');
+      const t = Date.now() - 10_000;
+      const child = (n: number) =>
+        spec({ kind: 'task', entrypoint: 't', args: [n], parentJob: root.id, callKey: `t:${n}`, id: `ended${n}` });
+      const ended = { result: { n: 1 }, startedAt: t + 2, at: t + 7, parentAttempt: 1 };
+      const { job, created } = await store.enqueue(child(1), { workerId: 'w1', leaseMs: 30_000, takenAt: t, ended });
+      expect(created).toBe(true);
+      const recorded = {
+        id: 'ended1',
+        status: 'success',
+        result: { n: 1 },
+        error: null,
+        worker: 'w1',
+        attempt: 1,
+        parentJob: root.id,
+        rootJob: root.id,
+        path: `${root.id}/ended1`,
+        createdAt: t,
+        scheduledFor: t,
+        startedAt: t + 2,
+        completedAt: t + 7,
+        durationMs: 5,
+      };
+      expect(job).toMatchObject(recorded);
+      expect(await store.get('ended1')).toMatchObject(recorded);
+      expect(await store.attempts('ended1')).toMatchObject([
+        { attempt: 1, worker: 'w1', status: 'success', claimedAt: t, startedAt: t + 2, completedAt: t + 7 },
+      ]);
+      // Finished: no lease to renew, nothing to claim, and a late end of it changes nothing.
+      expect(await store.renewLeases('w1', ['ended1'], 30_000)).toEqual(['ended1']);
+      expect(await claimAll('w2')).toEqual([]);
+      expect(await store.finish('ended1', { status: 'success', result: 'late' }, Date.now())).toBeUndefined();
+      // The parent held by another worker, or at another attempt: refused, nothing recorded.
+      const refused = await Promise.allSettled([
+        store.enqueue(child(2), { workerId: 'w2', leaseMs: 30_000, takenAt: t, ended }),
+        store.enqueue(child(3), { workerId: 'w1', leaseMs: 30_000, takenAt: t, ended: { ...ended, parentAttempt: 2 } }),
+      ]);
+      expect(refused.map((r) => r.status === 'rejected' && r.reason instanceof ParentNotHeldError)).toEqual([
+        true,
+        true,
+      ]);
+      expect((await store.list({ parentJob: root.id, limit: 10 })).map((j) => j.id)).toEqual(['ended1']);
+      // Many in a tick (one statement on PostgreSQL), each as alone.
+      const many = await Promise.all(
+        [4, 5].map((n) =>
+          store.enqueue(child(n), { workerId: 'w1', leaseMs: 30_000, takenAt: t, ended: { ...ended, result: n } }),
+        ),
+      );
+      expect(many.map(({ job: j }) => [j.id, j.status, j.result, j.startedAt, j.completedAt])).toEqual([
+        ['ended4', 'success', 4, t + 2, t + 7],
+        ['ended5', 'success', 5, t + 2, t + 7],
+      ]);
+      expect(await store.attempts('ended5')).toMatchObject([{ status: 'success', startedAt: t + 2 }]);
+      // A call already recorded at its key is that record: nothing more is written.
+      const again = await store.enqueue(
+        { ...child(1), id: 'ended9' },
+        { workerId: 'w1', leaseMs: 30_000, takenAt: t, ended },
+      );
+      expect(again).toMatchObject({ created: false, job: { id: 'ended1' } });
+      expect(await store.get('ended9')).toBeUndefined();
+    });
+
     it('does not take a job due later, one with a concurrency or rate key, or a call already recorded', async () => {
       const { job: root } = await store.enqueue(spec());
       await claimAll('w1');

@@ -85,7 +85,12 @@ export class Coordinator implements WorkerBackend {
     committed?.catch((err: unknown) => this.notRecorded(job, err));
     if (created && spec.trace) await this.store.setRunTrace(job.id, spec.trace);
     if (created && job.status === 'success') {
-      this.hub.emit(`finished:${job.id}`, job); // cached: recorded succeeded
+      // Cached, or a child that ran before it was recorded (ClaimAtOnce's ended): recorded succeeded.
+      if (claim?.ended && job.worker === claim.workerId) {
+        this.hub.emit(`started:${job.id}`, job.startedAt);
+        this.announce.observe((o) => o.finished?.(job));
+      }
+      this.hub.emit(`finished:${job.id}`, job);
       return job;
     }
     // A wait takes the event that came before it; one still waiting is due at its timeout.

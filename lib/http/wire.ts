@@ -166,6 +166,21 @@ export interface TaskCall extends FlowControlFields {
    * (Store.enqueue's claim), and comes back in the reply's `taken`. 20 characters of [0-9a-z].
    */
   take_id?: string;
+  /**
+   * With `take_id`: the child already ran on the calling worker, before it was recorded, and
+   * succeeded (worker/unrecorded-children.ts). It is recorded finished, in the one write, and
+   * comes back finished in `taken`. Times are the worker's, in epoch ms.
+   */
+  ended?: TaskCallEnded;
+  /** With `take_id`: when the worker took the child, where it ran before this call was sent (epoch ms). */
+  taken_at?: number;
+}
+
+/** How a child taken by its caller's worker ended before it was recorded (TaskCall's `ended`). */
+export interface TaskCallEnded {
+  result: Json;
+  started_at?: number;
+  at: number;
 }
 
 /**
@@ -195,7 +210,10 @@ export type TaskCallsBody = TaskCallCaller & TaskCallScript & { calls: TaskCall[
 export interface TaskCallsReply {
   /** The children's ids, in the order of the calls. */
   ids: string[];
-  /** The children recorded already claimed by the calling worker (its calls' `take_id`), as a claim returns them. */
+  /**
+   * The children recorded already claimed by the calling worker (its calls' `take_id`), as a
+   * claim returns them; those sent `ended`, recorded finished.
+   */
   taken?: JobRecord[];
 }
 

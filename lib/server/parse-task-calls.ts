@@ -4,6 +4,7 @@ import type {
   InlineCheckpointBody,
   TaskCall,
   TaskCallCaller,
+  TaskCallEnded,
   TaskCallKind,
   TaskCallScript,
 } from '../http/wire.js';
@@ -20,6 +21,7 @@ import {
   retryOptions,
   storableValue,
   string,
+  time,
 } from './validate.js';
 
 /**
@@ -139,6 +141,8 @@ function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCa
   const callKey = optionalString(call, 'call_key', `${field}.call_key`);
   const timeout = optionalNumberIn(call, 'timeout', { min: 0, max: MAX_TIMEOUT_SECS }, `${field}.timeout`);
   const takeId = parseTakeId(call, field);
+  const ended = call.ended === undefined ? undefined : parseEnded(call.ended, `${field}.ended`, takeId);
+  const takenAt = call.taken_at === undefined ? undefined : time(call, 'taken_at', `${field}.taken_at`);
   return {
     ...parseFlowFields(call, field),
     args,
@@ -149,6 +153,32 @@ function parseTaskCall(call: Obj, field: string, bodyKind: TaskCallKind): TaskCa
     ...(callKey !== undefined && { call_key: callKey }),
     ...(timeout !== undefined && { timeout }),
     ...(takeId !== undefined && { take_id: takeId }),
+    ...(ended !== undefined && { ended }),
+    ...(takenAt !== undefined && { taken_at: takenAt }),
+  };
+}
+
+/** A call's `ended`: only with its `take_id`, a result and the worker's times. */
+function parseEnded(raw: unknown, field: string, takeId: string | undefined): TaskCallEnded {
+  if (takeId === undefined) {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `${field}: a child that ran before it was recorded is taken by the calling worker: the call's take_id is expected with it`,
+    );
+  }
+  const ended = object(raw, field);
+  if (!('result' in ended))
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `${field}.result: expected the child's result (any JSON value), got nothing`,
+    );
+  const startedAt = ended.started_at === undefined ? undefined : time(ended, 'started_at', `${field}.started_at`);
+  return {
+    result: storableValue(ended.result, `${field}.result`),
+    ...(startedAt !== undefined && { started_at: startedAt }),
+    at: time(ended, 'at', `${field}.at`),
   };
 }
 

@@ -86,14 +86,20 @@ async function workflowAsCode(ctx: RouteContext, deps: ServerDeps): Promise<Repl
     const claim = { workerId: caller.worker_id!, leaseMs: caller.lease_ms ?? DEFAULT_LEASE_MS };
     const jobs = await Promise.all(
       specs.map((spec, i) => {
-        const id = calls[i].take_id;
-        return id === undefined
-          ? deps.coordinator.submit(spec, undefined, held)
-          : deps.coordinator.submit({ ...spec, id }, claim, held);
+        const { take_id: id, ended, taken_at: takenAt } = calls[i];
+        if (id === undefined) return deps.coordinator.submit(spec, undefined, held);
+        const taking = { ...claim, ...(takenAt !== undefined && { takenAt }) };
+        if (ended === undefined) return deps.coordinator.submit({ ...spec, id }, taking, held);
+        // A child that ran on the calling worker before it was recorded: recorded finished.
+        const end = { result: ended.result, startedAt: ended.started_at, at: ended.at, parentAttempt: held!.attempt };
+        return deps.coordinator.submit({ ...spec, id }, { ...taking, ended: end }, held);
       }),
     ).catch(explained);
     const taken = jobs.filter(
-      (j, i) => j.id === calls[i].take_id && j.status === 'running' && j.worker === claim.workerId,
+      (j, i) =>
+        j.id === calls[i].take_id &&
+        j.worker === claim.workerId &&
+        j.status === (calls[i].ended === undefined ? 'running' : 'success'),
     );
     const reply: TaskCallsReply = { ids: jobs.map((j) => j.id), ...(taken.length > 0 && { taken }) };
     return { status: 201, json: reply };

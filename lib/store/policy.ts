@@ -56,10 +56,7 @@ export function runsAgain(recorded: { status: string }, parentReplays: boolean):
   return (recorded.status === 'failure' || recorded.status === 'canceled') && !parentReplays;
 }
 
-/** The attempts a new job (or a call run again) is allowed: `maxAttempts`, else its retry policy's, else 1. */
-export function attemptsAllowed(spec: Pick<JobSpec, 'maxAttempts' | 'retry'>): number {
-  return spec.maxAttempts ?? spec.retry?.attempts ?? 1;
-}
+export { attemptsAllowed } from '../types.js';
 
 /**
  * Whether a job (a record or a row: the same four fields) is held by `held`: running that

@@ -23,6 +23,28 @@ export interface ClaimAtOnce {
   workerId: string;
   /** The lease ends this long after the insert unless heartbeats renew it. */
   leaseMs: number;
+  /**
+   * When the worker took it, where that was before this write (a child that ran before it was
+   * recorded: worker/unrecorded-children.ts): its creation, due time and claim. @default now
+   */
+  takenAt?: number;
+  /**
+   * The child already ran on this worker, before anything of it was written, and succeeded
+   * (worker/unrecorded-children.ts): it is inserted finished, its attempt with it, in one write.
+   * Only under a parent the worker holds at `parentAttempt`; else ParentNotHeldError, and
+   * nothing is recorded.
+   */
+  ended?: TakenEnd;
+}
+
+/** How a child taken at once ended before it was recorded (ClaimAtOnce's `ended`): a success, its times the worker's. */
+export interface TakenEnd {
+  result: Json;
+  /** When its code began, where the executor said so before it ended. */
+  startedAt?: number;
+  at: number;
+  /** The attempt of the parent the worker holds. */
+  parentAttempt: number;
 }
 
 /**
@@ -155,7 +177,9 @@ export interface Store {
    *
    * With `claim`, a job this call inserts is taken by that worker in the same write when
    * `takenAtOnce(spec)` (policy.ts): running, attempt 1, its attempt recorded as a claim's
-   * is. A job already recorded, run again or answered from the cache is as without it.
+   * is. A job already recorded, run again or answered from the cache is as without it. With
+   * `claim.ended`, such a job is inserted already succeeded (its attempt too), under a parent
+   * held by that worker at `ended.parentAttempt` (ParentNotHeldError otherwise).
    *
    * With `parentHeld`, the call is made by the worker that holds the parent's lease: the
    * store checks it in the write and throws ParentNotHeldError, recording nothing, when the

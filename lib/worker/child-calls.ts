@@ -10,6 +10,7 @@ import type { JobRecord, JobSpec, Json } from '../types.js';
 import type { WorkerBackend } from './backend.js';
 import type { LogBuffer } from './log-buffer.js';
 import type { ChildCall, HostMessage, StepRequest, ThreadMessage } from './protocol.js';
+import type { UnrecordedChildren } from './unrecorded-children.js';
 
 export interface ChildCallsOptions {
   backend: WorkerBackend;
@@ -20,6 +21,8 @@ export interface ChildCallsOptions {
   logs: LogBuffer;
   /** Children this worker takes as they are recorded (at-once.ts); none without. */
   atOnce?: { claim: ClaimAtOnce; settle(taken: JobRecord | undefined): void };
+  /** Children taken at once that run before they are recorded (unrecorded-children.ts). */
+  unrecorded?: Pick<UnrecordedChildren, 'take'>;
 }
 
 /**
@@ -57,7 +60,7 @@ export class ChildCalls {
         ...(call.seconds !== undefined && { delayMs: call.seconds * 1000 }),
       };
       reserved = false;
-      childId = atOnce ? await this.submitTaken(spec) : await backend.submitChild(spec);
+      childId = atOnce ? await this.submitTaken(parent, spec) : await backend.submitChild(spec);
       if (call.detach)
         return {
           status: 'success',
@@ -85,13 +88,18 @@ export class ChildCalls {
   /**
    * Submits a child to be taken by this worker as it is recorded (Store.enqueue's claim), and
    * settles the room reserved for it: with the child when it was taken, without when it was
-   * not (a call already recorded, a child that must queue), or when the submission failed.
+   * not (a call already recorded, a child that must queue), or when the submission failed. A
+   * child that may run before it is recorded (unrecorded-children.ts) is taken with nothing written.
    */
-  private async submitTaken(spec: JobSpec): Promise<string> {
-    const { backend, atOnce } = this.options;
+  private async submitTaken(parent: JobRecord, spec: JobSpec): Promise<string> {
+    const { backend, atOnce, unrecorded } = this.options;
     // Its own id: a job of another id is the one already recorded for the call (a replay), never taken here.
     const id = newJobId();
-    let taken: JobRecord | undefined;
+    let taken = unrecorded?.take(parent, { ...spec, id }, atOnce!.claim);
+    if (taken) {
+      atOnce!.settle(taken);
+      return id;
+    }
     try {
       const job = await backend.submit!({ ...spec, id }, atOnce!.claim);
       if ('status' in job && job.id === id && job.status === 'running' && job.worker === atOnce!.claim.workerId)

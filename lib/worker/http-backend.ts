@@ -143,9 +143,10 @@ export class HttpBackend implements WorkerBackend {
   async submit(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord | { id: string }> {
     const parentAttempt = this.leases.get(spec.parentJob!);
     if (parentAttempt === undefined) throw this.notHeld(spec.parentJob!, 'make a task call');
-    const take = claim && spec.id !== undefined ? { id: spec.id, leaseMs: claim.leaseMs } : undefined;
+    const take = claim && spec.id !== undefined ? { ...claim, id: spec.id } : undefined;
     const { id, taken } = await this.calls.add(spec, parentAttempt, take);
-    if (!taken) return { id };
+    // A child recorded finished (it ran before it was recorded) holds no lease.
+    if (!taken || taken.status !== 'running') return taken ?? { id };
     this.leases.set(taken.id, taken.attempt);
     this.own.took(taken);
     return taken;

@@ -1,7 +1,8 @@
 import type { ApiClient } from '../http/api-client.js';
 import { toFlowFields } from '../http/flow-control-wire.js';
-import type { TaskCall, TaskCallKind, TaskCallsBody, TaskCallsReply } from '../http/wire.js';
+import type { TaskCall, TaskCallEnded, TaskCallKind, TaskCallsBody, TaskCallsReply } from '../http/wire.js';
 import { REPORT_BUDGET } from '../limits.js';
+import type { ClaimAtOnce, TakenEnd } from '../store/store.js';
 import { KeyedTickBatch } from '../tick-batch.js';
 import type { JobRecord, JobSpec } from '../types.js';
 import { callRuns } from './report-batches.js';
@@ -27,7 +28,7 @@ export class TaskCallBatches {
    * Resolves with the child's id once its tick's request is answered, and with its record when
    * `take` asked for it to be taken by this worker and it was. `parentAttempt`: the lease the worker holds.
    */
-  add(spec: JobSpec, parentAttempt: number, take?: { id: string; leaseMs: number }): Promise<CallAnswer> {
+  add(spec: JobSpec, parentAttempt: number, take?: TakeAsked): Promise<CallAnswer> {
     const key = `${spec.parentJob}\0${spec.kind}\0${spec.entrypoint}\0${spec.scriptPath}\0${spec.scriptHash}`;
     return new Promise((resolve, reject) => {
       const delay =
@@ -46,6 +47,8 @@ export class TaskCallBatches {
         ...(spec.kind !== 'task' && { kind: callKind(spec) }),
         ...(delay !== undefined && { scheduled_in_secs: delay }),
         ...(take && { take_id: take.id }),
+        ...(take?.takenAt !== undefined && { taken_at: take.takenAt }),
+        ...(take?.ended && { ended: endedWire(take.ended) }),
       };
       this.batch.add(key, { spec, parentAttempt, leaseMs: take?.leaseMs, body, resolve, reject });
     });
@@ -89,6 +92,14 @@ export class TaskCallBatches {
     }
   }
 }
+
+/** A child's end before it was recorded, as a task call sends it. */
+function endedWire({ result, startedAt, at }: TakenEnd): TaskCallEnded {
+  return { result, ...(startedAt !== undefined && { started_at: startedAt }), at };
+}
+
+/** A child the calling worker takes (`take_id`): its lease and, where it ran unrecorded, when it was taken and how it ended. */
+export type TakeAsked = { id: string } & Pick<ClaimAtOnce, 'leaseMs' | 'takenAt' | 'ended'>;
 
 /** A task call's answer: the child's id, and its record when this worker took it (`take_id`). */
 export interface CallAnswer {

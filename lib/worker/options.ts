@@ -1,8 +1,20 @@
 import type { Clock } from '../clock.js';
+import { ConfigError } from '../errors.js';
 import type { WorkerBackend } from './backend.js';
 
 /** See WorkerOptions.maxVersions; measured in docs/performance.md. */
 export const DEFAULT_MAX_VERSIONS = 50;
+
+/** WorkerOptions.maxVersions, checked; ConfigError for anything but a positive integer. */
+export function maxVersionsOf(options: Pick<WorkerOptions, 'maxVersions'>): number {
+  const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
+  if (!Number.isInteger(maxVersions) || maxVersions < 1) {
+    throw new ConfigError(
+      `maxVersions: expected a positive integer (versions an executor thread may hold), got ${String(maxVersions)}`,
+    );
+  }
+  return maxVersions;
+}
 
 export interface WorkerOptions {
   backend: WorkerBackend;
@@ -37,7 +49,9 @@ export interface WorkerOptions {
   stopGraceMs?: number;
   /**
    * How long a job's start is held back before it is written, so that a job that ends sooner
-   * has its start written with its end (held-starts.ts); 0 writes each start at once.
+   * has its start written with its end (held-starts.ts); and how long a child taken at once
+   * runs before anything of it is written, so that one that succeeds sooner is written once,
+   * finished (unrecorded-children.ts). 0 writes each start, and each child, at once.
    * @default 20
    */
   startHoldMs?: number;

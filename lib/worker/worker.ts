@@ -1,17 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { CanceledError, ConfigError } from '../errors.js';
+import { CanceledError } from '../errors.js';
 import { errorRecordOf, toErrorRecord } from '../error-record.js';
 import { newJobId } from '../ids.js';
 import type { ChildOutcome } from '../task/runtime.js';
 import type { ErrorRecord, JobRecord, Outcome } from '../types.js';
-import type { WorkerBackend } from './backend.js';
 import { AtOnce } from './at-once.js';
 import { ChildCalls } from './child-calls.js';
 import { ClaimLoop } from './claim-loop.js';
 import { Leases } from './leases.js';
 import { LogBuffer } from './log-buffer.js';
-import { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
+import { maxVersionsOf, type WorkerOptions } from './options.js';
 import { ExecutorPool, type ExecutorThread } from './pool.js';
 import type { RunRequest, ThreadMessage } from './protocol.js';
 import { runRequest } from './run-request.js';
@@ -25,6 +24,7 @@ import { RunTraces, sendRun, tracingEnabled } from './run-traces.js';
 import { endNoCodeJob } from './claimed-waits.js';
 import { threadExitEnds } from './thread-exit.js';
 import { HeldStarts } from './held-starts.js';
+import { UnrecordedChildren } from './unrecorded-children.js';
 
 export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
 
@@ -32,13 +32,14 @@ export { DEFAULT_MAX_VERSIONS, type WorkerOptions } from './options.js';
  * Claims jobs for its tags and runs them on its executor threads: the composition of the claim loop (claim-loop.ts),
  * slot accounting (slots.ts), the jobs on each thread (running-jobs.ts), the run request (run-request.ts), claimed
  * sleeps and waits (claimed-waits.ts), child calls and steps (child-calls.ts), log buffering (log-buffer.ts), held
- * starts (held-starts.ts), leases (leases.ts), stopped jobs (stops.ts) and a thread gone (thread-exit.ts).
+ * starts (held-starts.ts), children recorded with their end (unrecorded-children.ts: the backend given, wrapped),
+ * leases (leases.ts), stopped jobs (stops.ts) and a thread gone (thread-exit.ts).
  */
 export class Worker {
   readonly id: string;
   readonly concurrency: number;
   readonly prefetch: number;
-  private readonly backend: WorkerBackend;
+  private readonly backend: UnrecordedChildren;
   private readonly pool: ExecutorPool;
   private readonly running: RunningJobs;
   private readonly slots: Slots<JobRecord, Resume>;
@@ -61,23 +62,18 @@ export class Worker {
   private readonly offCanceled: (() => void) | undefined;
 
   constructor(private readonly options: WorkerOptions) {
-    this.backend = options.backend;
+    const [now, lost] = [() => this.stamp(Date.now()), (id: string, e: ErrorRecord) => this.abandon(id, e)];
+    this.backend = new UnrecordedChildren(options.backend, { holdMs: options.startHoldMs, now, lost });
     this.traces = tracingEnabled() ? new RunTraces(this.backend) : undefined;
     this.id = options.id ?? `${hostname()}-${newJobId().slice(0, 6)}`;
     this.concurrency = options.concurrency ?? availableParallelism();
     this.prefetch = options.prefetch ?? 4 * this.concurrency;
     this.slots = new Slots(this.concurrency, this.prefetch);
     const leaseMs = options.leaseMs ?? 30_000;
-    const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
-    if (!Number.isInteger(maxVersions) || maxVersions < 1) {
-      throw new ConfigError(
-        `maxVersions: expected a positive integer (versions an executor thread may hold), got ${String(maxVersions)}`,
-      );
-    }
     this.pool = new ExecutorPool({
       size: options.threads ?? availableParallelism(),
       root: options.root,
-      maxVersions,
+      maxVersions: maxVersionsOf(options),
       onMessage: (thread, msg) => this.onThreadMessage(thread, msg),
       onExit: (thread, error) => this.onThreadExit(thread, error),
     });
@@ -90,13 +86,14 @@ export class Worker {
     const { tags, rootJobs, workspace } = options;
     const [asking, stopped] = [() => this.claims.asking, () => this.claimsStop.signal.aborted];
     this.atOnce =
-      this.backend.submit && new AtOnce({ tags, slots: this.slots, asking, stopped, pump: () => this.pump() });
+      options.backend.submit && new AtOnce({ tags, slots: this.slots, asking, stopped, pump: () => this.pump() });
     this.calls = new ChildCalls({
       backend: this.backend,
       root: options.root,
       signal: this.abort.signal,
       logs: this.logs,
       ...(this.atOnce && { atOnce: { claim: { workerId: this.id, leaseMs }, settle: (j) => this.atOnce!.settle(j) } }),
+      unrecorded: this.backend,
     });
     this.stops = new Stops(options.stopGraceMs ?? 500);
     this.claims = new ClaimLoop({
@@ -164,6 +161,7 @@ export class Worker {
     this.claimsStop.abort();
     this.abort.abort();
     this.leases.close();
+    this.backend.close();
     this.offCanceled?.();
     this.stops.close();
     for (const running of this.running.values()) running.timer?.clear();

@@ -38,6 +38,9 @@ export const INSERT_COLUMN_TYPES = [
   'bigint', // 27 lease_until, with a worker
   'text', // 28 the worker whose lease of the parent the insert checks (Store.enqueue's parentHeld), or null
   'int', // 29 the parent's attempt it holds, with a worker
+  'bigint', // 30 with a worker: when its code began, for a job that ran before it was recorded (ClaimAtOnce's ended), or null
+  'bigint', // 31 with 30: when it ended, a success
+  'text', // 32 with 30: its result
 ] as const;
 
 /** The flow-control columns (store/flow-control.ts), values 17 to 25 of a new job. */
@@ -53,10 +56,13 @@ function held(worker: string, attempt: string, workspace: string, on = ''): stri
   return `(${worker}::text IS NULL OR (${on}status = 'running' AND ${on}worker = ${worker} AND ${on}attempt = ${attempt} AND ${on}workspace = ${workspace}))`;
 }
 
-/** The attempt of each job inserted already taken by a worker (INSERT_SQL's $26), recorded as a claim records one. */
+/**
+ * The attempt of each job inserted already taken by a worker (INSERT_SQL's $26), recorded as a
+ * claim records one; or, for a job that ran before it was recorded, as its end leaves it.
+ */
 const RECORD_CLAIMED = `recorded AS (
-    INSERT INTO attempts (job_id, attempt, worker, claimed_at, status)
-    SELECT id, attempt, worker, created_at, 'running' FROM inserted WHERE worker IS NOT NULL
+    INSERT INTO attempts (job_id, attempt, worker, claimed_at, started_at, completed_at, status)
+    SELECT id, attempt, worker, created_at, started_at, completed_at, status FROM inserted WHERE worker IS NOT NULL
   )`;
 
 /**
@@ -73,10 +79,12 @@ export const INSERT_SQL = `
   inserted AS (
     INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
                       path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS},
-                      worker, lease_until, attempt)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $26::text IS NULL THEN 'queued' ELSE 'running' END, $9, place.root_job,
+                      worker, lease_until, attempt, started_at, completed_at, duration_ms, result)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8,
+           CASE WHEN $26::text IS NULL THEN 'queued' WHEN $31::bigint IS NULL THEN 'running' ELSE 'success' END, $9, place.root_job,
            place.path, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
-           $26, $27, CASE WHEN $26::text IS NULL THEN 0 ELSE 1 END FROM place
+           $26, CASE WHEN $31::bigint IS NULL THEN $27::bigint END, CASE WHEN $26::text IS NULL THEN 0 ELSE 1 END,
+           $30::bigint, $31::bigint, $31::bigint - $30::bigint, $32::text FROM place
     ON CONFLICT (parent_job, call_key) WHERE call_key IS NOT NULL DO NOTHING
     RETURNING *
   ), ${RECORD_CLAIMED}
@@ -88,17 +96,19 @@ export const INSERT_BATCH_SQL = `
     SELECT * FROM unnest(${INSERT_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
       WITH ORDINALITY AS i(id, workspace, kind, script_path, script_hash, entrypoint, args, tag, parent_job, call_key,
                            max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key,
-                           ${FLOW_COLUMNS}, worker, lease_until, parent_worker, parent_attempt, n)
+                           ${FLOW_COLUMNS}, worker, lease_until, parent_worker, parent_attempt,
+                           ran_from, ran_to, ran_result, n)
   ), inserted AS (
     INSERT INTO jobs (id, workspace, kind, script_path, script_hash, entrypoint, args, tag, status, parent_job, root_job,
                       path, call_key, max_attempts, retry, timeout_s, created_at, scheduled_for, idempotency_key, ${FLOW_COLUMNS},
-                      worker, lease_until, attempt)
+                      worker, lease_until, attempt, started_at, completed_at, duration_ms, result)
     SELECT i.id, i.workspace, i.kind, i.script_path, i.script_hash, i.entrypoint, i.args, i.tag,
-           CASE WHEN i.worker IS NULL THEN 'queued' ELSE 'running' END, i.parent_job,
+           CASE WHEN i.worker IS NULL THEN 'queued' WHEN i.ran_to IS NULL THEN 'running' ELSE 'success' END, i.parent_job,
            coalesce(p.root_job, i.id), CASE WHEN p.path IS NULL THEN i.id ELSE p.path || '/' || i.id END,
            i.call_key, i.max_attempts, i.retry, i.timeout_s, i.created_at, i.scheduled_for, i.idempotency_key,
            i.priority, i.concurrency_key, i.concurrency_limit, i.concurrency_window_ms, i.rate_key, i.rate_limit, i.rate_per_ms,
-           i.cache_key, i.cache_ttl_ms, i.worker, i.lease_until, CASE WHEN i.worker IS NULL THEN 0 ELSE 1 END
+           i.cache_key, i.cache_ttl_ms, i.worker, CASE WHEN i.ran_to IS NULL THEN i.lease_until END,
+           CASE WHEN i.worker IS NULL THEN 0 ELSE 1 END, i.ran_from, i.ran_to, i.ran_to - i.ran_from, i.ran_result
     FROM input i LEFT JOIN jobs p ON p.id = i.parent_job AND ${held('i.parent_worker', 'i.parent_attempt', 'i.workspace', 'p.')}
     WHERE i.parent_job IS NULL OR p.path IS NOT NULL
     ORDER BY i.n

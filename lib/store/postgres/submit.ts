@@ -99,7 +99,17 @@ async function insert(
     );
     if (cached.created) return cached;
   }
-  const scheduledFor = spec.scheduledFor ?? now + (spec.delayMs ?? 0);
+  const taken = claim && takenAtOnce(spec) ? claim : undefined;
+  const ended = taken?.ended;
+  // A child that ran before it was recorded: created when its worker took it; recorded ended
+  // only under the parent that worker holds.
+  const createdAt = taken?.takenAt ?? now;
+  const parentLease: HeldLease | undefined =
+    parentHeld ??
+    (ended && spec.parentJob
+      ? { workerId: taken!.workerId, attempt: ended.parentAttempt, workspace: spec.workspace ?? DEFAULT_WORKSPACE }
+      : undefined);
+  const scheduledFor = spec.scheduledFor ?? createdAt + (spec.delayMs ?? 0);
   const c = newJobColumns(spec, spec.id ?? newJobId());
   // In INSERT_COLUMN_TYPES' order.
   const values = [
@@ -109,14 +119,15 @@ async function insert(
     attemptsAllowed(spec),
     spec.retry ? JSON.stringify(spec.retry) : null,
     spec.timeout ?? null,
-    now,
+    createdAt,
     scheduledFor,
     spec.idempotencyKey ?? null,
     ...flowColumnValues(flowColumns(spec)),
     // Taken at once by the worker that asks (a new job only: nothing is inserted for a recorded call).
-    ...(claim && takenAtOnce(spec) ? [claim.workerId, now + claim.leaseMs] : [null, null]),
-    parentHeld?.workerId ?? null,
-    parentHeld?.attempt ?? null,
+    ...(taken ? [taken.workerId, createdAt + taken.leaseMs] : [null, null]),
+    parentLease?.workerId ?? null,
+    parentLease?.attempt ?? null,
+    ...(ended ? [ended.startedAt ?? ended.at, ended.at, JSON.stringify(ended.result)] : [null, null, null]),
   ];
   // The common case in one statement: a new job, its place taken from its parent. Nothing
   // inserted means the call is already recorded, or the parent is missing (or not held): the
@@ -124,12 +135,13 @@ async function insert(
   const row = await ctx.inserts.insert(values);
   if (row) {
     if (row.status === 'queued') ctx.announce({ k: 'q', due: scheduledFor });
+    if (row.status === 'success') ctx.announce({ k: 'f', ids: [row.id] });
     return { job: toJobRecord(row), created: true };
   }
   const parentJob = spec.parentJob;
   if (!parentJob) throw new ConfigError(`Job ${c.id} could not be recorded`);
   return transaction(ctx.pool, ctx.announce, async (tx, notify): Promise<EnqueueResult> => {
-    await checkParent(tx, spec, parentHeld);
+    await checkParent(tx, spec, parentLease);
     const existing = await one<JobRow>(tx, 'SELECT * FROM jobs WHERE parent_job = $1 AND call_key = $2 FOR UPDATE', [
       spec.parentJob,
       spec.callKey,

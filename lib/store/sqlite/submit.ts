@@ -27,6 +27,13 @@ export function enqueueJob(
   parentHeld?: HeldLease,
 ): EnqueueResult {
   const { stmt } = ctx;
+  // A child that ran before it was recorded is recorded only under the parent its worker holds.
+  if (claim?.ended && !parentHeld && spec.parentJob)
+    parentHeld = {
+      workerId: claim.workerId,
+      attempt: claim.ended.parentAttempt,
+      workspace: spec.workspace ?? DEFAULT_WORKSPACE,
+    };
   if (parentHeld && spec.parentJob && !holds(stmt, spec.parentJob, parentHeld)) {
     if (!stmt.get.get(spec.parentJob)) throw new UnknownParentError(spec.parentJob);
     throw new ParentNotHeldError(spec.parentJob, parentHeld.workerId, parentHeld.attempt);
@@ -58,16 +65,26 @@ export function enqueueJob(
   return { job: claimNew(ctx, job, claim), created: true };
 }
 
-/** A job inserted running, taken by `claim`'s worker: its first attempt, claimed as it is created; inside a write. */
+/**
+ * A job inserted running, taken by `claim`'s worker: its first attempt, claimed as it is
+ * created; with `claim.ended`, ended too, in the same write (its end as Store.finish records
+ * one, its start with it). Inside a write.
+ */
 function insertTaken(ctx: SubmitContext, spec: JobSpec, claim: ClaimAtOnce): JobRecord {
-  const job = insertJob(ctx, spec, 'running', claim);
+  const { ended } = claim;
+  const job = insertJob(ctx, spec, 'running', claim, claim.takenAt);
   ctx.stmt.insertAttempt.run({
     job_id: job.id,
     attempt: job.attempt,
     worker: claim.workerId,
     claimed_at: job.createdAt,
   });
-  return job;
+  if (!ended) return job;
+  const end = { id: job.id, status: 'success', result: JSON.stringify(ended.result), error: null, at: ended.at };
+  const started = ended.startedAt ?? ended.at;
+  const row = ctx.stmt.finishStarted.get({ ...end, started }) as JobRow;
+  ctx.stmt.attemptDoneStarted.run({ ...end, attempt: job.attempt, started });
+  return toJobRecord(row);
 }
 
 /** A job just inserted queued (a call that may reuse a cached result), taken by `claim`'s worker as a claim takes one; inside a write. */
@@ -137,7 +154,14 @@ function parentReplays(stmt: Statements, parentJob: string): boolean {
 }
 
 /** Inserts a job row; inside a write. */
-function insertJob(ctx: SubmitContext, spec: JobSpec, status: 'queued' | 'running', taken?: ClaimAtOnce): JobRecord {
+function insertJob(
+  ctx: SubmitContext,
+  spec: JobSpec,
+  status: 'queued' | 'running',
+  taken?: ClaimAtOnce,
+  /** Its creation, where it is not now (a child that ran before it was recorded). */
+  createdAt?: number,
+): JobRecord {
   const id = spec.id ?? newJobId();
   let rootJob = id;
   let path = id;
@@ -147,7 +171,7 @@ function insertJob(ctx: SubmitContext, spec: JobSpec, status: 'queued' | 'runnin
     rootJob = parent.root_job;
     path = `${parent.path}/${id}`;
   }
-  const now = ctx.clock.now();
+  const now = createdAt ?? ctx.clock.now();
   const row = ctx.stmt.insert.get({
     ...newJobColumns(spec, id),
     status,
