@@ -142,7 +142,31 @@ describe('children taken as they are recorded', () => {
     expect(noWorker.body.error.message).toMatch(
       /^body\.calls\[0\]\.take_id: a child is taken by the worker that calls/,
     );
-    // Nothing was recorded for either.
+    // A child's end before it was recorded comes only with its take_id, and with its times.
+    const caller = { worker_id: 'w1', parent_attempt: 1 };
+    const endedAlone = await call({
+      ...caller,
+      calls: [{ args: [0], call_key: 'next:0', ended: { result: 1, at: 5 } }],
+    });
+    expect(endedAlone).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: 'BAD_REQUEST',
+          message:
+            "body.calls[0].ended: a child that ran before it was recorded is taken by the calling worker: the call's take_id is expected with it",
+        },
+      },
+    });
+    const take = { args: [0], call_key: 'next:0', take_id: 'a'.repeat(20) };
+    const noTime = await call({ ...caller, calls: [{ ...take, ended: { result: 1, at: 'soon' } }] });
+    expect(noTime.status).toBe(400);
+    expect(noTime.body.error.message).toMatch(/^body\.calls\[0\]\.ended\.at: expected/);
+    const noResult = await call({ ...caller, calls: [{ ...take, ended: { at: 5 } }] });
+    expect(noResult.body.error.message).toBe(
+      "body.calls[0].ended.result: expected the child's result (any JSON value), got nothing",
+    );
+    // Nothing was recorded for any.
     expect(await store.descendants(parent.id)).toEqual([]);
   });
 });
