@@ -229,28 +229,9 @@ describe('children recorded with their end', () => {
   });
 
   it('through a server: one task call carries the child and its end; no report and no wait for it', async () => {
-    const store = new SqliteStore({ file: tempDb() });
-    const writes = watchWrites(store);
-    const server = await startServer({ store, root: REPO_ROOT, port: 0, adminToken: 'mr_unrecorded_admin' });
-    cleanups.push(
-      () => store.close(),
-      () => server.close(),
-    );
-    const client = new ApiClient({ server: server.url, token: 'mr_unrecorded_admin' });
-    const paths: string[] = [];
-    const json = client.json.bind(client);
-    client.json = (async (method, path, body, signal) => {
-      paths.push(path.replace(/.*\/api\/w\/default\//, ''));
-      return json(method, path, body, signal);
-    }) as typeof client.json;
-    const backend = new HttpBackend(client, ['default']);
-    const worker = new Worker({ backend, root: REPO_ROOT, id: 'hw1', tags: ['default'], threads: 1, concurrency: 2 });
-    cleanups.push(
-      () => backend.close(),
-      () => worker.close(),
-    );
-    const root = await server.coordinator.submit(rootSpec({ mode: 'quick' }));
-    const done = await server.coordinator.waitFinished(root.id);
+    const { store, writes, paths, coordinator } = await throughServer();
+    const root = await coordinator.submit(rootSpec({ mode: 'quick' }));
+    const done = await coordinator.waitFinished(root.id);
     expect(decode(done.result!)).toBe(8);
     const children = await store.descendants(root.id);
     expect(children.map((c) => [c.status, c.worker])).toEqual([
@@ -268,4 +249,51 @@ describe('children recorded with their end', () => {
     expect(paths.filter((p) => p.startsWith('jobs/run/workflow_as_code/'))).toHaveLength(3);
     expect(paths.filter((p) => p === 'worker/wait')).toEqual([]);
   });
+
+  it('through a server: a child past its hold is sent running, created when its worker took it', async () => {
+    const { store, writes, coordinator } = await throughServer();
+    const g = await gate();
+    const arrived = g.next();
+    const recorded = writes.recordedRunning('gated');
+    const root = await coordinator.submit(rootSpec({ mode: 'gated', url: g.url }));
+    await arrived;
+    const childId = await recorded;
+    const sent = writes.enqueued.find((w) => w.spec.id === childId)!;
+    expect(sent.claim).toMatchObject({ workerId: 'hw1' });
+    expect(sent.claim?.ended).toBeUndefined();
+    expect(await store.get(childId)).toMatchObject({
+      status: 'running',
+      worker: 'hw1',
+      createdAt: sent.claim!.takenAt,
+      scheduledFor: sent.claim!.takenAt,
+    });
+    g.open('open');
+    expect(decode((await coordinator.waitFinished(root.id)).result!)).toBe('gate said open');
+    expect(writes.finished).toContain(childId);
+  });
 });
+
+/** A server on SQLite whose store's writes are watched, and one worker, `hw1`, whose requests are. */
+async function throughServer() {
+  const store = new SqliteStore({ file: tempDb() });
+  const writes = watchWrites(store);
+  const server = await startServer({ store, root: REPO_ROOT, port: 0, adminToken: 'mr_unrecorded_admin' });
+  cleanups.push(
+    () => store.close(),
+    () => server.close(),
+  );
+  const client = new ApiClient({ server: server.url, token: 'mr_unrecorded_admin' });
+  const paths: string[] = [];
+  const json = client.json.bind(client);
+  client.json = (async (method, path, body, signal) => {
+    paths.push(path.replace(/.*\/api\/w\/default\//, ''));
+    return json(method, path, body, signal);
+  }) as typeof client.json;
+  const backend = new HttpBackend(client, ['default']);
+  const worker = new Worker({ backend, root: REPO_ROOT, id: 'hw1', tags: ['default'], threads: 1, concurrency: 2 });
+  cleanups.push(
+    () => backend.close(),
+    () => worker.close(),
+  );
+  return { store, writes, paths, coordinator: server.coordinator };
+}
