@@ -300,14 +300,9 @@ export class UnrecordedChildren implements WorkerBackend {
     return this.inner.findChild(parentJob, callKey);
   }
 
-  async recordStep(
-    spec: JobSpec & { parentJob: string; callKey: string },
-    outcome: Outcome,
-    startedAt: number,
-    at: number,
-  ): Promise<JobRecord> {
-    await this.recorded(spec.parentJob);
-    return this.inner.recordStep(spec, outcome, startedAt, at);
+  async recordStep(...step: Parameters<WorkerBackend['recordStep']>): Promise<JobRecord> {
+    await this.recorded(step[0].parentJob);
+    return this.inner.recordStep(...step);
   }
 
   onCanceled(listener: (jobId: string) => void): () => void {
