@@ -93,6 +93,8 @@ export interface WaitBody {
 
 export interface WaitReply {
   finished: JobRecord[];
+  /** Ids of the batch that name no job in the workspace: answered at once, so their waits end (UNKNOWN_JOB). */
+  missing?: string[];
 }
 
 /** `worker/child`: the child recorded at a parent's call key (a step's recorded result). */

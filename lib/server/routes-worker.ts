@@ -125,6 +125,13 @@ async function heartbeat(ctx: RouteContext, { sightings, coordinator }: ServerDe
   return { status: 200, json: reply };
 }
 
+/** Which of `ids` name no job in the workspace (one read, none for no ids). */
+async function missingIds(store: ServerDeps['store'], workspace: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const found = new Set((await store.list({ ids, workspace, limit: ids.length })).map((j) => j.id));
+  return ids.filter((id) => !found.has(id));
+}
+
 /**
  * Resolves when all the jobs have finished, or a short while after the first of them did
  * (LINGER_MS), with every one finished by then: one request waits for a whole fan-out, and
@@ -154,18 +161,17 @@ async function wait(ctx: RouteContext, { store, coordinator }: ServerDeps): Prom
         ? []
         : await store.list({ ids: look, status: [...FINISHED_STATUSES], workspace: ctx.params.ws, limit: look.length });
     for (const job of done) finished.set(job.id, job);
-    // A wait for one job (a client waiting on its run) learns at once of an unknown id; a
-    // worker's batch holds ids it was just given by the server.
-    if (
-      look.length === 1 &&
-      ids.length === 1 &&
-      finished.size === 0 &&
-      (await store.get(ids[0]))?.workspace !== ctx.params.ws
-    ) {
+    // An id that names no job is answered at once: a wait for one job (a client waiting on
+    // its run) with a 404, a batch with the ids missing, so that no wait on it lasts forever.
+    const missing = await missingIds(
+      store,
+      ctx.params.ws,
+      look.filter((id) => !finished.has(id)),
+    );
+    if (ids.length === 1 && missing.length === 1)
       throw new HttpError(404, 'UNKNOWN_JOB', `No job with id "${ids[0]}" in workspace ${ctx.params.ws}`);
-    }
-    if (finished.size === 0 && !signal.aborted) await some;
-    const reply: WaitReply = { finished: [...finished.values()] };
+    if (finished.size === 0 && missing.length === 0 && !signal.aborted) await some;
+    const reply: WaitReply = { finished: [...finished.values()], ...(missing.length > 0 && { missing }) };
     return { status: 200, json: reply };
   } finally {
     clearTimeout(linger);

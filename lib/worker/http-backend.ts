@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { LeaseNotHeldError, TooLargeError } from '../errors.js';
+import { LeaseNotHeldError, TooLargeError, UnknownJobError } from '../errors.js';
 import { toErrorRecord } from '../error-record.js';
 import { JsonText, type ApiClient } from '../http/api-client.js';
 import type {
@@ -352,10 +352,16 @@ export class HttpBackend implements WorkerBackend {
           for (const w of this.waiters.get(job.id) ?? []) w.resolve(job);
           this.waiters.delete(job.id);
         }
+        for (const id of reply.missing ?? []) {
+          remaining.delete(id);
+          for (const w of this.waiters.get(id) ?? []) w.reject(new UnknownJobError(id));
+          this.waiters.delete(id);
+        }
       } catch (err) {
         if (this.closed) return;
         if ((err as { status?: number }).status === 404) {
           for (const id of remaining) for (const w of this.waiters.get(id) ?? []) w.reject(err);
+          for (const id of remaining) this.waiters.delete(id);
           return;
         }
         await new Promise((r) => setTimeout(r, 1000));
