@@ -142,10 +142,18 @@ export class UnrecordedChildren implements WorkerBackend {
     }
   }
 
-  /** Records an unrecorded job as running, as it would have been at its call; resolves at once for any other job. */
-  private async recorded(jobId: string | null | undefined): Promise<void> {
+  /**
+   * `then`, once the job is recorded running (as it would have been at its call) if it is
+   * unrecorded; at once for any other job, with no turn between.
+   */
+  private afterRecorded<T>(jobId: string | null | undefined, then: () => Promise<T>): Promise<T> {
     const child = jobId == null ? undefined : this.children.get(jobId);
-    if (child) await this.record(child);
+    if (child) return this.record(child).then(then);
+    try {
+      return then();
+    } catch (err) {
+      return Promise.reject(err as Error); // as an async verb fails: never by a throw
+    }
   }
 
   private record(child: Unrecorded): Promise<void> {
@@ -225,10 +233,8 @@ export class UnrecordedChildren implements WorkerBackend {
    */
   async finish(jobId: string, outcome: Outcome, at: number, startedAt?: number): Promise<unknown> {
     const child = this.children.get(jobId);
-    if (!child || child.recording || child.ending || outcome.status !== 'success') {
-      await this.recorded(jobId);
-      return this.inner.finish(jobId, outcome, at, startedAt);
-    }
+    if (!child || child.recording || child.ending || outcome.status !== 'success')
+      return this.afterRecorded(jobId, () => this.inner.finish(jobId, outcome, at, startedAt));
     child.ending = true;
     this.earlierFirst(child);
     const ended = { result: outcome.result, startedAt, at, parentAttempt: child.parentAttempt };
@@ -268,80 +274,66 @@ export class UnrecordedChildren implements WorkerBackend {
     return this.inner.claim(request, signal);
   }
 
-  async started(jobId: string, at: number): Promise<unknown> {
-    await this.recorded(jobId);
-    return this.inner.started(jobId, at);
+  started(jobId: string, at: number): Promise<unknown> {
+    return this.afterRecorded(jobId, () => this.inner.started(jobId, at));
   }
 
-  async appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
-    await this.recorded(jobId);
-    return this.inner.appendLogs(jobId, lines);
+  appendLogs(jobId: string, lines: readonly NewLogLine[]): Promise<void> {
+    return this.afterRecorded(jobId, () => this.inner.appendLogs(jobId, lines));
   }
 
-  async submitChild(spec: JobSpec): Promise<string> {
+  submitChild(spec: JobSpec): Promise<string> {
     this.childrenFirst(spec.parentJob);
-    await this.recorded(spec.parentJob);
-    return this.inner.submitChild(spec);
+    return this.afterRecorded(spec.parentJob, () => this.inner.submitChild(spec));
   }
 
-  async submit(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord | { id: string }> {
+  submit(spec: JobSpec, claim?: ClaimAtOnce): Promise<JobRecord | { id: string }> {
     this.childrenFirst(spec.parentJob);
-    await this.recorded(spec.parentJob);
-    return this.inner.submit!(spec, claim);
+    return this.afterRecorded(spec.parentJob, () => this.inner.submit!(spec, claim));
   }
 
-  async release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
-    await this.recorded(jobId);
-    return this.inner.release(jobId, error, at);
+  release(jobId: string, error: ErrorRecord, at: number): Promise<void> {
+    return this.afterRecorded(jobId, () => this.inner.release(jobId, error, at));
   }
 
-  async findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
-    await this.recorded(parentJob);
-    return this.inner.findChild(parentJob, callKey);
+  findChild(parentJob: string, callKey: string): Promise<JobRecord | undefined> {
+    return this.afterRecorded(parentJob, () => this.inner.findChild(parentJob, callKey));
   }
 
-  async recordStep(...step: Parameters<WorkerBackend['recordStep']>): Promise<JobRecord> {
-    await this.recorded(step[0].parentJob);
-    return this.inner.recordStep(...step);
+  recordStep(...step: Parameters<WorkerBackend['recordStep']>): Promise<JobRecord> {
+    return this.afterRecorded(step[0].parentJob, () => this.inner.recordStep(...step));
   }
 
   onCanceled(listener: (jobId: string) => void): () => void {
     return this.inner.onCanceled?.(listener) ?? (() => {});
   }
 
-  async getJob(jobId: string): Promise<JobRecord | undefined> {
-    await this.recorded(jobId);
-    return this.inner.getJob(jobId);
+  getJob(jobId: string): Promise<JobRecord | undefined> {
+    return this.afterRecorded(jobId, () => this.inner.getJob(jobId));
   }
 
-  async cancelJob(jobId: string, reason: string): Promise<void> {
-    await this.recorded(jobId);
-    return this.inner.cancelJob(jobId, reason);
+  cancelJob(jobId: string, reason: string): Promise<void> {
+    return this.afterRecorded(jobId, () => this.inner.cancelJob(jobId, reason));
   }
 
-  async setFlowStatus(jobId: string, status: Json): Promise<void> {
-    await this.recorded(jobId);
-    return this.inner.setFlowStatus(jobId, status);
+  setFlowStatus(jobId: string, status: Json): Promise<void> {
+    return this.afterRecorded(jobId, () => this.inner.setFlowStatus(jobId, status));
   }
 
-  async sendEvent(jobId: string, name: string, payload: Json) {
-    await this.recorded(jobId);
-    return this.inner.sendEvent(jobId, name, payload);
+  sendEvent(jobId: string, name: string, payload: Json) {
+    return this.afterRecorded(jobId, () => this.inner.sendEvent(jobId, name, payload));
   }
 
-  async resumeUrls(jobId: string, resumeId: string) {
-    await this.recorded(jobId);
-    return this.inner.resumeUrls(jobId, resumeId);
+  resumeUrls(jobId: string, resumeId: string) {
+    return this.afterRecorded(jobId, () => this.inner.resumeUrls(jobId, resumeId));
   }
 
-  async setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void> {
-    await this.recorded(jobId);
-    return this.inner.setProgress(jobId, progress);
+  setProgress(jobId: string, progress: Omit<JobProgress, 'updatedAt'>): Promise<void> {
+    return this.afterRecorded(jobId, () => this.inner.setProgress(jobId, progress));
   }
 
-  async getProgress(jobId: string): Promise<JobProgress | undefined> {
-    await this.recorded(jobId);
-    return this.inner.getProgress(jobId);
+  getProgress(jobId: string): Promise<JobProgress | undefined> {
+    return this.afterRecorded(jobId, () => this.inner.getProgress(jobId));
   }
 
   get getRunTrace(): WorkerBackend['getRunTrace'] {
